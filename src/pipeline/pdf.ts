@@ -1,0 +1,522 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createCanvas } from '@napi-rs/canvas';
+import sharp from 'sharp';
+import { abortError, PipelineError, throwIfAborted } from './errors.js';
+import { DEFAULT_LIMITS, type PipelineLimits } from './limits.js';
+
+/**
+ * PDF stages on pdf.js (legacy build, in this thread): open from memory, metadata, text layer per page
+ * in reading order, "does this page need OCR", and rendering a page to a grayscale PNG.
+ *
+ * pdf.js runs with its "fake worker" on purpose: the caller already is a pool thread, and a second
+ * thread per document would break the one-thread-per-core budget. We hand pdf.js its worker module
+ * through `globalThis.pdfjsWorker` so it neither spawns a Worker nor resolves a worker URL.
+ */
+type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
+type PDFDocumentProxy = import('pdfjs-dist/legacy/build/pdf.mjs').PDFDocumentProxy;
+type PDFPageProxy = import('pdfjs-dist/legacy/build/pdf.mjs').PDFPageProxy;
+
+export interface PdfMetadata {
+  title?: string;
+  author?: string;
+  subject?: string;
+  keywords?: string;
+  creator?: string;
+  producer?: string;
+  created?: Date;
+  modified?: Date;
+  pageCount: number;
+  /** The document carries JavaScript actions (never executed; reported for the record). */
+  hasJavaScript: boolean;
+}
+
+export interface PdfPageText {
+  /** 1-based page number. */
+  page: number;
+  text: string;
+  /** Page size in PDF points (1/72 in), rotation applied. */
+  width: number;
+  height: number;
+  /** Non-whitespace characters in the text layer. */
+  chars: number;
+  /** The text layer is missing, too sparse for the page, or garbage: render and OCR this page. */
+  needsOcr: boolean;
+  /** Why OCR is or is not needed, for logs and tests. */
+  reason: 'text' | 'empty' | 'sparse' | 'garbage';
+}
+
+export type PdfOpenResult = { status: 'ok'; pdf: OpenPdf } | { status: 'encrypted' };
+
+export interface OpenPdf {
+  readonly pageCount: number;
+  metadata(): Promise<PdfMetadata>;
+  pageText(pageNumber: number, signal?: AbortSignal): Promise<PdfPageText>;
+  renderPage(pageNumber: number, opts?: { dpi?: number; signal?: AbortSignal }): Promise<RenderedPage>;
+  close(): Promise<void>;
+}
+
+export interface RenderedPage {
+  /** Grayscale PNG. */
+  png: Buffer;
+  width: number;
+  height: number;
+  dpi: number;
+}
+
+const require = createRequire(import.meta.url);
+const PDFJS_DIR = path.dirname(require.resolve('pdfjs-dist/package.json'));
+// pdf.js reads these with fs in Node; it insists on a trailing slash.
+const STANDARD_FONTS = `${path.join(PDFJS_DIR, 'standard_fonts')}/`;
+const CMAPS = `${path.join(PDFJS_DIR, 'cmaps')}/`;
+const WASM = `${path.join(PDFJS_DIR, 'wasm')}/`;
+const ICCS = `${path.join(PDFJS_DIR, 'iccs')}/`;
+
+let pdfjsPromise: Promise<PdfJs> | undefined;
+
+async function loadPdfjs(): Promise<PdfJs> {
+  pdfjsPromise ??= (async () => {
+    const g = globalThis as { pdfjsWorker?: unknown };
+    if (!g.pdfjsWorker) g.pdfjsWorker = await import('pdfjs-dist/legacy/build/pdf.worker.mjs');
+    const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
+    // Only reached if the global above were missing; a file URL, never a network one.
+    pdfjs.GlobalWorkerOptions.workerSrc = pathToFileURL(path.join(PDFJS_DIR, 'legacy/build/pdf.worker.mjs')).href;
+    return pdfjs;
+  })();
+  return pdfjsPromise;
+}
+
+export async function openPdf(
+  bytes: Uint8Array,
+  opts: { limits?: Pick<PipelineLimits, 'maxPages' | 'maxPixels'>; signal?: AbortSignal; password?: string } = {},
+): Promise<PdfOpenResult> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  throwIfAborted(opts.signal);
+  const pdfjs = await loadPdfjs();
+  const task = pdfjs.getDocument({
+    // A copy: pdf.js takes ownership of (and may detach) the buffer it is given.
+    data: new Uint8Array(bytes),
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
+    isEvalSupported: false,
+    enableXfa: false,
+    disableFontFace: true,
+    useSystemFonts: false,
+    isOffscreenCanvasSupported: false,
+    isImageDecoderSupported: false,
+    standardFontDataUrl: STANDARD_FONTS,
+    cMapUrl: CMAPS,
+    cMapPacked: true,
+    wasmUrl: WASM,
+    iccUrl: ICCS,
+    useWorkerFetch: false,
+    disableAutoFetch: true,
+    disableStream: true,
+    disableRange: true,
+    // Images larger than this are skipped by pdf.js instead of decoded.
+    maxImageSize: limits.maxPixels,
+    verbosity: 0,
+  });
+  let doc: PDFDocumentProxy;
+  try {
+    doc = await raceAbort(task.promise, opts.signal, () => void task.destroy());
+  } catch (err) {
+    await task.destroy().catch(() => {});
+    if (err instanceof PipelineError) throw err;
+    const name = (err as { name?: string } | null)?.name;
+    if (name === 'PasswordException') return { status: 'encrypted' };
+    throw new PipelineError('corrupt', 'PDF could not be opened', { cause: err });
+  }
+  const pageCount = doc.numPages;
+  if (!Number.isInteger(pageCount) || pageCount < 1) {
+    await doc.destroy();
+    throw new PipelineError('corrupt', 'PDF has no pages');
+  }
+  if (pageCount > limits.maxPages) {
+    await doc.destroy();
+    throw new PipelineError('limit', `PDF claims ${pageCount} pages, more than the limit of ${limits.maxPages}`);
+  }
+  return { status: 'ok', pdf: new PdfHandle(doc, pageCount, limits) };
+}
+
+class PdfHandle implements OpenPdf {
+  constructor(
+    private readonly doc: PDFDocumentProxy,
+    readonly pageCount: number,
+    private readonly limits: Pick<PipelineLimits, 'maxPixels'>,
+  ) {}
+
+  async metadata(): Promise<PdfMetadata> {
+    const pdfjs = await loadPdfjs();
+    const { info, metadata: xmp } = await this.doc.getMetadata().catch(() => ({ info: {}, metadata: null }));
+    const i = (info ?? {}) as Record<string, unknown>;
+    const str = (v: unknown): string | undefined => {
+      if (typeof v !== 'string') return undefined;
+      const s = v.replace(/\0/g, '').trim();
+      return s ? s : undefined;
+    };
+    const date = (v: unknown): Date | undefined => {
+      if (typeof v !== 'string') return undefined;
+      const d = pdfjs.PDFDateString.toDateObject(v);
+      return d && !Number.isNaN(d.getTime()) ? d : undefined;
+    };
+    const fromXmp = (key: string): string | undefined => {
+      try {
+        return str(xmp?.get(key));
+      } catch {
+        return undefined;
+      }
+    };
+    let hasJavaScript = false;
+    try {
+      hasJavaScript = (await this.doc.getJSActions()) !== null;
+    } catch {
+      hasJavaScript = false;
+    }
+    const out: PdfMetadata = { pageCount: this.pageCount, hasJavaScript };
+    const title = str(i.Title) ?? fromXmp('dc:title');
+    const author = str(i.Author) ?? fromXmp('dc:creator');
+    const subject = str(i.Subject) ?? fromXmp('dc:description');
+    const keywords = str(i.Keywords) ?? fromXmp('pdf:keywords');
+    const creator = str(i.Creator);
+    const producer = str(i.Producer);
+    const created = date(i.CreationDate);
+    const modified = date(i.ModDate);
+    if (title) out.title = title;
+    if (author) out.author = author;
+    if (subject) out.subject = subject;
+    if (keywords) out.keywords = keywords;
+    if (creator) out.creator = creator;
+    if (producer) out.producer = producer;
+    if (created) out.created = created;
+    if (modified) out.modified = modified;
+    return out;
+  }
+
+  async pageText(pageNumber: number, signal?: AbortSignal): Promise<PdfPageText> {
+    throwIfAborted(signal);
+    const page = await this.getPage(pageNumber, signal);
+    try {
+      const viewport = page.getViewport({ scale: 1 });
+      const content = await raceAbort(page.getTextContent({ includeMarkedContent: false }), signal);
+      const pdfjs = await loadPdfjs();
+      const items: TextRun[] = [];
+      for (const raw of content.items) {
+        if (!('str' in raw) || raw.str.length === 0) continue;
+        const tx = pdfjs.Util.transform(viewport.transform, raw.transform) as number[];
+        const fontSize = Math.hypot(tx[2] ?? 0, tx[3] ?? 0) || Math.abs(raw.height) || 1;
+        // Rotation of the text run; runs at ±90° are read like horizontal ones but in their own frame.
+        const scaleX = Math.hypot(tx[0] ?? 0, tx[1] ?? 0) || 1;
+        const w = raw.width * (raw.dir === 'ttb' ? 1 : scaleX / (Math.hypot(raw.transform[0] ?? 0, raw.transform[1] ?? 0) || 1));
+        items.push({ str: raw.str, x: tx[4] ?? 0, y: tx[5] ?? 0, w: Math.abs(w), size: fontSize, eol: raw.hasEOL });
+      }
+      const text = orderText(items);
+      const quality = assessText(text, viewport.width, viewport.height);
+      return { page: pageNumber, text, width: viewport.width, height: viewport.height, ...quality };
+    } finally {
+      page.cleanup();
+    }
+  }
+
+  async renderPage(pageNumber: number, opts: { dpi?: number; signal?: AbortSignal } = {}): Promise<RenderedPage> {
+    throwIfAborted(opts.signal);
+    const page = await this.getPage(pageNumber, opts.signal);
+    try {
+      let dpi = opts.dpi ?? 300;
+      const base = page.getViewport({ scale: 1 });
+      // Giant page boxes (a "page" of 200 × 200 inches) get a lower dpi instead of a huge bitmap.
+      const pixelsAt = (d: number) => (base.width * d * base.height * d) / (72 * 72);
+      if (pixelsAt(dpi) > this.limits.maxPixels) dpi = Math.floor(72 * Math.sqrt(this.limits.maxPixels / (base.width * base.height)));
+      if (dpi < 1) throw new PipelineError('limit', 'PDF page is too large to render');
+      const viewport = page.getViewport({ scale: dpi / 72 });
+      const width = Math.max(1, Math.floor(viewport.width));
+      const height = Math.max(1, Math.floor(viewport.height));
+      const canvas = createCanvas(width, height);
+      const task = page.render({
+        canvas: canvas as unknown as Parameters<PDFPageProxy['render']>[0]['canvas'],
+        viewport,
+        background: '#ffffff',
+        intent: 'print', // print intent: no form-field widgets drawn as UI, annotations as printed
+      });
+      await raceAbort(task.promise, opts.signal, () => task.cancel());
+      // Opaque white background: the premultiplied RGBA equals straight RGBA.
+      const png = await sharp(canvas.data(), { raw: { width, height, channels: 4 } })
+        .grayscale()
+        .png({ compressionLevel: 1, adaptiveFiltering: false })
+        .toBuffer();
+      return { png, width, height, dpi };
+    } catch (err) {
+      if (err instanceof PipelineError) throw err;
+      throw new PipelineError('corrupt', `PDF page ${pageNumber} could not be rendered`, { cause: err });
+    } finally {
+      page.cleanup();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.doc.destroy().catch(() => {});
+  }
+
+  private async getPage(n: number, signal?: AbortSignal): Promise<PDFPageProxy> {
+    if (!Number.isInteger(n) || n < 1 || n > this.pageCount) throw new RangeError(`page ${n} out of range`);
+    try {
+      return await raceAbort(this.doc.getPage(n), signal);
+    } catch (err) {
+      if (err instanceof PipelineError) throw err;
+      throw new PipelineError('corrupt', `PDF page ${n} could not be read`, { cause: err });
+    }
+  }
+}
+
+/** Resolves like `p`, or rejects with the signal's typed error as soon as it fires. */
+export function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, onAbort?: () => void): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    onAbort?.();
+    p.catch(() => {});
+    return Promise.reject(abortError(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const listener = () => {
+      onAbort?.();
+      p.catch(() => {});
+      reject(abortError(signal));
+    };
+    signal.addEventListener('abort', listener, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', listener);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', listener);
+        reject(e);
+      },
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading order
+
+/** A text run in viewport space: origin top-left, y down, (x, y) at the baseline start. */
+export interface TextRun {
+  str: string;
+  x: number;
+  y: number;
+  w: number;
+  size: number;
+  eol?: boolean;
+}
+
+interface Segment {
+  runs: TextRun[];
+  x0: number;
+  x1: number;
+  y: number;
+  size: number;
+}
+
+/**
+ * Orders text runs into lines and columns: runs on one baseline form a line, a line is cut into
+ * segments at wide horizontal gaps, and a vertical gutter that (almost) no segment crosses splits the
+ * page into columns that are read one after the other. Segments that span the gutter (a title over
+ * both columns, a footer) separate zones, so "title, left column, right column, footer" reads right.
+ */
+export function orderText(runs: TextRun[]): string {
+  const visible = runs.filter((r) => r.str.trim().length > 0);
+  if (visible.length === 0) return '';
+  const segments = toSegments(visible);
+  const lines = orderSegments(segments, 0);
+  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+function groupLines<T extends { y: number; size: number }>(items: T[]): T[][] {
+  const sorted = [...items].sort((a, b) => a.y - b.y);
+  const lines: T[][] = [];
+  let current: T[] = [];
+  let lineY = Number.NEGATIVE_INFINITY;
+  let lineSize = 0;
+  for (const it of sorted) {
+    if (current.length > 0 && Math.abs(it.y - lineY) <= 0.45 * Math.max(lineSize, it.size)) {
+      current.push(it);
+      continue;
+    }
+    if (current.length) lines.push(current);
+    current = [it];
+    lineY = it.y;
+    lineSize = it.size;
+  }
+  if (current.length) lines.push(current);
+  return lines;
+}
+
+function toSegments(runs: TextRun[]): Segment[] {
+  const out: Segment[] = [];
+  for (const line of groupLines(runs)) {
+    line.sort((a, b) => a.x - b.x);
+    let seg: Segment | undefined;
+    for (const r of line) {
+      // A gap wider than ~1.5 em is a column gutter or a table cell boundary, not a word space.
+      const gapLimit = 1.5 * Math.max(r.size, seg?.size ?? 0);
+      if (seg && r.x - seg.x1 <= gapLimit) {
+        seg.runs.push(r);
+        seg.x1 = Math.max(seg.x1, r.x + r.w);
+        seg.size = Math.max(seg.size, r.size);
+      } else {
+        if (seg) out.push(seg);
+        seg = { runs: [r], x0: r.x, x1: r.x + r.w, y: r.y, size: r.size };
+      }
+    }
+    if (seg) out.push(seg);
+  }
+  return out;
+}
+
+function segmentText(seg: Segment): string {
+  let s = '';
+  let prevEnd = Number.NEGATIVE_INFINITY;
+  for (const r of seg.runs) {
+    if (s.length > 0) {
+      const gap = r.x - prevEnd;
+      const needsSpace = gap > 0.15 * r.size && !/\s$/.test(s) && !/^\s/.test(r.str);
+      if (needsSpace) s += ' ';
+    }
+    s += r.str;
+    prevEnd = r.x + r.w;
+  }
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+function orderSegments(segments: Segment[], depth: number): string[] {
+  const gutter = depth < 3 ? findGutter(segments) : undefined;
+  if (gutter === undefined) return linesOf(segments);
+
+  // Zones between spanning segments; within a zone, the left column then the right column.
+  const sorted = [...segments].sort((a, b) => a.y - b.y || a.x0 - b.x0);
+  const out: string[] = [];
+  let left: Segment[] = [];
+  let right: Segment[] = [];
+  const flush = () => {
+    if (left.length) out.push(...orderSegments(left, depth + 1));
+    if (left.length && right.length) out.push('');
+    if (right.length) out.push(...orderSegments(right, depth + 1));
+    left = [];
+    right = [];
+  };
+  for (const seg of sorted) {
+    if (seg.x1 <= gutter.from) left.push(seg);
+    else if (seg.x0 >= gutter.to) right.push(seg);
+    else {
+      flush();
+      out.push(...linesOf([seg]));
+    }
+  }
+  flush();
+  return out;
+}
+
+function linesOf(segments: Segment[]): string[] {
+  const lines = groupLines(segments);
+  const out: string[] = [];
+  let prevY: number | undefined;
+  const sizes = segments.map((s) => s.size);
+  const typical = median(sizes) || 10;
+  for (const line of lines) {
+    line.sort((a, b) => a.x0 - b.x0);
+    const y = median(line.map((s) => s.y));
+    // A vertical gap well beyond normal leading marks a paragraph break.
+    if (prevY !== undefined && y - prevY > 2.2 * typical) out.push('');
+    out.push(line.map(segmentText).join('\t'));
+    prevY = y;
+  }
+  return out;
+}
+
+/**
+ * A vertical band, at least ~1 em wide, that at most a few segments cross while enough lines sit on
+ * both sides at overlapping heights. Returns the band, or undefined for single-column text.
+ */
+function findGutter(segments: Segment[]): { from: number; to: number } | undefined {
+  if (segments.length < 6) return undefined;
+  const minX = Math.min(...segments.map((s) => s.x0));
+  const maxX = Math.max(...segments.map((s) => s.x1));
+  const width = maxX - minX;
+  if (width <= 0) return undefined;
+  const em = median(segments.map((s) => s.size)) || 10;
+  const step = Math.max(0.5, em / 4);
+  const allowedCrossers = Math.max(1, Math.floor(segments.length * 0.08));
+
+  let best: { from: number; to: number; score: number } | undefined;
+  let runStart: number | undefined;
+  const consider = (from: number, to: number) => {
+    if (to - from < 0.8 * em) return;
+    const mid = (from + to) / 2;
+    // Column gutters sit away from the edges of the text block.
+    if (mid < minX + 0.15 * width || mid > maxX - 0.15 * width) return;
+    const left = segments.filter((s) => s.x1 <= from);
+    const right = segments.filter((s) => s.x0 >= to);
+    if (left.length < 3 || right.length < 3) return;
+    // Both sides must share height: a caption beside a figure is not a column.
+    const ly0 = Math.min(...left.map((s) => s.y));
+    const ly1 = Math.max(...left.map((s) => s.y));
+    const ry0 = Math.min(...right.map((s) => s.y));
+    const ry1 = Math.max(...right.map((s) => s.y));
+    const overlap = Math.min(ly1, ry1) - Math.max(ly0, ry0);
+    if (overlap < 2 * em) return;
+    const score = (to - from) * Math.min(left.length, right.length);
+    if (!best || score > best.score) best = { from, to, score };
+  };
+  for (let x = minX; x <= maxX; x += step) {
+    let crossers = 0;
+    for (const s of segments) if (s.x0 < x && s.x1 > x) crossers++;
+    if (crossers <= allowedCrossers) runStart ??= x;
+    else if (runStart !== undefined) {
+      consider(runStart, x);
+      runStart = undefined;
+    }
+  }
+  if (runStart !== undefined) consider(runStart, maxX);
+  if (!best) return undefined;
+  const { from, to } = best;
+  return { from, to };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text-layer quality
+
+const A4_AREA = 595 * 842;
+
+/**
+ * Decides whether a page's text layer is usable. Too few characters for the page's area means a
+ * scan (perhaps with a stamped header); many replacement, private-use or control characters mean
+ * fonts without a usable Unicode mapping.
+ */
+export function assessText(
+  text: string,
+  widthPt: number,
+  heightPt: number,
+): Pick<PdfPageText, 'chars' | 'needsOcr' | 'reason'> {
+  let chars = 0;
+  let bad = 0;
+  let letters = 0;
+  for (const ch of text) {
+    if (/\s/.test(ch)) continue;
+    chars++;
+    const c = ch.codePointAt(0) ?? 0;
+    if (c === 0xfffd || (c >= 0xe000 && c <= 0xf8ff) || c < 0x20 || (c >= 0x7f && c <= 0x9f)) bad++;
+    else if (/[\p{L}\p{N}]/u.test(ch)) letters++;
+  }
+  if (chars === 0) return { chars, needsOcr: true, reason: 'empty' };
+  if (bad / chars > 0.2 || (chars >= 20 && letters / chars < 0.4)) return { chars, needsOcr: true, reason: 'garbage' };
+  // ~25 characters on a whole A4 page is a page number or a stamp, not content.
+  const minChars = Math.max(10, 25 * ((widthPt * heightPt) / A4_AREA));
+  if (chars < minChars) return { chars, needsOcr: true, reason: 'sparse' };
+  return { chars, needsOcr: false, reason: 'text' };
+}
