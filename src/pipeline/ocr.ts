@@ -1,0 +1,228 @@
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import Tesseract from 'tesseract.js';
+import { abortError, PipelineError, throwIfAborted } from './errors.js';
+
+/**
+ * OCR on tesseract.js: one engine = one tesseract worker (one extra thread running single-threaded
+ * WASM), created once per pool thread and reused for every page. Calls are serialised, since a page's
+ * parameters and its recognition must not interleave with another page's.
+ *
+ * Language data comes from the npm packages @tesseract.js-data/{deu,eng}. tesseract.js reads every
+ * language from one `langPath` folder, and its in-memory alternative (`{code, data}` objects) is broken
+ * in v7 (initialize() joins `data` instead of `code`), so we make a temporary folder of *symlinks* to
+ * the packaged files, let the worker read them into its in-memory FS, and delete the folder as soon as
+ * the worker is initialised. No document data is ever written; caching is off (`cacheMethod: 'none'`).
+ */
+export type OcrLanguage = 'deu' | 'eng';
+
+/** auto = full page layout analysis; block = one uniform block (crops, short snippets); line = one line. */
+export type SegmentationMode = 'auto' | 'block' | 'line' | 'sparse';
+
+export interface OcrWord {
+  text: string;
+  /** Box in pixels of the recognised image, origin top-left. */
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  /** 0–100. */
+  confidence: number;
+}
+
+export interface OcrPageResult {
+  text: string;
+  words: OcrWord[];
+  /** Size of the recognised image in pixels. */
+  width: number;
+  height: number;
+  /** Mean word confidence, 0–100. */
+  confidence: number;
+  psm: SegmentationMode;
+}
+
+export interface OcrEngine {
+  readonly langs: readonly OcrLanguage[];
+  recognize(
+    image: Buffer,
+    opts?: { psm?: SegmentationMode; width?: number; height?: number; dpi?: number; signal?: AbortSignal },
+  ): Promise<OcrPageResult>;
+  terminate(): Promise<void>;
+}
+
+const PSM_CODE: Record<SegmentationMode, string> = { auto: '3', block: '6', line: '7', sparse: '11' };
+
+const require = createRequire(import.meta.url);
+
+/** Folder of a language's LSTM-only "best_int" model inside its npm package. */
+export function traineddataPath(lang: OcrLanguage): string {
+  const pkgDir = path.dirname(require.resolve(`@tesseract.js-data/${lang}/package.json`));
+  return path.join(pkgDir, '4.0.0_best_int', `${lang}.traineddata.gz`);
+}
+
+export async function createOcrEngine(opts: { langs?: OcrLanguage[] } = {}): Promise<OcrEngine> {
+  const langs: OcrLanguage[] = [...new Set<OcrLanguage>(opts.langs ?? ['deu', 'eng'])];
+  if (langs.length === 0) throw new PipelineError('internal', 'OCR engine needs at least one language');
+  const engine = new TesseractEngine(langs);
+  await engine.start();
+  return engine;
+}
+
+class TesseractEngine implements OcrEngine {
+  private worker: Tesseract.Worker | undefined;
+  private starting: Promise<Tesseract.Worker> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private terminated = false;
+
+  constructor(readonly langs: OcrLanguage[]) {}
+
+  async start(): Promise<void> {
+    await this.ensureWorker();
+  }
+
+  private ensureWorker(): Promise<Tesseract.Worker> {
+    if (this.worker) return Promise.resolve(this.worker);
+    this.starting ??= spawnTesseract(this.langs).then(
+      (w) => {
+        this.worker = w;
+        this.starting = undefined;
+        return w;
+      },
+      (err: unknown) => {
+        this.starting = undefined;
+        throw new PipelineError('internal', 'OCR engine failed to start', { cause: err });
+      },
+    );
+    return this.starting;
+  }
+
+  recognize(
+    image: Buffer,
+    opts: { psm?: SegmentationMode; width?: number; height?: number; dpi?: number; signal?: AbortSignal } = {},
+  ): Promise<OcrPageResult> {
+    const run = this.queue.then(() => this.recognizeNow(image, opts));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async recognizeNow(
+    image: Buffer,
+    opts: { psm?: SegmentationMode; width?: number; height?: number; dpi?: number; signal?: AbortSignal },
+  ): Promise<OcrPageResult> {
+    if (this.terminated) throw new PipelineError('internal', 'OCR engine was terminated');
+    throwIfAborted(opts.signal);
+    const size = opts.width && opts.height ? { width: opts.width, height: opts.height } : pngSize(image);
+    if (!size) throw new PipelineError('corrupt', 'OCR input must be a PNG image');
+    const psm = opts.psm ?? chooseSegmentation(size.width, size.height);
+    const worker = await this.ensureWorker();
+    await worker.setParameters({
+      tessedit_pageseg_mode: PSM_CODE[psm] as Tesseract.PSM,
+      // Our inputs are normalised to ~300 dpi; saying so stops tesseract from guessing.
+      user_defined_dpi: String(Math.round(opts.dpi ?? 300)),
+    });
+    const job = worker.recognize(image, {}, { text: true, blocks: true });
+    let result: Tesseract.RecognizeResult;
+    try {
+      result = await raceSignal(job, opts.signal);
+    } catch (err) {
+      if (opts.signal?.aborted) {
+        // A page in flight cannot be interrupted: drop the worker, a new one starts on the next call.
+        this.worker = undefined;
+        void worker.terminate().catch(() => {});
+        throw abortError(opts.signal);
+      }
+      throw new PipelineError('corrupt', 'OCR failed on this image', { cause: err });
+    }
+    return toPageResult(result.data, size.width, size.height, psm);
+  }
+
+  async terminate(): Promise<void> {
+    this.terminated = true;
+    await this.queue.catch(() => {});
+    const w = this.worker ?? (await this.starting?.catch(() => undefined));
+    this.worker = undefined;
+    await w?.terminate().catch(() => {});
+  }
+}
+
+async function spawnTesseract(langs: OcrLanguage[]): Promise<Tesseract.Worker> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'archivar-tessdata-'));
+  try {
+    for (const lang of langs) await symlink(traineddataPath(lang), path.join(dir, `${lang}.traineddata.gz`));
+    return await Tesseract.createWorker(langs, Tesseract.OEM.LSTM_ONLY, {
+      langPath: dir,
+      gzip: true,
+      cacheMethod: 'none',
+      legacyCore: false,
+      legacyLang: false,
+      // Without a handler tesseract.js rethrows worker errors from an event listener (process crash).
+      errorHandler: () => {},
+    });
+  } finally {
+    // The worker holds the models in memory now; the folder of symlinks is no longer needed.
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Full layout analysis for pages; one block for small crops; one line for strips. */
+export function chooseSegmentation(width: number, height: number): SegmentationMode {
+  if (height < 120 && width > 3 * height) return 'line';
+  if (width * height < 1_500_000) return 'block';
+  return 'auto';
+}
+
+function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function pngSize(b: Buffer): { width: number; height: number } | undefined {
+  if (b.length < 24 || b.readUInt32BE(0) !== 0x89504e47 || b.toString('latin1', 12, 16) !== 'IHDR') return undefined;
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}
+
+function toPageResult(page: Tesseract.Page, width: number, height: number, psm: SegmentationMode): OcrPageResult {
+  const words: OcrWord[] = [];
+  for (const block of page.blocks ?? []) {
+    for (const para of block.paragraphs) {
+      for (const line of para.lines) {
+        for (const w of line.words) {
+          const text = w.text.trim();
+          if (!text) continue;
+          words.push({
+            text,
+            x: w.bbox.x0,
+            y: w.bbox.y0,
+            w: Math.max(0, w.bbox.x1 - w.bbox.x0),
+            h: Math.max(0, w.bbox.y1 - w.bbox.y0),
+            confidence: Math.round(w.confidence * 10) / 10,
+          });
+        }
+      }
+    }
+  }
+  const confidence = words.length ? words.reduce((s, w) => s + w.confidence, 0) / words.length : 0;
+  const text = (page.text ?? '')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+  return { text, words, width, height, confidence: Math.round(confidence * 10) / 10, psm };
+}
