@@ -1,0 +1,240 @@
+/**
+ * Opening: header → file key (direct, tenant envelope or X25519 envelope) → commitment check →
+ * chunk-by-chunk authentication → bounded zstd decompression → trailer check (length + SHA-256).
+ * Plaintext is released only from authenticated chunks; the stream as a whole is only valid once
+ * iteration finished without error (the digest is checked last).
+ */
+import { type Hash, createHash } from 'node:crypto';
+import { constantTimeEqual, wipe } from './bytes.js';
+import { ChunkDecryptor, TAG_BYTES, deriveAndCheckChunkKeys } from './chunked-aead.js';
+import { SealedFormatError } from './errors.js';
+import { type OpenKey, resolveFileKey } from './file-key-wrap.js';
+import { type SealContext, type SealedHeader, TRAILER_BYTES, chunkContext, splitSealed, toSealedHeader } from './sealed-format.js';
+import { slices } from './seal.js';
+import { BoundedDecompressor } from './zstd.js';
+
+export interface OpenOptions {
+  /** Hard cap on the decompressed size: exceeding it throws 'too-large' before allocating more. */
+  readonly maxPlaintextBytes: number;
+  /** The binding given at seal time (e.g. `{ kind: 'original' }` for client uploads). */
+  readonly context?: SealContext | undefined;
+}
+
+export interface VerifyOptions {
+  readonly context?: SealContext | undefined;
+  /** Optional cap on the sealed body size. */
+  readonly maxBodyBytes?: number | undefined;
+}
+
+export interface OpenSummary {
+  readonly plaintextBytes: number;
+  readonly contentDigest: Buffer;
+  readonly contentId: string;
+  readonly chunkCount: number;
+}
+
+export interface VerifySummary extends OpenSummary {
+  readonly bodyBytes: number;
+}
+
+export interface OpenedStream extends AsyncIterable<Buffer> {
+  /** Resolves after the last plaintext byte was verified; rejects like the iterator. */
+  readonly summary: Promise<OpenSummary>;
+}
+
+/** Releases all but the last TRAILER_BYTES bytes seen: the trailer ends the message. */
+class TrailerSplitter {
+  private tail: Buffer = Buffer.alloc(0);
+  total = 0;
+
+  push(piece: Buffer): Buffer[] {
+    this.total += piece.byteLength;
+    if (piece.byteLength >= TRAILER_BYTES) {
+      const out = this.tail.byteLength > 0 ? [this.tail] : [];
+      if (piece.byteLength > TRAILER_BYTES) out.push(piece.subarray(0, piece.byteLength - TRAILER_BYTES));
+      this.tail = piece.subarray(piece.byteLength - TRAILER_BYTES);
+      return out;
+    }
+    const joined = Buffer.concat([this.tail, piece]);
+    const cut = Math.max(0, joined.byteLength - TRAILER_BYTES);
+    this.tail = joined.subarray(cut);
+    return cut > 0 ? [joined.subarray(0, cut)] : [];
+  }
+
+  trailer(): { plaintextBytes: number; digest: Buffer } {
+    if (this.tail.byteLength !== TRAILER_BYTES) {
+      throw new SealedFormatError('invalid-payload', 'sealed message is too short for its trailer');
+    }
+    const length = this.tail.readBigUInt64BE(0);
+    if (length > BigInt(Number.MAX_SAFE_INTEGER)) throw new SealedFormatError('invalid-payload', 'bad trailer length');
+    return { plaintextBytes: Number(length), digest: Buffer.from(this.tail.subarray(8)) };
+  }
+}
+
+function checkedLimit(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
+  return value;
+}
+
+/** Derive chunk keys after unwrapping, checking the key commitment. */
+function chunkKeysFor(header: SealedHeader, key: OpenKey, context: SealContext | undefined) {
+  const fileKey = resolveFileKey(header, key);
+  try {
+    return deriveAndCheckChunkKeys(
+      fileKey,
+      header.stream.salt,
+      chunkContext(header.stream.bytes, context),
+      header.stream.commitment,
+    );
+  } finally {
+    wipe(fileKey);
+  }
+}
+
+/**
+ * Incremental opener (push style): write ciphertext of any framing, get verified plaintext back;
+ * end() checks the final chunk and the trailer. Validates header and key in the constructor.
+ */
+export class Opener {
+  private readonly decryptor: ChunkDecryptor;
+  private readonly decompressor: BoundedDecompressor;
+  private readonly splitter = new TrailerSplitter();
+  private readonly hash: Hash = createHash('sha256');
+  private readonly maxMessageBytes: number;
+  private result: OpenSummary | undefined;
+
+  constructor(header: Uint8Array | SealedHeader, key: OpenKey, options: OpenOptions) {
+    const max = checkedLimit(options.maxPlaintextBytes, 'maxPlaintextBytes');
+    const h = toSealedHeader(header);
+    this.decryptor = new ChunkDecryptor(chunkKeysFor(h, key, options.context), h.stream.chunkSize);
+    this.decompressor = new BoundedDecompressor(max);
+    // zstd's worst-case expansion is ~1/256 plus block headers: anything bigger is not honest.
+    this.maxMessageBytes = max + Math.ceil(max / 128) + 65_536 + TRAILER_BYTES;
+  }
+
+  write(ciphertext: Uint8Array): Buffer[] {
+    return this.consume(this.decryptor.push(ciphertext));
+  }
+
+  end(): Buffer[] {
+    const out = this.consume([this.decryptor.finish()]);
+    this.decompressor.end();
+    const trailer = this.splitter.trailer();
+    const digest = this.hash.digest();
+    if (trailer.plaintextBytes !== this.decompressor.outputBytes || !constantTimeEqual(trailer.digest, digest)) {
+      throw new SealedFormatError('digest-mismatch', 'plaintext digest does not match the sealed content id');
+    }
+    this.result = {
+      plaintextBytes: this.decompressor.outputBytes,
+      contentDigest: digest,
+      contentId: digest.toString('hex'),
+      chunkCount: this.decryptor.chunkCount,
+    };
+    return out;
+  }
+
+  get summary(): OpenSummary {
+    if (!this.result) throw new Error('Opener: summary before end');
+    return this.result;
+  }
+
+  private consume(messagePieces: Buffer[]): Buffer[] {
+    const out: Buffer[] = [];
+    for (const piece of messagePieces) {
+      for (const compressed of this.splitter.push(piece)) {
+        if (this.splitter.total > this.maxMessageBytes) {
+          throw new SealedFormatError('too-large', 'sealed payload exceeds the size limit');
+        }
+        for (const plain of this.decompressor.write(compressed)) {
+          this.hash.update(plain);
+          out.push(plain);
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // the iterator raises the same error
+  return { promise, resolve, reject };
+}
+
+/**
+ * Open a sealed stream. Header, key and commitment are checked before this returns (so a wrong
+ * key fails fast); the body is decrypted lazily. `body` may be framed arbitrarily.
+ */
+export function openStream(
+  header: Uint8Array | SealedHeader,
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  key: OpenKey,
+  options: OpenOptions,
+): OpenedStream {
+  const opener = new Opener(header, key, options);
+  const done = deferred<OpenSummary>();
+  async function* run(): AsyncGenerator<Buffer> {
+    try {
+      for await (const piece of body) {
+        for (const slice of slices(piece)) yield* opener.write(slice);
+      }
+      yield* opener.end();
+      done.resolve(opener.summary);
+    } catch (err) {
+      done.reject(err);
+      throw err;
+    }
+  }
+  const iterator = run();
+  return { [Symbol.asyncIterator]: () => iterator, summary: done.promise };
+}
+
+/** Open a whole sealed object (header || body) held in memory. */
+export function openBuffer(sealed: Uint8Array, key: OpenKey, options: OpenOptions): Buffer {
+  const { header, body } = splitSealed(sealed);
+  const opener = new Opener(header, key, options);
+  const parts: Buffer[] = [];
+  for (const slice of slices(body)) parts.push(...opener.write(slice));
+  parts.push(...opener.end());
+  return Buffer.concat(parts);
+}
+
+/**
+ * Check every chunk tag, the final chunk and the trailer without decompressing — what the
+ * upload path runs when reading back from storage. Returns the content id from the trailer.
+ */
+export async function verifySealedChunks(
+  header: Uint8Array | SealedHeader,
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  key: OpenKey,
+  options: VerifyOptions = {},
+): Promise<VerifySummary> {
+  const h = toSealedHeader(header);
+  const maxBody = options.maxBodyBytes === undefined ? Number.POSITIVE_INFINITY : checkedLimit(options.maxBodyBytes, 'maxBodyBytes');
+  const decryptor = new ChunkDecryptor(chunkKeysFor(h, key, options.context), h.stream.chunkSize);
+  const splitter = new TrailerSplitter();
+  let bodyBytes = 0;
+  for await (const piece of body) {
+    bodyBytes += piece.byteLength;
+    if (bodyBytes > maxBody) throw new SealedFormatError('too-large', 'sealed body exceeds the size limit');
+    for (const slice of slices(piece)) for (const m of decryptor.push(slice)) splitter.push(m);
+  }
+  splitter.push(decryptor.finish());
+  const trailer = splitter.trailer();
+  // An honest message holds at least a zstd frame header (≥ 6 bytes) before the trailer.
+  if (splitter.total < TRAILER_BYTES + 6 || bodyBytes < TAG_BYTES) {
+    throw new SealedFormatError('invalid-payload', 'sealed message has no compressed payload');
+  }
+  return {
+    plaintextBytes: trailer.plaintextBytes,
+    contentDigest: trailer.digest,
+    contentId: trailer.digest.toString('hex'),
+    chunkCount: decryptor.chunkCount,
+    bodyBytes,
+  };
+}
