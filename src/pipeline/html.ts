@@ -80,7 +80,8 @@ export function htmlToText(html: string): HtmlText {
           pendingSpace = false;
           return;
         }
-        const collapsed = data.replace(/[\s\u00a0]+/g, (m) => (m.includes('\u00a0') ? '\u00a0' : ' '));
+        // &nbsp; counts as an ordinary space for search purposes.
+        const collapsed = data.replace(/[\s\u00a0]+/g, ' ');
         if (collapsed === ' ') {
           pendingSpace = true;
           return;
@@ -117,7 +118,6 @@ export function htmlToText(html: string): HtmlText {
 
   const text = out
     .join('')
-    .replace(/\u00a0/g, ' ')
     .split('\n')
     .map((l) => l.replace(/[ \t]+$/g, ''))
     .join('\n')
