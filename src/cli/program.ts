@@ -1,0 +1,21 @@
+import { Command, Option } from 'commander';
+import { registerHealthCommand } from './commands/health.js';
+import { registerServeCommand } from './commands/serve.js';
+
+/** The `archivar` command tree; each command registers itself from its own file. */
+export function buildProgram(): Command {
+  const program = new Command('archivar')
+    .description('Archivar: full-text search and OCR engine for documents (gRPC server and client)')
+    .addOption(new Option('--server <host:port>', 'server to talk to').env('ARCHIVAR_SERVER').default('127.0.0.1:50051'))
+    .addOption(new Option('--tls-ca <file>', 'PEM CA that signed the server certificate').env('ARCHIVAR_TLS_CA'))
+    .option('--insecure', 'plaintext gRPC to a non-loopback server')
+    .option('--json', 'machine-readable output (one JSON value per line)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`archivar: ${str.replace(/^error: /, '')}`) });
+  registerServeCommand(program);
+  registerHealthCommand(program);
+  // Sub-commands inherit the error handling of the root.
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}

@@ -1,0 +1,1 @@
+export { type Connection, type ConnectOptions, channelCredentials, connect, deadline, unary } from './connection.js';

@@ -1,0 +1,12 @@
+import type { Store } from '../store/index.js';
+import type { WorkerPool } from '../workers/pool.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+
+/** Everything the services need, built once by the composition root (server.ts). */
+export interface AppContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly store: Store;
+  readonly pool: WorkerPool;
+}

@@ -1,0 +1,202 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Every setting of the server, read once from flags and `ARCHIVAR_*` environment variables into one typed,
+ * frozen object. Unknown or invalid settings fail start-up with a message naming the setting.
+ */
+export interface Config {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly dataDir: string;
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile: string | null } | null;
+  readonly insecure: boolean;
+  /** `host:port` of the Prometheus endpoint, or null when off. */
+  readonly metricsListen: { readonly host: string; readonly port: number } | null;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly pool: { readonly threads: number; readonly maxQueue: number };
+  readonly grpc: {
+    readonly maxMessageBytes: number;
+    readonly maxConcurrentStreams: number;
+    readonly keepaliveTimeMs: number;
+    readonly keepaliveTimeoutMs: number;
+    readonly maxConnectionIdleMs: number;
+    readonly maxConnectionAgeMs: number;
+    readonly maxSessionMemoryMb: number;
+  };
+  readonly lmdbMapSizeBytes: number;
+  readonly shutdownGraceMs: number;
+  /** Master key: a file path (created with mode 0600 on first start) unless `masterKey` is given. */
+  readonly masterKeyFile: string;
+  /** Base64 of 32 bytes from `ARCHIVAR_MASTER_KEY`; never logged. */
+  readonly masterKey: string | null;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Raw = Record<string, string | undefined>;
+
+interface Setting {
+  /** Flag name without dashes; the env name is ARCHIVAR_ + upper snake case. */
+  flag: string;
+  help: string;
+  default?: string;
+}
+
+/** The settings table: the single list that `--help`, env parsing and validation share. */
+export const SETTINGS: readonly Setting[] = [
+  { flag: 'listen', help: 'gRPC listen address HOST:PORT (port 0 picks a free one)', default: '127.0.0.1:50051' },
+  { flag: 'data', help: 'data directory (LMDB environment, master key)', default: './data' },
+  { flag: 'tls-cert', help: 'PEM certificate chain for TLS' },
+  { flag: 'tls-key', help: 'PEM private key for TLS' },
+  { flag: 'tls-client-ca', help: 'PEM CA bundle: require and verify client certificates (mTLS)' },
+  { flag: 'insecure', help: 'allow plaintext gRPC on a non-loopback address (true|false)', default: 'false' },
+  { flag: 'metrics-listen', help: 'Prometheus /metrics on HOST:PORT (loopback only); empty = off', default: '' },
+  { flag: 'log-level', help: 'fatal|error|warn|info|debug|trace|silent', default: 'info' },
+  { flag: 'pool-threads', help: 'worker threads (default: number of cores)' },
+  { flag: 'pool-max-queue', help: 'tasks waiting for a worker before RESOURCE_EXHAUSTED', default: '256' },
+  { flag: 'max-message-bytes', help: 'largest gRPC message in either direction', default: String(8 * 1024 * 1024) },
+  { flag: 'max-concurrent-streams', help: 'HTTP/2 streams per connection', default: '256' },
+  { flag: 'keepalive-time-ms', help: 'server keepalive ping interval', default: '60000' },
+  { flag: 'keepalive-timeout-ms', help: 'keepalive ping ack timeout', default: '20000' },
+  { flag: 'max-connection-idle-ms', help: 'close idle connections after', default: '300000' },
+  { flag: 'max-connection-age-ms', help: 'recycle connections after (spreads load)', default: '3600000' },
+  { flag: 'max-session-memory-mb', help: 'HTTP/2 session memory per connection', default: '64' },
+  { flag: 'lmdb-map-size', help: 'LMDB map size in bytes (upper bound of the database file)', default: String(64 * 2 ** 30) },
+  { flag: 'shutdown-grace-ms', help: 'how long SIGTERM waits for running calls', default: '10000' },
+  { flag: 'master-key-file', help: 'master key file (default DATA/master.key, created 0600 on first start)' },
+  { flag: 'master-key', help: 'master key as base64 of 32 bytes (env only; overrides the file)' },
+];
+
+export function envName(flag: string): string {
+  return `ARCHIVAR_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/** Env variables that are not server settings but belong to the CLI or the test harness. */
+const CLIENT_ENV = new Set(['ARCHIVAR_SERVER', 'ARCHIVAR_TOKEN', 'ARCHIVAR_TLS_CA', 'ARCHIVAR_DATA_DIR']);
+
+/**
+ * Builds the config from flags (highest precedence) and the environment. `ARCHIVAR_DATA_DIR` is accepted
+ * as an alias of `ARCHIVAR_DATA` because the CLI documents it.
+ */
+export function loadConfig(flags: Raw = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const known = new Set(SETTINGS.map((s) => s.flag));
+  for (const key of Object.keys(flags)) {
+    if (!known.has(key)) throw new ConfigError(`unknown setting --${key}`);
+  }
+  const knownEnv = new Set(SETTINGS.map((s) => envName(s.flag)));
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('ARCHIVAR_') && !knownEnv.has(key) && !CLIENT_ENV.has(key)) {
+      throw new ConfigError(`unknown environment variable ${key}`);
+    }
+  }
+  const raw: Raw = {};
+  for (const s of SETTINGS) {
+    const fromEnv = env[envName(s.flag)] ?? (s.flag === 'data' ? env.ARCHIVAR_DATA_DIR : undefined);
+    if (s.flag === 'master-key' && flags[s.flag] !== undefined) {
+      throw new ConfigError('the master key is read from ARCHIVAR_MASTER_KEY or a file, never from a flag');
+    }
+    raw[s.flag] = flags[s.flag] ?? fromEnv ?? s.default;
+  }
+
+  const listen = parseHostPort('listen', need(raw, 'listen'));
+  const dataDir = path.resolve(need(raw, 'data'));
+  const certFile = raw['tls-cert'];
+  const keyFile = raw['tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError('--tls-cert and --tls-key must be given together');
+  }
+  const clientCaFile = raw['tls-client-ca'] ?? null;
+  if (clientCaFile !== null && certFile === undefined) {
+    throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key');
+  }
+  const tls = certFile !== undefined && keyFile !== undefined ? { certFile, keyFile, clientCaFile } : null;
+  const insecure = parseBool('insecure', need(raw, 'insecure'));
+  if (tls === null && !isLoopback(listen.host) && !insecure) {
+    throw new ConfigError(
+      `refusing to serve plaintext gRPC on non-loopback address ${listen.host}: give --tls-cert/--tls-key, or --insecure`,
+    );
+  }
+  const metricsRaw = need(raw, 'metrics-listen');
+  const metricsListen = metricsRaw === '' ? null : parseHostPort('metrics-listen', metricsRaw);
+  if (metricsListen !== null && !isLoopback(metricsListen.host)) {
+    throw new ConfigError(`--metrics-listen must be a loopback address, got ${metricsListen.host}`);
+  }
+  const logLevel = need(raw, 'log-level');
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+  if (!(levels as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`--log-level must be one of ${levels.join(', ')}, got "${logLevel}"`);
+  }
+  const cores = os.availableParallelism();
+  const masterKey = raw['master-key'] ?? null;
+  if (masterKey !== null && Buffer.from(masterKey, 'base64').length !== 32) {
+    throw new ConfigError('ARCHIVAR_MASTER_KEY must be base64 of exactly 32 bytes');
+  }
+
+  const config: Config = {
+    listen,
+    dataDir,
+    tls,
+    insecure,
+    metricsListen,
+    logLevel: logLevel as Config['logLevel'],
+    pool: {
+      threads: raw['pool-threads'] === undefined ? cores : parseInt_('pool-threads', raw['pool-threads'], 1, 256),
+      maxQueue: parseInt_('pool-max-queue', need(raw, 'pool-max-queue'), 1, 1_000_000),
+    },
+    grpc: {
+      maxMessageBytes: parseInt_('max-message-bytes', need(raw, 'max-message-bytes'), 64 * 1024, 256 * 2 ** 20),
+      maxConcurrentStreams: parseInt_('max-concurrent-streams', need(raw, 'max-concurrent-streams'), 1, 100_000),
+      keepaliveTimeMs: parseInt_('keepalive-time-ms', need(raw, 'keepalive-time-ms'), 1000, 2 ** 31 - 1),
+      keepaliveTimeoutMs: parseInt_('keepalive-timeout-ms', need(raw, 'keepalive-timeout-ms'), 1000, 2 ** 31 - 1),
+      maxConnectionIdleMs: parseInt_('max-connection-idle-ms', need(raw, 'max-connection-idle-ms'), 1000, 2 ** 31 - 1),
+      maxConnectionAgeMs: parseInt_('max-connection-age-ms', need(raw, 'max-connection-age-ms'), 1000, 2 ** 31 - 1),
+      maxSessionMemoryMb: parseInt_('max-session-memory-mb', need(raw, 'max-session-memory-mb'), 1, 4096),
+    },
+    lmdbMapSizeBytes: parseInt_('lmdb-map-size', need(raw, 'lmdb-map-size'), 2 ** 20, 2 ** 46),
+    shutdownGraceMs: parseInt_('shutdown-grace-ms', need(raw, 'shutdown-grace-ms'), 0, 600_000),
+    masterKeyFile: path.resolve(raw['master-key-file'] ?? path.join(dataDir, 'master.key')),
+    masterKey,
+  };
+  return deepFreeze(config);
+}
+
+function need(raw: Raw, flag: string): string {
+  const v = raw[flag];
+  if (v === undefined) throw new ConfigError(`--${flag} is required`);
+  return v;
+}
+
+export function parseHostPort(flag: string, value: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value.trim());
+  if (!m?.[1] || !m[2]) throw new ConfigError(`--${flag} must be HOST:PORT, got "${value}"`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(`--${flag}: port ${port} is out of range 0..65535`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+function parseInt_(flag: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value.trim())) throw new ConfigError(`--${flag} must be a whole number, got "${value}"`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(`--${flag} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function parseBool(flag: string, value: string): boolean {
+  if (value === 'true' || value === '1' || value === '') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(`--${flag} must be true or false, got "${value}"`);
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

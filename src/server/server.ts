@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import { Server, ServerCredentials, status } from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { AccountsServiceService } from '../gen/archivar/v1/accounts.js';
+import { AdminServiceService } from '../gen/archivar/v1/admin.js';
+import { DocumentsServiceService } from '../gen/archivar/v1/documents.js';
+import { SearchServiceService } from '../gen/archivar/v1/search.js';
+import { createAccountsService, PUBLIC_METHODS } from '../services/accounts-service.js';
+import { createAdminService } from '../services/admin-service.js';
+import { createDocumentsService } from '../services/documents-service.js';
+import { createSearchService } from '../services/search-service.js';
+import { Store } from '../store/index.js';
+import { WorkerPool } from '../workers/pool.js';
+import type { AppContext } from './app-context.js';
+import type { SessionVerifier } from './call-context.js';
+import type { Config } from './config.js';
+import { AppError } from './errors.js';
+import { bindService } from './handler.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { apiServiceNames, loadApiDefinition } from './proto-files.js';
+
+export interface RunningServer {
+  /** The bound gRPC port (useful with port 0). */
+  readonly port: number;
+  readonly metricsPort: number | null;
+  readonly app: AppContext;
+  /** Graceful: NOT_SERVING, stop accepting, drain calls (then abort them after the grace period), close pool and LMDB. */
+  shutdown(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** Replaces the session check (used by tests until a real session exists). */
+  verifier?: SessionVerifier;
+}
+
+/** The composition root: opens the store, starts the pool, binds every service and listens. */
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const store = Store.open(config.dataDir, { mapSize: config.lmdbMapSizeBytes });
+  let metrics: Metrics | undefined;
+  const pool = new WorkerPool(
+    { threads: config.pool.threads, maxQueue: config.pool.maxQueue },
+    {
+      taskFinished: (t, s, ok) => metrics?.taskFinished(t, s, ok),
+    },
+  );
+  metrics = new Metrics(() => pool.queueDepth);
+  const app: AppContext = { config, log, store, pool };
+
+  const shutdownController = new AbortController();
+  const server = new Server({
+    'grpc.max_receive_message_length': config.grpc.maxMessageBytes,
+    'grpc.max_send_message_length': config.grpc.maxMessageBytes,
+    'grpc.max_concurrent_streams': config.grpc.maxConcurrentStreams,
+    'grpc.keepalive_time_ms': config.grpc.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': config.grpc.keepaliveTimeoutMs,
+    'grpc.max_connection_idle_ms': config.grpc.maxConnectionIdleMs,
+    'grpc.max_connection_age_ms': config.grpc.maxConnectionAgeMs,
+    'grpc.max_connection_age_grace_ms': config.shutdownGraceMs,
+    'grpc-node.max_session_memory': config.grpc.maxSessionMemoryMb,
+    // Clients may ping every 10 s without a call in flight (desktop clients keep a channel open).
+    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+  });
+
+  const verifier: SessionVerifier = options.verifier ?? { verify: async () => null };
+  const bind = { verifier, log, observer: metrics, shutdown: shutdownController.signal, publicMethods: PUBLIC_METHODS };
+  bindService(server, DocumentsServiceService, createDocumentsService(app), bind);
+  bindService(server, SearchServiceService, createSearchService(app), bind);
+  bindService(server, AccountsServiceService, createAccountsService(app), bind);
+  bindService(server, AdminServiceService, createAdminService(app), bind);
+
+  const definition = loadApiDefinition();
+  const serviceNames = apiServiceNames(definition);
+  const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(serviceNames.map((n) => [n, 'SERVING'])) });
+  health.addToServer(server);
+  // Reflection describes the health service too, so `grpcurl … describe` shows everything served.
+  new ReflectionService({ ...definition, ...protoLoader.loadSync(healthProtoPath) }).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${formatHost(config.listen.host)}:${config.listen.port}`, credentials(config), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
+  });
+  const metricsServer = config.metricsListen ? await metrics.listen(config.metricsListen.host, config.metricsListen.port) : null;
+  log.info(
+    { listen: `${config.listen.host}:${port}`, tls: config.tls !== null, dataDir: config.dataDir, threads: pool.threads },
+    'archivar serving',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      log.info('shutting down: draining calls');
+      for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          log.warn('grace period over: aborting remaining calls');
+          shutdownController.abort(new AppError(status.UNAVAILABLE, 'the server is shutting down; retry'));
+          server.forceShutdown();
+          resolve();
+        }, config.shutdownGraceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await metricsServer?.close();
+      await pool.close();
+      await store.close();
+      log.info('shut down');
+    })();
+    return stopping;
+  };
+  return { port, metricsPort: metricsServer?.port ?? null, app, shutdown };
+}
+
+function credentials(config: Config): ServerCredentials {
+  if (config.tls === null) return ServerCredentials.createInsecure();
+  const ca = config.tls.clientCaFile ? fs.readFileSync(config.tls.clientCaFile) : null;
+  return ServerCredentials.createSsl(
+    ca,
+    [{ cert_chain: fs.readFileSync(config.tls.certFile), private_key: fs.readFileSync(config.tls.keyFile) }],
+    ca !== null,
+  );
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import { type Database, open, type RootDatabase } from 'lmdb';
+
+/**
+ * Every named sub-database of the one LMDB environment, in one list so that nobody opens a name twice
+ * with different options. Keys of tenant data begin with the tenant id (see `tenantKey`).
+ */
+export const SUB_DATABASES = {
+  /** Server-wide settings and key material (wrapped server key, master key id). */
+  meta: { encoding: 'msgpack' },
+  /** Wrapped tenant keys: tenantId → wrapped key. Deleted first on erasure (crypto-shredding). */
+  tenantKeys: { encoding: 'binary' },
+} as const satisfies Record<string, { encoding: 'msgpack' | 'binary' | 'json' | 'string' | 'ordered-binary' }>;
+
+export type SubDatabaseName = keyof typeof SUB_DATABASES;
+
+/** A key part: lmdb-js orders arrays of these element by element (ordered-binary). */
+export type KeyPart = string | number | boolean;
+
+/** The key of tenant data: the tenant id always comes first, so a tenant's keys form one range. */
+export function tenantKey(tenantId: string, ...parts: KeyPart[]): KeyPart[] {
+  if (tenantId.length === 0) throw new Error('tenantKey needs a tenant id');
+  return [tenantId, ...parts];
+}
+
+/** The first and last possible key of a tenant's range (for getRange / deletes). */
+export function tenantRange(tenantId: string, ...prefix: KeyPart[]): { start: KeyPart[]; end: KeyPart[] } {
+  // In ordered-binary, an array that extends the prefix sorts after it and before prefix + [Buffer 0xff…];
+  // a trailing string of U+FFFF sorts after any id we generate.
+  return { start: [tenantId, ...prefix], end: [tenantId, ...prefix, '\uffff'] };
+}
+
+export interface StoreOptions {
+  /** Upper bound of the database file, bytes. */
+  mapSize: number;
+}
+
+/** The one LMDB environment of a server and its named sub-databases. */
+export class Store {
+  readonly root: RootDatabase;
+  readonly #dbs = new Map<string, Database>();
+
+  private constructor(root: RootDatabase) {
+    this.root = root;
+  }
+
+  static open(dir: string, options: StoreOptions): Store {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const root = open({
+      path: `${dir}/archivar.mdb`,
+      mapSize: options.mapSize,
+      maxDbs: 64,
+      // Keys are our own arrays and strings; values are msgpack unless a sub-database says otherwise.
+      encoding: 'msgpack',
+      // Commits are synchronous to disk before `flushed` resolves; see docs/storage.md for the crash test.
+      noSync: false,
+      compression: false,
+    });
+    return new Store(root);
+  }
+
+  /** A named sub-database (opened once, then cached). */
+  db<V = unknown>(name: SubDatabaseName | `index-${string}` | `${string}`): Database<V, KeyPart[] | string> {
+    let db = this.#dbs.get(name);
+    if (!db) {
+      const spec = (SUB_DATABASES as Record<string, { encoding: string }>)[name];
+      db = this.root.openDB({ name, encoding: (spec?.encoding ?? 'msgpack') as 'msgpack' });
+      this.#dbs.set(name, db);
+    }
+    return db as Database<V, KeyPart[] | string>;
+  }
+
+  /** Resolves once every committed write is on disk (fsync'd). */
+  async flushed(): Promise<void> {
+    await this.root.flushed;
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}

@@ -1,0 +1,9 @@
+export {
+  type KeyPart,
+  Store,
+  type StoreOptions,
+  SUB_DATABASES,
+  type SubDatabaseName,
+  tenantKey,
+  tenantRange,
+} from './database.js';

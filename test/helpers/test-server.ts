@@ -1,0 +1,110 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { type Connection, connect } from '../../src/sdk/index.js';
+import type { Principal, SessionVerifier } from '../../src/server/call-context.js';
+import { loadConfig } from '../../src/server/config.js';
+import { createLogger } from '../../src/server/logger.js';
+import { type RunningServer, startServer } from '../../src/server/server.js';
+import { tempDir } from './temp-dir.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Accepts exactly the tokens it was given (the real session check belongs to the accounts service). */
+export function testVerifier(tokens: Record<string, Principal>): SessionVerifier {
+  return { verify: async (token) => tokens[token] ?? null };
+}
+
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+export const TEST_PRINCIPAL: Principal = { userId: 'u1', tenantId: 't1', role: 'owner', sessionId: 's1' };
+
+export interface TestServer {
+  server: RunningServer;
+  address: string;
+  dataDir: string;
+  /** A connection authenticated with TEST_TOKEN. */
+  client: Connection;
+  stop(): Promise<void>;
+}
+
+/** Starts a real server in this process on 127.0.0.1:0 with a temp data dir. */
+export async function startTestServer(
+  settings: Record<string, string> = {},
+  verifier: SessionVerifier = testVerifier({ [TEST_TOKEN]: TEST_PRINCIPAL }),
+): Promise<TestServer> {
+  const dir = tempDir('archivar-server-');
+  const config = loadConfig(
+    { listen: '127.0.0.1:0', data: dir.path, 'pool-threads': '1', 'shutdown-grace-ms': '2000', ...settings },
+    {},
+  );
+  const server = await startServer(config, { log: createLogger('silent'), verifier });
+  const address = `127.0.0.1:${server.port}`;
+  const client = connect({ server: address, insecure: true, token: TEST_TOKEN });
+  return {
+    server,
+    address,
+    dataDir: dir.path,
+    client,
+    async stop() {
+      client.close();
+      await server.shutdown();
+      dir.cleanup();
+    },
+  };
+}
+
+/** Runs the `archivar` CLI from source (through tsx) as a child process. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...cleanEnv(), ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** Runs the CLI to completion and collects its output. */
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin?.end(input ?? '');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** Starts `archivar serve` as a child process and resolves once it printed its listening line. */
+export async function spawnServer(
+  dataDir: string,
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; address: string }> {
+  const child = spawnCli(['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--log-level', 'warn', ...extraArgs], env);
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const address = await new Promise<string>((resolve, reject) => {
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as { listening?: string };
+        if (msg.listening) resolve(msg.listening);
+      } catch {
+        // not the listening line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening: ${stderr}`)));
+  });
+  return { child, address };
+}
+
+/** The environment without ARCHIVAR_* variables of the developer's shell. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ARCHIVAR_')));
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/server/config.js';
+
+describe('config', () => {
+  it('has defaults, is frozen, and flags beat the environment', () => {
+    const c = loadConfig({ 'pool-threads': '3' }, { ARCHIVAR_POOL_THREADS: '1', ARCHIVAR_LISTEN: '127.0.0.1:6000' });
+    expect(c.pool.threads).toBe(3);
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 6000 });
+    expect(c.metricsListen).toBeNull();
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.grpc)).toBe(true);
+    expect(() => {
+      (c as { dataDir: string }).dataDir = '/';
+    }).toThrow(TypeError);
+  });
+
+  it('accepts ARCHIVAR_DATA_DIR and TLS with optional mTLS', () => {
+    const c = loadConfig({ listen: '0.0.0.0:443', 'tls-cert': 'c.pem', 'tls-key': 'k.pem' }, { ARCHIVAR_DATA_DIR: '/tmp/x' });
+    expect(c.dataDir).toBe('/tmp/x');
+    expect(c.tls).toEqual({ certFile: 'c.pem', keyFile: 'k.pem', clientCaFile: null });
+    expect(c.masterKeyFile).toBe('/tmp/x/master.key');
+  });
+
+  it('allows plaintext on a public address only with --insecure, and IPv6 loopback without', () => {
+    expect(loadConfig({ listen: '0.0.0.0:1', insecure: 'true' }, {}).insecure).toBe(true);
+    expect(loadConfig({ listen: '[::1]:1' }, {}).listen).toEqual({ host: '::1', port: 1 });
+  });
+
+  it.each([
+    [{ listen: '127.0.0.1:70000' }, 'port 70000 is out of range'],
+    [{ 'metrics-listen': '0.0.0.0:9100' }, '--metrics-listen must be a loopback address'],
+    [{ 'pool-max-queue': 'many' }, '--pool-max-queue must be a whole number'],
+    [{ 'tls-client-ca': 'ca.pem' }, '--tls-client-ca needs --tls-cert and --tls-key'],
+    [{ 'master-key': 'x' }, 'never from a flag'],
+    [{ colour: 'blue' }, 'unknown setting --colour'],
+  ])('rejects %j', (flags, message) => {
+    expect(() => loadConfig(flags as Record<string, string>, {})).toThrow(ConfigError);
+    expect(() => loadConfig(flags as Record<string, string>, {})).toThrow(message);
+  });
+
+  it('checks the master key from the environment', () => {
+    expect(() => loadConfig({}, { ARCHIVAR_MASTER_KEY: Buffer.alloc(16).toString('base64') })).toThrow('exactly 32 bytes');
+    expect(loadConfig({}, { ARCHIVAR_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }).masterKey).not.toBeNull();
+  });
+});
