@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createCanvas } from '@napi-rs/canvas';
 import sharp from 'sharp';
 import { abortError, PipelineError, throwIfAborted } from './errors.js';
 import { DEFAULT_LIMITS, type PipelineLimits } from './limits.js';
@@ -55,6 +54,12 @@ export interface OpenPdf {
   pageText(pageNumber: number, signal?: AbortSignal): Promise<PdfPageText>;
   renderPage(pageNumber: number, opts?: { dpi?: number; signal?: AbortSignal }): Promise<RenderedPage>;
   close(): Promise<void>;
+}
+
+type RenderCanvas = Parameters<PDFPageProxy['render']>[0]['canvas'];
+interface CanvasFactory {
+  create(width: number, height: number): { canvas: RenderCanvas };
+  destroy(canvasAndContext: { canvas: RenderCanvas }): void;
 }
 
 export interface RenderedPage {
@@ -231,17 +236,27 @@ class PdfHandle implements OpenPdf {
       const viewport = page.getViewport({ scale: dpi / 72 });
       const width = Math.max(1, Math.floor(viewport.width));
       const height = Math.max(1, Math.floor(viewport.height));
-      const canvas = createCanvas(width, height);
+      // pdfjs-dist pins its own @napi-rs/canvas; drawing its Path2D/images into a canvas of another
+      // copy of the addon crashes natively, so the canvas must come from pdf.js's own factory.
+      const factory = this.doc.canvasFactory as CanvasFactory;
+      const { canvas } = factory.create(width, height);
       const task = page.render({
-        canvas: canvas as unknown as Parameters<PDFPageProxy['render']>[0]['canvas'],
+        canvas,
         viewport,
         background: '#ffffff',
         intent: 'print', // print intent: no form-field widgets drawn as UI, annotations as printed
       });
       await raceAbort(task.promise, opts.signal, () => task.cancel());
       // Opaque white background: the premultiplied RGBA equals straight RGBA.
-      const png = await sharp(canvas.data(), { raw: { width, height, channels: 4 } })
-        .grayscale()
+      let pixels: Buffer;
+      try {
+        pixels = (canvas as unknown as { data(): Buffer }).data();
+      } finally {
+        factory.destroy({ canvas });
+      }
+      const png = await sharp(pixels, { raw: { width, height, channels: 4 } })
+        .removeAlpha()
+        .toColourspace('b-w')
         .png({ compressionLevel: 1, adaptiveFiltering: false })
         .toBuffer();
       return { png, width, height, dpi };
@@ -451,18 +466,22 @@ function findGutter(segments: Segment[]): { from: number; to: number } | undefin
   if (width <= 0) return undefined;
   const em = median(segments.map((s) => s.size)) || 10;
   const step = Math.max(0.5, em / 4);
-  const allowedCrossers = Math.max(1, Math.floor(segments.length * 0.08));
+  // Titles, headings and footers over both columns cross the gutter; they become zone separators.
+  const allowedCrossers = Math.max(2, Math.floor(segments.length * 0.3));
 
   let best: { from: number; to: number; score: number } | undefined;
   let runStart: number | undefined;
-  const consider = (from: number, to: number) => {
-    if (to - from < 0.8 * em) return;
-    const mid = (from + to) / 2;
+  const consider = (runFrom: number, runTo: number) => {
+    const mid = (runFrom + runTo) / 2;
     // Column gutters sit away from the edges of the text block.
     if (mid < minX + 0.15 * width || mid > maxX - 0.15 * width) return;
-    const left = segments.filter((s) => s.x1 <= from);
-    const right = segments.filter((s) => s.x0 >= to);
+    const left = segments.filter((s) => s.x1 <= mid);
+    const right = segments.filter((s) => s.x0 >= mid);
     if (left.length < 3 || right.length < 3) return;
+    // The real gutter lies between the columns' ragged edges, inside the low-coverage run.
+    const from = Math.max(...left.map((s) => s.x1));
+    const to = Math.min(...right.map((s) => s.x0));
+    if (to - from < 0.8 * em) return;
     // Both sides must share height: a caption beside a figure is not a column.
     const ly0 = Math.min(...left.map((s) => s.y));
     const ly1 = Math.max(...left.map((s) => s.y));
@@ -470,6 +489,10 @@ function findGutter(segments: Segment[]): { from: number; to: number } | undefin
     const ry1 = Math.max(...right.map((s) => s.y));
     const overlap = Math.min(ly1, ry1) - Math.max(ly0, ry0);
     if (overlap < 2 * em) return;
+    // Column text fills its column; short cells beside a wide gap are a table, read row by row.
+    const leftFill = median(left.map((s) => s.x1 - s.x0)) / Math.max(1, from - minX);
+    const rightFill = median(right.map((s) => s.x1 - s.x0)) / Math.max(1, maxX - to);
+    if (leftFill < 0.5 || rightFill < 0.5) return;
     const score = (to - from) * Math.min(left.length, right.length);
     if (!best || score > best.score) best = { from, to, score };
   };
