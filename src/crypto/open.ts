@@ -112,12 +112,14 @@ export class Opener {
     this.maxMessageBytes = max + Math.ceil(max / 128) + 65_536 + TRAILER_BYTES;
   }
 
-  write(ciphertext: Uint8Array): Buffer[] {
-    return this.consume(this.decryptor.push(ciphertext));
+  /** Yields verified plaintext lazily (at most one zstd output buffer at a time). */
+  *write(ciphertext: Uint8Array): Generator<Buffer, void, undefined> {
+    yield* this.consume(this.decryptor.push(ciphertext));
   }
 
-  end(): Buffer[] {
-    const out = this.consume([this.decryptor.finish()]);
+  /** Final chunk, then the trailer check; the last plaintext is yielded before the check. */
+  *end(): Generator<Buffer, void, undefined> {
+    yield* this.consume([this.decryptor.finish()]);
     this.decompressor.end();
     const trailer = this.splitter.trailer();
     const digest = this.hash.digest();
@@ -130,7 +132,6 @@ export class Opener {
       contentId: digest.toString('hex'),
       chunkCount: this.decryptor.chunkCount,
     };
-    return out;
   }
 
   get summary(): OpenSummary {
@@ -138,8 +139,7 @@ export class Opener {
     return this.result;
   }
 
-  private consume(messagePieces: Buffer[]): Buffer[] {
-    const out: Buffer[] = [];
+  private *consume(messagePieces: Buffer[]): Generator<Buffer, void, undefined> {
     for (const piece of messagePieces) {
       for (const compressed of this.splitter.push(piece)) {
         if (this.splitter.total > this.maxMessageBytes) {
@@ -147,11 +147,10 @@ export class Opener {
         }
         for (const plain of this.decompressor.write(compressed)) {
           this.hash.update(plain);
-          out.push(plain);
+          yield plain;
         }
       }
     }
-    return out;
   }
 }
 

@@ -59,9 +59,11 @@ export class BoundedDecompressor {
     return this.produced;
   }
 
-  /** Feed compressed bytes; returns freshly allocated plaintext pieces (safe to keep). */
-  write(src: Uint8Array): Buffer[] {
-    const out: Buffer[] = [];
+  /**
+   * Feed compressed bytes; yields freshly allocated plaintext pieces (safe to keep) one output
+   * buffer at a time, so a highly compressed input never materialises all at once.
+   */
+  *write(src: Uint8Array): Generator<Buffer, void, undefined> {
     let rest = src;
     if (rest.byteLength > 0) this.started = true;
     for (;;) {
@@ -84,10 +86,10 @@ export class BoundedDecompressor {
           throw new SealedFormatError('too-large', `plaintext exceeds the limit of ${this.limit} bytes`);
         }
         // Keep small outputs from pinning a whole 128 KiB buffer.
-        out.push(produced * 4 < OUT_SIZE ? Buffer.from(dst.subarray(0, produced)) : dst.subarray(0, produced));
+        yield produced * 4 < OUT_SIZE ? Buffer.from(dst.subarray(0, produced)) : dst.subarray(0, produced);
       }
       if (ret === 0) this.frameDone = true;
-      if (rest.byteLength === 0 && produced < dst.byteLength) return out;
+      if (rest.byteLength === 0 && produced < dst.byteLength) return;
     }
   }
 
