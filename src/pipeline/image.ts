@@ -119,6 +119,7 @@ export async function preprocessForOcr(
     }
     const png = await pipeline
       .normalise({ lower: 1, upper: 99 })
+      .toColourspace('b-w')
       .png({ compressionLevel: 1, adaptiveFiltering: false })
       .toBuffer();
     throwIfAborted(opts.signal);
