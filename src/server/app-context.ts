@@ -1,4 +1,5 @@
 import type { Store } from '../store/index.js';
+import type { Keyring } from '../store/keyring.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -9,4 +10,5 @@ export interface AppContext {
   readonly log: Logger;
   readonly store: Store;
   readonly pool: WorkerPool;
+  readonly keyring: Keyring;
 }

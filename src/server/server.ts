@@ -12,6 +12,7 @@ import { createAdminService } from '../services/admin-service.js';
 import { createDocumentsService } from '../services/documents-service.js';
 import { createSearchService } from '../services/search-service.js';
 import { Store } from '../store/index.js';
+import { Keyring } from '../store/keyring.js';
 import { WorkerPool } from '../workers/pool.js';
 import type { AppContext } from './app-context.js';
 import type { SessionVerifier } from './call-context.js';
@@ -41,6 +42,7 @@ export interface StartOptions {
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
   const store = Store.open(config.dataDir, { mapSize: config.lmdbMapSizeBytes });
+  const keyring = await Keyring.open(store, log, { masterKey: config.masterKey, masterKeyFile: config.masterKeyFile });
   let metrics: Metrics | undefined;
   const pool = new WorkerPool(
     { threads: config.pool.threads, maxQueue: config.pool.maxQueue },
@@ -49,7 +51,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
   );
   metrics = new Metrics(() => pool.queueDepth);
-  const app: AppContext = { config, log, store, pool };
+  const app: AppContext = { config, log, store, pool, keyring };
 
   const shutdownController = new AbortController();
   const server = new Server({

@@ -6,8 +6,10 @@ import { type Database, open, type RootDatabase } from 'lmdb';
  * with different options. Keys of tenant data begin with the tenant id (see `tenantKey`).
  */
 export const SUB_DATABASES = {
-  /** Server-wide settings and key material (wrapped server key, master key id). */
+  /** Server-wide settings. */
   meta: { encoding: 'msgpack' },
+  /** Wrapped server key material (the X25519 key clients seal to). */
+  keys: { encoding: 'binary' },
   /** Wrapped tenant keys: tenantId → wrapped key. Deleted first on erasure (crypto-shredding). */
   tenantKeys: { encoding: 'binary' },
 } as const satisfies Record<string, { encoding: 'msgpack' | 'binary' | 'json' | 'string' | 'ordered-binary' }>;
