@@ -43,11 +43,14 @@ export function parseExif(exif: Uint8Array | undefined): ExifInfo {
     return tags;
   };
   const ascii = (t: { type: number; count: number; valueOffset: number } | undefined): string | undefined => {
-    if (!t || t.type !== 2 || t.count === 0 || t.count > 256) return undefined;
+    if (t?.type !== 2 || t.count === 0 || t.count > 256) return undefined;
     const start = t.count <= 4 ? t.valueOffset : u32(t.valueOffset);
     if (start + t.count > tiff.length) return undefined;
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: EXIF strings are NUL-terminated
-    const s = tiff.subarray(start, start + t.count).toString('latin1').replace(/\u0000+$/, '').trim();
+    const s = tiff
+      .subarray(start, start + t.count)
+      .toString('latin1')
+      .split('\0')[0]
+      ?.trim();
     return s || undefined;
   };
 

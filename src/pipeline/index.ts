@@ -1,14 +1,42 @@
 // Public API of the pipeline: pure stages over bytes and strings (no gRPC, no LMDB, no threads of ours).
-export { type DocumentMetadata, type ExtractedChild, type ExtractedDocument, type ExtractedPage, type ExtractOptions, type ExtractProgress, type ExtractStep, extractDocument } from './extract.js';
+
 export { isPipelineError, PipelineError, type PipelineErrorKind } from './errors.js';
 export { type ExifInfo, parseExif } from './exif.js';
+export {
+  type DocumentMetadata,
+  type ExtractedChild,
+  type ExtractedDocument,
+  type ExtractedPage,
+  type ExtractOptions,
+  type ExtractProgress,
+  type ExtractStep,
+  extractDocument,
+} from './extract.js';
 export { type HtmlText, htmlToText } from './html.js';
 export { chooseScale, type ImageInfo, imageInfo, imagePagesForOcr, type OcrImage, preprocessForOcr } from './image.js';
 export { type DocumentLanguage, detectLanguage, type LanguageGuess } from './language.js';
 export { DEFAULT_LIMITS, type PipelineLimits, resolveLimits } from './limits.js';
 export { type ParsedEmail, parseEmail } from './mail.js';
-export { chooseSegmentation, createOcrEngine, type OcrEngine, type OcrLanguage, type OcrPageResult, type OcrWord, type SegmentationMode } from './ocr.js';
-export { assessText, type OpenPdf, openPdf, orderText, type PdfMetadata, type PdfOpenResult, type PdfPageText, type RenderedPage, type TextRun } from './pdf.js';
+export {
+  chooseSegmentation,
+  createOcrEngine,
+  type OcrEngine,
+  type OcrLanguage,
+  type OcrPageResult,
+  type OcrWord,
+  type SegmentationMode,
+} from './ocr.js';
+export {
+  assessText,
+  type OpenPdf,
+  openPdf,
+  orderText,
+  type PdfMetadata,
+  type PdfOpenResult,
+  type PdfPageText,
+  type RenderedPage,
+  type TextRun,
+} from './pdf.js';
 export { type ImageFormat, type SniffedKind, type SniffResult, sniff } from './sniff.js';
 export { type DecodedText, decodeText, detectEncoding, looksLikeText, type TextEncodingName } from './text.js';
 export { extractZip, listZip, readZipEntry, type ZipEntry, type ZipLimits, type ZipMember } from './zip.js';

@@ -14,10 +14,14 @@ export interface LanguageGuess {
 
 // Words that are frequent in one language and rare or absent in the other ("in", "am", "so" are in both).
 const DEU = new Set(
-  'der die das und ist nicht ein eine einen einem einer eines zu den dem des mit von sich auf für fur für auch als noch nach bei aus wie wir ich sie er es war wird werden wurde sind haben hat hatte oder aber wenn nur über uber unter durch gegen ohne sehr schon mehr kein keine dass daß diese dieser dieses ihr ihre ihnen uns unser unsere zum zur vom beim können konnen müssen mussen soll sollen bitte vielen dank sehr geehrte geehrter damen herren mit freundlichen grüßen grüssen rechnung betrag datum seite'.split(' '),
+  'der die das und ist nicht ein eine einen einem einer eines zu den dem des mit von sich auf für fur für auch als noch nach bei aus wie wir ich sie er es war wird werden wurde sind haben hat hatte oder aber wenn nur über uber unter durch gegen ohne sehr schon mehr kein keine dass daß diese dieser dieses ihr ihre ihnen uns unser unsere zum zur vom beim können konnen müssen mussen soll sollen bitte vielen dank sehr geehrte geehrter damen herren mit freundlichen grüßen grüssen rechnung betrag datum seite'.split(
+    ' ',
+  ),
 );
 const ENG = new Set(
-  'the and of to is are was were be been being that this these those with for not you your we our they their them he she his her it its from by have has had which what who whom will would should could can may there here than then also but or if when where into about over after before because such only very please dear sincerely regards thank thanks invoice amount date page'.split(' '),
+  'the and of to is are was were be been being that this these those with for not you your we our they their them he she his her it its from by have has had which what who whom will would should could can may there here than then also but or if when where into about over after before because such only very please dear sincerely regards thank thanks invoice amount date page'.split(
+    ' ',
+  ),
 );
 
 export function detectLanguage(text: string, maxWords = 5000): LanguageGuess {

@@ -30,7 +30,10 @@ export async function parseEmail(bytes: Uint8Array, opts: { maxAttachments: numb
     throw new PipelineError('corrupt', 'e-mail message could not be parsed', { cause: err });
   }
   if (mail.attachments.length > opts.maxAttachments) {
-    throw new PipelineError('limit', `e-mail has ${mail.attachments.length} attachments, more than the limit of ${opts.maxAttachments}`);
+    throw new PipelineError(
+      'limit',
+      `e-mail has ${mail.attachments.length} attachments, more than the limit of ${opts.maxAttachments}`,
+    );
   }
   const text = mail.text?.trim() ? mail.text : typeof mail.html === 'string' ? htmlToText(mail.html).text : '';
   const out: ParsedEmail = {

@@ -231,7 +231,8 @@ class PdfHandle implements OpenPdf {
       const base = page.getViewport({ scale: 1 });
       // Giant page boxes (a "page" of 200 × 200 inches) get a lower dpi instead of a huge bitmap.
       const pixelsAt = (d: number) => (base.width * d * base.height * d) / (72 * 72);
-      if (pixelsAt(dpi) > this.limits.maxPixels) dpi = Math.floor(72 * Math.sqrt(this.limits.maxPixels / (base.width * base.height)));
+      if (pixelsAt(dpi) > this.limits.maxPixels)
+        dpi = Math.floor(72 * Math.sqrt(this.limits.maxPixels / (base.width * base.height)));
       if (dpi < 1) throw new PipelineError('limit', 'PDF page is too large to render');
       const viewport = page.getViewport({ scale: dpi / 72 });
       const width = Math.max(1, Math.floor(viewport.width));
@@ -343,7 +344,10 @@ export function orderText(runs: TextRun[]): string {
   if (visible.length === 0) return '';
   const segments = toSegments(visible);
   const lines = orderSegments(segments, 0);
-  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  return lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 function median(values: number[]): number {
@@ -521,11 +525,7 @@ const A4_AREA = 595 * 842;
  * scan (perhaps with a stamped header); many replacement, private-use or control characters mean
  * fonts without a usable Unicode mapping.
  */
-export function assessText(
-  text: string,
-  widthPt: number,
-  heightPt: number,
-): Pick<PdfPageText, 'chars' | 'needsOcr' | 'reason'> {
+export function assessText(text: string, widthPt: number, heightPt: number): Pick<PdfPageText, 'chars' | 'needsOcr' | 'reason'> {
   let chars = 0;
   let bad = 0;
   let letters = 0;

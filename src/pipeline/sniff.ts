@@ -108,9 +108,29 @@ function textHead(bytes: Uint8Array): string {
 }
 
 const MAIL_HEADERS = new Set([
-  'from', 'to', 'cc', 'bcc', 'subject', 'date', 'received', 'return-path', 'message-id', 'mime-version',
-  'content-type', 'content-transfer-encoding', 'reply-to', 'sender', 'delivered-to', 'x-mailer', 'user-agent',
-  'references', 'in-reply-to', 'dkim-signature', 'authentication-results', 'x-original-to', 'thread-topic',
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'date',
+  'received',
+  'return-path',
+  'message-id',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+  'reply-to',
+  'sender',
+  'delivered-to',
+  'x-mailer',
+  'user-agent',
+  'references',
+  'in-reply-to',
+  'dkim-signature',
+  'authentication-results',
+  'x-original-to',
+  'thread-topic',
 ]);
 const STRONG_MAIL_HEADERS = new Set(['from', 'received', 'mime-version', 'message-id', 'return-path', 'delivered-to']);
 

@@ -21,7 +21,10 @@ async function failure(p: Promise<unknown>): Promise<PipelineError> {
 describe('extractDocument', () => {
   it('extracts a born-digital PDF with metadata and language, no OCR needed', async () => {
     const progress: ExtractProgress[] = [];
-    const doc = await extractDocument(await germanPdf(), { declaredType: 'application/octet-stream', onProgress: (p) => progress.push(p) });
+    const doc = await extractDocument(await germanPdf(), {
+      declaredType: 'application/octet-stream',
+      onProgress: (p) => progress.push(p),
+    });
     expect(doc).toMatchObject({ mediaType: 'application/pdf', status: 'ok', language: 'deu' });
     expect(doc.pages.map((p) => p.ocr)).toEqual([false, false]);
     expect(doc.pages[0]?.text).toContain('Der Betrag von 1.234,56 € wird überwiesen.');
@@ -38,11 +41,28 @@ describe('extractDocument', () => {
   });
 
   it('decodes Windows-1252 and UTF-16 text files', async () => {
-    const cp1252 = Buffer.from([...Buffer.from('Gr', 'latin1'), 0xfc, 0xdf, 0x65, 0x20, 0x84, 0x4b, 0xf6, 0x6c, 0x6e, 0x93, 0x20, 0x80]);
+    const cp1252 = Buffer.from([
+      ...Buffer.from('Gr', 'latin1'),
+      0xfc,
+      0xdf,
+      0x65,
+      0x20,
+      0x84,
+      0x4b,
+      0xf6,
+      0x6c,
+      0x6e,
+      0x93,
+      0x20,
+      0x80,
+    ]);
     const a = await extractDocument(cp1252, { declaredType: 'text/plain' });
     expect(a).toMatchObject({ mediaType: 'text/plain', status: 'ok', metadata: { charset: 'windows-1252' } });
     expect(a.pages[0]?.text).toBe('Grüße „Köln“ €');
-    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Die Rechnung ist nicht bezahlt.\r\nZweite Zeile', 'utf16le')]);
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('Die Rechnung ist nicht bezahlt.\r\nZweite Zeile', 'utf16le'),
+    ]);
     const b = await extractDocument(utf16);
     expect(b).toMatchObject({ metadata: { charset: 'utf-16le' }, language: 'deu' });
     expect(b.pages[0]?.text).toBe('Die Rechnung ist nicht bezahlt.\nZweite Zeile');
@@ -50,7 +70,9 @@ describe('extractDocument', () => {
 
   it('extracts HTML text and title, honouring a declared legacy charset', async () => {
     const html = Buffer.concat([
-      Buffer.from('<html><head><meta charset="windows-1252"><title>Preisliste</title><script>alert(1)</script></head><body><p>Preis: 5 '),
+      Buffer.from(
+        '<html><head><meta charset="windows-1252"><title>Preisliste</title><script>alert(1)</script></head><body><p>Preis: 5 ',
+      ),
       Buffer.from([0x80]),
       Buffer.from('</p><p>Gr'),
       Buffer.from([0xfc]),
@@ -125,7 +147,9 @@ describe('extractDocument', () => {
     const px = await failure(extractDocument(pngHeaderOnly(100_000, 100_000)));
     expect(px.kind).toBe('limit');
     // Corrupt JPEG.
-    const jpeg = await sharp(renderTextPng(['x'])).jpeg().toBuffer();
+    const jpeg = await sharp(renderTextPng(['x']))
+      .jpeg()
+      .toBuffer();
     expect((await failure(extractDocument(jpeg.subarray(0, 200)))).kind).toBe('corrupt');
     // Zip bomb.
     const bomb = makeZip([{ name: 'zeros', data: Buffer.alloc(20 * 1024 * 1024) }]);

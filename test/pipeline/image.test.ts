@@ -70,7 +70,9 @@ describe('image', () => {
   });
 
   it('reports a corrupt JPEG as corrupt', async () => {
-    const good = await sharp(renderTextPng(['x'])).jpeg().toBuffer();
+    const good = await sharp(renderTextPng(['x']))
+      .jpeg()
+      .toBuffer();
     const truncated = good.subarray(0, Math.floor(good.length / 2));
     const garbage = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(200, 0x41)]);
     expect((await rejection(imageInfo(garbage))).kind).toBe('corrupt');

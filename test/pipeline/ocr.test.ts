@@ -15,7 +15,11 @@ import { multiPageTiff, rotatedPhotoJpeg } from '../fixtures/images.js';
 import { scannedPdf } from '../fixtures/pdfs.js';
 import { renderTextPng } from '../fixtures/text-image.js';
 
-const GERMAN = ['Sehr geehrte Frau Müller, die Prüfung', 'ist abgeschlossen. Der Betrag über', '1.234,56 € wird am Freitag überwiesen.'];
+const GERMAN = [
+  'Sehr geehrte Frau Müller, die Prüfung',
+  'ist abgeschlossen. Der Betrag über',
+  '1.234,56 € wird am Freitag überwiesen.',
+];
 const ENGLISH = ['Dear Mr Smith, the invoice for the', 'delivery of twelve boxes has not', 'been paid yet. Please pay it soon.'];
 
 // One engine for the whole file: creating it loads both models (~1 s).
@@ -60,7 +64,7 @@ describe('OCR engine', () => {
     // Words read left to right on the first line.
     const first = result.words.slice(0, 3);
     expect(first.map((w) => w.text)).toEqual(['Sehr', 'geehrte', 'Frau']);
-    expect(first[0]!.x).toBeLessThan(first[1]!.x);
+    expect(first[0]?.x ?? 0).toBeLessThan(first[1]?.x ?? 0);
   });
 
   it('stops a page when the signal fires and stays usable afterwards', async () => {
@@ -84,7 +88,7 @@ describe('extractDocument with OCR', () => {
     expect(doc.status).toBe('ok');
     expect(doc.mediaType).toBe('application/pdf');
     expect(doc.pages).toHaveLength(2);
-    const rates = [cer(GERMAN.join('\n'), doc.pages[0]!.text), cer(ENGLISH.join('\n'), doc.pages[1]!.text)];
+    const rates = [cer(GERMAN.join('\n'), doc.pages[0]?.text ?? ''), cer(ENGLISH.join('\n'), doc.pages[1]?.text ?? '')];
     console.info(`CER scanned PDF pages: ${rates.map((r) => (r * 100).toFixed(2)).join(' %, ')} %`);
     for (const [i, page] of doc.pages.entries()) {
       expect(page.ocr).toBe(true);
@@ -106,7 +110,8 @@ describe('extractDocument with OCR', () => {
     const { width, height } = await sharp(upright).metadata();
     const doc = await extractDocument(await rotatedPhotoJpeg(upright), { ocr: engine });
     expect(doc.mediaType).toBe('image/jpeg');
-    const page = doc.pages[0]!;
+    const page = doc.pages[0];
+    if (!page) throw new Error('no page');
     const rate = cer(GERMAN.join('\n'), page.text);
     console.info(`CER rotated photo: ${(rate * 100).toFixed(2)} %`);
     expect(rate).toBeLessThanOrEqual(0.05);
@@ -121,8 +126,8 @@ describe('extractDocument with OCR', () => {
     const doc = await extractDocument(tiff, { ocr: engine });
     expect(doc.mediaType).toBe('image/tiff');
     expect(doc.pages).toHaveLength(2);
-    expect(cer(ENGLISH.join('\n'), doc.pages[0]!.text)).toBeLessThanOrEqual(0.05);
-    expect(cer(GERMAN.join('\n'), doc.pages[1]!.text)).toBeLessThanOrEqual(0.05);
+    expect(cer(ENGLISH.join('\n'), doc.pages[0]?.text ?? '')).toBeLessThanOrEqual(0.05);
+    expect(cer(GERMAN.join('\n'), doc.pages[1]?.text ?? '')).toBeLessThanOrEqual(0.05);
   });
 
   it('times out a page that takes longer than the per-page budget', async () => {

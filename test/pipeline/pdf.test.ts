@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { assessText, openPdf, type OpenPdf, orderText, PipelineError } from '../../src/pipeline/index.js';
+import { assessText, type OpenPdf, openPdf, orderText, PipelineError } from '../../src/pipeline/index.js';
 import {
   billionPagesPdf,
   COLUMNS,

@@ -28,7 +28,8 @@ describe('sniff', () => {
   });
 
   it('tells e-mail, HTML and plain text apart', () => {
-    const mail = 'Received: from mx.example.org\nFrom: Anna <anna@example.org>\nTo: bob@example.org\nSubject: Hallo\nMIME-Version: 1.0\n\nBody';
+    const mail =
+      'Received: from mx.example.org\nFrom: Anna <anna@example.org>\nTo: bob@example.org\nSubject: Hallo\nMIME-Version: 1.0\n\nBody';
     expect(sniff(Buffer.from(mail))).toEqual({ mediaType: 'message/rfc822', kind: { type: 'email' } });
     expect(sniff(Buffer.from(`From sender@example.org Mon Jan  1 00:00:00 2024\n${mail}`)).kind.type).toBe('email');
     // "Subject:" in prose is not a header block.

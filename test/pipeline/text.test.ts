@@ -34,7 +34,10 @@ describe('decodeText', () => {
   it('tells ISO-8859-15 (€ at 0xA4 next to an amount) from ISO-8859-1', () => {
     const latin9 = Buffer.from([...Buffer.from('Preis: 12 ', 'latin1'), 0xa4, ...Buffer.from(' für Größe', 'latin1')]);
     expect(decodeText(latin9)).toMatchObject({ text: 'Preis: 12 € für Größe', encoding: 'iso-8859-15' });
-    expect(decodeText(Buffer.from('Grüße, Straße ¼', 'latin1'))).toMatchObject({ text: 'Grüße, Straße ¼', encoding: 'iso-8859-1' });
+    expect(decodeText(Buffer.from('Grüße, Straße ¼', 'latin1'))).toMatchObject({
+      text: 'Grüße, Straße ¼',
+      encoding: 'iso-8859-1',
+    });
   });
 
   it('normalises CRLF', () => {
@@ -55,9 +58,17 @@ describe('htmlToText', () => {
     expect(r.text).not.toContain('secret');
     expect(r.text).not.toContain('color');
     expect(r.text).toBe(
-      ['Grüße aus Köln', 'Erster Absatz mit fettem Wort.', 'Zweiter', 'Teil € 5 <b> ä', 'eins', 'zwei', 'A\tB', '  keep   this', '  layout'].join(
-        '\n',
-      ),
+      [
+        'Grüße aus Köln',
+        'Erster Absatz mit fettem Wort.',
+        'Zweiter',
+        'Teil € 5 <b> ä',
+        'eins',
+        'zwei',
+        'A\tB',
+        '  keep   this',
+        '  layout',
+      ].join('\n'),
     );
   });
 });
@@ -67,7 +78,8 @@ describe('detectLanguage', () => {
     expect(detectLanguage('Sehr geehrte Damen und Herren, die Rechnung ist nicht bezahlt worden.').language).toBe('deu');
     expect(detectLanguage('Dear Sir or Madam, the invoice for this month has not been paid.').language).toBe('eng');
     expect(
-      detectLanguage('Sehr geehrte Damen und Herren, die Rechnung ist da. Dear Sir, the invoice is attached and it is due.').language,
+      detectLanguage('Sehr geehrte Damen und Herren, die Rechnung ist da. Dear Sir, the invoice is attached and it is due.')
+        .language,
     ).toBe('deu+eng');
     expect(detectLanguage('12345 67890 XYZ').language).toBe('unknown');
   });
