@@ -215,7 +215,10 @@ export class ChunkDecryptor {
       decipher.final();
     } catch {
       body.fill(0);
-      return this.fail('authentication-failed', `sealed chunk ${this.counter} failed authentication${final ? ' (final chunk)' : ''}`);
+      return this.fail(
+        'authentication-failed',
+        `sealed chunk ${this.counter} failed authentication${final ? ' (final chunk)' : ''}`,
+      );
     }
     this.counter++;
     return body;

@@ -19,18 +19,18 @@ import { type RandomSource, secureRandom } from './random.js';
 import {
   ENVELOPE_TENANT,
   ENVELOPE_X25519,
+  encodeBinding,
+  encodeSealedHeader,
   FILE_KEY_BYTES,
   type SealContext,
   type SealedHeader,
-  encodeBinding,
-  encodeSealedHeader,
   toSealedHeader,
 } from './sealed-format.js';
 import {
-  type KeyId,
-  type X25519KeyPair,
   generateX25519KeyPair,
+  type KeyId,
   keyIdToBytes,
+  type X25519KeyPair,
   x25519KeyId,
   x25519SharedSecret,
 } from './x25519.js';
@@ -219,4 +219,3 @@ export function rewrapHeaderForRecipient(
     wipe(fileKey);
   }
 }
-

@@ -16,13 +16,13 @@ import { SealedFormatError } from './errors.js';
 import type { TenantKey } from './file-key-wrap.js';
 import { type RandomSource, secureRandom } from './random.js';
 import {
+  generateX25519KeyPair,
   KEY_ID_BYTES,
   type KeyId,
-  type X25519KeyPair,
-  generateX25519KeyPair,
   keyIdFromBytes,
   keyIdToBytes,
   rawPrivateKey,
+  type X25519KeyPair,
   x25519KeyPairFromPrivate,
   x25519PrivateKeyObject,
 } from './x25519.js';
@@ -71,7 +71,8 @@ export class LocalMasterKeyProvider implements MasterKeyProvider {
   }
 
   async unwrap(blob: Uint8Array, aad: Uint8Array): Promise<Buffer> {
-    if (blob.byteLength < KEY_ID_BYTES + 12 + TAG_BYTES) throw new SealedFormatError('invalid-header', 'wrapped key is too short');
+    if (blob.byteLength < KEY_ID_BYTES + 12 + TAG_BYTES)
+      throw new SealedFormatError('invalid-header', 'wrapped key is too short');
     const b = Buffer.from(blob);
     const id = keyIdFromBytes(b.subarray(0, KEY_ID_BYTES));
     if (id !== this.keyId) throw new SealedFormatError('wrong-key', `wrapped under master key ${id}, not ${this.keyId}`);
@@ -127,14 +128,24 @@ async function fsyncDir(dir: string): Promise<void> {
 /** Master key from env (base64) or file; generates the file (0600, exclusive create) if missing. */
 export async function loadMasterKey(options: LoadMasterKeyOptions): Promise<LoadedMasterKey> {
   if (options.envValue !== undefined && options.envValue.trim() !== '') {
-    return { provider: new LocalMasterKeyProvider(decodeMasterKey(options.envValue, 'environment')), source: 'env', generated: false, insecureFileMode: false };
+    return {
+      provider: new LocalMasterKeyProvider(decodeMasterKey(options.envValue, 'environment')),
+      source: 'env',
+      generated: false,
+      insecureFileMode: false,
+    };
   }
   const path = options.filePath;
   if (path === undefined) throw new Error('no master key: set the environment value or a key file path');
   try {
     const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
     const key = decodeMasterKey(text, 'key file');
-    return { provider: new LocalMasterKeyProvider(key), source: 'file', generated: false, insecureFileMode: (info.mode & 0o077) !== 0 };
+    return {
+      provider: new LocalMasterKeyProvider(key),
+      source: 'file',
+      generated: false,
+      insecureFileMode: (info.mode & 0o077) !== 0,
+    };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -250,7 +261,11 @@ export async function unwrapTenantKey(master: MasterKeyProvider, wrapped: Uint8A
 }
 
 /** Master key rotation: same tenant key and id, wrapped under `newMaster`. No blob is touched. */
-export async function rewrapTenantKey(oldMaster: MasterKeyProvider, newMaster: MasterKeyProvider, wrapped: Uint8Array): Promise<WrappedTenantKey> {
+export async function rewrapTenantKey(
+  oldMaster: MasterKeyProvider,
+  newMaster: MasterKeyProvider,
+  wrapped: Uint8Array,
+): Promise<WrappedTenantKey> {
   const r = parseRecord(wrapped, PURPOSE_TENANT);
   const key = await oldMaster.unwrap(r.blob, recordAad(r.head));
   try {
@@ -299,7 +314,11 @@ export async function unwrapServerKey(master: MasterKeyProvider, stored: Uint8Ar
 }
 
 /** Master key rotation for the stored server key. */
-export async function rewrapServerKey(oldMaster: MasterKeyProvider, newMaster: MasterKeyProvider, stored: Uint8Array): Promise<WrappedServerKey> {
+export async function rewrapServerKey(
+  oldMaster: MasterKeyProvider,
+  newMaster: MasterKeyProvider,
+  stored: Uint8Array,
+): Promise<WrappedServerKey> {
   const r = parseRecord(stored, PURPOSE_SERVER_X25519);
   const priv = await oldMaster.unwrap(r.blob, recordAad(r.head));
   try {

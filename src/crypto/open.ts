@@ -4,13 +4,20 @@
  * Plaintext is released only from authenticated chunks; the stream as a whole is only valid once
  * iteration finished without error (the digest is checked last).
  */
-import { type Hash, createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { constantTimeEqual, wipe } from './bytes.js';
-import { ChunkDecryptor, TAG_BYTES, deriveAndCheckChunkKeys } from './chunked-aead.js';
+import { ChunkDecryptor, deriveAndCheckChunkKeys, TAG_BYTES } from './chunked-aead.js';
 import { SealedFormatError } from './errors.js';
 import { type OpenKey, resolveFileKey } from './file-key-wrap.js';
-import { type SealContext, type SealedHeader, TRAILER_BYTES, chunkContext, splitSealed, toSealedHeader } from './sealed-format.js';
 import { slices } from './seal.js';
+import {
+  chunkContext,
+  type SealContext,
+  type SealedHeader,
+  splitSealed,
+  TRAILER_BYTES,
+  toSealedHeader,
+} from './sealed-format.js';
 import { BoundedDecompressor } from './zstd.js';
 
 export interface OpenOptions {
@@ -214,7 +221,8 @@ export async function verifySealedChunks(
   options: VerifyOptions = {},
 ): Promise<VerifySummary> {
   const h = toSealedHeader(header);
-  const maxBody = options.maxBodyBytes === undefined ? Number.POSITIVE_INFINITY : checkedLimit(options.maxBodyBytes, 'maxBodyBytes');
+  const maxBody =
+    options.maxBodyBytes === undefined ? Number.POSITIVE_INFINITY : checkedLimit(options.maxBodyBytes, 'maxBodyBytes');
   const decryptor = new ChunkDecryptor(chunkKeysFor(h, key, options.context), h.stream.chunkSize);
   const splitter = new TrailerSplitter();
   let bodyBytes = 0;

@@ -88,7 +88,11 @@ export async function hashPassword(password: string, params: ScryptParams = DEFA
 }
 
 /** Constant-time check. A malformed stored hash verifies as false (after a dummy hash). */
-export async function verifyPassword(password: string, encoded: string, fallback: ScryptParams = DEFAULT_SCRYPT_PARAMS): Promise<boolean> {
+export async function verifyPassword(
+  password: string,
+  encoded: string,
+  fallback: ScryptParams = DEFAULT_SCRYPT_PARAMS,
+): Promise<boolean> {
   const decoded = decode(encoded);
   if (!decoded) {
     await dummyVerify(password, fallback);
@@ -102,8 +106,13 @@ export async function verifyPassword(password: string, encoded: string, fallback
 export function needsRehash(encoded: string, params: ScryptParams = DEFAULT_SCRYPT_PARAMS): boolean {
   const d = decode(encoded);
   if (!d) return true;
-  return d.params.logN < params.logN || d.params.r < params.r || d.params.p < params.p
-    || d.salt.byteLength < params.saltBytes || d.hash.byteLength < params.hashBytes;
+  return (
+    d.params.logN < params.logN ||
+    d.params.r < params.r ||
+    d.params.p < params.p ||
+    d.salt.byteLength < params.saltBytes ||
+    d.hash.byteLength < params.hashBytes
+  );
 }
 
 const DUMMY_SALT = randomBytes(16);

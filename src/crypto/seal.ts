@@ -3,19 +3,19 @@
  * with the file key wrapped to the server's X25519 key (client side) or to a tenant key (server
  * side, for previews, text and secrets). Memory stays bounded by one chunk plus zstd's window.
  */
-import { type Hash, createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { u64be, wipe } from './bytes.js';
-import { ChunkEncryptor, INPUT_KEY_BYTES, SALT_BYTES, deriveChunkKeys } from './chunked-aead.js';
+import { ChunkEncryptor, deriveChunkKeys, INPUT_KEY_BYTES, SALT_BYTES } from './chunked-aead.js';
 import { type TenantKey, wrapFileKeyForTenant, wrapFileKeyToX25519 } from './file-key-wrap.js';
 import { type RandomSource, secureRandom } from './random.js';
 import {
+  chunkContext,
   DEFAULT_CHUNK_SIZE_LOG2,
+  encodeSealedHeader,
+  encodeStreamHeader,
   MAX_CHUNK_SIZE_LOG2,
   MIN_CHUNK_SIZE_LOG2,
   type SealContext,
-  chunkContext,
-  encodeSealedHeader,
-  encodeStreamHeader,
   streamHeaderPrefix,
 } from './sealed-format.js';
 import { type KeyId, x25519KeyId } from './x25519.js';

@@ -95,11 +95,7 @@ function bindingField(value: string | undefined): Buffer {
 }
 
 export function encodeBinding(context: SealContext | undefined): Buffer {
-  return Buffer.concat([
-    bindingField(context?.tenantId),
-    bindingField(context?.documentId),
-    bindingField(context?.kind),
-  ]);
+  return Buffer.concat([bindingField(context?.tenantId), bindingField(context?.documentId), bindingField(context?.kind)]);
 }
 
 /** The C2SP context: label || header bytes 0..7 (magic, version, suite, compression, n) || binding. */

@@ -1,4 +1,4 @@
-import { type KeyObject, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SealedFormatError } from './errors.js';
 import type { RandomSource } from './random.js';
 
@@ -58,9 +58,7 @@ export function x25519KeyPairFromPrivate(privateKey: KeyObject): X25519KeyPair {
 
 /** A fresh key pair; with `random` (tests only) the private scalar comes from it. */
 export function generateX25519KeyPair(random?: RandomSource): X25519KeyPair {
-  const privateKey = random
-    ? x25519PrivateKeyObject(random(32))
-    : generateKeyPairSync('x25519').privateKey;
+  const privateKey = random ? x25519PrivateKeyObject(random(32)) : generateKeyPairSync('x25519').privateKey;
   return x25519KeyPairFromPrivate(privateKey);
 }
 

@@ -1,23 +1,23 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { flip } from './deterministic-random.js';
 import {
-  LocalMasterKeyProvider,
-  SealedFormatError,
   createTenantKey,
   createWrappedServerKey,
   describeWrappedKey,
+  LocalMasterKeyProvider,
   loadMasterKey,
   openBuffer,
   rewrapServerKey,
   rewrapTenantKey,
+  SealedFormatError,
   sealBuffer,
   unwrapServerKey,
   unwrapTenantKey,
 } from '../../src/crypto/index.js';
+import { flip } from './deterministic-random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'archivar-keys-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,7 +70,9 @@ describe('tenant keys', () => {
     expect(describeWrappedKey(rotated.wrapped).masterKeyId).toBe(newMaster.keyId);
     const again = await unwrapTenantKey(newMaster, rotated.wrapped);
     expect(again.key.equals(tenantKey.key)).toBe(true);
-    expect(openBuffer(blob, { tenantKey: again, binding: ctx }, { maxPlaintextBytes: 100, context: ctx }).toString()).toBe('extracted text');
+    expect(openBuffer(blob, { tenantKey: again, binding: ctx }, { maxPlaintextBytes: 100, context: ctx }).toString()).toBe(
+      'extracted text',
+    );
     await expect(unwrapTenantKey(master, rotated.wrapped)).rejects.toMatchObject({ kind: 'wrong-key' });
   });
 
@@ -85,7 +87,9 @@ describe('tenant keys', () => {
     purpose[1] = 2;
     await expect(unwrapTenantKey(master, purpose)).rejects.toMatchObject({ kind: 'invalid-header' });
     await expect(unwrapTenantKey(master, wrapped.subarray(0, 30))).rejects.toMatchObject({ kind: 'invalid-header' });
-    await expect(unwrapTenantKey(new LocalMasterKeyProvider(randomBytes(32)), wrapped)).rejects.toMatchObject({ kind: 'wrong-key' });
+    await expect(unwrapTenantKey(new LocalMasterKeyProvider(randomBytes(32)), wrapped)).rejects.toMatchObject({
+      kind: 'wrong-key',
+    });
   });
 });
 
@@ -102,7 +106,11 @@ describe('server X25519 key', () => {
     const newMaster = new LocalMasterKeyProvider(randomBytes(32));
     const rotated = await rewrapServerKey(master, newMaster, created.stored);
     expect((await unwrapServerKey(newMaster, rotated.stored)).keyId).toBe(created.keyId);
-    expect(describeWrappedKey(rotated.stored)).toEqual({ kind: 'server-x25519', keyId: created.keyId, masterKeyId: newMaster.keyId });
+    expect(describeWrappedKey(rotated.stored)).toEqual({
+      kind: 'server-x25519',
+      keyId: created.keyId,
+      masterKeyId: newMaster.keyId,
+    });
 
     // Swapping in another public key breaks the wrap (the public key is bound as AAD).
     const other = await createWrappedServerKey(master);

@@ -25,7 +25,9 @@ describe('password hashing', () => {
   });
 
   it('malformed or hostile stored hashes verify as false, without huge allocations', async () => {
-    expect(await verifyPassword('pw', 'scrypt$30$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', FAST)).toBe(false);
+    expect(
+      await verifyPassword('pw', 'scrypt$30$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', FAST),
+    ).toBe(false);
     expect(await verifyPassword('pw', 'bcrypt$...', FAST)).toBe(false);
     expect(await dummyVerify('pw', FAST)).toBe(false);
   });

@@ -3,32 +3,32 @@ import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { ChunkEncryptor, TAG_BYTES, deriveChunkKeys } from '../../src/crypto/chunked-aead.js';
+import { u64be } from '../../src/crypto/bytes.js';
+import { ChunkEncryptor, deriveChunkKeys, TAG_BYTES } from '../../src/crypto/chunked-aead.js';
+import { wrapFileKeyToX25519 } from '../../src/crypto/file-key-wrap.js';
 import {
-  type OpenKey,
-  SealedFormatError,
-  type SealedFormatErrorKind,
   generateX25519KeyPair,
+  type OpenKey,
   openBuffer,
   openStream,
   parseSealedHeader,
   rewrapHeaderForRecipient,
   rewrapHeaderForTenant,
+  SealedFormatError,
+  type SealedFormatErrorKind,
   sealBuffer,
   sealStream,
   splitSealed,
   unwrapFileKeyX25519,
   verifySealedChunks,
 } from '../../src/crypto/index.js';
-import { u64be } from '../../src/crypto/bytes.js';
 import {
-  type SealContext,
-  STREAM_HEADER_BYTES,
   chunkContext,
   encodeSealedHeader,
   encodeStreamHeader,
+  type SealContext,
+  STREAM_HEADER_BYTES,
 } from '../../src/crypto/sealed-format.js';
-import { wrapFileKeyToX25519 } from '../../src/crypto/file-key-wrap.js';
 import { StreamingCompressor } from '../../src/crypto/zstd.js';
 import { deterministicRandom, flip, pseudoRandomBytes } from './deterministic-random.js';
 
@@ -163,7 +163,10 @@ describe('tampering and misuse', () => {
       for (const bit of pos < header.byteLength ? [0, 1, 2, 3, 4, 5, 6, 7] : [pos % 8]) {
         const copy = Buffer.from(sealed);
         copy[pos] = (copy[pos] ?? 0) ^ (1 << bit);
-        expectKind(() => open(copy), ['invalid-header', 'unsupported-version', 'wrong-key', 'authentication-failed', 'truncated']);
+        expectKind(
+          () => open(copy),
+          ['invalid-header', 'unsupported-version', 'wrong-key', 'authentication-failed', 'truncated'],
+        );
       }
     }
   });
@@ -176,9 +179,12 @@ describe('tampering and misuse', () => {
 
   it('truncation: at a chunk boundary, mid-chunk, inside the tag, empty body', () => {
     expectKind(() => open(Buffer.concat([header, ...chunks.slice(0, 3)])), 'truncated');
-    expectKind(() => open(Buffer.concat([header, ...chunks.slice(0, 2), chunks[2]!.subarray(0, 5000)])), 'authentication-failed');
+    expectKind(
+      () => open(Buffer.concat([header, ...chunks.slice(0, 2), (chunks[2] as Buffer).subarray(0, 5000)])),
+      'authentication-failed',
+    );
     expectKind(() => open(sealed.subarray(0, sealed.byteLength - 1)), 'authentication-failed');
-    expectKind(() => open(Buffer.concat([header, ...chunks.slice(0, 3), chunks[3]!.subarray(0, 10)])), 'truncated');
+    expectKind(() => open(Buffer.concat([header, ...chunks.slice(0, 3), (chunks[3] as Buffer).subarray(0, 10)])), 'truncated');
     expectKind(() => open(header), 'truncated');
   });
 
@@ -202,7 +208,10 @@ describe('tampering and misuse', () => {
     const cb = chunksOf(b);
     expect(open(a).equals(plaintext)).toBe(true);
     expect(open(b).equals(plaintext)).toBe(true);
-    expectKind(() => open(Buffer.concat([ca.header, ca.chunks[0]!, cb.chunks[1]!, ...ca.chunks.slice(2)])), 'authentication-failed');
+    expectKind(
+      () => open(Buffer.concat([ca.header, ca.chunks[0] as Buffer, cb.chunks[1] as Buffer, ...ca.chunks.slice(2)])),
+      'authentication-failed',
+    );
     // Another file to the same server key: its header with our body fails too.
     expectKind(() => open(Buffer.concat([cb.header, ...ca.chunks])), 'authentication-failed');
   });
@@ -262,8 +271,14 @@ describe('tampering and misuse', () => {
     };
     const good = Buffer.concat([u64be(12), createHash('sha256').update('real content').digest()]);
     expect(open(build(good)).toString()).toBe('real content');
-    expectKind(() => open(build(Buffer.concat([u64be(12), createHash('sha256').update('fake content').digest()]))), 'digest-mismatch');
-    expectKind(() => open(build(Buffer.concat([u64be(13), createHash('sha256').update('real content').digest()]))), 'digest-mismatch');
+    expectKind(
+      () => open(build(Buffer.concat([u64be(12), createHash('sha256').update('fake content').digest()]))),
+      'digest-mismatch',
+    );
+    expectKind(
+      () => open(build(Buffer.concat([u64be(13), createHash('sha256').update('real content').digest()]))),
+      'digest-mismatch',
+    );
     // A trailer-less or garbage payload is authenticated but malformed.
     expectKind(() => open(build(Buffer.alloc(0))), ['invalid-payload', 'digest-mismatch']);
     expectKind(() => open(build(Buffer.concat([Buffer.from('junk'), good]))), 'invalid-payload');
@@ -310,16 +325,27 @@ describe('verifySealedChunks', () => {
     const plaintext = pseudoRandomBytes(100_000, 2);
     const sealed = seal(plaintext);
     const { headerBytes, body } = splitSealed(sealed);
-    const v = await verifySealedChunks(headerBytes, [body.subarray(0, 5000), body.subarray(5000)], { x25519: server }, { context: ORIGINAL });
+    const v = await verifySealedChunks(
+      headerBytes,
+      [body.subarray(0, 5000), body.subarray(5000)],
+      { x25519: server },
+      { context: ORIGINAL },
+    );
     expect(v.contentId).toBe(createHash('sha256').update(plaintext).digest('hex'));
     expect(v.plaintextBytes).toBe(plaintext.byteLength);
     expect(v.bodyBytes).toBe(body.byteLength);
     expect(v.chunkCount).toBe(Math.ceil(body.byteLength / (CHUNK + TAG_BYTES)));
     const bad = Buffer.from(body);
     flip(bad, bad.byteLength - 3, 4);
-    await expect(verifySealedChunks(headerBytes, [bad], { x25519: server }, { context: ORIGINAL })).rejects.toMatchObject({ kind: 'authentication-failed' });
-    await expect(verifySealedChunks(headerBytes, [body.subarray(0, CHUNK + TAG_BYTES)], { x25519: server }, { context: ORIGINAL })).rejects.toMatchObject({ kind: 'truncated' });
-    await expect(verifySealedChunks(headerBytes, [body], { x25519: server }, { context: ORIGINAL, maxBodyBytes: 1000 })).rejects.toMatchObject({ kind: 'too-large' });
+    await expect(verifySealedChunks(headerBytes, [bad], { x25519: server }, { context: ORIGINAL })).rejects.toMatchObject({
+      kind: 'authentication-failed',
+    });
+    await expect(
+      verifySealedChunks(headerBytes, [body.subarray(0, CHUNK + TAG_BYTES)], { x25519: server }, { context: ORIGINAL }),
+    ).rejects.toMatchObject({ kind: 'truncated' });
+    await expect(
+      verifySealedChunks(headerBytes, [body], { x25519: server }, { context: ORIGINAL, maxBodyBytes: 1000 }),
+    ).rejects.toMatchObject({ kind: 'too-large' });
   });
 });
 
@@ -338,7 +364,11 @@ describe('re-wrapping: client → server → tenant at rest → download recipie
     expect((await collect(openStream(atRest, [body], { tenantKey, binding }, opts))).equals(plaintext)).toBe(true);
     // The server key no longer opens the stored header; other tenant/document/kind bindings fail.
     expect(() => openStream(atRest, [body], { x25519: server }, opts)).toThrow(SealedFormatError);
-    for (const b of [{ ...binding, documentId: 'd2' }, { ...binding, tenantId: 't2' }, { ...binding, kind: 'preview' }]) {
+    for (const b of [
+      { ...binding, documentId: 'd2' },
+      { ...binding, tenantId: 't2' },
+      { ...binding, kind: 'preview' },
+    ]) {
       expectKind(() => openStream(atRest, [body], { tenantKey, binding: b }, opts), 'wrong-key');
     }
     expectKind(() => openStream(atRest, [body], { tenantKey: otherTenantKey, binding }, opts), 'wrong-key');
@@ -355,7 +385,9 @@ describe('re-wrapping: client → server → tenant at rest → download recipie
   it('server-sealed previews and secrets bind tenant, document and kind in the stream itself', () => {
     const ctx = { tenantId: 't1', documentId: 'd1', kind: 'preview' };
     const sealed = sealBuffer(Buffer.from('png bytes'), { tenantKey, context: ctx });
-    expect(openBuffer(sealed, { tenantKey, binding: ctx }, { maxPlaintextBytes: 100, context: ctx }).toString()).toBe('png bytes');
+    expect(openBuffer(sealed, { tenantKey, binding: ctx }, { maxPlaintextBytes: 100, context: ctx }).toString()).toBe(
+      'png bytes',
+    );
     // Swapping the object to another document: both the envelope and the stream context disagree.
     const other = { ...ctx, documentId: 'd2' };
     expectKind(() => openBuffer(sealed, { tenantKey, binding: other }, { maxPlaintextBytes: 100, context: other }), 'wrong-key');
@@ -464,7 +496,9 @@ describe('bounded memory while streaming', () => {
     expect((await sealed.summary).contentId).toBe(expectedId);
     // Live memory after GC stays far below the 128 MiB that went through.
     expect(samples).toBeGreaterThan(500);
-    console.log(`streaming 128 MiB: peak live arrayBuffers +${(peakAb / 2 ** 20).toFixed(1)} MiB, rss +${(peakRss / 2 ** 20).toFixed(1)} MiB`);
+    console.log(
+      `streaming 128 MiB: peak live arrayBuffers +${(peakAb / 2 ** 20).toFixed(1)} MiB, rss +${(peakRss / 2 ** 20).toFixed(1)} MiB`,
+    );
     expect(peakAb).toBeLessThan(16 << 20);
     expect(peakRss).toBeLessThan(64 << 20);
   });

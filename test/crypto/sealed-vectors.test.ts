@@ -4,7 +4,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ChunkDecryptor } from '../../src/crypto/chunked-aead.js';
-import { openBuffer, unwrapFileKeyForTenant, unwrapFileKeyX25519, x25519KeyPairFromPrivate, x25519PrivateKeyObject } from '../../src/crypto/index.js';
+import {
+  openBuffer,
+  unwrapFileKeyForTenant,
+  unwrapFileKeyX25519,
+  x25519KeyPairFromPrivate,
+  x25519PrivateKeyObject,
+} from '../../src/crypto/index.js';
 import { buildSealedV1Vectors } from '../vectors/generate-sealed-v1.js';
 
 const file = JSON.parse(readFileSync(new URL('../vectors/sealed-v1.json', import.meta.url), 'utf8'));
@@ -23,11 +29,17 @@ describe('sealed-v1 test vectors', () => {
         const pair = x25519KeyPairFromPrivate(x25519PrivateKeyObject(hex(v.serverPrivateKey)));
         expect(pair.keyId).toBe(v.serverKeyId);
         fileKey = unwrapFileKeyX25519(sealed, pair);
-        expect(openBuffer(sealed, { x25519: pair }, { maxPlaintextBytes: 1 << 20, context: v.context }).toString('hex')).toBe(v.plaintext);
+        expect(openBuffer(sealed, { x25519: pair }, { maxPlaintextBytes: 1 << 20, context: v.context }).toString('hex')).toBe(
+          v.plaintext,
+        );
       } else {
         const tenantKey = { keyId: v.tenantKeyId, key: hex(v.tenantKey) };
         fileKey = unwrapFileKeyForTenant(sealed, tenantKey, v.context);
-        expect(openBuffer(sealed, { tenantKey, binding: v.context }, { maxPlaintextBytes: 1 << 20, context: v.context }).toString('hex')).toBe(v.plaintext);
+        expect(
+          openBuffer(sealed, { tenantKey, binding: v.context }, { maxPlaintextBytes: 1 << 20, context: v.context }).toString(
+            'hex',
+          ),
+        ).toBe(v.plaintext);
       }
       expect(fileKey.toString('hex')).toBe(v.fileKey);
       // Raw chunk layer with the published aeadKey/baseNonce: message ends with the trailer.

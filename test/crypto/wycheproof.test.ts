@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
-  COMMITMENT_BYTES,
   ChunkDecryptor,
   ChunkEncryptor,
-  SALT_BYTES,
+  COMMITMENT_BYTES,
   deriveAndCheckChunkKeys,
   deriveChunkKeys,
+  SALT_BYTES,
 } from '../../src/crypto/chunked-aead.js';
 import { SealedFormatError } from '../../src/crypto/errors.js';
 import { hkdfExpand, hkdfSha256 } from '../../src/crypto/hkdf.js';
