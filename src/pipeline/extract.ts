@@ -8,7 +8,7 @@ import type { OcrEngine, OcrWord } from './ocr.js';
 import { openPdf } from './pdf.js';
 import { sniff } from './sniff.js';
 import { decodeText, decodeWith, type TextEncodingName } from './text.js';
-import { extractZip } from './zip.js';
+import { extractZip, listZip } from './zip.js';
 
 /**
  * The one entry point the worker calls: bytes in, text per page + metadata + child documents out.
@@ -334,7 +334,20 @@ async function extractEmail(ctx: Ctx): Promise<Extracted> {
   };
 }
 
+const OOXML_PARTS: [string, string][] = [
+  ['word/document.xml', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'],
+  ['xl/workbook.xml', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+  ['ppt/presentation.xml', 'application/vnd.openxmlformats-officedocument.presentationml.presentation'],
+];
+
 async function extractArchive(ctx: Ctx): Promise<Extracted> {
+  // Office files and e-books are ZIPs too, but their parts are not documents of their own:
+  // report the real type as unsupported instead of exploding them into XML children.
+  const names = new Set(listZip(ctx.bytes, ctx.limits).map((e) => e.name));
+  const office = OOXML_PARTS.find(([part]) => names.has(part))?.[1];
+  const container = office ?? (ctx.mediaType !== 'application/zip' ? ctx.mediaType : undefined);
+  if (container) return { mediaType: container, status: 'unsupported', pages: [], metadata: { pageCount: 0 } };
+
   const { members, skipped } = await extractZip(ctx.bytes, { limits: ctx.limits, signal: ctx.signal });
   return {
     mediaType: ctx.mediaType,

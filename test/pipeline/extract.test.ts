@@ -128,6 +128,19 @@ describe('extractDocument', () => {
     expect(doc.children?.map((c) => [c.fileName, c.bytes.toString()])).toEqual([['a/b.txt', 'inner text']]);
   });
 
+  it('reports Office and EPUB containers as unsupported with their real type, not as ZIP children', async () => {
+    const docx = makeZip([
+      { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+      { name: 'word/document.xml', data: Buffer.from('<w:document/>') },
+    ]);
+    expect(await extractDocument(docx)).toMatchObject({
+      mediaType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      status: 'unsupported',
+    });
+    const epub = makeZip([{ name: 'mimetype', data: Buffer.from('application/epub+zip'), method: 0 }]);
+    expect(await extractDocument(epub)).toMatchObject({ mediaType: 'application/epub+zip', status: 'unsupported' });
+  });
+
   it('gives clear typed results for hostile and odd input', async () => {
     // Zero bytes.
     expect((await failure(extractDocument(Buffer.alloc(0)))).kind).toBe('empty');
