@@ -1,3 +1,4 @@
+import type { Accounts } from '../accounts/index.js';
 import type { Store } from '../store/index.js';
 import type { Keyring } from '../store/keyring.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -11,4 +12,6 @@ export interface AppContext {
   readonly store: Store;
   readonly pool: WorkerPool;
   readonly keyring: Keyring;
+  /** Users, sessions, consent, usage, export, erasure, retention (src/accounts). */
+  readonly accounts: Accounts;
 }

@@ -29,6 +29,28 @@ export interface Config {
   readonly masterKeyFile: string;
   /** Base64 of 32 bytes from `ARCHIVAR_MASTER_KEY`; never logged. */
   readonly masterKey: string | null;
+  readonly accounts: AccountsConfig;
+}
+
+/** Accounts and privacy settings (see docs/privacy.md). */
+export interface AccountsConfig {
+  /** scrypt cost for new password hashes; stored with each hash so it can be raised later. */
+  readonly scrypt: { readonly logN: number; readonly r: number; readonly p: number };
+  readonly sessionMaxAgeMs: number;
+  readonly sessionIdleMs: number;
+  readonly loginMaxPerEmail: number;
+  readonly loginMaxPerPeer: number;
+  readonly registerMaxPerPeer: number;
+  readonly rateWindowMs: number;
+  /** Usage behind an invoice is deleted this many months after the invoice was sent (at most 6). */
+  readonly usageRetentionMonths: number;
+  /** Invoices are kept (locked after erasure) this many years after they were sent (§147 AO, §257 HGB). */
+  readonly invoiceRetentionYears: number;
+  /** How often the retention sweeper runs; 0 = only on Admin.RunRetention. */
+  readonly retentionIntervalMs: number;
+  /** Operator account created at start-up when no user has this e-mail yet. */
+  readonly adminEmail: string | null;
+  readonly adminPasswordFile: string | null;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +89,24 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'shutdown-grace-ms', help: 'how long SIGTERM waits for running calls', default: '10000' },
   { flag: 'master-key-file', help: 'master key file (default DATA/master.key, created 0600 on first start)' },
   { flag: 'master-key', help: 'master key as base64 of 32 bytes (env only; overrides the file)' },
+  { flag: 'scrypt-log-n', help: 'scrypt cost log2(N) for new password hashes (OWASP: 17; lower only in tests)', default: '17' },
+  { flag: 'scrypt-r', help: 'scrypt block size r', default: '8' },
+  { flag: 'scrypt-p', help: 'scrypt parallelism p', default: '1' },
+  { flag: 'session-max-age-ms', help: 'a session ends this long after login', default: String(7 * 86_400_000) },
+  { flag: 'session-idle-ms', help: 'a session ends after this long without a call', default: String(8 * 3_600_000) },
+  { flag: 'login-max-per-email', help: 'failed logins per e-mail per rate window', default: '10' },
+  { flag: 'login-max-per-peer', help: 'login attempts per client address per rate window', default: '100' },
+  { flag: 'register-max-per-peer', help: 'registrations per client address per rate window', default: '20' },
+  { flag: 'rate-window-ms', help: 'window of the login and registration rate limits', default: '900000' },
+  {
+    flag: 'usage-retention-months',
+    help: 'months after an invoice was sent until its usage data is deleted (max 6)',
+    default: '6',
+  },
+  { flag: 'invoice-retention-years', help: 'years an invoice is kept after it was sent (locked after erasure)', default: '10' },
+  { flag: 'retention-interval-ms', help: 'how often the retention sweeper runs (0 = only on request)', default: '3600000' },
+  { flag: 'admin-email', help: 'create this operator (admin) account at start-up if it does not exist', default: '' },
+  { flag: 'admin-password-file', help: 'file holding the initial password of --admin-email' },
 ];
 
 export function envName(flag: string): string {
@@ -158,8 +198,36 @@ export function loadConfig(flags: Raw = {}, env: NodeJS.ProcessEnv = process.env
     shutdownGraceMs: parseInt_('shutdown-grace-ms', need(raw, 'shutdown-grace-ms'), 0, 600_000),
     masterKeyFile: path.resolve(raw['master-key-file'] ?? path.join(dataDir, 'master.key')),
     masterKey,
+    accounts: accountsConfig(raw),
   };
   return deepFreeze(config);
+}
+
+function accountsConfig(raw: Raw): AccountsConfig {
+  const adminEmail = need(raw, 'admin-email') || null;
+  const adminPasswordFile = raw['admin-password-file'] ? path.resolve(raw['admin-password-file']) : null;
+  if ((adminEmail === null) !== (adminPasswordFile === null)) {
+    throw new ConfigError('--admin-email and --admin-password-file must be given together');
+  }
+  const day = 86_400_000;
+  return {
+    scrypt: {
+      logN: parseInt_('scrypt-log-n', need(raw, 'scrypt-log-n'), 4, 20),
+      r: parseInt_('scrypt-r', need(raw, 'scrypt-r'), 1, 16),
+      p: parseInt_('scrypt-p', need(raw, 'scrypt-p'), 1, 4),
+    },
+    sessionMaxAgeMs: parseInt_('session-max-age-ms', need(raw, 'session-max-age-ms'), 60_000, 365 * day),
+    sessionIdleMs: parseInt_('session-idle-ms', need(raw, 'session-idle-ms'), 60_000, 365 * day),
+    loginMaxPerEmail: parseInt_('login-max-per-email', need(raw, 'login-max-per-email'), 1, 1_000_000),
+    loginMaxPerPeer: parseInt_('login-max-per-peer', need(raw, 'login-max-per-peer'), 1, 1_000_000),
+    registerMaxPerPeer: parseInt_('register-max-per-peer', need(raw, 'register-max-per-peer'), 1, 1_000_000),
+    rateWindowMs: parseInt_('rate-window-ms', need(raw, 'rate-window-ms'), 1000, day),
+    usageRetentionMonths: parseInt_('usage-retention-months', need(raw, 'usage-retention-months'), 0, 6),
+    invoiceRetentionYears: parseInt_('invoice-retention-years', need(raw, 'invoice-retention-years'), 1, 30),
+    retentionIntervalMs: parseInt_('retention-interval-ms', need(raw, 'retention-interval-ms'), 0, 7 * day),
+    adminEmail,
+    adminPasswordFile,
+  };
 }
 
 function need(raw: Raw, flag: string): string {

@@ -3,6 +3,7 @@ import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { Accounts, type Clock, NO_TENANT_DOCUMENTS, systemClock } from '../accounts/index.js';
 import { AccountsServiceService } from '../gen/archivar/v1/accounts.js';
 import { AdminServiceService } from '../gen/archivar/v1/admin.js';
 import { DocumentsServiceService } from '../gen/archivar/v1/documents.js';
@@ -34,8 +35,10 @@ export interface RunningServer {
 
 export interface StartOptions {
   log?: Logger;
-  /** Replaces the session check (used by tests until a real session exists). */
+  /** Tests only: tokens this verifier accepts win; every other token goes to the real session check. */
   verifier?: SessionVerifier;
+  /** Tests only: the time source of sessions, rate limits, billing and retention. */
+  clock?: Clock;
 }
 
 /** The composition root: opens the store, starts the pool, binds every service and listens. */
@@ -51,7 +54,21 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
   );
   metrics = new Metrics(() => pool.queueDepth);
-  const app: AppContext = { config, log, store, pool, keyring };
+  const accounts = await Accounts.open({
+    store,
+    keyring,
+    // The documents part replaces this once upload exists; until then no tenant has documents.
+    documents: NO_TENANT_DOCUMENTS,
+    clock: options.clock ?? systemClock,
+    config: config.accounts,
+    log,
+  });
+  if (config.accounts.adminEmail !== null && config.accounts.adminPasswordFile !== null) {
+    const outcome = await accounts.ensureAdmin(config.accounts.adminEmail, config.accounts.adminPasswordFile);
+    log.info({ outcome }, 'operator account from --admin-email');
+  }
+  accounts.start();
+  const app: AppContext = { config, log, store, pool, keyring, accounts };
 
   const shutdownController = new AbortController();
   const server = new Server({
@@ -68,7 +85,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
   });
 
-  const verifier: SessionVerifier = options.verifier ?? { verify: async () => null };
+  const override = options.verifier;
+  const verifier: SessionVerifier = override
+    ? { verify: async (token, signal) => (await override.verify(token, signal)) ?? accounts.verify(token) }
+    : accounts;
   const bind = { verifier, log, observer: metrics, shutdown: shutdownController.signal, publicMethods: PUBLIC_METHODS };
   bindService(server, DocumentsServiceService, createDocumentsService(app), bind);
   bindService(server, SearchServiceService, createSearchService(app), bind);
@@ -111,6 +131,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         });
       });
       await metricsServer?.close();
+      accounts.close();
       await pool.close();
       await store.close();
       log.info('shut down');

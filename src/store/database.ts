@@ -12,6 +12,25 @@ export const SUB_DATABASES = {
   keys: { encoding: 'binary' },
   /** Wrapped tenant keys: tenantId → wrapped key. Deleted first on erasure (crypto-shredding). */
   tenantKeys: { encoding: 'binary' },
+  /** Accounts (src/accounts/records.ts): users by [tenant, user], personal fields sealed. */
+  accountUsers: { encoding: 'msgpack' },
+  /** HMAC of the lower-cased e-mail → {tenantId, userId}: login lookup and uniqueness. */
+  accountEmails: { encoding: 'msgpack' },
+  accountTenants: { encoding: 'msgpack' },
+  /** SHA-256 (hex) of the session token → session; never the token itself. */
+  accountSessions: { encoding: 'msgpack' },
+  /** [tenant, user, session id]: a user's sessions, to end them all. */
+  accountUserSessions: { encoding: 'msgpack' },
+  /** Append-only consent log by [tenant, user, time, id]. */
+  accountConsents: { encoding: 'msgpack' },
+  /** [tenant] → IMAP settings and password, both sealed with the tenant key. */
+  accountImap: { encoding: 'msgpack' },
+  /** Usage records by [tenant, start, id]. */
+  accountUsage: { encoding: 'msgpack' },
+  /** Invoice records by [tenant, invoice]. */
+  accountInvoices: { encoding: 'msgpack' },
+  /** Records locked after erasure by [tenant, kind, id], with the end of their legal retention. */
+  accountLocks: { encoding: 'msgpack' },
 } as const satisfies Record<string, { encoding: 'msgpack' | 'binary' | 'json' | 'string' | 'ordered-binary' }>;
 
 export type SubDatabaseName = keyof typeof SUB_DATABASES;

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { Clock } from '../../src/accounts/index.js';
 import { type Connection, connect } from '../../src/sdk/index.js';
 import type { Principal, SessionVerifier } from '../../src/server/call-context.js';
 import { loadConfig } from '../../src/server/config.js';
@@ -29,17 +30,34 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts a real server in this process on 127.0.0.1:0 with a temp data dir. */
+/**
+ * Starts a real server in this process on 127.0.0.1:0 with a temp data dir, cheap scrypt and no scheduled
+ * retention. `verifier` accepts extra tokens before the real session check (default: TEST_TOKEN); pass
+ * null to use real accounts only. `clock` replaces the time source of accounts.
+ */
 export async function startTestServer(
   settings: Record<string, string> = {},
-  verifier: SessionVerifier = testVerifier({ [TEST_TOKEN]: TEST_PRINCIPAL }),
+  verifier: SessionVerifier | null = testVerifier({ [TEST_TOKEN]: TEST_PRINCIPAL }),
+  options: { clock?: Clock } = {},
 ): Promise<TestServer> {
   const dir = tempDir('archivar-server-');
   const config = loadConfig(
-    { listen: '127.0.0.1:0', data: dir.path, 'pool-threads': '1', 'shutdown-grace-ms': '2000', ...settings },
+    {
+      listen: '127.0.0.1:0',
+      data: dir.path,
+      'pool-threads': '1',
+      'shutdown-grace-ms': '2000',
+      'scrypt-log-n': '10',
+      'retention-interval-ms': '0',
+      ...settings,
+    },
     {},
   );
-  const server = await startServer(config, { log: createLogger('silent'), verifier });
+  const server = await startServer(config, {
+    log: createLogger('silent'),
+    ...(verifier ? { verifier } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const address = `127.0.0.1:${server.port}`;
   const client = connect({ server: address, insecure: true, token: TEST_TOKEN });
   return {

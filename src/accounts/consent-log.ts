@@ -1,0 +1,80 @@
+import { invalidArgument, notFound } from '../server/errors.js';
+import type { Clock } from './clock.js';
+import { newId } from './ids.js';
+import type { AccountRecords, StoredConsent } from './records.js';
+import { validateToken } from './validation.js';
+
+export interface ConsentInput {
+  purpose: string;
+  textVersion: string;
+  textSha256: string;
+  channel: string;
+}
+
+const PURPOSE = /^[a-z0-9-]+$/;
+const VERSION = /^[A-Za-z0-9._+-]+$/;
+const CHANNEL = /^[a-z0-9-]+$/;
+
+/**
+ * The append-only consent log (Art. 7(1) GDPR: we must be able to show consent was given). Records are
+ * never changed; a revocation is a new record that takes effect from its time on.
+ */
+export class ConsentLog {
+  constructor(
+    private readonly records: AccountRecords,
+    private readonly clock: Clock,
+  ) {}
+
+  async give(tenantId: string, userId: string, input: ConsentInput): Promise<StoredConsent> {
+    const purpose = validateToken(input.purpose, 'purpose', PURPOSE, 64);
+    const textVersion = validateToken(input.textVersion, 'text_version', VERSION, 32);
+    if (!/^[0-9a-f]{64}$/.test(input.textSha256)) throw invalidArgument('text_sha256 must be 64 lower-case hex characters');
+    const channel = validateToken(input.channel, 'channel', CHANNEL, 32);
+    return this.#append(tenantId, userId, { purpose, textVersion, textSha256: input.textSha256, channel, granted: true });
+  }
+
+  /** Revokes the consent currently given for `purpose`; NOT_FOUND when none is in force. */
+  async revoke(tenantId: string, userId: string, purposeRaw: string, channelRaw: string): Promise<StoredConsent> {
+    const purpose = validateToken(purposeRaw, 'purpose', PURPOSE, 64);
+    const channel = validateToken(channelRaw, 'channel', CHANNEL, 32);
+    const current = this.inForce(tenantId, userId, purpose);
+    if (!current) throw notFound(`no consent is in force for purpose "${purpose}"`);
+    return this.#append(tenantId, userId, {
+      purpose,
+      textVersion: current.textVersion,
+      textSha256: current.textSha256,
+      channel,
+      granted: false,
+    });
+  }
+
+  /** Oldest first. */
+  list(tenantId: string, userId: string): StoredConsent[] {
+    return [
+      ...this.records.consents.getRange({ start: [tenantId, userId], end: [tenantId, userId, '\uffff'] }).map((e) => e.value),
+    ];
+  }
+
+  /** The latest grant for `purpose` if no revocation followed it. */
+  inForce(tenantId: string, userId: string, purpose: string): StoredConsent | undefined {
+    let latest: StoredConsent | undefined;
+    for (const r of this.list(tenantId, userId)) if (r.purpose === purpose) latest = r;
+    return latest?.granted ? latest : undefined;
+  }
+
+  async #append(tenantId: string, userId: string, fields: Omit<StoredConsent, 'id' | 'userId' | 'atMs'>): Promise<StoredConsent> {
+    const record: StoredConsent = { id: newId('c'), userId, atMs: this.clock.now(), ...fields };
+    // The key holds the time, so the log reads back in order; ifNoExists keeps it append-only.
+    const key = [tenantId, userId, record.atMs, record.id];
+    const written = await this.records.consents.ifNoExists(key, () => this.records.consents.put(key, record));
+    if (!written) throw new Error('consent record key collision');
+    return record;
+  }
+
+  /** Deletes a user's consent log (erasure of that user); call inside a write transaction. */
+  removeUser(tenantId: string, userId: string): number {
+    const keys = [...this.records.consents.getKeys({ start: [tenantId, userId], end: [tenantId, userId, '\uffff'] })];
+    for (const key of keys) this.records.consents.remove(key);
+    return keys.length;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The contracts between the accounts part and the parts around it. Accounts owns none of these
+ * implementations; the composition root (src/server/server.ts) wires them.
+ */
+
+/**
+ * The tenant key ring (src/store/keyring.ts): seals small secrets under a tenant's key, and deletes that
+ * key on erasure (crypto-shredding). `context` is bound into the seal so objects cannot be swapped.
+ */
+export interface TenantKeyring {
+  sealForTenant(tenantId: string, plaintext: Buffer, context: SealingContext): Promise<Buffer>;
+  openForTenant(tenantId: string, sealed: Buffer, context: SealingContext): Promise<Buffer>;
+  ensureTenantKey(tenantId: string): Promise<void>;
+  /** Deletes the wrapped tenant key: everything sealed under it becomes unreadable. */
+  shredTenant(tenantId: string): Promise<void>;
+}
+
+export interface SealingContext {
+  kind: string;
+  id: string;
+}
+
+/** One document as the export lists it (metadata only; no content). */
+export interface DocumentSummary {
+  id: string;
+  fileName: string;
+  mediaType: string;
+  /** Size of the plaintext in bytes (what `open` yields in total). */
+  sizeBytes: number;
+  createdMs: number;
+  /** Extracted metadata (title, author, dates, tags, …) as plain JSON values. */
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * The documents of a tenant, as far as export and erasure need them. Implemented by the documents part;
+ * until that exists the composition root passes `NO_TENANT_DOCUMENTS` (nobody can upload yet, so every
+ * tenant honestly has none).
+ */
+export interface TenantDocuments {
+  list(tenantId: string, signal: AbortSignal): AsyncIterable<DocumentSummary>;
+  /** The opened (decrypted, decompressed) original, in order. */
+  open(tenantId: string, documentId: string, signal: AbortSignal): AsyncIterable<Buffer>;
+  /** Deletes every document, preview, text and index entry of the tenant; returns how many documents. */
+  deleteTenant(tenantId: string): Promise<number>;
+  /** Server-wide counts for the admin stats. */
+  stats(): Promise<{ documents: number; storedBytes: number }>;
+}
+
+export const NO_TENANT_DOCUMENTS: TenantDocuments = {
+  async *list() {},
+  open() {
+    throw new Error('no documents are stored');
+  },
+  deleteTenant: async () => 0,
+  stats: async () => ({ documents: 0, storedBytes: 0 }),
+};
+
+export const USAGE_KINDS = ['bytes_stored', 'pages_ocr', 'documents_processed', 'searches', 'mails_imported'] as const;
+export type UsageKind = (typeof USAGE_KINDS)[number];
+
+/** One use of a service, for billing: what, how much, from when to when. */
+export interface UsageEvent {
+  tenantId: string;
+  /** The user on whose behalf it happened; '' for tenant-level work (e.g. automatic IMAP import). */
+  userId: string;
+  kind: UsageKind;
+  /** In the kind's unit: bytes, pages, documents, searches, mails. A non-negative integer. */
+  quantity: number;
+  startMs: number;
+  endMs: number;
+}
+
+/** The one interface other services use to record usage (documents, OCR, search, IMAP). */
+export interface UsageRecorder {
+  record(event: UsageEvent): Promise<void>;
+}
