@@ -24,6 +24,13 @@ export interface Config {
     readonly maxSessionMemoryMb: number;
   };
   readonly lmdbMapSizeBytes: number;
+  readonly documents: {
+    /** Largest sealed upload in bytes. */
+    readonly maxUploadBytes: number;
+    /** Largest plaintext a document may open to (decompression bombs stop here). */
+    readonly maxDocumentBytes: number;
+  };
+  readonly jobs: { readonly maxAttempts: number; readonly leaseMs: number; readonly backoffMs: number };
   readonly shutdownGraceMs: number;
   /** Master key: a file path (created with mode 0600 on first start) unless `masterKey` is given. */
   readonly masterKeyFile: string;
@@ -86,6 +93,11 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'max-connection-age-ms', help: 'recycle connections after (spreads load)', default: '3600000' },
   { flag: 'max-session-memory-mb', help: 'HTTP/2 session memory per connection', default: '64' },
   { flag: 'lmdb-map-size', help: 'LMDB map size in bytes (upper bound of the database file)', default: String(64 * 2 ** 30) },
+  { flag: 'max-upload-bytes', help: 'largest sealed upload in bytes', default: String(2 * 2 ** 30) },
+  { flag: 'max-document-bytes', help: 'largest plaintext of a document in bytes (bomb limit)', default: String(2 * 2 ** 30) },
+  { flag: 'job-max-attempts', help: 'processing attempts before a document is FAILED', default: '3' },
+  { flag: 'job-lease-ms', help: 'how long a running job may take before it is retried', default: '900000' },
+  { flag: 'job-backoff-ms', help: 'first retry delay of a failed job (doubles per attempt)', default: '2000' },
   { flag: 'shutdown-grace-ms', help: 'how long SIGTERM waits for running calls', default: '10000' },
   { flag: 'master-key-file', help: 'master key file (default DATA/master.key, created 0600 on first start)' },
   { flag: 'master-key', help: 'master key as base64 of 32 bytes (env only; overrides the file)' },
@@ -195,6 +207,15 @@ export function loadConfig(flags: Raw = {}, env: NodeJS.ProcessEnv = process.env
       maxSessionMemoryMb: parseInt_('max-session-memory-mb', need(raw, 'max-session-memory-mb'), 1, 4096),
     },
     lmdbMapSizeBytes: parseInt_('lmdb-map-size', need(raw, 'lmdb-map-size'), 2 ** 20, 2 ** 46),
+    documents: {
+      maxUploadBytes: parseInt_('max-upload-bytes', need(raw, 'max-upload-bytes'), 1024, 2 ** 42),
+      maxDocumentBytes: parseInt_('max-document-bytes', need(raw, 'max-document-bytes'), 1024, 2 ** 42),
+    },
+    jobs: {
+      maxAttempts: parseInt_('job-max-attempts', need(raw, 'job-max-attempts'), 1, 100),
+      leaseMs: parseInt_('job-lease-ms', need(raw, 'job-lease-ms'), 1000, 2 ** 31 - 1),
+      backoffMs: parseInt_('job-backoff-ms', need(raw, 'job-backoff-ms'), 0, 2 ** 31 - 1),
+    },
     shutdownGraceMs: parseInt_('shutdown-grace-ms', need(raw, 'shutdown-grace-ms'), 0, 600_000),
     masterKeyFile: path.resolve(raw['master-key-file'] ?? path.join(dataDir, 'master.key')),
     masterKey,

@@ -3,7 +3,11 @@ import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
-import { Accounts, type Clock, NO_TENANT_DOCUMENTS, systemClock } from '../accounts/index.js';
+import { Accounts, type Clock, systemClock } from '../accounts/index.js';
+import { Documents } from '../documents/documents.js';
+import { ProcessingEvents } from '../documents/events.js';
+import { tenantDocumentsOf } from '../documents/tenant-documents.js';
+import { sweepPendingUploads } from '../documents/upload.js';
 import { AccountsServiceService } from '../gen/archivar/v1/accounts.js';
 import { AdminServiceService } from '../gen/archivar/v1/admin.js';
 import { DocumentsServiceService } from '../gen/archivar/v1/documents.js';
@@ -12,8 +16,12 @@ import { createAccountsService, PUBLIC_METHODS } from '../services/accounts-serv
 import { createAdminService } from '../services/admin-service.js';
 import { createDocumentsService } from '../services/documents-service.js';
 import { createSearchService } from '../services/search-service.js';
+import { BlobStore } from '../store/blob-store.js';
+import { DocumentStore } from '../store/document-store.js';
 import { Store } from '../store/index.js';
+import { JobQueue } from '../store/job-queue.js';
 import { Keyring } from '../store/keyring.js';
+import { JobRunner } from '../workers/job-runner.js';
 import { WorkerPool } from '../workers/pool.js';
 import type { AppContext } from './app-context.js';
 import type { SessionVerifier } from './call-context.js';
@@ -29,6 +37,9 @@ export interface RunningServer {
   readonly port: number;
   readonly metricsPort: number | null;
   readonly app: AppContext;
+  readonly documents: Documents;
+  /** The processing job runner (tests await `runner.whenIdle()`). */
+  readonly runner: JobRunner;
   /** Graceful: NOT_SERVING, stop accepting, drain calls (then abort them after the grace period), close pool and LMDB. */
   shutdown(): Promise<void>;
 }
@@ -54,12 +65,28 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
   );
   metrics = new Metrics(() => pool.queueDepth);
+  const clock = options.clock ?? systemClock;
+  let runner: JobRunner | undefined;
+  const documents = new Documents({
+    store,
+    blobs: new BlobStore(store),
+    documents: new DocumentStore(store),
+    jobs: new JobQueue(store, config.jobs),
+    keyring,
+    config,
+    events: new ProcessingEvents(),
+    clock: () => clock.now(),
+    onQueued: () => runner?.wake(),
+    onDeleted: (doc) => runner?.cancel(doc.id),
+  });
+  const swept = await sweepPendingUploads(documents.deps);
+  if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
+  runner = new JobRunner(documents, pool, log);
   const accounts = await Accounts.open({
     store,
     keyring,
-    // The documents part replaces this once upload exists; until then no tenant has documents.
-    documents: NO_TENANT_DOCUMENTS,
-    clock: options.clock ?? systemClock,
+    documents: tenantDocumentsOf(documents),
+    clock,
     config: config.accounts,
     log,
   });
@@ -90,7 +117,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ? { verify: async (token, signal) => (await override.verify(token, signal)) ?? accounts.verify(token) }
     : accounts;
   const bind = { verifier, log, observer: metrics, shutdown: shutdownController.signal, publicMethods: PUBLIC_METHODS };
-  bindService(server, DocumentsServiceService, createDocumentsService(app), bind);
+  bindService(server, DocumentsServiceService, createDocumentsService(app, documents), bind);
   bindService(server, SearchServiceService, createSearchService(app), bind);
   bindService(server, AccountsServiceService, createAccountsService(app), bind);
   bindService(server, AdminServiceService, createAdminService(app), bind);
@@ -107,6 +134,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       err ? reject(err) : resolve(p),
     );
   });
+  await runner.start();
   const metricsServer = config.metricsListen ? await metrics.listen(config.metricsListen.host, config.metricsListen.port) : null;
   log.info(
     { listen: `${config.listen.host}:${port}`, tls: config.tls !== null, dataDir: config.dataDir, threads: pool.threads },
@@ -132,13 +160,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       });
       await metricsServer?.close();
       accounts.close();
+      await runner?.stop();
       await pool.close();
       await store.close();
       log.info('shut down');
     })();
     return stopping;
   };
-  return { port, metricsPort: metricsServer?.port ?? null, app, shutdown };
+  return { port, metricsPort: metricsServer?.port ?? null, app, documents, runner, shutdown };
 }
 
 function credentials(config: Config): ServerCredentials {

@@ -1,8 +1,206 @@
-import type { DocumentsServiceService } from '../gen/archivar/v1/documents.js';
+import { requireTenantUser } from '../accounts/authorize.js';
+import type { Documents } from '../documents/documents.js';
+import { ArtifactKind, DocumentSource, DocumentStatus } from '../gen/archivar/v1/common.js';
+import type { Document, DocumentsServiceService } from '../gen/archivar/v1/documents.js';
 import type { AppContext } from '../server/app-context.js';
+import { invalidArgument, notFound } from '../server/errors.js';
 import type { AsyncService } from '../server/handler.js';
+import type { DocumentRecord, DocumentStatus as Status } from '../store/document-store.js';
 
-/** Handlers of archivar.v1.DocumentsService; RPCs not listed here answer UNIMPLEMENTED. */
-export function createDocumentsService(_app: AppContext): AsyncService<typeof DocumentsServiceService> {
-  return {};
+const STATUS_TO_PROTO: Record<Status, DocumentStatus> = {
+  QUEUED: DocumentStatus.DOCUMENT_STATUS_QUEUED,
+  PROCESSING: DocumentStatus.DOCUMENT_STATUS_PROCESSING,
+  STORED: DocumentStatus.DOCUMENT_STATUS_STORED,
+  INDEXED: DocumentStatus.DOCUMENT_STATUS_INDEXED,
+  FAILED: DocumentStatus.DOCUMENT_STATUS_FAILED,
+  UNSUPPORTED: DocumentStatus.DOCUMENT_STATUS_UNSUPPORTED,
+  ENCRYPTED: DocumentStatus.DOCUMENT_STATUS_ENCRYPTED,
+};
+const STATUS_FROM_PROTO = new Map(Object.entries(STATUS_TO_PROTO).map(([k, v]) => [v, k as Status]));
+const SOURCE_TO_PROTO: Record<DocumentRecord['source'], DocumentSource> = {
+  upload: DocumentSource.DOCUMENT_SOURCE_UPLOAD,
+  imap: DocumentSource.DOCUMENT_SOURCE_IMAP,
+  attachment: DocumentSource.DOCUMENT_SOURCE_ATTACHMENT,
+  'archive-member': DocumentSource.DOCUMENT_SOURCE_ARCHIVE_MEMBER,
+};
+const ARTIFACTS: Record<string, ArtifactKind> = {
+  thumbnail: ArtifactKind.ARTIFACT_KIND_THUMBNAIL,
+  page: ArtifactKind.ARTIFACT_KIND_PAGE,
+  pdf: ArtifactKind.ARTIFACT_KIND_PDF,
+  text: ArtifactKind.ARTIFACT_KIND_TEXT,
+  words: ArtifactKind.ARTIFACT_KIND_WORDS,
+};
+const DOWNLOAD_PIECE = 1024 * 1024;
+
+/** Handlers of archivar.v1.DocumentsService: validate, authorise, call the documents domain, map to proto. */
+export function createDocumentsService(app: AppContext, documents: Documents): AsyncService<typeof DocumentsServiceService> {
+  return {
+    async getServerKey(_req, ctx) {
+      requireTenantUser(ctx);
+      const key = app.keyring.serverKeyPair;
+      return {
+        publicKey: key.publicKey,
+        keyId: key.keyId,
+        formatVersion: 1,
+        maxUploadBytes: BigInt(app.config.documents.maxUploadBytes),
+      };
+    },
+
+    async upload(messages, ctx) {
+      const p = requireTenantUser(ctx);
+      const { document, duplicate } = await documents.upload({ tenantId: p.tenantId, userId: p.userId }, messages, ctx.signal);
+      return {
+        documentId: document.id,
+        contentId: document.contentId,
+        storedSize: BigInt(document.storedSize),
+        status: STATUS_TO_PROTO[document.status],
+        duplicate,
+      };
+    },
+
+    async get(req, ctx) {
+      const p = requireTenantUser(ctx);
+      const doc = documents.get(p.tenantId, req.documentId);
+      return { document: toProto(doc, documents) };
+    },
+
+    async list(req, ctx) {
+      const p = requireTenantUser(ctx);
+      const pageSize = req.pageSize === 0 ? 50 : req.pageSize;
+      if (pageSize > 1000) throw invalidArgument('page_size must be at most 1000');
+      const statuses = new Set(
+        req.statuses.map((s) => {
+          const status = STATUS_FROM_PROTO.get(s);
+          if (!status) throw invalidArgument(`unknown status ${s}`);
+          return status;
+        }),
+      );
+      const page = documents.list(
+        p.tenantId,
+        {
+          statuses,
+          mediaTypes: new Set(req.mediaTypes),
+          ...(req.tag ? { tag: req.tag } : {}),
+          ...(req.created?.startMs ? { createdFromMs: Number(req.created.startMs) } : {}),
+          ...(req.created?.endMs ? { createdToMs: Number(req.created.endMs) } : {}),
+          ...(req.parentId ? { parentId: req.parentId } : {}),
+        },
+        pageSize,
+        req.cursor,
+      );
+      return { documents: page.documents.map((d) => toProto(d, documents)), nextCursor: page.nextCursor };
+    },
+
+    async *download(req, ctx) {
+      const p = requireTenantUser(ctx);
+      const kind = req.kind === ArtifactKind.ARTIFACT_KIND_UNSPECIFIED ? ArtifactKind.ARTIFACT_KIND_ORIGINAL : req.kind;
+      if (kind !== ArtifactKind.ARTIFACT_KIND_ORIGINAL) {
+        const doc = documents.get(p.tenantId, req.documentId);
+        const name = Object.entries(ARTIFACTS).find(([, v]) => v === kind)?.[0];
+        if (!name) throw invalidArgument(`unknown artifact kind ${kind}`);
+        documents.requireArtifact(doc, name);
+        throw notFound(`the document has no ${name}`);
+      }
+      const artifact = await documents.original(
+        p.tenantId,
+        req.documentId,
+        req.plaintext ? 'plaintext' : { publicKey: req.recipientPublicKey },
+      );
+      yield {
+        part: {
+          $case: 'header',
+          value: {
+            fileName: artifact.fileName,
+            mediaType: artifact.mediaType,
+            size: BigInt(artifact.size),
+            sealedHeader: artifact.sealedHeader,
+            contentId: artifact.contentId,
+          },
+        },
+      };
+      for await (const piece of artifact.body) {
+        for (let i = 0; i < piece.byteLength; i += DOWNLOAD_PIECE) {
+          yield { part: { $case: 'chunk', value: piece.subarray(i, i + DOWNLOAD_PIECE) } };
+        }
+      }
+    },
+
+    async delete(req, ctx) {
+      const p = requireTenantUser(ctx);
+      return { deletedIds: await documents.delete(p.tenantId, req.documentId) };
+    },
+
+    async *watchProcessing(req, ctx) {
+      const p = requireTenantUser(ctx);
+      for await (const e of documents.watch(p.tenantId, req.documentId, ctx.signal)) {
+        yield {
+          documentId: e.documentId,
+          status: STATUS_TO_PROTO[e.status],
+          step: e.step,
+          page: e.page,
+          pageCount: e.pageCount,
+          message: e.message,
+          atMs: BigInt(e.atMs),
+        };
+      }
+    },
+
+    async tag(req, ctx) {
+      const p = requireTenantUser(ctx);
+      return { tags: await documents.tag(p.tenantId, req.documentId, req.add, req.remove) };
+    },
+  };
+}
+
+function toProto(doc: DocumentRecord, documents: Documents): Document {
+  const m = doc.metadata as Record<string, unknown>;
+  const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : '');
+  const num = (k: string) => (typeof m[k] === 'number' ? (m[k] as number) : 0);
+  const list = (k: string) => (Array.isArray(m[k]) ? (m[k] as string[]) : []);
+  return {
+    id: doc.id,
+    parentId: doc.parentId ?? '',
+    fileName: doc.fileName,
+    mediaType: doc.mediaType,
+    contentId: doc.contentId,
+    size: BigInt(doc.size),
+    storedSize: BigInt(doc.storedSize),
+    status: STATUS_TO_PROTO[doc.status],
+    statusReason: doc.statusReason,
+    source: SOURCE_TO_PROTO[doc.source],
+    tags: doc.tags,
+    createdMs: BigInt(doc.createdMs),
+    updatedMs: BigInt(doc.updatedMs),
+    metadata: {
+      title: str('title'),
+      author: str('author'),
+      subject: str('subject'),
+      keywords: list('keywords'),
+      createdMs: BigInt(num('createdMs')),
+      modifiedMs: BigInt(num('modifiedMs')),
+      producer: str('producer'),
+      pageCount: num('pageCount'),
+      language: str('language'),
+      width: num('width'),
+      height: num('height'),
+      cameraDateMs: BigInt(num('cameraDateMs')),
+      from: str('from'),
+      to: list('to'),
+      cc: list('cc'),
+      messageId: str('messageId'),
+      inReplyTo: str('inReplyTo'),
+      sentMs: BigInt(num('sentMs')),
+      recognized: [],
+    },
+    children: doc.children.flatMap((id) => {
+      const child = documents.deps.documents.get(doc.tenantId, id);
+      return child
+        ? [{ id: child.id, fileName: child.fileName, mediaType: child.mediaType, status: STATUS_TO_PROTO[child.status] }]
+        : [];
+    }),
+    artifacts: [
+      ArtifactKind.ARTIFACT_KIND_ORIGINAL,
+      ...doc.artifacts.flatMap((a) => (ARTIFACTS[a] === undefined ? [] : [ARTIFACTS[a]])),
+    ],
+  };
 }

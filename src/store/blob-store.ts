@@ -27,7 +27,10 @@ export class BlobStore {
 
   /** The pieces in order, each copied out of the read transaction (safe to keep). */
   *read(tenantId: string, objectId: string, kind: string): Generator<Buffer> {
-    for (const { value } of this.#db().getRange({ start: [tenantId, objectId, kind, 0], end: [tenantId, objectId, kind, Number.MAX_SAFE_INTEGER] })) {
+    for (const { value } of this.#db().getRange({
+      start: [tenantId, objectId, kind, 0],
+      end: [tenantId, objectId, kind, Number.MAX_SAFE_INTEGER],
+    })) {
       yield Buffer.from(value);
     }
   }
@@ -42,7 +45,10 @@ export class BlobStore {
   /** Removes every piece of `kind` (or of every kind) of an object; call inside a transaction or alone. */
   removeSync(tenantId: string, objectId: string, kind?: string): number {
     const db = this.#db();
-    const range = kind === undefined ? { start: [tenantId, objectId], end: [tenantId, objectId, '\uffff'] } : { start: [tenantId, objectId, kind, 0], end: [tenantId, objectId, kind, Number.MAX_SAFE_INTEGER] };
+    const range =
+      kind === undefined
+        ? { start: [tenantId, objectId], end: [tenantId, objectId, '\uffff'] }
+        : { start: [tenantId, objectId, kind, 0], end: [tenantId, objectId, kind, Number.MAX_SAFE_INTEGER] };
     let n = 0;
     for (const key of db.getKeys(range)) {
       db.removeSync(key);

@@ -12,6 +12,19 @@ export const SUB_DATABASES = {
   keys: { encoding: 'binary' },
   /** Wrapped tenant keys: tenantId → wrapped key. Deleted first on erasure (crypto-shredding). */
   tenantKeys: { encoding: 'binary' },
+  /** Sealed bytes by [tenant, object, kind, seq] (src/store/blob-store.ts). */
+  blobs: { encoding: 'binary' },
+  /** Document records by [tenant, document] (src/store/document-store.ts). */
+  documents: { encoding: 'msgpack' },
+  /** [tenant, 'idem', key] and [tenant, 'content', contentId] → document id. */
+  documentKeys: { encoding: 'msgpack' },
+  /** [tenant, -createdMs, document]: newest-first listing. */
+  documentTimeline: { encoding: 'msgpack' },
+  /** Uploads in flight by [tenant, document]: their blobs are removed at start-up after a crash. */
+  pendingUploads: { encoding: 'msgpack' },
+  /** Processing jobs by id, and their pickup order [readyAtMs, id] (src/store/job-queue.ts). */
+  jobs: { encoding: 'msgpack' },
+  jobQueue: { encoding: 'msgpack' },
   /** Accounts (src/accounts/records.ts): users by [tenant, user], personal fields sealed. */
   accountUsers: { encoding: 'msgpack' },
   /** HMAC of the lower-cased e-mail → {tenantId, userId}: login lookup and uniqueness. */

@@ -95,7 +95,8 @@ export class DocumentStore {
   removeSync(doc: DocumentRecord): void {
     this.#docs.removeSync([doc.tenantId, doc.id]);
     if (doc.idempotencyKey) this.#keys.removeSync([doc.tenantId, 'idem', doc.idempotencyKey]);
-    if (this.#keys.get([doc.tenantId, 'content', doc.contentId]) === doc.id) this.#keys.removeSync([doc.tenantId, 'content', doc.contentId]);
+    if (this.#keys.get([doc.tenantId, 'content', doc.contentId]) === doc.id)
+      this.#keys.removeSync([doc.tenantId, 'content', doc.contentId]);
     this.#timeline.removeSync([doc.tenantId, -doc.createdMs, doc.id]);
   }
 

@@ -28,5 +28,9 @@ export function newId(prefix: string, nowMs = Date.now()): string {
 
 /** Ids we hand out: a short lower-case prefix, underscore, 26 base32 chars. */
 export function isWellFormedId(id: string, prefix: string): boolean {
-  return id.length === prefix.length + 27 && id.startsWith(`${prefix}_`) && /^[0-9a-hjkmnp-tv-z]{26}$/.test(id.slice(prefix.length + 1));
+  return (
+    id.length === prefix.length + 27 &&
+    id.startsWith(`${prefix}_`) &&
+    /^[0-9a-hjkmnp-tv-z]{26}$/.test(id.slice(prefix.length + 1))
+  );
 }

@@ -1,5 +1,5 @@
-import { newId } from './ids.js';
 import type { Store } from './database.js';
+import { newId } from './ids.js';
 
 export interface JobRecord {
   id: string;
@@ -43,7 +43,15 @@ export class JobQueue {
 
   /** Adds a job inside the caller's write transaction (the same one as the document record). */
   enqueueSync(tenantId: string, documentId: string, nowMs: number): JobRecord {
-    const job: JobRecord = { id: newId('job', nowMs), tenantId, documentId, attempts: 0, state: 'queued', readyAtMs: nowMs, lastError: '' };
+    const job: JobRecord = {
+      id: newId('job', nowMs),
+      tenantId,
+      documentId,
+      attempts: 0,
+      state: 'queued',
+      readyAtMs: nowMs,
+      lastError: '',
+    };
     this.#jobs.putSync(job.id, job);
     this.#queue.putSync([job.readyAtMs, job.id], null);
     return job;
@@ -63,7 +71,12 @@ export class JobQueue {
         const job = this.#jobs.get(id);
         this.#queue.removeSync(key);
         if (!job) continue;
-        const running: JobRecord = { ...job, state: 'running', attempts: job.attempts + 1, readyAtMs: nowMs + this.options.leaseMs };
+        const running: JobRecord = {
+          ...job,
+          state: 'running',
+          attempts: job.attempts + 1,
+          readyAtMs: nowMs + this.options.leaseMs,
+        };
         this.#jobs.putSync(id, running);
         // If we die while it runs, the job becomes due again when its lease expires.
         this.#queue.putSync([running.readyAtMs, id], null);

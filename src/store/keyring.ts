@@ -60,7 +60,8 @@ export class Keyring {
         'GENERATED A NEW MASTER KEY. Every stored document depends on it: back this file up and keep it secret, or set ARCHIVAR_MASTER_KEY / a KMS.',
       );
     }
-    if (loaded.insecureFileMode) log.warn({ file: options.masterKeyFile }, 'the master key file is readable by group or others; chmod 600 it');
+    if (loaded.insecureFileMode)
+      log.warn({ file: options.masterKeyFile }, 'the master key file is readable by group or others; chmod 600 it');
     const meta = store.db<Buffer>('keys');
     let stored = meta.get(SERVER_KEY);
     if (stored === undefined) {
@@ -115,7 +116,11 @@ export class Keyring {
   async openForTenant(tenantId: string, sealed: Uint8Array, context: { kind: string; id: string }): Promise<Buffer> {
     const tenantKey = await this.tenantKey(tenantId);
     const b = binding(tenantId, context);
-    return openBuffer(sealed, { tenantKey, binding: b }, { maxPlaintextBytes: this.#options.maxSealedObjectBytes ?? 256 * 2 ** 20, context: b });
+    return openBuffer(
+      sealed,
+      { tenantKey, binding: b },
+      { maxPlaintextBytes: this.#options.maxSealedObjectBytes ?? 256 * 2 ** 20, context: b },
+    );
   }
 
   /** Crypto-shredding: after this nothing sealed for the tenant can be opened again. */
@@ -172,7 +177,12 @@ async function finishInterruptedRotation(store: Store, options: KeyringOptions):
   if (nextText === null || options.masterKey !== null) return;
   const stored = store.db<Buffer>('keys').get(SERVER_KEY);
   const next = new LocalMasterKeyProvider(Buffer.from(nextText.trim(), 'base64'));
-  const committed = stored !== undefined && (await unwrapServerKey(next, stored).then(() => true, () => false));
+  const committed =
+    stored !== undefined &&
+    (await unwrapServerKey(next, stored).then(
+      () => true,
+      () => false,
+    ));
   if (committed) {
     await fs.rename(nextFile, options.masterKeyFile);
     await fsyncDir(path.dirname(options.masterKeyFile));

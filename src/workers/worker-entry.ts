@@ -15,11 +15,17 @@ export async function selftest(task: SelftestTask): Promise<SelftestResult> {
 
 export async function openDocument(task: OpenDocumentTask): Promise<OpenDocumentResult> {
   try {
-    const opened = openStream(task.header, [task.body], { fileKey: task.fileKey }, { maxPlaintextBytes: task.maxPlaintextBytes, context: { kind: 'original' } });
+    const opened = openStream(
+      task.header,
+      [task.body],
+      { fileKey: task.fileKey },
+      { maxPlaintextBytes: task.maxPlaintextBytes, context: { kind: 'original' } },
+    );
     let plaintextBytes = 0;
     for await (const piece of opened) plaintextBytes += piece.byteLength;
     const summary = await opened.summary;
-    if (summary.contentId !== task.contentId) throw new SealedFormatError('digest-mismatch', 'the document does not match its content id');
+    if (summary.contentId !== task.contentId)
+      throw new SealedFormatError('digest-mismatch', 'the document does not match its content id');
     return { type: 'open-document', plaintextBytes, contentId: summary.contentId };
   } finally {
     task.fileKey.fill(0);

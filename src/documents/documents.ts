@@ -1,0 +1,232 @@
+import { openStream, rewrapHeaderForRecipient, unwrapFileKeyForTenant } from '../crypto/index.js';
+import type { UploadRequest } from '../gen/archivar/v1/documents.js';
+import type { Config } from '../server/config.js';
+import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { Store } from '../store/database.js';
+import { type DocumentRecord, type DocumentStore, FINAL_STATUSES, type ListFilter } from '../store/document-store.js';
+import type { JobQueue } from '../store/job-queue.js';
+import type { Keyring } from '../store/keyring.js';
+import { mapSealedError } from './crypto-errors.js';
+import type { ProcessingEvent, ProcessingEvents } from './events.js';
+import { receiveUpload, type UploadResult, validateTag } from './upload.js';
+
+export interface DocumentsDeps {
+  store: Store;
+  blobs: BlobStore;
+  documents: DocumentStore;
+  jobs: JobQueue;
+  keyring: Keyring;
+  config: Config;
+  events: ProcessingEvents;
+  clock: () => number;
+  /** Called after a new document and its job are durable (wakes the job runner). */
+  onQueued: (doc: DocumentRecord) => void;
+  /** Called when a document is deleted, so running work stops and indexes forget it. */
+  onDeleted: (doc: DocumentRecord) => void;
+}
+
+export interface Who {
+  tenantId: string;
+  userId: string;
+}
+
+/** A downloadable artifact: header (for sealed downloads) and the byte stream. */
+export interface Artifact {
+  fileName: string;
+  mediaType: string;
+  size: number;
+  contentId: string;
+  sealedHeader: Buffer;
+  body: AsyncIterable<Buffer>;
+}
+
+/** The documents domain: every operation of DocumentsService, scoped to the caller's tenant. */
+export class Documents {
+  constructor(readonly deps: DocumentsDeps) {}
+
+  upload(who: Who, messages: AsyncIterable<UploadRequest>, signal: AbortSignal): Promise<UploadResult> {
+    return receiveUpload(this.deps, who, messages, signal);
+  }
+
+  /** The tenant's document; another tenant's id is NOT_FOUND exactly like an unknown one. */
+  get(tenantId: string, id: string): DocumentRecord {
+    const doc = id.length > 0 && id.length <= 64 ? this.deps.documents.get(tenantId, id) : undefined;
+    if (!doc) throw notFound(`no document ${JSON.stringify(id.slice(0, 64))}`);
+    return doc;
+  }
+
+  list(tenantId: string, filter: ListFilter, pageSize: number, cursor: string) {
+    let after: { createdMs: number; id: string } | null = null;
+    if (cursor) {
+      try {
+        const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+        if (!Array.isArray(parsed) || typeof parsed[0] !== 'number' || typeof parsed[1] !== 'string') throw new Error('shape');
+        after = { createdMs: parsed[0], id: parsed[1] };
+      } catch {
+        throw invalidArgument('the cursor is not one this server handed out');
+      }
+    }
+    const page = this.deps.documents.list(tenantId, filter, pageSize, after);
+    const nextCursor =
+      page.more && page.last ? Buffer.from(JSON.stringify([page.last.createdMs, page.last.id])).toString('base64url') : '';
+    return { documents: page.documents, nextCursor };
+  }
+
+  /**
+   * The original, either sealed (the stored body as is, file key re-wrapped to the caller's X25519 key) or
+   * opened here and streamed as plaintext (over TLS).
+   */
+  async original(tenantId: string, id: string, recipient: { publicKey: Uint8Array } | 'plaintext'): Promise<Artifact> {
+    const doc = this.get(tenantId, id);
+    const tenantKey = await this.deps.keyring.tenantKey(tenantId);
+    const binding = { tenantId, documentId: id, kind: 'original' };
+    const body = toAsync(this.deps.blobs.read(tenantId, id, 'original'));
+    if (recipient === 'plaintext') {
+      let fileKey: Buffer;
+      try {
+        fileKey = unwrapFileKeyForTenant(doc.header, tenantKey, binding);
+      } catch (err) {
+        throw mapSealedError(err, 'stored document');
+      }
+      const opened = openStream(doc.header, body, { fileKey }, { maxPlaintextBytes: doc.size, context: { kind: 'original' } });
+      fileKey.fill(0);
+      return {
+        fileName: doc.fileName,
+        mediaType: doc.mediaType,
+        size: doc.size,
+        contentId: doc.contentId,
+        sealedHeader: Buffer.alloc(0),
+        body: mapErrors(opened),
+      };
+    }
+    if (recipient.publicKey.byteLength !== 32) throw invalidArgument('recipient_public_key must be a raw 32-byte X25519 key');
+    let header: Buffer;
+    try {
+      header = rewrapHeaderForRecipient(doc.header, { tenantKey, binding }, recipient.publicKey);
+    } catch (err) {
+      throw mapSealedError(err, 'recipient key');
+    }
+    return {
+      fileName: doc.fileName,
+      mediaType: doc.mediaType,
+      size: doc.storedSize,
+      contentId: doc.contentId,
+      sealedHeader: header,
+      body,
+    };
+  }
+
+  /** Deletes a document and its descendants: records, blobs, jobs; returns their ids. */
+  async delete(tenantId: string, id: string): Promise<string[]> {
+    const root = this.get(tenantId, id);
+    const { store, documents, blobs, jobs } = this.deps;
+    const removed: DocumentRecord[] = [];
+    await store.root.transaction(() => {
+      const stack = [root.id];
+      while (stack.length > 0) {
+        const docId = stack.pop() as string;
+        const doc = documents.get(tenantId, docId);
+        if (!doc) continue;
+        stack.push(...doc.children);
+        if (doc.jobId) jobs.removeSync(doc.jobId);
+        blobs.removeSync(tenantId, docId);
+        documents.removeSync(doc);
+        removed.push(doc);
+      }
+      if (root.parentId) {
+        const parent = documents.get(tenantId, root.parentId);
+        if (parent) documents.updateSync({ ...parent, children: parent.children.filter((c) => c !== root.id) });
+      }
+    });
+    await store.flushed();
+    for (const doc of removed) {
+      this.deps.onDeleted(doc);
+      this.emit(doc, 'DELETED', 'deleted');
+    }
+    return removed.map((d) => d.id);
+  }
+
+  async tag(tenantId: string, id: string, add: string[], remove: string[]): Promise<string[]> {
+    for (const t of [...add, ...remove]) validateTag(t);
+    const { store, documents } = this.deps;
+    const tags = await store.root.transaction(() => {
+      const doc = this.get(tenantId, id);
+      const next = new Set(doc.tags);
+      for (const t of add) next.add(t);
+      for (const t of remove) next.delete(t);
+      if (next.size > 64) throw invalidArgument('a document may carry at most 64 tags');
+      const sorted = [...next].sort();
+      documents.updateSync({ ...doc, tags: sorted, updatedMs: this.deps.clock() });
+      return sorted;
+    });
+    await store.flushed();
+    return tags;
+  }
+
+  /**
+   * Events for one document (starting with its current state, ending after a final one) or for the
+   * whole tenant (until cancelled).
+   */
+  async *watch(tenantId: string, id: string, signal: AbortSignal): AsyncGenerator<ProcessingEvent> {
+    if (!id) {
+      yield* this.deps.events.subscribe(tenantId, signal);
+      return;
+    }
+    const doc = this.get(tenantId, id);
+    const controller = new AbortController();
+    const both = AbortSignal.any([signal, controller.signal]);
+    // Subscribe before reading the state, so no event falls between the two.
+    const events = this.deps.events.subscribe(tenantId, both);
+    const current = this.deps.documents.get(tenantId, id) ?? doc;
+    yield event(current, current.status, current.statusReason);
+    if (FINAL_STATUSES.has(current.status)) return;
+    try {
+      for await (const e of events) {
+        if (e.documentId !== id) continue;
+        yield e;
+        if (FINAL_STATUSES.has(e.status) || e.step === 'DELETED') return;
+      }
+    } finally {
+      controller.abort();
+    }
+  }
+
+  emit(doc: DocumentRecord, step: string, message: string, page = 0, pageCount = 0): void {
+    this.deps.events.emit({ ...event(doc, doc.status, message), step, page, pageCount });
+  }
+
+  /** Fails unless processing has produced `kind`; previews and text are the pipeline's. */
+  requireArtifact(doc: DocumentRecord, kind: string): void {
+    if (!doc.artifacts.includes(kind)) {
+      if (!FINAL_STATUSES.has(doc.status))
+        throw failedPrecondition(`the document is still being processed; ${kind} is not ready yet`);
+      throw notFound(`the document has no ${kind}`);
+    }
+  }
+}
+
+function event(doc: DocumentRecord, status: DocumentRecord['status'], message: string): ProcessingEvent {
+  return {
+    tenantId: doc.tenantId,
+    documentId: doc.id,
+    status,
+    step: status,
+    page: 0,
+    pageCount: 0,
+    message,
+    atMs: doc.updatedMs,
+  };
+}
+
+async function* mapErrors(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* source;
+  } catch (err) {
+    throw mapSealedError(err, 'stored document');
+  }
+}
+
+async function* toAsync<T>(source: Iterable<T>): AsyncGenerator<T> {
+  yield* source;
+}

@@ -1,0 +1,200 @@
+import { parseSealedHeader, rewrapHeaderForTenant, type SealedHeader, verifySealedChunks } from '../crypto/index.js';
+import type { UploadHeader, UploadRequest } from '../gen/archivar/v1/documents.js';
+import { cancelled, invalidArgument, resourceExhausted } from '../server/errors.js';
+import type { DocumentRecord } from '../store/document-store.js';
+import { newId } from '../store/ids.js';
+import { mapSealedError } from './crypto-errors.js';
+import type { DocumentsDeps } from './documents.js';
+
+export interface UploadResult {
+  document: DocumentRecord;
+  duplicate: boolean;
+}
+
+const MAX_TAGS = 64;
+
+/**
+ * The upload path: header first, then sealed pieces written to LMDB as they arrive (never the whole file
+ * in memory). Before answering: wait until durable, read every piece back and verify its tag and the
+ * trailer, then commit the record and its job in one transaction and wait until that is durable too.
+ * On any failure the pieces written so far are removed.
+ */
+export async function receiveUpload(
+  deps: DocumentsDeps,
+  who: { tenantId: string; userId: string },
+  messages: AsyncIterable<UploadRequest>,
+  signal: AbortSignal,
+): Promise<UploadResult> {
+  const { store, blobs, documents, jobs, keyring, config } = deps;
+  const iterator = messages[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done || first.value.part?.$case !== 'header') throw invalidArgument('the first upload message must be the header');
+  const header = first.value.part.value;
+  validateHeader(header);
+  let sealed: SealedHeader;
+  try {
+    sealed = parseSealedHeader(header.sealedHeader);
+  } catch (err) {
+    throw mapSealedError(err, 'sealed header');
+  }
+  if (sealed.envelope.type !== 'x25519' || sealed.envelope.keyId !== keyring.serverKeyPair.keyId) {
+    throw invalidArgument('the file key is not wrapped to this server’s key; fetch it with GetServerKey and seal again');
+  }
+  if (header.idempotencyKey) {
+    const existing = documents.byIdempotencyKey(who.tenantId, header.idempotencyKey);
+    if (existing) return { document: existing, duplicate: false };
+  }
+
+  const docId = newId('doc', deps.clock());
+  const pending = store.db<number>('pendingUploads');
+  await pending.put([who.tenantId, docId], deps.clock());
+  let committed = false;
+  try {
+    let seq = 0;
+    let stored = 0;
+    let writes: Promise<boolean>[] = [];
+    for (;;) {
+      const next = await iterator.next();
+      if (signal.aborted) throw signal.reason ?? cancelled('the upload was cancelled');
+      if (next.done) break;
+      const part = next.value.part;
+      if (part?.$case === 'header') throw invalidArgument('the upload has a second header; send it once, first');
+      if (part?.$case !== 'chunk') throw invalidArgument('an upload message carries neither header nor chunk');
+      if (part.value.byteLength === 0) continue;
+      stored += part.value.byteLength;
+      if (stored > config.documents.maxUploadBytes) {
+        throw resourceExhausted(`the upload exceeds the limit of ${config.documents.maxUploadBytes} bytes`);
+      }
+      writes.push(blobs.put(who.tenantId, docId, 'original', seq++, part.value));
+      // Bound what is queued for the writer: at most ~16 pieces in flight.
+      if (writes.length >= 16) {
+        await Promise.all(writes);
+        writes = [];
+      }
+    }
+    if (signal.aborted) throw signal.reason ?? cancelled('the upload was cancelled');
+    await Promise.all(writes);
+    await store.flushed();
+
+    // Verify what LMDB holds, not what we received.
+    let summary: Awaited<ReturnType<typeof verifySealedChunks>>;
+    try {
+      summary = await verifySealedChunks(
+        sealed,
+        blobs.read(who.tenantId, docId, 'original'),
+        { x25519: keyring.serverKeyPair },
+        { context: { kind: 'original' } },
+      );
+    } catch (err) {
+      throw mapSealedError(err, 'sealed upload');
+    }
+    if (header.declaredSize !== undefined && BigInt(summary.plaintextBytes) !== header.declaredSize) {
+      throw invalidArgument(
+        `declared size ${header.declaredSize} does not match the sealed content (${summary.plaintextBytes} bytes)`,
+      );
+    }
+    if (summary.plaintextBytes > config.documents.maxDocumentBytes) {
+      throw resourceExhausted(
+        `the document opens to ${summary.plaintextBytes} bytes, over the limit of ${config.documents.maxDocumentBytes}`,
+      );
+    }
+
+    const tenantKey = await keyring.tenantKey(who.tenantId);
+    let storedHeader: Buffer;
+    try {
+      storedHeader = rewrapHeaderForTenant(sealed, keyring.serverKeyPair, tenantKey, {
+        tenantId: who.tenantId,
+        documentId: docId,
+        kind: 'original',
+      });
+    } catch (err) {
+      throw mapSealedError(err, 'sealed header');
+    }
+    const now = deps.clock();
+    const record: DocumentRecord = {
+      id: docId,
+      tenantId: who.tenantId,
+      parentId: null,
+      children: [],
+      fileName: header.fileName,
+      declaredMediaType: header.mediaType,
+      mediaType: header.mediaType || 'application/octet-stream',
+      contentId: summary.contentId,
+      size: summary.plaintextBytes,
+      storedSize: stored,
+      status: 'QUEUED',
+      statusReason: '',
+      source: 'upload',
+      tags: [...new Set(header.tags)].sort(),
+      createdMs: now,
+      updatedMs: now,
+      uploadedBy: who.userId,
+      idempotencyKey: header.idempotencyKey,
+      header: storedHeader,
+      jobId: null,
+      metadata: {},
+      artifacts: [],
+    };
+    // Re-checked inside the write transaction: a concurrent upload of the same key or content wins once.
+    const outcome = await store.root.transaction(() => {
+      const byKey = header.idempotencyKey ? documents.byIdempotencyKey(who.tenantId, header.idempotencyKey) : undefined;
+      const byContent = documents.byContentId(who.tenantId, summary.contentId);
+      const existing = byKey ?? byContent;
+      if (existing) {
+        blobs.removeSync(who.tenantId, docId);
+        pending.removeSync([who.tenantId, docId]);
+        return { document: existing, duplicate: byKey === undefined };
+      }
+      const job = jobs.enqueueSync(who.tenantId, docId, now);
+      record.jobId = job.id;
+      documents.insertSync(record);
+      pending.removeSync([who.tenantId, docId]);
+      return { document: record, duplicate: false };
+    });
+    await store.flushed();
+    committed = true;
+    if (outcome.document === record) deps.onQueued(record);
+    return outcome;
+  } finally {
+    if (!committed) {
+      // Nothing of a failed upload stays behind.
+      await store.root.transaction(() => {
+        blobs.removeSync(who.tenantId, docId);
+        pending.removeSync([who.tenantId, docId]);
+      });
+    }
+  }
+}
+
+/** After a crash: blobs of uploads that never committed are removed (nothing was acknowledged for them). */
+export async function sweepPendingUploads(deps: Pick<DocumentsDeps, 'store' | 'blobs'>): Promise<number> {
+  const pending = deps.store.db<number>('pendingUploads');
+  return deps.store.root.transaction(() => {
+    let n = 0;
+    for (const key of pending.getKeys()) {
+      const [tenantId, docId] = key as [string, string];
+      deps.blobs.removeSync(tenantId, docId);
+      pending.removeSync(key);
+      n++;
+    }
+    return n;
+  });
+}
+
+function validateHeader(h: UploadHeader): void {
+  const name = h.fileName;
+  if (name.length === 0 || Buffer.byteLength(name) > 255) throw invalidArgument('file_name must be 1..255 bytes');
+  if (/[\p{Cc}/\\]/u.test(name)) throw invalidArgument('file_name must not contain control characters or path separators');
+  if (h.mediaType.length > 127 || /\p{Cc}/u.test(h.mediaType))
+    throw invalidArgument('media_type must be at most 127 printable characters');
+  if (h.idempotencyKey.length > 128) throw invalidArgument('idempotency_key must be at most 128 characters');
+  if (h.tags.length > MAX_TAGS) throw invalidArgument(`at most ${MAX_TAGS} tags`);
+  for (const t of h.tags) validateTag(t);
+  if (h.sealedHeader.byteLength === 0) throw invalidArgument('sealed_header is required');
+}
+
+export function validateTag(tag: string): void {
+  if (tag.length === 0 || tag.length > 64 || /\p{Cc}/u.test(tag)) {
+    throw invalidArgument('a tag must be 1..64 printable characters');
+  }
+}
