@@ -1,5 +1,10 @@
 import { Command, Option } from 'commander';
+import { registerDownloadCommand } from './commands/download.js';
+import { registerGetCommand } from './commands/get.js';
 import { registerHealthCommand } from './commands/health.js';
+import { registerIngestCommand } from './commands/ingest.js';
+import { registerLsCommand } from './commands/ls.js';
+import { registerRmCommand } from './commands/rm.js';
 import { registerServeCommand } from './commands/serve.js';
 
 /** The `archivar` command tree; each command registers itself from its own file. */
@@ -15,6 +20,11 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`archivar: ${str.replace(/^error: /, '')}`) });
   registerServeCommand(program);
   registerHealthCommand(program);
+  registerIngestCommand(program);
+  registerGetCommand(program);
+  registerDownloadCommand(program);
+  registerLsCommand(program);
+  registerRmCommand(program);
   // Sub-commands inherit the error handling of the root.
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
