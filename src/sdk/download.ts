@@ -71,6 +71,32 @@ async function* hashed(source: AsyncIterable<Buffer>, hash: ReturnType<typeof cr
   }
 }
 
+/** Resolves on 'drain'; rejects when the Writable fails or closes first. Leaves no listeners behind. */
+function drained(out: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      out.off('drain', onDrain);
+      out.off('error', onError);
+      out.off('close', onClose);
+    };
+    const onDrain = () => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err: unknown) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new Error('the output was closed before the download finished'));
+    };
+    out.on('drain', onDrain);
+    out.on('error', onError);
+    out.on('close', onClose);
+  });
+}
+
 async function writeAll(source: AsyncIterable<Buffer>, out: Writable): Promise<void> {
   let failure: unknown;
   const onError = (err: unknown) => {
@@ -80,7 +106,7 @@ async function writeAll(source: AsyncIterable<Buffer>, out: Writable): Promise<v
   try {
     for await (const piece of source) {
       if (failure) throw failure;
-      if (!out.write(piece)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
+      if (!out.write(piece)) await drained(out);
     }
     if (failure) throw failure;
   } finally {

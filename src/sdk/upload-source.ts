@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 
 /**
  * What can be uploaded: a file path, bytes in memory, a factory that opens a fresh stream per
@@ -16,7 +17,10 @@ export interface OpenedSource {
   readonly stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   /** Plaintext size when known before reading (files, buffers). */
   readonly size: number | undefined;
+  /** Releases the source after a successful or failed attempt. */
   close(): Promise<void>;
+  /** Unblocks a read that may never complete (a stalled stream) once the attempt is over. */
+  abandon(): void;
 }
 
 /** Read size of file streams: one sealed chunk's worth per read. */
@@ -52,20 +56,34 @@ export class UploadSourceOpener {
         const stat = await handle.stat();
         if (!stat.isFile()) throw new TypeError(`${source} is not a regular file`);
         const stream = handle.createReadStream({ highWaterMark: FILE_READ_BYTES, autoClose: false });
-        return { stream, size: stat.size, close: () => handle.close() };
+        return { stream, size: stat.size, close: () => handle.close(), abandon: () => stream.destroy() };
       } catch (err) {
         await handle.close();
         throw err;
       }
     }
-    if (source instanceof Uint8Array) return { stream: [source], size: source.byteLength, close: async () => {} };
-    if (typeof source === 'function') return { stream: await source(), size: undefined, close: async () => {} };
+    if (source instanceof Uint8Array)
+      return { stream: [source], size: source.byteLength, close: async () => {}, abandon: () => {} };
+    if (typeof source === 'function') {
+      const stream = await source();
+      return { stream, size: undefined, close: async () => {}, abandon: () => destroyIfStream(stream) };
+    }
     if (this.oneShotTouched) throw new TypeError('a one-shot upload stream cannot be read twice');
     const markTouched = () => {
       this.oneShotTouched = true;
     };
-    return { stream: touchTracking(source, markTouched), size: undefined, close: async () => {} };
+    return {
+      stream: touchTracking(source, markTouched),
+      size: undefined,
+      close: async () => {},
+      abandon: () => destroyIfStream(source),
+    };
   }
+}
+
+/** Node streams can be told to stop; plain async iterables cannot (their pending read just lingers). */
+function destroyIfStream(stream: unknown): void {
+  if (stream instanceof Readable) stream.destroy();
 }
 
 async function* touchTracking(source: AsyncIterable<Uint8Array>, touched: () => void): AsyncGenerator<Uint8Array> {

@@ -100,7 +100,7 @@ export async function uploadOnce(a: UploadAttempt): Promise<UploadResponse> {
     }
   };
 
-  try {
+  const sendAll = async () => {
     await send(
       {
         $case: 'header',
@@ -127,7 +127,7 @@ export async function uploadOnce(a: UploadAttempt): Promise<UploadResponse> {
       a.onProgress?.({ attempt: a.attempt, plaintextBytes, sentBytes, totalBytes });
     };
     for await (const chunk of sealed.body) {
-      if (settled.signal.aborted || a.settings.signal?.aborted) break;
+      if (settled.signal.aborted) return;
       if (limit !== undefined && BigInt(sentBytes + pendingBytes + chunk.byteLength) > limit) {
         throw new ArchivarError(status.RESOURCE_EXHAUSTED, `the sealed file exceeds the server's upload limit of ${limit} bytes`);
       }
@@ -138,10 +138,18 @@ export async function uploadOnce(a: UploadAttempt): Promise<UploadResponse> {
         pendingBytes += piece.byteLength;
       }
     }
-    if (!settled.signal.aborted && !a.settings.signal?.aborted) {
-      await flush();
-      call.end();
-    }
+    if (settled.signal.aborted) return;
+    await flush();
+    call.end();
+  };
+
+  // The server may answer (an error, or our own cancel) while the source is still being read: the
+  // answer wins, and the source is abandoned so a stalled read cannot hold the attempt open.
+  const sending = sendAll();
+  sending.catch(() => {});
+  const answered = new Promise<void>((resolve) => settled.signal.addEventListener('abort', () => resolve(), { once: true }));
+  try {
+    await Promise.race([sending, answered]);
   } catch (err) {
     // Local failure (reading the file, limit): abandon the call so the server discards the partial upload.
     call.cancel();
@@ -149,6 +157,7 @@ export async function uploadOnce(a: UploadAttempt): Promise<UploadResponse> {
     throw err;
   } finally {
     settled.signal.removeEventListener('abort', wakeUp);
+    if (settled.signal.aborted) a.source.abandon();
   }
   try {
     return await response;
