@@ -18,6 +18,8 @@ export class JobRunner {
   readonly #running = new Map<string, AbortController>();
   #wake: (() => void) | undefined;
   #stopped = false;
+  /** True while a lease transaction is in flight: its jobs are neither due nor running yet. */
+  #leasing = false;
   #loop: Promise<void> | undefined;
   #idle = new Set<() => void>();
 
@@ -58,7 +60,7 @@ export class JobRunner {
 
   #isIdle(): boolean {
     const next = this.#documents.deps.jobs.nextReadyAt();
-    return this.#running.size === 0 && (next === undefined || next > this.#documents.deps.clock());
+    return !this.#leasing && this.#running.size === 0 && (next === undefined || next > this.#documents.deps.clock());
   }
 
   async #run(): Promise<void> {
@@ -67,6 +69,7 @@ export class JobRunner {
     const active = new Set<Promise<void>>();
     while (!this.#stopped) {
       const free = capacity - active.size;
+      this.#leasing = true;
       const leased = free > 0 ? await jobs.lease(clock(), free) : [];
       for (const job of leased) {
         const p = this.#process(job).finally(() => {
@@ -75,6 +78,7 @@ export class JobRunner {
         });
         active.add(p);
       }
+      this.#leasing = false;
       if (leased.length > 0) continue;
       if (this.#isIdle()) {
         for (const resolve of this.#idle) resolve();

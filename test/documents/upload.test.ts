@@ -81,7 +81,7 @@ describe('Documents upload, download and delete', () => {
     expect(res.contentId).toMatch(/^[0-9a-f]{64}$/);
     await t.server.runner.whenIdle();
     const got = await unary(t.client.documents.get.bind(t.client.documents), { documentId: res.documentId });
-    expect(got.document?.status).toBe(DocumentStatus.DOCUMENT_STATUS_STORED);
+    expect([got.document?.status, got.document?.statusReason]).toEqual([DocumentStatus.DOCUMENT_STATUS_STORED, '']);
     expect(got.document?.size).toBe(BigInt(plaintext.byteLength));
     expect(got.document?.tags).toEqual(['a', 'b']);
 
