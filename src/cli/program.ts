@@ -1,4 +1,6 @@
 import { Command, Option } from 'commander';
+import { registerAccountCommand } from './commands/account.js';
+import { registerConsentCommand } from './commands/consent.js';
 import { registerDownloadCommand } from './commands/download.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerHealthCommand } from './commands/health.js';
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`archivar: ${str.replace(/^error: /, '')}`) });
   registerServeCommand(program);
   registerHealthCommand(program);
+  registerAccountCommand(program);
+  registerConsentCommand(program);
   registerIngestCommand(program);
   registerGetCommand(program);
   registerDownloadCommand(program);

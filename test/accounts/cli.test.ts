@@ -1,0 +1,121 @@
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
+import { runCli, spawnServer } from '../helpers/test-server.js';
+import { untar } from './helpers.js';
+
+describe('archivar account and consent commands against a spawned server', () => {
+  const data = tempDir('archivar-cli-data-');
+  const home = tempDir('archivar-cli-home-');
+  let server: ChildProcess;
+  let env: NodeJS.ProcessEnv;
+  const tokenFile = () => path.join(home.path, 'archivar', 'token');
+  const cli = (args: string[], input?: string) => runCli(args, env, input);
+
+  beforeAll(async () => {
+    const spawned = await spawnServer(data.path, ['--scrypt-log-n', '10', '--lmdb-map-size', String(2 ** 28)]);
+    server = spawned.child;
+    env = { ARCHIVAR_SERVER: spawned.address, XDG_CONFIG_HOME: home.path };
+  });
+  afterAll(async () => {
+    server.kill('SIGTERM');
+    await once(server, 'exit');
+    data.cleanup();
+    home.cleanup();
+  });
+
+  it('registers, logs in, shows and corrects the profile, changes the password, exports, logs out and deletes', async () => {
+    const weak = await cli(
+      ['account', 'register', '--email', 'cli@example.org', '--first-name', 'Clara', '--last-name', 'Kommando'],
+      'short\n',
+    );
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toMatch(/^archivar: INVALID_ARGUMENT: password is too weak/);
+
+    const reg = await cli(
+      ['--json', 'account', 'register', '--email', 'cli@example.org', '--first-name', 'Clara', '--last-name', 'Kommando'],
+      'a good long passphrase\n',
+    );
+    expect(reg.stderr).toBe('');
+    expect(JSON.parse(reg.stdout)).toMatchObject({ email: 'cli@example.org', role: 'owner', firstName: 'Clara' });
+
+    // Passwords never come from a flag.
+    const flag = await cli(['account', 'login', '--email', 'cli@example.org', '--password', 'x']);
+    expect(flag.code).toBe(2);
+
+    const wrong = await cli(['account', 'login', '--email', 'cli@example.org'], 'not the passphrase\n');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('UNAUTHENTICATED: wrong e-mail or password');
+
+    const login = await cli(['--json', 'account', 'login', '--email', 'cli@example.org'], 'a good long passphrase\n');
+    expect(login.code).toBe(0);
+    const { token } = JSON.parse(login.stdout) as { token: string };
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(fs.readFileSync(tokenFile(), 'utf8').trim()).toBe(token);
+    expect(fs.statSync(tokenFile()).mode & 0o777).toBe(0o600);
+
+    const who = await cli(['account', 'whoami']);
+    expect(who.stdout).toContain('Clara Kommando <cli@example.org> (owner');
+
+    const update = await cli(['--json', 'account', 'update', '--last-name', 'Zeile']);
+    expect(JSON.parse(update.stdout)).toMatchObject({ lastName: 'Zeile' });
+    const moved = await cli(['--json', 'account', 'update', '--email', 'cli2@example.org'], 'a good long passphrase\n');
+    expect(JSON.parse(moved.stdout)).toMatchObject({ email: 'cli2@example.org' });
+
+    const textFile = path.join(home.path, 'terms.txt');
+    fs.writeFileSync(textFile, 'Nutzungsbedingungen, Fassung 2');
+    const give = await cli(['consent', 'give', '--purpose', 'terms', '--text-version', '2', '--text-file', textFile]);
+    expect(give.code).toBe(0);
+    expect(give.stdout).toMatch(/given\s+terms\s+v2\s+via cli/);
+    const revoke = await cli(['consent', 'revoke', '--purpose', 'terms']);
+    expect(revoke.stdout).toMatch(/revoked\s+terms/);
+    const again = await cli(['consent', 'revoke', '--purpose', 'terms']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('NOT_FOUND');
+    const list = await cli(['--json', 'consent', 'list']);
+    expect((JSON.parse(list.stdout) as Array<{ granted: boolean }>).map((r) => r.granted)).toEqual([true, false]);
+
+    const passwd = await cli(['--json', 'account', 'passwd'], 'a good long passphrase\nan even better passphrase\n');
+    expect(passwd.stderr).toBe('');
+    expect(JSON.parse(passwd.stdout)).toEqual({ sessionsEnded: 0 });
+
+    const out = path.join(home.path, 'export.tar');
+    const exported = await cli(['account', 'export', '--out', out]);
+    expect(exported.code).toBe(0);
+    expect(fs.statSync(out).mode & 0o777).toBe(0o600);
+    const json = JSON.parse(untar(fs.readFileSync(out)).get('export.json')?.toString() ?? '{}');
+    expect(json).toMatchObject({ schema: 'archivar.export/v1', account: { email: 'cli2@example.org', lastName: 'Zeile' } });
+    expect(json.consents).toHaveLength(2);
+
+    const logout = await cli(['account', 'logout']);
+    expect(logout.code).toBe(0);
+    expect(fs.existsSync(tokenFile())).toBe(false);
+    const anonymous = await cli(['account', 'whoami']);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toContain('UNAUTHENTICATED');
+
+    await cli(['account', 'login', '--email', 'cli2@example.org'], 'an even better passphrase\n');
+    const del = await cli(['--json', 'account', 'delete'], 'an even better passphrase\n');
+    expect(del.stderr).toBe('');
+    expect(JSON.parse(del.stdout)).toEqual({ deleted: true, lockedRecords: 0, lockedUntilMs: 0 });
+    expect(fs.existsSync(tokenFile())).toBe(false);
+    const gone = await cli(['account', 'login', '--email', 'cli2@example.org'], 'an even better passphrase\n');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('UNAUTHENTICATED');
+  });
+
+  it('takes the token from ARCHIVAR_TOKEN when set', async () => {
+    await cli(
+      ['account', 'register', '--email', 'envtoken@example.org', '--first-name', 'E', '--last-name', 'T'],
+      'a good long passphrase\n',
+    );
+    const login = await cli(['--json', 'account', 'login', '--email', 'envtoken@example.org'], 'a good long passphrase\n');
+    const { token } = JSON.parse(login.stdout) as { token: string };
+    fs.rmSync(tokenFile(), { force: true });
+    const who = await runCli(['--json', 'account', 'whoami'], { ...env, ARCHIVAR_TOKEN: token });
+    expect(JSON.parse(who.stdout)).toMatchObject({ email: 'envtoken@example.org' });
+  });
+});
