@@ -1,0 +1,150 @@
+/** The document commands (ingest, get, ls, download, rm) as a user runs them, against a real server. */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
+import { runCli, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
+
+interface IngestLine {
+  file: string;
+  id?: string;
+  contentId?: string;
+  duplicate?: boolean;
+  status?: string;
+  error?: string;
+}
+
+const jsonLines = <T>(stdout: string): T[] =>
+  stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
+
+describe('archivar document commands', () => {
+  let t: TestServer;
+  let dir: ReturnType<typeof tempDir>;
+  let cli: (args: string[]) => ReturnType<typeof runCli>;
+  let folder: string;
+  const files: Record<string, Buffer> = {};
+
+  beforeAll(async () => {
+    t = await startTestServer();
+    dir = tempDir('archivar-cli-docs-');
+    cli = (args) => runCli(['--server', t.address, ...args], { ARCHIVAR_TOKEN: TEST_TOKEN });
+    folder = path.join(dir.path, 'inbox');
+    fs.mkdirSync(path.join(folder, 'sub', 'deeper'), { recursive: true });
+    const add = (rel: string, content: Buffer) => {
+      fs.writeFileSync(path.join(folder, rel), content);
+      files[rel] = content;
+    };
+    add('rechnung.txt', Buffer.from('Rechnung 2024-0815\nBetrag: 1.234,56 EUR\n'));
+    add('sub/scan.bin', randomBytes(300_000));
+    add('sub/deeper/notes.md', Buffer.from('# Notizen\n'.repeat(1000)));
+    add('sub/copy-of-rechnung.txt', files['rechnung.txt'] as Buffer);
+  });
+
+  afterAll(async () => {
+    await t.stop();
+    dir.cleanup();
+  });
+
+  let ingested: IngestLine[] = [];
+
+  it('ingest --json --wait uploads a folder recursively and prints one object per file', async () => {
+    const r = await cli(['--json', 'ingest', '--wait', '--tag', 'inbox', '-c', '2', folder]);
+    expect(r.stderr).toMatch(/3 stored, 1 duplicate, 0 failed/);
+    expect(r.code).toBe(0);
+    ingested = jsonLines<IngestLine>(r.stdout);
+    expect(ingested.map((l) => path.relative(folder, l.file)).sort()).toEqual(Object.keys(files).sort());
+    for (const line of ingested) {
+      expect(line.id).toMatch(/\S/);
+      expect(line.contentId).toMatch(/^[0-9a-f]{64}$/);
+      expect(['stored', 'indexed', 'unsupported']).toContain(line.status);
+    }
+    const copies = ingested.filter((l) => l.file.endsWith('rechnung.txt'));
+    expect(copies).toHaveLength(2);
+    expect(copies[0]?.id).toBe(copies[1]?.id);
+    expect(copies.filter((l) => l.duplicate)).toHaveLength(1);
+  });
+
+  it('get prints a summary, or the document as JSON', async () => {
+    const scan = ingested.find((l) => l.file.endsWith('scan.bin')) as IngestLine;
+    const [human, json] = await Promise.all([cli(['get', scan.id as string]), cli(['--json', 'get', scan.id as string])]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/file:\s+scan\.bin/);
+    expect(human.stdout).toMatch(/tags:\s+inbox/);
+    expect(json.code).toBe(0);
+    const doc = JSON.parse(json.stdout) as { id: string; size: number; contentId: string; tags: string[]; status: string };
+    expect(doc).toMatchObject({ id: scan.id, size: 300_000, contentId: scan.contentId, tags: ['inbox'] });
+  });
+
+  it('ls lists newest first with --limit, --tag and --status', async () => {
+    // Independent runs in parallel: each CLI start costs a second or two.
+    const [all, limited, queued, table, bad] = await Promise.all([
+      cli(['--json', 'ls', '--tag', 'inbox']),
+      cli(['--json', 'ls', '--limit', '2']),
+      cli(['--json', 'ls', '--status', 'queued,processing']),
+      cli(['ls']),
+      cli(['ls', '--status', 'sideways']),
+    ]);
+    expect(all.code).toBe(0);
+    const docs = jsonLines<{ id: string; createdMs: number }>(all.stdout);
+    expect(docs).toHaveLength(3);
+    expect(docs.map((d) => d.createdMs)).toEqual([...docs.map((d) => d.createdMs)].sort((a, b) => b - a));
+    expect(jsonLines(limited.stdout)).toHaveLength(2);
+    expect(jsonLines(queued.stdout)).toHaveLength(0);
+    expect(table.stdout).toMatch(/^ID\s+STATUS\s+SIZE/);
+    expect(table.stdout).toMatch(/notes\.md/);
+    expect(bad.code).toBe(2);
+  });
+
+  it('download -o writes the original byte-identical (sealed and --plaintext), -o - to stdout', async () => {
+    const scan = ingested.find((l) => l.file.endsWith('scan.bin')) as IngestLine;
+    const out = path.join(dir.path, 'scan-copy.bin');
+    const r = await cli(['download', scan.id as string, '-o', out]);
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(out).equals(files['sub/scan.bin'] as Buffer)).toBe(true);
+    const plainOut = path.join(dir.path, 'scan-plain.bin');
+    const p = await cli(['--json', 'download', scan.id as string, '--plaintext', '-o', plainOut]);
+    expect(p.code).toBe(0);
+    expect(JSON.parse(p.stdout)).toMatchObject({ bytes: 300_000, contentId: scan.contentId });
+    expect(fs.readFileSync(plainOut).equals(files['sub/scan.bin'] as Buffer)).toBe(true);
+
+    const notes = ingested.find((l) => l.file.endsWith('notes.md')) as IngestLine;
+    const s = await cli(['download', notes.id as string, '-o', '-']);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toBe((files['sub/deeper/notes.md'] as Buffer).toString());
+    const missingOutput = await cli(['download', notes.id as string]);
+    expect(missingOutput.code).toBe(2);
+  });
+
+  it('rm deletes; get and download then fail with NOT_FOUND and exit 1', async () => {
+    const notes = ingested.find((l) => l.file.endsWith('notes.md')) as IngestLine;
+    const r = await cli(['rm', notes.id as string]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(notes.id);
+    const get = await cli(['get', notes.id as string]);
+    expect(get.code).toBe(1);
+    expect(get.stderr).toMatch(/NOT_FOUND/);
+    const out = path.join(dir.path, 'notes-after-rm.md');
+    const dl = await cli(['download', notes.id as string, '-o', out]);
+    expect(dl.code).toBe(1);
+    expect(fs.existsSync(out)).toBe(false);
+    expect((await cli(['rm', notes.id as string])).code).toBe(1);
+  });
+
+  it('ingest reports missing paths as failed and exits 1; without a token it fails cleanly', async () => {
+    const extra = path.join(dir.path, 'extra.txt');
+    fs.writeFileSync(extra, `extra ${randomBytes(8).toString('hex')}`);
+    const r = await cli(['ingest', extra, path.join(dir.path, 'does-not-exist')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^stored\s+\S+\s+queued\s+.*extra\.txt$/m);
+    expect(r.stdout).toMatch(/failed .*does-not-exist: no such file or folder/);
+    expect(r.stdout).toMatch(/1 stored, 0 duplicate, 1 failed/);
+
+    const anonymous = await runCli(['--server', t.address, 'ingest', extra]);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toMatch(/UNAUTHENTICATED/);
+  });
+});
