@@ -49,8 +49,9 @@ export function registerDownloadCommand(program: Command): void {
         mediaType: result.mediaType,
         fileName: result.fileName,
       };
-      // With -o - stdout carries the bytes, so the summary goes to stderr.
-      if (json && !toStdout) printJson(summary);
+      // With -o - stdout carries the bytes, so a --json summary goes to stderr and a human one is left out.
+      if (json && toStdout) process.stderr.write(`${JSON.stringify(summary)}\n`);
+      else if (json) printJson(summary);
       else if (!toStdout) process.stdout.write(`wrote ${result.bytes} bytes to ${opts.output}\n`);
     });
 }
