@@ -6,42 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compress } from 'zstd-napi';
 import { generateX25519KeyPair, openStream, sealBuffer, splitSealed } from '../../src/crypto/index.js';
 import { DocumentStatus } from '../../src/gen/archivar/v1/common.js';
-import type { UploadHeader, UploadRequest, UploadResponse } from '../../src/gen/archivar/v1/documents.js';
+import type { UploadRequest } from '../../src/gen/archivar/v1/documents.js';
 import { type Connection, connect, unary } from '../../src/sdk/index.js';
+import { chunkMessages, headerMessage, rawUpload, sealForServer } from '../helpers/raw-upload.js';
 import { startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer, testVerifier } from '../helpers/test-server.js';
 
 const OTHER_TOKEN = 'other-tenant-token-0123456789';
-
-/** Sends raw upload messages (so tests can send what a correct SDK never would). */
-function rawUpload(
-  client: Connection,
-  messages: UploadRequest[],
-  options: { cancelAfter?: number } = {},
-): Promise<UploadResponse> {
-  return new Promise((resolve, reject) => {
-    const call = client.documents.upload((err, res) => (err ? reject(err) : resolve(res as UploadResponse)));
-    messages.forEach((m, i) => {
-      if (options.cancelAfter === i) call.cancel();
-      else if (options.cancelAfter === undefined || i < options.cancelAfter) call.write(m);
-    });
-    if (options.cancelAfter === undefined) call.end();
-  });
-}
-
-function header(sealedHeader: Buffer, extra: Partial<UploadHeader> = {}): UploadRequest {
-  return {
-    part: {
-      $case: 'header' as const,
-      value: { fileName: 'doc.txt', mediaType: 'text/plain', tags: [], idempotencyKey: '', sealedHeader, ...extra },
-    },
-  };
-}
-
-function chunks(body: Buffer, size = 64 * 1024): UploadRequest[] {
-  const out: UploadRequest[] = [];
-  for (let i = 0; i < body.byteLength; i += size) out.push({ part: { $case: 'chunk', value: body.subarray(i, i + size) } });
-  return out;
-}
 
 describe('Documents upload, download and delete', () => {
   let t: TestServer;
@@ -65,12 +35,12 @@ describe('Documents upload, download and delete', () => {
   });
 
   function seal(plaintext: Buffer | string) {
-    return splitSealed(sealBuffer(plaintext, { serverPublicKey: serverKey, context: { kind: 'original' } }));
+    return sealForServer(plaintext, serverKey);
   }
 
   async function upload(plaintext: Buffer | string, extra = {}) {
     const s = seal(plaintext);
-    return rawUpload(t.client, [header(s.headerBytes, extra), ...chunks(s.body)]);
+    return rawUpload(t.client, [headerMessage(s.headerBytes, extra), ...chunkMessages(s.body)]);
   }
 
   it('stores a sealed upload, processes it to STORED, and round-trips the bytes both ways', async () => {
@@ -139,7 +109,7 @@ describe('Documents upload, download and delete', () => {
     const cases: Array<[string, () => Promise<UploadRequest[]>, grpc.status, RegExp]> = [
       [
         'no header',
-        async () => chunks(Buffer.from('x')),
+        async () => chunkMessages(Buffer.from('x')),
         grpc.status.INVALID_ARGUMENT,
         /first upload message must be the header/,
       ],
@@ -147,7 +117,7 @@ describe('Documents upload, download and delete', () => {
         'two headers',
         async () => {
           const s = seal('two');
-          return [header(s.headerBytes), header(s.headerBytes), ...chunks(s.body)];
+          return [headerMessage(s.headerBytes), headerMessage(s.headerBytes), ...chunkMessages(s.body)];
         },
         grpc.status.INVALID_ARGUMENT,
         /second header/,
@@ -158,7 +128,7 @@ describe('Documents upload, download and delete', () => {
           const s = seal('flip me please');
           const body = Buffer.from(s.body);
           body[5] = (body[5] ?? 0) ^ 1;
-          return [header(s.headerBytes), ...chunks(body)];
+          return [headerMessage(s.headerBytes), ...chunkMessages(body)];
         },
         grpc.status.DATA_LOSS,
         /authentication|sealed upload/,
@@ -167,7 +137,7 @@ describe('Documents upload, download and delete', () => {
         'a truncated stream',
         async () => {
           const s = seal(Buffer.alloc(600_000, 7));
-          return [header(s.headerBytes), ...chunks(s.body.subarray(0, s.body.byteLength - 20))];
+          return [headerMessage(s.headerBytes), ...chunkMessages(s.body.subarray(0, s.body.byteLength - 20))];
         },
         grpc.status.DATA_LOSS,
         /sealed upload/,
@@ -178,7 +148,7 @@ describe('Documents upload, download and delete', () => {
           const s = seal(Buffer.from(randomBytes(700_000)));
           const cs = Math.ceil(s.body.byteLength / 3);
           const parts = [s.body.subarray(cs, 2 * cs), s.body.subarray(0, cs), s.body.subarray(2 * cs)];
-          return [header(s.headerBytes), ...parts.map((p) => ({ part: { $case: 'chunk' as const, value: p } }))];
+          return [headerMessage(s.headerBytes), ...parts.map((p) => ({ part: { $case: 'chunk' as const, value: p } }))];
         },
         grpc.status.DATA_LOSS,
         /sealed upload/,
@@ -188,7 +158,7 @@ describe('Documents upload, download and delete', () => {
         async () => {
           const a = seal('file A content');
           const b = seal('file B content');
-          return [header(a.headerBytes), ...chunks(b.body)];
+          return [headerMessage(a.headerBytes), ...chunkMessages(b.body)];
         },
         grpc.status.DATA_LOSS,
         /sealed upload/,
@@ -198,7 +168,7 @@ describe('Documents upload, download and delete', () => {
         async () => {
           const k = generateX25519KeyPair();
           const s = splitSealed(sealBuffer('x', { serverPublicKey: k.publicKey, context: { kind: 'original' } }));
-          return [header(s.headerBytes), ...chunks(s.body)];
+          return [headerMessage(s.headerBytes), ...chunkMessages(s.body)];
         },
         grpc.status.INVALID_ARGUMENT,
         /not wrapped to this server/,
@@ -207,7 +177,7 @@ describe('Documents upload, download and delete', () => {
         'a declared size that differs',
         async () => {
           const s = seal('twelve bytes');
-          return [header(s.headerBytes, { declaredSize: 13n }), ...chunks(s.body)];
+          return [headerMessage(s.headerBytes, { declaredSize: 13n }), ...chunkMessages(s.body)];
         },
         grpc.status.INVALID_ARGUMENT,
         /declared size 13/,
@@ -218,7 +188,7 @@ describe('Documents upload, download and delete', () => {
           const s = seal('v');
           const h = Buffer.from(s.headerBytes);
           h[4] = 9;
-          return [header(h), ...chunks(s.body)];
+          return [headerMessage(h), ...chunkMessages(s.body)];
         },
         grpc.status.INVALID_ARGUMENT,
         /version|sealed header/,
@@ -227,7 +197,7 @@ describe('Documents upload, download and delete', () => {
         'an upload over the size limit',
         async () => {
           const s = seal(Buffer.from(randomBytes(5 * 1024 * 1024)));
-          return [header(s.headerBytes), ...chunks(s.body, 1024 * 1024)];
+          return [headerMessage(s.headerBytes), ...chunkMessages(s.body, 1024 * 1024)];
         },
         grpc.status.RESOURCE_EXHAUSTED,
         /exceeds the limit/,
@@ -236,7 +206,7 @@ describe('Documents upload, download and delete', () => {
         'a decompression bomb',
         async () => {
           const s = seal(Buffer.alloc(9 * 1024 * 1024));
-          return [header(s.headerBytes), ...chunks(s.body)];
+          return [headerMessage(s.headerBytes), ...chunkMessages(s.body)];
         },
         grpc.status.RESOURCE_EXHAUSTED,
         /over the limit/,
@@ -245,7 +215,7 @@ describe('Documents upload, download and delete', () => {
         'a path in the file name',
         async () => {
           const s = seal('p');
-          return [header(s.headerBytes, { fileName: '../etc/passwd' }), ...chunks(s.body)];
+          return [headerMessage(s.headerBytes, { fileName: '../etc/passwd' }), ...chunkMessages(s.body)];
         },
         grpc.status.INVALID_ARGUMENT,
         /path separators/,
@@ -264,7 +234,7 @@ describe('Documents upload, download and delete', () => {
     it('an upload cancelled half way', async () => {
       const before = blobCount(t);
       const s = seal(Buffer.from(randomBytes(1_000_000)));
-      const err = (await rawUpload(t.client, [header(s.headerBytes), ...chunks(s.body)], { cancelAfter: 5 }).catch(
+      const err = (await rawUpload(t.client, [headerMessage(s.headerBytes), ...chunkMessages(s.body)], { cancelAfter: 5 }).catch(
         (e) => e,
       )) as grpc.ServiceError;
       expect(err.code).toBe(grpc.status.CANCELLED);
