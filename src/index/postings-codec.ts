@@ -1,0 +1,317 @@
+/**
+ * Postings of one term in one segment, as one binary value:
+ *
+ *   varint df, varint blockCount
+ *   per block (the skip table, read without touching the blocks):
+ *     varint lastDoc − previous block's lastDoc (first: lastDoc + 1), varint blockBytes, varint positionBytes,
+ *     u8 fieldMask, then per field in the mask: varint maxTf, u8 minNorm       (the block's impact bound)
+ *   blocks: u8 docBits, 128 (last block: fewer) bit-packed doc deltas − 1,
+ *           per field in the mask: u8 tfBits, bit-packed term frequencies
+ *
+ * Positions live in another value (read only for phrases): per block, per doc, Σtf varint deltas of
+ * field-based positions (field × 2^24 + position), so a phrase never spans two fields.
+ */
+export const BLOCK_SIZE = 128;
+/** Field order: body first so that its positions, the bulk, start at 0 and delta-code small. */
+export const FIELDS = ['body', 'title', 'subject', 'fileName', 'sender'] as const;
+export type FieldName = (typeof FIELDS)[number];
+export const NUM_FIELDS = FIELDS.length;
+export const FIELD_POSITION_SHIFT = 1 << 24;
+export const MAX_FIELD_POSITION = FIELD_POSITION_SHIFT - 1;
+
+/** Growable byte buffer with varint and bit-packing writers. */
+export class ByteWriter {
+  buf: Uint8Array;
+  len = 0;
+  constructor(initial = 1024) {
+    this.buf = new Uint8Array(initial);
+  }
+  ensure(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.len++] = v;
+  }
+  varint(v: number): void {
+    this.ensure(5);
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.len++] = v;
+  }
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  /** Bit-pack n values of `bits` bits each (LSB first). */
+  packed(values: ArrayLike<number>, from: number, n: number, bits: number): void {
+    if (bits === 0) return;
+    const bytes = (n * bits + 7) >>> 3;
+    this.ensure(bytes);
+    const buf = this.buf;
+    let out = this.len;
+    let acc = 0;
+    let accBits = 0;
+    for (let i = 0; i < n; i++) {
+      const v = values[from + i]!;
+      acc += v * 2 ** accBits; // values up to 32 bits: keep the accumulator in float-safe range
+      accBits += bits;
+      while (accBits >= 8) {
+        buf[out++] = acc & 0xff;
+        acc = Math.floor(acc / 256);
+        accBits -= 8;
+      }
+    }
+    if (accBits > 0) buf[out++] = acc & 0xff;
+    this.len = out;
+  }
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+export function bitsFor(max: number): number {
+  return max === 0 ? 0 : 32 - Math.clz32(max);
+}
+
+/** Unpack n values of `bits` bits from src at byte offset `off` into out[0..n); returns the new offset. */
+export function unpack(src: Uint8Array, off: number, n: number, bits: number, out: Int32Array): number {
+  if (bits === 0) {
+    out.fill(0, 0, n);
+    return off;
+  }
+  if (bits <= 24) {
+    const mask = (1 << bits) - 1;
+    let acc = 0;
+    let accBits = 0;
+    let p = off;
+    for (let i = 0; i < n; i++) {
+      while (accBits < bits) {
+        acc |= src[p++]! << accBits;
+        accBits += 8;
+      }
+      out[i] = acc & mask;
+      acc >>>= bits;
+      accBits -= bits;
+    }
+    return off + ((n * bits + 7) >>> 3);
+  }
+  // Wide values (huge doc gaps): bit by bit in floating point, rare.
+  let bitPos = off * 8;
+  for (let i = 0; i < n; i++) {
+    let v = 0;
+    for (let b = 0; b < bits; b++, bitPos++) if ((src[bitPos >>> 3]! >>> (bitPos & 7)) & 1) v += 2 ** b;
+    out[i] = v;
+  }
+  return off + ((n * bits + 7) >>> 3);
+}
+
+/** Read a varint at `state.off`. */
+export function readVarint(src: Uint8Array, state: { off: number }): number {
+  let p = state.off;
+  let b = src[p++]!;
+  let v = b & 0x7f;
+  let shift = 7;
+  while (b & 0x80) {
+    b = src[p++]!;
+    v += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+  }
+  state.off = p;
+  return v;
+}
+
+/** Everything known about one term's postings in a segment before encoding. */
+export interface PostingsInput {
+  /** Ascending doc ids. */
+  docs: ArrayLike<number>;
+  /** tfs[f * df + i]: frequency of the term in field f of docs[i]. */
+  tfs: ArrayLike<number>;
+  /** Per doc: its positions (already field-based), sorted; flattened in doc order. */
+  positions: ArrayLike<number>;
+  /** Norm byte of (doc, field): norms[doc * NUM_FIELDS + f]. */
+  norms: Uint8Array;
+}
+
+/** Encode postings and positions of one term. */
+export function encodePostings(input: PostingsInput): { postings: Uint8Array; positions: Uint8Array } {
+  const { docs, tfs, positions, norms } = input;
+  const df = docs.length;
+  const blockCount = Math.ceil(df / BLOCK_SIZE);
+  const head = new ByteWriter(16 + blockCount * 8);
+  const body = new ByteWriter(df * 2 + 16);
+  const pos = new ByteWriter(positions.length * 2 + 16);
+  head.varint(df);
+  head.varint(blockCount);
+  const deltas = new Uint32Array(BLOCK_SIZE);
+  let prevLast = -1;
+  let posIdx = 0;
+  for (let b = 0; b < blockCount; b++) {
+    const from = b * BLOCK_SIZE;
+    const n = Math.min(BLOCK_SIZE, df - from);
+    let maxDelta = 0;
+    let prev = prevLast;
+    for (let i = 0; i < n; i++) {
+      const d = docs[from + i]!;
+      deltas[i] = d - prev - 1;
+      if (deltas[i]! > maxDelta) maxDelta = deltas[i]!;
+      prev = d;
+    }
+    const lastDoc = prev;
+    let mask = 0;
+    const maxTf = new Array<number>(NUM_FIELDS).fill(0);
+    const minNorm = new Array<number>(NUM_FIELDS).fill(255);
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      for (let i = 0; i < n; i++) {
+        const tf = tfs[f * df + from + i]!;
+        if (tf === 0) continue;
+        mask |= 1 << f;
+        if (tf > maxTf[f]!) maxTf[f] = tf;
+        const norm = norms[docs[from + i]! * NUM_FIELDS + f]!;
+        if (norm < minNorm[f]!) minNorm[f] = norm;
+      }
+    }
+    const blockStart = body.len;
+    const bits = bitsFor(maxDelta);
+    body.u8(bits);
+    body.packed(deltas, 0, n, bits);
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      if (!(mask & (1 << f))) continue;
+      const tbits = bitsFor(maxTf[f]!);
+      body.u8(tbits);
+      body.packed(tfs, f * df + from, n, tbits);
+    }
+    // Positions of this block's docs.
+    const posStart = pos.len;
+    for (let i = 0; i < n; i++) {
+      let count = 0;
+      for (let f = 0; f < NUM_FIELDS; f++) count += tfs[f * df + from + i]!;
+      let last = 0;
+      for (let k = 0; k < count; k++) {
+        const p = positions[posIdx++]!;
+        pos.varint(p - last);
+        last = p;
+      }
+    }
+    head.varint(lastDoc - prevLast);
+    head.varint(body.len - blockStart);
+    head.varint(pos.len - posStart);
+    head.u8(mask);
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      if (!(mask & (1 << f))) continue;
+      head.varint(maxTf[f]!);
+      head.u8(minNorm[f]!);
+    }
+    prevLast = lastDoc;
+  }
+  head.bytes(body.buf.subarray(0, body.len));
+  return { postings: head.finish(), positions: pos.finish() };
+}
+
+/** The decoded skip table of one term's postings. */
+export interface SkipTable {
+  df: number;
+  blockCount: number;
+  lastDoc: Int32Array;
+  /** Byte offset of each block in the postings value. */
+  blockOffset: Int32Array;
+  /** Byte offset of each block's positions in the positions value. */
+  positionOffset: Int32Array;
+  fieldMask: Uint8Array;
+  /** maxTf[b * NUM_FIELDS + f] and minNorm[...]: the block's impact bound. */
+  maxTf: Int32Array;
+  minNorm: Uint8Array;
+}
+
+export function readDf(postings: Uint8Array): number {
+  return readVarint(postings, { off: 0 });
+}
+
+export function decodeSkipTable(postings: Uint8Array): SkipTable {
+  const st = { off: 0 };
+  const df = readVarint(postings, st);
+  const blockCount = readVarint(postings, st);
+  const lastDoc = new Int32Array(blockCount);
+  const blockLen = new Int32Array(blockCount);
+  const positionOffset = new Int32Array(blockCount);
+  const fieldMask = new Uint8Array(blockCount);
+  const maxTf = new Int32Array(blockCount * NUM_FIELDS);
+  const minNorm = new Uint8Array(blockCount * NUM_FIELDS);
+  let prevLast = -1;
+  let posOff = 0;
+  for (let b = 0; b < blockCount; b++) {
+    prevLast += readVarint(postings, st);
+    lastDoc[b] = prevLast;
+    blockLen[b] = readVarint(postings, st);
+    positionOffset[b] = posOff;
+    posOff += readVarint(postings, st);
+    const mask = postings[st.off++]!;
+    fieldMask[b] = mask;
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      if (!(mask & (1 << f))) continue;
+      maxTf[b * NUM_FIELDS + f] = readVarint(postings, st);
+      minNorm[b * NUM_FIELDS + f] = postings[st.off++]!;
+    }
+  }
+  const blockOffset = new Int32Array(blockCount);
+  let off = st.off;
+  for (let b = 0; b < blockCount; b++) {
+    blockOffset[b] = off;
+    off += blockLen[b]!;
+  }
+  return { df, blockCount, lastDoc, blockOffset, positionOffset, fieldMask, maxTf, minNorm };
+}
+
+/**
+ * Decode block b into docs[0..n) and tfs[f * BLOCK_SIZE + i]; returns n. Fields absent from the block get
+ * zero frequencies.
+ */
+export function decodeBlock(postings: Uint8Array, skip: SkipTable, b: number, docs: Int32Array, tfs: Int32Array): number {
+  const n = b === skip.blockCount - 1 ? skip.df - b * BLOCK_SIZE : BLOCK_SIZE;
+  let off = skip.blockOffset[b]!;
+  const bits = postings[off++]!;
+  off = unpack(postings, off, n, bits, docs);
+  let prev = b === 0 ? -1 : skip.lastDoc[b - 1]!;
+  for (let i = 0; i < n; i++) {
+    prev += docs[i]! + 1;
+    docs[i] = prev;
+  }
+  const mask = skip.fieldMask[b]!;
+  const scratch = SCRATCH;
+  for (let f = 0; f < NUM_FIELDS; f++) {
+    if (!(mask & (1 << f))) {
+      tfs.fill(0, f * BLOCK_SIZE, f * BLOCK_SIZE + n);
+      continue;
+    }
+    const tbits = postings[off++]!;
+    off = unpack(postings, off, n, tbits, scratch);
+    tfs.set(scratch.subarray(0, n), f * BLOCK_SIZE);
+  }
+  return n;
+}
+
+const SCRATCH = new Int32Array(BLOCK_SIZE);
+
+/** Field-length norms: one byte per (doc, field); exact below 64, then a 3-bit-mantissa float. Monotone. */
+export function encodeNorm(length: number): number {
+  if (length < 64) return length;
+  const e = Math.min(31 - Math.clz32(length), 29);
+  if (31 - Math.clz32(length) > 29) return 255;
+  const m = (length >>> (e - 3)) & 7;
+  return 64 + (e - 6) * 8 + m;
+}
+
+export function decodeNorm(norm: number): number {
+  if (norm < 64) return norm;
+  const e = ((norm - 64) >>> 3) + 6;
+  const m = (norm - 64) & 7;
+  return (8 + m) * 2 ** (e - 3);
+}

@@ -1,0 +1,485 @@
+/**
+ * Doc-at-a-time scorers over one segment, Lucene style: every scorer can move to a doc, score it, and report
+ * upper bounds of its score over doc ranges (advanceShallow + maxScoreUpTo), which the top-level scorer
+ * uses to skip whole blocks that cannot enter the top k (block-max skipping for terms and conjunctions,
+ * MaxScore for disjunctions). Scores are always computed by the same code in the same order, so pruned and
+ * exhaustive runs give bit-identical scores.
+ */
+import { BLOCK_SIZE, decodeBlock, NUM_FIELDS, type SkipTable } from './postings-codec.js';
+
+export const NO_MORE_DOCS = 0x7fffffff;
+/** Bounds are compared with a little slack so that rounding can never prune a competitive doc. */
+const SLACK = 1e-9;
+
+export abstract class Scorer {
+  doc = -1;
+  /** Set only on the top-level scorer by the collector. */
+  protected minCompetitive = 0;
+  abstract advance(target: number): number;
+  abstract score(): number;
+  abstract maxScore(): number;
+  /** Move bound-tracking to `target`; returns the last doc up to which the bound of maxScoreUpTo holds. */
+  abstract advanceShallow(target: number): number;
+  /** Upper bound of the score of docs in [last shallow target, upTo]. */
+  abstract maxScoreUpTo(upTo: number): number;
+  abstract cost(): number;
+  nextDoc(): number {
+    return this.advance(this.doc + 1);
+  }
+  setMinCompetitiveScore(min: number): void {
+    this.minCompetitive = min;
+  }
+  /** First target ≥ `target` whose block bound may still be competitive. */
+  protected skipNonCompetitive(target: number): number {
+    const min = this.minCompetitive - SLACK * Math.max(1, this.minCompetitive);
+    while (target < NO_MORE_DOCS) {
+      const upTo = this.advanceShallow(target);
+      if (this.maxScoreUpTo(upTo) >= min) return target;
+      if (upTo >= NO_MORE_DOCS) return NO_MORE_DOCS;
+      target = upTo + 1;
+    }
+    return NO_MORE_DOCS;
+  }
+}
+
+/** Things scorers need about the segment and the BM25F parameters. */
+export interface ScoringContext {
+  /** norms[doc * NUM_FIELDS + f] */
+  norms: Uint8Array;
+  /** invK[f * 256 + norm] = weight_f / (1 − b_f + b_f · len / avgLen_f) */
+  invK: Float64Array;
+  k1: number;
+}
+
+/** Positions of one term in one doc, lazily loaded (phrases only). */
+export type PositionsLoader = () => Uint8Array | undefined;
+
+export class TermScorer extends Scorer {
+  private block = -1;
+  private i = 0;
+  private readonly docs = new Int32Array(BLOCK_SIZE);
+  private readonly tfs = new Int32Array(BLOCK_SIZE * NUM_FIELDS);
+  private readonly bound: Float64Array;
+  private readonly maxBound: number;
+  private shallowBlock = 0;
+  private positionsBuf: Uint8Array | undefined;
+  private posBlock = -1;
+  private posDocIdx = 0;
+  private posOff = 0;
+  private posScratch = new Int32Array(16);
+
+  constructor(
+    private readonly postings: Uint8Array,
+    private readonly skip: SkipTable,
+    private readonly ctx: ScoringContext,
+    private readonly idfk1: number,
+    private readonly loadPositions: PositionsLoader,
+  ) {
+    super();
+    const { blockCount, maxTf, minNorm } = skip;
+    const bound = new Float64Array(blockCount);
+    let maxBound = 0;
+    const { invK, k1 } = ctx;
+    for (let b = 0; b < blockCount; b++) {
+      let t = 0;
+      for (let f = 0; f < NUM_FIELDS; f++) {
+        const tf = maxTf[b * NUM_FIELDS + f]!;
+        if (tf > 0) t += tf * invK[f * 256 + minNorm[b * NUM_FIELDS + f]!]!;
+      }
+      const s = (idfk1 * t) / (k1 + t);
+      bound[b] = s;
+      if (s > maxBound) maxBound = s;
+    }
+    this.bound = bound;
+    this.maxBound = maxBound;
+  }
+
+  override advance(target: number): number {
+    if (this.minCompetitive > 0) target = this.skipNonCompetitive(target);
+    const { lastDoc, blockCount } = this.skip;
+    if (target >= NO_MORE_DOCS || target > lastDoc[blockCount - 1]!) return (this.doc = NO_MORE_DOCS);
+    if (this.block < 0 || target > lastDoc[this.block]!) {
+      let b = Math.max(this.block, 0);
+      if (lastDoc[b]! < target) b = firstBlockAtLeast(lastDoc, target, b + 1);
+      decodeBlock(this.postings, this.skip, b, this.docs, this.tfs);
+      this.block = b;
+      this.i = 0;
+    }
+    const docs = this.docs;
+    let i = this.i;
+    while (docs[i]! < target) i++;
+    this.i = i;
+    return (this.doc = docs[i]!);
+  }
+
+  override score(): number {
+    const { norms, invK, k1 } = this.ctx;
+    const base = this.doc * NUM_FIELDS;
+    let t = 0;
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      const tf = this.tfs[f * BLOCK_SIZE + this.i]!;
+      if (tf > 0) t += tf * invK[f * 256 + norms[base + f]!]!;
+    }
+    return (this.idfk1 * t) / (k1 + t);
+  }
+
+  override maxScore(): number {
+    return this.maxBound;
+  }
+
+  override advanceShallow(target: number): number {
+    const { lastDoc, blockCount } = this.skip;
+    let b = this.shallowBlock;
+    if (b >= blockCount || (b > 0 && lastDoc[b - 1]! >= target)) b = 0;
+    if (lastDoc[b]! < target) b = firstBlockAtLeast(lastDoc, target, b + 1);
+    this.shallowBlock = b;
+    return b >= blockCount ? NO_MORE_DOCS : lastDoc[b]!;
+  }
+
+  override maxScoreUpTo(upTo: number): number {
+    const { lastDoc, blockCount } = this.skip;
+    let m = 0;
+    for (let b = this.shallowBlock; b < blockCount; b++) {
+      if (this.bound[b]! > m) m = this.bound[b]!;
+      if (lastDoc[b]! >= upTo) break;
+    }
+    return m;
+  }
+
+  override cost(): number {
+    return this.skip.df;
+  }
+
+  /** Total term frequency over all fields at the current doc. */
+  private freqAt(i: number): number {
+    let c = 0;
+    for (let f = 0; f < NUM_FIELDS; f++) c += this.tfs[f * BLOCK_SIZE + i]!;
+    return c;
+  }
+
+  /** Field-based positions of the term in the current doc (a view valid until the next call). */
+  positions(): Int32Array {
+    this.positionsBuf ??= this.loadPositions();
+    const buf = this.positionsBuf;
+    if (buf === undefined) return new Int32Array(0);
+    if (this.posBlock !== this.block || this.posDocIdx > this.i) {
+      this.posBlock = this.block;
+      this.posDocIdx = 0;
+      this.posOff = this.skip.positionOffset[this.block]!;
+    }
+    let off = this.posOff;
+    // Skip the positions of earlier docs in the block.
+    for (; this.posDocIdx < this.i; this.posDocIdx++) {
+      for (let c = this.freqAt(this.posDocIdx); c > 0; c--) while (buf[off++]! & 0x80);
+    }
+    this.posOff = off;
+    const count = this.freqAt(this.i);
+    if (this.posScratch.length < count) this.posScratch = new Int32Array(count * 2);
+    const out = this.posScratch;
+    let p = 0;
+    for (let k = 0; k < count; k++) {
+      let b = buf[off++]!;
+      let v = b & 0x7f;
+      let shift = 7;
+      while (b & 0x80) {
+        b = buf[off++]!;
+        v |= (b & 0x7f) << shift;
+        shift += 7;
+      }
+      p += v;
+      out[k] = p;
+    }
+    return out.subarray(0, count);
+  }
+}
+
+function firstBlockAtLeast(lastDoc: Int32Array, target: number, from: number): number {
+  let lo = from;
+  let hi = lastDoc.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (lastDoc[mid]! < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A scorer that can report positions (terms and alternative groups): phrases are built of these. */
+export type PositionalScorer = TermScorer | GroupScorer;
+
+/** Alternatives of one query word (stems, prefix expansions): matches any, scores the best (DisMax). */
+export class GroupScorer extends Scorer {
+  constructor(private readonly members: TermScorer[]) {
+    super();
+  }
+  override advance(target: number): number {
+    if (this.minCompetitive > 0) target = this.skipNonCompetitive(target);
+    let min = NO_MORE_DOCS;
+    for (const m of this.members) {
+      const d = m.doc < target ? m.advance(target) : m.doc;
+      if (d < min) min = d;
+    }
+    return (this.doc = min);
+  }
+  override score(): number {
+    let best = 0;
+    for (const m of this.members) {
+      if (m.doc !== this.doc) continue;
+      const s = m.score();
+      if (s > best) best = s;
+    }
+    return best;
+  }
+  override maxScore(): number {
+    let best = 0;
+    for (const m of this.members) best = Math.max(best, m.maxScore());
+    return best;
+  }
+  override advanceShallow(target: number): number {
+    let upTo = NO_MORE_DOCS;
+    for (const m of this.members) upTo = Math.min(upTo, m.advanceShallow(target));
+    return upTo;
+  }
+  override maxScoreUpTo(upTo: number): number {
+    let best = 0;
+    for (const m of this.members) best = Math.max(best, m.maxScoreUpTo(upTo));
+    return best;
+  }
+  override cost(): number {
+    let c = 0;
+    for (const m of this.members) c += m.cost();
+    return c;
+  }
+  positions(): Int32Array {
+    const lists: Int32Array[] = [];
+    for (const m of this.members) if (m.doc === this.doc) lists.push(m.positions().slice());
+    if (lists.length === 1) return lists[0]!;
+    const all = new Int32Array(lists.reduce((a, l) => a + l.length, 0));
+    let o = 0;
+    for (const l of lists) {
+      all.set(l, o);
+      o += l.length;
+    }
+    return all.sort();
+  }
+}
+
+/** All children must match; the score is the sum in the children's given order. */
+export class ConjunctionScorer extends Scorer {
+  private readonly byCost: Scorer[];
+  constructor(private readonly children: Scorer[]) {
+    super();
+    this.byCost = [...children].sort((a, b) => a.cost() - b.cost());
+  }
+  override advance(target: number): number {
+    const [lead, ...others] = this.byCost;
+    if (lead === undefined) return (this.doc = NO_MORE_DOCS);
+    outer: for (;;) {
+      if (this.minCompetitive > 0) target = this.skipNonCompetitive(target);
+      if (target >= NO_MORE_DOCS) return (this.doc = NO_MORE_DOCS);
+      const d = lead.doc < target ? lead.advance(target) : lead.doc;
+      if (d >= NO_MORE_DOCS) return (this.doc = NO_MORE_DOCS);
+      for (const o of others) {
+        const od = o.doc < d ? o.advance(d) : o.doc;
+        if (od > d) {
+          target = od;
+          continue outer;
+        }
+      }
+      return (this.doc = d);
+    }
+  }
+  override score(): number {
+    let s = 0;
+    for (const c of this.children) s += c.score();
+    return s;
+  }
+  override maxScore(): number {
+    let s = 0;
+    for (const c of this.children) s += c.maxScore();
+    return s;
+  }
+  override advanceShallow(target: number): number {
+    let upTo = NO_MORE_DOCS;
+    for (const c of this.children) upTo = Math.min(upTo, c.advanceShallow(target));
+    return upTo;
+  }
+  override maxScoreUpTo(upTo: number): number {
+    let s = 0;
+    for (const c of this.children) s += c.maxScoreUpTo(upTo);
+    return s;
+  }
+  override cost(): number {
+    return this.byCost[0]?.cost() ?? 0;
+  }
+}
+
+/** Any child may match; the score is the sum of the matching children. MaxScore pruning at top level. */
+export class DisjunctionScorer extends Scorer {
+  private readonly sorted: Scorer[];
+  private essentialFrom = 0;
+  private readonly prefixMax: Float64Array;
+  constructor(private readonly children: Scorer[]) {
+    super();
+    this.sorted = [...children].sort((a, b) => a.maxScore() - b.maxScore());
+    this.prefixMax = new Float64Array(this.sorted.length + 1);
+    for (let i = 0; i < this.sorted.length; i++) this.prefixMax[i + 1] = this.prefixMax[i]! + this.sorted[i]!.maxScore();
+  }
+  override setMinCompetitiveScore(min: number): void {
+    this.minCompetitive = min;
+    const limit = min - SLACK * Math.max(1, min);
+    let e = 0;
+    while (e < this.sorted.length && this.prefixMax[e + 1]! < limit) e++;
+    this.essentialFrom = e;
+  }
+  override advance(target: number): number {
+    const sorted = this.sorted;
+    const ess = this.essentialFrom;
+    if (ess >= sorted.length) return (this.doc = NO_MORE_DOCS);
+    const limit = this.minCompetitive - SLACK * Math.max(1, this.minCompetitive);
+    for (;;) {
+      let d = NO_MORE_DOCS;
+      for (let k = ess; k < sorted.length; k++) {
+        const c = sorted[k]!;
+        const cd = c.doc < target ? c.advance(target) : c.doc;
+        if (cd < d) d = cd;
+      }
+      if (d >= NO_MORE_DOCS) return (this.doc = NO_MORE_DOCS);
+      if (ess > 0) {
+        let bound = 0;
+        for (let k = ess; k < sorted.length; k++) if (sorted[k]!.doc === d) bound += sorted[k]!.score();
+        for (let k = 0; k < ess; k++) {
+          const c = sorted[k]!;
+          if (c.doc > d) continue;
+          if (c.doc === d) bound += c.score();
+          else {
+            c.advanceShallow(d);
+            bound += c.maxScoreUpTo(d);
+          }
+        }
+        if (bound < limit) {
+          target = d + 1;
+          continue;
+        }
+        for (let k = 0; k < ess; k++) {
+          const c = sorted[k]!;
+          if (c.doc < d) c.advance(d);
+        }
+      }
+      return (this.doc = d);
+    }
+  }
+  override score(): number {
+    let s = 0;
+    for (const c of this.children) if (c.doc === this.doc) s += c.score();
+    return s;
+  }
+  override maxScore(): number {
+    return this.prefixMax[this.sorted.length]!;
+  }
+  override advanceShallow(target: number): number {
+    let upTo = NO_MORE_DOCS;
+    for (const c of this.children) upTo = Math.min(upTo, c.advanceShallow(target));
+    return upTo;
+  }
+  override maxScoreUpTo(upTo: number): number {
+    let s = 0;
+    for (const c of this.children) s += c.maxScoreUpTo(upTo);
+    return s;
+  }
+  override cost(): number {
+    let c = 0;
+    for (const ch of this.children) c += ch.cost();
+    return c;
+  }
+}
+
+/** `req` minus docs matched by any of `excluded`. */
+export class ExclusionScorer extends Scorer {
+  constructor(
+    private readonly req: Scorer,
+    private readonly excluded: Scorer[],
+  ) {
+    super();
+  }
+  override setMinCompetitiveScore(min: number): void {
+    this.req.setMinCompetitiveScore(min);
+  }
+  override advance(target: number): number {
+    let d = this.req.advance(target);
+    while (d < NO_MORE_DOCS && this.isExcluded(d)) d = this.req.advance(d + 1);
+    return (this.doc = d);
+  }
+  private isExcluded(d: number): boolean {
+    for (const e of this.excluded) {
+      const ed = e.doc < d ? e.advance(d) : e.doc;
+      if (ed === d) return true;
+    }
+    return false;
+  }
+  override score(): number {
+    return this.req.score();
+  }
+  override maxScore(): number {
+    return this.req.maxScore();
+  }
+  override advanceShallow(target: number): number {
+    return this.req.advanceShallow(target);
+  }
+  override maxScoreUpTo(upTo: number): number {
+    return this.req.maxScoreUpTo(upTo);
+  }
+  override cost(): number {
+    return this.req.cost();
+  }
+}
+
+/** Words at consecutive positions. Scored like the conjunction of its words (the phrase only filters). */
+export class PhraseScorer extends Scorer {
+  private readonly conj: ConjunctionScorer;
+  constructor(private readonly words: PositionalScorer[]) {
+    super();
+    this.conj = new ConjunctionScorer(words);
+  }
+  override setMinCompetitiveScore(min: number): void {
+    this.conj.setMinCompetitiveScore(min);
+  }
+  override advance(target: number): number {
+    let d = this.conj.advance(target);
+    while (d < NO_MORE_DOCS && !this.positionsMatch()) d = this.conj.advance(d + 1);
+    return (this.doc = d);
+  }
+  private positionsMatch(): boolean {
+    const lists = this.words.map((w) => w.positions().slice());
+    const first = lists[0]!;
+    const idx = new Int32Array(lists.length);
+    for (let k = 0; k < first.length; k++) {
+      const p = first[k]!;
+      let ok = true;
+      for (let w = 1; w < lists.length && ok; w++) {
+        const l = lists[w]!;
+        let j = idx[w]!;
+        while (j < l.length && l[j]! < p + w) j++;
+        idx[w] = j;
+        ok = j < l.length && l[j] === p + w;
+      }
+      if (ok) return true;
+    }
+    return false;
+  }
+  override score(): number {
+    return this.conj.score();
+  }
+  override maxScore(): number {
+    return this.conj.maxScore();
+  }
+  override advanceShallow(target: number): number {
+    return this.conj.advanceShallow(target);
+  }
+  override maxScoreUpTo(upTo: number): number {
+    return this.conj.maxScoreUpTo(upTo);
+  }
+  override cost(): number {
+    return this.conj.cost();
+  }
+}

@@ -1,0 +1,605 @@
+/**
+ * SearchIndex: the durable, tenant-isolated, ranked full-text index on LMDB.
+ *
+ * Writes (add, delete, merge, drop) go through one queue and each is one LMDB write transaction, so a
+ * document is searchable as soon as addDocuments resolves and a crash leaves the index as it was before or
+ * after a write, never half-way. Searches read one LMDB snapshot (a read transaction) and never wait for
+ * the writer.
+ */
+import type { RootDatabase, Transaction } from 'lmdb';
+import type { AnalyserLanguage } from './analyser.js';
+import { emptyStats, IndexStore, type Key, RANGE_END, type SegmentMeta, type TenantStats, toBuffer } from './index-store.js';
+import { decodeNorm, decodeSkipTable, type FieldName, FIELDS, NUM_FIELDS, readDf } from './postings-codec.js';
+import type { ParsedQuery } from './query-ast.js';
+import { parseQuery } from './query-parser.js';
+import { compileQuery, mapPrefixes, type Plan, planTerms } from './query-plan.js';
+import {
+  ConjunctionScorer,
+  DisjunctionScorer,
+  ExclusionScorer,
+  GroupScorer,
+  NO_MORE_DOCS,
+  PhraseScorer,
+  type PositionalScorer,
+  type Scorer,
+  type ScoringContext,
+  TermScorer,
+} from './scorers.js';
+import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, mergeSegments, newSegmentUid, selectMerge } from './segment-merger.js';
+import { type IndexDoc, SegmentBuilder, writeSegment } from './segment-writer.js';
+import { makeSnippets, type Snippet } from './snippets.js';
+import type { TextStore } from './text-store.js';
+
+export interface SearchIndexOptions {
+  /** Snippet text source; without one, hits carry no snippets. */
+  textStore?: TextStore;
+  /** Language for documents that do not name one. */
+  defaultLanguage?: AnalyserLanguage;
+  /** Language queries are analysed with (default 'deu+eng': a word matches either stem). */
+  queryLanguage?: AnalyserLanguage;
+  /** BM25 saturation. */
+  k1?: number;
+  /** BM25F field weights. */
+  fieldWeights?: Partial<Record<FieldName, number>>;
+  /** BM25F length normalisation per field. */
+  fieldB?: Partial<Record<FieldName, number>>;
+  mergePolicy?: Partial<MergePolicy>;
+  /** Merge in the background after writes (default true). */
+  autoMerge?: boolean;
+  /** Totals are exact up to this many matches, estimated beyond (pruning starts there). */
+  exactTotalUpTo?: number;
+  maxPrefixExpansions?: number;
+  /** Dictionary keys read per segment while expanding one prefix. */
+  prefixScanLimit?: number;
+  /** offset + limit may not exceed this. */
+  maxResultWindow?: number;
+  maxSnippets?: number;
+  snippetChars?: number;
+  onBackgroundError?: (err: unknown) => void;
+}
+
+export interface SearchOptions {
+  limit?: number;
+  /** From a previous result's nextCursor. */
+  cursor?: string;
+  /** Score every match (no pruning); for tests and diagnostics. */
+  exhaustive?: boolean;
+  exactTotalUpTo?: number;
+  language?: AnalyserLanguage;
+  snippets?: boolean;
+}
+
+export interface SearchHit {
+  docId: string;
+  score: number;
+  snippets: Snippet[];
+}
+
+export interface SearchResult {
+  total: number;
+  totalExact: boolean;
+  hits: SearchHit[];
+  nextCursor?: string;
+  tookMicros: number;
+}
+
+const DEFAULT_WEIGHTS: Record<FieldName, number> = { body: 1, title: 3, subject: 2, fileName: 1.5, sender: 1.5 };
+const DEFAULT_B: Record<FieldName, number> = { body: 0.75, title: 0.5, subject: 0.5, fileName: 0.5, sender: 0.3 };
+
+interface SegmentView {
+  meta: SegmentMeta;
+  rank: number;
+  norms: Uint8Array;
+  deletes: Uint8Array | undefined;
+}
+
+export class SearchIndex {
+  readonly store: IndexStore;
+  readonly #opts: Required<Omit<SearchIndexOptions, 'textStore' | 'onBackgroundError' | 'fieldWeights' | 'fieldB' | 'mergePolicy'>>;
+  readonly #weights: Float64Array;
+  readonly #b: Float64Array;
+  readonly #policy: MergePolicy;
+  readonly #textStore: TextStore | undefined;
+  readonly #onError: (err: unknown) => void;
+  #queue: Promise<unknown> = Promise.resolve();
+  #mergeScheduled = false;
+  #closed = false;
+  readonly #dirtyTenants = new Set<string>();
+  /** Norms by segment uid: segments are immutable, so cached norms never go stale. */
+  readonly #normsCache = new Map<string, Uint8Array>();
+
+  constructor(root: RootDatabase, options: SearchIndexOptions = {}) {
+    this.store = new IndexStore(root);
+    this.#textStore = options.textStore;
+    this.#onError = options.onBackgroundError ?? (() => {});
+    this.#opts = {
+      defaultLanguage: options.defaultLanguage ?? 'deu+eng',
+      queryLanguage: options.queryLanguage ?? 'deu+eng',
+      k1: options.k1 ?? 1.2,
+      autoMerge: options.autoMerge ?? true,
+      exactTotalUpTo: options.exactTotalUpTo ?? 10_000,
+      maxPrefixExpansions: options.maxPrefixExpansions ?? 64,
+      prefixScanLimit: options.prefixScanLimit ?? 10_000,
+      maxResultWindow: options.maxResultWindow ?? 10_000,
+      maxSnippets: options.maxSnippets ?? 2,
+      snippetChars: options.snippetChars ?? 200,
+    };
+    this.#weights = Float64Array.from(FIELDS, (f) => options.fieldWeights?.[f] ?? DEFAULT_WEIGHTS[f]);
+    this.#b = Float64Array.from(FIELDS, (f) => options.fieldB?.[f] ?? DEFAULT_B[f]);
+    this.#policy = { ...DEFAULT_MERGE_POLICY, ...options.mergePolicy };
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Run `fn` after every earlier write: one writer. */
+  #enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('SearchIndex is closed'));
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Index documents as one new segment; a document whose id exists replaces it (delete + add). */
+  addDocuments(tenantId: string, docs: readonly IndexDoc[]): Promise<{ segmentId: number; docs: number }> {
+    checkTenant(tenantId);
+    // Last one wins within a batch.
+    const byId = new Map<string, IndexDoc>();
+    for (const d of docs) {
+      if (typeof d.docId !== 'string' || d.docId.length === 0) throw new Error('every document needs a docId');
+      byId.delete(d.docId);
+      byId.set(d.docId, d);
+    }
+    return this.#enqueue(async () => {
+      const builder = new SegmentBuilder(this.#opts.defaultLanguage);
+      for (const d of byId.values()) builder.add(d);
+      if (this.#textStore?.put) for (const d of byId.values()) await this.#textStore.put(tenantId, d.docId, d.fields.body ?? []);
+      if (builder.numDocs === 0) return { segmentId: 0, docs: 0 };
+      const segmentId = await this.store.root.transaction(() => {
+        const stats = this.#stats(tenantId);
+        for (const id of byId.keys()) this.#tombstone(tenantId, id, stats);
+        const id = stats.nextSegmentId++;
+        writeSegment(this.store, tenantId, id, builder.sortedTerms(), builder.normsBytes(), builder.records);
+        const meta: SegmentMeta = { id, uid: newSegmentUid(), docs: builder.numDocs, deleted: 0 };
+        this.store.meta.put([tenantId, 'seg', id], meta);
+        stats.docs += builder.numDocs;
+        for (const r of builder.records) for (let f = 0; f < NUM_FIELDS; f++) stats.lengthSum[f]! += r.lengths[f]!;
+        this.store.meta.put([tenantId, 'stats'], stats);
+        return id;
+      });
+      this.#afterWrite(tenantId);
+      return { segmentId, docs: builder.numDocs };
+    });
+  }
+
+  /** Delete a document; it disappears from results when this resolves. Returns false if unknown. */
+  deleteDocument(tenantId: string, docId: string): Promise<boolean> {
+    checkTenant(tenantId);
+    return this.#enqueue(async () => {
+      const found = await this.store.root.transaction(() => {
+        const stats = this.#stats(tenantId);
+        const hit = this.#tombstone(tenantId, docId, stats);
+        if (hit) this.store.meta.put([tenantId, 'stats'], stats);
+        return hit;
+      });
+      if (found) {
+        await this.#textStore?.delete?.(tenantId, docId);
+        this.#afterWrite(tenantId);
+      }
+      return found;
+    });
+  }
+
+  /** Remove every trace of a tenant from the index (before a reindex, or on erasure). */
+  dropTenant(tenantId: string): Promise<void> {
+    checkTenant(tenantId);
+    return this.#enqueue(async () => {
+      await this.store.root.transaction(() => {
+        for (const db of this.store.all()) {
+          const keys = [...db.getKeys({ start: [tenantId], end: [tenantId, RANGE_END] })];
+          for (const k of keys) db.remove(k as Key);
+        }
+      });
+      this.#dirtyTenants.delete(tenantId);
+      await this.#textStore?.dropTenant?.(tenantId);
+    });
+  }
+
+  /**
+   * Run merges: by default what the tiered policy asks for, for every tenant; `force` merges each tenant's
+   * segments into one (and purges all tombstones).
+   */
+  merge(options: { tenantId?: string; force?: boolean } = {}): Promise<number> {
+    return this.#enqueue(async () => {
+      const tenants = options.tenantId !== undefined ? [options.tenantId] : this.#allTenants();
+      let merges = 0;
+      for (const t of tenants) {
+        for (;;) {
+          const segs = this.#segments(t);
+          const pick = options.force ? (segs.length > 1 || segs.some((s) => s.deleted > 0) ? segs : undefined) : selectMerge(segs, this.#policy);
+          if (pick === undefined || pick.length === 0) break;
+          await this.store.root.transaction(() => {
+            const stats = this.#stats(t);
+            mergeSegments(this.store, t, stats, pick);
+            this.store.meta.put([t, 'stats'], stats);
+          });
+          merges++;
+          if (options.force) break;
+        }
+        this.#dirtyTenants.delete(t);
+      }
+      return merges;
+    });
+  }
+
+  /** Wait for pending writes and merges, then refuse new ones. The RootDatabase stays the caller's. */
+  async close(): Promise<void> {
+    await this.#queue;
+    this.#closed = true;
+  }
+
+  #afterWrite(tenantId: string): void {
+    if (!this.#opts.autoMerge) return;
+    this.#dirtyTenants.add(tenantId);
+    if (this.#mergeScheduled) return;
+    this.#mergeScheduled = true;
+    setImmediate(() => {
+      this.#mergeScheduled = false;
+      if (this.#closed) return;
+      const tenants = [...this.#dirtyTenants];
+      for (const t of tenants) this.merge({ tenantId: t }).catch(this.#onError);
+    });
+  }
+
+  #stats(tenantId: string, txn?: Transaction): TenantStats {
+    const s = this.store.meta.get([tenantId, 'stats'], txn ? { transaction: txn } : undefined) as TenantStats | undefined;
+    return s ? { ...s, lengthSum: [...s.lengthSum] } : emptyStats();
+  }
+
+  #segments(tenantId: string, txn?: Transaction): SegmentMeta[] {
+    const out: SegmentMeta[] = [];
+    for (const { value } of this.store.meta.getRange({
+      start: [tenantId, 'seg'],
+      end: [tenantId, 'seg', RANGE_END],
+      ...(txn ? { transaction: txn } : {}),
+    }))
+      out.push(value as SegmentMeta);
+    return out;
+  }
+
+  #allTenants(): string[] {
+    const out: string[] = [];
+    for (const key of this.store.meta.getKeys()) {
+      const k = key as Key;
+      if (k[1] === 'stats') out.push(k[0] as string);
+    }
+    return out;
+  }
+
+  /** Mark a document deleted (inside a write transaction). */
+  #tombstone(tenantId: string, docId: string, stats: TenantStats): boolean {
+    const where = this.store.ids.get([tenantId, docId]);
+    if (where === undefined) return false;
+    const [segId, local] = where;
+    const meta = this.store.meta.get([tenantId, 'seg', segId]) as SegmentMeta | undefined;
+    const rec = this.store.docs.get([tenantId, segId, local]);
+    this.store.ids.remove([tenantId, docId]);
+    if (meta === undefined || rec === undefined) return true;
+    const bits = new Uint8Array(Math.ceil(meta.docs / 8));
+    const old = this.store.deletes.getBinary([tenantId, segId]);
+    if (old) bits.set(old.subarray(0, bits.length));
+    bits[local >>> 3]! |= 1 << (local & 7);
+    this.store.deletes.put([tenantId, segId], toBuffer(bits));
+    this.store.meta.put([tenantId, 'seg', segId], { ...meta, deleted: meta.deleted + 1 });
+    stats.docs -= 1;
+    for (let f = 0; f < NUM_FIELDS; f++) stats.lengthSum[f]! -= rec.lengths[f] ?? 0;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- search
+
+  /** Search a tenant. Throws QuerySyntaxError for a malformed query string. */
+  async search(tenantId: string, query: string | ParsedQuery, options: SearchOptions = {}): Promise<SearchResult> {
+    const t0 = process.hrtime.bigint();
+    checkTenant(tenantId);
+    const ast = typeof query === 'string' ? parseQuery(query) : query.ast;
+    const limit = Math.max(0, Math.min(options.limit ?? 10, this.#opts.maxResultWindow));
+    const offset = decodeCursor(options.cursor);
+    const k = Math.min(offset + limit, this.#opts.maxResultWindow);
+    const language = options.language ?? this.#opts.queryLanguage;
+    const compiled = compileQuery(ast, language);
+    let core: { total: number; totalExact: boolean; hits: { docId: string; score: number }[]; terms: Set<string> } = {
+      total: 0,
+      totalExact: true,
+      hits: [],
+      terms: new Set(),
+    };
+    if (compiled !== undefined && k > offset) {
+      const txn = this.store.root.useReadTransaction();
+      try {
+        core = this.#searchSnapshot(tenantId, compiled, k, options, txn);
+      } finally {
+        txn.done();
+      }
+    }
+    const page = core.hits.slice(offset, k);
+    const hits: SearchHit[] = [];
+    for (const h of page) {
+      let snippets: Snippet[] = [];
+      if (this.#textStore && options.snippets !== false) {
+        const pages = await this.#textStore.get(tenantId, h.docId);
+        if (pages) snippets = makeSnippets(pages, core.terms, language, { maxSnippets: this.#opts.maxSnippets, windowChars: this.#opts.snippetChars });
+      }
+      hits.push({ docId: h.docId, score: h.score, snippets });
+    }
+    const result: SearchResult = {
+      total: core.total,
+      totalExact: core.totalExact,
+      hits,
+      tookMicros: Number((process.hrtime.bigint() - t0) / 1000n),
+    };
+    if (k < core.total && k < this.#opts.maxResultWindow && core.hits.length >= k) result.nextCursor = encodeCursor(k);
+    return result;
+  }
+
+  #searchSnapshot(
+    tenantId: string,
+    compiled: Plan,
+    k: number,
+    options: SearchOptions,
+    transaction: Transaction,
+  ): { total: number; totalExact: boolean; hits: { docId: string; score: number }[]; terms: Set<string> } {
+    const topt = { transaction };
+    const stats = this.#stats(tenantId, transaction);
+    const segments = this.#segments(tenantId, transaction);
+    const empty = { total: 0, totalExact: true, hits: [], terms: new Set<string>() };
+    if (segments.length === 0) return empty;
+    const plan = mapPrefixes(compiled, (prefix) => this.#expandPrefix(tenantId, segments, prefix, transaction));
+    const terms = planTerms(plan);
+    // Postings of every term in every segment, and tenant-wide document frequencies.
+    const postings = new Map<string, (Uint8Array | undefined)[]>();
+    const idfk1 = new Map<string, number>();
+    const k1 = this.#opts.k1;
+    for (const term of terms) {
+      const perSeg = segments.map((s) => (this.store.terms as unknown as BinaryGetter).getBinary([tenantId, s.id, term], topt));
+      let df = 0;
+      for (const p of perSeg) if (p) df += readDf(p);
+      postings.set(term, perSeg);
+      const n = Math.max(stats.docs, df);
+      idfk1.set(term, Math.log(1 + (n - df + 0.5) / (df + 0.5)) * (k1 + 1));
+    }
+    const invK = this.#invK(stats);
+    const views: SegmentView[] = segments.map((meta, rank) => ({
+      meta,
+      rank,
+      norms: this.#norms(tenantId, meta, transaction),
+      deletes: meta.deleted > 0 ? (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, meta.id], topt) : undefined,
+    }));
+    const exactUpTo = options.exhaustive ? Number.POSITIVE_INFINITY : (options.exactTotalUpTo ?? this.#opts.exactTotalUpTo);
+    const heap = new TopK(k);
+    let total = 0;
+    let pruningFrom = -1;
+    let spaceBefore = 0;
+    let totalSpace = 0;
+    for (const v of views) totalSpace += v.meta.docs;
+    for (const view of views) {
+      const ctx: ScoringContext = { norms: view.norms, invK, k1 };
+      const scorer = this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction);
+      if (scorer !== undefined) {
+        if (total >= exactUpTo && heap.full()) scorer.setMinCompetitiveScore(heap.minScore());
+        for (let d = scorer.nextDoc(); d < NO_MORE_DOCS; d = scorer.nextDoc()) {
+          if (isDeleted(view.deletes, d)) continue;
+          total++;
+          if (pruningFrom < 0 && total >= exactUpTo) pruningFrom = spaceBefore + d + 1;
+          const entered = heap.offer(scorer.score(), view.rank, d);
+          if (total >= exactUpTo && heap.full() && (entered || total === exactUpTo)) scorer.setMinCompetitiveScore(heap.minScore());
+        }
+      }
+      spaceBefore += view.meta.docs;
+    }
+    const totalExact = pruningFrom < 0;
+    const estimate = totalExact ? total : Math.max(total, Math.round((exactUpTo * totalSpace) / Math.max(1, pruningFrom)));
+    const hits = heap.sorted().map(({ score, rank, doc }) => {
+      const seg = views[rank]!.meta;
+      const rec = this.store.docs.get([tenantId, seg.id, doc], topt);
+      return { docId: rec?.id ?? '', score };
+    });
+    return { total: estimate, totalExact, hits, terms: planTerms(plan, new Set(), true) };
+  }
+
+  #build(
+    plan: Plan,
+    view: SegmentView,
+    postings: Map<string, (Uint8Array | undefined)[]>,
+    idfk1: Map<string, number>,
+    ctx: ScoringContext,
+    tenantId: string,
+    transaction: Transaction,
+  ): Scorer | undefined {
+    const termGroup = (terms: readonly string[]): PositionalScorer | undefined => {
+      const members: TermScorer[] = [];
+      for (const term of terms) {
+        const p = postings.get(term)?.[view.rank];
+        if (p === undefined) continue;
+        const load = () =>
+          (this.store.positions as unknown as BinaryGetter).getBinary([tenantId, view.meta.id, term], { transaction });
+        members.push(new TermScorer(p, decodeSkipTable(p), ctx, idfk1.get(term)!, load));
+      }
+      if (members.length === 0) return undefined;
+      return members.length === 1 ? members[0]! : new GroupScorer(members);
+    };
+    switch (plan.kind) {
+      case 'terms':
+        return termGroup(plan.terms);
+      case 'prefix':
+        return undefined;
+      case 'phrase': {
+        const words: PositionalScorer[] = [];
+        for (const w of plan.words) {
+          const s = termGroup(w);
+          if (s === undefined) return undefined;
+          words.push(s);
+        }
+        return new PhraseScorer(words);
+      }
+      case 'and': {
+        const must: Scorer[] = [];
+        for (const p of plan.must) {
+          const s = this.#build(p, view, postings, idfk1, ctx, tenantId, transaction);
+          if (s === undefined) return undefined;
+          must.push(s);
+        }
+        const not = plan.not
+          .map((p) => this.#build(p, view, postings, idfk1, ctx, tenantId, transaction))
+          .filter((s): s is Scorer => s !== undefined);
+        const req = must.length === 1 ? must[0]! : new ConjunctionScorer(must);
+        return not.length > 0 ? new ExclusionScorer(req, not) : req;
+      }
+      case 'or': {
+        const should = plan.should
+          .map((p) => this.#build(p, view, postings, idfk1, ctx, tenantId, transaction))
+          .filter((s): s is Scorer => s !== undefined);
+        if (should.length === 0) return undefined;
+        return should.length === 1 ? should[0]! : new DisjunctionScorer(should);
+      }
+    }
+  }
+
+  /** BM25F per-field factors for every norm byte: weight / (1 − b + b · len / avgLen). */
+  #invK(stats: TenantStats): Float64Array {
+    const out = new Float64Array(NUM_FIELDS * 256);
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      const avg = stats.docs > 0 ? stats.lengthSum[f]! / stats.docs : 0;
+      const w = this.#weights[f]!;
+      const b = this.#b[f]!;
+      for (let n = 0; n < 256; n++) out[f * 256 + n] = avg > 0 ? w / (1 - b + (b * decodeNorm(n)) / avg) : w;
+    }
+    return out;
+  }
+
+  #norms(tenantId: string, meta: SegmentMeta, transaction: Transaction): Uint8Array {
+    let n = this.#normsCache.get(meta.uid);
+    if (n === undefined) {
+      n = (this.store.norms as unknown as BinaryGetter).getBinary([tenantId, meta.id], { transaction }) ?? new Uint8Array(meta.docs * NUM_FIELDS);
+      n = new Uint8Array(n); // own copy: the cache outlives the snapshot
+      if (this.#normsCache.size >= 512) this.#normsCache.delete(this.#normsCache.keys().next().value!);
+      this.#normsCache.set(meta.uid, n);
+    }
+    return n;
+  }
+
+  /** Terms starting with `prefix`, shortest first, capped; the scan per segment is bounded too. */
+  #expandPrefix(tenantId: string, segments: readonly SegmentMeta[], prefix: string, transaction: Transaction): string[] {
+    const found = new Set<string>();
+    for (const s of segments) {
+      for (const key of this.store.terms.getKeys({
+        start: [tenantId, s.id, prefix],
+        end: [tenantId, s.id, prefix + RANGE_END],
+        limit: this.#opts.prefixScanLimit,
+        transaction,
+      }))
+        found.add((key as Key)[2] as string);
+    }
+    return [...found]
+      .sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, this.#opts.maxPrefixExpansions);
+  }
+}
+
+type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction }): Uint8Array | undefined };
+
+function checkTenant(tenantId: string): void {
+  if (typeof tenantId !== 'string' || tenantId.length === 0) throw new Error('a tenant id is required');
+}
+
+function encodeCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): number {
+  if (cursor === undefined || cursor === '') return 0;
+  try {
+    const o = (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { o?: unknown }).o;
+    if (typeof o === 'number' && Number.isInteger(o) && o >= 0) return o;
+  } catch {
+    // fall through
+  }
+  throw new Error('invalid cursor');
+}
+
+/** Bounded top-k by (score desc, segment rank asc, doc asc); docs arrive in ascending (rank, doc) order. */
+class TopK {
+  private readonly scores: Float64Array;
+  private readonly ranks: Int32Array;
+  private readonly docs: Int32Array;
+  private size = 0;
+  constructor(private readonly k: number) {
+    this.scores = new Float64Array(k);
+    this.ranks = new Int32Array(k);
+    this.docs = new Int32Array(k);
+  }
+  full(): boolean {
+    return this.size >= this.k;
+  }
+  minScore(): number {
+    return this.size > 0 ? this.scores[0]! : 0;
+  }
+  /** Worse = lower score, or equal score and later doc. */
+  private worse(i: number, j: number): boolean {
+    const si = this.scores[i]!;
+    const sj = this.scores[j]!;
+    if (si !== sj) return si < sj;
+    const ri = this.ranks[i]!;
+    const rj = this.ranks[j]!;
+    return ri !== rj ? ri > rj : this.docs[i]! > this.docs[j]!;
+  }
+  private swap(i: number, j: number): void {
+    const s = this.scores[i]!;
+    this.scores[i] = this.scores[j]!;
+    this.scores[j] = s;
+    const r = this.ranks[i]!;
+    this.ranks[i] = this.ranks[j]!;
+    this.ranks[j] = r;
+    const d = this.docs[i]!;
+    this.docs[i] = this.docs[j]!;
+    this.docs[j] = d;
+  }
+  /** Returns true when the doc entered the top k. */
+  offer(score: number, rank: number, doc: number): boolean {
+    if (this.k === 0) return false;
+    if (this.size < this.k) {
+      let i = this.size++;
+      this.scores[i] = score;
+      this.ranks[i] = rank;
+      this.docs[i] = doc;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!this.worse(i, p)) break;
+        this.swap(i, p);
+        i = p;
+      }
+      return true;
+    }
+    // Later docs lose ties, so only a strictly higher score enters.
+    if (!(score > this.scores[0]!)) return false;
+    this.scores[0] = score;
+    this.ranks[0] = rank;
+    this.docs[0] = doc;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < this.size && this.worse(l, m)) m = l;
+      if (r < this.size && this.worse(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+    return true;
+  }
+  sorted(): { score: number; rank: number; doc: number }[] {
+    const out: { score: number; rank: number; doc: number }[] = [];
+    for (let i = 0; i < this.size; i++) out.push({ score: this.scores[i]!, rank: this.ranks[i]!, doc: this.docs[i]! });
+    return out.sort((a, b) => b.score - a.score || a.rank - b.rank || a.doc - b.doc);
+  }
+}
