@@ -1,30 +1,13 @@
-import { openStream, rewrapHeaderForRecipient, unwrapFileKeyForTenant } from '../crypto/index.js';
+import { openStream, rewrapHeaderForRecipient, sealStream, unwrapFileKeyForTenant } from '../crypto/index.js';
 import type { UploadRequest } from '../gen/archivar/v1/documents.js';
-import type { Config } from '../server/config.js';
 import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
-import type { BlobStore } from '../store/blob-store.js';
-import type { Store } from '../store/database.js';
-import { type DocumentRecord, type DocumentStore, FINAL_STATUSES, type ListFilter } from '../store/document-store.js';
-import type { JobQueue } from '../store/job-queue.js';
-import type { Keyring } from '../store/keyring.js';
+import { type DocumentRecord, FINAL_STATUSES, type ListFilter } from '../store/document-store.js';
 import { mapSealedError } from './crypto-errors.js';
-import type { ProcessingEvent, ProcessingEvents } from './events.js';
-import { receiveUpload, type UploadResult, validateTag } from './upload.js';
+import type { DocumentsDeps } from './deps.js';
+import type { ProcessingEvent } from './events.js';
+import { receiveUpload, safeFileName, type UploadOrigin, type UploadResult, validateTag } from './upload.js';
 
-export interface DocumentsDeps {
-  store: Store;
-  blobs: BlobStore;
-  documents: DocumentStore;
-  jobs: JobQueue;
-  keyring: Keyring;
-  config: Config;
-  events: ProcessingEvents;
-  clock: () => number;
-  /** Called after a new document and its job are durable (wakes the job runner). */
-  onQueued: (doc: DocumentRecord) => void;
-  /** Called when a document is deleted, so running work stops and indexes forget it. */
-  onDeleted: (doc: DocumentRecord) => void;
-}
+export type { DocumentsDeps } from './deps.js';
 
 export interface Who {
   tenantId: string;
@@ -47,6 +30,42 @@ export class Documents {
 
   upload(who: Who, messages: AsyncIterable<UploadRequest>, signal: AbortSignal): Promise<UploadResult> {
     return receiveUpload(this.deps, who, messages, signal);
+  }
+
+  /**
+   * The server's own ingestion (IMAP mail, attachments): the bytes are sealed to the server's key exactly
+   * as a client would, and take the same verified path as an upload (durable, read back, deduplicated by
+   * idempotency key). The plaintext is only ever in memory.
+   */
+  ingest(
+    who: Who,
+    file: { fileName: string; mediaType: string; bytes: Uint8Array; idempotencyKey: string; tags?: string[] },
+    origin: UploadOrigin,
+    signal: AbortSignal,
+  ): Promise<UploadResult> {
+    const key = this.deps.keyring.serverKeyPair;
+    const sealed = sealStream([file.bytes], {
+      serverPublicKey: key.publicKey,
+      serverKeyId: key.keyId,
+      context: { kind: 'original' },
+    });
+    async function* messages(): AsyncGenerator<UploadRequest> {
+      yield {
+        part: {
+          $case: 'header',
+          value: {
+            fileName: safeFileName(file.fileName, 'unnamed'),
+            mediaType: file.mediaType.slice(0, 127),
+            declaredSize: BigInt(file.bytes.byteLength),
+            tags: file.tags ?? [],
+            idempotencyKey: file.idempotencyKey,
+            sealedHeader: sealed.header,
+          },
+        },
+      };
+      for await (const chunk of sealed.body) yield { part: { $case: 'chunk', value: chunk } };
+    }
+    return receiveUpload(this.deps, who, messages(), signal, origin);
   }
 
   /** The tenant's document; another tenant's id is NOT_FOUND exactly like an unknown one. */

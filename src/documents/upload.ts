@@ -4,7 +4,13 @@ import { cancelled, invalidArgument, resourceExhausted } from '../server/errors.
 import type { DocumentRecord } from '../store/document-store.js';
 import { newId } from '../store/ids.js';
 import { mapSealedError } from './crypto-errors.js';
-import type { DocumentsDeps } from './documents.js';
+import type { DocumentsDeps } from './deps.js';
+
+/** Where a document comes from: a client upload, or the server's own ingestion (IMAP, attachments). */
+export interface UploadOrigin {
+  source: DocumentRecord['source'];
+  parentId: string | null;
+}
 
 export interface UploadResult {
   document: DocumentRecord;
@@ -24,6 +30,7 @@ export async function receiveUpload(
   who: { tenantId: string; userId: string },
   messages: AsyncIterable<UploadRequest>,
   signal: AbortSignal,
+  origin: UploadOrigin = { source: 'upload', parentId: null },
 ): Promise<UploadResult> {
   const { store, blobs, documents, jobs, keyring, config } = deps;
   const iterator = messages[Symbol.asyncIterator]();
@@ -114,7 +121,7 @@ export async function receiveUpload(
     const record: DocumentRecord = {
       id: docId,
       tenantId: who.tenantId,
-      parentId: null,
+      parentId: origin.parentId,
       children: [],
       fileName: header.fileName,
       declaredMediaType: header.mediaType,
@@ -124,7 +131,7 @@ export async function receiveUpload(
       storedSize: stored,
       status: 'QUEUED',
       statusReason: '',
-      source: 'upload',
+      source: origin.source,
       tags: [...new Set(header.tags)].sort(),
       createdMs: now,
       updatedMs: now,
@@ -138,7 +145,7 @@ export async function receiveUpload(
     // Re-checked inside the write transaction: a concurrent upload of the same key or content wins once.
     const outcome = await store.root.transaction(() => {
       const byKey = header.idempotencyKey ? documents.byIdempotencyKey(who.tenantId, header.idempotencyKey) : undefined;
-      const byContent = documents.byContentId(who.tenantId, summary.contentId);
+      const byContent = origin.parentId === null ? documents.byContentId(who.tenantId, summary.contentId) : undefined;
       const existing = byKey ?? byContent;
       if (existing) {
         blobs.removeSync(who.tenantId, docId);
@@ -148,6 +155,10 @@ export async function receiveUpload(
       const job = jobs.enqueueSync(who.tenantId, docId, now);
       record.jobId = job.id;
       documents.insertSync(record);
+      if (origin.parentId !== null) {
+        const parent = documents.get(who.tenantId, origin.parentId);
+        if (parent) documents.updateSync({ ...parent, children: [...parent.children, docId] });
+      }
       pending.removeSync([who.tenantId, docId]);
       return { document: record, duplicate: false };
     });
@@ -191,6 +202,13 @@ function validateHeader(h: UploadHeader): void {
   if (h.tags.length > MAX_TAGS) throw invalidArgument(`at most ${MAX_TAGS} tags`);
   for (const t of h.tags) validateTag(t);
   if (h.sealedHeader.byteLength === 0) throw invalidArgument('sealed_header is required');
+}
+
+/** A safe file name from an untrusted one (mail attachments, archive members): no paths, no controls, ≤ 255 bytes. */
+export function safeFileName(raw: string, fallback: string): string {
+  let name = (raw.split(/[/\\]/).pop() ?? '').replace(/\p{Cc}/gu, '_').trim();
+  while (Buffer.byteLength(name) > 255) name = name.slice(0, -1);
+  return name.length > 0 && name !== '.' && name !== '..' ? name : fallback;
 }
 
 export function validateTag(tag: string): void {

@@ -1,0 +1,261 @@
+import { rewrapHeaderForTenant } from '../crypto/index.js';
+import { notFound } from '../server/errors.js';
+import type { DocumentRecord, DocumentStatus } from '../store/document-store.js';
+import { newId } from '../store/ids.js';
+import type { JobRecord } from '../store/job-queue.js';
+import type { DocumentsDeps } from './documents.js';
+
+/**
+ * Main-thread side of a processed document: what a worker extracted is written in one LMDB transaction
+ * (sealed text and word boxes, metadata, status, child documents with their jobs), then handed to the
+ * search index. Also re-processing (Admin.Reprocess).
+ */
+
+/** What the search index receives for one document (the index part implements this). */
+export interface IndexedDocument {
+  docId: string;
+  /** deu, eng, deu+eng, or '' when unknown. */
+  language: string;
+  fields: {
+    title: string;
+    /** Text per page, page 1 first. */
+    body: string[];
+    fileName: string;
+    subject: string;
+    sender: string;
+  };
+  /** The document's own date when known (PDF creation, e-mail date, photo), else its upload time. */
+  createdMs: number;
+  mediaType: string;
+}
+
+/** The hook the job runner calls after a commit and on delete; `src/index` provides the real one. */
+export interface DocumentIndexer {
+  add(tenantId: string, doc: IndexedDocument): Promise<void> | void;
+  remove(tenantId: string, docId: string): Promise<void> | void;
+}
+
+/** Blob kinds of extracted artifacts (sealed with the tenant key, bound to document and kind). */
+export const TEXT_KIND = 'text';
+export const WORDS_KIND = 'words';
+/** Pieces of at most 1 MiB per LMDB value, like uploads. */
+const PIECE = 1 << 20;
+
+/** A worker's extraction, as the main thread commits it (buffers already moved here). */
+export interface Extraction {
+  status: 'ok' | 'unsupported' | 'encrypted';
+  mediaType: string;
+  language: string;
+  pageCount: number;
+  metadata: Record<string, unknown>;
+  /** UTF-8, pages separated by form feeds; empty = no text. */
+  text: Uint8Array;
+  /** JSON word boxes; empty = none. */
+  words: Uint8Array;
+  children: {
+    fileName: string;
+    declaredType: string;
+    header: Uint8Array;
+    body: Uint8Array;
+    contentId: string;
+    size: number;
+  }[];
+}
+
+export interface CommitOutcome {
+  /** The updated record, or undefined when the document was deleted or re-queued meanwhile. */
+  document: DocumentRecord | undefined;
+  /** Child documents created (each with a queued job). */
+  created: DocumentRecord[];
+  /** The text per page that was stored (for the index). */
+  pages: string[];
+}
+
+/** Nesting depth of a document: 0 for uploads, 1 for their members and attachments, … */
+export function depthOf(deps: DocumentsDeps, doc: DocumentRecord): number {
+  let depth = 0;
+  let parentId = doc.parentId;
+  while (parentId !== null && depth < 64) {
+    depth++;
+    parentId = deps.documents.get(doc.tenantId, parentId)?.parentId ?? null;
+  }
+  return depth;
+}
+
+/** Status and reason of a processed document, from what was found. */
+export function outcomeStatus(x: Extraction): { status: DocumentStatus; statusReason: string } {
+  if (x.status === 'unsupported') return { status: 'UNSUPPORTED', statusReason: `no text extraction for ${x.mediaType}` };
+  if (x.status === 'encrypted')
+    return { status: 'ENCRYPTED', statusReason: 'the document is password-protected; only its metadata was read' };
+  if (x.text.byteLength > 0) return { status: 'INDEXED', statusReason: '' };
+  if (x.children.length > 0)
+    return { status: 'STORED', statusReason: `no text of its own; ${x.children.length} contained documents` };
+  return { status: 'STORED', statusReason: 'no text was found' };
+}
+
+/**
+ * Writes one extraction: sealing happens first (async), then a single write transaction checks that the
+ * job still owns the document and stores everything, so a crash leaves either all of it or none.
+ */
+export async function commitExtraction(
+  deps: DocumentsDeps,
+  job: JobRecord,
+  doc: DocumentRecord,
+  x: Extraction,
+): Promise<CommitOutcome> {
+  const { store, documents, blobs, jobs, keyring, clock } = deps;
+  const tenantId = doc.tenantId;
+  const sealedText =
+    x.text.byteLength > 0 ? await keyring.sealForTenant(tenantId, x.text, { kind: TEXT_KIND, id: doc.id }) : null;
+  const sealedWords =
+    x.words.byteLength > 0 ? await keyring.sealForTenant(tenantId, x.words, { kind: WORDS_KIND, id: doc.id }) : null;
+  const tenantKey = await keyring.tenantKey(tenantId);
+  const source: DocumentRecord['source'] = x.mediaType === 'message/rfc822' ? 'attachment' : 'archive-member';
+  const now = clock();
+  const prepared = x.children.map((c) => {
+    const id = newId('doc', now);
+    // Same shape as an upload at rest: body sealed to the server key, file key re-wrapped to the tenant.
+    const header = rewrapHeaderForTenant(c.header, keyring.serverKeyPair, tenantKey, {
+      tenantId,
+      documentId: id,
+      kind: 'original',
+    });
+    return { id, header, child: c };
+  });
+  const { status, statusReason } = outcomeStatus(x);
+  const text = Buffer.from(x.text.buffer, x.text.byteOffset, x.text.byteLength).toString('utf8');
+
+  const result = await store.root.transaction(() => {
+    const current = documents.get(tenantId, doc.id);
+    if (!current || current.jobId !== job.id) return { document: undefined, created: [] as DocumentRecord[] };
+    jobs.removeSync(job.id);
+    blobs.removeSync(tenantId, doc.id, TEXT_KIND);
+    blobs.removeSync(tenantId, doc.id, WORDS_KIND);
+    if (sealedText) putPieces(deps, tenantId, doc.id, TEXT_KIND, sealedText);
+    if (sealedWords) putPieces(deps, tenantId, doc.id, WORDS_KIND, sealedWords);
+
+    // Re-processing finds the same members again: keep the existing child documents.
+    const existing = new Set(
+      current.children.flatMap((id) => {
+        const c = documents.get(tenantId, id);
+        return c ? [`${c.fileName}\u0000${c.contentId}`] : [];
+      }),
+    );
+    const created: DocumentRecord[] = [];
+    for (const p of prepared) {
+      const key = `${p.child.fileName}\u0000${p.child.contentId}`;
+      if (existing.has(key)) continue;
+      existing.add(key);
+      putPieces(deps, tenantId, p.id, 'original', p.child.body);
+      const childJob = jobs.enqueueSync(tenantId, p.id, now);
+      const record: DocumentRecord = {
+        id: p.id,
+        tenantId,
+        parentId: doc.id,
+        children: [],
+        fileName: p.child.fileName,
+        declaredMediaType: p.child.declaredType,
+        mediaType: p.child.declaredType || 'application/octet-stream',
+        contentId: p.child.contentId,
+        size: p.child.size,
+        storedSize: p.child.body.byteLength,
+        status: 'QUEUED',
+        statusReason: '',
+        source,
+        tags: [],
+        createdMs: now,
+        updatedMs: now,
+        uploadedBy: current.uploadedBy,
+        idempotencyKey: '',
+        header: p.header,
+        jobId: childJob.id,
+        metadata: {},
+        artifacts: [],
+      };
+      documents.insertSync(record);
+      created.push(record);
+    }
+    const artifacts = current.artifacts.filter((a) => a !== TEXT_KIND && a !== WORDS_KIND);
+    if (sealedText) artifacts.push(TEXT_KIND);
+    if (sealedWords) artifacts.push(WORDS_KIND);
+    const next: DocumentRecord = {
+      ...current,
+      status,
+      statusReason,
+      mediaType: x.mediaType,
+      metadata: x.metadata,
+      artifacts,
+      children: [...current.children, ...created.map((c) => c.id)],
+      jobId: null,
+      updatedMs: now,
+    };
+    documents.updateSync(next);
+    return { document: next, created };
+  });
+  await store.flushed();
+  return { ...result, pages: text ? text.split('\f') : [] };
+}
+
+function putPieces(deps: DocumentsDeps, tenantId: string, id: string, kind: string, bytes: Uint8Array): void {
+  for (let i = 0, seq = 0; i < bytes.byteLength; i += PIECE, seq++) {
+    deps.blobs.putSync(tenantId, id, kind, seq, bytes.subarray(i, Math.min(bytes.byteLength, i + PIECE)));
+  }
+}
+
+/** The index's view of a committed document. */
+export function indexedDocument(doc: DocumentRecord, pages: string[]): IndexedDocument {
+  const m = doc.metadata;
+  const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : '');
+  const own = [m.createdMs, m.sentMs, m.cameraDateMs].find((v): v is number => typeof v === 'number' && v > 0);
+  return {
+    docId: doc.id,
+    language: str('language'),
+    fields: { title: str('title'), body: pages, fileName: doc.fileName, subject: str('subject'), sender: str('from') },
+    createdMs: own ?? doc.createdMs,
+    mediaType: doc.mediaType,
+  };
+}
+
+export type ReprocessScope = { tenantId: string; documentId: string } | { tenantId: string } | 'all';
+
+/**
+ * Enqueues a job for every document in scope that has none yet; returns how many were enqueued. Works in
+ * batches of transactions so that "all" never holds one huge write transaction.
+ */
+export async function reprocess(deps: DocumentsDeps, scope: ReprocessScope): Promise<number> {
+  const { store, documents, jobs, clock } = deps;
+  let targets: [string, string][];
+  if (scope === 'all') {
+    targets = [];
+    for (const { key } of store.db('documents').getRange()) {
+      const [tenantId, id] = key as [string, string];
+      targets.push([tenantId, id]);
+    }
+  } else if ('documentId' in scope) {
+    if (!documents.get(scope.tenantId, scope.documentId)) throw notFound('no such document');
+    targets = [[scope.tenantId, scope.documentId]];
+  } else {
+    targets = [...documents.ids(scope.tenantId)].map((id) => [scope.tenantId, id]);
+    if (targets.length === 0 && !deps.keyring.hasTenantKey(scope.tenantId)) throw notFound('no such tenant');
+  }
+  let enqueued = 0;
+  const queued: DocumentRecord[] = [];
+  for (let i = 0; i < targets.length; i += 500) {
+    const batch = targets.slice(i, i + 500);
+    await store.root.transaction(() => {
+      const now = clock();
+      for (const [tenantId, id] of batch) {
+        const doc = documents.get(tenantId, id);
+        if (!doc || (doc.jobId && jobs.get(doc.jobId))) continue;
+        const job = jobs.enqueueSync(tenantId, id, now);
+        const next: DocumentRecord = { ...doc, jobId: job.id, status: 'QUEUED', statusReason: '', updatedMs: now };
+        documents.updateSync(next);
+        queued.push(next);
+        enqueued++;
+      }
+    });
+  }
+  await store.flushed();
+  for (const doc of queued) deps.onQueued(doc);
+  return enqueued;
+}
