@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyseQueryText, analyseToTokens, normaliseWord } from '../../src/index/analyser.js';
+import { snowballGerman, stemEnglish, stemGerman } from '../../src/index/stemmers.js';
+
+const terms = (text: string, lang: 'deu' | 'eng' | 'deu+eng' = 'deu+eng') => analyseToTokens(text, lang).map((t) => t.term);
+
+describe('analyser', () => {
+  it('matches Snowball on a sample of its published vocabulary', () => {
+    const file = path.join(import.meta.dirname, 'snowball-vocabulary.txt');
+    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(lines.length).toBeGreaterThan(150);
+    for (const line of lines) {
+      const [lang, word, stem] = line.split(' ') as [string, string, string];
+      expect([lang, word, lang === 'eng' ? stemEnglish(word) : snowballGerman(word)]).toEqual([lang, word, stem]);
+    }
+  });
+
+  it('folds umlauts before stripping accents, the same for all spellings', () => {
+    expect(normaliseWord('Müller')).toBe('mueller');
+    expect(normaliseWord('MÜLLER')).toBe('mueller');
+    expect(normaliseWord('Mueller')).toBe('mueller');
+    expect(normaliseWord('Straße')).toBe('strasse');
+    expect(normaliseWord('Café')).toBe('cafe');
+    expect(normaliseWord('ﬁle')).toBe('file');
+    expect(normaliseWord('Mu\u0308ller')).toBe('mueller'); // decomposed ü
+    expect(terms('Müller', 'deu')).toEqual(terms('MUELLER', 'deu'));
+    expect(stemGerman('haeuser')).toBe(stemGerman('haus'));
+  });
+
+  it('stems German and English', () => {
+    expect(terms('Rechnungen', 'deu')).toEqual(terms('Rechnung', 'deu'));
+    expect(terms('running', 'eng')).toEqual(['run']);
+    expect(terms('running', 'deu+eng')).toContain('run');
+  });
+
+  it('keeps codes and numbers whole and also indexes their pieces', () => {
+    expect(terms('RE-2024-0042')).toEqual(['re-2024-0042', 're', '2024', '0042']);
+    expect(terms('W-2')).toEqual(['w-2', 'w', '2']);
+    expect(terms('3,14')).toEqual(['3,14', '3', '14']);
+    expect(analyseQueryText('RE-2024-0042', 'deu+eng')).toEqual([['re-2024-0042']]);
+  });
+
+  it('joins IBANs (checksum-valid only)', () => {
+    const t = analyseToTokens('IBAN DE89 3704 0044 0532 0130 00 bitte', 'deu');
+    expect(t.find((x) => x.term === 'de89370400440532013000')).toMatchObject({ position: 1, start: 5, end: 32 });
+    expect(analyseQueryText('DE89 3704 0044 0532 0130 00', 'deu')).toEqual([['de89370400440532013000']]);
+    expect(terms('DE89 3704 0044 0532 0130 01')).not.toContain('de89370400440532013001');
+  });
+
+  it('splits German compounds into findable sub-words at the same position', () => {
+    const t = analyseToTokens('Die Datenschutzerklärung gilt', 'deu');
+    const at1 = t.filter((x) => x.position === 1).map((x) => x.term);
+    for (const q of ['Erklärung', 'Datenschutz', 'Daten', 'Schutz']) expect(at1).toContain(analyseQueryText(q, 'deu')[0]![0]);
+    expect(t.filter((x) => x.position === 2).map((x) => x.term)).toEqual([stemGerman('gilt')]);
+  });
+
+  it('gives positions and UTF-16 offsets; splits hyphenated words; segments CJK', () => {
+    const t = analyseToTokens('e-mail 東京都', 'eng');
+    expect(t.map((x) => [x.term, x.position, x.start, x.end])).toEqual([
+      ['e', 0, 0, 1],
+      ['mail', 1, 2, 6],
+      ['東京', 2, 7, 9],
+      ['都', 3, 9, 10],
+    ]);
+  });
+});

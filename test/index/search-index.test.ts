@@ -1,0 +1,255 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InMemoryTextStore, type IndexDoc, SearchIndex, type SearchIndexOptions } from '../../src/index/index.js';
+
+let dir: string;
+let root: RootDatabase;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archivar-index-'));
+  root = open({ path: dir });
+});
+
+afterEach(async () => {
+  await root.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const newIndex = (opts: SearchIndexOptions = {}) => new SearchIndex(root, { textStore: new InMemoryTextStore(), autoMerge: false, ...opts });
+
+const CORPUS: IndexDoc[] = [
+  { docId: 'de-rechnung', language: 'deu', fields: { title: 'Rechnung RE-2024-0042', body: ['Sehr geehrter Herr Müller, anbei erhalten Sie die Rechnung RE-2024-0042 über 3,14 EUR.', 'Bitte überweisen Sie auf DE89 3704 0044 0532 0130 00.'] } },
+  { docId: 'de-mahnung', language: 'deu', fields: { title: 'Mahnung', body: ['Herr Mueller, unsere Rechnungen sind noch offen. Zahlen Sie bitte bis Freitag.'] } },
+  { docId: 'de-datenschutz', language: 'deu', fields: { title: 'Datenschutzerklärung', body: ['Diese Datenschutzerklärung beschreibt die Verarbeitung personenbezogener Daten.'] } },
+  { docId: 'de-erklaerung', language: 'deu', fields: { title: 'Erklärung zum Datenschutz', body: ['Eine kurze Erklärung.'] } },
+  { docId: 'de-vertrag', language: 'deu', fields: { title: 'Arbeitsvertrag', body: ['Der Arbeitsvertrag zwischen der Firma und Frau MÜLLER beginnt im Januar.'], sender: 'Personalabteilung' } },
+  { docId: 'en-run', language: 'eng', fields: { title: 'Running log', body: ['I was running in the park. Runs every morning keep me fit.'] } },
+  { docId: 'en-tax', language: 'eng', fields: { title: 'Tax forms', body: ['Please attach your W-2 form to the tax return.'], fileName: 'tax_2024_w-2.pdf' } },
+  { docId: 'en-brown', language: 'eng', fields: { title: 'Fox', body: ['The quick brown fox jumps over the lazy dog.'] } },
+  { docId: 'en-fox', language: 'eng', fields: { title: 'Dog', body: ['The lazy dog is brown; a quick fox sleeps.'] } },
+];
+
+const ids = async (idx: SearchIndex, q: string, tenant = 't1') => (await idx.search(tenant, q, { limit: 20 })).hits.map((h) => h.docId);
+
+describe('SearchIndex on a small German/English corpus', () => {
+  it('finds exact hit sets in rank order', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    expect(await ids(idx, 'Rechnung')).toEqual(['de-rechnung', 'de-mahnung']);
+    expect(await ids(idx, 'Rechnung Müller')).toEqual(['de-rechnung', 'de-mahnung']);
+    expect(await ids(idx, 'Rechnung -Mahnung')).toEqual(['de-rechnung']);
+    expect(await ids(idx, 'fox OR Arbeitsvertrag')).toEqual(['de-vertrag', 'en-brown', 'en-fox']);
+    expect(await ids(idx, 'nichtvorhanden')).toEqual([]);
+    expect(await ids(idx, '(Mahnung OR Erklärung) Datenschutz')).toEqual(['de-datenschutz', 'de-erklaerung']);
+  });
+
+  it('phrases need adjacency, bags of words do not', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    expect(new Set(await ids(idx, 'quick brown fox'))).toEqual(new Set(['en-brown', 'en-fox']));
+    expect(await ids(idx, '"quick brown fox"')).toEqual(['en-brown']);
+    expect(await ids(idx, '"brown quick"')).toEqual([]);
+  });
+
+  it('matches umlaut variants', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    const expected = ['de-mahnung', 'de-rechnung', 'de-vertrag'];
+    for (const q of ['Müller', 'Mueller', 'MÜLLER', 'mueller']) expect((await ids(idx, q)).sort()).toEqual(expected);
+  });
+
+  it('finds compounds by their parts', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    expect((await ids(idx, 'Erklärung')).sort()).toEqual(['de-datenschutz', 'de-erklaerung']);
+    expect((await ids(idx, 'Datenschutz')).sort()).toEqual(['de-datenschutz', 'de-erklaerung']);
+    expect(await ids(idx, 'Vertrag')).toEqual(['de-vertrag']);
+  });
+
+  it('stems (Rechnungen → Rechnung, running → run)', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    expect((await ids(idx, 'Rechnungen')).sort()).toEqual(['de-mahnung', 'de-rechnung']);
+    expect(await ids(idx, 'run')).toEqual(['en-run']);
+    expect(await ids(idx, 'runs')).toEqual(['en-run']);
+  });
+
+  it('keeps numbers and codes whole', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    expect(await ids(idx, 'RE-2024-0042')).toEqual(['de-rechnung']);
+    expect(await ids(idx, 'RE-2024-0043')).toEqual([]);
+    expect(await ids(idx, '3,14')).toEqual(['de-rechnung']);
+    expect(await ids(idx, 'W-2')).toEqual(['en-tax']);
+    expect(await ids(idx, 'DE89370400440532013000')).toEqual(['de-rechnung']);
+    expect(await ids(idx, '"DE89 3704 0044 0532 0130 00"')).toEqual(['de-rechnung']);
+  });
+
+  it('expands prefixes, capped', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    expect((await ids(idx, 'rechn*')).sort()).toEqual(['de-mahnung', 'de-rechnung']);
+    expect((await ids(idx, 'datensch*')).sort()).toEqual(['de-datenschutz', 'de-erklaerung']);
+    const capped = newIndex({ maxPrefixExpansions: 1 });
+    expect((await capped.search('t1', 'd*')).total).toBeGreaterThan(0);
+  });
+
+  it('returns snippets with highlights and page numbers, totals and took time', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    const r = await idx.search('t1', 'überweisen');
+    expect(r.total).toBe(1);
+    expect(r.totalExact).toBe(true);
+    expect(r.tookMicros).toBeGreaterThanOrEqual(0);
+    const s = r.hits[0]!.snippets[0]!;
+    expect(s.page).toBe(2);
+    const h = s.highlights[0]!;
+    expect(s.text.slice(h.start, h.end)).toBe('überweisen');
+  });
+
+  it('paginates with a cursor', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    const all = await ids(idx, 'the OR Herr OR der');
+    const first = await idx.search('t1', 'the OR Herr OR der', { limit: 2 });
+    const second = await idx.search('t1', 'the OR Herr OR der', { limit: 2, cursor: first.nextCursor! });
+    expect([...first.hits, ...second.hits].map((h) => h.docId)).toEqual(all.slice(0, 4));
+  });
+
+  it('deletes at once and updates as delete + add', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    expect(await idx.deleteDocument('t1', 'de-mahnung')).toBe(true);
+    expect(await idx.deleteDocument('t1', 'de-mahnung')).toBe(false);
+    expect(await ids(idx, 'Rechnung')).toEqual(['de-rechnung']);
+    await idx.addDocuments('t1', [{ docId: 'en-fox', fields: { title: 'Cat', body: ['A cat, no longer a canine.'] } }]);
+    expect(await ids(idx, 'dog')).toEqual(['en-brown']);
+    expect(await ids(idx, 'cat')).toEqual(['en-fox']);
+    // Merging purges tombstones and keeps results.
+    const before = await idx.search('t1', 'the OR Rechnung OR cat', { limit: 20 });
+    await idx.merge({ force: true });
+    const after = await idx.search('t1', 'the OR Rechnung OR cat', { limit: 20 });
+    expect(after.hits.map((h) => h.docId).sort()).toEqual(before.hits.map((h) => h.docId).sort());
+    expect(await ids(idx, 'Mahnung')).toEqual([]);
+  });
+});
+
+describe('SearchIndex isolation, merging, rebuild', () => {
+  it('keeps tenants apart: terms, hits and scores', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('B', CORPUS.slice(0, 4));
+    const before = await idx.search('B', 'Rechnung OR Müller OR Datenschutz', { limit: 20 });
+    await idx.addDocuments('A', [
+      ...CORPUS,
+      { docId: 'a-only', fields: { title: 'Geheimprojekt Rechnung Rechnung', body: ['Rechnung Müller Datenschutz geheimprojekt'] } },
+    ]);
+    const after = await idx.search('B', 'Rechnung OR Müller OR Datenschutz', { limit: 20 });
+    expect(after.hits.map((h) => [h.docId, h.score])).toEqual(before.hits.map((h) => [h.docId, h.score]));
+    expect(await ids(idx, 'geheimprojekt', 'B')).toEqual([]);
+    expect(await ids(idx, 'geheim*', 'B')).toEqual([]);
+    expect(await ids(idx, 'geheimprojekt', 'A')).toEqual(['a-only']);
+    expect(await ids(idx, 'Rechnung', 'C')).toEqual([]);
+  });
+
+  it('gives identical results after drop and rebuild', async () => {
+    const idx = newIndex();
+    const docs = generateCorpus(300, 7);
+    const load = async () => {
+      for (let i = 0; i < docs.length; i += 50) await idx.addDocuments('t1', docs.slice(i, i + 50));
+      await idx.deleteDocument('t1', 'g5');
+      await idx.merge({ tenantId: 't1' });
+    };
+    await load();
+    const queries = ['alpha', 'beta gamma', 'delta OR epsilon', '"alpha beta"', 'ze*'];
+    const snap = async () => Promise.all(queries.map(async (q) => (await idx.search('t1', q, { limit: 50 })).hits.map((h) => [h.docId, h.score])));
+    const first = await snap();
+    await idx.dropTenant('t1');
+    expect((await idx.search('t1', 'alpha')).total).toBe(0);
+    await load();
+    expect(await snap()).toEqual(first);
+  });
+
+  it('merges in the background while queries run, without changing results', async () => {
+    const idx = newIndex({ autoMerge: true, mergePolicy: { mergeFactor: 4 } });
+    const docs = generateCorpus(400, 11);
+    for (let i = 0; i < docs.length; i += 10) await idx.addDocuments('t1', docs.slice(i, i + 10));
+    const reference = newIndex();
+    const results: string[][] = [];
+    const running: Promise<unknown>[] = [];
+    for (let i = 0; i < 30; i++) {
+      running.push(idx.merge({ tenantId: 't1' }));
+      results.push(await ids(idx, 'alpha beta'));
+    }
+    await Promise.all(running);
+    await idx.merge({ force: true });
+    const final = (await idx.search('t1', 'alpha beta', { limit: 1000 })).hits.map((h) => h.docId).sort();
+    for (const r of results) for (const id of r) expect(final).toContain(id);
+    expect(reference).toBeDefined();
+    expect((await idx.search('t1', 'alpha beta', { limit: 1000 })).total).toBe(final.length);
+  });
+});
+
+describe('top-k pruning', () => {
+  it('returns the same top 10 as exhaustive scoring on 1000 random queries', async () => {
+    const idx = newIndex();
+    const docs = generateCorpus(3000, 3);
+    for (let i = 0; i < docs.length; i += 500) await idx.addDocuments('t1', docs.slice(i, i + 500));
+    for (let i = 0; i < 40; i++) await idx.deleteDocument('t1', `g${i * 37}`);
+    let seed = 99;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const word = () => VOCAB[Math.floor(rnd() ** 2 * VOCAB.length)]!;
+    let pruned = 0;
+    for (let i = 0; i < 1000; i++) {
+      const n = 1 + Math.floor(rnd() * 3);
+      const words = Array.from({ length: n }, word);
+      const r = rnd();
+      const q = r < 0.4 ? words.join(' OR ') : r < 0.8 ? words.join(' ') : r < 0.9 ? `${words[0]} (${words.slice(1).join(' OR ') || 'alpha'})` : `"${words.join(' ')}"`;
+      const fast = await idx.search('t1', q, { limit: 10, exactTotalUpTo: 0, snippets: false });
+      const slow = await idx.search('t1', q, { limit: 10, exhaustive: true, snippets: false });
+      expect(fast.hits.map((h) => h.docId), q).toEqual(slow.hits.map((h) => h.docId));
+      fast.hits.forEach((h, k) => expect(Math.abs(h.score - slow.hits[k]!.score)).toBeLessThanOrEqual(1e-9));
+      if (!fast.totalExact) pruned++;
+    }
+    expect(pruned).toBeGreaterThan(100);
+  });
+
+  it('counts exactly up to the bound and estimates beyond', async () => {
+    const idx = newIndex({ exactTotalUpTo: 100 });
+    await idx.addDocuments('t1', generateCorpus(1000, 5));
+    const exact = await idx.search('t1', 'alpha', { exhaustive: true });
+    const est = await idx.search('t1', 'alpha');
+    expect(exact.totalExact).toBe(true);
+    expect(exact.total).toBeGreaterThan(100);
+    expect(est.totalExact).toBe(false);
+    expect(est.total).toBeGreaterThan(exact.total / 3);
+    expect(est.total).toBeLessThan(exact.total * 3);
+    expect(est.hits.map((h) => h.docId)).toEqual(exact.hits.map((h) => h.docId));
+  });
+});
+
+const VOCAB = [
+  'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda', 'mu', 'nu', 'xi',
+  'omicron', 'pi', 'rho', 'sigma', 'tau', 'upsilon', 'phi', 'chi', 'psi', 'omega', 'zebra', 'zeppelin', 'zenith',
+];
+
+function generateCorpus(n: number, seed: number): IndexDoc[] {
+  let s = seed;
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return s / 0x7fffffff;
+  };
+  const word = () => VOCAB[Math.floor(rnd() ** 1.5 * VOCAB.length)]!;
+  const docs: IndexDoc[] = [];
+  for (let i = 0; i < n; i++) {
+    const len = 3 + Math.floor(rnd() * 60);
+    const body = Array.from({ length: len }, word).join(' ');
+    docs.push({ docId: `g${i}`, language: 'eng', fields: { title: `${word()} ${word()}`, body: [body], ...(rnd() < 0.2 ? { sender: word() } : {}) } });
+  }
+  return docs;
+}
