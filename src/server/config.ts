@@ -13,7 +13,14 @@ export interface Config {
   /** `host:port` of the Prometheus endpoint, or null when off. */
   readonly metricsListen: { readonly host: string; readonly port: number } | null;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  readonly pool: { readonly threads: number; readonly maxQueue: number };
+  readonly pool: {
+    readonly threads: number;
+    readonly maxQueue: number;
+    /** Old-generation heap per worker thread in MB: a runaway document kills its worker, not the server. */
+    readonly maxHeapMb: number;
+  };
+  /** Bounds on one document's processing (see docs/pipeline.md). */
+  readonly processing: ProcessingConfig;
   readonly grpc: {
     readonly maxMessageBytes: number;
     readonly maxConcurrentStreams: number;
@@ -37,6 +44,19 @@ export interface Config {
   /** Base64 of 32 bytes from `ARCHIVAR_MASTER_KEY`; never logged. */
   readonly masterKey: string | null;
   readonly accounts: AccountsConfig;
+}
+
+export interface ProcessingConfig {
+  readonly documentTimeMs: number;
+  readonly pageTimeMs: number;
+  readonly maxPages: number;
+  readonly maxPixels: number;
+  readonly maxDecompressedBytes: number;
+  readonly maxZipMembers: number;
+  readonly maxCompressionRatio: number;
+  readonly renderDpi: number;
+  /** Members of members (of members…) beyond this depth are listed in metadata, not extracted. */
+  readonly maxNestingDepth: number;
 }
 
 /** Accounts and privacy settings (see docs/privacy.md). */
@@ -85,6 +105,20 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'log-level', help: 'fatal|error|warn|info|debug|trace|silent', default: 'info' },
   { flag: 'pool-threads', help: 'worker threads (default: number of cores)' },
   { flag: 'pool-max-queue', help: 'tasks waiting for a worker before RESOURCE_EXHAUSTED', default: '256' },
+  { flag: 'worker-max-heap-mb', help: 'old-generation heap per worker thread in MB (a bigger document fails)', default: '1024' },
+  { flag: 'document-time-ms', help: 'wall time to process one document before it fails', default: '600000' },
+  { flag: 'page-time-ms', help: 'wall time for one page (text layer, render or OCR)', default: '60000' },
+  { flag: 'max-pages', help: 'pages a document may have', default: '2000' },
+  { flag: 'max-pixels', help: 'pixels of one image or rendered page (width × height)', default: '100000000' },
+  {
+    flag: 'max-decompressed-bytes',
+    help: 'bytes a ZIP or e-mail may unpack to (members and attachments in total)',
+    default: String(512 * 2 ** 20),
+  },
+  { flag: 'max-zip-members', help: 'members a ZIP (or attachments an e-mail) may have', default: '10000' },
+  { flag: 'max-zip-ratio', help: 'compression ratio above which a ZIP member is a bomb', default: '200' },
+  { flag: 'render-dpi', help: 'resolution at which PDF pages without text are rendered for OCR', default: '300' },
+  { flag: 'max-nesting-depth', help: 'how deep archives in archives (or e-mails) are unpacked', default: '3' },
   { flag: 'max-message-bytes', help: 'largest gRPC message in either direction', default: String(8 * 1024 * 1024) },
   { flag: 'max-concurrent-streams', help: 'HTTP/2 streams per connection', default: '256' },
   { flag: 'keepalive-time-ms', help: 'server keepalive ping interval', default: '60000' },
@@ -196,6 +230,18 @@ export function loadConfig(flags: Raw = {}, env: NodeJS.ProcessEnv = process.env
     pool: {
       threads: raw['pool-threads'] === undefined ? cores : parseInt_('pool-threads', raw['pool-threads'], 1, 256),
       maxQueue: parseInt_('pool-max-queue', need(raw, 'pool-max-queue'), 1, 1_000_000),
+      maxHeapMb: parseInt_('worker-max-heap-mb', need(raw, 'worker-max-heap-mb'), 16, 65_536),
+    },
+    processing: {
+      documentTimeMs: parseInt_('document-time-ms', need(raw, 'document-time-ms'), 100, 24 * 3_600_000),
+      pageTimeMs: parseInt_('page-time-ms', need(raw, 'page-time-ms'), 100, 3_600_000),
+      maxPages: parseInt_('max-pages', need(raw, 'max-pages'), 1, 1_000_000),
+      maxPixels: parseInt_('max-pixels', need(raw, 'max-pixels'), 10_000, 2 ** 40),
+      maxDecompressedBytes: parseInt_('max-decompressed-bytes', need(raw, 'max-decompressed-bytes'), 1024, 2 ** 42),
+      maxZipMembers: parseInt_('max-zip-members', need(raw, 'max-zip-members'), 1, 10_000_000),
+      maxCompressionRatio: parseInt_('max-zip-ratio', need(raw, 'max-zip-ratio'), 2, 1_000_000),
+      renderDpi: parseInt_('render-dpi', need(raw, 'render-dpi'), 72, 1200),
+      maxNestingDepth: parseInt_('max-nesting-depth', need(raw, 'max-nesting-depth'), 0, 16),
     },
     grpc: {
       maxMessageBytes: parseInt_('max-message-bytes', need(raw, 'max-message-bytes'), 64 * 1024, 256 * 2 ** 20),

@@ -6,6 +6,7 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import { Accounts, type Clock, systemClock } from '../accounts/index.js';
 import { Documents } from '../documents/documents.js';
 import { ProcessingEvents } from '../documents/events.js';
+import type { DocumentIndexer } from '../documents/processing.js';
 import { tenantDocumentsOf } from '../documents/tenant-documents.js';
 import { sweepPendingUploads } from '../documents/upload.js';
 import { AccountsServiceService } from '../gen/archivar/v1/accounts.js';
@@ -50,6 +51,8 @@ export interface StartOptions {
   verifier?: SessionVerifier;
   /** Tests only: the time source of sessions, rate limits, billing and retention. */
   clock?: Clock;
+  /** The search index's hook (fed after each processed document, told about deletes). */
+  indexer?: DocumentIndexer;
 }
 
 /** The composition root: opens the store, starts the pool, binds every service and listens. */
@@ -59,7 +62,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const keyring = await Keyring.open(store, log, { masterKey: config.masterKey, masterKeyFile: config.masterKeyFile });
   let metrics: Metrics | undefined;
   const pool = new WorkerPool(
-    { threads: config.pool.threads, maxQueue: config.pool.maxQueue },
+    { threads: config.pool.threads, maxQueue: config.pool.maxQueue, maxOldGenerationSizeMb: config.pool.maxHeapMb },
     {
       taskFinished: (t, s, ok) => metrics?.taskFinished(t, s, ok),
     },
@@ -77,11 +80,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     events: new ProcessingEvents(),
     clock: () => clock.now(),
     onQueued: () => runner?.wake(),
-    onDeleted: (doc) => runner?.cancel(doc.id),
+    onDeleted: (doc) => {
+      runner?.cancel(doc.id);
+      void Promise.resolve(options.indexer?.remove(doc.tenantId, doc.id)).catch((err: unknown) =>
+        log.error({ err, documentId: doc.id }, 'the search index did not forget a deleted document'),
+      );
+    },
   });
   const swept = await sweepPendingUploads(documents.deps);
   if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
-  runner = new JobRunner(documents, pool, log);
+  runner = new JobRunner(documents, pool, log, options.indexer);
   const accounts = await Accounts.open({
     store,
     keyring,
@@ -120,7 +128,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   bindService(server, DocumentsServiceService, createDocumentsService(app, documents), bind);
   bindService(server, SearchServiceService, createSearchService(app), bind);
   bindService(server, AccountsServiceService, createAccountsService(app), bind);
-  bindService(server, AdminServiceService, createAdminService(app), bind);
+  bindService(server, AdminServiceService, createAdminService(app, documents), bind);
 
   const definition = loadApiDefinition();
   const serviceNames = apiServiceNames(definition);

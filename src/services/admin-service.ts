@@ -1,16 +1,19 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { requireAdmin } from '../accounts/index.js';
+import type { Documents } from '../documents/documents.js';
+import { reprocess } from '../documents/processing.js';
 import type { AdminServiceService } from '../gen/archivar/v1/admin.js';
 import type { AppContext } from '../server/app-context.js';
+import { invalidArgument } from '../server/errors.js';
 import type { AsyncService } from '../server/handler.js';
 
 /**
  * Handlers of archivar.v1.AdminService. Every RPC starts with `requireAdmin`. Retention, billing, stats
- * and locked records are here; Reprocess, Reindex and RotateMasterKey belong to the documents, index and
- * key parts and answer UNIMPLEMENTED until they are added below.
+ * and locked records are here, and Reprocess (re-queues documents through src/documents/processing.ts);
+ * Reindex and RotateMasterKey belong to the index and key parts and answer UNIMPLEMENTED until added below.
  */
-export function createAdminService(app: AppContext): AsyncService<typeof AdminServiceService> {
+export function createAdminService(app: AppContext, documents?: Documents): AsyncService<typeof AdminServiceService> {
   const { accounts } = app;
   return {
     async runRetention(_req, ctx) {
@@ -50,6 +53,18 @@ export function createAdminService(app: AppContext): AsyncService<typeof AdminSe
         poolThreads: app.pool.threads,
         poolQueueDepth: app.pool.queueDepth,
       };
+    },
+    async reprocess(req, ctx) {
+      requireAdmin(ctx);
+      if (!documents) throw invalidArgument('reprocessing is not available on this server');
+      const scope = req.scope;
+      let enqueued: number;
+      if (scope?.$case === 'all' && scope.value) enqueued = await reprocess(documents.deps, 'all');
+      else if (scope?.$case === 'tenantId' && scope.value) enqueued = await reprocess(documents.deps, { tenantId: scope.value });
+      else if (scope?.$case === 'document' && scope.value.tenantId && scope.value.documentId)
+        enqueued = await reprocess(documents.deps, { tenantId: scope.value.tenantId, documentId: scope.value.documentId });
+      else throw invalidArgument('give a document (tenant_id and document_id), a tenant_id, or all');
+      return { jobsEnqueued: BigInt(enqueued) };
     },
     async listLockedRecords(_req, ctx) {
       requireAdmin(ctx);

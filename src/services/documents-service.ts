@@ -1,9 +1,10 @@
 import { requireTenantUser } from '../accounts/authorize.js';
-import type { Documents } from '../documents/documents.js';
+import type { Artifact, Documents } from '../documents/documents.js';
+import { extractedArtifact } from '../documents/processing-artifacts.js';
 import { ArtifactKind, DocumentSource, DocumentStatus } from '../gen/archivar/v1/common.js';
 import type { Document, DocumentsServiceService } from '../gen/archivar/v1/documents.js';
 import type { AppContext } from '../server/app-context.js';
-import { invalidArgument, notFound } from '../server/errors.js';
+import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
 import type { AsyncService } from '../server/handler.js';
 import type { DocumentRecord, DocumentStatus as Status } from '../store/document-store.js';
 
@@ -48,7 +49,21 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
 
     async upload(messages, ctx) {
       const p = requireTenantUser(ctx);
+      if (app.accounts.isProcessingRestricted(p.tenantId, p.userId)) {
+        throw failedPrecondition('processing is restricted for this account (Art. 18 GDPR); lift the restriction to upload');
+      }
+      const startMs = Date.now();
       const { document, duplicate } = await documents.upload({ tenantId: p.tenantId, userId: p.userId }, messages, ctx.signal);
+      if (!duplicate && document.createdMs >= startMs) {
+        await app.accounts.usage.record({
+          tenantId: p.tenantId,
+          userId: p.userId,
+          kind: 'bytes_stored',
+          quantity: document.storedSize,
+          startMs,
+          endMs: Date.now(),
+        });
+      }
       return {
         documentId: document.id,
         contentId: document.contentId,
@@ -94,18 +109,24 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
     async *download(req, ctx) {
       const p = requireTenantUser(ctx);
       const kind = req.kind === ArtifactKind.ARTIFACT_KIND_UNSPECIFIED ? ArtifactKind.ARTIFACT_KIND_ORIGINAL : req.kind;
-      if (kind !== ArtifactKind.ARTIFACT_KIND_ORIGINAL) {
+      let artifact: Artifact;
+      if (kind === ArtifactKind.ARTIFACT_KIND_ORIGINAL) {
+        artifact = await documents.original(
+          p.tenantId,
+          req.documentId,
+          req.plaintext ? 'plaintext' : { publicKey: req.recipientPublicKey },
+        );
+      } else if (kind === ArtifactKind.ARTIFACT_KIND_TEXT || kind === ArtifactKind.ARTIFACT_KIND_WORDS) {
+        // Extracted artifacts are opened here and sent as plaintext over TLS, whatever `plaintext` says.
+        const which = kind === ArtifactKind.ARTIFACT_KIND_TEXT ? 'text' : 'words';
+        artifact = await extractedArtifact(documents, p.tenantId, req.documentId, which);
+      } else {
         const doc = documents.get(p.tenantId, req.documentId);
         const name = Object.entries(ARTIFACTS).find(([, v]) => v === kind)?.[0];
         if (!name) throw invalidArgument(`unknown artifact kind ${kind}`);
         documents.requireArtifact(doc, name);
         throw notFound(`the document has no ${name}`);
       }
-      const artifact = await documents.original(
-        p.tenantId,
-        req.documentId,
-        req.plaintext ? 'plaintext' : { publicKey: req.recipientPublicKey },
-      );
       yield {
         part: {
           $case: 'header',

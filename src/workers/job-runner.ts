@@ -1,10 +1,21 @@
+import { MessageChannel } from 'node:worker_threads';
 import { isSealedFormatError, unwrapFileKeyForTenant } from '../crypto/index.js';
 import type { Documents } from '../documents/documents.js';
+import { commitExtraction, type DocumentIndexer, depthOf, indexedDocument } from '../documents/processing.js';
 import { AppError } from '../server/errors.js';
 import type { Logger } from '../server/logger.js';
 import type { DocumentRecord } from '../store/document-store.js';
 import type { JobRecord } from '../store/job-queue.js';
 import type { WorkerPool } from './pool.js';
+import type { ProgressMessage } from './tasks.js';
+
+/** How long past its budget a document may run before its worker thread is terminated. */
+const HARD_STOP_GRACE_MS = 10_000;
+/**
+ * A text document needs several copies of itself as strings (two bytes per character in the worst case,
+ * then lower-cased for language detection): an eighth of the heap leaves room for all of them.
+ */
+const TEXT_BYTES_PER_HEAP_BYTE = 8;
 
 /**
  * Main-thread side of processing: leases due jobs from the durable queue, hands each document to the
@@ -15,6 +26,7 @@ export class JobRunner {
   readonly #documents: Documents;
   readonly #pool: WorkerPool;
   readonly #log: Logger;
+  readonly #indexer: DocumentIndexer | undefined;
   readonly #running = new Map<string, AbortController>();
   #wake: (() => void) | undefined;
   #stopped = false;
@@ -23,9 +35,10 @@ export class JobRunner {
   #loop: Promise<void> | undefined;
   #idle = new Set<() => void>();
 
-  constructor(documents: Documents, pool: WorkerPool, log: Logger) {
+  constructor(documents: Documents, pool: WorkerPool, log: Logger, indexer?: DocumentIndexer) {
     this.#documents = documents;
     this.#pool = pool;
+    this.#indexer = indexer;
     this.#log = log.child({ part: 'job-runner' });
   }
 
@@ -106,8 +119,19 @@ export class JobRunner {
     }
     const controller = new AbortController();
     this.#running.set(doc.id, controller);
+    const limits = deps.config.processing;
+    // The worker enforces the budget itself; this catches a library stuck in a synchronous loop, which
+    // only terminating the thread can stop.
+    const budget = AbortSignal.timeout(limits.documentTimeMs + HARD_STOP_GRACE_MS);
+    const signal = AbortSignal.any([controller.signal, budget]);
+    const channel = new MessageChannel();
+    channel.port1.on('message', (m: ProgressMessage) => {
+      const current = deps.documents.get(doc.tenantId, doc.id);
+      if (current) this.#documents.emit(current, m.step, progressText(m), m.page, m.pageCount);
+    });
+    channel.port1.unref();
     try {
-      await this.#setStatus(doc, { status: 'PROCESSING' }, 'OPENING', `attempt ${job.attempts}`);
+      await this.#setStatus(doc, { status: 'PROCESSING' }, 'PROCESSING', `attempt ${job.attempts}`);
       const tenantKey = await deps.keyring.tenantKey(doc.tenantId);
       const key = unwrapFileKeyForTenant(doc.header, tenantKey, { tenantId: doc.tenantId, documentId: doc.id, kind: 'original' });
       // Own ArrayBuffers (not Node's shared pool), so they can be moved to the worker.
@@ -119,21 +143,51 @@ export class JobRunner {
         body.set(piece, offset);
         offset += piece.byteLength;
       }
-      await this.#pool.run(
+      const { maxNestingDepth, ...pipelineLimits } = limits;
+      const result = await this.#pool.run(
         {
-          type: 'open-document',
+          type: 'process-document',
           fileKey,
           header: new Uint8Array(doc.header),
           body,
           contentId: doc.contentId,
           maxPlaintextBytes: deps.config.documents.maxDocumentBytes,
+          maxTextBytes: Math.floor((deps.config.pool.maxHeapMb * 2 ** 20) / TEXT_BYTES_PER_HEAP_BYTE),
+          declaredType: doc.declaredMediaType,
+          fileName: doc.fileName,
+          limits: pipelineLimits,
+          extractChildren: depthOf(deps, doc) < maxNestingDepth,
+          serverPublicKey: new Uint8Array(deps.keyring.serverKeyPair.publicKey),
+          progress: channel.port2,
         },
-        { signal: controller.signal, transfer: [fileKey.buffer, body.buffer] },
+        { signal, transfer: [fileKey.buffer, body.buffer, channel.port2] },
       );
-      await this.#finish(job, doc, { status: 'STORED', statusReason: '' }, 'STORED', 'stored and verified');
+      if (result.outcome === 'failed') {
+        if (result.permanent) {
+          await this.#finish(job, doc, { status: 'FAILED', statusReason: result.reason }, 'FAILED', result.reason);
+          return;
+        }
+        throw new AppError(13, result.reason);
+      }
+      const committed = await commitExtraction(deps, job, doc, result);
+      const updated = committed.document;
+      if (!updated) return; // deleted or re-queued while it ran
+      this.#log.debug(
+        { documentId: doc.id, status: updated.status, ms: result.elapsedMs, bytes: result.plaintextBytes },
+        'document processed',
+      );
+      this.#documents.emit(updated, updated.status, updated.statusReason || progressText({ step: updated.status }));
+      for (const child of committed.created) this.#documents.emit(child, 'QUEUED', `contained in ${doc.id}`);
+      if (committed.created.length > 0) this.wake();
+      await this.#index(doc, updated, committed.pages);
     } catch (err) {
       if (controller.signal.aborted && this.#stopped) return; // resumed after restart
       if (!deps.documents.get(doc.tenantId, doc.id)) return; // deleted meanwhile
+      if (budget.aborted && !controller.signal.aborted) {
+        const reason = `processing took longer than the limit of ${Math.round(limits.documentTimeMs / 1000)} s`;
+        await this.#finish(job, doc, { status: 'FAILED', statusReason: reason }, 'FAILED', reason);
+        return;
+      }
       const reason = failureReason(err);
       if (isSealedFormatError(err) || (err instanceof AppError && err.code === 15)) {
         // Stored bytes that fail authentication will fail every time: no retry.
@@ -145,7 +199,20 @@ export class JobRunner {
       if (outcome === 'dead') await this.#finish(job, doc, { status: 'FAILED', statusReason: reason }, 'FAILED', reason);
       else await this.#setStatus(doc, { status: 'QUEUED' }, 'RETRY', `retrying after: ${reason}`);
     } finally {
+      channel.port1.close();
       this.#running.delete(doc.id);
+    }
+  }
+
+  /** Feeds the index after the commit; an index failure is logged, the document stays processed. */
+  async #index(before: DocumentRecord, after: DocumentRecord, pages: string[]): Promise<void> {
+    if (!this.#indexer) return;
+    try {
+      if (after.status === 'INDEXED') await this.#indexer.add(after.tenantId, indexedDocument(after, pages));
+      else if (before.status === 'INDEXED' || before.artifacts.includes('text'))
+        await this.#indexer.remove(after.tenantId, after.id);
+    } catch (err) {
+      this.#log.error({ err, documentId: after.id }, 'the search index did not take the document');
     }
   }
 
@@ -180,6 +247,11 @@ export class JobRunner {
     await deps.store.flushed();
     if (updated) this.#documents.emit(updated, step, message);
   }
+}
+
+/** `OCR page 3/12`, `EXTRACTING page 1/2`, `OPENING`. */
+function progressText(m: { step: string; page?: number; pageCount?: number }): string {
+  return m.page && m.pageCount ? `${m.step} page ${m.page}/${m.pageCount}` : m.step;
 }
 
 /** A reason safe to show the document's owner. */

@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { resourceExhausted } from '../server/errors.js';
 import type { ResultOf, WorkerTask } from './tasks.js';
@@ -58,7 +59,7 @@ export class WorkerPool {
    */
   async run<T extends WorkerTask>(
     task: T,
-    options: { signal?: AbortSignal; transfer?: ArrayBufferLike[] } = {},
+    options: { signal?: AbortSignal; transfer?: (ArrayBufferLike | MessagePort)[] } = {},
   ): Promise<ResultOf<T['type']>> {
     if (this.#inFlight >= this.#capacity) throw resourceExhausted('the processing queue is full; retry later');
     this.#inFlight++;

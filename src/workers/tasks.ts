@@ -1,7 +1,8 @@
 /**
  * Messages between the main thread and the pool's worker threads: one tagged union per direction, shared
- * by both sides. Each task type is also the name of the worker entry's export that runs it.
+ * by both sides. Each task type is dispatched by the worker entry's default export.
  */
+import type { MessagePort } from 'node:worker_threads';
 
 /** Diagnostic task: waits `delayMs` (abortable by terminating the worker) and echoes the payload size. */
 export interface SelftestTask {
@@ -17,12 +18,25 @@ export interface SelftestResult {
   threadId: number;
 }
 
+/** Bounds on one document's work (the pipeline's limits; every field set from the server config). */
+export interface ProcessLimits {
+  documentTimeMs: number;
+  pageTimeMs: number;
+  maxPages: number;
+  maxPixels: number;
+  maxDecompressedBytes: number;
+  maxZipMembers: number;
+  maxCompressionRatio: number;
+  renderDpi: number;
+}
+
 /**
- * Opens a stored document in memory: decrypt, decompress, check the plaintext digest. The file key is
- * unwrapped on the main thread and moved here; nothing is written to disk.
+ * Opens a stored document in memory (decrypt, decompress, check the plaintext digest), extracts its
+ * text, metadata and child documents, and seals the children. The file key is unwrapped on the main
+ * thread and moved here; nothing is written to disk.
  */
-export interface OpenDocumentTask {
-  type: 'open-document';
+export interface ProcessDocumentTask {
+  type: 'process-document';
   /** 32-byte file key (transferred, wiped after use). */
   fileKey: Uint8Array;
   /** The stored sealed header. */
@@ -32,15 +46,75 @@ export interface OpenDocumentTask {
   /** Expected hex SHA-256 of the plaintext. */
   contentId: string;
   maxPlaintextBytes: number;
+  /** Largest text, HTML or e-mail document (they become JS strings; bounded by the worker heap). */
+  maxTextBytes: number;
+  declaredType: string;
+  fileName: string;
+  limits: ProcessLimits;
+  /** False at the maximum nesting depth: members and attachments are listed, not returned. */
+  extractChildren: boolean;
+  /**
+   * The server's X25519 public key: children are sealed to it exactly like client uploads, and the main
+   * thread re-wraps their file keys to the tenant (no tenant or server secret enters a worker).
+   */
+  serverPublicKey: Uint8Array;
+  /** Receives `ProgressMessage`s (transferred with the task). */
+  progress?: MessagePort;
 }
 
-export interface OpenDocumentResult {
-  type: 'open-document';
-  plaintextBytes: number;
+/** Posted on the task's progress port while a document is worked on. */
+export interface ProgressMessage {
+  type: 'progress';
+  /** OPENING, EXTRACTING or OCR. */
+  step: string;
+  page: number;
+  pageCount: number;
+}
+
+/** A member or attachment, sealed like an upload (X25519 envelope to the server, context kind 'original'). */
+export interface SealedChild {
+  fileName: string;
+  declaredType: string;
+  /** Sealed header with the X25519 envelope; the main thread replaces it by a tenant envelope. */
+  header: Uint8Array;
+  /** Sealed body (transferred). */
+  body: Uint8Array;
   contentId: string;
+  size: number;
 }
 
-export type WorkerTask = SelftestTask | OpenDocumentTask;
-export type WorkerResult = SelftestResult | OpenDocumentResult;
+export type ProcessFailureKind = 'verification' | 'limit' | 'corrupt' | 'timeout' | 'aborted' | 'empty' | 'internal';
+
+export type ProcessDocumentResult =
+  | {
+      type: 'process-document';
+      outcome: 'extracted';
+      status: 'ok' | 'unsupported' | 'encrypted';
+      mediaType: string;
+      language: string;
+      pageCount: number;
+      /** Metadata under the keys the Document message reads (see docs/pipeline.md). */
+      metadata: Record<string, unknown>;
+      /** UTF-8 text, pages separated by form feeds (transferred); empty when nothing was found. */
+      text: Uint8Array;
+      /** JSON word boxes per page (transferred); empty when no page was OCR'd. */
+      words: Uint8Array;
+      children: SealedChild[];
+      /** Plaintext bytes opened and milliseconds spent, for logs and metrics. */
+      plaintextBytes: number;
+      elapsedMs: number;
+    }
+  | {
+      type: 'process-document';
+      outcome: 'failed';
+      kind: ProcessFailureKind;
+      /** Safe to show the owner: no document content, no stack. */
+      reason: string;
+      /** Retrying cannot help (bad bytes, a limit); otherwise the job is retried. */
+      permanent: boolean;
+    };
+
+export type WorkerTask = SelftestTask | ProcessDocumentTask;
+export type WorkerResult = SelftestResult | ProcessDocumentResult;
 export type TaskType = WorkerTask['type'];
 export type ResultOf<T extends TaskType> = Extract<WorkerResult, { type: T }>;

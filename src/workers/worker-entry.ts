@@ -1,35 +1,38 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { openStream, SealedFormatError } from '../crypto/index.js';
-import type { OpenDocumentResult, OpenDocumentTask, SelftestResult, SelftestTask, WorkerResult, WorkerTask } from './tasks.js';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import sharp from 'sharp';
+import { processDocument } from './process-document.js';
+import type { ProcessDocumentResult, SelftestResult, SelftestTask, WorkerResult, WorkerTask } from './tasks.js';
 
 // Heavy libraries and per-thread engines live here only; loading this on the main thread is a bug.
 if (isMainThread) {
   throw new Error('src/workers/worker-entry is the pool worker entry and must not be imported on the main thread');
 }
 
+// One pool thread = one core: libvips must not start its own thread pool, and its cache would keep
+// decoded pages of earlier documents in memory.
+sharp.concurrency(1);
+sharp.cache(false);
+
 export async function selftest(task: SelftestTask): Promise<SelftestResult> {
   if (task.delayMs > 0) await sleep(task.delayMs);
   return { type: 'selftest', bytes: task.payload.byteLength, threadId };
 }
 
-export async function openDocument(task: OpenDocumentTask): Promise<OpenDocumentResult> {
-  try {
-    const opened = openStream(
-      task.header,
-      [task.body],
-      { fileKey: task.fileKey },
-      { maxPlaintextBytes: task.maxPlaintextBytes, context: { kind: 'original' } },
-    );
-    let plaintextBytes = 0;
-    for await (const piece of opened) plaintextBytes += piece.byteLength;
-    const summary = await opened.summary;
-    if (summary.contentId !== task.contentId)
-      throw new SealedFormatError('digest-mismatch', 'the document does not match its content id');
-    return { type: 'open-document', plaintextBytes, contentId: summary.contentId };
-  } finally {
-    task.fileKey.fill(0);
-  }
+/** Hands the result's buffers over to the main thread instead of copying them. */
+function moved(result: ProcessDocumentResult): unknown {
+  if (result.outcome !== 'extracted') return result;
+  const buffers = new Set<ArrayBufferLike>([result.text.buffer, result.words.buffer]);
+  for (const c of result.children) buffers.add(c.body.buffer);
+  return move({
+    get [transferableSymbol]() {
+      return [...buffers];
+    },
+    get [valueSymbol]() {
+      return result;
+    },
+  } as unknown as ArrayBuffer);
 }
 
 /** Piscina calls the default export with each task; the tag picks the handler. */
@@ -37,7 +40,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   switch (task.type) {
     case 'selftest':
       return selftest(task);
-    case 'open-document':
-      return openDocument(task);
+    case 'process-document':
+      return moved(await processDocument(task)) as WorkerResult;
   }
 }

@@ -1,0 +1,255 @@
+import { isMainThread } from 'node:worker_threads';
+import { isSealedFormatError, openStream, SealedFormatError, Sealer } from '../crypto/index.js';
+import {
+  createOcrEngine,
+  type DocumentMetadata,
+  type ExtractedDocument,
+  type ExtractedPage,
+  extractDocument,
+  isPipelineError,
+  type OcrEngine,
+  PipelineError,
+  sniff,
+} from '../pipeline/index.js';
+import type { ProcessDocumentResult, ProcessDocumentTask, ProcessFailureKind, ProgressMessage, SealedChild } from './tasks.js';
+
+// Worker side only: the OCR engine below is per thread, and the pipeline's libraries are heavy.
+if (isMainThread) throw new Error('src/workers/process-document runs inside pool workers only');
+
+/** Word boxes per page, as served by Download kind `words` (schema in docs/pipeline.md). */
+export const WORDS_FORMAT = 'archivar.words.v1';
+
+let engine: Promise<OcrEngine> | undefined;
+
+/** This thread's OCR engine: created on the first page that needs it, then reused for every document. */
+function ocrEngine(): Promise<OcrEngine> {
+  engine ??= createOcrEngine({ langs: ['deu', 'eng'] }).catch((err: unknown) => {
+    engine = undefined;
+    throw err;
+  });
+  return engine;
+}
+
+/** Text documents never pay for starting tesseract: the engine is only made when a page asks for it. */
+const lazyOcr: OcrEngine = {
+  langs: ['deu', 'eng'],
+  async recognize(image, opts) {
+    return (await ocrEngine()).recognize(image, opts);
+  },
+  async terminate() {},
+};
+
+export async function processDocument(task: ProcessDocumentTask): Promise<ProcessDocumentResult> {
+  const started = performance.now();
+  const post = (step: string, page = 0, pageCount = 0) =>
+    task.progress?.postMessage({ type: 'progress', step, page, pageCount } satisfies ProgressMessage);
+  let plaintext: Buffer | undefined;
+  try {
+    post('OPENING');
+    plaintext = await openInMemory(task);
+    checkTextSize(plaintext, task);
+    post('EXTRACTING');
+    const doc = await extractDocument(plaintext, {
+      declaredType: task.declaredType,
+      fileName: task.fileName,
+      limits: { ...task.limits, maxInputBytes: task.maxPlaintextBytes },
+      ocr: lazyOcr,
+      onProgress: (p) => post(p.step, p.page, p.pageCount),
+    });
+    const metadata = toRecordMetadata(doc);
+    const children: SealedChild[] = [];
+    if (task.extractChildren) {
+      for (const child of doc.children ?? []) children.push(sealChild(child, task.serverPublicKey));
+    } else if (doc.children?.length) {
+      const skipped = (metadata.skipped as { name: string; reason: string }[] | undefined) ?? [];
+      for (const c of doc.children) skipped.push({ name: c.fileName, reason: 'nesting-depth' });
+      metadata.skipped = skipped;
+    }
+    return {
+      type: 'process-document',
+      outcome: 'extracted',
+      status: doc.status,
+      mediaType: doc.mediaType,
+      language: doc.language,
+      pageCount: doc.pages.length || doc.metadata.pageCount,
+      metadata,
+      text: ownBytes(pagesText(doc.pages)),
+      words: ownBytes(wordsJson(doc.pages)),
+      children,
+      plaintextBytes: plaintext.byteLength,
+      elapsedMs: Math.round(performance.now() - started),
+    };
+  } catch (err) {
+    return failure(err);
+  } finally {
+    task.fileKey.fill(0);
+    plaintext?.fill(0);
+    task.progress?.close();
+  }
+}
+
+/** Decrypts and decompresses into one buffer, then checks the digest against the record's content id. */
+async function openInMemory(task: ProcessDocumentTask): Promise<Buffer> {
+  const opened = openStream(
+    task.header,
+    [task.body],
+    { fileKey: task.fileKey },
+    { maxPlaintextBytes: task.maxPlaintextBytes, context: { kind: 'original' } },
+  );
+  const pieces: Buffer[] = [];
+  for await (const piece of opened) pieces.push(piece);
+  const summary = await opened.summary;
+  if (summary.contentId !== task.contentId)
+    throw new SealedFormatError('digest-mismatch', 'the document does not match its content id');
+  const plaintext = Buffer.concat(pieces);
+  for (const p of pieces) p.fill(0);
+  return plaintext;
+}
+
+/**
+ * Text, HTML and e-mail become JS strings (decoded, lower-cased, joined) in single allocations that V8
+ * cannot interrupt: one far over the heap limit aborts the whole process instead of failing this worker.
+ * So their size is bounded by the worker heap before the pipeline starts.
+ */
+function checkTextSize(plaintext: Buffer, task: ProcessDocumentTask): void {
+  if (plaintext.byteLength <= task.maxTextBytes) return;
+  const type = sniff(plaintext, task.declaredType).kind.type;
+  if (type === 'text' || type === 'html' || type === 'email') {
+    const mb = (n: number) => Math.round(n / 2 ** 20);
+    throw new PipelineError(
+      'limit',
+      `a text document of ${mb(plaintext.byteLength)} MB exceeds the limit of ${mb(task.maxTextBytes)} MB for this server's worker heap`,
+    );
+  }
+}
+
+function failure(err: unknown): ProcessDocumentResult {
+  let kind: ProcessFailureKind = 'internal';
+  let reason = 'processing failed with an internal error';
+  if (isSealedFormatError(err)) {
+    kind = err.kind === 'too-large' ? 'limit' : 'verification';
+    reason = `the stored document failed verification: ${err.message}`;
+  } else if (isPipelineError(err)) {
+    kind = err.kind;
+    reason = err.message;
+  }
+  // Bad bytes and exceeded limits fail the same way every time; a library hiccup may not.
+  const permanent = kind !== 'internal' && kind !== 'aborted';
+  return { type: 'process-document', outcome: 'failed', kind, reason, permanent };
+}
+
+/** Pages joined by form feeds (a form feed inside a page would shift page numbers, so it becomes a newline). */
+function pagesText(pages: ExtractedPage[]): string {
+  if (!pages.some((p) => p.text.trim().length > 0)) return '';
+  return pages.map((p) => p.text.replaceAll('\f', '\n')).join('\f');
+}
+
+function wordsJson(pages: ExtractedPage[]): string {
+  if (!pages.some((p) => p.words && p.words.length > 0)) return '';
+  return JSON.stringify({
+    format: WORDS_FORMAT,
+    pages: pages.map((p, i) => ({
+      page: i + 1,
+      width: p.width ?? 0,
+      height: p.height ?? 0,
+      unit: p.ocr ? 'px' : 'pt',
+      ...(p.dpi ? { dpi: p.dpi } : {}),
+      ...(p.confidence !== undefined ? { confidence: p.confidence } : {}),
+      // [text, x, y, w, h, confidence]: arrays, not objects, keep the JSON about half the size.
+      words: (p.words ?? []).map((w) => [w.text, w.x, w.y, w.w, w.h, w.confidence]),
+    })),
+  });
+}
+
+/** A fresh ArrayBuffer of exactly these bytes, so it can be transferred (never Node's shared pool). */
+function ownBytes(text: string): Uint8Array {
+  const encoded = Buffer.from(text, 'utf8');
+  const out = new Uint8Array(encoded.byteLength);
+  out.set(encoded);
+  return out;
+}
+
+function sealChild(child: { fileName: string; bytes: Buffer; declaredType?: string }, serverPublicKey: Uint8Array): SealedChild {
+  const sealer = new Sealer({ serverPublicKey, context: { kind: 'original' } });
+  const pieces: Buffer[] = [];
+  // Slices of 1 MiB keep zstd's output (and so the chunk list) growing smoothly.
+  for (let i = 0; i < child.bytes.byteLength; i += 1 << 20) pieces.push(...sealer.write(child.bytes.subarray(i, i + (1 << 20))));
+  pieces.push(...sealer.end());
+  const body = new Uint8Array(pieces.reduce((n, p) => n + p.byteLength, 0));
+  let offset = 0;
+  for (const p of pieces) {
+    body.set(p, offset);
+    offset += p.byteLength;
+  }
+  const header = new Uint8Array(sealer.header.byteLength);
+  header.set(sealer.header);
+  const size = child.bytes.byteLength;
+  child.bytes.fill(0);
+  return {
+    fileName: cleanFileName(child.fileName),
+    declaredType: child.declaredType ?? '',
+    header,
+    body,
+    contentId: sealer.summary.contentId,
+    size,
+  };
+}
+
+/** Member paths and attachment names become plain file names that pass the upload rules. */
+function cleanFileName(name: string): string {
+  const base = name.split(/[/\\]/).filter(Boolean).pop() ?? '';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 200);
+  return clean || 'unnamed';
+}
+
+/** The pipeline's metadata under the keys the Document message reads, dates as epoch milliseconds. */
+export function toRecordMetadata(doc: ExtractedDocument): Record<string, unknown> {
+  const m: DocumentMetadata = doc.metadata;
+  const out: Record<string, unknown> = {};
+  const set = (key: string, value: unknown) => {
+    if (value === undefined || value === null || value === '') return;
+    if (Array.isArray(value) && value.length === 0) return;
+    out[key] = value;
+  };
+  set('title', m.title?.trim());
+  set('author', m.author?.trim());
+  set('subject', m.subject?.trim());
+  set(
+    'keywords',
+    m.keywords
+      ?.split(/[,;]/)
+      .map((k) => k.trim())
+      .filter(Boolean),
+  );
+  set('createdMs', validMs(m.created));
+  set('modifiedMs', validMs(m.modified));
+  set('producer', m.producer?.trim());
+  set('creator', m.creator?.trim());
+  set('pageCount', doc.pages.length || m.pageCount);
+  if (doc.language !== 'unknown') set('language', doc.language);
+  const first = doc.pages[0];
+  set('width', m.image?.width ?? (first?.width ? Math.round(first.width) : undefined));
+  set('height', m.image?.height ?? (first?.height ? Math.round(first.height) : undefined));
+  set('cameraDateMs', validMs(m.image?.takenAt));
+  set('cameraMake', m.image?.make);
+  set('cameraModel', m.image?.model);
+  if (m.email) {
+    set('from', m.email.from);
+    set('to', m.email.to);
+    set('cc', m.email.cc);
+    set('messageId', m.email.messageId);
+    set('sentMs', validMs(m.email.date));
+  }
+  set('charset', m.charset);
+  if (m.hasJavaScript) set('hasJavaScript', true);
+  const ocrPages = doc.pages.filter((p) => p.ocr).length;
+  if (ocrPages > 0) set('ocrPages', ocrPages);
+  if (m.skipped?.length) out.skipped = m.skipped.map((s) => ({ name: cleanFileName(s.name), reason: s.reason }));
+  return out;
+}
+
+function validMs(d: Date | undefined): number | undefined {
+  const ms = d?.getTime();
+  return ms !== undefined && Number.isFinite(ms) ? ms : undefined;
+}
