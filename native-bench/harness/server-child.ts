@@ -1,0 +1,76 @@
+/**
+ * A benchmark server in its own process (so the load generator and the server do not share one event
+ * loop): the real composition root on 127.0.0.1:0 with a temp data dir, plus the bare gRPC sink used as
+ * the upload reference. Talks to its parent over IPC: `ready`, then answers `stats` and `idle`
+ * requests; exits when told to, or when the parent goes away.
+ */
+import fs from 'node:fs';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { loadConfig } from '../../src/server/config.js';
+import { createLogger } from '../../src/server/logger.js';
+import { startServer } from '../../src/server/server.js';
+import { SINK_SERVICE, sinkHandlers } from './sink.js';
+
+export type ParentMessage = { type: 'stats'; id: number } | { type: 'idle'; id: number } | { type: 'shutdown' };
+export interface ServerStats {
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
+  /** Active libuv handles and requests (process.getActiveResourcesInfo). */
+  activeResources: number;
+  lmdbFileBytes: number;
+}
+export type ChildMessage =
+  | { type: 'ready'; port: number; sinkPort: number; pid: number }
+  | { type: 'stats'; id: number; stats: ServerStats }
+  | { type: 'idle'; id: number };
+
+const settings = JSON.parse(process.argv[2] ?? '{}') as Record<string, string>;
+const dataDir = settings.data;
+if (!dataDir) throw new Error('server-child: settings.data is required');
+const send = (m: ChildMessage) => process.send?.(m);
+
+const config = loadConfig({ listen: '127.0.0.1:0', 'log-level': 'silent', 'retention-interval-ms': '0', ...settings }, {});
+const server = await startServer(config, { log: createLogger('silent') });
+const sink = new Server();
+sink.addService(SINK_SERVICE, sinkHandlers);
+const sinkPort = await new Promise<number>((resolve, reject) =>
+  sink.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+);
+
+function stats(): ServerStats {
+  const m = process.memoryUsage();
+  let lmdbFileBytes = 0;
+  try {
+    lmdbFileBytes = fs.statSync(`${dataDir}/archivar.mdb`).size;
+  } catch {
+    // not created yet
+  }
+  return {
+    rssBytes: m.rss,
+    heapUsedBytes: m.heapUsed,
+    heapTotalBytes: m.heapTotal,
+    externalBytes: m.external,
+    activeResources: process.getActiveResourcesInfo().length,
+    lmdbFileBytes,
+  };
+}
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  sink.forceShutdown();
+  await server.shutdown();
+  process.exit(0);
+}
+
+process.on('message', (m: ParentMessage) => {
+  if (m.type === 'stats') send({ type: 'stats', id: m.id, stats: stats() });
+  else if (m.type === 'idle') void server.runner.whenIdle().then(() => send({ type: 'idle', id: m.id }));
+  else if (m.type === 'shutdown') void stop();
+});
+// Never outlive the benchmark that started us.
+process.on('disconnect', () => void stop());
+send({ type: 'ready', port: server.port, sinkPort, pid: process.pid });

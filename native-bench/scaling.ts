@@ -1,0 +1,3 @@
+export async function runScaling(_mode: 'quick' | 'full'): Promise<number> {
+  throw new Error('not yet');
+}

@@ -1,0 +1,3 @@
+export async function runSoak(_minutes: number): Promise<number> {
+  throw new Error('not yet');
+}
