@@ -16,7 +16,14 @@ export { type HtmlText, htmlToText } from './html.js';
 export { chooseScale, type ImageInfo, imageInfo, imagePagesForOcr, type OcrImage, preprocessForOcr } from './image.js';
 export { type DocumentLanguage, detectLanguage, type LanguageGuess } from './language.js';
 export { DEFAULT_LIMITS, type PipelineLimits, resolveLimits } from './limits.js';
-export { type ParsedEmail, parseEmail } from './mail.js';
+export {
+  DEFAULT_MAIL_LIMITS,
+  type EmailAttachment,
+  type MailLimits,
+  type ParsedEmail,
+  type ParseEmailOptions,
+  parseEmail,
+} from './mail.js';
 export {
   chooseSegmentation,
   createOcrEngine,
