@@ -18,7 +18,31 @@ export type AnalyseMode = 'index' | 'query';
 /** Receives one term at a position; start/end are UTF-16 offsets of the source word in the text. */
 export type TokenSink = (term: string, position: number, start: number, end: number) => void;
 
-const TOKEN_RE = /[\p{L}\p{M}\p{N}]+(?:[-/.,:_'’][\p{L}\p{M}\p{N}]+)*/gu;
+/** What a token is (the scanner in `analyse` implements exactly this). */
+export const TOKEN_RE = /[\p{L}\p{M}\p{N}]+(?:[-/.,:_'’][\p{L}\p{M}\p{N}]+)*/gu;
+const WORD_CHAR_RE = /^[\p{L}\p{M}\p{N}]/u;
+/** Word-character test for the BMP, memoised in a bitmap (0 unknown, 1 no, 2 yes). */
+const WORD_CHAR_MEMO = new Uint8Array(65536);
+
+/** Width (0, 1 or 2 code units) of the word character at i, 0 if none. */
+function wordCharWidth(text: string, i: number, c: number): number {
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
+  if (c >= 0xd800 && c <= 0xdbff) {
+    const cp = text.codePointAt(i)!;
+    return cp > 0xffff && WORD_CHAR_RE.test(String.fromCodePoint(cp)) ? 2 : 0;
+  }
+  let m = WORD_CHAR_MEMO[c]!;
+  if (m === 0) {
+    m = WORD_CHAR_RE.test(String.fromCharCode(c)) ? 2 : 1;
+    WORD_CHAR_MEMO[c] = m;
+  }
+  return m === 2 ? 1 : 0;
+}
+
+/** - / . , : _ ' ’ join word characters into one token. */
+function isJoiner(c: number): boolean {
+  return c === 45 || c === 47 || c === 46 || c === 44 || c === 58 || c === 95 || c === 39 || c === 0x2019;
+}
 const SEPARATOR_RE = /[-/.,:_]/;
 const SPLIT_RE = /[-/.,:_]+/;
 const DIGIT_RE = /\p{N}/u;
@@ -137,13 +161,38 @@ export function analyse(
   const ibans = findIbans(text);
   let ibanIdx = 0;
   let skipUntil = -1;
-  TOKEN_RE.lastIndex = 0;
-  // A local copy of the regex keeps re-entrancy (a sink analysing text of its own) safe.
-  const re = new RegExp(TOKEN_RE.source, TOKEN_RE.flags);
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const raw = m[0];
-    const start = m.index;
-    const end = start + raw.length;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    // Hand-written scanner with the semantics of TOKEN_RE: the regex engine's match objects cost more than
+    // the analysis itself at index-build rates.
+    let c = text.charCodeAt(i);
+    let w = wordCharWidth(text, i, c);
+    if (w === 0) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let plain = c < 128;
+    i += w;
+    for (;;) {
+      if (i >= n) break;
+      c = text.charCodeAt(i);
+      w = wordCharWidth(text, i, c);
+      if (w > 0) {
+        if (c >= 128) plain = false;
+        i += w;
+        continue;
+      }
+      if (isJoiner(c) && i + 1 < n && wordCharWidth(text, i + 1, text.charCodeAt(i + 1)) > 0) {
+        plain = false;
+        i++;
+        continue;
+      }
+      break;
+    }
+    const end = i;
+    const raw = text.slice(start, end);
     if (start < skipUntil) continue;
     if (ibans !== undefined) {
       while (ibanIdx < ibans.length && ibans[ibanIdx]!.start < start) ibanIdx++;
@@ -156,6 +205,12 @@ export function analyse(
           continue;
         }
       }
+    }
+    if (plain) {
+      // ASCII letters and digits only: the common case.
+      for (const t of wordTerms(raw, language, mode)) sink(t, pos, start, end);
+      pos++;
+      continue;
     }
     if (NO_SPACE_SCRIPT_RE.test(raw)) {
       for (const s of segmenter.segment(raw)) {

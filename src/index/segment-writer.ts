@@ -31,12 +31,18 @@ export interface TermPostingsInput {
   positions: ArrayLike<number>;
 }
 
-class TermAcc {
-  docs: number[] = [];
-  /** Doc-major while building: tfs[i * NUM_FIELDS + f]. */
-  tfs: number[] = [];
-  positions: number[] = [];
-  lastPos = -1;
+/** Growable Int32Array. */
+class IntList {
+  data = new Int32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Int32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
 }
 
 /** File names: cut at "_" and before the extension so "rechnung_2024.pdf" yields rechnung, 2024, pdf. */
@@ -44,12 +50,25 @@ function fileNameText(name: string): string {
   return name.replace(/_+/g, ' ').replace(/\.([A-Za-z0-9]{1,6})$/, ' $1');
 }
 
+/**
+ * Tokens are appended to flat typed arrays (term id, doc, field-based position) rather than per-term
+ * arrays: no per-posting objects and little garbage at build rates. Finishing sorts them by term with a
+ * stable counting sort, which keeps docs and positions in order.
+ */
 export class SegmentBuilder {
-  readonly terms = new Map<string, TermAcc>();
+  private readonly termIds = new Map<string, number>();
+  private readonly termNames: string[] = [];
+  private lastDoc = new Int32Array(1024).fill(-1);
+  private lastPos = new Int32Array(1024);
+  private readonly tokTerm = new IntList();
+  private readonly tokDoc = new IntList();
+  private readonly tokPos = new IntList();
   readonly records: DocRecord[] = [];
   private norms = new Uint8Array(64 * NUM_FIELDS);
   private doc = -1;
   private field = 0;
+  /** Characters of analysed text taken so far (for throughput figures). */
+  textChars = 0;
 
   constructor(private readonly defaultLanguage: AnalyserLanguage) {}
 
@@ -57,25 +76,29 @@ export class SegmentBuilder {
     return this.records.length;
   }
 
-  /** Bytes of analysed text taken so far (for throughput figures). */
-  textBytes = 0;
-
   private readonly sink = (term: string, position: number): void => {
-    let acc = this.terms.get(term);
-    if (acc === undefined) {
-      acc = new TermAcc();
-      this.terms.set(term, acc);
+    let id = this.termIds.get(term);
+    if (id === undefined) {
+      id = this.termNames.length;
+      this.termNames.push(term);
+      this.termIds.set(term, id);
+      if (id >= this.lastDoc.length) {
+        const ld = new Int32Array(this.lastDoc.length * 2).fill(-1);
+        ld.set(this.lastDoc);
+        this.lastDoc = ld;
+        const lp = new Int32Array(this.lastPos.length * 2);
+        lp.set(this.lastPos);
+        this.lastPos = lp;
+      }
     }
-    const pos = this.field * FIELD_POSITION_SHIFT + Math.min(position, MAX_FIELD_POSITION);
-    const docs = acc.docs;
-    if (docs.length === 0 || docs[docs.length - 1] !== this.doc) {
-      docs.push(this.doc);
-      for (let f = 0; f < NUM_FIELDS; f++) acc.tfs.push(0);
-      acc.lastPos = -1;
-    } else if (acc.lastPos === pos) return; // the same term twice at one position (e.g. a code piece)
-    acc.tfs[(docs.length - 1) * NUM_FIELDS + this.field]!++;
-    acc.positions.push(pos);
-    acc.lastPos = pos;
+    const pos = this.field * FIELD_POSITION_SHIFT + (position < MAX_FIELD_POSITION ? position : MAX_FIELD_POSITION);
+    // The same term twice at one position (e.g. a code piece equal to a stem) counts once.
+    if (this.lastDoc[id] === this.doc && this.lastPos[id] === pos) return;
+    this.lastDoc[id] = this.doc;
+    this.lastPos[id] = pos;
+    this.tokTerm.push(id);
+    this.tokDoc.push(this.doc);
+    this.tokPos.push(pos);
   };
 
   add(doc: IndexDoc): void {
@@ -88,14 +111,14 @@ export class SegmentBuilder {
       let pos = 0;
       if (name === 'body') {
         for (const page of doc.fields.body ?? []) {
-          this.textBytes += page.length;
+          this.textChars += page.length;
           pos = analyse(page, language, this.sink, 'index', pos);
         }
       } else {
         let text = doc.fields[name];
         if (text === undefined || text.length === 0) continue;
         if (name === 'fileName') text = fileNameText(text);
-        this.textBytes += text.length;
+        this.textChars += text.length;
         pos = analyse(text, language, this.sink, 'index', 0);
       }
       lengths[f] = pos;
@@ -121,13 +144,51 @@ export class SegmentBuilder {
 
   /** Terms in sorted order with field-major frequencies. */
   *sortedTerms(): Generator<[string, TermPostingsInput]> {
-    const names = [...this.terms.keys()].sort();
-    for (const term of names) {
-      const acc = this.terms.get(term)!;
-      const df = acc.docs.length;
+    const nTerms = this.termNames.length;
+    const nTok = this.tokTerm.length;
+    const tokTerm = this.tokTerm.data;
+    const start = new Int32Array(nTerms + 1);
+    for (let i = 0; i < nTok; i++) start[tokTerm[i]! + 1]!++;
+    for (let t = 0; t < nTerms; t++) start[t + 1]! += start[t]!;
+    const fill = start.slice(0, nTerms);
+    const order = new Int32Array(nTok);
+    for (let i = 0; i < nTok; i++) order[fill[tokTerm[i]!]!++] = i;
+    const ids = Array.from({ length: nTerms }, (_, i) => i).sort((a, b) => {
+      const x = this.termNames[a]!;
+      const y = this.termNames[b]!;
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    const tokDoc = this.tokDoc.data;
+    const tokPos = this.tokPos.data;
+    for (const id of ids) {
+      const from = start[id]!;
+      const to = start[id + 1]!;
+      let df = 0;
+      let prev = -1;
+      for (let k = from; k < to; k++) {
+        const d = tokDoc[order[k]!]!;
+        if (d !== prev) {
+          df++;
+          prev = d;
+        }
+      }
+      const docs = new Int32Array(df);
       const tfs = new Uint32Array(df * NUM_FIELDS);
-      for (let i = 0; i < df; i++) for (let f = 0; f < NUM_FIELDS; f++) tfs[f * df + i] = acc.tfs[i * NUM_FIELDS + f]!;
-      yield [term, { docs: acc.docs, tfs, positions: acc.positions }];
+      const positions = new Int32Array(to - from);
+      let i = -1;
+      prev = -1;
+      for (let k = from; k < to; k++) {
+        const tok = order[k]!;
+        const d = tokDoc[tok]!;
+        if (d !== prev) {
+          docs[++i] = d;
+          prev = d;
+        }
+        const p = tokPos[tok]!;
+        positions[k - from] = p;
+        tfs[Math.floor(p / FIELD_POSITION_SHIFT) * df + i]!++;
+      }
+      yield [this.termNames[id]!, { docs, tfs, positions }];
     }
   }
 }
