@@ -7,6 +7,7 @@ import { registerHealthCommand } from './commands/health.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerLsCommand } from './commands/ls.js';
 import { registerRmCommand } from './commands/rm.js';
+import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommand } from './commands/serve.js';
 
 /** The `archivar` command tree; each command registers itself from its own file. */
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerDownloadCommand(program);
   registerLsCommand(program);
   registerRmCommand(program);
+  registerSearchCommand(program);
   // Sub-commands inherit the error handling of the root.
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

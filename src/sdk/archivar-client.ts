@@ -9,6 +9,7 @@ import type {
   UploadResponse,
   WatchProcessingResponse,
 } from '../gen/archivar/v1/documents.js';
+import { type SearchResponse, SortOrder } from '../gen/archivar/v1/search.js';
 import { type CallSettings, callOptions, callUnary, cancelOnAbort, throwIfAborted } from './call-settings.js';
 import { type Connection, type ConnectOptions, connect } from './connection.js';
 import { type DownloadOptions, type DownloadResult, downloadArtifact } from './download.js';
@@ -239,6 +240,24 @@ export class ArchivarClient {
   }
 
   /** Deletes a document and its descendants; returns every deleted id. Never retried. */
+  /** Ranked search in the caller's tenant (query language in docs/search.md). A read: retried on UNAVAILABLE. */
+  async search(
+    query: string,
+    options: { limit?: number; cursor?: string; sort?: SortOrder; facets?: readonly string[]; snippets?: number } = {},
+    settings: CallSettings = {},
+  ): Promise<SearchResponse> {
+    const s = this.unarySettings(settings);
+    const request = {
+      query,
+      limit: options.limit ?? 0,
+      cursor: options.cursor ?? '',
+      sort: options.sort ?? SortOrder.SORT_ORDER_UNSPECIFIED,
+      facets: [...(options.facets ?? [])],
+      snippets: options.snippets ?? 0,
+    };
+    return this.read(() => callUnary(this.connection.search.search.bind(this.connection.search), request, s), s.signal);
+  }
+
   async delete(documentId: string, settings: CallSettings = {}): Promise<string[]> {
     const res = await callUnary(this.documents.delete.bind(this.documents), { documentId }, this.unarySettings(settings));
     return res.deletedIds;

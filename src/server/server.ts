@@ -7,12 +7,15 @@ import { Accounts, type Clock, systemClock } from '../accounts/index.js';
 import { Documents } from '../documents/documents.js';
 import { ProcessingEvents } from '../documents/events.js';
 import type { DocumentIndexer } from '../documents/processing.js';
+import { sealedTextStore, searchIndexer } from '../documents/search-adapters.js';
 import { tenantDocumentsOf } from '../documents/tenant-documents.js';
 import { sweepPendingUploads } from '../documents/upload.js';
 import { AccountsServiceService } from '../gen/archivar/v1/accounts.js';
 import { AdminServiceService } from '../gen/archivar/v1/admin.js';
 import { DocumentsServiceService } from '../gen/archivar/v1/documents.js';
 import { SearchServiceService } from '../gen/archivar/v1/search.js';
+import { ImapWatchers } from '../imap/index.js';
+import { SearchIndex } from '../index/index.js';
 import { createAccountsService, PUBLIC_METHODS } from '../services/accounts-service.js';
 import { createAdminService } from '../services/admin-service.js';
 import { createDocumentsService } from '../services/documents-service.js';
@@ -41,6 +44,8 @@ export interface RunningServer {
   readonly documents: Documents;
   /** The processing job runner (tests await `runner.whenIdle()`). */
   readonly runner: JobRunner;
+  /** The IMAP mailbox watchers (tests set `imap.hooks`). */
+  readonly imap: ImapWatchers;
   /** Graceful: NOT_SERVING, stop accepting, drain calls (then abort them after the grace period), close pool and LMDB. */
   shutdown(): Promise<void>;
 }
@@ -70,6 +75,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   metrics = new Metrics(() => pool.queueDepth);
   const clock = options.clock ?? systemClock;
   let runner: JobRunner | undefined;
+  let indexer: DocumentIndexer | undefined = options.indexer;
   const documents = new Documents({
     store,
     blobs: new BlobStore(store),
@@ -82,14 +88,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     onQueued: () => runner?.wake(),
     onDeleted: (doc) => {
       runner?.cancel(doc.id);
-      void Promise.resolve(options.indexer?.remove(doc.tenantId, doc.id)).catch((err: unknown) =>
+      void Promise.resolve(indexer?.remove(doc.tenantId, doc.id)).catch((err: unknown) =>
         log.error({ err, documentId: doc.id }, 'the search index did not forget a deleted document'),
       );
     },
   });
   const swept = await sweepPendingUploads(documents.deps);
   if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
-  runner = new JobRunner(documents, pool, log, options.indexer);
+  const searchIndex = new SearchIndex(store.root, {
+    textStore: sealedTextStore(documents),
+    onBackgroundError: (err) => log.error({ err }, 'background index merge failed'),
+  });
+  indexer ??= searchIndexer(searchIndex);
+  runner = new JobRunner(documents, pool, log, indexer);
   const accounts = await Accounts.open({
     store,
     keyring,
@@ -103,6 +114,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     log.info({ outcome }, 'operator account from --admin-email');
   }
   accounts.start();
+  const imap = new ImapWatchers({ store, accounts, documents, config: config.imap, clock, log });
   const app: AppContext = { config, log, store, pool, keyring, accounts };
 
   const shutdownController = new AbortController();
@@ -126,8 +138,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     : accounts;
   const bind = { verifier, log, observer: metrics, shutdown: shutdownController.signal, publicMethods: PUBLIC_METHODS };
   bindService(server, DocumentsServiceService, createDocumentsService(app, documents), bind);
-  bindService(server, SearchServiceService, createSearchService(app), bind);
-  bindService(server, AccountsServiceService, createAccountsService(app), bind);
+  bindService(server, SearchServiceService, createSearchService(app, searchIndex, documents), bind);
+  bindService(server, AccountsServiceService, createAccountsService(app, imap), bind);
   bindService(server, AdminServiceService, createAdminService(app, documents), bind);
 
   const definition = loadApiDefinition();
@@ -143,6 +155,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     );
   });
   await runner.start();
+  imap.start();
   const metricsServer = config.metricsListen ? await metrics.listen(config.metricsListen.host, config.metricsListen.port) : null;
   log.info(
     { listen: `${config.listen.host}:${port}`, tls: config.tls !== null, dataDir: config.dataDir, threads: pool.threads },
@@ -167,15 +180,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         });
       });
       await metricsServer?.close();
+      await imap.stop();
       accounts.close();
       await runner?.stop();
       await pool.close();
+      await searchIndex.close();
       await store.close();
       log.info('shut down');
     })();
     return stopping;
   };
-  return { port, metricsPort: metricsServer?.port ?? null, app, documents, runner, shutdown };
+  return { port, metricsPort: metricsServer?.port ?? null, app, documents, runner, imap, shutdown };
 }
 
 function credentials(config: Config): ServerCredentials {

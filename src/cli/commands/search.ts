@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import type { Snippet } from '../../gen/archivar/v1/search.js';
+import { globalOptions } from '../client-options.js';
+import { printJson } from '../output.js';
+import { parsePositiveInt } from './document-format.js';
+import { withDocumentsClient } from './documents-client.js';
+
+/** `archivar search "query"`: ranked hits with highlighted snippets and page numbers. */
+export function registerSearchCommand(program: Command): void {
+  program
+    .command('search')
+    .description('search your documents (query language: docs/search.md)')
+    .argument('<query>', 'the query, e.g. "rechnung 2024 -entwurf" or "\\"exact phrase\\""')
+    .option('--limit <n>', 'hits to show (1..100)', '10')
+    .option('--cursor <cursor>', 'continue after a previous page (printed with --json)')
+    .action(async (query: string, opts: { limit: string; cursor?: string }, cmd: Command) => {
+      const { json } = globalOptions(cmd);
+      const limit = parsePositiveInt(opts.limit, '--limit', false);
+      await withDocumentsClient(cmd, async (client, signal) => {
+        const res = await client.search(query, { limit, ...(opts.cursor ? { cursor: opts.cursor } : {}) }, { signal });
+        if (json) {
+          printJson({
+            total: res.total,
+            totalExact: res.totalExact,
+            tookMicros: res.tookMicros,
+            hits: res.hits.map((h) => ({
+              id: h.documentId,
+              score: h.score,
+              title: h.title,
+              fileName: h.fileName,
+              mediaType: h.mediaType,
+              pageCount: h.pageCount,
+              snippets: h.snippets.map((s) => ({ page: s.page, text: s.text, highlights: s.highlights, boxes: s.boxes })),
+            })),
+            cursor: res.nextCursor,
+            didYouMean: res.didYouMean,
+          });
+          return;
+        }
+        const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+        const total = `${res.totalExact ? '' : '≥ '}${res.total}`;
+        process.stdout.write(`${total} hit${res.total === 1n ? '' : 's'} (${(Number(res.tookMicros) / 1000).toFixed(1)} ms)\n`);
+        if (res.didYouMean) process.stdout.write(`did you mean: ${res.didYouMean}\n`);
+        res.hits.forEach((h, i) => {
+          const title = h.title || h.fileName || h.documentId;
+          process.stdout.write(
+            `\n${i + 1}. ${color ? `\x1b[1m${title}\x1b[0m` : title}  ${h.documentId}  score ${h.score.toFixed(3)}\n`,
+          );
+          for (const s of h.snippets) process.stdout.write(`   ${s.page > 0 ? `p.${s.page}: ` : ''}${highlight(s, color)}\n`);
+        });
+        if (res.nextCursor) process.stdout.write(`\nmore: --cursor ${res.nextCursor}\n`);
+      });
+    });
+}
+
+/** The snippet with its hits marked: bold yellow on a terminal, »…« otherwise. */
+function highlight(s: Snippet, color: boolean): string {
+  // Offsets are into the original text: flatten whitespace per piece, after slicing.
+  const text = s.text;
+  const flat = (t: string) => t.replace(/\s+/g, ' ');
+  let out = '';
+  let at = 0;
+  for (const h of [...s.highlights].sort((a, b) => a.start - b.start)) {
+    if (h.start < at) continue;
+    out += flat(text.slice(at, h.start));
+    const word = flat(text.slice(h.start, h.end));
+    out += color ? `\x1b[1;33m${word}\x1b[0m` : `»${word}«`;
+    at = h.end;
+  }
+  return out + flat(text.slice(at));
+}

@@ -1,0 +1,93 @@
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Connection, connect, unary } from '../../src/sdk/index.js';
+import { uploadPlaintext } from '../helpers/raw-upload.js';
+import { runCli, startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer, testVerifier } from '../helpers/test-server.js';
+
+const OTHER_TOKEN = 'other-tenant-token-search-0123';
+
+const CORPUS: Record<string, string> = {
+  'rechnung.txt': 'Rechnung RE-2024-0042 der Müller GmbH.\nBitte überweisen Sie den Betrag bis zum 3. März 2024.',
+  'datenschutz.txt': 'Die Datenschutzerklärung erklärt, wie wir Ihre Daten verarbeiten.',
+  'running.txt': 'The runners were running through the park while it was raining.',
+  'invoice.txt': 'Invoice for consulting services: the invoice total is due in March.',
+};
+
+describe('SearchService over gRPC', () => {
+  let t: TestServer;
+  let other: Connection;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    t = await startTestServer({}, testVerifier({ [TEST_TOKEN]: TEST_PRINCIPAL, [OTHER_TOKEN]: { userId: 'u9', tenantId: 't9', role: 'owner', sessionId: 's9' } }));
+    other = connect({ server: t.address, insecure: true, token: OTHER_TOKEN });
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    for (const [name, text] of Object.entries(CORPUS)) ids[name] = (await uploadPlaintext(t.client, key, text, { fileName: name })).documentId;
+    await t.server.runner.whenIdle();
+  });
+  afterAll(async () => {
+    other.close();
+    await t.stop();
+  });
+
+  const search = (c: Connection, query: string) =>
+    unary(c.search.search.bind(c.search), { query, limit: 10, cursor: '', sort: 0, facets: [], snippets: 0 });
+
+  it('finds documents by stemmed words, umlaut variants and compound parts, with highlighted snippets', async () => {
+    const umlaut = await search(t.client, 'mueller');
+    expect(umlaut.hits.map((h) => h.documentId)).toEqual([ids['rechnung.txt']]);
+    const snippet = umlaut.hits[0]?.snippets[0];
+    expect(snippet?.page).toBe(1);
+    const marked = snippet?.highlights.map((h) => snippet.text.slice(h.start, h.end));
+    expect(marked).toEqual(['Müller']);
+
+    expect((await search(t.client, 'Erklärung')).hits.map((h) => h.documentId)).toEqual([ids['datenschutz.txt']]);
+    expect((await search(t.client, 'run')).hits.map((h) => h.documentId)).toEqual([ids['running.txt']]);
+    expect((await search(t.client, 'RE-2024-0042')).hits.map((h) => h.documentId)).toEqual([ids['rechnung.txt']]);
+  });
+
+  it('ranks the document that says it more often first, and counts the total', async () => {
+    const res = await search(t.client, 'invoice OR rechnung');
+    expect(res.hits.map((h) => h.documentId)).toEqual([ids['invoice.txt'], ids['rechnung.txt']]);
+    expect(res.total).toBe(2n);
+    expect(res.totalExact).toBe(true);
+  });
+
+  it('never shows one tenant’s documents to another', async () => {
+    expect((await search(other, 'mueller')).hits).toEqual([]);
+    expect((await search(other, 'mueller')).total).toBe(0n);
+  });
+
+  it('answers INVALID_ARGUMENT with the position for a syntax error, and for an empty query', async () => {
+    const err = (await search(t.client, 'rechnung "unclosed').catch((e) => e)) as grpc.ServiceError;
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/position \d+/);
+    await expect(search(t.client, '   ')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  });
+
+  it('forgets a deleted document at once', async () => {
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const { documentId } = await uploadPlaintext(t.client, key, 'Kündigung des Vertrags zum Jahresende', { fileName: 'kuendigung.txt' });
+    await t.server.runner.whenIdle();
+    expect((await search(t.client, 'kündigung')).hits.map((h) => h.documentId)).toEqual([documentId]);
+    await unary(t.client.documents.delete.bind(t.client.documents), { documentId });
+    expect((await search(t.client, 'kündigung')).hits).toEqual([]);
+  });
+
+  it('archivar search prints ranked hits, and --json the documented shape', async () => {
+    const env = { ARCHIVAR_TOKEN: TEST_TOKEN, ARCHIVAR_SERVER: t.address };
+    const human = await runCli(['search', 'müller'], env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('1 hit');
+    expect(human.stdout).toContain('»Müller«');
+    const json = await runCli(['search', 'invoice', '--json'], env);
+    expect(json.code).toBe(0);
+    const out = JSON.parse(json.stdout) as { total: number; hits: Array<{ id: string; score: number; title: string; snippets: unknown[] }>; cursor: string };
+    expect(out.total).toBe(1);
+    expect(out.hits[0]).toMatchObject({ id: ids['invoice.txt'], title: 'invoice.txt' });
+    expect(out.hits[0]?.score).toBeGreaterThan(0);
+    const bad = await runCli(['search', '(unbalanced'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/INVALID_ARGUMENT: query syntax/);
+  });
+});
