@@ -44,6 +44,15 @@ export {
   type RenderedPage,
   type TextRun,
 } from './pdf.js';
+export {
+  isValidIban,
+  parseAmountNumber,
+  type Recognition,
+  type RecognizedKind,
+  type RecognizedValue,
+  type RecognizeOptions,
+  recognizeValues,
+} from './recognize.js';
 export { type ImageFormat, type SniffedKind, type SniffResult, sniff } from './sniff.js';
 export { type DecodedText, decodeText, detectEncoding, looksLikeText, type TextEncodingName } from './text.js';
 export { extractZip, listZip, readZipEntry, type ZipEntry, type ZipLimits, type ZipMember } from './zip.js';
