@@ -230,6 +230,45 @@ describe('processing through the real server and worker pool', () => {
     expect(indexer.removed).toEqual(expect.arrayContaining([txtId, pdfId]));
   });
 
+  it('an e-mail is INDEXED with sender metadata; its attachment becomes a child document', async () => {
+    const mail = [
+      'From: Jörg Äßler <joerg@example.org>',
+      'To: Frau Müller <mueller@example.org>',
+      'Subject: Ihre Rechnung',
+      'Date: Tue, 05 Mar 2024 09:30:00 +0100',
+      'Message-ID: <abc123@example.org>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="XYZ"',
+      '',
+      '--XYZ',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Guten Tag, anbei die Rechnung für den März.',
+      '--XYZ',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Disposition: attachment; filename="rechnung.txt"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from('Rechnung Nummer 2024-03 über 99,00 Euro').toString('base64'),
+      '--XYZ--',
+      '',
+    ].join('\r\n');
+    const id = await upload(mail, 'rechnung.eml', 'message/rfc822');
+    await t.server.runner.whenIdle();
+    const doc = await getDoc(t.client, id);
+    expect(statusOf(doc)).toEqual([DocumentStatus.DOCUMENT_STATUS_INDEXED, '']);
+    expect(doc.mediaType).toBe('message/rfc822');
+    expect(doc.metadata).toMatchObject({ title: 'Ihre Rechnung', messageId: '<abc123@example.org>' });
+    expect(doc.metadata?.from).toContain('joerg@example.org');
+    expect(doc.metadata?.sentMs).toBe(BigInt(Date.parse('2024-03-05T08:30:00Z')));
+    expect((await downloadKind(t.client, id, TEXT)).bytes.toString('utf8')).toContain('anbei die Rechnung');
+    expect(doc.children).toHaveLength(1);
+    const child = await getDoc(t.client, doc.children[0]?.id as string);
+    expect(child).toMatchObject({ fileName: 'rechnung.txt', parentId: id, source: DocumentSource.DOCUMENT_SOURCE_ATTACHMENT });
+    expect(child.status).toBe(DocumentStatus.DOCUMENT_STATUS_INDEXED);
+    expect((await downloadKind(t.client, child.id, TEXT)).bytes.toString('utf8')).toBe('Rechnung Nummer 2024-03 über 99,00 Euro');
+  });
+
   it('hostile inputs end with a clear status, and the server keeps serving', async () => {
     const bomb = makeZip([{ name: 'zeros', data: Buffer.alloc(20 * 1024 * 1024) }]);
     const ids = {
