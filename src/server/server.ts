@@ -140,7 +140,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   bindService(server, DocumentsServiceService, createDocumentsService(app, documents), bind);
   bindService(server, SearchServiceService, createSearchService(app, searchIndex, documents), bind);
   bindService(server, AccountsServiceService, createAccountsService(app, imap), bind);
-  bindService(server, AdminServiceService, createAdminService(app, documents), bind);
+  bindService(server, AdminServiceService, createAdminService(app, documents, searchIndex), bind);
 
   const definition = loadApiDefinition();
   const serviceNames = apiServiceNames(definition);

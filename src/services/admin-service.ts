@@ -3,17 +3,24 @@ import path from 'node:path';
 import { requireAdmin } from '../accounts/index.js';
 import type { Documents } from '../documents/documents.js';
 import { reprocess } from '../documents/processing.js';
+import { reindexTenant } from '../documents/search-adapters.js';
 import type { AdminServiceService } from '../gen/archivar/v1/admin.js';
+import type { SearchIndex } from '../index/index.js';
 import type { AppContext } from '../server/app-context.js';
-import { invalidArgument } from '../server/errors.js';
+import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
 import type { AsyncService } from '../server/handler.js';
+import { RotationUnavailableError } from '../store/keyring.js';
 
 /**
  * Handlers of archivar.v1.AdminService. Every RPC starts with `requireAdmin`. Retention, billing, stats
  * and locked records are here, and Reprocess (re-queues documents through src/documents/processing.ts);
- * Reindex and RotateMasterKey belong to the index and key parts and answer UNIMPLEMENTED until added below.
+ * Reindex (rebuilds a tenant's index from its sealed text) and RotateMasterKey (re-wraps keys, never blobs).
  */
-export function createAdminService(app: AppContext, documents?: Documents): AsyncService<typeof AdminServiceService> {
+export function createAdminService(
+  app: AppContext,
+  documents?: Documents,
+  searchIndex?: SearchIndex,
+): AsyncService<typeof AdminServiceService> {
   const { accounts } = app;
   return {
     async runRetention(_req, ctx) {
@@ -65,6 +72,24 @@ export function createAdminService(app: AppContext, documents?: Documents): Asyn
         enqueued = await reprocess(documents.deps, { tenantId: scope.value.tenantId, documentId: scope.value.documentId });
       else throw invalidArgument('give a document (tenant_id and document_id), a tenant_id, or all');
       return { jobsEnqueued: BigInt(enqueued) };
+    },
+    async reindex(req, ctx) {
+      requireAdmin(ctx);
+      if (!documents || !searchIndex) throw invalidArgument('reindexing is not available on this server');
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(req.tenantId)) throw invalidArgument('tenant_id is required');
+      if (!app.keyring.hasTenantKey(req.tenantId)) throw notFound(`no tenant ${req.tenantId}`);
+      return { documents: BigInt(await reindexTenant(documents, searchIndex, req.tenantId, ctx.signal)) };
+    },
+    async rotateMasterKey(_req, ctx) {
+      requireAdmin(ctx);
+      try {
+        const r = await app.keyring.rotateMasterKey();
+        ctx.log.warn({ keyId: r.keyId }, 'master key rotated by an operator');
+        return { keyId: r.keyId, tenantsRewrapped: r.tenantsRewrapped };
+      } catch (err) {
+        if (err instanceof RotationUnavailableError) throw failedPrecondition(err.message);
+        throw err;
+      }
     },
     async listLockedRecords(_req, ctx) {
       requireAdmin(ctx);

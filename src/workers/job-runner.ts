@@ -97,6 +97,8 @@ export class JobRunner {
         for (const resolve of this.#idle) resolve();
         this.#idle.clear();
       }
+      // stop() may have come while we were leasing: its wake() then found no sleeper to wake.
+      if (this.#stopped) break;
       const next = jobs.nextReadyAt();
       const delay = next === undefined ? 60_000 : Math.max(5, Math.min(60_000, next - clock()));
       await new Promise<void>((resolve) => {

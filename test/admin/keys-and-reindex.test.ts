@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Connection, connect, unary } from '../../src/sdk/index.js';
+import { loadConfig } from '../../src/server/config.js';
+import { createLogger } from '../../src/server/logger.js';
+import { startServer } from '../../src/server/server.js';
+import { uploadPlaintext } from '../helpers/raw-upload.js';
+import { startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer, testVerifier } from '../helpers/test-server.js';
+
+const ADMIN_TOKEN = 'admin-token-0123456789abcdefgh';
+const tokens = {
+  [TEST_TOKEN]: TEST_PRINCIPAL,
+  [ADMIN_TOKEN]: { userId: 'op', tenantId: '', role: 'admin' as const, sessionId: 'sa' },
+};
+
+describe('Admin: master key rotation and reindex', () => {
+  let t: TestServer;
+  let admin: Connection;
+  let docId = '';
+  const text = 'Kontoauszug mit Zinsabrechnung für das dritte Quartal';
+
+  beforeAll(async () => {
+    t = await startTestServer({}, testVerifier(tokens));
+    admin = connect({ server: t.address, insecure: true, token: ADMIN_TOKEN });
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    docId = (await uploadPlaintext(t.client, key, text, { fileName: 'auszug.txt' })).documentId;
+    await t.server.runner.whenIdle();
+  });
+  afterAll(async () => {
+    admin.close();
+    await t.stop();
+  });
+
+  const search = (q: string) =>
+    unary(t.client.search.search.bind(t.client.search), { query: q, limit: 10, cursor: '', sort: 0, facets: [], snippets: 0 });
+
+  it('keeps operators out of documents and members out of admin calls', async () => {
+    await expect(unary(admin.documents.get.bind(admin.documents), { documentId: docId })).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+    });
+    await expect(
+      unary(admin.search.search.bind(admin.search), { query: 'x', limit: 0, cursor: '', sort: 0, facets: [], snippets: 0 }),
+    ).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+    });
+    await expect(unary(t.client.admin.reindex.bind(t.client.admin), { tenantId: 't1' })).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+    });
+  });
+
+  it('rebuilds a tenant index with identical results; an unknown tenant is NOT_FOUND', async () => {
+    const before = await search('zinsabrechnung');
+    expect(before.hits.map((h) => h.documentId)).toEqual([docId]);
+    const res = await unary(admin.admin.reindex.bind(admin.admin), { tenantId: TEST_PRINCIPAL.tenantId });
+    expect(res.documents).toBe(1n);
+    const after = await search('zinsabrechnung');
+    expect(after.hits.map((h) => [h.documentId, h.score])).toEqual(before.hits.map((h) => [h.documentId, h.score]));
+    await expect(unary(admin.admin.reindex.bind(admin.admin), { tenantId: 'no-such-tenant' })).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
+  });
+
+  it('rotates the master key without touching blobs; documents open before and after a restart', async () => {
+    const keyFile = `${t.dataDir}/master.key`;
+    const oldKey = fs.readFileSync(keyFile, 'utf8');
+    const blobsBefore = [...t.server.documents.deps.blobs.read(TEST_PRINCIPAL.tenantId, docId, 'original')].map((b) =>
+      b.toString('hex'),
+    );
+    const res = await unary(admin.admin.rotateMasterKey.bind(admin.admin), {});
+    // Every wrapped tenant key (the accounts part keeps its own too) was re-wrapped.
+    expect(res.tenantsRewrapped).toBe(t.server.app.store.db('tenantKeys').getKeysCount());
+    expect(res.tenantsRewrapped).toBeGreaterThanOrEqual(1);
+    expect(fs.readFileSync(keyFile, 'utf8')).not.toBe(oldKey);
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(fs.existsSync(`${keyFile}.next`)).toBe(false);
+    const blobsAfter = [...t.server.documents.deps.blobs.read(TEST_PRINCIPAL.tenantId, docId, 'original')].map((b) =>
+      b.toString('hex'),
+    );
+    expect(blobsAfter).toEqual(blobsBefore);
+    expect((await search('quartal')).hits.map((h) => h.documentId)).toEqual([docId]);
+
+    // A fresh server on the same data dir (after this one stopped) opens everything with the new key.
+    await t.server.shutdown();
+    const again = await startServer(
+      loadConfig(
+        { listen: '127.0.0.1:0', data: t.dataDir, 'pool-threads': '1', 'scrypt-log-n': '10', 'retention-interval-ms': '0' },
+        {},
+      ),
+      {
+        log: createLogger('silent'),
+        verifier: testVerifier(tokens),
+      },
+    );
+    try {
+      const plain = await again.documents.original(TEST_PRINCIPAL.tenantId, docId, 'plaintext');
+      const parts: Buffer[] = [];
+      for await (const p of plain.body) parts.push(p);
+      expect(Buffer.concat(parts).toString('utf8')).toBe(text);
+    } finally {
+      await again.shutdown();
+    }
+  });
+});
