@@ -17,6 +17,9 @@ export function toFigure(input: FigureInput, machine: Machine): Figure {
     if (input.bar.ratioAtLeast !== undefined) checks.push(ratio !== null && ratio >= input.bar.ratioAtLeast);
     if (input.bar.atLeast !== undefined) checks.push(ours.median >= input.bar.atLeast);
     if (input.bar.atMost !== undefined) checks.push(ours.median <= input.bar.atMost);
+    if (input.bar.notWorseThanReference && ref) {
+      checks.push(input.higherIsBetter ? ours.median >= ref.median : ours.median <= ref.median);
+    }
     pass = checks.length > 0 ? checks.every(Boolean) : undefined;
   }
   return {

@@ -63,7 +63,14 @@ export interface FigureInput {
   readonly reference?: { readonly label: string; readonly values: readonly number[] | Spread } | undefined;
   /** Pass/fail against a bar: `ratio` compares ours÷reference, `value` compares ours' median. */
   readonly bar?:
-    | { readonly text: string; readonly ratioAtLeast?: number; readonly atLeast?: number; readonly atMost?: number }
+    | {
+        readonly text: string;
+        readonly ratioAtLeast?: number;
+        readonly atLeast?: number;
+        readonly atMost?: number;
+        /** Ours' median at least as good as the reference's, in the figure's direction. */
+        readonly notWorseThanReference?: boolean;
+      }
     | undefined;
   readonly note?: string | undefined;
 }

@@ -4,7 +4,8 @@ import { ArchivarClient, type Connection, isServiceError, NO_RETRY, unary } from
 import { Rng, textLike } from '../harness/data.js';
 
 /** The RPCs the load generator can mix; each call is one request from the load's point of view. */
-export const OPS = ['get', 'list', 'upload', 'search', 'download'] as const;
+/** `churn` uploads a small document and deletes it again: steady stored data, for soak runs. */
+export const OPS = ['get', 'list', 'upload', 'search', 'download', 'churn'] as const;
 export type OpName = (typeof OPS)[number];
 
 const QUERIES = ['rechnung', 'vertrag kunde', 'invoice amount', '"quarterly report"', 'müller', 'zahlung 2024', 'archive*'];
@@ -60,6 +61,16 @@ export async function runOp(op: OpName, ctx: OpContext): Promise<void> {
         mediaType: 'text/plain',
         ...settings,
       });
+      return;
+    }
+    case 'churn': {
+      const seed = (process.pid * 6151 + ++ctx.nextUpload * 130_363 + Date.now()) >>> 0;
+      const res = await ctx.client.upload(textLike(ctx.uploadBytes, seed), {
+        fileName: `churn-${seed}.txt`,
+        mediaType: 'text/plain',
+        ...settings,
+      });
+      await ctx.client.delete(res.documentId, settings);
       return;
     }
     case 'search': {

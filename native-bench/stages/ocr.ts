@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createOcrEngine, type OcrEngine } from '../../src/pipeline/index.js';
+import { forEachLimit } from '../harness/concurrency.js';
+import { hasCommand, runNative } from '../harness/native.js';
+import { cer, pageLines, scanPng } from '../harness/pages.js';
+import type { BenchContext, Benchmark } from '../harness/types.js';
+
+/**
+ * OCR pages/min at equal parallelism: N tesseract.js engines (one per core, as the pool runs them)
+ * against N native `tesseract -l deu+eng` processes with OMP_THREAD_LIMIT=1, on the same generated
+ * 150 dpi pages, with the character error rate of both.
+ */
+
+export interface OcrPage {
+  png: Buffer;
+  file: string;
+  truth: string;
+}
+
+export function makeOcrPages(dir: string, count: number): OcrPage[] {
+  return Array.from({ length: count }, (_, i) => {
+    const lines = pageLines(26, 5000 + i, 7);
+    const png = scanPng(lines);
+    const file = path.join(dir, `page-${i}.png`);
+    fs.writeFileSync(file, png);
+    return { png, file, truth: lines.join('\n') };
+  });
+}
+
+/** Pages through `engines` in parallel (each engine one page at a time); returns seconds and mean CER. */
+export async function oursOcr(
+  engines: readonly OcrEngine[],
+  pages: readonly OcrPage[],
+): Promise<{ seconds: number; cer: number }> {
+  const errors: number[] = [];
+  let next = 0;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    engines.map(async (engine) => {
+      while (next < pages.length) {
+        const page = pages[next++] as OcrPage;
+        const r = await engine.recognize(page.png, { dpi: 150 });
+        errors.push(cer(page.truth, r.text));
+      }
+    }),
+  );
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cer: errors.reduce((a, b) => a + b, 0) / errors.length };
+}
+
+export async function nativeOcr(processes: number, pages: readonly OcrPage[]): Promise<{ seconds: number; cer: number }> {
+  const errors: number[] = [];
+  const t0 = process.hrtime.bigint();
+  await forEachLimit(pages, processes, async (page) => {
+    const run = await runNative('tesseract', [page.file, '-', '-l', 'deu+eng', '--dpi', '150'], {
+      env: { OMP_THREAD_LIMIT: '1' },
+    });
+    errors.push(cer(page.truth, run.stdout));
+  });
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cer: errors.reduce((a, b) => a + b, 0) / errors.length };
+}
+
+async function run(ctx: BenchContext, pageCount: number, rounds: number): Promise<void> {
+  const n = ctx.machine.cores;
+  const pages = makeOcrPages(ctx.tmp, pageCount);
+  ctx.log(`starting ${n} OCR engines`);
+  const engines = await Promise.all(Array.from({ length: n }, () => createOcrEngine({ langs: ['deu', 'eng'] })));
+  try {
+    // Warm-up: one page per engine and one native run.
+    await oursOcr(engines, pages.slice(0, n));
+    await nativeOcr(n, pages.slice(0, 1));
+    const ours: number[] = [];
+    const ref: number[] = [];
+    const oc: number[] = [];
+    const nc: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const o = await oursOcr(engines, pages);
+      const t = await nativeOcr(n, pages);
+      ours.push((pages.length / o.seconds) * 60);
+      ref.push((pages.length / t.seconds) * 60);
+      oc.push(o.cer);
+      nc.push(t.cer);
+      ctx.log(`round ${i + 1}/${rounds}: ours ${ours.at(-1)?.toFixed(1)} pages/min, tesseract ${ref.at(-1)?.toFixed(1)}`);
+    }
+    ctx.record({
+      name: `ocr.${n}x`,
+      unit: 'pages/min',
+      higherIsBetter: true,
+      ours,
+      reference: { label: `tesseract 5 CLI -l deu+eng, ${n} processes, OMP_THREAD_LIMIT=1`, values: ref },
+      bar: { text: '≥ native tesseract at the same core count', ratioAtLeast: 1 },
+      note: `${pageCount} generated 150 dpi A4 pages per round; ours = ${n} tesseract.js engines (best_int deu+eng)`,
+    });
+    ctx.record({
+      name: `ocr.${n}x.cer`,
+      unit: 'CER %',
+      higherIsBetter: false,
+      ours: oc.map((c) => c * 100),
+      reference: { label: 'tesseract 5 CLI -l deu+eng', values: nc.map((c) => c * 100) },
+      bar: { text: 'CER no worse than native', notWorseThanReference: true },
+    });
+  } finally {
+    await Promise.all(engines.map((e) => e.terminate()));
+  }
+}
+
+export const ocrBenchmark: Benchmark = {
+  name: 'ocr',
+  description: 'OCR pages/min and CER: tesseract.js engines vs native tesseract at equal parallelism',
+  async available() {
+    return hasCommand('tesseract') ? undefined : 'tesseract missing (npm run bench:setup)';
+  },
+  quick: (ctx) => run(ctx, 6, 2),
+  full: (ctx) => run(ctx, 24, 3),
+};

@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { openPdf } from '../../src/pipeline/index.js';
+import { hasCommand, runNative } from '../harness/native.js';
+import { cer, textPdf } from '../harness/pages.js';
+import { alternate, seconds } from '../harness/stats.js';
+import type { BenchContext, Benchmark } from '../harness/types.js';
+
+/** PDF text-layer extraction (pdf.js through src/pipeline) vs poppler's `pdftotext` on the same file. */
+async function run(ctx: BenchContext, pages: number, repetitions: number): Promise<void> {
+  const { bytes, text } = await textPdf(pages, 7);
+  const file = path.join(ctx.tmp, 'text.pdf');
+  fs.writeFileSync(file, bytes);
+  const truth = text.map((lines) => lines.join('\n')).join('\n');
+  let ours = '';
+  let native = '';
+  const r = await alternate(
+    { warmup: 1, repetitions },
+    () =>
+      seconds(async () => {
+        const opened = await openPdf(bytes);
+        if (opened.status !== 'ok') throw new Error('bench PDF did not open');
+        const out: string[] = [];
+        for (let p = 1; p <= opened.pdf.pageCount; p++) out.push((await opened.pdf.pageText(p)).text);
+        await opened.pdf.close();
+        ours = out.join('\n');
+      }),
+    async () => {
+      const run = await runNative('pdftotext', ['-layout', '-enc', 'UTF-8', file, '-']);
+      native = run.stdout;
+      return run.seconds;
+    },
+  );
+  ctx.record({
+    name: `pdf-text.${pages}p`,
+    unit: 'pages/s',
+    higherIsBetter: true,
+    ours: r.ours.map((s) => pages / s),
+    reference: { label: 'pdftotext -layout (poppler, process)', values: r.reference.map((s) => pages / s) },
+    note: `generated ${pages}-page A4 PDF, ${bytes.byteLength} bytes; CER ours ${(cer(truth, ours) * 100).toFixed(2)} %, pdftotext ${(cer(truth, native) * 100).toFixed(2)} %`,
+  });
+}
+
+export const pdfBenchmark: Benchmark = {
+  name: 'pdf',
+  description: 'PDF text extraction (pdf.js pipeline) vs pdftotext',
+  async available() {
+    return hasCommand('pdftotext') ? undefined : 'pdftotext missing (npm run bench:setup)';
+  },
+  quick: (ctx) => run(ctx, 50, 5),
+  full: (ctx) => run(ctx, 500, 5),
+};
