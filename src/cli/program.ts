@@ -4,6 +4,7 @@ import { registerConsentCommand } from './commands/consent.js';
 import { registerDownloadCommand } from './commands/download.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerHealthCommand } from './commands/health.js';
+import { registerImapCommand } from './commands/imap.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerLsCommand } from './commands/ls.js';
 import { registerRmCommand } from './commands/rm.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerHealthCommand(program);
   registerAccountCommand(program);
   registerConsentCommand(program);
+  registerImapCommand(program);
   registerIngestCommand(program);
   registerGetCommand(program);
   registerDownloadCommand(program);

@@ -44,6 +44,32 @@ export interface Config {
   /** Base64 of 32 bytes from `ARCHIVAR_MASTER_KEY`; never logged. */
   readonly masterKey: string | null;
   readonly accounts: AccountsConfig;
+  readonly imap: ImapImportConfig;
+}
+
+/** The IMAP importer (see docs/imap.md). */
+export interface ImapImportConfig {
+  /** Accounts importing at the same time (IDLE connections do not count). */
+  readonly concurrency: number;
+  /** Larger messages are recorded as skipped, never fetched. */
+  readonly maxMessageBytes: number;
+  /** Folder names; `/` separates levels and becomes the server's delimiter. */
+  readonly importFolder: string;
+  readonly importedFolder: string;
+  readonly failedFolder: string;
+  /** Width of one UID range fetched at a time (bounded memory on huge mailboxes). */
+  readonly pageUids: number;
+  /** Connect, greeting and socket inactivity timeout. */
+  readonly timeoutMs: number;
+  /** First retry after a connection failure, then doubling up to `maxBackoffMs`. */
+  readonly backoffMs: number;
+  /** First retry after a failed login, then doubling: never a tight loop against the user's mailbox. */
+  readonly authBackoffMs: number;
+  readonly maxBackoffMs: number;
+  /** How often stored settings are looked for new or removed accounts; 0 = only on request. */
+  readonly rescanMs: number;
+  /** Keep a connection open with IDLE on the first automatic-import folder. */
+  readonly idle: boolean;
 }
 
 export interface ProcessingConfig {
@@ -153,6 +179,18 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'retention-interval-ms', help: 'how often the retention sweeper runs (0 = only on request)', default: '3600000' },
   { flag: 'admin-email', help: 'create this operator (admin) account at start-up if it does not exist', default: '' },
   { flag: 'admin-password-file', help: 'file holding the initial password of --admin-email' },
+  { flag: 'imap-concurrency', help: 'IMAP accounts importing at the same time', default: '4' },
+  { flag: 'imap-max-message-bytes', help: 'larger mails are skipped (recorded with the reason)', default: String(64 * 2 ** 20) },
+  { flag: 'imap-import-folder', help: 'IMAP folder for manual import (/ separates levels)', default: 'Archivar/Import' },
+  { flag: 'imap-imported-folder', help: 'IMAP folder imported mail is moved to', default: 'Archivar/Imported' },
+  { flag: 'imap-failed-folder', help: 'IMAP folder mail that failed to import is moved to', default: 'Archivar/Failed' },
+  { flag: 'imap-page-uids', help: 'UIDs fetched per page (bounded memory)', default: '500' },
+  { flag: 'imap-timeout-ms', help: 'IMAP connect, greeting and socket timeout', default: '30000' },
+  { flag: 'imap-backoff-ms', help: 'first retry after an IMAP connection failure (doubles)', default: '60000' },
+  { flag: 'imap-auth-backoff-ms', help: 'first retry after a failed IMAP login (doubles)', default: '900000' },
+  { flag: 'imap-max-backoff-ms', help: 'longest wait between IMAP retries', default: String(6 * 3_600_000) },
+  { flag: 'imap-rescan-ms', help: 'how often stored IMAP settings are looked for (0 = only on request)', default: '60000' },
+  { flag: 'imap-idle', help: 'keep IDLE connections for automatic import (true|false)', default: 'true' },
 ];
 
 export function envName(flag: string): string {
@@ -266,8 +304,37 @@ export function loadConfig(flags: Raw = {}, env: NodeJS.ProcessEnv = process.env
     masterKeyFile: path.resolve(raw['master-key-file'] ?? path.join(dataDir, 'master.key')),
     masterKey,
     accounts: accountsConfig(raw),
+    imap: imapConfig(raw),
   };
   return deepFreeze(config);
+}
+
+function imapConfig(raw: Raw): ImapImportConfig {
+  const folder = (flag: string) => {
+    const v = need(raw, flag).trim();
+    if (v === '' || v.length > 200 || /^\/|\/$|\/\/|[\0\r\n*%]/.test(v))
+      throw new ConfigError(`--${flag} must be a folder name like Archivar/Import`);
+    return v;
+  };
+  const day = 86_400_000;
+  const config: ImapImportConfig = {
+    concurrency: parseInt_('imap-concurrency', need(raw, 'imap-concurrency'), 1, 1000),
+    maxMessageBytes: parseInt_('imap-max-message-bytes', need(raw, 'imap-max-message-bytes'), 1024, 2 ** 31),
+    importFolder: folder('imap-import-folder'),
+    importedFolder: folder('imap-imported-folder'),
+    failedFolder: folder('imap-failed-folder'),
+    pageUids: parseInt_('imap-page-uids', need(raw, 'imap-page-uids'), 1, 100_000),
+    timeoutMs: parseInt_('imap-timeout-ms', need(raw, 'imap-timeout-ms'), 100, 600_000),
+    backoffMs: parseInt_('imap-backoff-ms', need(raw, 'imap-backoff-ms'), 10, day),
+    authBackoffMs: parseInt_('imap-auth-backoff-ms', need(raw, 'imap-auth-backoff-ms'), 10, day),
+    maxBackoffMs: parseInt_('imap-max-backoff-ms', need(raw, 'imap-max-backoff-ms'), 10, 7 * day),
+    rescanMs: parseInt_('imap-rescan-ms', need(raw, 'imap-rescan-ms'), 0, day),
+    idle: parseBool('imap-idle', need(raw, 'imap-idle')),
+  };
+  if (new Set([config.importFolder, config.importedFolder, config.failedFolder]).size !== 3) {
+    throw new ConfigError('--imap-import-folder, --imap-imported-folder and --imap-failed-folder must differ');
+  }
+  return config;
 }
 
 function accountsConfig(raw: Raw): AccountsConfig {

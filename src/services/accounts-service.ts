@@ -2,6 +2,7 @@ import { type ImapConfig, type ImapTls, requireOwner, requireTenantUser, type Us
 import type { StoredConsent } from '../accounts/records.js';
 import { AccountsServiceService, type ConsentRecord, type ImapSettings, ImapTlsMode } from '../gen/archivar/v1/accounts.js';
 import { Role } from '../gen/archivar/v1/common.js';
+import type { ImapWatchers } from '../imap/index.js';
 import type { AppContext } from '../server/app-context.js';
 import { requirePrincipal } from '../server/call-context.js';
 import { invalidArgument } from '../server/errors.js';
@@ -13,8 +14,8 @@ export const PUBLIC_METHODS: ReadonlySet<string> = new Set([
   AccountsServiceService.login.path,
 ]);
 
-/** Handlers of archivar.v1.AccountsService; RPCs not listed here answer UNIMPLEMENTED (IMAP test/import/status: the IMAP part). */
-export function createAccountsService(app: AppContext): AsyncService<typeof AccountsServiceService> {
+/** Handlers of archivar.v1.AccountsService; IMAP test/import/status go to the IMAP watchers (src/imap). */
+export function createAccountsService(app: AppContext, imap: ImapWatchers): AsyncService<typeof AccountsServiceService> {
   const { accounts } = app;
   return {
     async register(req, ctx) {
@@ -99,6 +100,28 @@ export function createAccountsService(app: AppContext): AsyncService<typeof Acco
       const p = requireTenantUser(ctx);
       const { config, passwordStored } = await accounts.imap.getOrThrow(p.tenantId);
       return { settings: toImapSettings(config), passwordStored };
+    },
+    async testImapSettings(_req, ctx) {
+      const p = requireOwner(ctx);
+      return imap.test(p.tenantId);
+    },
+    async triggerImapImport(_req, ctx) {
+      const p = requireTenantUser(ctx);
+      return { runId: await imap.trigger(p.tenantId, p.userId) };
+    },
+    async getImapStatus(_req, ctx) {
+      const p = requireTenantUser(ctx);
+      const s = await imap.status(p.tenantId);
+      return {
+        lastRunMs: BigInt(s.lastRunStartMs),
+        nextRunMs: BigInt(s.nextRunMs),
+        imported: BigInt(s.imported),
+        failed: BigInt(s.failed),
+        skipped: BigInt(s.skipped),
+        lastError: s.lastError,
+        running: s.running,
+        lastRunId: s.lastRunId,
+      };
     },
     async listUsage(req, ctx) {
       const p = requireTenantUser(ctx);

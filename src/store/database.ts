@@ -44,6 +44,13 @@ export const SUB_DATABASES = {
   accountInvoices: { encoding: 'msgpack' },
   /** Records locked after erasure by [tenant, kind, id], with the end of their legal retention. */
   accountLocks: { encoding: 'msgpack' },
+  /**
+   * IMAP import ledger (src/imap/ledger.ts): [tenant, 'uid', account, folder, uidvalidity, uid] and
+   * [tenant, 'mid', account, message-id] → outcome and document; account, folder and Message-ID hashed.
+   */
+  imapLedger: { encoding: 'msgpack' },
+  /** IMAP watcher status by [tenant]: last run, counters, last error, backoff. */
+  imapStatus: { encoding: 'msgpack' },
 } as const satisfies Record<string, { encoding: 'msgpack' | 'binary' | 'json' | 'string' | 'ordered-binary' }>;
 
 export type SubDatabaseName = keyof typeof SUB_DATABASES;

@@ -1,0 +1,419 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ImapTlsMode } from '../../src/gen/archivar/v1/accounts.js';
+import { ArtifactKind, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
+import type { MessageKey } from '../../src/imap/index.js';
+import { unary } from '../../src/sdk/index.js';
+import { type AccountsServer, collect, type Session, startAccountsServer } from '../accounts/helpers.js';
+import { type Dovecot, destroyDovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.js';
+import { imapStatus, importNow, mail, mailDocuments, setImap, waitFor } from './helpers.js';
+
+const available = dovecotAvailable();
+const PASS = 'imap-secret-123';
+const USERS = ['folders', 'manual', 'auto', 'german', 'crash', 'uidv', 'wrongpw', 'restart', 'big'].map((user) => ({
+  user,
+  password: PASS,
+}));
+const u = (name: string) => ({ user: name, password: PASS });
+
+describe.skipIf(!available)('IMAP import against a real dovecot', () => {
+  let d: Dovecot;
+  let t: AccountsServer;
+
+  beforeAll(async () => {
+    d = await startDovecot(USERS);
+    t = await startAccountsServer({
+      'pool-threads': '2',
+      'imap-rescan-ms': '0',
+      'imap-timeout-ms': '5000',
+      'imap-backoff-ms': '300',
+      'imap-auth-backoff-ms': '1000',
+      'imap-max-backoff-ms': '2000',
+      // Small pages so the tests cross page boundaries (huge mailboxes are read the same way).
+      'imap-page-uids': '4',
+      'imap-max-message-bytes': String(256 * 1024),
+    });
+  });
+  afterEach(() => {
+    for (const k of Object.keys(t.server.imap.hooks)) delete t.server.imap.hooks[k as keyof typeof t.server.imap.hooks];
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await destroyDovecot(d);
+  });
+
+  const session = (name: string): Promise<Session> => t.signUp(`${name}@example.test`);
+
+  it('creates its folders on first connect; TestImapSettings tells dns, refused, tls and auth apart', async () => {
+    const s = await session('folders');
+    await setImap(s.c, d, 'folders', PASS, { tls: ImapTlsMode.IMAP_TLS_MODE_IMPLICIT, port: d.tlsPort, caPem: d.caPem });
+    const test = () => unary(s.c.accounts.testImapSettings.bind(s.c.accounts), {});
+    expect(await test()).toMatchObject({ ok: true, errorKind: '' });
+
+    const status = await importNow(s.c);
+    expect(status.lastError).toBe('');
+    const listed = (await test()).folders;
+    // dovecot's Maildir uses "." as hierarchy delimiter.
+    expect(listed).toEqual(expect.arrayContaining(['Archivar.Import', 'Archivar.Imported', 'Archivar.Failed']));
+    expect(fs.existsSync(path.join(d.maildir('folders'), '.Archivar.Import'))).toBe(true);
+
+    // Deleted by the user: recreated on the next run.
+    const c = await d.client(u('folders'));
+    await c.mailboxDelete('Archivar.Failed');
+    await c.logout();
+    await importNow(s.c);
+    expect((await test()).folders).toContain('Archivar.Failed');
+
+    // STARTTLS with the trusted CA works too.
+    await setImap(s.c, d, 'folders', PASS, { tls: ImapTlsMode.IMAP_TLS_MODE_STARTTLS, caPem: d.caPem });
+    expect(await test()).toMatchObject({ ok: true });
+    // Without the CA the self-signed certificate is refused, for implicit TLS and STARTTLS.
+    await setImap(s.c, d, 'folders', PASS, { tls: ImapTlsMode.IMAP_TLS_MODE_IMPLICIT, port: d.tlsPort });
+    expect(await test()).toMatchObject({ ok: false, errorKind: 'tls' });
+    await setImap(s.c, d, 'folders', PASS, { tls: ImapTlsMode.IMAP_TLS_MODE_STARTTLS });
+    expect(await test()).toMatchObject({ ok: false, errorKind: 'tls' });
+    await setImap(s.c, d, 'folders', 'wrong-password');
+    const auth = await test();
+    expect(auth).toMatchObject({ ok: false, errorKind: 'auth' });
+    expect(auth.errorMessage).not.toContain('wrong-password');
+    await setImap(s.c, d, 'folders', PASS, { port: await closedPort() });
+    expect(await test()).toMatchObject({ ok: false, errorKind: 'refused' });
+    await setImap(s.c, d, 'folders', PASS, { host: 'no-such-host.invalid', tls: ImapTlsMode.IMAP_TLS_MODE_STARTTLS });
+    const dns = await test();
+    expect(['dns', 'timeout']).toContain(dns.errorKind);
+  });
+
+  it('imports everything in the import folder once and moves it to Imported; usage is recorded', async () => {
+    const s = await session('manual');
+    await setImap(s.c, d, 'manual', PASS);
+    for (let i = 0; i < 6; i++)
+      await d.append(u('manual'), 'Archivar.Import', mail({ subject: `Beleg ${i}`, body: `Beleg Nummer ${i}` }));
+    const status = await importNow(s.c);
+    expect(status).toMatchObject({ imported: 6n, failed: 0n, skipped: 0n, lastError: '', running: false });
+    expect(await d.uids(u('manual'), 'Archivar.Import')).toEqual([]);
+    expect(await d.uids(u('manual'), 'Archivar.Imported')).toHaveLength(6);
+    const docs = await mailDocuments(s.c);
+    expect(docs).toHaveLength(6);
+    expect(docs.every((x) => x.mediaType === 'message/rfc822' || x.fileName.endsWith('.eml'))).toBe(true);
+    expect(docs.map((x) => x.fileName).sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `Beleg ${i}.eml`));
+
+    // The original is stored as received.
+    const one = docs.find((x) => x.fileName === 'Beleg 3.eml');
+    const original = await collect(
+      (async function* () {
+        for await (const m of s.c.documents.download({
+          documentId: one?.id ?? '',
+          kind: ArtifactKind.ARTIFACT_KIND_ORIGINAL,
+          plaintext: true,
+          page: 0,
+          recipientPublicKey: Buffer.alloc(0),
+        }) as AsyncIterable<{ part?: { $case: string; value: unknown } }>) {
+          if (m.part?.$case === 'chunk') yield { chunk: m.part.value as Buffer };
+        }
+      })(),
+    );
+    expect(original.toString()).toContain('Beleg Nummer 3');
+
+    const again = await importNow(s.c);
+    expect(again.imported).toBe(6n);
+    expect(await mailDocuments(s.c)).toHaveLength(6);
+    const usage = await unary(s.c.accounts.listUsage.bind(s.c.accounts), { pageSize: 100, cursor: '' } as never);
+    const mails = usage.records.filter((r) => r.kind === 'mails_imported').reduce((n, r) => n + Number(r.quantity), 0);
+    expect(mails).toBe(6);
+  });
+
+  it('imports new mail of INBOX automatically (IDLE), with filters, and leaves it in INBOX flagged', async () => {
+    const s = await session('auto');
+    await d.append(u('auto'), 'INBOX', mail({ subject: 'Rechnung alt', body: 'before automatic import was on' }));
+    await setImap(s.c, d, 'auto', PASS, { autoImport: true, filterSubjectContains: 'rechnung' });
+    const first = await importNow(s.c);
+    expect(first.imported).toBe(0n); // mail from before switching it on stays for manual import
+
+    await d.append(u('auto'), 'INBOX', mail({ subject: 'Newsletter', body: 'not matching the filter' }));
+    await d.append(u('auto'), 'INBOX', mail({ subject: 'Rechnung 2025-17', body: 'Betrag 12,50 EUR' }));
+    // No trigger: IDLE reports the new mail and the watcher runs by itself.
+    const status = await waitFor(s.c, (x) => x.imported === 1n && !x.running, 20_000);
+    expect(status.lastError).toBe('');
+    const docs = await mailDocuments(s.c);
+    expect(docs.map((x) => x.fileName)).toEqual(['Rechnung 2025-17.eml']);
+    expect(await d.uids(u('auto'), 'INBOX')).toHaveLength(3);
+    const c = await d.client(u('auto'));
+    const lock = await c.getMailboxLock('INBOX');
+    const flagged = await c.search({ keyword: '$ArchivarImported' }, { uid: true });
+    lock.release();
+    await c.logout();
+    expect(flagged).toHaveLength(1);
+
+    await importNow(s.c);
+    expect(await mailDocuments(s.c)).toHaveLength(1);
+  });
+
+  it('imports a German ISO-8859-1 quoted-printable mail with a PDF attachment as parent and child documents', async () => {
+    const s = await session('german');
+    await setImap(s.c, d, 'german', PASS);
+    const raw = await germanMailWithPdf();
+    await d.append(u('german'), 'Archivar.Import', raw);
+    expect((await importNow(s.c)).imported).toBe(1n);
+    const [parent] = await mailDocuments(s.c);
+    expect(parent?.fileName).toBe('Kündigung Ihres Vertrags.eml');
+    const doc = await finalDocument(s, parent?.id ?? '');
+    expect(doc.status, doc.statusReason).not.toBe(DocumentStatus.DOCUMENT_STATUS_FAILED);
+    const text = await downloadText(s, doc.id);
+    expect(text).toContain('Kündigung');
+    expect(doc.children.length).toBeGreaterThanOrEqual(1);
+    const child = await finalDocument(s, doc.children[0]?.id ?? '');
+    expect(child.parentId).toBe(doc.id);
+    expect(await downloadText(s, child.id)).toContain('Zahlungserinnerung');
+    const search = await unary(s.c.search.search.bind(s.c.search), { query: 'Zahlungserinnerung', pageSize: 10 } as never).catch(
+      (err: { code?: number }) => err,
+    );
+    // Searchable once the search service answers (it is wired by another part).
+    if (search && 'hits' in (search as object)) {
+      const ids = ((search as { hits: Array<{ documentId: string }> }).hits ?? []).map((h) => h.documentId);
+      expect(ids.some((id) => id === child.id || id === doc.id)).toBe(true);
+    }
+  });
+
+  it('a crash between commit and move, or between document and ledger, never makes a second document', async () => {
+    const s = await session('crash');
+    await setImap(s.c, d, 'crash', PASS);
+    await d.append(u('crash'), 'Archivar.Import', mail({ subject: 'Crash 1', body: 'eins' }));
+    await d.append(u('crash'), 'Archivar.Import', mail({ subject: 'Crash 2', body: 'zwei' }));
+    const crashes: string[] = [];
+    const hooks = t.server.imap.hooks;
+    hooks.beforeSettle = (k: MessageKey) => {
+      if (k.tenantId === s.user.tenantId && k.uid === 1 && !crashes.includes('settle')) {
+        crashes.push('settle');
+        throw new Error('simulated crash after the ledger commit');
+      }
+    };
+    hooks.afterIngest = (k: MessageKey) => {
+      if (k.tenantId === s.user.tenantId && k.uid === 2 && !crashes.includes('ingest')) {
+        crashes.push('ingest');
+        throw new Error('simulated crash before the ledger commit');
+      }
+    };
+    const failed = await importNow(s.c);
+    expect(failed.lastError).toMatch(/simulated crash/);
+    // The backoff retry (300 ms) finishes the job: one move for mail 1, the same document again for mail 2.
+    await waitFor(s.c, (x) => x.imported === 2n && !x.running && x.lastError === '', 20_000);
+    expect(crashes.sort()).toEqual(['ingest', 'settle']);
+    expect(await d.uids(u('crash'), 'Archivar.Import')).toEqual([]);
+    expect(await d.uids(u('crash'), 'Archivar.Imported')).toHaveLength(2);
+    expect((await mailDocuments(s.c)).map((x) => x.fileName).sort()).toEqual(['Crash 1.eml', 'Crash 2.eml']);
+  });
+
+  it('handles a UIDVALIDITY reset: new mail is imported, a copy of imported mail is recognised by Message-ID', async () => {
+    const s = await session('uidv');
+    await setImap(s.c, d, 'uidv', PASS);
+    const a = mail({ subject: 'Mail A', body: 'aaa', messageId: '<a-1@example.test>' });
+    await d.append(u('uidv'), 'Archivar.Import', a);
+    expect((await importNow(s.c)).imported).toBe(1n);
+
+    const c = await d.client(u('uidv'));
+    const before = await c.status('Archivar.Import', { uidValidity: true });
+    await c.mailboxDelete('Archivar.Import');
+    await c.mailboxCreate('Archivar.Import');
+    const after = await c.status('Archivar.Import', { uidValidity: true });
+    await c.logout();
+    expect(after && before && after.uidValidity !== before.uidValidity).toBe(true);
+
+    // UID 1 again, under the new UIDVALIDITY: a different mail, which must not be taken for mail A.
+    await d.append(u('uidv'), 'Archivar.Import', mail({ subject: 'Mail B', body: 'bbb' }));
+    await d.append(
+      u('uidv'),
+      'Archivar.Import',
+      mail({ subject: 'Mail A', body: 'aaa', messageId: '<a-1@example.test>', extra: 'X-Copy: 1' }),
+    );
+    const status = await importNow(s.c);
+    expect(status).toMatchObject({ imported: 2n, lastError: '' });
+    expect((await mailDocuments(s.c)).map((x) => x.fileName).sort()).toEqual(['Mail A.eml', 'Mail B.eml']);
+    expect(await d.uids(u('uidv'), 'Archivar.Import')).toEqual([]);
+    expect(await d.uids(u('uidv'), 'Archivar.Imported')).toHaveLength(3);
+  });
+
+  it('a wrong password backs off instead of retrying in a loop, and says so in the status', async () => {
+    const s = await session('wrongpw');
+    await setImap(s.c, d, 'wrongpw', 'not-the-password');
+    let attempts = 0;
+    t.server.imap.hooks.beforeConnect = (tenantId) => {
+      if (tenantId === s.user.tenantId) attempts++;
+    };
+    const status = await importNow(s.c);
+    expect(status.lastError).toMatch(/^auth: the server refused the login/);
+    expect(status.imported).toBe(0n);
+    // Asking again does not log in again while backing off.
+    const held = await importNow(s.c);
+    expect(held.lastError).toMatch(/not retried before/);
+    expect(attempts).toBe(1);
+    // Backoff 1 s, then 2 s (capped): over 3.5 s at most 2 more attempts, where a loop would make hundreds.
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(attempts).toBeLessThanOrEqual(3);
+    expect(
+      d.logLines(/auth failed|Authentication failed|password mismatch/i).filter((l) => l.includes('wrongpw')).length,
+    ).toBeLessThanOrEqual(attempts + 1);
+    // Storing the right password retries at once.
+    await setImap(s.c, d, 'wrongpw', PASS);
+    const fixed = await importNow(s.c);
+    expect(fixed.lastError).toBe('');
+  });
+
+  it('skips a mail over the size limit with the reason and moves it to Failed', async () => {
+    const s = await session('big');
+    await setImap(s.c, d, 'big', PASS);
+    await d.append(u('big'), 'Archivar.Import', mail({ subject: 'Riesig', body: 'x'.repeat(300 * 1024) }));
+    await d.append(u('big'), 'Archivar.Import', mail({ subject: 'Klein', body: 'ok' }));
+    const status = await importNow(s.c);
+    expect(status).toMatchObject({ imported: 1n, skipped: 1n, failed: 0n });
+    expect(await d.uids(u('big'), 'Archivar.Failed')).toHaveLength(1);
+    expect(t.server.imap.ledger.status(s.user.tenantId).skipped).toBe(1);
+  });
+
+  it('resumes after the server stopped in the middle of a run', async () => {
+    const s = await session('restart');
+    await setImap(s.c, d, 'restart', PASS);
+    for (let i = 0; i < 10; i++)
+      await d.append(u('restart'), 'Archivar.Import', mail({ subject: `Teil ${i}`, body: `Teil ${i}` }));
+    let handled = 0;
+    let stopped: Promise<void> | null = null;
+    t.server.imap.hooks.afterMessage = async (k) => {
+      if (k.tenantId !== s.user.tenantId) return;
+      handled++;
+      if (handled === 3 && !stopped) {
+        stopped = d.stop();
+        await stopped;
+      }
+    };
+    const broken = await importNow(s.c);
+    expect(broken.lastError).toMatch(/^(refused|protocol|timeout): /);
+    expect(Number(broken.imported)).toBeGreaterThanOrEqual(3);
+    expect(Number(broken.imported)).toBeLessThan(10);
+    await new Promise((r) => setTimeout(r, 800)); // a retry or two fail while it is down
+    await d.restart();
+    const done = await waitFor(s.c, (x) => x.imported === 10n && !x.running && x.lastError === '', 30_000);
+    expect(done.failed).toBe(0n);
+    expect(await mailDocuments(s.c)).toHaveLength(10);
+    expect(await d.uids(u('restart'), 'Archivar.Import')).toEqual([]);
+    expect(await d.uids(u('restart'), 'Archivar.Imported')).toHaveLength(10);
+  });
+
+  async function finalDocument(s: Session, id: string) {
+    const until = Date.now() + 90_000;
+    for (;;) {
+      const res = await unary(s.c.documents.get.bind(s.c.documents), { documentId: id });
+      const doc = res.document;
+      if (!doc) throw new Error('no document');
+      if (![DocumentStatus.DOCUMENT_STATUS_QUEUED, DocumentStatus.DOCUMENT_STATUS_PROCESSING].includes(doc.status)) return doc;
+      if (Date.now() > until) throw new Error(`document ${id} still ${doc.status}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async function downloadText(s: Session, id: string): Promise<string> {
+    const parts: Buffer[] = [];
+    for await (const m of s.c.documents.download({
+      documentId: id,
+      kind: ArtifactKind.ARTIFACT_KIND_TEXT,
+      plaintext: true,
+      page: 0,
+      recipientPublicKey: Buffer.alloc(0),
+    }) as AsyncIterable<{ part?: { $case: string; value: unknown } }>) {
+      if (m.part?.$case === 'chunk') parts.push(m.part.value as Buffer);
+    }
+    return Buffer.concat(parts).toString('utf8');
+  }
+});
+
+describe.skipIf(!available)('IMAP folder names', () => {
+  it('creates configured folder names with umlauts as modified UTF-7 under the namespace', async () => {
+    const d = await startDovecot([u('utf7')]);
+    const t = await startAccountsServer({ 'imap-rescan-ms': '0', 'imap-import-folder': 'Archivar/Zu übernehmen' });
+    try {
+      const s = await t.signUp('utf7@example.test');
+      await setImap(s.c, d, 'utf7', PASS);
+      await d.append(u('utf7'), 'Archivar.Zu übernehmen', mail({ subject: 'Umlaut', body: 'über' }));
+      expect((await importNow(s.c)).imported).toBe(1n);
+      expect(fs.readdirSync(d.maildir('utf7'))).toContain('.Archivar.Zu &APw-bernehmen');
+      expect((await imapStatus(s.c)).lastError).toBe('');
+    } finally {
+      await t.stop();
+      await destroyDovecot(d);
+    }
+  });
+});
+
+async function closedPort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 1));
+    });
+  });
+}
+
+/** A German mail in ISO-8859-1, quoted-printable, with a PDF attachment made by pdf-lib. */
+async function germanMailWithPdf(): Promise<Buffer> {
+  const pdf = await PDFDocument.create();
+  const page = pdf.addPage([595, 842]);
+  const font = await pdf.embedFont(StandardFonts.Helvetica);
+  page.drawText('Zahlungserinnerung zur Rechnung 4711', { x: 50, y: 780, size: 16, font });
+  page.drawText('Bitte überweisen Sie den Betrag bis zum 31.03.2025.', { x: 50, y: 750, size: 12, font });
+  const pdfBytes = Buffer.from(await pdf.save());
+  const body =
+    'Sehr geehrte Frau Müller,\nhiermit bestätigen wir die Kündigung Ihres Vertrags zum 31.03.2025.\nMit freundlichen Grüßen';
+  const qp = quotedPrintable(Buffer.from(body.replaceAll('\n', '\r\n'), 'latin1'));
+  const b64 = pdfBytes.toString('base64').replace(/.{76}/g, '$&\r\n');
+  const head = [
+    'From: =?ISO-8859-1?Q?J=FCrgen_B=E4cker?= <juergen@example.test>',
+    'To: frau.mueller@example.test',
+    'Subject: =?ISO-8859-1?Q?K=FCndigung_Ihres_Vertrags?=',
+    'Date: Mon, 17 Mar 2025 09:30:00 +0100',
+    'Message-ID: <kuendigung-4711@example.test>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="grenze"',
+    '',
+    '--grenze',
+    'Content-Type: text/plain; charset=ISO-8859-1',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    qp,
+    '--grenze',
+    'Content-Type: application/pdf; name="Zahlungserinnerung.pdf"',
+    'Content-Disposition: attachment; filename="Zahlungserinnerung.pdf"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    b64,
+    '--grenze--',
+    '',
+  ];
+  return Buffer.from(head.join('\r\n'), 'latin1');
+}
+
+function quotedPrintable(bytes: Buffer): string {
+  let out = '';
+  let line = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] ?? 0;
+    if (b === 13 && bytes[i + 1] === 10) {
+      out += `${line}\r\n`;
+      line = '';
+      i++;
+      continue;
+    }
+    const enc =
+      (b >= 33 && b <= 126 && b !== 61) || b === 32
+        ? String.fromCharCode(b)
+        : `=${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    if (line.length + enc.length > 75) {
+      out += `${line}=\r\n`;
+      line = '';
+    }
+    line += enc;
+  }
+  return out + line;
+}
