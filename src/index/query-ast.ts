@@ -1,9 +1,19 @@
 /**
  * The query syntax tree. Every node carries the UTF-16 offset where it starts, so later stages can report
- * errors at the right place. New syntax (NOT, term~, field:value, ranges, facets) adds node kinds here and
- * cases in the parser and compiler; existing kinds do not change.
+ * errors at the right place. New syntax adds node kinds here and cases in the parser and compiler; existing
+ * kinds do not change.
  */
-export type QueryNode = TermNode | PrefixNode | PhraseNode | AndNode | OrNode | NotNode;
+export type QueryNode =
+  | TermNode
+  | PrefixNode
+  | PhraseNode
+  | AndNode
+  | OrNode
+  | NotNode
+  | FuzzyNode
+  | FieldNode
+  | ExpandedNode
+  | FilterNode;
 
 /** A word as typed; analysed later (it may yield several terms, e.g. both stems or a split code). */
 export interface TermNode {
@@ -19,11 +29,13 @@ export interface PrefixNode {
   position: number;
 }
 
-/** `"exact phrase"`. */
+/** `"exact phrase"`, or `"words near"~N`: the words within N extra positions of each other, any order. */
 export interface PhraseNode {
   kind: 'phrase';
   text: string;
   position: number;
+  /** Proximity; absent or 0 = exact phrase. */
+  slop?: number;
 }
 
 /** All children must match (juxtaposition). NotNode children exclude. */
@@ -40,10 +52,51 @@ export interface OrNode {
   position: number;
 }
 
-/** `-term` (later also `NOT term`): only meaningful as a child of an AndNode. */
+/** `-term` or `NOT term`: only meaningful as a child of an AndNode. */
 export interface NotNode {
   kind: 'not';
   child: QueryNode;
+  position: number;
+}
+
+/** `term~` (1 edit) / `term~2`: words of the term dictionary within `maxEdits`, ranked below exact matches. */
+export interface FuzzyNode {
+  kind: 'fuzzy';
+  text: string;
+  maxEdits: number;
+  position: number;
+}
+
+/** The text fields a `field:` clause can restrict words to (index field names). */
+export type TextFieldName = 'title' | 'subject' | 'fileName' | 'sender';
+
+/** Fields answered from per-document values rather than postings. */
+export type ValueFieldName = 'to' | 'type' | 'tag' | 'lang' | 'source' | 'date' | 'created' | 'amount' | 'iban' | 'invoice';
+
+/**
+ * `field:value`. Text fields wrap a term/prefix/phrase/fuzzy child matched only in that field; value
+ * fields carry the raw value (`2024-01..2024-06`, `>100`, `last-week`), resolved by the search engine.
+ */
+export type FieldNode =
+  | { kind: 'field'; field: TextFieldName; child: TermNode | PrefixNode | PhraseNode | FuzzyNode; position: number }
+  | { kind: 'field'; field: ValueFieldName; value: string; valuePosition: number; position: number };
+
+/** Resolved before compiling: fixed alternative terms with boosts (a fuzzy word's dictionary matches). */
+export interface ExpandedNode {
+  kind: 'expanded';
+  terms: { term: string; boost: number }[];
+  position: number;
+}
+
+/** A per-segment document filter: the engine turns value fields into these before compiling. */
+export interface DocFilter {
+  /** Local doc ids of the segment that pass, ascending (or undefined for none). */
+  segmentDocs(segment: { tenantId: string; segmentId: number; segmentUid: string; docs: number }, transaction: unknown): Int32Array | undefined;
+}
+
+export interface FilterNode {
+  kind: 'filter';
+  filter: DocFilter;
   position: number;
 }
 

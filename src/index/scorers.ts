@@ -5,7 +5,7 @@
  * MaxScore for disjunctions). Scores are always computed by the same code in the same order, so pruned and
  * exhaustive runs give bit-identical scores.
  */
-import { BLOCK_SIZE, decodeBlock, NUM_FIELDS, type SkipTable } from './postings-codec.js';
+import { BLOCK_SIZE, decodeBlock, FIELD_POSITION_SHIFT, NUM_FIELDS, type SkipTable } from './postings-codec.js';
 
 export const NO_MORE_DOCS = 0x7fffffff;
 /** Bounds are compared with a little slack so that rounding can never prune a competitive doc. */
@@ -150,6 +150,13 @@ export class TermScorer extends Scorer {
     return this.skip.df;
   }
 
+  /** Bit f set when the term occurs in field f of the current doc. */
+  fieldMaskAt(): number {
+    let m = 0;
+    for (let f = 0; f < NUM_FIELDS; f++) if (this.tfs[f * BLOCK_SIZE + this.i]! > 0) m |= 1 << f;
+    return m;
+  }
+
   /** Total term frequency over all fields at the current doc. */
   private freqAt(i: number): number {
     let c = 0;
@@ -249,6 +256,11 @@ export class GroupScorer extends Scorer {
     let c = 0;
     for (const m of this.members) c += m.cost();
     return c;
+  }
+  fieldMaskAt(): number {
+    let m = 0;
+    for (const mem of this.members) if (mem.doc === this.doc) m |= mem.fieldMaskAt();
+    return m;
   }
   positions(): Int32Array {
     const lists: Int32Array[] = [];
@@ -434,10 +446,18 @@ export class ExclusionScorer extends Scorer {
   }
 }
 
-/** Words at consecutive positions. Scored like the conjunction of its words (the phrase only filters). */
+/**
+ * Words at consecutive positions (slop 0), or all words within a window of (words − 1 + slop) positions in
+ * any order (`"a b"~N`), inside one field (and only the fields of `fieldMask` when given). Scored like the
+ * conjunction of its words (the phrase only filters).
+ */
 export class PhraseScorer extends Scorer {
   private readonly conj: ConjunctionScorer;
-  constructor(private readonly words: PositionalScorer[]) {
+  constructor(
+    private readonly words: PositionalScorer[],
+    private readonly slop = 0,
+    private readonly fieldMask = -1,
+  ) {
     super();
     this.conj = new ConjunctionScorer(words);
   }
@@ -449,12 +469,19 @@ export class PhraseScorer extends Scorer {
     while (d < NO_MORE_DOCS && !this.positionsMatch()) d = this.conj.advance(d + 1);
     return (this.doc = d);
   }
+  private inMask(p: number): boolean {
+    return ((1 << Math.floor(p / FIELD_POSITION_SHIFT)) & this.fieldMask) !== 0;
+  }
   private positionsMatch(): boolean {
     const lists = this.words.map((w) => w.positions().slice());
+    return this.slop > 0 ? this.withinWindow(lists) : this.consecutive(lists);
+  }
+  private consecutive(lists: Int32Array[]): boolean {
     const first = lists[0]!;
     const idx = new Int32Array(lists.length);
     for (let k = 0; k < first.length; k++) {
       const p = first[k]!;
+      if (!this.inMask(p)) continue;
       let ok = true;
       for (let w = 1; w < lists.length && ok; w++) {
         const l = lists[w]!;
@@ -466,6 +493,30 @@ export class PhraseScorer extends Scorer {
       if (ok) return true;
     }
     return false;
+  }
+  /** Smallest range holding one position of every word (k-way merge), compared with the allowed span. */
+  private withinWindow(lists: Int32Array[]): boolean {
+    const span = lists.length - 1 + this.slop;
+    const idx = new Int32Array(lists.length);
+    for (;;) {
+      let min = Number.POSITIVE_INFINITY;
+      let max = Number.NEGATIVE_INFINITY;
+      let minW = -1;
+      for (let w = 0; w < lists.length; w++) {
+        const l = lists[w]!;
+        const i = idx[w]!;
+        if (i >= l.length) return false;
+        const p = l[i]!;
+        if (p < min) {
+          min = p;
+          minW = w;
+        }
+        if (p > max) max = p;
+      }
+      const sameField = Math.floor(min / FIELD_POSITION_SHIFT) === Math.floor(max / FIELD_POSITION_SHIFT);
+      if (sameField && max - min <= span && this.inMask(min)) return true;
+      idx[minW]!++;
+    }
   }
   override score(): number {
     return this.conj.score();
@@ -481,5 +532,73 @@ export class PhraseScorer extends Scorer {
   }
   override cost(): number {
     return this.conj.cost();
+  }
+}
+
+/** A word matched only where it occurs in one of the fields of `mask` (`title:rechnung`). */
+export class FieldScorer extends Scorer {
+  constructor(
+    private readonly inner: PositionalScorer,
+    private readonly mask: number,
+  ) {
+    super();
+  }
+  override setMinCompetitiveScore(min: number): void {
+    this.inner.setMinCompetitiveScore(min);
+  }
+  override advance(target: number): number {
+    let d = this.inner.advance(target);
+    while (d < NO_MORE_DOCS && (this.inner.fieldMaskAt() & this.mask) === 0) d = this.inner.advance(d + 1);
+    return (this.doc = d);
+  }
+  override score(): number {
+    return this.inner.score();
+  }
+  override maxScore(): number {
+    return this.inner.maxScore();
+  }
+  override advanceShallow(target: number): number {
+    return this.inner.advanceShallow(target);
+  }
+  override maxScoreUpTo(upTo: number): number {
+    return this.inner.maxScoreUpTo(upTo);
+  }
+  override cost(): number {
+    return this.inner.cost();
+  }
+}
+
+/** Documents of a precomputed ascending list (a value filter like `tag:x` or `date:2024`); scores 0. */
+export class DocListScorer extends Scorer {
+  private i = -1;
+  constructor(private readonly docs: Int32Array) {
+    super();
+  }
+  override advance(target: number): number {
+    const docs = this.docs;
+    let lo = this.i < 0 ? 0 : this.i;
+    let hi = docs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (docs[mid]! < target) lo = mid + 1;
+      else hi = mid;
+    }
+    this.i = lo;
+    return (this.doc = lo < docs.length ? docs[lo]! : NO_MORE_DOCS);
+  }
+  override score(): number {
+    return 0;
+  }
+  override maxScore(): number {
+    return 0;
+  }
+  override advanceShallow(): number {
+    return NO_MORE_DOCS;
+  }
+  override maxScoreUpTo(): number {
+    return 0;
+  }
+  override cost(): number {
+    return this.docs.length;
   }
 }

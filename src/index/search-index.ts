@@ -16,7 +16,9 @@ import { compileQuery, mapPrefixes, type Plan, planTerms } from './query-plan.js
 import {
   ConjunctionScorer,
   DisjunctionScorer,
+  DocListScorer,
   ExclusionScorer,
+  FieldScorer,
   GroupScorer,
   NO_MORE_DOCS,
   PhraseScorer,
@@ -56,6 +58,20 @@ export interface SearchIndexOptions {
   maxSnippets?: number;
   snippetChars?: number;
   onBackgroundError?: (err: unknown) => void;
+  /** Called inside the write transactions (per-document values kept beside the segments; see doc-values.ts). */
+  hooks?: IndexWriteHooks;
+}
+
+/** In-transaction write hooks: whatever they write commits or rolls back with the index write. */
+export interface IndexWriteHooks {
+  added?(tenantId: string, segmentId: number, docs: readonly IndexDoc[]): void;
+  deleted?(tenantId: string, docId: string): void;
+  dropped?(tenantId: string): void;
+}
+
+/** Sees every live match of a search (pruning is off then): facets, other sort orders. */
+export interface MatchVisitor {
+  segment(tenantId: string, segment: SegmentMeta, transaction: Transaction): (localDoc: number) => void;
 }
 
 export interface SearchOptions {
@@ -67,6 +83,7 @@ export interface SearchOptions {
   exactTotalUpTo?: number;
   language?: AnalyserLanguage;
   snippets?: boolean;
+  visitor?: MatchVisitor;
 }
 
 export interface SearchHit {
@@ -81,6 +98,8 @@ export interface SearchResult {
   hits: SearchHit[];
   nextCursor?: string;
   tookMicros: number;
+  /** Index terms the query matched (after prefix/fuzzy expansion): what snippets highlight. */
+  terms?: string[];
 }
 
 const DEFAULT_WEIGHTS: Record<FieldName, number> = { body: 1, title: 3, subject: 2, fileName: 1.5, sender: 1.5 };
@@ -95,12 +114,13 @@ interface SegmentView {
 
 export class SearchIndex {
   readonly store: IndexStore;
-  readonly #opts: Required<Omit<SearchIndexOptions, 'textStore' | 'onBackgroundError' | 'fieldWeights' | 'fieldB' | 'mergePolicy'>>;
+  readonly #opts: Required<Omit<SearchIndexOptions, 'textStore' | 'onBackgroundError' | 'fieldWeights' | 'fieldB' | 'mergePolicy' | 'hooks'>>;
   readonly #weights: Float64Array;
   readonly #b: Float64Array;
   readonly #policy: MergePolicy;
   readonly #textStore: TextStore | undefined;
   readonly #onError: (err: unknown) => void;
+  readonly #hooks: IndexWriteHooks | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #mergeScheduled = false;
   #closed = false;
@@ -112,6 +132,7 @@ export class SearchIndex {
     this.store = new IndexStore(root);
     this.#textStore = options.textStore;
     this.#onError = options.onBackgroundError ?? (() => {});
+    this.#hooks = options.hooks;
     this.#opts = {
       defaultLanguage: options.defaultLanguage ?? 'deu+eng',
       queryLanguage: options.queryLanguage ?? 'deu+eng',
@@ -159,6 +180,7 @@ export class SearchIndex {
         for (const id of byId.keys()) this.#tombstone(tenantId, id, stats);
         const id = stats.nextSegmentId++;
         writeSegment(this.store, tenantId, id, builder.sortedTerms(), builder.normsBytes(), builder.records);
+        this.#hooks?.added?.(tenantId, id, [...byId.values()]);
         const meta: SegmentMeta = { id, uid: newSegmentUid(), docs: builder.numDocs, deleted: 0 };
         this.store.meta.put([tenantId, 'seg', id], meta);
         stats.docs += builder.numDocs;
@@ -179,6 +201,7 @@ export class SearchIndex {
         const stats = this.#stats(tenantId);
         const hit = this.#tombstone(tenantId, docId, stats);
         if (hit) this.store.meta.put([tenantId, 'stats'], stats);
+        if (hit) this.#hooks?.deleted?.(tenantId, docId);
         return hit;
       });
       if (found) {
@@ -198,6 +221,7 @@ export class SearchIndex {
           const keys = [...db.getKeys({ start: [tenantId], end: [tenantId, RANGE_END] })];
           for (const k of keys) db.remove(k as Key);
         }
+        this.#hooks?.dropped?.(tenantId);
       });
       this.#dirtyTenants.delete(tenantId);
       await this.#textStore?.dropTenant?.(tenantId);
@@ -336,6 +360,7 @@ export class SearchIndex {
       totalExact: core.totalExact,
       hits,
       tookMicros: Number((process.hrtime.bigint() - t0) / 1000n),
+      terms: [...core.terms],
     };
     if (k < core.total && k < this.#opts.maxResultWindow && core.hits.length >= k) result.nextCursor = encodeCursor(k);
     return result;
@@ -374,7 +399,7 @@ export class SearchIndex {
       norms: this.#norms(tenantId, meta, transaction),
       deletes: meta.deleted > 0 ? (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, meta.id], topt) : undefined,
     }));
-    const exactUpTo = options.exhaustive ? Number.POSITIVE_INFINITY : (options.exactTotalUpTo ?? this.#opts.exactTotalUpTo);
+    const exactUpTo = options.exhaustive || options.visitor ? Number.POSITIVE_INFINITY : (options.exactTotalUpTo ?? this.#opts.exactTotalUpTo);
     const heap = new TopK(k);
     let total = 0;
     let pruningFrom = -1;
@@ -384,11 +409,13 @@ export class SearchIndex {
     for (const view of views) {
       const ctx: ScoringContext = { norms: view.norms, invK, k1 };
       const scorer = this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction);
+      const visit = scorer !== undefined ? options.visitor?.segment(tenantId, view.meta, transaction) : undefined;
       if (scorer !== undefined) {
         if (total >= exactUpTo && heap.full()) scorer.setMinCompetitiveScore(heap.minScore());
         for (let d = scorer.nextDoc(); d < NO_MORE_DOCS; d = scorer.nextDoc()) {
           if (isDeleted(view.deletes, d)) continue;
           total++;
+          visit?.(d);
           if (pruningFrom < 0 && total >= exactUpTo) pruningFrom = spaceBefore + d + 1;
           const entered = heap.offer(scorer.score(), view.rank, d);
           if (total >= exactUpTo && heap.full() && (entered || total === exactUpTo)) scorer.setMinCompetitiveScore(heap.minScore());
@@ -415,23 +442,29 @@ export class SearchIndex {
     tenantId: string,
     transaction: Transaction,
   ): Scorer | undefined {
-    const termGroup = (terms: readonly string[]): PositionalScorer | undefined => {
+    const termGroup = (terms: readonly string[], boosts?: readonly number[]): PositionalScorer | undefined => {
       const members: TermScorer[] = [];
-      for (const term of terms) {
+      for (const [i, term] of terms.entries()) {
         const p = postings.get(term)?.[view.rank];
         if (p === undefined) continue;
         const load = () =>
           (this.store.positions as unknown as BinaryGetter).getBinary([tenantId, view.meta.id, term], { transaction });
-        members.push(new TermScorer(p, decodeSkipTable(p), ctx, idfk1.get(term)!, load));
+        members.push(new TermScorer(p, decodeSkipTable(p), ctx, idfk1.get(term)! * (boosts?.[i] ?? 1), load));
       }
       if (members.length === 0) return undefined;
       return members.length === 1 ? members[0]! : new GroupScorer(members);
     };
     switch (plan.kind) {
-      case 'terms':
-        return termGroup(plan.terms);
+      case 'terms': {
+        const g = termGroup(plan.terms, plan.boosts);
+        return g !== undefined && plan.fieldMask !== undefined ? new FieldScorer(g, plan.fieldMask) : g;
+      }
       case 'prefix':
         return undefined;
+      case 'filter': {
+        const docs = plan.filter.segmentDocs({ tenantId, segmentId: view.meta.id, segmentUid: view.meta.uid, docs: view.meta.docs }, transaction);
+        return docs !== undefined && docs.length > 0 ? new DocListScorer(docs) : undefined;
+      }
       case 'phrase': {
         const words: PositionalScorer[] = [];
         for (const w of plan.words) {
@@ -439,7 +472,7 @@ export class SearchIndex {
           if (s === undefined) return undefined;
           words.push(s);
         }
-        return new PhraseScorer(words);
+        return new PhraseScorer(words, plan.slop ?? 0, plan.fieldMask ?? -1);
       }
       case 'and': {
         const must: Scorer[] = [];
