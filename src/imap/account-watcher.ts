@@ -31,6 +31,10 @@ export interface WatcherDeps {
  * request, and — with automatic import — when IDLE reports new mail. One run at a time; a request during
  * a run queues exactly one more.
  */
+function log(logger: Logger, tenantId: string, err: unknown): void {
+  logger.warn({ err, tenantId }, 'could not open the automatic-import folder for IDLE; new mail is found on schedule');
+}
+
 export class AccountWatcher {
   readonly tenantId: string;
   readonly #d: WatcherDeps;
@@ -238,6 +242,12 @@ export class AccountWatcher {
       });
     }
     const first = config.folders[0] ?? 'INBOX';
-    await client.mailboxOpen(resolvePath(client, first)).catch(() => undefined);
+    try {
+      await client.mailboxOpen(resolvePath(client, first));
+      // IDLE at once (not after the auto-IDLE delay); the next command of a run ends it by itself.
+      void client.idle().catch(() => undefined);
+    } catch (err) {
+      log(this.#d.log, this.tenantId, err);
+    }
   }
 }

@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AccountsServer, startAccountsServer } from '../accounts/helpers.js';
+import { type Dovecot, destroyDovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.js';
+import { runCli } from '../helpers/test-server.js';
+import { mail } from './helpers.js';
+
+const available = dovecotAvailable();
+const PASS = 'imap-cli-secret';
+
+describe.skipIf(!available)('archivar imap (CLI against a real server and dovecot)', () => {
+  let d: Dovecot;
+  let t: AccountsServer;
+  let env: NodeJS.ProcessEnv;
+  let caFile: string;
+
+  beforeAll(async () => {
+    d = await startDovecot([{ user: 'cli', password: PASS }]);
+    t = await startAccountsServer({ 'imap-rescan-ms': '0' });
+    const s = await t.signUp('cli@example.test');
+    env = { ARCHIVAR_SERVER: t.address, ARCHIVAR_TOKEN: s.token, XDG_CONFIG_HOME: d.dir };
+    caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'imap-ca-')), 'ca.pem');
+    fs.writeFileSync(caFile, d.caPem);
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await destroyDovecot(d);
+    if (caFile) fs.rmSync(path.dirname(caFile), { recursive: true, force: true });
+  });
+
+  it('set (password from stdin), test, import-now --wait and status --json', async () => {
+    const set = await runCli(
+      ['imap', 'set', '--host', '127.0.0.1', '--port', String(d.tlsPort), '--tls', 'implicit', '--ca', caFile, '--user', 'cli'],
+      env,
+      `${PASS}\n`,
+    );
+    expect(set.stderr).toBe('');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/stored cli@127\.0\.0\.1:\d+; automatic import off/);
+
+    const test = await runCli(['imap', 'test'], env);
+    expect(test.code).toBe(0);
+    expect(test.stdout).toMatch(/^ok: \d+ folders/);
+
+    await d.append({ user: 'cli', password: PASS }, 'Archivar.Import', mail({ subject: 'Per CLI', body: 'Hallo' }));
+    const run = await runCli(['--json', 'imap', 'import-now', '--wait'], env);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ imported: 1, failed: 0, skipped: 0, lastError: '' });
+
+    const status = await runCli(['--json', 'imap', 'status'], env);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: false, imported: 1, failed: 0, skipped: 0, lastError: '' });
+  }, 120_000);
+});
