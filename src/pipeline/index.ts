@@ -45,6 +45,19 @@ export {
   type TextRun,
 } from './pdf.js';
 export {
+  type DocumentPreviews,
+  imagePreviews,
+  PAGE_PREVIEW_WIDTH,
+  type PageSizePt,
+  type PreviewImage,
+  type PreviewOptions,
+  pdfPagePreview,
+  pdfPreviews,
+  previewFromImage,
+  renderPdfPagePng,
+  THUMBNAIL_WIDTH,
+} from './preview.js';
+export {
   isValidIban,
   parseAmountNumber,
   type Recognition,
@@ -53,6 +66,7 @@ export {
   type RecognizeOptions,
   recognizeValues,
 } from './recognize.js';
+export { buildSearchablePdf, type SearchablePage, type SearchablePdfOptions, toWinAnsi } from './searchable-pdf.js';
 export { type ImageFormat, type SniffedKind, type SniffResult, sniff } from './sniff.js';
 export { type DecodedText, decodeText, detectEncoding, looksLikeText, type TextEncodingName } from './text.js';
 export { extractZip, listZip, readZipEntry, type ZipEntry, type ZipLimits, type ZipMember } from './zip.js';
