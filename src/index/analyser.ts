@@ -46,7 +46,7 @@ function isJoiner(c: number): boolean {
 const SEPARATOR_RE = /[-/.,:_]/;
 const SPLIT_RE = /[-/.,:_]+/;
 const DIGIT_RE = /\p{N}/u;
-const NON_ASCII_RE = /[^\x00-\x7f]/;
+const NON_ASCII_RE = /[^\p{ASCII}]/u;
 const UPPER_RE = /[A-Z]/;
 const NO_SPACE_SCRIPT_RE = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Thai}\p{sc=Lao}\p{sc=Khmer}\p{sc=Myanmar}]/u;
 const IBAN_HINT_RE = /[A-Z]{2}\d{2}/;
@@ -63,7 +63,11 @@ export function normaliseWord(raw: string): string {
   if (!NON_ASCII_RE.test(raw)) return UPPER_RE.test(raw) ? raw.toLowerCase() : raw;
   let w = raw.normalize('NFKC').toLowerCase();
   w = w.replace(/[äöüßẞ’]/g, (c) => TRANSLIT[c]!);
-  if (NON_ASCII_RE.test(w)) w = w.normalize('NFD').replace(/\p{M}+/gu, '').normalize('NFC');
+  if (NON_ASCII_RE.test(w))
+    w = w
+      .normalize('NFD')
+      .replace(/\p{M}+/gu, '')
+      .normalize('NFC');
   return w;
 }
 
@@ -129,7 +133,8 @@ function findIbans(text: string): IbanSpan[] | undefined {
   for (let m = IBAN_RE.exec(text); m !== null; m = IBAN_RE.exec(text)) {
     const joined = m[0].replace(/ /g, '');
     if (joined.length < 15 || joined.length > 34 || !ibanChecksumOk(joined)) continue;
-    (spans ??= []).push({ start: m.index, end: m.index + m[0].length, joined: joined.toLowerCase() });
+    spans ??= [];
+    spans.push({ start: m.index, end: m.index + m[0].length, joined: joined.toLowerCase() });
   }
   return spans;
 }
@@ -195,7 +200,7 @@ export function analyse(
     const raw = text.slice(start, end);
     if (start < skipUntil) continue;
     if (ibans !== undefined) {
-      while (ibanIdx < ibans.length && ibans[ibanIdx]!.start < start) ibanIdx++;
+      while (ibanIdx < ibans.length && (ibans[ibanIdx]?.start ?? Number.POSITIVE_INFINITY) < start) ibanIdx++;
       const iban = ibans[ibanIdx];
       if (iban !== undefined && iban.start === start) {
         sink(iban.joined, pos, iban.start, iban.end);
@@ -271,7 +276,8 @@ export function analyseQueryText(text: string, language: AnalyserLanguage): stri
     (term, position) => {
       if (first < 0) first = position;
       const idx = position - first;
-      const g = (groups[idx] ??= []);
+      groups[idx] ??= [];
+      const g = groups[idx];
       if (!g.includes(term)) g.push(term);
     },
     'query',

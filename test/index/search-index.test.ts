@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InMemoryTextStore, type IndexDoc, SearchIndex, type SearchIndexOptions } from '../../src/index/index.js';
+import { type IndexDoc, InMemoryTextStore, SearchIndex, type SearchIndexOptions } from '../../src/index/index.js';
 
 let dir: string;
 let root: RootDatabase;
@@ -18,21 +18,60 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const newIndex = (opts: SearchIndexOptions = {}) => new SearchIndex(root, { textStore: new InMemoryTextStore(), autoMerge: false, ...opts });
+const newIndex = (opts: SearchIndexOptions = {}) =>
+  new SearchIndex(root, { textStore: new InMemoryTextStore(), autoMerge: false, ...opts });
 
 const CORPUS: IndexDoc[] = [
-  { docId: 'de-rechnung', language: 'deu', fields: { title: 'Rechnung RE-2024-0042', body: ['Sehr geehrter Herr Müller, anbei erhalten Sie die Rechnung RE-2024-0042 über 3,14 EUR.', 'Bitte überweisen Sie auf DE89 3704 0044 0532 0130 00.'] } },
-  { docId: 'de-mahnung', language: 'deu', fields: { title: 'Mahnung', body: ['Herr Mueller, unsere Rechnungen sind noch offen. Zahlen Sie bitte bis Freitag.'] } },
-  { docId: 'de-datenschutz', language: 'deu', fields: { title: 'Datenschutzerklärung', body: ['Diese Datenschutzerklärung beschreibt die Verarbeitung personenbezogener Daten.'] } },
+  {
+    docId: 'de-rechnung',
+    language: 'deu',
+    fields: {
+      title: 'Rechnung RE-2024-0042',
+      body: [
+        'Sehr geehrter Herr Müller, anbei erhalten Sie die Rechnung RE-2024-0042 über 3,14 EUR.',
+        'Bitte überweisen Sie auf DE89 3704 0044 0532 0130 00.',
+      ],
+    },
+  },
+  {
+    docId: 'de-mahnung',
+    language: 'deu',
+    fields: { title: 'Mahnung', body: ['Herr Mueller, unsere Rechnungen sind noch offen. Zahlen Sie bitte bis Freitag.'] },
+  },
+  {
+    docId: 'de-datenschutz',
+    language: 'deu',
+    fields: {
+      title: 'Datenschutzerklärung',
+      body: ['Diese Datenschutzerklärung beschreibt die Verarbeitung personenbezogener Daten.'],
+    },
+  },
   { docId: 'de-erklaerung', language: 'deu', fields: { title: 'Erklärung zum Datenschutz', body: ['Eine kurze Erklärung.'] } },
-  { docId: 'de-vertrag', language: 'deu', fields: { title: 'Arbeitsvertrag', body: ['Der Arbeitsvertrag zwischen der Firma und Frau MÜLLER beginnt im Januar.'], sender: 'Personalabteilung' } },
-  { docId: 'en-run', language: 'eng', fields: { title: 'Running log', body: ['I was running in the park. Runs every morning keep me fit.'] } },
-  { docId: 'en-tax', language: 'eng', fields: { title: 'Tax forms', body: ['Please attach your W-2 form to the tax return.'], fileName: 'tax_2024_w-2.pdf' } },
+  {
+    docId: 'de-vertrag',
+    language: 'deu',
+    fields: {
+      title: 'Arbeitsvertrag',
+      body: ['Der Arbeitsvertrag zwischen der Firma und Frau MÜLLER beginnt im Januar.'],
+      sender: 'Personalabteilung',
+    },
+  },
+  {
+    docId: 'en-run',
+    language: 'eng',
+    fields: { title: 'Running log', body: ['I was running in the park. Runs every morning keep me fit.'] },
+  },
+  {
+    docId: 'en-tax',
+    language: 'eng',
+    fields: { title: 'Tax forms', body: ['Please attach your W-2 form to the tax return.'], fileName: 'tax_2024_w-2.pdf' },
+  },
   { docId: 'en-brown', language: 'eng', fields: { title: 'Fox', body: ['The quick brown fox jumps over the lazy dog.'] } },
   { docId: 'en-fox', language: 'eng', fields: { title: 'Dog', body: ['The lazy dog is brown; a quick fox sleeps.'] } },
 ];
 
-const ids = async (idx: SearchIndex, q: string, tenant = 't1') => (await idx.search(tenant, q, { limit: 20 })).hits.map((h) => h.docId);
+const ids = async (idx: SearchIndex, q: string, tenant = 't1') =>
+  (await idx.search(tenant, q, { limit: 20 })).hits.map((h) => h.docId);
 
 describe('SearchIndex on a small German/English corpus', () => {
   it('finds exact hit sets in rank order', async () => {
@@ -104,7 +143,7 @@ describe('SearchIndex on a small German/English corpus', () => {
     expect(r.total).toBe(1);
     expect(r.totalExact).toBe(true);
     expect(r.tookMicros).toBeGreaterThanOrEqual(0);
-    const s = r.hits[0]!.snippets[0]!;
+    const s = r.hits[0]?.snippets[0]!;
     expect(s.page).toBe(2);
     const h = s.highlights[0]!;
     expect(s.text.slice(h.start, h.end)).toBe('überweisen');
@@ -144,7 +183,10 @@ describe('SearchIndex isolation, merging, rebuild', () => {
     const before = await idx.search('B', 'Rechnung OR Müller OR Datenschutz', { limit: 20 });
     await idx.addDocuments('A', [
       ...CORPUS,
-      { docId: 'a-only', fields: { title: 'Geheimprojekt Rechnung Rechnung', body: ['Rechnung Müller Datenschutz geheimprojekt'] } },
+      {
+        docId: 'a-only',
+        fields: { title: 'Geheimprojekt Rechnung Rechnung', body: ['Rechnung Müller Datenschutz geheimprojekt'] },
+      },
     ]);
     const after = await idx.search('B', 'Rechnung OR Müller OR Datenschutz', { limit: 20 });
     expect(after.hits.map((h) => [h.docId, h.score])).toEqual(before.hits.map((h) => [h.docId, h.score]));
@@ -164,7 +206,8 @@ describe('SearchIndex isolation, merging, rebuild', () => {
     };
     await load();
     const queries = ['alpha', 'beta gamma', 'delta OR epsilon', '"alpha beta"', 'ze*'];
-    const snap = async () => Promise.all(queries.map(async (q) => (await idx.search('t1', q, { limit: 50 })).hits.map((h) => [h.docId, h.score])));
+    const snap = async () =>
+      Promise.all(queries.map(async (q) => (await idx.search('t1', q, { limit: 50 })).hits.map((h) => [h.docId, h.score])));
     const first = await snap();
     await idx.dropTenant('t1');
     expect((await idx.search('t1', 'alpha')).total).toBe(0);
@@ -209,11 +252,23 @@ describe('top-k pruning', () => {
       const n = 1 + Math.floor(rnd() * 3);
       const words = Array.from({ length: n }, word);
       const r = rnd();
-      const q = r < 0.4 ? words.join(' OR ') : r < 0.8 ? words.join(' ') : r < 0.9 ? `${words[0]} (${words.slice(1).join(' OR ') || 'alpha'})` : `"${words.join(' ')}"`;
+      const q =
+        r < 0.4
+          ? words.join(' OR ')
+          : r < 0.8
+            ? words.join(' ')
+            : r < 0.9
+              ? `${words[0]} (${words.slice(1).join(' OR ') || 'alpha'})`
+              : `"${words.join(' ')}"`;
       const fast = await idx.search('t1', q, { limit: 10, exactTotalUpTo: 0, snippets: false });
       const slow = await idx.search('t1', q, { limit: 10, exhaustive: true, snippets: false });
-      expect(fast.hits.map((h) => h.docId), q).toEqual(slow.hits.map((h) => h.docId));
-      fast.hits.forEach((h, k) => expect(Math.abs(h.score - slow.hits[k]!.score)).toBeLessThanOrEqual(1e-9));
+      expect(
+        fast.hits.map((h) => h.docId),
+        q,
+      ).toEqual(slow.hits.map((h) => h.docId));
+      fast.hits.forEach((h, k) => {
+        expect(Math.abs(h.score - (slow.hits[k]?.score ?? Number.NaN))).toBeLessThanOrEqual(1e-9);
+      });
       if (!fast.totalExact) pruned++;
     }
     expect(pruned).toBeGreaterThan(100);
@@ -234,8 +289,33 @@ describe('top-k pruning', () => {
 });
 
 const VOCAB = [
-  'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda', 'mu', 'nu', 'xi',
-  'omicron', 'pi', 'rho', 'sigma', 'tau', 'upsilon', 'phi', 'chi', 'psi', 'omega', 'zebra', 'zeppelin', 'zenith',
+  'alpha',
+  'beta',
+  'gamma',
+  'delta',
+  'epsilon',
+  'zeta',
+  'eta',
+  'theta',
+  'iota',
+  'kappa',
+  'lambda',
+  'mu',
+  'nu',
+  'xi',
+  'omicron',
+  'pi',
+  'rho',
+  'sigma',
+  'tau',
+  'upsilon',
+  'phi',
+  'chi',
+  'psi',
+  'omega',
+  'zebra',
+  'zeppelin',
+  'zenith',
 ];
 
 function generateCorpus(n: number, seed: number): IndexDoc[] {
@@ -249,7 +329,11 @@ function generateCorpus(n: number, seed: number): IndexDoc[] {
   for (let i = 0; i < n; i++) {
     const len = 3 + Math.floor(rnd() * 60);
     const body = Array.from({ length: len }, word).join(' ');
-    docs.push({ docId: `g${i}`, language: 'eng', fields: { title: `${word()} ${word()}`, body: [body], ...(rnd() < 0.2 ? { sender: word() } : {}) } });
+    docs.push({
+      docId: `g${i}`,
+      language: 'eng',
+      fields: { title: `${word()} ${word()}`, body: [body], ...(rnd() < 0.2 ? { sender: word() } : {}) },
+    });
   }
   return docs;
 }
