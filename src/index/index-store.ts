@@ -4,8 +4,13 @@
  *
  *   index-meta      [t, 'stats']            → TenantStats            (msgpack)
  *                   [t, 'seg', segId]       → SegmentMeta            (msgpack)
- *   index-terms     [t, segId, term]        → postings (postings-codec.ts)     binary; sorted: prefix = range
- *   index-positions [t, segId, term]        → positions                        binary; read only for phrases
+ *                   [t, 'pending', segId]   → { uid }: a merge output being written, invisible until swapped in
+ *                   [t, 'garbage', segId]   → { uid }: a merged-away segment whose records are still being removed
+ *   index-terms     [t, segId, firstTerm]   → dictionary block: up to 128 sorted terms, front-coded, with the
+ *                                             postings of the small ones inline (segment-format.ts);
+ *                                             sorted, so a term or prefix is found from the block at or before it
+ *   index-positions [t, segId, firstTerm]   → positions of that block's inline terms    read only for phrases
+ *   index-large     [t, segId, term, 0|1]   → postings (0) / positions (1) of a term too big to inline
  *   index-norms     [t, segId]              → one norm byte per (doc, field)   binary
  *   index-deletes   [t, segId]              → tombstone bitset                 binary
  *   index-docs      [t, segId, localDoc]    → DocRecord              (msgpack)
@@ -44,6 +49,7 @@ export class IndexStore {
   readonly meta: Database<TenantStats | SegmentMeta, Key>;
   readonly terms: Database<Buffer, Key>;
   readonly positions: Database<Buffer, Key>;
+  readonly large: Database<Buffer, Key>;
   readonly norms: Database<Buffer, Key>;
   readonly deletes: Database<Buffer, Key>;
   readonly docs: Database<DocRecord, Key>;
@@ -53,6 +59,7 @@ export class IndexStore {
     this.meta = root.openDB({ name: 'index-meta', encoding: 'msgpack' });
     this.terms = root.openDB({ name: 'index-terms', encoding: 'binary' });
     this.positions = root.openDB({ name: 'index-positions', encoding: 'binary' });
+    this.large = root.openDB({ name: 'index-large', encoding: 'binary' });
     this.norms = root.openDB({ name: 'index-norms', encoding: 'binary' });
     this.deletes = root.openDB({ name: 'index-deletes', encoding: 'binary' });
     this.docs = root.openDB({ name: 'index-docs', encoding: 'msgpack' });
@@ -61,7 +68,10 @@ export class IndexStore {
 
   /** Every sub-database holding tenant data, for dropTenant. */
   all(): Database<unknown, Key>[] {
-    return [this.meta, this.terms, this.positions, this.norms, this.deletes, this.docs, this.ids] as Database<unknown, Key>[];
+    return [this.meta, this.terms, this.positions, this.large, this.norms, this.deletes, this.docs, this.ids] as Database<
+      unknown,
+      Key
+    >[];
   }
 }
 

@@ -58,6 +58,23 @@ export class ByteWriter {
     this.ensure(bytes);
     const buf = this.buf;
     let out = this.len;
+    if (bits <= 24) {
+      // Integer fast path: at most 7 + 24 bits pending, fits an int32.
+      let acc = 0;
+      let accBits = 0;
+      for (let i = 0; i < n; i++) {
+        acc |= values[from + i]! << accBits;
+        accBits += bits;
+        while (accBits >= 8) {
+          buf[out++] = acc & 0xff;
+          acc >>>= 8;
+          accBits -= 8;
+        }
+      }
+      if (accBits > 0) buf[out++] = acc & 0xff;
+      this.len = out;
+      return;
+    }
     let acc = 0;
     let accBits = 0;
     for (let i = 0; i < n; i++) {
@@ -143,15 +160,36 @@ export interface PostingsInput {
 
 /** Encode postings and positions of one term. */
 export function encodePostings(input: PostingsInput): { postings: Uint8Array; positions: Uint8Array } {
+  const w = { head: new ByteWriter(64), body: new ByteWriter(64), pos: new ByteWriter(64) };
+  encodePostingsTo(input, w);
+  const postings = new Uint8Array(w.head.len + w.body.len);
+  postings.set(w.head.buf.subarray(0, w.head.len));
+  postings.set(w.body.buf.subarray(0, w.body.len), w.head.len);
+  return { postings, positions: w.pos.finish() };
+}
+
+/** Per-block impact scratch, reused: encoding runs once per term, mostly for tiny lists. */
+const MAX_TF = new Int32Array(NUM_FIELDS);
+const MIN_NORM = new Int32Array(NUM_FIELDS);
+const DELTAS = new Uint32Array(BLOCK_SIZE);
+
+/**
+ * Encode one term into reusable writers (reset here): the postings value is head ++ body, positions go to
+ * pos. Callers copy the bytes where they need them, so no per-term allocation happens on this path.
+ */
+export function encodePostingsTo(input: PostingsInput, w: { head: ByteWriter; body: ByteWriter; pos: ByteWriter }): void {
   const { docs, tfs, positions, norms } = input;
+  const { head, body, pos } = w;
+  head.len = 0;
+  body.len = 0;
+  pos.len = 0;
   const df = docs.length;
   const blockCount = Math.ceil(df / BLOCK_SIZE);
-  const head = new ByteWriter(16 + blockCount * 8);
-  const body = new ByteWriter(df * 2 + 16);
-  const pos = new ByteWriter(positions.length * 2 + 16);
   head.varint(df);
   head.varint(blockCount);
-  const deltas = new Uint32Array(BLOCK_SIZE);
+  const deltas = DELTAS;
+  const maxTf = MAX_TF;
+  const minNorm = MIN_NORM;
   let prevLast = -1;
   let posIdx = 0;
   for (let b = 0; b < blockCount; b++) {
@@ -161,14 +199,15 @@ export function encodePostings(input: PostingsInput): { postings: Uint8Array; po
     let prev = prevLast;
     for (let i = 0; i < n; i++) {
       const d = docs[from + i]!;
-      deltas[i] = d - prev - 1;
-      if (deltas[i]! > maxDelta) maxDelta = deltas[i]!;
+      const delta = d - prev - 1;
+      deltas[i] = delta;
+      if (delta > maxDelta) maxDelta = delta;
       prev = d;
     }
     const lastDoc = prev;
     let mask = 0;
-    const maxTf = new Array<number>(NUM_FIELDS).fill(0);
-    const minNorm = new Array<number>(NUM_FIELDS).fill(255);
+    maxTf.fill(0);
+    minNorm.fill(255);
     for (let f = 0; f < NUM_FIELDS; f++) {
       for (let i = 0; i < n; i++) {
         const tf = tfs[f * df + from + i]!;
@@ -212,8 +251,26 @@ export function encodePostings(input: PostingsInput): { postings: Uint8Array; po
     }
     prevLast = lastDoc;
   }
-  head.bytes(body.buf.subarray(0, body.len));
-  return { postings: head.finish(), positions: pos.finish() };
+}
+
+/**
+ * Term order of the dictionary: UTF-8 byte order, the order of LMDB keys (JS `<` compares UTF-16 code
+ * units, which differs for characters above U+FFFF against U+E000–U+FFFF).
+ */
+export function compareTerms(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (astral, 4 UTF-8 bytes) sort after U+E000–U+FFFF.
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x < 0xe000 ? x + 0x2000 : x - 0x800;
+      y = y < 0xe000 ? y + 0x2000 : y - 0x800;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 /** The decoded skip table of one term's postings. */

@@ -9,7 +9,7 @@
 import type { RootDatabase, Transaction } from 'lmdb';
 import type { AnalyserLanguage } from './analyser.js';
 import { emptyStats, IndexStore, type Key, RANGE_END, type SegmentMeta, type TenantStats, toBuffer } from './index-store.js';
-import { decodeNorm, decodeSkipTable, type FieldName, FIELDS, NUM_FIELDS, readDf } from './postings-codec.js';
+import { decodeNorm, decodeSkipTable, FIELDS, type FieldName, NUM_FIELDS, readDf } from './postings-codec.js';
 import type { ParsedQuery } from './query-ast.js';
 import { parseQuery } from './query-parser.js';
 import { compileQuery, mapPrefixes, type Plan, planTerms } from './query-plan.js';
@@ -27,7 +27,8 @@ import {
   type ScoringContext,
   TermScorer,
 } from './scorers.js';
-import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, mergeSegments, newSegmentUid, selectMerge } from './segment-merger.js';
+import { prefixTerms, termPositions, termPostings } from './segment-format.js';
+import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMerges } from './segment-merger.js';
 import { type IndexDoc, SegmentBuilder, writeSegment } from './segment-writer.js';
 import { makeSnippets, type Snippet } from './snippets.js';
 import type { TextStore } from './text-store.js';
@@ -114,7 +115,9 @@ interface SegmentView {
 
 export class SearchIndex {
   readonly store: IndexStore;
-  readonly #opts: Required<Omit<SearchIndexOptions, 'textStore' | 'onBackgroundError' | 'fieldWeights' | 'fieldB' | 'mergePolicy' | 'hooks'>>;
+  readonly #opts: Required<
+    Omit<SearchIndexOptions, 'textStore' | 'onBackgroundError' | 'fieldWeights' | 'fieldB' | 'mergePolicy' | 'hooks'>
+  >;
   readonly #weights: Float64Array;
   readonly #b: Float64Array;
   readonly #policy: MergePolicy;
@@ -122,6 +125,7 @@ export class SearchIndex {
   readonly #onError: (err: unknown) => void;
   readonly #hooks: IndexWriteHooks | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #merges: Promise<unknown> = Promise.resolve();
   #mergeScheduled = false;
   #closed = false;
   readonly #dirtyTenants = new Set<string>();
@@ -233,31 +237,22 @@ export class SearchIndex {
    * segments into one (and purges all tombstones).
    */
   merge(options: { tenantId?: string; force?: boolean } = {}): Promise<number> {
-    return this.#enqueue(async () => {
+    if (this.#closed) return Promise.reject(new Error('SearchIndex is closed'));
+    // Merges run beside the write queue (adds stay fresh meanwhile), one at a time; see segment-merger.ts.
+    const run = this.#merges.then(async () => {
       const tenants = options.tenantId !== undefined ? [options.tenantId] : this.#allTenants();
-      let merges = 0;
-      for (const t of tenants) {
-        for (;;) {
-          const segs = this.#segments(t);
-          const pick = options.force ? (segs.length > 1 || segs.some((s) => s.deleted > 0) ? segs : undefined) : selectMerge(segs, this.#policy);
-          if (pick === undefined || pick.length === 0) break;
-          await this.store.root.transaction(() => {
-            const stats = this.#stats(t);
-            mergeSegments(this.store, t, stats, pick);
-            this.store.meta.put([t, 'stats'], stats);
-          });
-          merges++;
-          if (options.force) break;
-        }
-        this.#dirtyTenants.delete(t);
-      }
+      const merges = await runMerges(this.store, tenants, { force: options.force ?? false, policy: this.#policy });
+      for (const t of tenants) this.#dirtyTenants.delete(t);
       return merges;
     });
+    this.#merges = run.catch(() => {});
+    return run;
   }
 
   /** Wait for pending writes and merges, then refuse new ones. The RootDatabase stays the caller's. */
   async close(): Promise<void> {
     await this.#queue;
+    await this.#merges;
     this.#closed = true;
   }
 
@@ -351,7 +346,11 @@ export class SearchIndex {
       let snippets: Snippet[] = [];
       if (this.#textStore && options.snippets !== false) {
         const pages = await this.#textStore.get(tenantId, h.docId);
-        if (pages) snippets = makeSnippets(pages, core.terms, language, { maxSnippets: this.#opts.maxSnippets, windowChars: this.#opts.snippetChars });
+        if (pages)
+          snippets = makeSnippets(pages, core.terms, language, {
+            maxSnippets: this.#opts.maxSnippets,
+            windowChars: this.#opts.snippetChars,
+          });
       }
       hits.push({ docId: h.docId, score: h.score, snippets });
     }
@@ -385,7 +384,7 @@ export class SearchIndex {
     const idfk1 = new Map<string, number>();
     const k1 = this.#opts.k1;
     for (const term of terms) {
-      const perSeg = segments.map((s) => (this.store.terms as unknown as BinaryGetter).getBinary([tenantId, s.id, term], topt));
+      const perSeg = segments.map((s) => termPostings(this.store, tenantId, s.id, term, transaction));
       let df = 0;
       for (const p of perSeg) if (p) df += readDf(p);
       postings.set(term, perSeg);
@@ -397,9 +396,11 @@ export class SearchIndex {
       meta,
       rank,
       norms: this.#norms(tenantId, meta, transaction),
-      deletes: meta.deleted > 0 ? (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, meta.id], topt) : undefined,
+      deletes:
+        meta.deleted > 0 ? (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, meta.id], topt) : undefined,
     }));
-    const exactUpTo = options.exhaustive || options.visitor ? Number.POSITIVE_INFINITY : (options.exactTotalUpTo ?? this.#opts.exactTotalUpTo);
+    const exactUpTo =
+      options.exhaustive || options.visitor ? Number.POSITIVE_INFINITY : (options.exactTotalUpTo ?? this.#opts.exactTotalUpTo);
     const heap = new TopK(k);
     let total = 0;
     let pruningFrom = -1;
@@ -418,7 +419,8 @@ export class SearchIndex {
           visit?.(d);
           if (pruningFrom < 0 && total >= exactUpTo) pruningFrom = spaceBefore + d + 1;
           const entered = heap.offer(scorer.score(), view.rank, d);
-          if (total >= exactUpTo && heap.full() && (entered || total === exactUpTo)) scorer.setMinCompetitiveScore(heap.minScore());
+          if (total >= exactUpTo && heap.full() && (entered || total === exactUpTo))
+            scorer.setMinCompetitiveScore(heap.minScore());
         }
       }
       spaceBefore += view.meta.docs;
@@ -447,8 +449,7 @@ export class SearchIndex {
       for (const [i, term] of terms.entries()) {
         const p = postings.get(term)?.[view.rank];
         if (p === undefined) continue;
-        const load = () =>
-          (this.store.positions as unknown as BinaryGetter).getBinary([tenantId, view.meta.id, term], { transaction });
+        const load = () => termPositions(p);
         members.push(new TermScorer(p, decodeSkipTable(p), ctx, idfk1.get(term)! * (boosts?.[i] ?? 1), load));
       }
       if (members.length === 0) return undefined;
@@ -462,7 +463,10 @@ export class SearchIndex {
       case 'prefix':
         return undefined;
       case 'filter': {
-        const docs = plan.filter.segmentDocs({ tenantId, segmentId: view.meta.id, segmentUid: view.meta.uid, docs: view.meta.docs }, transaction);
+        const docs = plan.filter.segmentDocs(
+          { tenantId, segmentId: view.meta.id, segmentUid: view.meta.uid, docs: view.meta.docs },
+          transaction,
+        );
         return docs !== undefined && docs.length > 0 ? new DocListScorer(docs) : undefined;
       }
       case 'phrase': {
@@ -512,7 +516,9 @@ export class SearchIndex {
   #norms(tenantId: string, meta: SegmentMeta, transaction: Transaction): Uint8Array {
     let n = this.#normsCache.get(meta.uid);
     if (n === undefined) {
-      n = (this.store.norms as unknown as BinaryGetter).getBinary([tenantId, meta.id], { transaction }) ?? new Uint8Array(meta.docs * NUM_FIELDS);
+      n =
+        (this.store.norms as unknown as BinaryGetter).getBinary([tenantId, meta.id], { transaction }) ??
+        new Uint8Array(meta.docs * NUM_FIELDS);
       n = new Uint8Array(n); // own copy: the cache outlives the snapshot
       if (this.#normsCache.size >= 512) this.#normsCache.delete(this.#normsCache.keys().next().value!);
       this.#normsCache.set(meta.uid, n);
@@ -522,16 +528,14 @@ export class SearchIndex {
 
   /** Terms starting with `prefix`, shortest first, capped; the scan per segment is bounded too. */
   #expandPrefix(tenantId: string, segments: readonly SegmentMeta[], prefix: string, transaction: Transaction): string[] {
-    const found = new Set<string>();
-    for (const s of segments) {
-      for (const key of this.store.terms.getKeys({
-        start: [tenantId, s.id, prefix],
-        end: [tenantId, s.id, prefix + RANGE_END],
-        limit: this.#opts.prefixScanLimit,
-        transaction,
-      }))
-        found.add((key as Key)[2] as string);
-    }
+    const found = prefixTerms(
+      this.store,
+      tenantId,
+      segments.map((s) => s.id),
+      prefix,
+      this.#opts.prefixScanLimit,
+      transaction,
+    );
     return [...found]
       .sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
       .slice(0, this.#opts.maxPrefixExpansions);

@@ -1,13 +1,35 @@
 /**
  * Tiered merging. Segments fall into tiers by size (tier = ⌊log_mergeFactor(docs)⌋); when a tier holds
  * mergeFactor segments they are merged into one, which lands a tier higher. A segment whose tombstones
- * exceed maxDeletedRatio is rewritten on its own to purge them. Each merge is one write transaction: a crash
- * leaves either the old segments or the new one, never a mix.
+ * exceed maxDeletedRatio is rewritten on its own to purge them.
+ *
+ * A merge must not stall the event loop (queries and gRPC share it) nor the writer (freshness), so it runs
+ * in three steps:
+ *   1. reserve: one short write transaction takes a segment id and records [t, 'pending', id];
+ *   2. build: reads the sources from one read snapshot in time slices (setImmediate between them) and
+ *      writes the new segment under the pending id in chunked write transactions — invisible to readers,
+ *      since only [t, 'seg', id] entries are searched;
+ *   3. swap: one short write transaction checks the sources are unchanged, carries over tombstones added
+ *      since the snapshot, points the ids at the new segment, lists it and unlists the sources, which are
+ *      marked [t, 'garbage', id] and removed afterwards in chunks.
+ * A crash leaves either the sources or the new segment listed, never a mix; leftover pending or garbage
+ * data is invisible and is removed by the next merge (collectGarbage).
  */
 import { randomBytes } from 'node:crypto';
-import type { DocRecord, IndexStore, Key, SegmentMeta, TenantStats } from './index-store.js';
-import { BLOCK_SIZE, decodeBlock, decodeSkipTable, NUM_FIELDS } from './postings-codec.js';
-import { type TermPostingsInput, writeSegment } from './segment-writer.js';
+import type { RootDatabase, Transaction } from 'lmdb';
+import {
+  type DocRecord,
+  emptyStats,
+  type IndexStore,
+  type Key,
+  RANGE_END,
+  type SegmentMeta,
+  type TenantStats,
+  toBuffer,
+} from './index-store.js';
+import { BLOCK_SIZE, compareTerms, decodeBlock, decodeSkipTable, NUM_FIELDS } from './postings-codec.js';
+import { type PutFn, segmentTerms, type TermEntry } from './segment-format.js';
+import { SegmentTermEncoder } from './segment-writer.js';
 
 export interface MergePolicy {
   mergeFactor: number;
@@ -42,112 +64,377 @@ export function isDeleted(bits: Uint8Array | undefined, doc: number): boolean {
   return bits !== undefined && (bits[doc >>> 3]! & (1 << (doc & 7))) !== 0;
 }
 
-/**
- * Merge `sources` into a new segment. Must run inside a write transaction. Returns the new segment's meta,
- * or undefined when no live document is left (then the sources are simply removed).
- */
-export function mergeSegments(
-  store: IndexStore,
-  tenantId: string,
-  stats: TenantStats,
-  sources: readonly SegmentMeta[],
-): SegmentMeta | undefined {
-  const newId = stats.nextSegmentId++;
-  const remap: Int32Array[] = [];
-  const records: DocRecord[] = [];
-  const normParts: Uint8Array[] = [];
-  for (const seg of sources) {
-    const dels = store.deletes.getBinary([tenantId, seg.id]);
-    const norms = store.norms.getBinary([tenantId, seg.id]) ?? new Uint8Array(seg.docs * NUM_FIELDS);
-    const map = new Int32Array(seg.docs).fill(-1);
-    for (const { key, value } of store.docs.getRange({ start: [tenantId, seg.id], end: [tenantId, seg.id + 1] })) {
-      const local = (key as Key)[2] as number;
-      if (isDeleted(dels, local)) continue;
-      map[local] = records.length;
-      records.push(value);
-      normParts.push(norms.subarray(local * NUM_FIELDS, (local + 1) * NUM_FIELDS));
-    }
-    remap.push(map);
-  }
-  const termSet = new Set<string>();
-  for (const seg of sources) {
-    for (const key of store.terms.getKeys({ start: [tenantId, seg.id], end: [tenantId, seg.id + 1] }))
-      termSet.add((key as Key)[2] as string);
-  }
-  const norms = new Uint8Array(records.length * NUM_FIELDS);
-  normParts.forEach((p, i) => norms.set(p, i * NUM_FIELDS));
-
-  const terms = function* (): Generator<[string, TermPostingsInput]> {
-    const docsBuf = new Int32Array(BLOCK_SIZE);
-    const tfsBuf = new Int32Array(BLOCK_SIZE * NUM_FIELDS);
-    for (const term of [...termSet].sort()) {
-      const docs: number[] = [];
-      const tfsDocMajor: number[] = [];
-      const positions: number[] = [];
-      sources.forEach((seg, s) => {
-        const key: Key = [tenantId, seg.id, term];
-        const postings = store.terms.getBinary(key);
-        if (postings === undefined) return;
-        const pos = store.positions.getBinary(key);
-        const skip = decodeSkipTable(postings);
-        const map = remap[s]!;
-        let off = 0;
-        for (let b = 0; b < skip.blockCount; b++) {
-          const n = decodeBlock(postings, skip, b, docsBuf, tfsBuf);
-          for (let i = 0; i < n; i++) {
-            let count = 0;
-            for (let f = 0; f < NUM_FIELDS; f++) count += tfsBuf[f * BLOCK_SIZE + i]!;
-            const target = map[docsBuf[i]!]!;
-            let p = 0;
-            for (let c = 0; c < count; c++) {
-              let byte = pos![off++]!;
-              let v = byte & 0x7f;
-              let shift = 7;
-              while (byte & 0x80) {
-                byte = pos![off++]!;
-                v |= (byte & 0x7f) << shift;
-                shift += 7;
-              }
-              p += v;
-              if (target >= 0) positions.push(p);
-            }
-            if (target < 0) continue;
-            docs.push(target);
-            for (let f = 0; f < NUM_FIELDS; f++) tfsDocMajor.push(tfsBuf[f * BLOCK_SIZE + i]!);
-          }
-        }
-      });
-      const df = docs.length;
-      if (df === 0) continue;
-      const tfs = new Uint32Array(df * NUM_FIELDS);
-      for (let i = 0; i < df; i++) for (let f = 0; f < NUM_FIELDS; f++) tfs[f * df + i] = tfsDocMajor[i * NUM_FIELDS + f]!;
-      yield [term, { docs, tfs, positions }];
-    }
-  };
-
-  // Write the new segment first (the generator reads the sources), then remove the sources.
-  let meta: SegmentMeta | undefined;
-  if (records.length > 0) {
-    writeSegment(store, tenantId, newId, terms(), norms, records);
-    meta = { id: newId, uid: newSegmentUid(), docs: records.length, deleted: 0 };
-  }
-  for (const seg of sources) removeSegment(store, tenantId, seg);
-  if (meta) store.meta.put([tenantId, 'seg', newId], meta);
-  return meta;
-}
-
-/** Remove every record of a segment (inside a write transaction). */
-export function removeSegment(store: IndexStore, tenantId: string, seg: SegmentMeta): void {
-  for (const db of [store.terms, store.positions, store.docs]) {
-    const keys = [...db.getKeys({ start: [tenantId, seg.id], end: [tenantId, seg.id + 1] })];
-    for (const key of keys) db.remove(key as Key);
-  }
-  store.norms.remove([tenantId, seg.id]);
-  store.deletes.remove([tenantId, seg.id]);
-  store.meta.remove([tenantId, 'seg', seg.id]);
-}
-
 export function newSegmentUid(): string {
   return randomBytes(8).toString('hex');
 }
 
+export interface MergeOptions {
+  /** Work done between two yields to the event loop (ms). */
+  sliceMs?: number;
+  /** Bytes of the new segment buffered before a write transaction takes them. */
+  chunkBytes?: number;
+  /**
+   * Called inside the swap transaction: remap[i][local] is the new local doc of source i's doc, or −1.
+   * Per-segment data kept elsewhere (doc values) is carried over here.
+   */
+  onSwap?: (
+    tenantId: string,
+    newSegment: SegmentMeta | undefined,
+    sources: readonly SegmentMeta[],
+    remap: readonly Int32Array[],
+  ) => void;
+}
+
+type Marker = { uid: string };
+type MetaDb = {
+  get(key: Key, o?: { transaction?: Transaction }): unknown;
+  put(key: Key, v: unknown): unknown;
+  remove(key: Key): unknown;
+};
+type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction }): Uint8Array | undefined };
+
+/** Pending merge outputs of this process, per environment: their data is not garbage. */
+const activePending = new WeakMap<RootDatabase, Set<string>>();
+
+function active(root: RootDatabase): Set<string> {
+  let s = activePending.get(root);
+  if (s === undefined) {
+    s = new Set();
+    activePending.set(root, s);
+  }
+  return s;
+}
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The tenant's listed segments (in a snapshot when given). */
+export function listSegments(store: IndexStore, tenantId: string, transaction?: Transaction): SegmentMeta[] {
+  const out: SegmentMeta[] = [];
+  for (const { value } of store.meta.getRange({
+    start: [tenantId, 'seg'],
+    end: [tenantId, 'seg', RANGE_END],
+    ...(transaction ? { transaction } : {}),
+  }))
+    out.push(value as SegmentMeta);
+  return out;
+}
+
+/**
+ * Run merges for the tenants: what the tiered policy asks for, or with `force` all of a tenant's segments
+ * into one (purging every tombstone). Returns the number of merges done.
+ */
+export async function runMerges(
+  store: IndexStore,
+  tenants: readonly string[],
+  options: { force?: boolean; policy: MergePolicy } & MergeOptions,
+): Promise<number> {
+  let merges = 0;
+  for (const t of tenants) {
+    await collectGarbage(store, t);
+    let stale = 0;
+    for (;;) {
+      const segs = listSegments(store, t);
+      const pick = options.force
+        ? segs.length > 1 || segs.some((s) => s.deleted > 0)
+          ? segs
+          : undefined
+        : selectMerge(segs, options.policy);
+      if (pick === undefined || pick.length === 0) break;
+      const r = await mergeSegments(store, t, pick, options);
+      if (r === 'stale') {
+        // A concurrent drop or merge changed the inputs: pick again, a few times at most.
+        if (++stale >= 3) break;
+        continue;
+      }
+      merges++;
+      await collectGarbage(store, t);
+      if (options.force) break;
+    }
+  }
+  return merges;
+}
+
+/**
+ * Merge `sources` into a new segment without blocking the event loop or the writer for long. Returns the
+ * new segment's meta (undefined when no live document was left), or 'stale' when the sources changed (a
+ * concurrent drop) — nothing is then changed.
+ */
+export async function mergeSegments(
+  store: IndexStore,
+  tenantId: string,
+  sources: readonly SegmentMeta[],
+  options: MergeOptions = {},
+): Promise<SegmentMeta | undefined | 'stale'> {
+  const root = store.root;
+  const meta = store.meta as unknown as MetaDb;
+  const sliceMs = options.sliceMs ?? 8;
+  const chunkBytes = options.chunkBytes ?? 4 * 2 ** 20;
+  const uid = newSegmentUid();
+  const sourcesUnchanged = (txn?: Transaction) =>
+    sources.every(
+      (s) =>
+        (meta.get([tenantId, 'seg', s.id], txn ? { transaction: txn } : undefined) as SegmentMeta | undefined)?.uid === s.uid,
+    );
+
+  // 1. Reserve the new segment id.
+  const newId = await root.transaction(() => {
+    if (!sourcesUnchanged()) return undefined;
+    const stats = (meta.get([tenantId, 'stats']) as TenantStats | undefined) ?? emptyStats();
+    const id = stats.nextSegmentId;
+    meta.put([tenantId, 'stats'], { ...stats, nextSegmentId: id + 1 });
+    meta.put([tenantId, 'pending', id], { uid } satisfies Marker);
+    return id;
+  });
+  if (newId === undefined) return 'stale';
+  const activeKey = `${tenantId}\0${newId}`;
+  active(root).add(activeKey);
+  const snapshot = root.useReadTransaction();
+  try {
+    const topt = { transaction: snapshot };
+    if (!sourcesUnchanged(snapshot)) return await abandon(store, tenantId, newId, uid);
+
+    // 2a. Live documents of the sources, renumbered in source order.
+    const remap: Int32Array[] = [];
+    const snapDeletes: (Uint8Array | undefined)[] = [];
+    const records: DocRecord[] = [];
+    const normParts: Uint8Array[] = [];
+    for (const seg of sources) {
+      const dels = (store.deletes as unknown as BinaryGetter).getBinary([tenantId, seg.id], topt);
+      snapDeletes.push(dels);
+      const norms =
+        (store.norms as unknown as BinaryGetter).getBinary([tenantId, seg.id], topt) ?? new Uint8Array(seg.docs * NUM_FIELDS);
+      const map = new Int32Array(seg.docs).fill(-1);
+      for (const { key, value } of store.docs.getRange({ start: [tenantId, seg.id], end: [tenantId, seg.id + 1], ...topt })) {
+        const local = (key as Key)[2] as number;
+        if (isDeleted(dels, local)) continue;
+        map[local] = records.length;
+        records.push(value);
+        normParts.push(norms.subarray(local * NUM_FIELDS, (local + 1) * NUM_FIELDS));
+      }
+      remap.push(map);
+    }
+    const norms = new Uint8Array(records.length * NUM_FIELDS);
+    normParts.forEach((p, i) => norms.set(p, i * NUM_FIELDS));
+
+    // Buffered writes of the new segment, flushed in chunks while the pending marker is ours.
+    let ops: { db: 'terms' | 'positions' | 'large' | 'docs' | 'norms'; key: Key; value: unknown }[] = [];
+    let buffered = 0;
+    const put: PutFn = (db, key, value) => {
+      ops.push({ db, key, value: Buffer.from(value) });
+      buffered += value.length + 32;
+    };
+    const flush = async (): Promise<boolean> => {
+      const batch = ops;
+      ops = [];
+      buffered = 0;
+      return root.transaction(() => {
+        if ((meta.get([tenantId, 'pending', newId]) as Marker | undefined)?.uid !== uid) return false;
+        for (const op of batch) (store[op.db] as unknown as MetaDb).put(op.key, op.value);
+        return true;
+      });
+    };
+
+    if (records.length > 0) {
+      // 2b. Terms: a k-way merge of the sources' dictionaries, in time slices.
+      const enc = new SegmentTermEncoder(tenantId, newId, put, norms);
+      const iters = sources.map((s) => segmentTerms(store, tenantId, s.id, { transaction: snapshot, withPostings: true }));
+      const heads: (TermEntry | undefined)[] = iters.map((it) => it.next().value ?? undefined);
+      const docs = new GrowList();
+      const tfsDocMajor = new GrowList();
+      const positions = new GrowList();
+      let tfs = new Uint32Array(1024);
+      const docsBuf = new Int32Array(BLOCK_SIZE);
+      const tfsBuf = new Int32Array(BLOCK_SIZE * NUM_FIELDS);
+      let sliceStart = performance.now();
+      for (;;) {
+        let term: string | undefined;
+        for (const h of heads) if (h !== undefined && (term === undefined || compareTerms(h.term, term) < 0)) term = h.term;
+        if (term === undefined) break;
+        docs.length = 0;
+        tfsDocMajor.length = 0;
+        positions.length = 0;
+        for (let s = 0; s < sources.length; s++) {
+          const h = heads[s];
+          if (h === undefined || h.term !== term) continue;
+          appendPostings(h, remap[s]!, docs, tfsDocMajor, positions, docsBuf, tfsBuf);
+          heads[s] = iters[s]!.next().value ?? undefined;
+        }
+        const df = docs.length;
+        if (df > 0) {
+          if (tfs.length < df * NUM_FIELDS) tfs = new Uint32Array(df * NUM_FIELDS * 2);
+          const view = tfs.subarray(0, df * NUM_FIELDS);
+          const dm = tfsDocMajor.data;
+          for (let i = 0; i < df; i++) for (let f = 0; f < NUM_FIELDS; f++) view[f * df + i] = dm[i * NUM_FIELDS + f]!;
+          enc.add(term, { docs: docs.data.subarray(0, df), tfs: view, positions: positions.data.subarray(0, positions.length) });
+        }
+        if (buffered >= chunkBytes && !(await flush())) return await abandon(store, tenantId, newId, uid);
+        if (performance.now() - sliceStart >= sliceMs) {
+          await yieldToLoop();
+          sliceStart = performance.now();
+        }
+      }
+      enc.finish();
+      ops.push({ db: 'norms', key: [tenantId, newId], value: Buffer.from(norms) });
+      for (let i = 0; i < records.length; i++) {
+        ops.push({ db: 'docs', key: [tenantId, newId, i], value: records[i]! });
+        buffered += 64;
+        if (buffered >= chunkBytes && !(await flush())) return await abandon(store, tenantId, newId, uid);
+      }
+      if (ops.length > 0 && !(await flush())) return await abandon(store, tenantId, newId, uid);
+    }
+
+    // 3. Swap, in one short write transaction.
+    const result = await root.transaction((): SegmentMeta | undefined | 'stale' => {
+      if ((meta.get([tenantId, 'pending', newId]) as Marker | undefined)?.uid !== uid || !sourcesUnchanged()) return 'stale';
+      const bits = new Uint8Array(Math.ceil(records.length / 8));
+      let deleted = 0;
+      sources.forEach((seg, s) => {
+        const now = store.deletes.getBinary([tenantId, seg.id]);
+        const before = snapDeletes[s];
+        const map = remap[s]!;
+        for (let local = 0; local < seg.docs; local++) {
+          const target = map[local]!;
+          if (target < 0) continue;
+          if (isDeleted(now, local) && !isDeleted(before, local)) {
+            // Deleted since the snapshot: the tombstone carries over (ids and stats were updated then).
+            bits[target >>> 3]! |= 1 << (target & 7);
+            deleted++;
+          } else {
+            store.ids.put([tenantId, records[target]!.id], [newId, target]);
+          }
+        }
+        meta.remove([tenantId, 'seg', seg.id]);
+        meta.put([tenantId, 'garbage', seg.id], { uid: seg.uid } satisfies Marker);
+      });
+      meta.remove([tenantId, 'pending', newId]);
+      let created: SegmentMeta | undefined;
+      if (records.length > 0) {
+        created = { id: newId, uid, docs: records.length, deleted };
+        meta.put([tenantId, 'seg', newId], created);
+        if (deleted > 0) store.deletes.put([tenantId, newId], toBuffer(bits));
+      }
+      options.onSwap?.(tenantId, created, sources, remap);
+      return created;
+    });
+    if (result === 'stale') return await abandon(store, tenantId, newId, uid);
+    return result;
+  } finally {
+    snapshot.done();
+    active(root).delete(activeKey);
+  }
+}
+
+/** Drop a pending output that will not be swapped in (only while its marker is still ours). */
+async function abandon(store: IndexStore, tenantId: string, id: number, uid: string): Promise<'stale'> {
+  await removeSegmentData(store, tenantId, id, 'pending', uid);
+  return 'stale';
+}
+
+/** Decode one source term's postings and positions, keeping live docs under their new numbers. */
+function appendPostings(
+  h: TermEntry,
+  map: Int32Array,
+  docs: GrowList,
+  tfsDocMajor: GrowList,
+  positions: GrowList,
+  docsBuf: Int32Array,
+  tfsBuf: Int32Array,
+): void {
+  const postings = h.postings;
+  const pos = h.positions() ?? new Uint8Array(0);
+  const skip = decodeSkipTable(postings);
+  let off = 0;
+  for (let b = 0; b < skip.blockCount; b++) {
+    const n = decodeBlock(postings, skip, b, docsBuf, tfsBuf);
+    for (let i = 0; i < n; i++) {
+      let count = 0;
+      for (let f = 0; f < NUM_FIELDS; f++) count += tfsBuf[f * BLOCK_SIZE + i]!;
+      const target = map[docsBuf[i]!]!;
+      let p = 0;
+      for (let c = 0; c < count; c++) {
+        let byte = pos[off++]!;
+        let v = byte & 0x7f;
+        let shift = 7;
+        while (byte & 0x80) {
+          byte = pos[off++]!;
+          v |= (byte & 0x7f) << shift;
+          shift += 7;
+        }
+        p += v;
+        if (target >= 0) positions.push(p);
+      }
+      if (target < 0) continue;
+      docs.push(target);
+      for (let f = 0; f < NUM_FIELDS; f++) tfsDocMajor.push(tfsBuf[f * BLOCK_SIZE + i]!);
+    }
+  }
+}
+
+/** Growable Int32Array. */
+class GrowList {
+  data = new Int32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Int32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+}
+
+const GC_CHUNK = 20_000;
+
+/**
+ * Remove a segment's records in bounded write transactions, each checking its marker ([t, kind, id] with
+ * this uid) still stands — after a dropTenant the id may belong to a new segment.
+ */
+async function removeSegmentData(
+  store: IndexStore,
+  tenantId: string,
+  id: number,
+  kind: 'pending' | 'garbage',
+  uid: string,
+): Promise<void> {
+  const meta = store.meta as unknown as MetaDb;
+  const ours = () => (meta.get([tenantId, kind, id]) as Marker | undefined)?.uid === uid;
+  for (const db of [store.terms, store.positions, store.large, store.docs]) {
+    for (;;) {
+      const done = await store.root.transaction(() => {
+        if (!ours()) return true;
+        let n = 0;
+        for (const key of db.getKeys({ start: [tenantId, id], end: [tenantId, id + 1], limit: GC_CHUNK })) {
+          db.remove(key as Key);
+          n++;
+        }
+        return n < GC_CHUNK;
+      });
+      if (done) break;
+      await yieldToLoop();
+    }
+  }
+  await store.root.transaction(() => {
+    if (!ours()) return;
+    store.norms.remove([tenantId, id]);
+    store.deletes.remove([tenantId, id]);
+    meta.remove([tenantId, kind, id]);
+  });
+}
+
+/**
+ * Remove merged-away segments and pending outputs no merge of this process owns (left by a crash). Both
+ * are invisible to searches, so this only reclaims space.
+ */
+export async function collectGarbage(store: IndexStore, tenantId: string): Promise<void> {
+  const mine = active(store.root);
+  for (const kind of ['garbage', 'pending'] as const) {
+    const found: [number, string][] = [];
+    for (const { key, value } of store.meta.getRange({ start: [tenantId, kind], end: [tenantId, kind, RANGE_END] })) {
+      const id = (key as Key)[2] as number;
+      if (kind === 'pending' && mine.has(`${tenantId}\0${id}`)) continue;
+      found.push([id, (value as unknown as Marker).uid]);
+    }
+    for (const [id, uid] of found) await removeSegmentData(store, tenantId, id, kind, uid);
+  }
+}

@@ -3,9 +3,20 @@
  * Segments are immutable once written; only their tombstone bitset changes until a merge replaces them.
  */
 import { type AnalyserLanguage, analyse } from './analyser.js';
-import type { DocRecord, IndexStore, Key } from './index-store.js';
+import type { DocRecord, IndexStore } from './index-store.js';
 import { toBuffer } from './index-store.js';
-import { encodeNorm, encodePostings, FIELD_POSITION_SHIFT, type FieldName, FIELDS, MAX_FIELD_POSITION, NUM_FIELDS } from './postings-codec.js';
+import {
+  ByteWriter,
+  compareTerms,
+  encodeNorm,
+  encodePostingsTo,
+  FIELD_POSITION_SHIFT,
+  FIELDS,
+  type FieldName,
+  MAX_FIELD_POSITION,
+  NUM_FIELDS,
+} from './postings-codec.js';
+import { DictionaryWriter, type PutFn } from './segment-format.js';
 
 /** A document as the index takes it. */
 export interface IndexDoc {
@@ -142,7 +153,10 @@ export class SegmentBuilder {
     return this.norms.slice(0, this.numDocs * NUM_FIELDS);
   }
 
-  /** Terms in sorted order with field-major frequencies. */
+  /**
+   * Terms in dictionary order (compareTerms) with field-major frequencies. The yielded arrays are views
+   * into buffers reused for the next term: consume (encode) each before advancing.
+   */
   *sortedTerms(): Generator<[string, TermPostingsInput]> {
     const nTerms = this.termNames.length;
     const nTok = this.tokTerm.length;
@@ -153,13 +167,15 @@ export class SegmentBuilder {
     const fill = start.slice(0, nTerms);
     const order = new Int32Array(nTok);
     for (let i = 0; i < nTok; i++) order[fill[tokTerm[i]!]!++] = i;
-    const ids = Array.from({ length: nTerms }, (_, i) => i).sort((a, b) => {
-      const x = this.termNames[a]!;
-      const y = this.termNames[b]!;
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
+    const names = this.termNames;
+    const ids = Array.from({ length: nTerms }, (_, i) => i).sort((a, b) => compareTerms(names[a]!, names[b]!));
     const tokDoc = this.tokDoc.data;
     const tokPos = this.tokPos.data;
+    let maxTok = 0;
+    for (let t = 0; t < nTerms; t++) maxTok = Math.max(maxTok, start[t + 1]! - start[t]!);
+    const docsBuf = new Int32Array(maxTok);
+    const posBuf = new Int32Array(maxTok);
+    const tfsBuf = new Uint32Array(maxTok * NUM_FIELDS);
     for (const id of ids) {
       const from = start[id]!;
       const to = start[id + 1]!;
@@ -172,30 +188,66 @@ export class SegmentBuilder {
           prev = d;
         }
       }
-      const docs = new Int32Array(df);
-      const tfs = new Uint32Array(df * NUM_FIELDS);
-      const positions = new Int32Array(to - from);
+      const tfs = tfsBuf.subarray(0, df * NUM_FIELDS);
+      tfs.fill(0);
       let i = -1;
       prev = -1;
       for (let k = from; k < to; k++) {
         const tok = order[k]!;
         const d = tokDoc[tok]!;
         if (d !== prev) {
-          docs[++i] = d;
+          docsBuf[++i] = d;
           prev = d;
         }
         const p = tokPos[tok]!;
-        positions[k - from] = p;
+        posBuf[k - from] = p;
         tfs[Math.floor(p / FIELD_POSITION_SHIFT) * df + i]!++;
       }
-      yield [this.termNames[id]!, { docs, tfs, positions }];
+      yield [names[id]!, { docs: docsBuf.subarray(0, df), tfs, positions: posBuf.subarray(0, to - from) }];
     }
   }
 }
 
+/** Encodes terms (in compareTerms order) into a segment's dictionary blocks. */
+export class SegmentTermEncoder {
+  private readonly w = { head: new ByteWriter(4096), body: new ByteWriter(16384), pos: new ByteWriter(16384) };
+  private postings = new Uint8Array(16384);
+  readonly dict: DictionaryWriter;
+
+  constructor(
+    tenantId: string,
+    segmentId: number,
+    put: PutFn,
+    private readonly norms: Uint8Array,
+  ) {
+    this.dict = new DictionaryWriter(tenantId, segmentId, put);
+  }
+
+  add(term: string, input: TermPostingsInput): void {
+    const w = this.w;
+    encodePostingsTo({ ...input, norms: this.norms }, w);
+    const len = w.head.len + w.body.len;
+    if (this.postings.length < len) this.postings = new Uint8Array(len * 2);
+    this.postings.set(w.head.buf.subarray(0, w.head.len));
+    this.postings.set(w.body.buf.subarray(0, w.body.len), w.head.len);
+    this.dict.add(term, this.postings.subarray(0, len), w.pos.buf.subarray(0, w.pos.len));
+  }
+
+  finish(): void {
+    this.dict.finish();
+  }
+}
+
+/** A PutFn writing straight to the store (inside the caller's write transaction). */
+export function directPut(store: IndexStore): PutFn {
+  return (db, key, value) => {
+    store[db].put(key, toBuffer(value));
+  };
+}
+
 /**
- * Write a segment's postings, positions, norms and doc records. Must run inside a write transaction; the
- * caller updates ids, stats and the segment list in the same transaction.
+ * Write a segment's dictionary, postings, positions, norms and doc records. Must run inside a write
+ * transaction; the caller updates ids, stats and the segment list in the same transaction.
  */
 export function writeSegment(
   store: IndexStore,
@@ -205,20 +257,13 @@ export function writeSegment(
   norms: Uint8Array,
   records: readonly DocRecord[],
 ): { postingsBytes: number; positionsBytes: number } {
-  let postingsBytes = 0;
-  let positionsBytes = 0;
-  for (const [term, input] of terms) {
-    const { postings, positions } = encodePostings({ ...input, norms });
-    const key: Key = [tenantId, segmentId, term];
-    store.terms.put(key, toBuffer(postings));
-    if (positions.length > 0) store.positions.put(key, toBuffer(positions));
-    postingsBytes += postings.length;
-    positionsBytes += positions.length;
-  }
+  const enc = new SegmentTermEncoder(tenantId, segmentId, directPut(store), norms);
+  for (const [term, input] of terms) enc.add(term, input);
+  enc.finish();
   store.norms.put([tenantId, segmentId], toBuffer(norms));
   for (let i = 0; i < records.length; i++) {
     store.docs.put([tenantId, segmentId, i], records[i]!);
     store.ids.put([tenantId, records[i]!.id], [segmentId, i]);
   }
-  return { postingsBytes, positionsBytes };
+  return { postingsBytes: enc.dict.postingsBytes, positionsBytes: enc.dict.positionsBytes };
 }

@@ -1,0 +1,339 @@
+/**
+ * The term dictionary of a segment as blocks (index-store.ts has the keys).
+ *
+ * One LMDB value per term made segment writes cost one put (and one key encoding) per term, and most terms
+ * occur once. Here up to BLOCK_TERMS sorted terms share one value:
+ *
+ *   varint n, varint headerBytes,
+ *   header: per term  varint sharedPrefixBytes, varint suffixBytes, suffix (UTF-8),
+ *                     varint postingsBytes (0 = stored in index-large), varint positionsBytes
+ *   the inline postings, concatenated in term order
+ *
+ * and the block's inline positions are one value under the same key in index-positions. A term is found by
+ * a reverse range read (the block whose first term is ≤ the term) and a scan of at most BLOCK_TERMS
+ * front-coded entries, compared as bytes: UTF-8 byte order is LMDB's key order (compareTerms).
+ */
+import type { Transaction } from 'lmdb';
+import type { IndexStore, Key } from './index-store.js';
+import { ByteWriter, compareTerms, readVarint } from './postings-codec.js';
+
+export const BLOCK_TERMS = 128;
+/** A block is closed once its inline postings reach this size. */
+const BLOCK_BYTES = 16 * 1024;
+/** Postings or positions larger than this get their own value (read without copying neighbours). */
+export const LARGE_BYTES = 4096;
+
+export type PutFn = (db: 'terms' | 'positions' | 'large', key: Key, value: Uint8Array) => void;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Streams terms, in compareTerms order, into dictionary blocks. */
+export class DictionaryWriter {
+  private readonly header = new ByteWriter(4096);
+  private readonly postings = new ByteWriter(BLOCK_BYTES * 2);
+  private readonly positions = new ByteWriter(BLOCK_BYTES * 2);
+  private prev = new Uint8Array(256);
+  private prevLen = 0;
+  private cur = new Uint8Array(256);
+  private count = 0;
+  private firstTerm = '';
+  postingsBytes = 0;
+  positionsBytes = 0;
+  terms = 0;
+
+  constructor(
+    private readonly tenantId: string,
+    private readonly segmentId: number,
+    private readonly put: PutFn,
+  ) {}
+
+  add(term: string, postings: Uint8Array, positions: Uint8Array): void {
+    if (this.cur.length < term.length * 3) this.cur = new Uint8Array(term.length * 3);
+    const len = encoder.encodeInto(term, this.cur).written;
+    const cur = this.cur;
+    if (this.count === 0) this.firstTerm = term;
+    let shared = 0;
+    const max = Math.min(len, this.prevLen);
+    while (shared < max && cur[shared] === this.prev[shared]) shared++;
+    const h = this.header;
+    h.varint(this.count === 0 ? 0 : shared);
+    const from = this.count === 0 ? 0 : shared;
+    h.varint(len - from);
+    h.bytes(cur.subarray(from, len));
+    const large = postings.length > LARGE_BYTES || positions.length > LARGE_BYTES;
+    if (large) {
+      h.varint(0);
+      h.varint(0);
+      this.put('large', [this.tenantId, this.segmentId, term, 0], postings.slice());
+      if (positions.length > 0) this.put('large', [this.tenantId, this.segmentId, term, 1], positions.slice());
+    } else {
+      h.varint(postings.length);
+      h.varint(positions.length);
+      this.postings.bytes(postings);
+      this.positions.bytes(positions);
+    }
+    this.postingsBytes += postings.length;
+    this.positionsBytes += positions.length;
+    this.terms++;
+    // Swap buffers: cur becomes prev.
+    this.cur = this.prev;
+    this.prev = cur;
+    this.prevLen = len;
+    if (++this.count >= BLOCK_TERMS || this.postings.len >= BLOCK_BYTES || this.positions.len >= BLOCK_BYTES) this.flush();
+  }
+
+  finish(): void {
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.count === 0) return;
+    const out = new ByteWriter(this.header.len + this.postings.len + 10);
+    out.varint(this.count);
+    out.varint(this.header.len);
+    out.bytes(this.header.buf.subarray(0, this.header.len));
+    out.bytes(this.postings.buf.subarray(0, this.postings.len));
+    const key: Key = [this.tenantId, this.segmentId, this.firstTerm];
+    this.put('terms', key, out.buf.subarray(0, out.len));
+    if (this.positions.len > 0) this.put('positions', key, this.positions.buf.slice(0, this.positions.len));
+    this.header.len = 0;
+    this.postings.len = 0;
+    this.positions.len = 0;
+    this.count = 0;
+    this.prevLen = 0;
+  }
+}
+
+/** One decoded dictionary entry. */
+export interface TermEntry {
+  term: string;
+  /** Postings (a view into the block or a large value). */
+  postings: Uint8Array;
+  /** Positions, read on demand (only phrases need them). */
+  positions: () => Uint8Array | undefined;
+}
+
+type Opt = { transaction?: Transaction };
+type BinaryGetter = { getBinary(key: Key, options?: Opt): Uint8Array | undefined };
+
+function compareBytes(a: Uint8Array, aLen: number, b: Uint8Array): number {
+  const n = Math.min(aLen, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return aLen - b.length;
+}
+
+let scratch = new Uint8Array(1024);
+
+/** The postings of `term` in a segment, or undefined. */
+export function lookupTerm(
+  store: IndexStore,
+  tenantId: string,
+  segmentId: number,
+  term: string,
+  transaction?: Transaction,
+): TermEntry | undefined {
+  const opt: Opt = transaction ? { transaction } : {};
+  let block: Uint8Array | undefined;
+  let blockKey: Key | undefined;
+  for (const { key, value } of store.terms.getRange({
+    start: [tenantId, segmentId, term],
+    end: [tenantId, segmentId],
+    reverse: true,
+    limit: 1,
+    ...opt,
+  })) {
+    block = value;
+    blockKey = key as Key;
+  }
+  if (block === undefined || blockKey === undefined) return undefined;
+  const target = encoder.encode(term);
+  const st = { off: 0 };
+  const n = readVarint(block, st);
+  const headerBytes = readVarint(block, st);
+  let postOff = st.off + headerBytes;
+  let posOff = 0;
+  let curLen = 0;
+  for (let i = 0; i < n; i++) {
+    const shared = readVarint(block, st);
+    const suffix = readVarint(block, st);
+    if (scratch.length < shared + suffix) {
+      const next = new Uint8Array((shared + suffix) * 2);
+      next.set(scratch.subarray(0, curLen));
+      scratch = next;
+    }
+    scratch.set(block.subarray(st.off, st.off + suffix), shared);
+    st.off += suffix;
+    curLen = shared + suffix;
+    const pl = readVarint(block, st);
+    const ql = readVarint(block, st);
+    const c = compareBytes(scratch, curLen, target);
+    if (c > 0) return undefined;
+    if (c === 0) return entryOf(store, tenantId, segmentId, term, blockKey, block, postOff, pl, posOff, ql, opt);
+    postOff += pl;
+    posOff += ql;
+  }
+  return undefined;
+}
+
+function entryOf(
+  store: IndexStore,
+  tenantId: string,
+  segmentId: number,
+  term: string,
+  blockKey: Key,
+  block: Uint8Array,
+  postOff: number,
+  pl: number,
+  posOff: number,
+  ql: number,
+  opt: Opt,
+  positionsBlock?: () => Uint8Array | undefined,
+): TermEntry {
+  if (pl === 0) {
+    const postings = (store.large as unknown as BinaryGetter).getBinary([tenantId, segmentId, term, 0], opt) ?? new Uint8Array(0);
+    return {
+      term,
+      postings,
+      positions: () => (store.large as unknown as BinaryGetter).getBinary([tenantId, segmentId, term, 1], opt),
+    };
+  }
+  const load = positionsBlock ?? (() => (store.positions as unknown as BinaryGetter).getBinary(blockKey, opt));
+  return {
+    term,
+    postings: block.subarray(postOff, postOff + pl),
+    positions: () => (ql === 0 ? new Uint8Array(0) : load()?.subarray(posOff, posOff + ql)),
+  };
+}
+
+/** Decode every entry of one block (terms, postings views, positions loaders). */
+export function decodeDictionaryBlock(
+  store: IndexStore,
+  tenantId: string,
+  segmentId: number,
+  blockKey: Key,
+  block: Uint8Array,
+  opt: Opt,
+  withPostings = true,
+): TermEntry[] {
+  const out: TermEntry[] = [];
+  const st = { off: 0 };
+  const n = readVarint(block, st);
+  const headerBytes = readVarint(block, st);
+  let postOff = st.off + headerBytes;
+  let posOff = 0;
+  let cur = new Uint8Array(256);
+  let curLen = 0;
+  let positions: Uint8Array | undefined | null = null;
+  const positionsBlock = () => {
+    if (positions === null) positions = (store.positions as unknown as BinaryGetter).getBinary(blockKey, opt);
+    return positions;
+  };
+  for (let i = 0; i < n; i++) {
+    const shared = readVarint(block, st);
+    const suffix = readVarint(block, st);
+    if (cur.length < shared + suffix) {
+      const next = new Uint8Array((shared + suffix) * 2);
+      next.set(cur.subarray(0, curLen));
+      cur = next;
+    }
+    cur.set(block.subarray(st.off, st.off + suffix), shared);
+    st.off += suffix;
+    curLen = shared + suffix;
+    const pl = readVarint(block, st);
+    const ql = readVarint(block, st);
+    const term = decoder.decode(cur.subarray(0, curLen));
+    if (withPostings)
+      out.push(entryOf(store, tenantId, segmentId, term, blockKey, block, postOff, pl, posOff, ql, opt, positionsBlock));
+    else out.push({ term, postings: EMPTY, positions: () => undefined });
+    postOff += pl;
+    posOff += ql;
+  }
+  return out;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Terms of a segment in order, from `from` (inclusive) to `to` (exclusive; default: the end), at most
+ * `limit` of them. Without postings this reads only dictionary blocks.
+ */
+export function* segmentTerms(
+  store: IndexStore,
+  tenantId: string,
+  segmentId: number,
+  options: { from?: string; to?: string; limit?: number; transaction?: Transaction; withPostings?: boolean } = {},
+): Generator<TermEntry> {
+  const opt: Opt = options.transaction ? { transaction: options.transaction } : {};
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  let start: Key = [tenantId, segmentId];
+  if (options.from !== undefined) {
+    // Start at the block holding `from`, if any.
+    for (const { key } of store.terms.getRange({
+      start: [tenantId, segmentId, options.from],
+      end: [tenantId, segmentId],
+      reverse: true,
+      limit: 1,
+      ...opt,
+    }))
+      start = key as Key;
+  }
+  let count = 0;
+  for (const { key, value } of store.terms.getRange({ start, end: [tenantId, segmentId + 1], ...opt })) {
+    const k = key as Key;
+    if (options.to !== undefined && compareKeyTerm(k, options.to) >= 0) return;
+    for (const e of decodeDictionaryBlock(store, tenantId, segmentId, k, value, opt, options.withPostings ?? false)) {
+      if (options.from !== undefined && compareTerms(e.term, options.from) < 0) continue;
+      if (options.to !== undefined && compareTerms(e.term, options.to) >= 0) return;
+      yield e;
+      if (++count >= limit) return;
+    }
+  }
+}
+
+function compareKeyTerm(key: Key, term: string): number {
+  return compareTerms(key[2] as string, term);
+}
+
+/** Positions loaders of postings handed out by termPostings (keyed by the postings view itself). */
+const positionsLoaders = new WeakMap<Uint8Array, () => Uint8Array | undefined>();
+
+/** The postings of `term` in a segment, or undefined; termPositions(postings) then reads its positions. */
+export function termPostings(
+  store: IndexStore,
+  tenantId: string,
+  segmentId: number,
+  term: string,
+  transaction?: Transaction,
+): Uint8Array | undefined {
+  const e = lookupTerm(store, tenantId, segmentId, term, transaction);
+  if (e === undefined) return undefined;
+  positionsLoaders.set(e.postings, e.positions);
+  return e.postings;
+}
+
+/** Positions of postings returned by termPostings (read in the same snapshot). */
+export function termPositions(postings: Uint8Array): Uint8Array | undefined {
+  return positionsLoaders.get(postings)?.();
+}
+
+/** Distinct terms starting with `prefix` over segments, each segment's scan bounded by `scanLimit`. */
+export function prefixTerms(
+  store: IndexStore,
+  tenantId: string,
+  segmentIds: readonly number[],
+  prefix: string,
+  scanLimit: number,
+  transaction?: Transaction,
+): Set<string> {
+  const found = new Set<string>();
+  for (const id of segmentIds)
+    for (const e of segmentTerms(store, tenantId, id, {
+      from: prefix,
+      to: `${prefix}\u{10FFFF}`,
+      limit: scanLimit,
+      ...(transaction ? { transaction } : {}),
+    }))
+      found.add(e.term);
+  return found;
+}
