@@ -58,11 +58,13 @@ function stats(): ServerStats {
 }
 
 let stopping = false;
-async function stop(): Promise<void> {
+async function stop(parentGone = false): Promise<void> {
   if (stopping) return;
   stopping = true;
   sink.forceShutdown();
   await server.shutdown();
+  // The parent removes the data dir after a normal stop; an orphan cleans up after itself.
+  if (parentGone) fs.rmSync(dataDir as string, { recursive: true, force: true });
   process.exit(0);
 }
 
@@ -72,5 +74,5 @@ process.on('message', (m: ParentMessage) => {
   else if (m.type === 'shutdown') void stop();
 });
 // Never outlive the benchmark that started us.
-process.on('disconnect', () => void stop());
+process.on('disconnect', () => void stop(true));
 send({ type: 'ready', port: server.port, sinkPort, pid: process.pid });

@@ -123,9 +123,9 @@ export const uploadBenchmark: Benchmark = {
   description: 'gRPC upload throughput on loopback (10 KiB, 1 MiB, 100 MiB) vs a bare grpc-js sink',
   quick: (ctx) =>
     run(ctx, [
-      { size: 10 * 1024, files: 500, rounds: 3 },
-      { size: 2 ** 20, files: 300, rounds: 3 },
-      { size: 100 * 2 ** 20, files: 2, rounds: 2 },
+      { size: 10 * 1024, files: 300, rounds: 3 },
+      { size: 2 ** 20, files: 100, rounds: 3 },
+      { size: 100 * 2 ** 20, files: 1, rounds: 2 },
     ]),
   full: (ctx) =>
     run(ctx, [
