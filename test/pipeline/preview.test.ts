@@ -1,13 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import {
-  imagePreviews,
-  isPipelineError,
-  type OpenPdf,
-  openPdf,
-  pdfPreviews,
-  previewFromImage,
-} from '../../src/pipeline/index.js';
+import { imagePreviews, isPipelineError, previewFromImage } from '../../src/pipeline/index.js';
 import { multiPageTiff, pngHeaderOnly, rotatedPhotoJpeg } from '../fixtures/images.js';
 import { renderTextPng } from '../fixtures/text-image.js';
 
