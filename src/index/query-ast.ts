@@ -78,7 +78,12 @@ export type ValueFieldName = 'to' | 'type' | 'tag' | 'lang' | 'source' | 'date' 
  * fields carry the raw value (`2024-01..2024-06`, `>100`, `last-week`), resolved by the search engine.
  */
 export type FieldNode =
-  | { kind: 'field'; field: TextFieldName; child: TermNode | PrefixNode | PhraseNode | FuzzyNode; position: number }
+  | {
+      kind: 'field';
+      field: TextFieldName;
+      child: TermNode | PrefixNode | PhraseNode | FuzzyNode | ExpandedNode;
+      position: number;
+    }
   | { kind: 'field'; field: ValueFieldName; value: string; valuePosition: number; position: number };
 
 /** Resolved before compiling: fixed alternative terms with boosts (a fuzzy word's dictionary matches). */
@@ -91,7 +96,10 @@ export interface ExpandedNode {
 /** A per-segment document filter: the engine turns value fields into these before compiling. */
 export interface DocFilter {
   /** Local doc ids of the segment that pass, ascending (or undefined for none). */
-  segmentDocs(segment: { tenantId: string; segmentId: number; segmentUid: string; docs: number }, transaction: unknown): Int32Array | undefined;
+  segmentDocs(
+    segment: { tenantId: string; segmentId: number; segmentUid: string; docs: number },
+    transaction: unknown,
+  ): Int32Array | undefined;
 }
 
 export interface FilterNode {

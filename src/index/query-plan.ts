@@ -111,7 +111,11 @@ export function mapPrefixes(plan: Plan, expand: (prefix: string) => string[]): P
         ? { kind: 'terms', terms: expand(plan.prefix) }
         : { kind: 'terms', terms: expand(plan.prefix), fieldMask: plan.fieldMask };
     case 'and':
-      return { kind: 'and', must: plan.must.map((p) => mapPrefixes(p, expand)), not: plan.not.map((p) => mapPrefixes(p, expand)) };
+      return {
+        kind: 'and',
+        must: plan.must.map((p) => mapPrefixes(p, expand)),
+        not: plan.not.map((p) => mapPrefixes(p, expand)),
+      };
     case 'or':
       return { kind: 'or', should: plan.should.map((p) => mapPrefixes(p, expand)) };
     default:

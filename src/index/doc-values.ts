@@ -1,0 +1,327 @@
+/**
+ * Per-document values beside the segments: what value fields (`tag:`, `date:`, `amount:` …), facets and the
+ * date/title sort orders read. Durable in the sub-database `index-values` ([tenant, docId] → DocValues,
+ * msgpack), written by the index's write hook in the same transaction as the segment (so a document and its
+ * values appear and vanish together); tag changes rewrite only this record.
+ *
+ * Queries read a compact in-memory column store per tenant (typed arrays over a per-process ordinal per
+ * document id, interned strings), loaded lazily from LMDB and updated in step by the same hooks, plus a
+ * per-segment map local doc → ordinal (segments are immutable, so the map is cached by segment uid).
+ */
+import type { Database, RootDatabase, Transaction } from 'lmdb';
+import type { Key } from './index-store.js';
+import { RANGE_END } from './index-store.js';
+import type { DocFilter } from './query-ast.js';
+import type { MatchVisitor } from './search-index.js';
+import type { IndexDoc } from './segment-writer.js';
+
+export interface DocValues {
+  title: string;
+  fileName: string;
+  subject: string;
+  from: string;
+  to: string[];
+  /** The document's own date (metadata or recognised), else its upload time; ms UTC. */
+  dateMs: number;
+  /** Upload time, ms UTC. */
+  createdMs: number;
+  mediaType: string;
+  /** deu | eng | deu+eng | ''. */
+  lang: string;
+  /** upload | imap | attachment | archive-member | ''. */
+  source: string;
+  tags: string[];
+  /** Dates recognised in the text, ms UTC (midnight). */
+  dates: number[];
+  amounts: number[];
+  /** Upper case, no spaces. */
+  ibans: string[];
+  /** Invoice and customer numbers, upper case. */
+  invoices: string[];
+}
+
+/** An IndexDoc that carries its values (the adapters attach them; plain IndexDocs get derived ones). */
+export interface ValuedIndexDoc extends IndexDoc {
+  values?: DocValues;
+}
+
+export function valuesFromIndexDoc(d: IndexDoc): DocValues {
+  return {
+    title: d.fields.title ?? '',
+    fileName: d.fields.fileName ?? '',
+    subject: d.fields.subject ?? '',
+    from: d.fields.sender ?? '',
+    to: [],
+    dateMs: d.createdMs ?? 0,
+    createdMs: d.createdMs ?? 0,
+    mediaType: d.mediaType ?? '',
+    lang: d.language ?? '',
+    source: '',
+    tags: [],
+    dates: [],
+    amounts: [],
+    ibans: [],
+    invoices: [],
+  };
+}
+
+export const FACET_FIELDS = ['type', 'year', 'tag', 'source', 'lang'] as const;
+export type FacetField = (typeof FACET_FIELDS)[number];
+export interface FacetResult {
+  field: FacetField;
+  buckets: { value: string; count: number }[];
+}
+
+/** Strings to small ints, per tenant. */
+class Interner {
+  readonly names: string[] = [];
+  readonly #ids = new Map<string, number>();
+  id(s: string): number {
+    let i = this.#ids.get(s);
+    if (i === undefined) {
+      i = this.names.length;
+      this.names.push(s);
+      this.#ids.set(s, i);
+    }
+    return i;
+  }
+}
+
+const NONE = -1;
+
+/** One tenant's columns. Ordinals are per process and never reused for another id. */
+export class TenantColumns {
+  readonly ordOf = new Map<string, number>();
+  ids: string[] = [];
+  values: (DocValues | undefined)[] = [];
+  dateMs = new Float64Array(1024);
+  year = new Int32Array(1024);
+  type = new Int32Array(1024);
+  lang = new Int32Array(1024);
+  source = new Int32Array(1024);
+  tags: (Int32Array | undefined)[] = [];
+  readonly types = new Interner();
+  readonly langs = new Interner();
+  readonly sources = new Interner();
+  readonly tagNames = new Interner();
+
+  ordinal(docId: string): number {
+    let o = this.ordOf.get(docId);
+    if (o === undefined) {
+      o = this.ids.length;
+      this.ids.push(docId);
+      this.values.push(undefined);
+      this.tags.push(undefined);
+      if (o >= this.dateMs.length) this.#grow();
+      this.type[o] = NONE;
+      this.lang[o] = NONE;
+      this.source[o] = NONE;
+      this.year[o] = NONE;
+      this.ordOf.set(docId, o);
+    }
+    return o;
+  }
+
+  set(docId: string, v: DocValues | undefined): void {
+    const o = this.ordinal(docId);
+    this.values[o] = v;
+    if (v === undefined) {
+      this.type[o] = this.lang[o] = this.source[o] = this.year[o] = NONE;
+      this.tags[o] = undefined;
+      return;
+    }
+    this.dateMs[o] = v.dateMs;
+    this.year[o] = v.dateMs > 0 ? new Date(v.dateMs).getUTCFullYear() : NONE;
+    this.type[o] = v.mediaType ? this.types.id(v.mediaType) : NONE;
+    this.lang[o] = v.lang ? this.langs.id(v.lang) : NONE;
+    this.source[o] = v.source ? this.sources.id(v.source) : NONE;
+    this.tags[o] = v.tags.length > 0 ? Int32Array.from(v.tags, (t) => this.tagNames.id(t)) : undefined;
+  }
+
+  #grow(): void {
+    const n = this.dateMs.length * 2;
+    const g = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.dateMs = g(this.dateMs, (k) => new Float64Array(k));
+    this.year = g(this.year, (k) => new Int32Array(k));
+    this.type = g(this.type, (k) => new Int32Array(k));
+    this.lang = g(this.lang, (k) => new Int32Array(k));
+    this.source = g(this.source, (k) => new Int32Array(k));
+  }
+}
+
+type Predicate = (cols: TenantColumns, ord: number) => boolean;
+
+export class DocValuesStore {
+  readonly db: Database<DocValues, Key>;
+  readonly #tenants = new Map<string, TenantColumns>();
+  /** Segment uid → local doc → ordinal. */
+  readonly #segOrds = new Map<string, Int32Array>();
+  readonly #docs: Database<{ id: string }, Key>;
+
+  constructor(readonly root: RootDatabase) {
+    this.db = root.openDB({ name: 'index-values', encoding: 'msgpack' });
+    this.#docs = root.openDB({ name: 'index-docs', encoding: 'msgpack' });
+  }
+
+  // ------------------------------------------------------------ writes (inside index write transactions)
+
+  putSync(tenantId: string, docId: string, v: DocValues): void {
+    this.db.put([tenantId, docId], v);
+    this.#tenants.get(tenantId)?.set(docId, v);
+  }
+
+  removeSync(tenantId: string, docId: string): void {
+    this.db.remove([tenantId, docId]);
+    this.#tenants.get(tenantId)?.set(docId, undefined);
+  }
+
+  dropSync(tenantId: string): void {
+    for (const k of [...this.db.getKeys({ start: [tenantId], end: [tenantId, RANGE_END] })]) this.db.remove(k as Key);
+    this.#tenants.delete(tenantId);
+  }
+
+  /** Tags changed on the record: rewrite them here (no text re-analysis). False if the doc is not indexed. */
+  async setTags(tenantId: string, docId: string, tags: readonly string[]): Promise<boolean> {
+    return this.root.transaction(() => {
+      const v = this.db.get([tenantId, docId]);
+      if (v === undefined) return false;
+      this.putSync(tenantId, docId, { ...v, tags: [...tags] });
+      return true;
+    });
+  }
+
+  get(tenantId: string, docId: string): DocValues | undefined {
+    return this.db.get([tenantId, docId]);
+  }
+
+  // ------------------------------------------------------------ reads
+
+  columns(tenantId: string): TenantColumns {
+    let c = this.#tenants.get(tenantId);
+    if (c === undefined) {
+      c = new TenantColumns();
+      for (const { key, value } of this.db.getRange({ start: [tenantId], end: [tenantId, RANGE_END] }))
+        c.set((key as Key)[1] as string, value);
+      this.#tenants.set(tenantId, c);
+    }
+    return c;
+  }
+
+  /** Local doc → ordinal for one segment (read in the search's snapshot; cached, segments never change). */
+  segmentOrdinals(
+    tenantId: string,
+    seg: { segmentId: number; segmentUid: string; docs: number },
+    transaction: Transaction,
+  ): Int32Array {
+    let m = this.#segOrds.get(seg.segmentUid);
+    if (m === undefined) {
+      const cols = this.columns(tenantId);
+      m = new Int32Array(seg.docs).fill(NONE);
+      for (const { key, value } of this.#docs.getRange({
+        start: [tenantId, seg.segmentId],
+        end: [tenantId, seg.segmentId, RANGE_END],
+        transaction,
+      })) {
+        const local = (key as Key)[2] as number;
+        if (local < seg.docs) m[local] = cols.ordinal(value.id);
+      }
+      if (this.#segOrds.size >= 4096) this.#segOrds.delete(this.#segOrds.keys().next().value!);
+      this.#segOrds.set(seg.segmentUid, m);
+    }
+    return m;
+  }
+
+  /** A filter over this tenant's values: a scan of each segment's ordinals through typed arrays. */
+  filter(tenantId: string, test: Predicate): DocFilter {
+    return {
+      segmentDocs: (seg, transaction) => {
+        const ords = this.segmentOrdinals(tenantId, seg, transaction as Transaction);
+        const cols = this.columns(tenantId);
+        const out = new Int32Array(ords.length);
+        let n = 0;
+        for (let d = 0; d < ords.length; d++) {
+          const o = ords[d]!;
+          if (o !== NONE && cols.values[o] !== undefined && test(cols, o)) out[n++] = d;
+        }
+        return out.subarray(0, n);
+      },
+    };
+  }
+
+  /** Visits every match: counts facets and/or collects ordinals (for date/title sorting). */
+  collector(
+    tenantId: string,
+    facets: readonly FacetField[],
+    collect: boolean,
+  ): { visitor: MatchVisitor; facets(): FacetResult[]; ordinals(): Int32Array } {
+    const cols = this.columns(tenantId);
+    const counts = new Map<FacetField, Map<number, number>>(facets.map((f) => [f, new Map()]));
+    const type = counts.get('type');
+    const year = counts.get('year');
+    const tag = counts.get('tag');
+    const source = counts.get('source');
+    const lang = counts.get('lang');
+    let collected = new Int32Array(collect ? 1024 : 0);
+    let n = 0;
+    const bump = (m: Map<number, number>, k: number) => {
+      if (k !== NONE) m.set(k, (m.get(k) ?? 0) + 1);
+    };
+    const visitor: MatchVisitor = {
+      segment: (_t, meta, transaction) => {
+        const ords = this.segmentOrdinals(tenantId, { segmentId: meta.id, segmentUid: meta.uid, docs: meta.docs }, transaction);
+        return (local) => {
+          const o = ords[local]!;
+          if (o === NONE) return;
+          if (collect) {
+            if (n === collected.length) {
+              const next = new Int32Array(n * 2);
+              next.set(collected);
+              collected = next;
+            }
+            collected[n++] = o;
+          }
+          if (type) bump(type, cols.type[o]!);
+          if (year) bump(year, cols.year[o]!);
+          if (source) bump(source, cols.source[o]!);
+          if (lang) bump(lang, cols.lang[o]!);
+          if (tag) {
+            const ts = cols.tags[o];
+            if (ts) for (const t of ts) bump(tag, t);
+          }
+        };
+      },
+    };
+    const name = (f: FacetField, k: number): string => {
+      switch (f) {
+        case 'type':
+          return cols.types.names[k]!;
+        case 'lang':
+          return cols.langs.names[k]!;
+        case 'source':
+          return cols.sources.names[k]!;
+        case 'tag':
+          return cols.tagNames.names[k]!;
+        case 'year':
+          return String(k);
+      }
+    };
+    return {
+      visitor,
+      facets: () =>
+        facets.map((field) => ({
+          field,
+          buckets: [...counts.get(field)!]
+            .map(([k, count]) => ({ value: name(field, k), count }))
+            // Years newest first; everything else by count, then name.
+            .sort((a, b) =>
+              field === 'year' ? Number(b.value) - Number(a.value) : b.count - a.count || (a.value < b.value ? -1 : 1),
+            ),
+        })),
+      ordinals: () => collected.subarray(0, n),
+    };
+  }
+}

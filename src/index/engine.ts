@@ -1,0 +1,321 @@
+/**
+ * The search engine users talk to: the LMDB index (search-index.ts) plus what the query language needs
+ * around it — value fields and facets from per-document values (doc-values.ts), typo tolerance from the
+ * term dictionary (term-dictionary.ts, fuzzy.ts), date/title sort orders with keyset cursors, "did you
+ * mean", and as-you-type suggestions (suggest.ts). See docs/search.md.
+ */
+import type { RootDatabase } from 'lmdb';
+import { type AnalyserLanguage, analyse, analyseQueryText, normaliseWord } from './analyser.js';
+import {
+  type DocValues,
+  DocValuesStore,
+  FACET_FIELDS,
+  type FacetField,
+  type FacetResult,
+  type ValuedIndexDoc,
+  valuesFromIndexDoc,
+} from './doc-values.js';
+import { fuzzySearch } from './fuzzy.js';
+import type { QueryNode } from './query-ast.js';
+import { parseQuery, QuerySyntaxError } from './query-parser.js';
+import { type SearchHit, SearchIndex, type SearchIndexOptions } from './search-index.js';
+import { makeSnippets } from './snippets.js';
+import { Suggester, type Suggestion, titleOf } from './suggest.js';
+import { TermDictionary } from './term-dictionary.js';
+import type { TextStore } from './text-store.js';
+import { valuePredicate } from './value-fields.js';
+
+export type SortOrder = 'score' | 'date_desc' | 'date_asc' | 'title';
+
+export interface EngineSearchOptions {
+  limit?: number;
+  cursor?: string;
+  sort?: SortOrder;
+  facets?: readonly FacetField[];
+  snippets?: boolean;
+  /** Retry words of 5+ letters typo tolerant when nothing matches (default true). */
+  autoTypos?: boolean;
+}
+
+export interface EngineSearchResult {
+  total: number;
+  totalExact: boolean;
+  hits: SearchHit[];
+  nextCursor?: string;
+  tookMicros: number;
+  facets: FacetResult[];
+  /** The corrected query when typo tolerance found what the exact query did not. */
+  didYouMean?: string;
+}
+
+export interface SearchEngineOptions extends Omit<SearchIndexOptions, 'hooks'> {
+  /** "Now" for relative dates (`created:last-week`). */
+  clock?: () => number;
+}
+
+/** Fuzzy matches rank below exact ones: their score is scaled by this per edit. */
+const FUZZY_BOOST = [1, 0.3, 0.1];
+const MAX_FUZZY_EXPANSIONS = 24;
+const KEYSET_PREFIX = 'k.';
+
+export class SearchEngine {
+  readonly index: SearchIndex;
+  readonly values: DocValuesStore;
+  readonly dictionary: TermDictionary;
+  readonly suggester: Suggester;
+  readonly #clock: () => number;
+  readonly #textStore: TextStore | undefined;
+  readonly #language: AnalyserLanguage;
+
+  constructor(root: RootDatabase, options: SearchEngineOptions = {}) {
+    const { clock, ...indexOptions } = options;
+    this.#clock = clock ?? Date.now;
+    this.#textStore = options.textStore;
+    this.#language = options.queryLanguage ?? 'deu+eng';
+    const values = new DocValuesStore(root);
+    this.values = values;
+    // The hooks run inside the index's write transactions (see SearchIndexOptions.hooks).
+    this.index = new SearchIndex(root, {
+      ...indexOptions,
+      hooks: {
+        added: (tenantId, segmentId, docs) => {
+          for (const d of docs as readonly ValuedIndexDoc[]) {
+            const v = d.values ?? valuesFromIndexDoc(d);
+            values.putSync(tenantId, d.docId, v);
+            this.suggester.titleChanged(tenantId, d.docId, titleOf(v));
+          }
+          this.dictionary.segmentAdded(tenantId, segmentId);
+        },
+        deleted: (tenantId, docId) => {
+          values.removeSync(tenantId, docId);
+          this.suggester.titleChanged(tenantId, docId, undefined);
+        },
+        dropped: (tenantId) => {
+          values.dropSync(tenantId);
+          this.dictionary.dropped(tenantId);
+          this.suggester.dropped(tenantId);
+        },
+      },
+    });
+    this.dictionary = new TermDictionary(this.index.store);
+    this.suggester = new Suggester(values, this.dictionary);
+  }
+
+  /** Tags changed on a document: searchable (`tag:`) and faceted at once; false if it is not indexed. */
+  setTags(tenantId: string, docId: string, tags: readonly string[]): Promise<boolean> {
+    return this.values.setTags(tenantId, docId, tags);
+  }
+
+  suggest(tenantId: string, typed: string, limit = 8): { suggestions: Suggestion[]; tookMicros: number } {
+    const t0 = process.hrtime.bigint();
+    const suggestions = this.suggester.suggest(tenantId, typed, limit);
+    return { suggestions, tookMicros: Number((process.hrtime.bigint() - t0) / 1000n) };
+  }
+
+  async search(tenantId: string, query: string, options: EngineSearchOptions = {}): Promise<EngineSearchResult> {
+    const t0 = process.hrtime.bigint();
+    const ast = parseQuery(query);
+    const now = this.#clock();
+    let result = await this.#run(tenantId, this.#resolve(tenantId, ast, now, new Map()), options);
+    if (result.total === 0 && options.autoTypos !== false && options.cursor === undefined) {
+      const rewrites = new Map<QueryNode, string[]>();
+      const typo = retypo(ast);
+      if (typo !== ast) {
+        const retry = await this.#run(tenantId, this.#resolve(tenantId, typo, now, rewrites), options);
+        if (retry.total > 0) {
+          result = retry;
+          result.didYouMean = didYouMean(query, rewrites, retry.hits, this.#language);
+        }
+      }
+    }
+    result.tookMicros = Number((process.hrtime.bigint() - t0) / 1000n);
+    return result;
+  }
+
+  /** Fuzzy words → their dictionary matches; value fields → per-segment filters. */
+  #resolve(tenantId: string, node: QueryNode, now: number, rewrites: Map<QueryNode, string[]>): QueryNode {
+    switch (node.kind) {
+      case 'fuzzy': {
+        const terms = new Map<string, number>();
+        for (const alternatives of analyseQueryText(node.text, this.#language).slice(0, 1))
+          for (const word of new Set([...alternatives, normaliseWord(node.text)]))
+            for (const l of this.dictionary.lists(tenantId))
+              for (const m of fuzzySearch(l, word, node.maxEdits, { limit: MAX_FUZZY_EXPANSIONS })) {
+                const boost = FUZZY_BOOST[m.distance] ?? 0.05;
+                if ((terms.get(m.term) ?? 0) < boost) terms.set(m.term, boost);
+              }
+        const list = [...terms].sort((a, b) => b[1] - a[1]).slice(0, MAX_FUZZY_EXPANSIONS);
+        rewrites.set(
+          node,
+          list.map(([t]) => t),
+        );
+        return { kind: 'expanded', terms: list.map(([term, boost]) => ({ term, boost })), position: node.position };
+      }
+      case 'field': {
+        if ('child' in node) {
+          const child = node.child.kind === 'fuzzy' ? this.#resolve(tenantId, node.child, now, rewrites) : node.child;
+          return { ...node, child: child as typeof node.child };
+        }
+        const test = valuePredicate(node.field, node.value, node.valuePosition, now);
+        return { kind: 'filter', filter: this.values.filter(tenantId, (c, o) => test(c.values[o]!)), position: node.position };
+      }
+      case 'and':
+      case 'or':
+        return { ...node, children: node.children.map((c) => this.#resolve(tenantId, c, now, rewrites)) };
+      case 'not':
+        return { ...node, child: this.#resolve(tenantId, node.child, now, rewrites) };
+      default:
+        return node;
+    }
+  }
+
+  async #run(tenantId: string, ast: QueryNode, options: EngineSearchOptions): Promise<EngineSearchResult> {
+    const sort = options.sort ?? 'score';
+    const facets = (options.facets ?? []).filter((f, i, a) => FACET_FIELDS.includes(f) && a.indexOf(f) === i);
+    const limit = Math.max(1, Math.min(options.limit ?? 10, 1000));
+    const keyset = sort !== 'score';
+    const collector = facets.length > 0 || keyset ? this.values.collector(tenantId, facets, keyset) : undefined;
+    if (!keyset) {
+      if (options.cursor?.startsWith(KEYSET_PREFIX)) throw new Error('invalid cursor: it belongs to another sort order');
+      const r = await this.index.search(
+        tenantId,
+        { ast },
+        {
+          limit,
+          ...(options.cursor ? { cursor: options.cursor } : {}),
+          snippets: options.snippets !== false,
+          ...(collector ? { visitor: collector.visitor } : {}),
+        },
+      );
+      return { ...r, facets: collector?.facets() ?? [] };
+    }
+    const after = decodeKeyset(options.cursor, sort);
+    const r = await this.index.search(tenantId, { ast }, { limit: 1, snippets: false, visitor: collector!.visitor });
+    const cols = this.values.columns(tenantId);
+    const key = (o: number): number | string => {
+      const v = cols.values[o];
+      return sort === 'title' ? (v ? normaliseWord(titleOf(v)) : '') : cols.dateMs[o]!;
+    };
+    const cmp = (ka: number | string, ida: string, kb: number | string, idb: string): number => {
+      const c = ka === kb ? 0 : ka < kb ? -1 : 1;
+      const k = sort === 'date_desc' ? -c : c;
+      return k !== 0 ? k : ida < idb ? -1 : ida > idb ? 1 : 0;
+    };
+    // One pass keeping the best `limit + 1` after the cursor (small sorted array: limit ≤ 1000).
+    const best: { k: number | string; id: string }[] = [];
+    for (const o of collector!.ordinals()) {
+      const k = key(o);
+      const id = cols.ids[o]!;
+      if (after && cmp(k, id, after.k, after.id) <= 0) continue;
+      if (best.length > limit && cmp(k, id, best[best.length - 1]!.k, best[best.length - 1]!.id) >= 0) continue;
+      let i = best.length;
+      while (i > 0 && cmp(k, id, best[i - 1]!.k, best[i - 1]!.id) < 0) i--;
+      best.splice(i, 0, { k, id });
+      if (best.length > limit + 1) best.pop();
+    }
+    const page = best.slice(0, limit);
+    const terms = new Set(r.terms ?? []);
+    const hits: SearchHit[] = [];
+    for (const b of page) {
+      let snippets: SearchHit['snippets'] = [];
+      if (this.#textStore && options.snippets !== false) {
+        const pages = await this.#textStore.get(tenantId, b.id);
+        if (pages) snippets = makeSnippets(pages, terms, this.#language, { maxSnippets: 2, windowChars: 200 });
+      }
+      hits.push({ docId: b.id, score: 0, snippets });
+    }
+    const last = page[page.length - 1];
+    return {
+      total: r.total,
+      totalExact: r.totalExact,
+      hits,
+      ...(best.length > limit && last ? { nextCursor: encodeKeyset(sort, last.k, last.id) } : {}),
+      tookMicros: 0,
+      facets: collector!.facets(),
+    };
+  }
+}
+
+function encodeKeyset(sort: SortOrder, k: number | string, id: string): string {
+  return KEYSET_PREFIX + Buffer.from(JSON.stringify({ s: sort, k, id })).toString('base64url');
+}
+
+function decodeKeyset(cursor: string | undefined, sort: SortOrder): { k: number | string; id: string } | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  try {
+    if (!cursor.startsWith(KEYSET_PREFIX)) throw new Error();
+    const c = JSON.parse(Buffer.from(cursor.slice(KEYSET_PREFIX.length), 'base64url').toString()) as {
+      s?: unknown;
+      k?: unknown;
+      id?: unknown;
+    };
+    if (c.s === sort && (typeof c.k === 'number' || typeof c.k === 'string') && typeof c.id === 'string')
+      return { k: c.k, id: c.id };
+  } catch {
+    // fall through
+  }
+  throw new Error('invalid cursor');
+}
+
+const LETTERS_RE = /\p{L}/gu;
+
+/** The query with every positive plain word of 5+ letters made typo tolerant (1 edit, 2 from 9 letters). */
+function retypo(node: QueryNode): QueryNode {
+  switch (node.kind) {
+    case 'term': {
+      const letters = node.text.match(LETTERS_RE)?.length ?? 0;
+      if (letters < 5) return node;
+      return { kind: 'fuzzy', text: node.text, maxEdits: letters >= 9 ? 2 : 1, position: node.position };
+    }
+    case 'field':
+      if ('child' in node && node.child.kind === 'term') {
+        const child = retypo(node.child);
+        return child === node.child ? node : { ...node, child: child as typeof node.child };
+      }
+      return node;
+    case 'and':
+    case 'or': {
+      const children = node.children.map(retypo);
+      return children.some((c, i) => c !== node.children[i]) ? { ...node, children } : node;
+    }
+    default:
+      return node; // phrases, prefixes, exclusions stay as typed
+  }
+}
+
+/**
+ * The query with each corrected word replaced by the word the best hit actually contains (read back from
+ * its highlights, so users see "Rechnung", not the stem "rechnung"), else by the closest dictionary term.
+ */
+function didYouMean(
+  query: string,
+  rewrites: Map<QueryNode, string[]>,
+  hits: readonly SearchHit[],
+  language: AnalyserLanguage,
+): string {
+  const edits: { at: number; len: number; word: string }[] = [];
+  const highlighted: { word: string; terms: Set<string> }[] = [];
+  for (const h of hits.slice(0, 3))
+    for (const s of h.snippets)
+      for (const hl of s.highlights) {
+        const word = s.text.slice(hl.start, hl.end);
+        const terms = new Set<string>();
+        analyse(word, language, (t) => terms.add(t), 'index');
+        highlighted.push({ word, terms });
+      }
+  for (const [node, terms] of rewrites) {
+    if (node.kind !== 'fuzzy') continue;
+    const exact = new Set(analyseQueryText(node.text, language)[0] ?? []);
+    const corrected = terms.filter((t) => !exact.has(t));
+    if (corrected.length === 0) continue;
+    const seen = highlighted.find((h) => corrected.some((t) => h.terms.has(t)));
+    const at = query.indexOf(node.text, node.position);
+    edits.push({ at: at < 0 ? node.position : at, len: node.text.length, word: seen ? seen.word.toLowerCase() : corrected[0]! });
+  }
+  let out = query;
+  for (const e of edits.sort((a, b) => b.at - a.at)) out = out.slice(0, e.at) + e.word + out.slice(e.at + e.len);
+  return out;
+}
+
+export type { DocValues, FacetField, FacetResult, Suggestion };
+export { QuerySyntaxError };

@@ -1,0 +1,130 @@
+/**
+ * Bounded edit-distance search over a sorted term dictionary: a depth-first walk of the implicit trie of the
+ * sorted array (a node is a range of terms sharing a prefix, children are found by binary search), carrying
+ * one row of the Damerau (optimal string alignment) distance matrix per depth and pruning a subtree as soon
+ * as its row minimum exceeds the bound. That is what a Levenshtein automaton does over a trie, without
+ * building either; it visits a few thousand nodes for a word, not the whole dictionary.
+ */
+
+export interface FuzzyMatch {
+  term: string;
+  distance: number;
+}
+
+export interface FuzzyOptions {
+  /** Match terms that *start* with something within the bound (as-you-type). */
+  prefix?: boolean;
+  /** Matches returned at most (closest first). */
+  limit?: number;
+  /** Trie nodes visited at most: bounds the work for any input. */
+  maxVisits?: number;
+}
+
+/** Terms of `dict` (sorted by UTF-16 code units, unique) within `maxEdits` of `word`, closest first. */
+export function fuzzySearch(dict: readonly string[], word: string, maxEdits: number, opts: FuzzyOptions = {}): FuzzyMatch[] {
+  const limit = opts.limit ?? 32;
+  let visits = opts.maxVisits ?? 50_000;
+  const n = word.length;
+  const best = new Map<string, number>();
+  const rows: Int32Array[] = [Int32Array.from({ length: n + 1 }, (_, j) => j)];
+  const chars: number[] = [];
+
+  const report = (term: string, d: number) => {
+    const old = best.get(term);
+    if (old === undefined || d < old) best.set(term, d);
+  };
+
+  const walk = (lo: number, hi: number, depth: number): void => {
+    if (--visits < 0) return;
+    const row = rows[depth]!;
+    let i = lo;
+    if (dict[i]!.length === depth) {
+      // The range's first term is the prefix itself.
+      if (row[n]! <= maxEdits) report(dict[i]!, row[n]!);
+      i++;
+    }
+    if (opts.prefix && row[n]! <= maxEdits) {
+      // Everything below completes a match: take the range (bounded) instead of walking it.
+      for (let k = i; k < hi && best.size < limit * 4; k++) report(dict[k]!, row[n]!);
+      return;
+    }
+    while (i < hi) {
+      const c = dict[i]!.charCodeAt(depth);
+      // End of the child range: first term whose char at `depth` is greater.
+      let a = i + 1;
+      let b = hi;
+      while (a < b) {
+        const m = (a + b) >>> 1;
+        if (dict[m]!.charCodeAt(depth) <= c) a = m + 1;
+        else b = m;
+      }
+      const next = new Int32Array(n + 1);
+      next[0] = depth + 1;
+      let min = next[0]!;
+      const prevRow = depth > 0 ? rows[depth - 1] : undefined;
+      const prevChar = depth > 0 ? chars[depth - 1]! : -1;
+      for (let j = 1; j <= n; j++) {
+        const wc = word.charCodeAt(j - 1);
+        let v = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (wc === c ? 0 : 1));
+        if (prevRow !== undefined && j > 1 && wc === prevChar && word.charCodeAt(j - 2) === c)
+          v = Math.min(v, prevRow[j - 2]! + 1);
+        next[j] = v;
+        if (v < min) min = v;
+      }
+      if (min <= maxEdits) {
+        rows[depth + 1] = next;
+        chars[depth] = c;
+        walk(i, a, depth + 1);
+      }
+      i = a;
+    }
+  };
+
+  if (dict.length > 0) walk(0, dict.length, 0);
+  return [...best]
+    .map(([term, distance]) => ({ term, distance }))
+    .sort(
+      (x, y) =>
+        x.distance - y.distance || Math.abs(x.term.length - n) - Math.abs(y.term.length - n) || (x.term < y.term ? -1 : 1),
+    )
+    .slice(0, limit);
+}
+
+/** Terms starting with `prefix` (binary search on the sorted dictionary), shortest first. */
+export function prefixRange(dict: readonly string[], prefix: string, limit: number, scan = 2000): string[] {
+  let lo = 0;
+  let hi = dict.length;
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if (dict[m]! < prefix) lo = m + 1;
+    else hi = m;
+  }
+  const out: string[] = [];
+  for (let i = lo; i < dict.length && i < lo + scan && dict[i]!.startsWith(prefix); i++) out.push(dict[i]!);
+  return out.sort((a, b) => a.length - b.length || (a < b ? -1 : 1)).slice(0, limit);
+}
+
+/** Sorted union of two sorted unique arrays. */
+export function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      out.push(x);
+      i++;
+      j++;
+    } else if (x < y) {
+      out.push(x);
+      i++;
+    } else {
+      out.push(y);
+      j++;
+    }
+  }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}

@@ -1,0 +1,208 @@
+/**
+ * Values of value fields as typed in a query, parsed into ranges and predicates over DocValues:
+ * dates (`2024`, `2024-03`, `2024-03-15`, ranges `a..b`, `>a`, `<=b`, relative `last-week`, `today`,
+ * `last-30-days`), amounts (`100`, `99,90`, `>100`, `50..200`), codes and names. Relative dates are
+ * resolved against the caller's clock (UTC calendar; weeks start on Monday).
+ */
+import { normaliseWord } from './analyser.js';
+import type { DocValues } from './doc-values.js';
+import type { ValueFieldName } from './query-ast.js';
+import { QuerySyntaxError } from './query-parser.js';
+
+/** Half-open [from, to) in ms. */
+export interface Range {
+  from: number;
+  to: number;
+}
+
+const DAY = 86_400_000;
+
+function utc(y: number, m = 0, d = 1): number {
+  return Date.UTC(y, m, d);
+}
+
+/** A date or period as [start, end). */
+function period(v: string, nowMs: number): Range | undefined {
+  let m = /^(\d{4})$/.exec(v);
+  if (m) return { from: utc(+m[1]!), to: utc(+m[1]! + 1) };
+  m = /^(\d{4})-(\d{1,2})$/.exec(v);
+  if (m && +m[2]! >= 1 && +m[2]! <= 12) return { from: utc(+m[1]!, +m[2]! - 1), to: utc(+m[1]!, +m[2]!) };
+  m = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(v);
+  if (m) {
+    const from = utc(+m[1]!, +m[2]! - 1, +m[3]!);
+    const d = new Date(from);
+    if (d.getUTCMonth() !== +m[2]! - 1 || d.getUTCDate() !== +m[3]!) return undefined;
+    return { from, to: from + DAY };
+  }
+  const now = new Date(nowMs);
+  const today = utc(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const monday = today - ((now.getUTCDay() + 6) % 7) * DAY;
+  switch (v.toLowerCase()) {
+    case 'today':
+      return { from: today, to: today + DAY };
+    case 'yesterday':
+      return { from: today - DAY, to: today };
+    case 'this-week':
+      return { from: monday, to: monday + 7 * DAY };
+    case 'last-week':
+      return { from: monday - 7 * DAY, to: monday };
+    case 'this-month':
+      return { from: utc(now.getUTCFullYear(), now.getUTCMonth()), to: utc(now.getUTCFullYear(), now.getUTCMonth() + 1) };
+    case 'last-month':
+      return { from: utc(now.getUTCFullYear(), now.getUTCMonth() - 1), to: utc(now.getUTCFullYear(), now.getUTCMonth()) };
+    case 'this-year':
+      return { from: utc(now.getUTCFullYear()), to: utc(now.getUTCFullYear() + 1) };
+    case 'last-year':
+      return { from: utc(now.getUTCFullYear() - 1), to: utc(now.getUTCFullYear()) };
+  }
+  m = /^last-(\d{1,4})-days?$/i.exec(v);
+  if (m) return { from: today - (+m[1]! - 1) * DAY, to: today + DAY };
+  return undefined;
+}
+
+/** `a..b`, `..b`, `a..`, `>a`, `>=a`, `<a`, `<=a` or a single value, over any "period" parser. */
+function rangeOf(value: string, pos: number, one: (v: string) => Range | undefined, what: string): Range {
+  const bad = (at: number) => new QuerySyntaxError(`not a ${what}: ${JSON.stringify(value.slice(0, 40))}`, at);
+  const get = (v: string, at: number): Range => {
+    const r = one(v);
+    if (r === undefined) throw bad(at);
+    return r;
+  };
+  const dots = value.indexOf('..');
+  if (dots >= 0) {
+    const a = value.slice(0, dots);
+    const b = value.slice(dots + 2);
+    if (a === '' && b === '') throw bad(pos);
+    const from = a === '' ? Number.NEGATIVE_INFINITY : get(a, pos).from;
+    const to = b === '' ? Number.POSITIVE_INFINITY : get(b, pos + dots + 2).to;
+    if (from >= to) throw new QuerySyntaxError(`empty range: ${JSON.stringify(value.slice(0, 40))} ends before it starts`, pos);
+    return { from, to };
+  }
+  const op = /^(>=|<=|>|<)/.exec(value)?.[1];
+  if (op !== undefined) {
+    const r = get(value.slice(op.length), pos + op.length);
+    switch (op) {
+      case '>':
+        return { from: r.to, to: Number.POSITIVE_INFINITY };
+      case '>=':
+        return { from: r.from, to: Number.POSITIVE_INFINITY };
+      case '<':
+        return { from: Number.NEGATIVE_INFINITY, to: r.from };
+      default:
+        return { from: Number.NEGATIVE_INFINITY, to: r.to };
+    }
+  }
+  return get(value, pos);
+}
+
+export function parseDateRange(value: string, pos: number, nowMs: number): Range {
+  return rangeOf(value, pos, (v) => period(v, nowMs), 'date (2024, 2024-03, 2024-03-15, last-week …)');
+}
+
+/** Amounts are compared in cents; `100` is the point [100.00, 100.01). */
+export function parseAmountRange(value: string, pos: number): Range {
+  return rangeOf(
+    value,
+    pos,
+    (v) => {
+      let s = v.replace(/[€$£]|eur|usd|chf|gbp/gi, '');
+      if (/^\d{1,3}(\.\d{3})+(,\d{1,2})?$/.test(s)) s = s.replace(/\./g, '').replace(',', '.');
+      else if (/^\d+,\d{1,2}$/.test(s)) s = s.replace(',', '.');
+      else s = s.replace(/,(?=\d{3}\b)/g, '');
+      if (!/^\d+(\.\d{1,2})?$/.test(s)) return undefined;
+      const cents = Math.round(Number(s) * 100);
+      return { from: cents, to: cents + 1 };
+    },
+    'amount (100, 99.90, >100, 50..200)',
+  );
+}
+
+const TYPE_ALIASES: Record<string, string[]> = {
+  pdf: ['application/pdf'],
+  image: ['image/'],
+  photo: ['image/'],
+  mail: ['message/rfc822'],
+  email: ['message/rfc822'],
+  'e-mail': ['message/rfc822'],
+  text: ['text/plain'],
+  html: ['text/html'],
+  word: ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'application/msword'],
+  docx: ['application/vnd.openxmlformats-officedocument.wordprocessingml.document'],
+  zip: ['application/zip'],
+};
+
+const LANG_ALIASES: Record<string, string> = {
+  de: 'deu',
+  ger: 'deu',
+  german: 'deu',
+  deutsch: 'deu',
+  deu: 'deu',
+  en: 'eng',
+  english: 'eng',
+  englisch: 'eng',
+  eng: 'eng',
+};
+
+const SOURCE_ALIASES: Record<string, string> = { mail: 'imap', email: 'imap', 'e-mail': 'imap', archive: 'archive-member' };
+
+const code = (s: string) => s.replace(/\s+/g, '').toUpperCase();
+
+/** The predicate of one value field clause. Throws QuerySyntaxError (at the value) for a bad value. */
+export function valuePredicate(field: ValueFieldName, value: string, pos: number, nowMs: number): (v: DocValues) => boolean {
+  switch (field) {
+    case 'date': {
+      const r = parseDateRange(value, pos, nowMs);
+      const inR = (t: number) => t >= r.from && t < r.to;
+      return (v) => (v.dateMs > 0 && inR(v.dateMs)) || v.dates.some(inR);
+    }
+    case 'created': {
+      const r = parseDateRange(value, pos, nowMs);
+      return (v) => v.createdMs >= r.from && v.createdMs < r.to;
+    }
+    case 'amount': {
+      const r = parseAmountRange(value, pos);
+      return (v) =>
+        v.amounts.some((a) => {
+          const c = Math.round(a * 100);
+          return c >= r.from && c < r.to;
+        });
+    }
+    case 'iban': {
+      const want = code(value);
+      return (v) => v.ibans.includes(want);
+    }
+    case 'invoice': {
+      const want = code(value);
+      return (v) => v.invoices.includes(want);
+    }
+    case 'type': {
+      const lower = value.toLowerCase();
+      const wants = TYPE_ALIASES[lower] ?? [lower];
+      return (v) => {
+        const mt = v.mediaType.toLowerCase();
+        return wants.some((w) =>
+          w.endsWith('/') ? mt.startsWith(w) : mt === w || mt.split('/')[1] === w || mt.split('/')[0] === w,
+        );
+      };
+    }
+    case 'tag': {
+      const lower = value.toLowerCase();
+      return (v) => v.tags.some((t) => t.toLowerCase() === lower);
+    }
+    case 'lang': {
+      const want = LANG_ALIASES[value.toLowerCase()];
+      if (want === undefined)
+        throw new QuerySyntaxError(`unknown language ${JSON.stringify(value.slice(0, 20))}: use deu or eng`, pos);
+      return (v) => v.lang === want || v.lang.split('+').includes(want);
+    }
+    case 'source': {
+      const lower = value.toLowerCase();
+      const want = SOURCE_ALIASES[lower] ?? lower;
+      return (v) => v.source === want;
+    }
+    case 'to': {
+      const want = normaliseWord(value);
+      return (v) => v.to.some((t) => normaliseWord(t).includes(want));
+    }
+  }
+}

@@ -1,0 +1,346 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DocValues, ValuedIndexDoc } from '../../src/index/doc-values.js';
+import { SearchEngine } from '../../src/index/engine.js';
+import { InMemoryTextStore } from '../../src/index/index.js';
+
+let dir: string;
+let root: RootDatabase;
+const NOW = Date.UTC(2024, 6, 17, 12); // Wednesday 2024-07-17
+const day = (s: string) => Date.parse(`${s}T00:00:00Z`);
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archivar-engine-'));
+  root = open({ path: dir });
+});
+afterEach(async () => {
+  await root.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const engine = (r = root) => new SearchEngine(r, { textStore: new InMemoryTextStore(), autoMerge: false, clock: () => NOW });
+
+function doc(id: string, body: string, v: Partial<DocValues> & { title?: string } = {}): ValuedIndexDoc {
+  const values: DocValues = {
+    title: v.title ?? '',
+    fileName: v.fileName ?? `${id}.txt`,
+    subject: v.subject ?? '',
+    from: v.from ?? '',
+    to: v.to ?? [],
+    dateMs: v.dateMs ?? v.createdMs ?? day('2024-01-01'),
+    createdMs: v.createdMs ?? day('2024-01-01'),
+    mediaType: v.mediaType ?? 'text/plain',
+    lang: v.lang ?? 'deu',
+    source: v.source ?? 'upload',
+    tags: v.tags ?? [],
+    dates: v.dates ?? [],
+    amounts: v.amounts ?? [],
+    ibans: v.ibans ?? [],
+    invoices: v.invoices ?? [],
+  };
+  return {
+    docId: id,
+    language: values.lang === 'eng' ? 'eng' : 'deu',
+    fields: { title: values.title, body: [body], fileName: values.fileName, subject: values.subject, sender: values.from },
+    createdMs: values.dateMs,
+    mediaType: values.mediaType,
+    values,
+  };
+}
+
+const CORPUS: ValuedIndexDoc[] = [
+  doc('rechnung', 'Rechnung RE-2024-0042 der Müller GmbH über 1.234,56 EUR. Bitte überweisen Sie bis März.', {
+    title: 'Rechnung Müller GmbH',
+    from: 'Müller GmbH <billing@mueller.de>',
+    to: ['anna@example.org'],
+    mediaType: 'application/pdf',
+    dateMs: day('2024-03-01'),
+    createdMs: day('2024-07-10'),
+    amounts: [1234.56],
+    ibans: ['DE89370400440532013000'],
+    invoices: ['RE-2024-0042'],
+    dates: [day('2024-03-01'), day('2024-03-15')],
+    tags: ['finanzen', 'steuer'],
+  }),
+  doc('mahnung', 'Mahnung: unsere Rechnung ist noch offen. Zahlen Sie bitte 99,90 EUR bis Freitag.', {
+    title: 'Mahnung',
+    from: 'Inkasso Schmidt',
+    mediaType: 'application/pdf',
+    dateMs: day('2024-05-20'),
+    createdMs: day('2024-07-16'),
+    amounts: [99.9],
+    tags: ['finanzen'],
+  }),
+  doc('invoice', 'Invoice for consulting services: the invoice total is due in March. The quick brown fox jumps.', {
+    title: 'Consulting invoice',
+    lang: 'eng',
+    mediaType: 'message/rfc822',
+    source: 'imap',
+    subject: 'Your invoice',
+    dateMs: day('2023-11-02'),
+    createdMs: day('2023-11-02'),
+    amounts: [450],
+  }),
+  doc('urlaub', 'Urlaubsantrag für den Sommer. Der Antrag wurde genehmigt. Brown bears and a fox near the lake.', {
+    title: 'Urlaubsantrag Sommer',
+    mediaType: 'image/jpeg',
+    dateMs: day('2022-08-01'),
+    createdMs: day('2024-07-09'),
+    tags: ['privat'],
+  }),
+  doc('vertrag', 'Mietvertrag zwischen Vermieter und Mieter über die Wohnung in Berlin.', {
+    title: 'Mietvertrag Berlin',
+    mediaType: 'application/pdf',
+    dateMs: day('2021-02-01'),
+    createdMs: day('2024-06-30'),
+  }),
+];
+
+const ids = async (e: SearchEngine, q: string, tenant = 't1') =>
+  (await e.search(tenant, q, { limit: 50 })).hits.map((h) => h.docId).sort();
+
+describe('query language over the engine', () => {
+  it('answers each operator and text field with exactly the expected documents', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    expect(await ids(e, 'rechnung')).toEqual(['mahnung', 'rechnung']);
+    expect(await ids(e, 'rechnung NOT mahnung')).toEqual(['rechnung']);
+    expect(await ids(e, 'rechnung -mahnung')).toEqual(['rechnung']);
+    expect(await ids(e, 'rechnung AND offen')).toEqual(['mahnung']);
+    expect(await ids(e, '(urlaub OR mietvertrag) NOT berlin')).toEqual(['urlaub']);
+    expect(await ids(e, '(fox OR berlin) (brown OR wohnung)')).toEqual(['invoice', 'urlaub', 'vertrag']);
+    expect(await ids(e, 'title:rechnung')).toEqual(['rechnung']);
+    expect(await ids(e, 'title:"Müller GmbH"')).toEqual(['rechnung']);
+    expect(await ids(e, 'from:schmidt')).toEqual(['mahnung']);
+    expect(await ids(e, 'subject:invoice')).toEqual(['invoice']);
+    expect(await ids(e, 'filename:vertrag')).toEqual(['vertrag']);
+    expect(await ids(e, 'title:mietv*')).toEqual(['vertrag']);
+    expect(await ids(e, '"quick brown fox"')).toEqual(['invoice']);
+    expect(await ids(e, '"brown fox"')).toEqual(['invoice']);
+    expect(await ids(e, '"fox brown"~3')).toEqual(['invoice', 'urlaub']);
+    expect(await ids(e, '"brown fox"~1')).toEqual(['invoice']);
+  });
+
+  it('answers value fields: to, type, tag, lang, source, iban, invoice, amount', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    expect(await ids(e, 'to:anna')).toEqual(['rechnung']);
+    expect(await ids(e, 'type:pdf')).toEqual(['mahnung', 'rechnung', 'vertrag']);
+    expect(await ids(e, 'type:image')).toEqual(['urlaub']);
+    expect(await ids(e, 'type:mail')).toEqual(['invoice']);
+    expect(await ids(e, 'type:application/pdf rechnung')).toEqual(['mahnung', 'rechnung']);
+    expect(await ids(e, 'tag:finanzen')).toEqual(['mahnung', 'rechnung']);
+    expect(await ids(e, 'tag:Steuer')).toEqual(['rechnung']);
+    expect(await ids(e, 'lang:en')).toEqual(['invoice']);
+    expect(await ids(e, 'lang:deu -tag:finanzen')).toEqual(['urlaub', 'vertrag']);
+    expect(await ids(e, 'source:imap')).toEqual(['invoice']);
+    expect(await ids(e, 'iban:"DE89 3704 0044 0532 0130 00"')).toEqual(['rechnung']);
+    expect(await ids(e, 'invoice:re-2024-0042')).toEqual(['rechnung']);
+    expect(await ids(e, 'amount:>100')).toEqual(['invoice', 'rechnung']);
+    expect(await ids(e, 'amount:99,90')).toEqual(['mahnung']);
+    expect(await ids(e, 'amount:50..500')).toEqual(['invoice', 'mahnung']);
+    expect(await ids(e, 'amount:<=99.90')).toEqual(['mahnung']);
+  });
+
+  it('answers date ranges and relative dates against the injected clock', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    expect(await ids(e, 'date:2024')).toEqual(['mahnung', 'rechnung']);
+    expect(await ids(e, 'date:2024-01-01..2024-03-31')).toEqual(['rechnung']);
+    expect(await ids(e, 'date:2024-03-15')).toEqual(['rechnung']); // a date written in the text
+    expect(await ids(e, 'date:2024-04..2024-06')).toEqual(['mahnung']);
+    expect(await ids(e, 'date:<2022')).toEqual(['vertrag']);
+    expect(await ids(e, 'date:..2022-12')).toEqual(['urlaub', 'vertrag']);
+    expect(await ids(e, 'date:>=2023-11-02')).toEqual(['invoice', 'mahnung', 'rechnung']);
+    // NOW is Wednesday 2024-07-17: this week = 15..21 July, last week = 8..14 July.
+    expect(await ids(e, 'created:this-week')).toEqual(['mahnung']);
+    expect(await ids(e, 'created:last-week')).toEqual(['rechnung', 'urlaub']);
+    expect(await ids(e, 'created:this-month')).toEqual(['mahnung', 'rechnung', 'urlaub']);
+    expect(await ids(e, 'created:last-month')).toEqual(['vertrag']);
+    expect(await ids(e, 'created:last-year')).toEqual(['invoice']);
+    expect(await ids(e, 'created:last-10-days')).toEqual(['mahnung', 'rechnung', 'urlaub']);
+    expect(await ids(e, 'created:yesterday')).toEqual(['mahnung']);
+    await expect(e.search('t1', 'date:2024-13')).rejects.toMatchObject({ name: 'QuerySyntaxError', position: 5 });
+    await expect(e.search('t1', 'amount:>abc')).rejects.toMatchObject({ name: 'QuerySyntaxError', position: 8 });
+    await expect(e.search('t1', 'date:2024..2023')).rejects.toMatchObject({ name: 'QuerySyntaxError' });
+  });
+
+  it('finds the intended document first for typo queries, ranks fuzzy below exact, and says "did you mean"', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    const r = await e.search('t1', 'rechnnug');
+    expect(r.hits[0]?.docId).toBe('rechnung');
+    expect(r.didYouMean).toBe('rechnung');
+    const inv = await e.search('t1', 'invoise');
+    expect(inv.hits[0]?.docId).toBe('invoice');
+    expect(inv.didYouMean).toBe('invoice');
+    const two = await e.search('t1', 'Mietvetrag Berlin');
+    expect(two.hits.map((h) => h.docId)).toEqual(['vertrag']);
+    expect(two.didYouMean).toBe('mietvertrag Berlin');
+    // Explicit ~: exact matches first.
+    await e.index.addDocuments('t1', [doc('antrag-typo', 'Ein Antrog mit Tippfehler.', { title: 'x' })]);
+    const fz = await e.search('t1', 'antrag~');
+    expect(fz.hits.map((h) => h.docId)).toEqual(['urlaub', 'antrag-typo']);
+    expect(fz.didYouMean).toBeUndefined();
+    // Short words are not corrected automatically.
+    expect((await e.search('t1', 'foz')).total).toBe(0);
+    expect((await e.search('t1', 'foz~')).hits.map((h) => h.docId).sort()).toEqual(['invoice', 'urlaub']);
+  });
+
+  it('updates tags without re-analysing text: searchable and faceted at once', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    expect(await ids(e, 'tag:wichtig')).toEqual([]);
+    expect(await e.setTags('t1', 'vertrag', ['wichtig'])).toBe(true);
+    expect(await ids(e, 'tag:wichtig')).toEqual(['vertrag']);
+    const f = await e.search('t1', 'type:pdf', { facets: ['tag'] });
+    expect(f.facets[0]?.buckets).toEqual([
+      { value: 'finanzen', count: 2 },
+      { value: 'steuer', count: 1 },
+      { value: 'wichtig', count: 1 },
+    ]);
+    expect(await e.setTags('t1', 'missing', ['x'])).toBe(false);
+  });
+});
+
+describe('facets', () => {
+  it('equal counts computed by brute force over a random corpus', async () => {
+    const e = engine();
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'];
+    const types = ['application/pdf', 'image/png', 'text/plain', 'message/rfc822'];
+    const tags = ['a', 'b', 'c', 'd'];
+    const docs: ValuedIndexDoc[] = [];
+    for (let i = 0; i < 400; i++) {
+      const body = Array.from({ length: 3 + rnd(5) }, () => words[rnd(words.length)]).join(' ');
+      docs.push(
+        doc(`d${i}`, body, {
+          mediaType: types[rnd(types.length)]!,
+          dateMs: Date.UTC(2019 + rnd(6), rnd(12), 1 + rnd(28)),
+          lang: rnd(2) ? 'deu' : 'eng',
+          source: rnd(3) ? 'upload' : 'imap',
+          tags: tags.filter(() => rnd(3) === 0),
+        }),
+      );
+    }
+    // Several segments, with deletes and a replaced document.
+    for (let i = 0; i < docs.length; i += 97) await e.index.addDocuments('t1', docs.slice(i, i + 97));
+    for (const id of ['d3', 'd50', 'd222']) await e.index.deleteDocument('t1', id);
+    const live = docs.filter((d) => !['d3', 'd50', 'd222'].includes(d.docId));
+    for (const q of ['alpha', 'beta gamma', 'alpha OR zeta', 'delta -epsilon', 'type:pdf', 'tag:a beta']) {
+      const r = await e.search('t1', q, { facets: ['type', 'year', 'tag', 'source', 'lang'], limit: 5 });
+      const all = await e.search('t1', q, { limit: 1000 });
+      const matched = new Set(all.hits.map((h) => h.docId));
+      expect(r.total).toBe(matched.size);
+      const brute = (f: (v: DocValues) => string[]) => {
+        const m = new Map<string, number>();
+        for (const d of live) if (matched.has(d.docId)) for (const k of f(d.values!)) m.set(k, (m.get(k) ?? 0) + 1);
+        return m;
+      };
+      const expected = {
+        type: brute((v) => [v.mediaType]),
+        year: brute((v) => [String(new Date(v.dateMs).getUTCFullYear())]),
+        tag: brute((v) => v.tags),
+        source: brute((v) => [v.source]),
+        lang: brute((v) => [v.lang]),
+      };
+      for (const f of r.facets) expect(new Map(f.buckets.map((b) => [b.value, b.count]))).toEqual(expected[f.field]);
+    }
+  });
+});
+
+describe('cursor pagination', () => {
+  it.each(['date_desc', 'date_asc', 'title'] as const)(
+    'never repeats or skips a document under inserts and deletes (%s)',
+    async (sort) => {
+      const e = engine();
+      const docs = Array.from({ length: 120 }, (_, i) =>
+        doc(`p${String(i).padStart(3, '0')}`, `common word number ${i}`, {
+          title: `Title ${String((i * 37) % 120).padStart(3, '0')}`,
+          dateMs: day('2024-01-01') + (i % 40) * 86_400_000, // ties on purpose
+        }),
+      );
+      await e.index.addDocuments('t1', docs);
+      const seen: string[] = [];
+      const deleted = new Set<string>();
+      let cursor: string | undefined;
+      let round = 0;
+      for (;;) {
+        const r = await e.search('t1', 'common', { sort, limit: 7, ...(cursor ? { cursor } : {}) });
+        seen.push(...r.hits.map((h) => h.docId));
+        // Between pages: insert new documents and delete some not yet seen and some already seen.
+        await e.index.addDocuments('t1', [
+          doc(`new${round}`, 'common new', { title: `Title new ${round}`, dateMs: day('2024-02-01') }),
+        ]);
+        const unseen = docs.find(
+          (d) => !seen.includes(d.docId) && !deleted.has(d.docId) && Number(d.docId.slice(1)) % 11 === round % 11,
+        );
+        if (unseen) {
+          deleted.add(unseen.docId);
+          await e.index.deleteDocument('t1', unseen.docId);
+        }
+        round++;
+        if (round % 5 === 0) await e.index.merge({ tenantId: 't1', force: true });
+        if (!r.nextCursor) break;
+        cursor = r.nextCursor;
+      }
+      expect(new Set(seen).size).toBe(seen.length); // no repeats
+      for (const d of docs) if (!deleted.has(d.docId)) expect(seen).toContain(d.docId); // no skips
+      // And the order is the sort order.
+      const original = seen.filter((id) => id.startsWith('p'));
+      const byId = new Map(docs.map((d) => [d.docId, d.values!]));
+      const key = (id: string) => (sort === 'title' ? byId.get(id)!.title.toLowerCase() : byId.get(id)!.dateMs);
+      for (let i = 1; i < original.length; i++) {
+        const a = key(original[i - 1]!);
+        const b = key(original[i]!);
+        if (sort === 'date_desc') expect(a >= b).toBe(true);
+        else expect(a <= b).toBe(true);
+      }
+    },
+  );
+
+  it('rejects a cursor of another sort order', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    const r = await e.search('t1', 'rechnung OR mietvertrag OR urlaub', { sort: 'date_desc', limit: 1 });
+    expect(r.nextCursor).toBeDefined();
+    await expect(e.search('t1', 'rechnung', { sort: 'title', cursor: r.nextCursor! })).rejects.toThrow(/cursor/);
+    await expect(e.search('t1', 'rechnung', { cursor: r.nextCursor! })).rejects.toThrow(/cursor/);
+  });
+});
+
+describe('suggestions', () => {
+  it('complete the last word and titles, typo tolerant, per tenant, and survive a restart', async () => {
+    let e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    await e.index.addDocuments('t2', [doc('other', 'Rechenzentrum Vertrag', { title: 'Rechenzentrum' })]);
+    const s = e.suggest('t1', 'bitte rechn').suggestions;
+    expect(s.find((x) => x.kind === 'term')?.text).toBe('bitte rechnung');
+    expect(e.suggest('t1', 'Mietv').suggestions).toContainEqual({ text: 'Mietvertrag Berlin', kind: 'title', docId: 'vertrag' });
+    expect(e.suggest('t1', 'mietw').suggestions.some((x) => x.text === 'mietvertrag')).toBe(true); // typo
+    expect(e.suggest('t1', 'rechenz').suggestions).toEqual([]);
+    expect(e.suggest('t2', 'rechenz').suggestions.map((x) => x.text)).toContain('Rechenzentrum');
+    // New documents and deletes are seen at once.
+    await e.index.addDocuments('t1', [doc('neu', 'Steuerbescheid', { title: 'Steuerbescheid 2023' })]);
+    expect(e.suggest('t1', 'steuerbe').suggestions).toContainEqual({ text: 'Steuerbescheid 2023', kind: 'title', docId: 'neu' });
+    await e.index.deleteDocument('t1', 'neu');
+    expect(e.suggest('t1', 'steuerbe').suggestions.filter((x) => x.kind === 'title')).toEqual([]);
+    // Restart: a new engine over the reopened database rebuilds from LMDB.
+    await e.index.close();
+    await root.close();
+    root = open({ path: dir });
+    e = engine(root);
+    expect(e.suggest('t1', 'Mietv').suggestions).toContainEqual({ text: 'Mietvertrag Berlin', kind: 'title', docId: 'vertrag' });
+    expect(e.suggest('t2', 'Mietv').suggestions).toEqual([]);
+    expect(await ids(e, 'tag:finanzen')).toEqual(['mahnung', 'rechnung']);
+    const t = e.suggest('t1', 'mahn');
+    expect(t.tookMicros).toBeLessThan(5000);
+  });
+});
