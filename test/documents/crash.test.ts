@@ -8,7 +8,7 @@ import { uploadPlaintext } from '../helpers/raw-upload.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { spawnServer } from '../helpers/test-server.js';
 
-const CYCLES = 8;
+const CYCLES = 6;
 const SERVER_ARGS = ['--scrypt-log-n', '10', '--pool-threads', '1', '--retention-interval-ms', '0', '--job-backoff-ms', '100'];
 const USER = { email: 'crash@example.org', password: 'kill-9-survivor-pw', firstName: 'Crash', lastName: 'Test' };
 
