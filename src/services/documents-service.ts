@@ -2,7 +2,7 @@ import { requireTenantUser } from '../accounts/authorize.js';
 import type { Artifact, Documents } from '../documents/documents.js';
 import { extractedArtifact } from '../documents/processing-artifacts.js';
 import { ArtifactKind, DocumentSource, DocumentStatus } from '../gen/archivar/v1/common.js';
-import type { Document, DocumentsServiceService } from '../gen/archivar/v1/documents.js';
+import type { Document, DocumentsServiceService, RecognizedValue } from '../gen/archivar/v1/documents.js';
 import type { AppContext } from '../server/app-context.js';
 import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
 import type { AsyncService } from '../server/handler.js';
@@ -211,7 +211,7 @@ function toProto(doc: DocumentRecord, documents: Documents): Document {
       messageId: str('messageId'),
       inReplyTo: str('inReplyTo'),
       sentMs: BigInt(num('sentMs')),
-      recognized: [],
+      recognized: recognizedOf(m.recognized),
     },
     children: doc.children.flatMap((id) => {
       const child = documents.deps.documents.get(doc.tenantId, id);
@@ -224,4 +224,15 @@ function toProto(doc: DocumentRecord, documents: Documents): Document {
       ...doc.artifacts.flatMap((a) => (ARTIFACTS[a] === undefined ? [] : [ARTIFACTS[a]])),
     ],
   };
+}
+
+/** The record's recognised values (docs/pipeline-stages.md) as proto RecognizedValues; anything else is dropped. */
+function recognizedOf(v: unknown): RecognizedValue[] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((r: unknown) => {
+    if (typeof r !== 'object' || r === null) return [];
+    const { kind, text, normalized, page } = r as Record<string, unknown>;
+    if (typeof kind !== 'string' || typeof text !== 'string' || typeof normalized !== 'string') return [];
+    return [{ kind, text, normalized, page: typeof page === 'number' ? page : 0 }];
+  });
 }

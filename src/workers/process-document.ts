@@ -9,6 +9,7 @@ import {
   isPipelineError,
   type OcrEngine,
   PipelineError,
+  recognizeValues,
   sniff,
 } from '../pipeline/index.js';
 import type { ProcessDocumentResult, ProcessDocumentTask, ProcessFailureKind, ProgressMessage, SealedChild } from './tasks.js';
@@ -57,6 +58,7 @@ export async function processDocument(task: ProcessDocumentTask): Promise<Proces
       onProgress: (p) => post(p.step, p.page, p.pageCount),
     });
     const metadata = toRecordMetadata(doc);
+    addRecognized(metadata, doc);
     const children: SealedChild[] = [];
     if (task.extractChildren) {
       for (const child of doc.children ?? []) children.push(sealChild(child, task.serverPublicKey));
@@ -247,6 +249,20 @@ export function toRecordMetadata(doc: ExtractedDocument): Record<string, unknown
   if (ocrPages > 0) set('ocrPages', ocrPages);
   if (m.skipped?.length) out.skipped = m.skipped.map((s) => ({ name: cleanFileName(s.name), reason: s.reason }));
   return out;
+}
+
+/**
+ * Typed values found in the text (dates, amounts, IBANs, …) and the document's own date, stored as
+ * `recognized` and `documentDate` (search filters on them, `Get` returns them).
+ */
+function addRecognized(metadata: Record<string, unknown>, doc: ExtractedDocument): void {
+  if (!doc.pages.some((p) => p.text.trim().length > 0)) return;
+  const { values, documentDate } = recognizeValues(
+    doc.pages.map((p) => p.text),
+    doc.language === 'unknown' ? {} : { language: doc.language },
+  );
+  if (values.length > 0) metadata.recognized = values;
+  if (documentDate) metadata.documentDate = documentDate;
 }
 
 function validMs(d: Date | undefined): number | undefined {
