@@ -10,6 +10,7 @@ import { registerLsCommand } from './commands/ls.js';
 import { registerRmCommand } from './commands/rm.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerTagCommand } from './commands/tag.js';
 
 /** The `archivar` command tree; each command registers itself from its own file. */
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerLsCommand(program);
   registerRmCommand(program);
   registerSearchCommand(program);
+  registerTagCommand(program);
   // Sub-commands inherit the error handling of the root.
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

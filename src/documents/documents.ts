@@ -26,6 +26,9 @@ export interface Artifact {
 
 /** The documents domain: every operation of DocumentsService, scoped to the caller's tenant. */
 export class Documents {
+  /** Called after a tag change is durable (the search index re-reads the document's tags). */
+  onTagged: ((doc: DocumentRecord) => void) | undefined;
+
   constructor(readonly deps: DocumentsDeps) {}
 
   upload(who: Who, messages: AsyncIterable<UploadRequest>, signal: AbortSignal): Promise<UploadResult> {
@@ -176,11 +179,13 @@ export class Documents {
       for (const t of remove) next.delete(t);
       if (next.size > 64) throw invalidArgument('a document may carry at most 64 tags');
       const sorted = [...next].sort();
-      documents.updateSync({ ...doc, tags: sorted, updatedMs: this.deps.clock() });
-      return sorted;
+      const updated = { ...doc, tags: sorted, updatedMs: this.deps.clock() };
+      documents.updateSync(updated);
+      return updated;
     });
     await store.flushed();
-    return tags;
+    this.onTagged?.(tags);
+    return tags.tags;
   }
 
   /**

@@ -1,6 +1,9 @@
+import type { DocValues, ValuedIndexDoc } from '../index/doc-values.js';
 import type { AnalyserLanguage, SearchIndex, TextStore } from '../index/index.js';
+import { type RecognizedValue, recognizeValues } from '../pipeline/recognize.js';
+import type { DocumentRecord } from '../store/document-store.js';
 import type { Documents } from './documents.js';
-import { type DocumentIndexer, indexedDocument, TEXT_KIND } from './processing.js';
+import { type DocumentIndexer, type IndexedDocument, indexedDocument, TEXT_KIND, WORDS_KIND } from './processing.js';
 
 /**
  * Snippet text for the index, read from the tenant-sealed text artifact (UTF-8, form feed between pages)
@@ -18,20 +21,101 @@ export function sealedTextStore(documents: Documents): TextStore {
   };
 }
 
+/** One page of the sealed `words` artifact (docs/pipeline.md): `[text, x, y, w, h, confidence]`. */
+export interface WordsPage {
+  page: number;
+  width: number;
+  height: number;
+  words: [string, number, number, number, number, number][];
+}
+
+/** The OCR word boxes of a document (pages without OCR have no words); undefined when it has none. */
+export async function sealedWords(documents: Documents, tenantId: string, docId: string): Promise<WordsPage[] | undefined> {
+  const { blobs, keyring } = documents.deps;
+  const pieces = [...blobs.read(tenantId, docId, WORDS_KIND)];
+  if (pieces.length === 0) return undefined;
+  const plain = await keyring.openForTenant(tenantId, Buffer.concat(pieces), { kind: WORDS_KIND, id: docId });
+  const parsed = JSON.parse(plain.toString('utf8')) as { pages?: WordsPage[] };
+  return Array.isArray(parsed.pages) ? parsed.pages : undefined;
+}
+
 const LANGUAGES = new Set<string>(['deu', 'eng', 'deu+eng']);
+const DAY = 86_400_000;
+
+/**
+ * The per-document values value fields and facets read (doc-values.ts), from the record and the text:
+ * recognised values from the metadata when the pipeline stored them, else recognised here from the pages
+ * (pipeline/recognize.ts is pure and linear).
+ */
+export function documentValues(doc: DocumentRecord, d: IndexedDocument): DocValues {
+  const m = doc.metadata;
+  const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : '');
+  const strs = (k: string) => (Array.isArray(m[k]) ? (m[k] as unknown[]).filter((x): x is string => typeof x === 'string') : []);
+  let recognised: RecognizedValue[];
+  let documentDate: string | undefined;
+  if (Array.isArray(m.recognized)) {
+    recognised = m.recognized as RecognizedValue[];
+    documentDate = typeof m.documentDate === 'string' ? m.documentDate : undefined;
+  } else {
+    const lang = LANGUAGES.has(d.language) ? (d.language as 'deu' | 'eng' | 'deu+eng') : 'und';
+    const r = recognizeValues(d.fields.body, { language: lang, maxValues: 200 });
+    recognised = r.values;
+    documentDate = r.documentDate;
+  }
+  const of = (kinds: string[]) => recognised.filter((v) => kinds.includes(v.kind)).map((v) => v.normalized);
+  const isoDay = (s: string) => {
+    const t = Date.parse(`${s.slice(0, 10)}T00:00:00Z`);
+    return Number.isFinite(t) ? Math.floor(t / DAY) * DAY : undefined;
+  };
+  const ownDate = [m.createdMs, m.sentMs, m.cameraDateMs].find((v): v is number => typeof v === 'number' && v > 0);
+  const recognisedDate = documentDate ? isoDay(documentDate) : undefined;
+  return {
+    title: str('title'),
+    fileName: doc.fileName,
+    subject: str('subject'),
+    from: str('from'),
+    to: [...strs('to'), ...strs('cc')],
+    dateMs: ownDate ?? recognisedDate ?? doc.createdMs,
+    createdMs: doc.createdMs,
+    mediaType: doc.mediaType,
+    lang: d.language,
+    source: doc.source,
+    tags: [...doc.tags],
+    dates: of(['date'])
+      .map(isoDay)
+      .filter((t): t is number => t !== undefined),
+    amounts: of(['amount'])
+      .map((s) => Number.parseFloat(s))
+      .filter(Number.isFinite),
+    ibans: of(['iban']).map((s) => s.replace(/\s+/g, '').toUpperCase()),
+    invoices: of(['invoice_number', 'customer_number']).map((s) => s.toUpperCase()),
+  };
+}
+
+function valuedDoc(
+  d: IndexedDocument,
+  record: DocumentRecord | undefined,
+  documents?: Documents,
+  tenantId?: string,
+): ValuedIndexDoc {
+  return {
+    ...(documents && tenantId ? { freshTags: () => documents.deps.documents.get(tenantId, d.docId)?.tags } : {}),
+    docId: d.docId,
+    ...(LANGUAGES.has(d.language) ? { language: d.language as AnalyserLanguage } : {}),
+    fields: d.fields,
+    createdMs: d.createdMs,
+    mediaType: d.mediaType,
+    ...(record ? { values: documentValues(record, d) } : {}),
+  };
+}
 
 /** The processing pipeline's index hook, backed by our LMDB search index. */
-export function searchIndexer(index: SearchIndex): DocumentIndexer {
+export function searchIndexer(index: SearchIndex, documents?: Documents): DocumentIndexer {
   return {
     async add(tenantId, doc) {
+      // The record as it is now (tags may have changed since processing read it).
       await index.addDocuments(tenantId, [
-        {
-          docId: doc.docId,
-          ...(LANGUAGES.has(doc.language) ? { language: doc.language as AnalyserLanguage } : {}),
-          fields: doc.fields,
-          createdMs: doc.createdMs,
-          mediaType: doc.mediaType,
-        },
+        valuedDoc(doc, documents?.deps.documents.get(tenantId, doc.docId), documents, tenantId),
       ]);
     },
     async remove(tenantId, docId) {
@@ -52,7 +136,7 @@ export async function reindexTenant(
 ): Promise<number> {
   const text = sealedTextStore(documents);
   await index.dropTenant(tenantId);
-  let batch: Parameters<SearchIndex['addDocuments']>[1][number][] = [];
+  let batch: ValuedIndexDoc[] = [];
   let n = 0;
   for (const id of [...documents.deps.documents.ids(tenantId)]) {
     signal.throwIfAborted();
@@ -60,14 +144,7 @@ export async function reindexTenant(
     if (!doc || doc.status !== 'INDEXED') continue;
     const pages = await text.get(tenantId, id);
     if (!pages) continue;
-    const d = indexedDocument(doc, [...pages]);
-    batch.push({
-      docId: d.docId,
-      ...(LANGUAGES.has(d.language) ? { language: d.language as AnalyserLanguage } : {}),
-      fields: d.fields,
-      createdMs: d.createdMs,
-      mediaType: d.mediaType,
-    });
+    batch.push(valuedDoc(indexedDocument(doc, [...pages]), doc));
     if (batch.length === 200) {
       n += (await index.addDocuments(tenantId, batch)).docs;
       batch = [];

@@ -43,6 +43,8 @@ export interface DocValues {
 /** An IndexDoc that carries its values (the adapters attach them; plain IndexDocs get derived ones). */
 export interface ValuedIndexDoc extends IndexDoc {
   values?: DocValues;
+  /** Read inside the index write transaction: tags changed after `values` was made are not lost. */
+  freshTags?: () => readonly string[] | undefined;
 }
 
 export function valuesFromIndexDoc(d: IndexDoc): DocValues {
@@ -185,11 +187,16 @@ export class DocValuesStore {
   }
 
   /** Tags changed on the record: rewrite them here (no text re-analysis). False if the doc is not indexed. */
-  async setTags(tenantId: string, docId: string, tags: readonly string[]): Promise<boolean> {
+  async setTags(
+    tenantId: string,
+    docId: string,
+    tags: readonly string[] | (() => readonly string[] | undefined),
+  ): Promise<boolean> {
     return this.root.transaction(() => {
       const v = this.db.get([tenantId, docId]);
-      if (v === undefined) return false;
-      this.putSync(tenantId, docId, { ...v, tags: [...tags] });
+      const now = typeof tags === 'function' ? tags() : tags;
+      if (v === undefined || now === undefined) return false;
+      this.putSync(tenantId, docId, { ...v, tags: [...now] });
       return true;
     });
   }

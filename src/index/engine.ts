@@ -81,6 +81,8 @@ export class SearchEngine {
         added: (tenantId, segmentId, docs) => {
           for (const d of docs as readonly ValuedIndexDoc[]) {
             const v = d.values ?? valuesFromIndexDoc(d);
+            const tags = d.freshTags?.();
+            if (tags) v.tags = [...tags];
             values.putSync(tenantId, d.docId, v);
             this.suggester.titleChanged(tenantId, d.docId, titleOf(v));
           }
@@ -102,7 +104,7 @@ export class SearchEngine {
   }
 
   /** Tags changed on a document: searchable (`tag:`) and faceted at once; false if it is not indexed. */
-  setTags(tenantId: string, docId: string, tags: readonly string[]): Promise<boolean> {
+  setTags(tenantId: string, docId: string, tags: readonly string[] | (() => readonly string[] | undefined)): Promise<boolean> {
     return this.values.setTags(tenantId, docId, tags);
   }
 

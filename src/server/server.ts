@@ -15,7 +15,7 @@ import { AdminServiceService } from '../gen/archivar/v1/admin.js';
 import { DocumentsServiceService } from '../gen/archivar/v1/documents.js';
 import { SearchServiceService } from '../gen/archivar/v1/search.js';
 import { ImapWatchers } from '../imap/index.js';
-import { SearchIndex } from '../index/index.js';
+import { SearchEngine } from '../index/engine.js';
 import { createAccountsService, PUBLIC_METHODS } from '../services/accounts-service.js';
 import { createAdminService } from '../services/admin-service.js';
 import { createDocumentsService } from '../services/documents-service.js';
@@ -95,11 +95,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const swept = await sweepPendingUploads(documents.deps);
   if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
-  const searchIndex = new SearchIndex(store.root, {
+  const searchEngine = new SearchEngine(store.root, {
     textStore: sealedTextStore(documents),
     onBackgroundError: (err) => log.error({ err }, 'background index merge failed'),
+    clock: () => clock.now(),
   });
-  indexer ??= searchIndexer(searchIndex);
+  const searchIndex = searchEngine.index;
+  indexer ??= searchIndexer(searchIndex, documents);
+  // Tags live in the index's per-document values: a tag change rewrites them (no text re-analysis).
+  documents.onTagged = (doc) =>
+    void searchEngine
+      .setTags(doc.tenantId, doc.id, () => documents.deps.documents.get(doc.tenantId, doc.id)?.tags)
+      .catch((err: unknown) => log.error({ err, documentId: doc.id }, 'the search index did not take a tag change'));
   runner = new JobRunner(documents, pool, log, indexer);
   const accounts = await Accounts.open({
     store,
@@ -138,7 +145,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     : accounts;
   const bind = { verifier, log, observer: metrics, shutdown: shutdownController.signal, publicMethods: PUBLIC_METHODS };
   bindService(server, DocumentsServiceService, createDocumentsService(app, documents), bind);
-  bindService(server, SearchServiceService, createSearchService(app, searchIndex, documents), bind);
+  bindService(server, SearchServiceService, createSearchService(app, searchEngine, documents), bind);
   bindService(server, AccountsServiceService, createAccountsService(app, imap), bind);
   bindService(server, AdminServiceService, createAdminService(app, documents, searchIndex), bind);
 

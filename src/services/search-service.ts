@@ -1,19 +1,34 @@
 import { requireTenantUser } from '../accounts/authorize.js';
 import type { Documents } from '../documents/documents.js';
+import { sealedTextStore, sealedWords, type WordsPage } from '../documents/search-adapters.js';
 import type { SearchServiceService } from '../gen/archivar/v1/search.js';
-import { QuerySyntaxError, type SearchIndex } from '../index/index.js';
+import { SortOrder } from '../gen/archivar/v1/search.js';
+import { FACET_FIELDS, type FacetField } from '../index/doc-values.js';
+import type { EngineSearchResult, SortOrder as EngineSort, SearchEngine } from '../index/engine.js';
+import { snippetBoxes } from '../index/hit-boxes.js';
+import { QuerySyntaxError } from '../index/index.js';
 import type { AppContext } from '../server/app-context.js';
-import { invalidArgument, unimplemented } from '../server/errors.js';
+import { invalidArgument } from '../server/errors.js';
 import type { AsyncService } from '../server/handler.js';
 
 const MAX_QUERY_CHARS = 1024;
+const MAX_PREFIX_CHARS = 256;
 
-/** Handlers of archivar.v1.SearchService: ranked search over the caller's tenant only. */
+const SORTS: Partial<Record<SortOrder, EngineSort>> = {
+  [SortOrder.SORT_ORDER_UNSPECIFIED]: 'score',
+  [SortOrder.SORT_ORDER_SCORE]: 'score',
+  [SortOrder.SORT_ORDER_DATE_DESC]: 'date_desc',
+  [SortOrder.SORT_ORDER_DATE_ASC]: 'date_asc',
+  [SortOrder.SORT_ORDER_TITLE]: 'title',
+};
+
+/** Handlers of archivar.v1.SearchService: ranked search and suggestions over the caller's tenant only. */
 export function createSearchService(
   app: AppContext,
-  index: SearchIndex,
+  engine: SearchEngine,
   documents: Documents,
 ): AsyncService<typeof SearchServiceService> {
+  const text = sealedTextStore(documents);
   return {
     async search(req, ctx) {
       const p = requireTenantUser(ctx);
@@ -23,12 +38,21 @@ export function createSearchService(
       const limit = req.limit === 0 ? 10 : req.limit;
       if (limit > 100) throw invalidArgument('limit must be at most 100');
       if (req.snippets > 5) throw invalidArgument('snippets must be at most 5');
-      if (req.sort > 1) throw unimplemented('sorting by date or title is not available yet; sort by score');
-      if (req.facets.length > 0) throw unimplemented('facets are not available yet');
+      const sort = SORTS[req.sort];
+      if (sort === undefined) throw invalidArgument('unknown sort order');
+      for (const f of req.facets)
+        if (!FACET_FIELDS.includes(f as FacetField))
+          throw invalidArgument(`unknown facet ${JSON.stringify(f.slice(0, 20))}: use ${FACET_FIELDS.join(', ')}`);
       const startMs = Date.now();
-      let result: Awaited<ReturnType<SearchIndex['search']>>;
+      let result: EngineSearchResult;
       try {
-        result = await index.search(p.tenantId, query, { limit, ...(req.cursor ? { cursor: req.cursor } : {}), snippets: true });
+        result = await engine.search(p.tenantId, query, {
+          limit,
+          sort,
+          facets: req.facets as FacetField[],
+          ...(req.cursor ? { cursor: req.cursor } : {}),
+          snippets: true,
+        });
       } catch (err) {
         if (err instanceof QuerySyntaxError) throw invalidArgument(`query syntax: ${err.message}`);
         if (err instanceof Error && /cursor/i.test(err.message))
@@ -43,33 +67,65 @@ export function createSearchService(
         startMs,
         endMs: Date.now(),
       });
+      const hits = [];
+      for (const h of result.hits) {
+        // A document deleted after the index snapshot was read is simply left out.
+        const doc = app.store.db('documents').doesExist([p.tenantId, h.docId]) ? documents.get(p.tenantId, h.docId) : undefined;
+        if (!doc) continue;
+        const meta = doc.metadata as Record<string, unknown>;
+        const snippets = h.snippets.slice(0, req.snippets === 0 ? 2 : req.snippets);
+        // Hit boxes only for documents with OCR word boxes; opened only for the hits on this page.
+        let words: WordsPage[] | undefined;
+        let pages: readonly string[] | undefined;
+        if (doc.artifacts.includes('words') && snippets.length > 0) {
+          words = await sealedWords(documents, p.tenantId, doc.id).catch(() => undefined);
+          if (words) pages = await text.get(p.tenantId, doc.id);
+        }
+        hits.push({
+          documentId: doc.id,
+          score: h.score,
+          title: typeof meta.title === 'string' && meta.title ? meta.title : doc.fileName,
+          fileName: doc.fileName,
+          mediaType: doc.mediaType,
+          createdMs: BigInt(doc.createdMs),
+          documentDateMs: BigInt(typeof meta.createdMs === 'number' ? meta.createdMs : 0),
+          pageCount: typeof meta.pageCount === 'number' ? meta.pageCount : 0,
+          snippets: snippets.map((s) => {
+            const wp = words?.find((w) => w.page === s.page);
+            const pageText = pages?.[s.page - 1];
+            return {
+              text: s.text,
+              page: s.page,
+              highlights: s.highlights,
+              boxes: wp && pageText !== undefined ? snippetBoxes(pageText, s, wp) : [],
+            };
+          }),
+        });
+      }
       return {
         total: BigInt(result.total),
         totalExact: result.totalExact,
         tookMicros: BigInt(Math.round(result.tookMicros)),
         nextCursor: result.nextCursor ?? '',
-        facets: [],
-        didYouMean: '',
-        hits: result.hits.flatMap((h) => {
-          // A document deleted after the index snapshot was read is simply left out.
-          const doc = app.store.db('documents').doesExist([p.tenantId, h.docId]) ? documents.get(p.tenantId, h.docId) : undefined;
-          if (!doc) return [];
-          const meta = doc.metadata as Record<string, unknown>;
-          const snippets = h.snippets.slice(0, req.snippets === 0 ? 2 : req.snippets);
-          return [
-            {
-              documentId: doc.id,
-              score: h.score,
-              title: typeof meta.title === 'string' && meta.title ? meta.title : doc.fileName,
-              fileName: doc.fileName,
-              mediaType: doc.mediaType,
-              createdMs: BigInt(doc.createdMs),
-              documentDateMs: BigInt(typeof meta.createdMs === 'number' ? meta.createdMs : 0),
-              pageCount: typeof meta.pageCount === 'number' ? meta.pageCount : 0,
-              snippets: snippets.map((s) => ({ text: s.text, page: s.page, highlights: s.highlights, boxes: [] })),
-            },
-          ];
-        }),
+        facets: result.facets.map((f) => ({
+          field: f.field,
+          buckets: f.buckets.map((b) => ({ value: b.value, count: BigInt(b.count) })),
+        })),
+        didYouMean: result.didYouMean ?? '',
+        hits,
+      };
+    },
+
+    async suggest(req, ctx) {
+      const p = requireTenantUser(ctx);
+      if (req.prefix.trim().length === 0 || req.prefix.length > MAX_PREFIX_CHARS)
+        throw invalidArgument(`prefix must be 1..${MAX_PREFIX_CHARS} characters`);
+      const limit = req.limit === 0 ? 8 : req.limit;
+      if (limit > 20) throw invalidArgument('limit must be at most 20');
+      const r = engine.suggest(p.tenantId, req.prefix, limit);
+      return {
+        suggestions: r.suggestions.map((s) => ({ text: s.text, kind: s.kind, documentId: s.docId ?? '' })),
+        tookMicros: BigInt(r.tookMicros),
       };
     },
   };

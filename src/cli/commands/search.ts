@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { Snippet } from '../../gen/archivar/v1/search.js';
+import { type Snippet, SortOrder } from '../../gen/archivar/v1/search.js';
 import { globalOptions } from '../client-options.js';
-import { printJson } from '../output.js';
+import { CliError, printJson } from '../output.js';
 import { parsePositiveInt } from './document-format.js';
 import { withDocumentsClient } from './documents-client.js';
 
@@ -13,11 +13,25 @@ export function registerSearchCommand(program: Command): void {
     .argument('<query>', 'the query, e.g. "rechnung 2024 -entwurf" or "\\"exact phrase\\""')
     .option('--limit <n>', 'hits to show (1..100)', '10')
     .option('--cursor <cursor>', 'continue after a previous page (printed with --json)')
-    .action(async (query: string, opts: { limit: string; cursor?: string }, cmd: Command) => {
+    .option('--sort <order>', 'score | date | date-asc | title', 'score')
+    .option('--facets <fields>', 'count hits by type,year,tag,source,lang (comma separated)')
+    .action(async (query: string, opts: { limit: string; cursor?: string; sort: string; facets?: string }, cmd: Command) => {
       const { json } = globalOptions(cmd);
       const limit = parsePositiveInt(opts.limit, '--limit', false);
+      const sort = SORT_FLAGS[opts.sort];
+      if (sort === undefined) throw new CliError('--sort must be score, date, date-asc or title');
+      const facets = opts.facets
+        ? opts.facets
+            .split(',')
+            .map((f) => f.trim())
+            .filter(Boolean)
+        : [];
       await withDocumentsClient(cmd, async (client, signal) => {
-        const res = await client.search(query, { limit, ...(opts.cursor ? { cursor: opts.cursor } : {}) }, { signal });
+        const res = await client.search(
+          query,
+          { limit, sort, facets, ...(opts.cursor ? { cursor: opts.cursor } : {}) },
+          { signal },
+        );
         if (json) {
           printJson({
             total: res.total,
@@ -34,6 +48,9 @@ export function registerSearchCommand(program: Command): void {
             })),
             cursor: res.nextCursor,
             didYouMean: res.didYouMean,
+            facets: Object.fromEntries(
+              res.facets.map((f) => [f.field, Object.fromEntries(f.buckets.map((b) => [b.value, Number(b.count)]))]),
+            ),
           });
           return;
         }
@@ -48,10 +65,20 @@ export function registerSearchCommand(program: Command): void {
           );
           for (const s of h.snippets) process.stdout.write(`   ${s.page > 0 ? `p.${s.page}: ` : ''}${highlight(s, color)}\n`);
         });
+        for (const f of res.facets)
+          process.stdout.write(`\n${f.field}: ${f.buckets.map((b) => `${b.value || '(none)'} ${b.count}`).join(', ') || '-'}\n`);
         if (res.nextCursor) process.stdout.write(`\nmore: --cursor ${res.nextCursor}\n`);
       });
     });
 }
+
+const SORT_FLAGS: Record<string, SortOrder> = {
+  score: SortOrder.SORT_ORDER_SCORE,
+  date: SortOrder.SORT_ORDER_DATE_DESC,
+  'date-desc': SortOrder.SORT_ORDER_DATE_DESC,
+  'date-asc': SortOrder.SORT_ORDER_DATE_ASC,
+  title: SortOrder.SORT_ORDER_TITLE,
+};
 
 /** The snippet with its hits marked: bold yellow on a terminal, »…« otherwise. */
 function highlight(s: Snippet, color: boolean): string {

@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Connection, connect, unary } from '../../src/sdk/index.js';
+import { uploadPlaintext } from '../helpers/raw-upload.js';
+import { runCli, startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer, testVerifier } from '../helpers/test-server.js';
+
+const OTHER_TOKEN = 'other-tenant-token-query-lang-01';
+
+const CORPUS: Record<string, string> = {
+  'rechnung.txt': 'Rechnung RE-2024-0042 der Müller GmbH vom 01.03.2024 über 1.234,56 EUR. IBAN DE89 3704 0044 0532 0130 00.',
+  'mahnung.txt': 'Mahnung: Ihre Rechnung ist noch offen. Bitte zahlen Sie 99,90 EUR.',
+  'invoice.txt': 'Invoice for consulting services: the invoice total is due in March.',
+  'urlaub.txt': 'Urlaubsantrag für den Sommer, genehmigt.',
+};
+
+describe('SearchService: query language, facets, sort, tags, suggestions over gRPC', () => {
+  let t: TestServer;
+  let other: Connection;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    t = await startTestServer(
+      {},
+      testVerifier({
+        [TEST_TOKEN]: TEST_PRINCIPAL,
+        [OTHER_TOKEN]: { userId: 'u8', tenantId: 't8', role: 'owner', sessionId: 's8' },
+      }),
+    );
+    other = connect({ server: t.address, insecure: true, token: OTHER_TOKEN });
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    for (const [name, text] of Object.entries(CORPUS))
+      ids[name] = (await uploadPlaintext(t.client, key, text, { fileName: name })).documentId;
+    await t.server.runner.whenIdle();
+  });
+  afterAll(async () => {
+    other.close();
+    await t.stop();
+  });
+
+  const search = (
+    c: Connection,
+    query: string,
+    more: { sort?: number; facets?: string[]; limit?: number; cursor?: string } = {},
+  ) =>
+    unary(c.search.search.bind(c.search), {
+      query,
+      limit: more.limit ?? 10,
+      cursor: more.cursor ?? '',
+      sort: more.sort ?? 0,
+      facets: more.facets ?? [],
+      snippets: 0,
+    });
+  const hitIds = async (q: string) => (await search(t.client, q)).hits.map((h) => h.documentId).sort();
+  const sorted = (...names: string[]) => names.map((n) => ids[n]!).sort();
+
+  it('answers operators, fields and recognised values', async () => {
+    expect(await hitIds('rechnung NOT mahnung')).toEqual(sorted('rechnung.txt'));
+    expect(await hitIds('(urlaub OR invoice) -consulting')).toEqual(sorted('urlaub.txt'));
+    expect(await hitIds('filename:mahnung')).toEqual(sorted('mahnung.txt'));
+    expect(await hitIds('type:text')).toEqual(sorted('rechnung.txt', 'mahnung.txt', 'invoice.txt', 'urlaub.txt'));
+    expect(await hitIds('amount:>100')).toEqual(sorted('rechnung.txt'));
+    expect(await hitIds('amount:99.90')).toEqual(sorted('mahnung.txt'));
+    expect(await hitIds('iban:DE89370400440532013000')).toEqual(sorted('rechnung.txt'));
+    expect(await hitIds('date:2024-03')).toEqual(sorted('rechnung.txt'));
+    expect(await hitIds('created:today rechnung')).toEqual(sorted('rechnung.txt', 'mahnung.txt'));
+    expect(await hitIds('"invoice total"~2')).toEqual(sorted('invoice.txt'));
+  });
+
+  it('corrects typos with "did you mean", and reports syntax errors with positions', async () => {
+    const r = await search(t.client, 'rechnnug');
+    expect(r.hits[0]?.documentId).toBe(ids['rechnung.txt']);
+    expect(r.didYouMean).toBe('rechnung');
+    await expect(search(t.client, 'amount:>x')).rejects.toMatchObject({ code: 3, details: expect.stringMatching(/position 8/) });
+    await expect(search(t.client, 'x', { facets: ['colour'] })).rejects.toMatchObject({ code: 3 });
+  });
+
+  it('tags documents (Documents.Tag and archivar tag): searchable and faceted at once', async () => {
+    const tag = (documentId: string, add: string[], remove: string[] = []) =>
+      unary(t.client.documents.tag.bind(t.client.documents), { documentId, add, remove });
+    await tag(ids['rechnung.txt']!, ['steuer', 'finanzen']);
+    await tag(ids['mahnung.txt']!, ['finanzen']);
+    const env = { ARCHIVAR_SERVER: t.address, ARCHIVAR_TOKEN: TEST_TOKEN, ARCHIVAR_INSECURE: '1' };
+    const cli = await runCli(['tag', ids['urlaub.txt']!, '--add', 'privat', '--json'], env);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toEqual({ id: ids['urlaub.txt'], tags: ['privat'] });
+    // The index hook runs right after the tag is durable.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await hitIds('tag:finanzen')).toEqual(sorted('rechnung.txt', 'mahnung.txt'));
+    expect(await hitIds('tag:privat')).toEqual(sorted('urlaub.txt'));
+    const f = await search(t.client, 'rechnung OR urlaub OR invoice', { facets: ['tag', 'type', 'source', 'year'] });
+    const facet = (name: string) =>
+      Object.fromEntries(f.facets.find((x) => x.field === name)!.buckets.map((b) => [b.value, Number(b.count)]));
+    expect(facet('tag')).toEqual({ finanzen: 2, steuer: 1, privat: 1 });
+    expect(facet('type')).toEqual({ 'text/plain': 4 });
+    expect(facet('source')).toEqual({ upload: 4 });
+    await tag(ids['rechnung.txt']!, [], ['steuer']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await hitIds('tag:steuer')).toEqual([]);
+    const json = await runCli(['search', 'tag:finanzen', '--facets', 'tag', '--sort', 'title', '--json'], env);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).facets).toEqual({ tag: { finanzen: 2 } });
+    expect(JSON.parse(json.stdout).hits.map((h: { fileName: string }) => h.fileName)).toEqual(['mahnung.txt', 'rechnung.txt']);
+  });
+
+  it('sorts by title and date with cursors that page through everything once', async () => {
+    const seen: string[] = [];
+    let cursor = '';
+    do {
+      const r = await search(t.client, 'type:text', { sort: 4, limit: 1, cursor });
+      seen.push(...r.hits.map((h) => h.fileName));
+      cursor = r.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['invoice.txt', 'mahnung.txt', 'rechnung.txt', 'urlaub.txt']);
+    const byDate = await search(t.client, 'type:text', { sort: 2, limit: 10 });
+    expect(byDate.hits).toHaveLength(4);
+  });
+
+  it('suggests completions and titles for the caller’s tenant only', async () => {
+    const suggest = (c: Connection, prefix: string) => unary(c.search.suggest.bind(c.search), { prefix, limit: 8 });
+    const mine = await suggest(t.client, 'bitte rechn');
+    expect(mine.suggestions.some((s) => s.kind === 'term' && s.text === 'bitte rechnung')).toBe(true);
+    const title = await suggest(t.client, 'mahn');
+    expect(title.suggestions).toContainEqual({ text: 'mahnung.txt', kind: 'title', documentId: ids['mahnung.txt'] });
+    expect((await suggest(other, 'rechn')).suggestions).toEqual([]);
+    // The first call builds the tenant's FlexSearch index and term dictionary; later ones are the steady state.
+    expect(Number((await suggest(t.client, 'rechnu')).tookMicros)).toBeLessThan(5000);
+    await expect(suggest(t.client, '')).rejects.toMatchObject({ code: 3 });
+  });
+});
