@@ -32,6 +32,8 @@ export interface ExtractOptions {
   /** Without an engine, pages that need OCR come back with `needsOcr: true` and no OCR text. */
   ocr?: OcrEngine;
   onProgress?: (p: ExtractProgress) => void;
+  /** Nesting depth of this document (0 for uploads); an e-mail passes it to `parseEmail`. */
+  depth?: number;
 }
 
 export interface ExtractedPage {
@@ -66,7 +68,15 @@ export interface DocumentMetadata {
   /** PDF: carries JavaScript (never run). */
   hasJavaScript?: boolean;
   image?: { format: string; width: number; height: number; takenAt?: Date; make?: string; model?: string };
-  email?: { from?: string; to: string[]; cc: string[]; date?: Date; messageId?: string };
+  email?: {
+    from?: string;
+    to: string[];
+    cc: string[];
+    date?: Date;
+    messageId?: string;
+    inReplyTo?: string;
+    subject?: string;
+  };
   /** Archive or e-mail members that were not extracted, and why. */
   skipped?: { name: string; reason: string }[];
 }
@@ -306,7 +316,8 @@ function extractHtml(ctx: Ctx): Extracted {
 }
 
 async function extractEmail(ctx: Ctx): Promise<Extracted> {
-  const mail = await parseEmail(ctx.bytes, { maxAttachments: ctx.limits.maxZipMembers });
+  // The stage's own limits (1 000 attachments, 100 MiB each, 256 KiB of headers, depth 8), not the ZIP ones.
+  const mail = await parseEmail(ctx.bytes, { depth: ctx.opts.depth ?? 0, signal: ctx.signal });
   throwIfAborted(ctx.signal);
   const total = mail.attachments.reduce((s, a) => s + a.bytes.length, 0);
   if (total > ctx.limits.maxDecompressedBytes) {
@@ -320,8 +331,11 @@ async function extractEmail(ctx: Ctx): Promise<Extracted> {
       ...(mail.from ? { from: mail.from } : {}),
       ...(mail.date ? { date: mail.date } : {}),
       ...(mail.messageId ? { messageId: mail.messageId } : {}),
+      ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo } : {}),
+      ...(mail.subject ? { subject: mail.subject } : {}),
     },
   };
+  if (mail.skipped.length > 0) metadata.skipped = mail.skipped;
   if (mail.subject) metadata.title = mail.subject;
   if (mail.from) metadata.author = mail.from;
   if (mail.date) metadata.created = mail.date;

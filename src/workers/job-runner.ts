@@ -146,6 +146,7 @@ export class JobRunner {
         offset += piece.byteLength;
       }
       const { maxNestingDepth, ...pipelineLimits } = limits;
+      const depth = depthOf(deps, doc);
       const result = await this.#pool.run(
         {
           type: 'process-document',
@@ -158,7 +159,8 @@ export class JobRunner {
           declaredType: doc.declaredMediaType,
           fileName: doc.fileName,
           limits: pipelineLimits,
-          extractChildren: depthOf(deps, doc) < maxNestingDepth,
+          depth,
+          extractChildren: depth < maxNestingDepth,
           serverPublicKey: new Uint8Array(deps.keyring.serverKeyPair.publicKey),
           progress: channel.port2,
         },

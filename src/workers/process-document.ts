@@ -55,6 +55,7 @@ export async function processDocument(task: ProcessDocumentTask): Promise<Proces
       fileName: task.fileName,
       limits: { ...task.limits, maxInputBytes: task.maxPlaintextBytes },
       ocr: lazyOcr,
+      depth: task.depth,
       onProgress: (p) => post(p.step, p.page, p.pageCount),
     });
     const metadata = toRecordMetadata(doc);
@@ -241,6 +242,8 @@ export function toRecordMetadata(doc: ExtractedDocument): Record<string, unknown
     set('to', m.email.to);
     set('cc', m.email.cc);
     set('messageId', m.email.messageId);
+    set('inReplyTo', m.email.inReplyTo);
+    set('subject', m.email.subject);
     set('sentMs', validMs(m.email.date));
   }
   set('charset', m.charset);

@@ -51,6 +51,8 @@ export interface ProcessDocumentTask {
   declaredType: string;
   fileName: string;
   limits: ProcessLimits;
+  /** Nesting depth of the document: 0 for uploads, 1 for their members and attachments, … */
+  depth: number;
   /** False at the maximum nesting depth: members and attachments are listed, not returned. */
   extractChildren: boolean;
   /**
