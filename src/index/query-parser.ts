@@ -14,7 +14,16 @@
  * UTF-16 offset of the problem. Input size, nesting depth and clause count are bounded so that no input can
  * make the parser (or the search) hang.
  */
-import type { FieldNode, FuzzyNode, PhraseNode, PrefixNode, QueryNode, TermNode, TextFieldName, ValueFieldName } from './query-ast.js';
+import type {
+  FieldNode,
+  FuzzyNode,
+  PhraseNode,
+  PrefixNode,
+  QueryNode,
+  TermNode,
+  TextFieldName,
+  ValueFieldName,
+} from './query-ast.js';
 
 export class QuerySyntaxError extends Error {
   override readonly name = 'QuerySyntaxError';
@@ -94,10 +103,13 @@ function wordNode(text: string, start: number): Simple {
     if (!m) throw new QuerySyntaxError('"~" is only allowed at the end of a word (word~ or word~2)', start + tilde);
     const base = text.slice(0, tilde);
     if (base.length === 0) throw new QuerySyntaxError('"~" needs a word before it, e.g. rechnung~', start);
-    if (base.includes('*')) throw new QuerySyntaxError('a word cannot be both a prefix and typo tolerant', start + base.indexOf('*'));
+    if (base.includes('*'))
+      throw new QuerySyntaxError('a word cannot be both a prefix and typo tolerant', start + base.indexOf('*'));
     const edits = m[1] === undefined ? 1 : Number(m[1]);
     if (edits > MAX_EDITS) throw new QuerySyntaxError(`at most ${MAX_EDITS} typos per word (word~2)`, start + tilde + 1);
-    return edits === 0 ? { kind: 'term', text: base, position: start } : { kind: 'fuzzy', text: base, maxEdits: edits, position: start };
+    return edits === 0
+      ? { kind: 'term', text: base, position: start }
+      : { kind: 'fuzzy', text: base, maxEdits: edits, position: start };
   }
   const star = text.indexOf('*');
   if (star >= 0) {
@@ -171,7 +183,10 @@ function tokenize(q: string): Tok[] {
       const child = phrase ?? wordNode(value, vpos);
       out.push({ t: 'field', node: { kind: 'field', field: textField, child, position: start } });
     } else {
-      out.push({ t: 'field', node: { kind: 'field', field: name as ValueFieldName, value, valuePosition: vpos, position: start } });
+      out.push({
+        t: 'field',
+        node: { kind: 'field', field: name as ValueFieldName, value, valuePosition: vpos, position: start },
+      });
     }
   }
   out.push({ t: 'eof', pos: n });
