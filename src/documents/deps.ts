@@ -1,4 +1,5 @@
 import type { Config } from '../server/config.js';
+import type { Logger } from '../server/logger.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { Store } from '../store/database.js';
 import type { DocumentRecord, DocumentStore } from '../store/document-store.js';
@@ -20,4 +21,6 @@ export interface DocumentsDeps {
   onQueued: (doc: DocumentRecord) => void;
   /** Called when a document is deleted, so running work stops and indexes forget it. */
   onDeleted: (doc: DocumentRecord) => void;
+  /** Where storage failures are reported (their cause never reaches the client). */
+  log?: Logger;
 }

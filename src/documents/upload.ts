@@ -3,6 +3,7 @@ import type { UploadHeader, UploadRequest } from '../gen/archivar/v1/documents.j
 import { cancelled, invalidArgument, resourceExhausted } from '../server/errors.js';
 import type { DocumentRecord } from '../store/document-store.js';
 import { newId } from '../store/ids.js';
+import { isStorageFailure } from '../store/index.js';
 import { mapSealedError } from './crypto-errors.js';
 import type { DocumentsDeps } from './deps.js';
 
@@ -166,13 +167,26 @@ export async function receiveUpload(
     committed = true;
     if (outcome.document === record) deps.onQueued(record);
     return outcome;
+  } catch (err) {
+    if (isStorageFailure(err)) {
+      deps.log?.error({ err }, 'storing an upload failed (disk full or I/O error)');
+      throw resourceExhausted(
+        'the server could not store the upload (storage is full or failing); nothing was kept; retry later',
+      );
+    }
+    throw err;
   } finally {
     if (!committed) {
-      // Nothing of a failed upload stays behind.
-      await store.root.transaction(() => {
-        blobs.removeSync(who.tenantId, docId);
-        pending.removeSync([who.tenantId, docId]);
-      });
+      // Nothing of a failed upload stays behind. If even that write fails (disk still full), the
+      // pendingUploads marker makes the next start remove the pieces.
+      await store.root
+        .transaction(() => {
+          blobs.removeSync(who.tenantId, docId);
+          pending.removeSync([who.tenantId, docId]);
+        })
+        .catch((err: unknown) => {
+          if (!isStorageFailure(err)) throw err;
+        });
     }
   }
 }

@@ -22,7 +22,7 @@ import { createDocumentsService } from '../services/documents-service.js';
 import { createSearchService } from '../services/search-service.js';
 import { BlobStore } from '../store/blob-store.js';
 import { DocumentStore } from '../store/document-store.js';
-import { Store } from '../store/index.js';
+import { isStorageFailure, Store } from '../store/index.js';
 import { JobQueue } from '../store/job-queue.js';
 import { Keyring } from '../store/keyring.js';
 import { JobRunner } from '../workers/job-runner.js';
@@ -85,6 +85,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     config,
     events: new ProcessingEvents(),
     clock: () => clock.now(),
+    log,
     onQueued: () => runner?.wake(),
     onDeleted: (doc) => {
       runner?.cancel(doc.id);
@@ -93,6 +94,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       );
     },
   });
+  // lmdb-js also rejects internal promises nobody awaits when a commit fails (disk full): log those
+  // instead of dying; the write itself already failed with a clear status. Anything else still crashes.
+  const onUnhandled = (reason: unknown) => {
+    if (isStorageFailure(reason)) log.error({ err: reason }, 'an LMDB commit failed (disk full or I/O error)');
+    else throw reason;
+  };
+  process.on('unhandledRejection', onUnhandled);
   const swept = await sweepPendingUploads(documents.deps);
   if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
   const searchEngine = new SearchEngine(store.root, {
@@ -193,6 +201,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await pool.close();
       await searchIndex.close();
       await store.close();
+      process.off('unhandledRejection', onUnhandled);
       log.info('shut down');
     })();
     return stopping;

@@ -1,4 +1,4 @@
-import type { Store } from './database.js';
+import { isStorageFailure, type Store } from './database.js';
 
 /**
  * Sealed bytes in LMDB, as pieces under [tenantId, objectId, kind, seq]. Pieces are stored exactly as
@@ -17,7 +17,13 @@ export class BlobStore {
 
   /** Queues one piece for the next commit; resolves when committed (not yet on disk: see Store.flushed). */
   put(tenantId: string, objectId: string, kind: string, seq: number, bytes: Uint8Array): Promise<boolean> {
-    return this.#db().put([tenantId, objectId, kind, seq], Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const written = this.#db().put(
+      [tenantId, objectId, kind, seq],
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    );
+    // A failed commit also rejects a side promise of lmdb-js; mark it handled here, where it is born.
+    written.catch(isStorageFailure);
+    return written;
   }
 
   /** Writes one piece inside a surrounding transaction. */

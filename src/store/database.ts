@@ -71,6 +71,25 @@ export function tenantRange(tenantId: string, ...prefix: KeyPart[]): { start: Ke
   return { start: [tenantId, ...prefix], end: [tenantId, ...prefix, '\uffff'] };
 }
 
+/**
+ * True for a failed LMDB commit (disk full, I/O error). lmdb-js rejects the write and also a `commitError`
+ * promise that nobody else awaits; this marks that one handled so it cannot crash the process.
+ */
+export function isStorageFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const commitError = (err as { commitError?: Promise<unknown> }).commitError;
+  if (commitError && typeof commitError.catch === 'function') commitError.catch(() => {});
+  const code = (err as { code?: unknown }).code;
+  return (
+    err.message.startsWith('Commit failed') ||
+    code === 'ENOSPC' ||
+    code === 'EIO' ||
+    code === 5 ||
+    code === 'MDB_MAP_FULL' ||
+    /MDB_MAP_FULL|No space left|Input\/output error/.test(err.message)
+  );
+}
+
 export interface StoreOptions {
   /** Upper bound of the database file, bytes. */
   mapSize: number;
@@ -113,7 +132,10 @@ export class Store {
 
   /** Resolves once every committed write is on disk (fsync'd). */
   async flushed(): Promise<void> {
-    await this.root.flushed;
+    await Promise.resolve(this.root.flushed).catch((err: unknown) => {
+      isStorageFailure(err);
+      throw err;
+    });
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 export {
+  isStorageFailure,
   type KeyPart,
   Store,
   type StoreOptions,
