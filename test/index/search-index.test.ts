@@ -143,7 +143,8 @@ describe('SearchIndex on a small German/English corpus', () => {
     expect(r.total).toBe(1);
     expect(r.totalExact).toBe(true);
     expect(r.tookMicros).toBeGreaterThanOrEqual(0);
-    const s = r.hits[0]?.snippets[0]!;
+    const s = r.hits[0]?.snippets[0];
+    if (!s) throw new Error('no snippet');
     expect(s.page).toBe(2);
     const h = s.highlights[0]!;
     expect(s.text.slice(h.start, h.end)).toBe('überweisen');

@@ -295,7 +295,7 @@ describe('parseEmail: hostile mail', () => {
         mail([
           `From: level${level}@example.com`,
           `Subject: level ${level}`,
-          'Content-Type: multipart/mixed; boundary=L' + level,
+          `Content-Type: multipart/mixed; boundary=L${level}`,
           '',
           `--L${level}`,
           'Content-Type: text/plain',

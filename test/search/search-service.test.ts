@@ -19,10 +19,17 @@ describe('SearchService over gRPC', () => {
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    t = await startTestServer({}, testVerifier({ [TEST_TOKEN]: TEST_PRINCIPAL, [OTHER_TOKEN]: { userId: 'u9', tenantId: 't9', role: 'owner', sessionId: 's9' } }));
+    t = await startTestServer(
+      {},
+      testVerifier({
+        [TEST_TOKEN]: TEST_PRINCIPAL,
+        [OTHER_TOKEN]: { userId: 'u9', tenantId: 't9', role: 'owner', sessionId: 's9' },
+      }),
+    );
     other = connect({ server: t.address, insecure: true, token: OTHER_TOKEN });
     const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
-    for (const [name, text] of Object.entries(CORPUS)) ids[name] = (await uploadPlaintext(t.client, key, text, { fileName: name })).documentId;
+    for (const [name, text] of Object.entries(CORPUS))
+      ids[name] = (await uploadPlaintext(t.client, key, text, { fileName: name })).documentId;
     await t.server.runner.whenIdle();
   });
   afterAll(async () => {
@@ -67,7 +74,9 @@ describe('SearchService over gRPC', () => {
 
   it('forgets a deleted document at once', async () => {
     const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
-    const { documentId } = await uploadPlaintext(t.client, key, 'Kündigung des Vertrags zum Jahresende', { fileName: 'kuendigung.txt' });
+    const { documentId } = await uploadPlaintext(t.client, key, 'Kündigung des Vertrags zum Jahresende', {
+      fileName: 'kuendigung.txt',
+    });
     await t.server.runner.whenIdle();
     expect((await search(t.client, 'kündigung')).hits.map((h) => h.documentId)).toEqual([documentId]);
     await unary(t.client.documents.delete.bind(t.client.documents), { documentId });
@@ -82,7 +91,11 @@ describe('SearchService over gRPC', () => {
     expect(human.stdout).toContain('»Müller«');
     const json = await runCli(['search', 'invoice', '--json'], env);
     expect(json.code).toBe(0);
-    const out = JSON.parse(json.stdout) as { total: number; hits: Array<{ id: string; score: number; title: string; snippets: unknown[] }>; cursor: string };
+    const out = JSON.parse(json.stdout) as {
+      total: number;
+      hits: Array<{ id: string; score: number; title: string; snippets: unknown[] }>;
+      cursor: string;
+    };
     expect(out.total).toBe(1);
     expect(out.hits[0]).toMatchObject({ id: ids['invoice.txt'], title: 'invoice.txt' });
     expect(out.hits[0]?.score).toBeGreaterThan(0);
