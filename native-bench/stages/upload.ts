@@ -54,8 +54,16 @@ async function uploadCase(
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       filesPerSec.push(c.files / secs);
       mbPerSec.push((c.files * c.size) / 1e6 / secs);
-      // Let the queued jobs finish so the next round starts from the same state (not timed).
-      await server.idle();
+      ctx.log(
+        `upload ${label}: round ${round + 1}: ${(c.files / secs).toFixed(1)} files/s, ${((c.files * c.size) / 1e6 / secs).toFixed(1)} MB/s`,
+      );
+      // Let the queued jobs finish so the next round starts from the same state (not timed, but bounded:
+      // a processing backlog is reported rather than waited out forever).
+      const idle = await Promise.race([
+        server.idle().then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 120_000).unref()),
+      ]);
+      if (!idle) ctx.log(`upload ${label}: job runner still busy 120 s after round ${round + 1}; continuing`);
 
       const bytes = paths.map((p) => fs.readFileSync(p));
       const s0 = process.hrtime.bigint();
