@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { invalidArgument, notFound } from '../server/errors.js';
 import { mapSealedError } from './crypto-errors.js';
 import type { Artifact, Documents } from './documents.js';
+import { PDF_KIND, pageKind, THUMBNAIL_KIND } from './processing.js';
 
 /**
  * Extracted text (UTF-8, form feed between pages) or word boxes (JSON, docs/pipeline.md), opened from
@@ -14,18 +16,60 @@ export async function extractedArtifact(
 ): Promise<Artifact> {
   const doc = documents.get(tenantId, id);
   documents.requireArtifact(doc, kind);
+  const base = doc.fileName.replace(/\.[^.]*$/, '') || doc.fileName;
+  return opened(
+    await openBlob(documents, tenantId, id, kind),
+    kind === 'text' ? `${base}.txt` : `${base}.words.json`,
+    kind === 'text' ? 'text/plain; charset=utf-8' : 'application/json',
+  );
+}
+
+/**
+ * Previews: the thumbnail (WebP), page `page` (1-based, PNG) or the PDF (searchable PDF of an image or
+ * scan, or the original of a born-digital PDF), opened from their tenant-sealed blobs and served as plaintext.
+ */
+export async function previewArtifact(
+  documents: Documents,
+  tenantId: string,
+  id: string,
+  kind: 'thumbnail' | 'page' | 'pdf',
+  page: number,
+): Promise<Artifact> {
+  const doc = documents.get(tenantId, id);
+  const base = doc.fileName.replace(/\.[^.]*$/, '') || doc.fileName;
+  if (kind === 'page') {
+    const pageCount = typeof doc.metadata.pageCount === 'number' ? doc.metadata.pageCount : 0;
+    if (pageCount > 0 && (page < 1 || page > pageCount))
+      throw invalidArgument(`page must be between 1 and ${pageCount} (1-based)`);
+    if (page < 1) throw invalidArgument('page must be given (1-based)');
+    documents.requireArtifact(doc, 'page');
+    const made = typeof doc.metadata.previewPages === 'number' ? doc.metadata.previewPages : 0;
+    if (page > made) throw notFound(`no preview of page ${page} was made (previews exist for pages 1 to ${made})`);
+    return opened(await openBlob(documents, tenantId, id, pageKind(page)), `${base}.page-${page}.png`, 'image/png');
+  }
+  documents.requireArtifact(doc, kind);
+  if (kind === 'thumbnail') {
+    return opened(await openBlob(documents, tenantId, id, THUMBNAIL_KIND), `${base}.thumbnail.webp`, 'image/webp');
+  }
+  if (documents.deps.blobs.size(tenantId, id, PDF_KIND) === 0) return documents.original(tenantId, id, 'plaintext');
+  return opened(await openBlob(documents, tenantId, id, PDF_KIND), `${base}.pdf`, 'application/pdf');
+}
+
+async function openBlob(documents: Documents, tenantId: string, id: string, kind: string): Promise<Buffer> {
   const { blobs, keyring } = documents.deps;
   const sealed = Buffer.concat([...blobs.read(tenantId, id, kind)]);
-  let plain: Buffer;
+  if (sealed.byteLength === 0) throw notFound(`the document has no ${kind}`);
   try {
-    plain = await keyring.openForTenant(tenantId, sealed, { kind, id });
+    return await keyring.openForTenant(tenantId, sealed, { kind, id });
   } catch (err) {
     throw mapSealedError(err, `stored ${kind}`);
   }
-  const base = doc.fileName.replace(/\.[^.]*$/, '') || doc.fileName;
+}
+
+function opened(plain: Buffer, fileName: string, mediaType: string): Artifact {
   return {
-    fileName: kind === 'text' ? `${base}.txt` : `${base}.words.json`,
-    mediaType: kind === 'text' ? 'text/plain; charset=utf-8' : 'application/json',
+    fileName,
+    mediaType,
     size: plain.byteLength,
     contentId: createHash('sha256').update(plain).digest('hex'),
     sealedHeader: Buffer.alloc(0),

@@ -38,6 +38,12 @@ export interface DocumentIndexer {
 /** Blob kinds of extracted artifacts (sealed with the tenant key, bound to document and kind). */
 export const TEXT_KIND = 'text';
 export const WORDS_KIND = 'words';
+/** Preview blob kinds: the thumbnail, `page-<n>` per page preview, the searchable PDF. */
+export const THUMBNAIL_KIND = 'thumbnail';
+export const PDF_KIND = 'pdf';
+export const pageKind = (n: number) => `page-${n}`;
+/** Artifact names on the record (`page` = one or more page previews). */
+const PREVIEW_ARTIFACTS = new Set([THUMBNAIL_KIND, 'page', PDF_KIND]);
 /** Pieces of at most 1 MiB per LMDB value, like uploads. */
 const PIECE = 1 << 20;
 
@@ -60,6 +66,14 @@ export interface Extraction {
     contentId: string;
     size: number;
   }[];
+  /** Made in the worker; absent = none (older callers). */
+  previews?: {
+    thumbnail?: Uint8Array;
+    pages: Uint8Array[];
+    pdf?: Uint8Array;
+    pdfIsOriginal: boolean;
+    error?: string;
+  };
 }
 
 export interface CommitOutcome {
@@ -109,6 +123,12 @@ export async function commitExtraction(
     x.text.byteLength > 0 ? await keyring.sealForTenant(tenantId, x.text, { kind: TEXT_KIND, id: doc.id }) : null;
   const sealedWords =
     x.words.byteLength > 0 ? await keyring.sealForTenant(tenantId, x.words, { kind: WORDS_KIND, id: doc.id }) : null;
+  const pv = x.previews;
+  const seal = (bytes: Uint8Array, kind: string) => keyring.sealForTenant(tenantId, bytes, { kind, id: doc.id });
+  const sealedThumbnail = pv?.thumbnail ? await seal(pv.thumbnail, THUMBNAIL_KIND) : null;
+  const sealedPdf = pv?.pdf ? await seal(pv.pdf, PDF_KIND) : null;
+  const sealedPages: Uint8Array[] = [];
+  for (const [i, page] of (pv?.pages ?? []).entries()) sealedPages.push(await seal(page, pageKind(i + 1)));
   const tenantKey = await keyring.tenantKey(tenantId);
   const source: DocumentRecord['source'] = x.mediaType === 'message/rfc822' ? 'attachment' : 'archive-member';
   const now = clock();
@@ -133,6 +153,15 @@ export async function commitExtraction(
     blobs.removeSync(tenantId, doc.id, WORDS_KIND);
     if (sealedText) putPieces(deps, tenantId, doc.id, TEXT_KIND, sealedText);
     if (sealedWords) putPieces(deps, tenantId, doc.id, WORDS_KIND, sealedWords);
+    blobs.removeSync(tenantId, doc.id, THUMBNAIL_KIND);
+    blobs.removeSync(tenantId, doc.id, PDF_KIND);
+    const before = typeof current.metadata.previewPages === 'number' ? current.metadata.previewPages : 0;
+    for (let n = 1; n <= before; n++) blobs.removeSync(tenantId, doc.id, pageKind(n));
+    if (sealedThumbnail) putPieces(deps, tenantId, doc.id, THUMBNAIL_KIND, sealedThumbnail);
+    if (sealedPdf) putPieces(deps, tenantId, doc.id, PDF_KIND, sealedPdf);
+    sealedPages.forEach((sealed, i) => {
+      putPieces(deps, tenantId, doc.id, pageKind(i + 1), sealed);
+    });
 
     // Re-processing finds the same members again: keep the existing child documents.
     const existing = new Set(
@@ -175,15 +204,21 @@ export async function commitExtraction(
       documents.insertSync(record);
       created.push(record);
     }
-    const artifacts = current.artifacts.filter((a) => a !== TEXT_KIND && a !== WORDS_KIND);
+    const artifacts = current.artifacts.filter((a) => a !== TEXT_KIND && a !== WORDS_KIND && !PREVIEW_ARTIFACTS.has(a));
     if (sealedText) artifacts.push(TEXT_KIND);
     if (sealedWords) artifacts.push(WORDS_KIND);
+    if (sealedThumbnail) artifacts.push(THUMBNAIL_KIND);
+    if (sealedPages.length > 0) artifacts.push('page');
+    if (sealedPdf || pv?.pdfIsOriginal) artifacts.push(PDF_KIND);
+    const metadata: Record<string, unknown> = { ...x.metadata };
+    if (sealedPages.length > 0) metadata.previewPages = sealedPages.length;
+    if (pv?.error) metadata.previewError = pv.error;
     const next: DocumentRecord = {
       ...current,
       status,
       statusReason,
       mediaType: x.mediaType,
-      metadata: x.metadata,
+      metadata,
       artifacts,
       children: [...current.children, ...created.map((c) => c.id)],
       jobId: null,

@@ -83,6 +83,8 @@ export interface ProcessingConfig {
   readonly renderDpi: number;
   /** Members of members (of members…) beyond this depth are listed in metadata, not extracted. */
   readonly maxNestingDepth: number;
+  /** Page previews (PNG) made at ingest; the thumbnail is always made. */
+  readonly previewPages: number;
 }
 
 /** Accounts and privacy settings (see docs/privacy.md). */
@@ -141,10 +143,11 @@ export const SETTINGS: readonly Setting[] = [
     help: 'bytes a ZIP or e-mail may unpack to (members and attachments in total)',
     default: String(512 * 2 ** 20),
   },
-  { flag: 'max-zip-members', help: 'members a ZIP (or attachments an e-mail) may have', default: '10000' },
+  { flag: 'max-zip-members', help: 'members a ZIP may have (an e-mail: at most 1000 attachments)', default: '10000' },
   { flag: 'max-zip-ratio', help: 'compression ratio above which a ZIP member is a bomb', default: '200' },
   { flag: 'render-dpi', help: 'resolution at which PDF pages without text are rendered for OCR', default: '300' },
   { flag: 'max-nesting-depth', help: 'how deep archives in archives (or e-mails) are unpacked', default: '3' },
+  { flag: 'preview-pages', help: 'page previews (PNG, 1024 px wide) made per document at ingest', default: '20' },
   { flag: 'max-message-bytes', help: 'largest gRPC message in either direction', default: String(8 * 1024 * 1024) },
   { flag: 'max-concurrent-streams', help: 'HTTP/2 streams per connection', default: '256' },
   { flag: 'keepalive-time-ms', help: 'server keepalive ping interval', default: '60000' },
@@ -280,6 +283,7 @@ export function loadConfig(flags: Raw = {}, env: NodeJS.ProcessEnv = process.env
       maxCompressionRatio: parseInt_('max-zip-ratio', need(raw, 'max-zip-ratio'), 2, 1_000_000),
       renderDpi: parseInt_('render-dpi', need(raw, 'render-dpi'), 72, 1200),
       maxNestingDepth: parseInt_('max-nesting-depth', need(raw, 'max-nesting-depth'), 0, 16),
+      previewPages: parseInt_('preview-pages', need(raw, 'preview-pages'), 0, 100_000),
     },
     grpc: {
       maxMessageBytes: parseInt_('max-message-bytes', need(raw, 'max-message-bytes'), 64 * 1024, 256 * 2 ** 20),

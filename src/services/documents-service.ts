@@ -1,6 +1,6 @@
 import { requireTenantUser } from '../accounts/authorize.js';
 import type { Artifact, Documents } from '../documents/documents.js';
-import { extractedArtifact } from '../documents/processing-artifacts.js';
+import { extractedArtifact, previewArtifact } from '../documents/processing-artifacts.js';
 import { ArtifactKind, DocumentSource, DocumentStatus } from '../gen/archivar/v1/common.js';
 import type { Document, DocumentsServiceService, RecognizedValue } from '../gen/archivar/v1/documents.js';
 import type { AppContext } from '../server/app-context.js';
@@ -120,6 +120,15 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
         // Extracted artifacts are opened here and sent as plaintext over TLS, whatever `plaintext` says.
         const which = kind === ArtifactKind.ARTIFACT_KIND_TEXT ? 'text' : 'words';
         artifact = await extractedArtifact(documents, p.tenantId, req.documentId, which);
+      } else if (
+        kind === ArtifactKind.ARTIFACT_KIND_THUMBNAIL ||
+        kind === ArtifactKind.ARTIFACT_KIND_PAGE ||
+        kind === ArtifactKind.ARTIFACT_KIND_PDF
+      ) {
+        // Previews, like text and words, are opened here and sent as plaintext over TLS.
+        const which =
+          kind === ArtifactKind.ARTIFACT_KIND_THUMBNAIL ? 'thumbnail' : kind === ArtifactKind.ARTIFACT_KIND_PAGE ? 'page' : 'pdf';
+        artifact = await previewArtifact(documents, p.tenantId, req.documentId, which, req.page);
       } else {
         const doc = documents.get(p.tenantId, req.documentId);
         const name = Object.entries(ARTIFACTS).find(([, v]) => v === kind)?.[0];

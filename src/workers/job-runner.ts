@@ -145,7 +145,7 @@ export class JobRunner {
         body.set(piece, offset);
         offset += piece.byteLength;
       }
-      const { maxNestingDepth, ...pipelineLimits } = limits;
+      const { maxNestingDepth, previewPages, ...pipelineLimits } = limits;
       const depth = depthOf(deps, doc);
       const result = await this.#pool.run(
         {
@@ -160,6 +160,7 @@ export class JobRunner {
           fileName: doc.fileName,
           limits: pipelineLimits,
           depth,
+          previewPages,
           extractChildren: depth < maxNestingDepth,
           serverPublicKey: new Uint8Array(deps.keyring.serverKeyPair.publicKey),
           progress: channel.port2,

@@ -12,7 +12,15 @@ import {
   recognizeValues,
   sniff,
 } from '../pipeline/index.js';
-import type { ProcessDocumentResult, ProcessDocumentTask, ProcessFailureKind, ProgressMessage, SealedChild } from './tasks.js';
+import { makePreviews } from './previews.js';
+import type {
+  PreviewBytes,
+  ProcessDocumentResult,
+  ProcessDocumentTask,
+  ProcessFailureKind,
+  ProgressMessage,
+  SealedChild,
+} from './tasks.js';
 
 // Worker side only: the OCR engine below is per thread, and the pipeline's libraries are heavy.
 if (isMainThread) throw new Error('src/workers/process-document runs inside pool workers only');
@@ -42,6 +50,7 @@ const lazyOcr: OcrEngine = {
 
 export async function processDocument(task: ProcessDocumentTask): Promise<ProcessDocumentResult> {
   const started = performance.now();
+  const budget = AbortSignal.timeout(task.limits.documentTimeMs);
   const post = (step: string, page = 0, pageCount = 0) =>
     task.progress?.postMessage({ type: 'progress', step, page, pageCount } satisfies ProgressMessage);
   let plaintext: Buffer | undefined;
@@ -60,6 +69,8 @@ export async function processDocument(task: ProcessDocumentTask): Promise<Proces
     });
     const metadata = toRecordMetadata(doc);
     addRecognized(metadata, doc);
+    post('PREVIEWS');
+    const previews = await previewsOf(plaintext, doc, task, budget);
     const children: SealedChild[] = [];
     if (task.extractChildren) {
       for (const child of doc.children ?? []) children.push(sealChild(child, task.serverPublicKey));
@@ -79,6 +90,7 @@ export async function processDocument(task: ProcessDocumentTask): Promise<Proces
       text: ownBytes(pagesText(doc.pages)),
       words: ownBytes(wordsJson(doc.pages)),
       children,
+      previews,
       plaintextBytes: plaintext.byteLength,
       elapsedMs: Math.round(performance.now() - started),
     };
@@ -89,6 +101,41 @@ export async function processDocument(task: ProcessDocumentTask): Promise<Proces
     plaintext?.fill(0);
     task.progress?.close();
   }
+}
+
+/**
+ * Previews are an extra: when they cannot be made (a damaged page, the time budget), the document keeps
+ * its text and metadata and the reason is recorded.
+ */
+async function previewsOf(
+  plaintext: Buffer,
+  doc: ExtractedDocument,
+  task: ProcessDocumentTask,
+  signal: AbortSignal,
+): Promise<PreviewBytes> {
+  try {
+    const made = await makePreviews(plaintext, doc, {
+      previewPages: task.previewPages,
+      limits: task.limits,
+      signal,
+      ...(doc.metadata.title ? { title: doc.metadata.title } : {}),
+    });
+    return {
+      ...(made.thumbnail ? { thumbnail: ownCopy(made.thumbnail) } : {}),
+      pages: made.pages.map(ownCopy),
+      ...(made.pdf ? { pdf: ownCopy(made.pdf) } : {}),
+      pdfIsOriginal: made.pdfIsOriginal,
+    };
+  } catch (err) {
+    const error = isPipelineError(err) ? err.message : 'previews failed with an internal error';
+    return { pages: [], pdfIsOriginal: doc.mediaType === 'application/pdf' && doc.status === 'ok', error };
+  }
+}
+
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength);
+  out.set(bytes);
+  return out;
 }
 
 /** Decrypts and decompresses into one buffer, then checks the digest against the record's content id. */

@@ -51,6 +51,8 @@ export interface ProcessDocumentTask {
   declaredType: string;
   fileName: string;
   limits: ProcessLimits;
+  /** Page previews (PNG) to make at most; the thumbnail is always made when the type has previews. */
+  previewPages: number;
   /** Nesting depth of the document: 0 for uploads, 1 for their members and attachments, … */
   depth: number;
   /** False at the maximum nesting depth: members and attachments are listed, not returned. */
@@ -85,6 +87,17 @@ export interface SealedChild {
   size: number;
 }
 
+/** Thumbnail (WebP), page previews (PNG, pages 1…n) and searchable PDF of a document. */
+export interface PreviewBytes {
+  thumbnail?: Uint8Array;
+  pages: Uint8Array[];
+  pdf?: Uint8Array;
+  /** The original is the PDF preview (born-digital PDF). */
+  pdfIsOriginal: boolean;
+  /** Why previews could not be made (the document itself is processed all the same). */
+  error?: string;
+}
+
 export type ProcessFailureKind = 'verification' | 'limit' | 'corrupt' | 'timeout' | 'aborted' | 'empty' | 'internal';
 
 export type ProcessDocumentResult =
@@ -102,6 +115,8 @@ export type ProcessDocumentResult =
       /** JSON word boxes per page (transferred); empty when no page was OCR'd. */
       words: Uint8Array;
       children: SealedChild[];
+      /** Previews (all transferred): see docs/pipeline.md. */
+      previews: PreviewBytes;
       /** Plaintext bytes opened and milliseconds spent, for logs and metrics. */
       plaintextBytes: number;
       elapsedMs: number;

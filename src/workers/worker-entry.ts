@@ -25,6 +25,8 @@ function moved(result: ProcessDocumentResult): unknown {
   if (result.outcome !== 'extracted') return result;
   const buffers = new Set<ArrayBufferLike>([result.text.buffer, result.words.buffer]);
   for (const c of result.children) buffers.add(c.body.buffer);
+  const { thumbnail, pages, pdf } = result.previews;
+  for (const b of [thumbnail, pdf, ...pages]) if (b) buffers.add(b.buffer);
   return move({
     get [transferableSymbol]() {
       return [...buffers];

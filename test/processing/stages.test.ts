@@ -1,7 +1,14 @@
+import fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DocumentStatus } from '../../src/gen/archivar/v1/common.js';
+import { ArtifactKind, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
+import type { DownloadResponse } from '../../src/gen/archivar/v1/documents.js';
+import type { Connection } from '../../src/sdk/index.js';
+import { germanPdf } from '../fixtures/pdfs.js';
+import { renderTextPng } from '../fixtures/text-image.js';
 import { startTestServer, TEST_PRINCIPAL, type TestServer } from '../helpers/test-server.js';
-import { getDoc, uploader } from './helpers.js';
+import { downloadKind, getDoc, uploader, walk } from './helpers.js';
 
 const INVOICE = `Musterfirma GmbH
 Rechnung
@@ -96,4 +103,84 @@ describe('issue 7 stages wired into processing', () => {
     await t.server.runner.whenIdle();
     expect((await getDoc(t.client, small)).status).toBe(DocumentStatus.DOCUMENT_STATUS_INDEXED);
   });
+
+  it('an image gets a thumbnail, a page preview and a searchable PDF with the OCR words, none readable on disk', async () => {
+    const png = renderTextPng(['Rechnung Nummer 4711 vom Juli', 'Bitte zahlen Sie den Betrag'], { fontSize: 40 });
+    const id = await upload(png, 'scan.png', 'image/png');
+    await t.server.runner.whenIdle();
+    const doc = await getDoc(t.client, id);
+    expect(doc.status).toBe(DocumentStatus.DOCUMENT_STATUS_INDEXED);
+    expect(doc.artifacts).toEqual(
+      expect.arrayContaining([
+        ArtifactKind.ARTIFACT_KIND_THUMBNAIL,
+        ArtifactKind.ARTIFACT_KIND_PAGE,
+        ArtifactKind.ARTIFACT_KIND_PDF,
+      ]),
+    );
+
+    const thumb = await downloadKind(t.client, id, ArtifactKind.ARTIFACT_KIND_THUMBNAIL);
+    expect(thumb.mediaType).toBe('image/webp');
+    const thumbMeta = await sharp(thumb.bytes).metadata();
+    expect([thumbMeta.format, thumbMeta.width]).toEqual(['webp', 256]);
+
+    const page = await downloadPage(t.client, id, 1);
+    const pageMeta = await sharp(page).metadata();
+    expect(pageMeta.format).toBe('png');
+    expect(pageMeta.width).toBeLessThanOrEqual(1024);
+    expect(pageMeta.width).toBeGreaterThan(256);
+    await expect(downloadPage(t.client, id, 2)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await expect(downloadPage(t.client, id, 0)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+
+    const pdf = await downloadKind(t.client, id, ArtifactKind.ARTIFACT_KIND_PDF);
+    expect(pdf.mediaType).toBe('application/pdf');
+    const words = (await pdfText(pdf.bytes)).join(' ');
+    for (const w of ['Rechnung', 'Nummer', '4711', 'Betrag']) expect(words).toContain(w);
+
+    // Sealed at rest: no PDF header, PNG signature or WebP header in any file of the data directory.
+    for (const file of walk(t.dataDir)) {
+      const bytes = fs.readFileSync(file);
+      expect(bytes.includes('%PDF-'), file).toBe(false);
+      expect(bytes.includes(Buffer.from('WEBPVP8')), file).toBe(false);
+    }
+  });
+
+  it('a born-digital PDF serves its original as the PDF and has no page previews', async () => {
+    const original = await germanPdf();
+    const id = await upload(original, 'brief.pdf', 'application/pdf');
+    await t.server.runner.whenIdle();
+    const doc = await getDoc(t.client, id);
+    expect(doc.artifacts).toContain(ArtifactKind.ARTIFACT_KIND_PDF);
+    expect(doc.artifacts).not.toContain(ArtifactKind.ARTIFACT_KIND_PAGE);
+    const pdf = await downloadKind(t.client, id, ArtifactKind.ARTIFACT_KIND_PDF);
+    expect(pdf.bytes.equals(original)).toBe(true);
+    await expect(downloadPage(t.client, id, 1)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
 });
+
+async function downloadPage(client: Connection, documentId: string, page: number): Promise<Buffer> {
+  const call = client.documents.download({
+    documentId,
+    kind: ArtifactKind.ARTIFACT_KIND_PAGE,
+    plaintext: true,
+    page,
+    recipientPublicKey: Buffer.alloc(0),
+  });
+  const chunks: Buffer[] = [];
+  for await (const m of call as AsyncIterable<DownloadResponse>) if (m.part?.$case === 'chunk') chunks.push(m.part.value);
+  return Buffer.concat(chunks);
+}
+
+/** Text items per page, read with pdf.js in this process (text only, no rendering). */
+async function pdfText(pdf: Buffer): Promise<string[]> {
+  const g = globalThis as { pdfjsWorker?: unknown };
+  if (!g.pdfjsWorker) g.pdfjsWorker = await import('pdfjs-dist/legacy/build/pdf.worker.mjs');
+  const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
+  const doc = await pdfjs.getDocument({ data: new Uint8Array(pdf), isEvalSupported: false, verbosity: 0 }).promise;
+  const out: string[] = [];
+  for (let n = 1; n <= doc.numPages; n++) {
+    const content = await (await doc.getPage(n)).getTextContent();
+    for (const i of content.items) if ('str' in i && i.str.trim()) out.push(i.str.trim());
+  }
+  await doc.destroy();
+  return out;
+}

@@ -1,0 +1,110 @@
+import {
+  buildSearchablePdf,
+  type ExtractedDocument,
+  type ExtractedPage,
+  imagePreviews,
+  openPdf,
+  type PreviewImage,
+  previewFromImage,
+  type SearchablePage,
+} from '../pipeline/index.js';
+import type { ProcessLimits } from './tasks.js';
+
+/**
+ * Previews made in the worker (docs/pipeline.md): a WebP thumbnail and PNG page previews of images and
+ * of fully scanned PDFs, and a searchable PDF (page images + invisible OCR text) for both. Born-digital
+ * PDFs are never rendered here (pdf.js + @napi-rs/canvas crash the process on large glyphs inside worker
+ * threads): their original serves as the PDF, and they get no page previews for now.
+ */
+export interface MadePreviews {
+  thumbnail?: Buffer;
+  pages: Buffer[];
+  pdf?: Buffer;
+  /** The original document is the PDF preview (born-digital PDF). */
+  pdfIsOriginal: boolean;
+}
+
+export async function makePreviews(
+  bytes: Buffer,
+  doc: ExtractedDocument,
+  opts: { previewPages: number; limits: ProcessLimits; signal: AbortSignal; title?: string },
+): Promise<MadePreviews> {
+  const none: MadePreviews = { pages: [], pdfIsOriginal: false };
+  if (doc.status !== 'ok') return none;
+  if (doc.mediaType.startsWith('image/')) return fromImage(bytes, doc.pages, opts);
+  if (doc.mediaType === 'application/pdf') {
+    const scanned = doc.pages.length > 0 && doc.pages.every((p) => p.ocr && p.dpi);
+    return scanned ? fromScannedPdf(bytes, doc.pages, opts) : { pages: [], pdfIsOriginal: true };
+  }
+  return none;
+}
+
+type Opts = Parameters<typeof makePreviews>[2];
+
+async function fromImage(bytes: Buffer, pages: ExtractedPage[], opts: Opts): Promise<MadePreviews> {
+  const limits = { maxPixels: opts.limits.maxPixels, maxPages: opts.limits.maxPages };
+  const made = await imagePreviews(bytes, { limits, maxPages: Math.max(1, opts.previewPages), signal: opts.signal });
+  const previews = made.pages.slice(0, opts.previewPages);
+  if (pages.length === 0 || !pages.every((p) => p.ocr && p.width)) {
+    return { thumbnail: made.thumbnail.bytes, pages: previews.map((p) => p.bytes), pdfIsOriginal: false };
+  }
+  // The PDF shows the 1024 px page image; OCR boxes (upright source pixels) are scaled to it.
+  const searchable: SearchablePage[] = [];
+  for (let i = 0; i < pages.length; i++) {
+    const page = pages[i] as ExtractedPage;
+    const image: PreviewImage =
+      made.pages[i] ??
+      (await previewFromImage(bytes, 'page', { limits, signal: opts.signal, ...(pages.length > 1 ? { page: i } : {}) }));
+    const s = image.width / (page.width ?? image.width);
+    searchable.push({
+      image: image.bytes,
+      width: image.width,
+      height: image.height,
+      // Assumes a 300 dpi source for the physical page size (images rarely carry a trustworthy density).
+      dpi: 300 * s,
+      words: (page.words ?? []).map((w) => ({ ...w, x: w.x * s, y: w.y * s, w: w.w * s, h: w.h * s })),
+    });
+  }
+  const pdf = await buildSearchablePdf(searchable, {
+    maxPages: opts.limits.maxPages,
+    signal: opts.signal,
+    ...(opts.title ? { title: opts.title } : {}),
+  });
+  return { thumbnail: made.thumbnail.bytes, pages: previews.map((p) => p.bytes), pdf, pdfIsOriginal: false };
+}
+
+/** Every page was OCR'd (image-only): each is rendered again at its OCR dpi, so the word boxes fit. */
+async function fromScannedPdf(bytes: Buffer, pages: ExtractedPage[], opts: Opts): Promise<MadePreviews> {
+  const opened = await openPdf(bytes, { limits: opts.limits, signal: opts.signal });
+  if (opened.status === 'encrypted') return { pages: [], pdfIsOriginal: false };
+  const pdf = opened.pdf;
+  const previews: Buffer[] = [];
+  const searchable: SearchablePage[] = [];
+  let thumbnail: Buffer | undefined;
+  try {
+    for (let n = 1; n <= pages.length; n++) {
+      const page = pages[n - 1] as ExtractedPage;
+      const rendered = await pdf.renderPage(n, { dpi: page.dpi ?? opts.limits.renderDpi, signal: opts.signal });
+      if (n <= opts.previewPages || n === 1) {
+        const preview = await previewFromImage(rendered.png, 'page', { signal: opts.signal });
+        if (n === 1) thumbnail = (await previewFromImage(preview.bytes, 'thumbnail', { signal: opts.signal })).bytes;
+        if (n <= opts.previewPages) previews.push(preview.bytes);
+      }
+      searchable.push({
+        image: rendered.png,
+        width: rendered.width,
+        height: rendered.height,
+        dpi: rendered.dpi,
+        words: page.words ?? [],
+      });
+    }
+  } finally {
+    await pdf.close();
+  }
+  const out = await buildSearchablePdf(searchable, {
+    maxPages: opts.limits.maxPages,
+    signal: opts.signal,
+    ...(opts.title ? { title: opts.title } : {}),
+  });
+  return { ...(thumbnail ? { thumbnail } : {}), pages: previews, pdf: out, pdfIsOriginal: false };
+}
