@@ -8,6 +8,7 @@
  */
 import type { RootDatabase, Transaction } from 'lmdb';
 import type { AnalyserLanguage } from './analyser.js';
+import { type CursorKey, decodeCursor, encodeCursor, type HitKey, isAfter } from './cursor.js';
 import { emptyStats, IndexStore, type Key, RANGE_END, type SegmentMeta, type TenantStats, toBuffer } from './index-store.js';
 import { decodeNorm, decodeSkipTable, FIELDS, type FieldName, NUM_FIELDS, readDf } from './postings-codec.js';
 import type { ParsedQuery } from './query-ast.js';
@@ -322,20 +323,22 @@ export class SearchIndex {
     checkTenant(tenantId);
     const ast = typeof query === 'string' ? parseQuery(query) : query.ast;
     const limit = Math.max(0, Math.min(options.limit ?? 10, this.#opts.maxResultWindow));
-    const offset = decodeCursor(options.cursor);
+    const cursor = decodeCursor(options.cursor);
+    const offset = cursor.offset;
     const k = Math.min(offset + limit, this.#opts.maxResultWindow);
     const language = options.language ?? this.#opts.queryLanguage;
     const compiled = compileQuery(ast, language);
-    let core: { total: number; totalExact: boolean; hits: { docId: string; score: number }[]; terms: Set<string> } = {
-      total: 0,
-      totalExact: true,
-      hits: [],
-      terms: new Set(),
-    };
+    let core: { total: number; totalExact: boolean; hits: { docId: string; score: number; at?: HitKey }[]; terms: Set<string> } =
+      {
+        total: 0,
+        totalExact: true,
+        hits: [],
+        terms: new Set(),
+      };
     if (compiled !== undefined && k > offset) {
       const txn = this.store.root.useReadTransaction();
       try {
-        core = this.#searchSnapshot(tenantId, compiled, k, options, txn);
+        core = this.#searchSnapshot(tenantId, compiled, k, options, txn, cursor.after);
       } finally {
         txn.done();
       }
@@ -361,7 +364,8 @@ export class SearchIndex {
       tookMicros: Number((process.hrtime.bigint() - t0) / 1000n),
       terms: [...core.terms],
     };
-    if (k < core.total && k < this.#opts.maxResultWindow && core.hits.length >= k) result.nextCursor = encodeCursor(k);
+    if (k < core.total && k < this.#opts.maxResultWindow && core.hits.length >= k)
+      result.nextCursor = encodeCursor(k, page[page.length - 1]);
     return result;
   }
 
@@ -371,7 +375,8 @@ export class SearchIndex {
     k: number,
     options: SearchOptions,
     transaction: Transaction,
-  ): { total: number; totalExact: boolean; hits: { docId: string; score: number }[]; terms: Set<string> } {
+    after?: CursorKey,
+  ): { total: number; totalExact: boolean; hits: { docId: string; score: number; at?: HitKey }[]; terms: Set<string> } {
     const topt = { transaction };
     const stats = this.#stats(tenantId, transaction);
     const segments = this.#segments(tenantId, transaction);
@@ -401,6 +406,14 @@ export class SearchIndex {
     }));
     const exactUpTo =
       options.exhaustive || options.visitor ? Number.POSITIVE_INFINITY : (options.exactTotalUpTo ?? this.#opts.exactTotalUpTo);
+    if (after?.d !== undefined) {
+      // Re-score the cursor's document where it is now: writes since the last page shift scores.
+      const at = this.store.ids.get([tenantId, after.d], topt);
+      const view = at && views.find((v) => v.meta.id === at[0]);
+      const ctx: ScoringContext = { norms: view?.norms ?? new Uint8Array(0), invK, k1 };
+      const scorer = at && view && !isDeleted(view.deletes, at[1]) ? this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction) : undefined;
+      if (at && scorer && scorer.advance(at[1]) === at[1]) after = { ...after, s: scorer.score(), g: at[0], l: at[1] };
+    }
     const heap = new TopK(k);
     let total = 0;
     let pruningFrom = -1;
@@ -418,7 +431,9 @@ export class SearchIndex {
           total++;
           visit?.(d);
           if (pruningFrom < 0 && total >= exactUpTo) pruningFrom = spaceBefore + d + 1;
-          const entered = heap.offer(scorer.score(), view.rank, d);
+          const score = scorer.score();
+          if (after !== undefined && !isAfter(after, score, view.meta.id, d)) continue;
+          const entered = heap.offer(score, view.rank, d);
           if (total >= exactUpTo && heap.full() && (entered || total === exactUpTo))
             scorer.setMinCompetitiveScore(heap.minScore());
         }
@@ -430,7 +445,7 @@ export class SearchIndex {
     const hits = heap.sorted().map(({ score, rank, doc }) => {
       const seg = views[rank]!.meta;
       const rec = this.store.docs.get([tenantId, seg.id, doc], topt);
-      return { docId: rec?.id ?? '', score };
+      return { docId: rec?.id ?? '', score, at: [seg.id, doc] as const };
     });
     return { total: estimate, totalExact, hits, terms: planTerms(plan, new Set(), true) };
   }
@@ -546,21 +561,6 @@ type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction 
 
 function checkTenant(tenantId: string): void {
   if (typeof tenantId !== 'string' || tenantId.length === 0) throw new Error('a tenant id is required');
-}
-
-function encodeCursor(offset: number): string {
-  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): number {
-  if (cursor === undefined || cursor === '') return 0;
-  try {
-    const o = (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { o?: unknown }).o;
-    if (typeof o === 'number' && Number.isInteger(o) && o >= 0) return o;
-  } catch {
-    // fall through
-  }
-  throw new Error('invalid cursor');
 }
 
 /** Bounded top-k by (score desc, segment rank asc, doc asc); docs arrive in ascending (rank, doc) order. */

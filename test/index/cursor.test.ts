@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type IndexDoc, SearchIndex } from '../../src/index/index.js';
+
+let dir: string;
+let root: RootDatabase;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archivar-cursor-'));
+  root = open({ path: dir });
+});
+afterEach(async () => {
+  await root.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// Equal lengths: adding or deleting one keeps every other doc's relative order (same norms, same idf shift).
+const doc = (id: string, tf: number): IndexDoc => ({
+  docId: id,
+  language: 'eng',
+  fields: { body: [`${'alpha '.repeat(tf)}${'beta '.repeat(12 - tf)}`] },
+});
+
+describe('score-order cursor', () => {
+  it('continues after the last hit although writes happened between pages', async () => {
+    const idx = new SearchIndex(root, { autoMerge: false });
+    await idx.addDocuments(
+      't',
+      Array.from({ length: 10 }, (_, i) => doc(`d${i + 1}`, i + 1)),
+    );
+    const ranking = (await idx.search('t', 'alpha', { limit: 20 })).hits.map((h) => h.docId);
+    expect(ranking).toEqual(['d10', 'd9', 'd8', 'd7', 'd6', 'd5', 'd4', 'd3', 'd2', 'd1']);
+    const first = await idx.search('t', 'alpha', { limit: 3 });
+    expect(first.hits.map((h) => h.docId)).toEqual(['d10', 'd9', 'd8']);
+    // A new best hit (an offset would repeat d8) and a deleted hit of page one (an offset would skip d5).
+    await idx.addDocuments('t', [doc('top', 12)]);
+    await idx.deleteDocument('t', 'd9');
+    const second = await idx.search('t', 'alpha', { limit: 3, cursor: first.nextCursor! });
+    expect(second.hits.map((h) => h.docId)).toEqual(['d7', 'd6', 'd5']);
+    // A merge renumbers documents; paging on still neither repeats nor skips.
+    await idx.merge({ tenantId: 't', force: true });
+    const third = await idx.search('t', 'alpha', { limit: 3, cursor: second.nextCursor! });
+    expect(third.hits.map((h) => h.docId)).toEqual(['d4', 'd3', 'd2']);
+  });
+
+  it('orders equal scores by document and pages through them without repeats', async () => {
+    const idx = new SearchIndex(root, { autoMerge: false });
+    await idx.addDocuments(
+      't',
+      Array.from({ length: 7 }, (_, i) => doc(`e${i}`, 5)),
+    );
+    await idx.addDocuments(
+      't',
+      Array.from({ length: 5 }, (_, i) => doc(`f${i}`, 5)),
+    );
+    const all = (await idx.search('t', 'alpha', { limit: 50 })).hits.map((h) => h.docId);
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const r = await idx.search('t', 'alpha', { limit: 5, ...(cursor ? { cursor } : {}) });
+      paged.push(...r.hits.map((h) => h.docId));
+      cursor = r.nextCursor;
+    } while (cursor);
+    expect(paged).toEqual(all);
+    await expect(idx.search('t', 'alpha', { cursor: 'nonsense' })).rejects.toThrow('invalid cursor');
+  });
+});
