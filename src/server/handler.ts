@@ -130,80 +130,64 @@ function wrapMethod(
 
   const notImplemented = () => new AppError(status.UNIMPLEMENTED, `${method} is not implemented yet`);
 
+  /** The life of every call: prepare (auth, signal), run, record the outcome, report an error once. */
+  const run = (call: AnyCall, body: (ctx: CallContext) => Promise<void>, fail: (se: ServiceError) => void): void => {
+    const started = process.hrtime.bigint();
+    void (async () => {
+      let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
+      try {
+        prepared = await prepare(call);
+        if (!fn) throw notImplemented();
+        await body(prepared.ctx);
+        finish(options, method, status.OK, started);
+      } catch (err) {
+        const se = toServiceError(err, prepared?.ctx.signal, options.log, method);
+        finish(options, method, se.code, started);
+        fail(se);
+      } finally {
+        prepared?.done();
+      }
+    })();
+  };
+
   if (!def.requestStream && !def.responseStream) {
-    return (call: ServerUnaryCall<unknown, unknown>, callback: (e: ServiceError | null, v?: unknown) => void) => {
-      const started = process.hrtime.bigint();
-      void (async () => {
-        let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
-        try {
-          prepared = await prepare(call);
-          if (!fn) throw notImplemented();
-          const res = await (fn as (r: unknown, c: CallContext) => Promise<unknown>)(call.request, prepared.ctx);
-          finish(options, method, status.OK, started);
-          callback(null, res);
-        } catch (err) {
-          const se = toServiceError(err, prepared?.ctx.signal, options.log, method);
-          finish(options, method, se.code, started);
-          callback(se);
-        } finally {
-          prepared?.done();
-        }
-      })();
-    };
+    const unaryFn = fn as unknown as (r: unknown, c: CallContext) => Promise<unknown>;
+    return (call: ServerUnaryCall<unknown, unknown>, callback: (e: ServiceError | null, v?: unknown) => void) =>
+      run(
+        call,
+        async (ctx) => callback(null, await unaryFn(call.request, ctx)),
+        (se) => callback(se),
+      );
   }
 
   if (def.requestStream && !def.responseStream) {
-    return (call: ServerReadableStream<unknown, unknown>, callback: (e: ServiceError | null, v?: unknown) => void) => {
-      const started = process.hrtime.bigint();
-      void (async () => {
-        let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
-        try {
-          prepared = await prepare(call);
-          if (!fn) throw notImplemented();
-          const res = await (fn as (r: AsyncIterable<unknown>, c: CallContext) => Promise<unknown>)(
-            call as AsyncIterable<unknown>,
-            prepared.ctx,
-          );
-          finish(options, method, status.OK, started);
-          callback(null, res);
-        } catch (err) {
-          const se = toServiceError(err, prepared?.ctx.signal, options.log, method);
-          finish(options, method, se.code, started);
+    const clientStreamFn = fn as unknown as (r: AsyncIterable<unknown>, c: CallContext) => Promise<unknown>;
+    return (call: ServerReadableStream<unknown, unknown>, callback: (e: ServiceError | null, v?: unknown) => void) =>
+      run(
+        call,
+        async (ctx) => callback(null, await clientStreamFn(call as AsyncIterable<unknown>, ctx)),
+        (se) => {
           callback(se);
           // Stop reading whatever the client still sends.
           call.destroy();
-        } finally {
-          prepared?.done();
-        }
-      })();
-    };
+        },
+      );
   }
 
   if (!def.requestStream && def.responseStream) {
-    return (call: ServerWritableStream<unknown, unknown>) => {
-      const started = process.hrtime.bigint();
-      void (async () => {
-        let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
-        try {
-          prepared = await prepare(call);
-          if (!fn) throw notImplemented();
-          const { signal } = prepared.ctx;
-          const source = (fn as (r: unknown, c: CallContext) => AsyncIterable<unknown>)(call.request, prepared.ctx);
-          for await (const message of source) {
-            signal.throwIfAborted();
-            if (!call.write(message)) await once(call, 'drain', { signal });
+    const serverStreamFn = fn as unknown as (r: unknown, c: CallContext) => AsyncIterable<unknown>;
+    return (call: ServerWritableStream<unknown, unknown>) =>
+      run(
+        call,
+        async (ctx) => {
+          for await (const message of serverStreamFn(call.request, ctx)) {
+            ctx.signal.throwIfAborted();
+            if (!call.write(message)) await once(call, 'drain', { signal: ctx.signal });
           }
-          finish(options, method, status.OK, started);
           call.end();
-        } catch (err) {
-          const se = toServiceError(err, prepared?.ctx.signal, options.log, method);
-          finish(options, method, se.code, started);
-          call.emit('error', se);
-        } finally {
-          prepared?.done();
-        }
-      })();
-    };
+        },
+        (se) => call.emit('error', se),
+      );
   }
 
   return (call: ServerDuplexStream<unknown, unknown>): void => {
