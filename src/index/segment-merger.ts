@@ -204,7 +204,9 @@ export async function mergeSegments(
       const norms =
         (store.norms as unknown as BinaryGetter).getBinary([tenantId, seg.id], topt) ?? new Uint8Array(seg.docs * NUM_FIELDS);
       const map = new Int32Array(seg.docs).fill(-1);
+      let read = 0;
       for (const { key, value } of store.docs.getRange({ start: [tenantId, seg.id], end: [tenantId, seg.id + 1], ...topt })) {
+        if (++read % 2000 === 0) await yieldToLoop();
         const local = (key as Key)[2] as number;
         if (isDeleted(dels, local)) continue;
         map[local] = records.length;
@@ -277,7 +279,7 @@ export async function mergeSegments(
       ops.push({ db: 'norms', key: [tenantId, newId], value: Buffer.from(norms) });
       for (let i = 0; i < records.length; i++) {
         ops.push({ db: 'docs', key: [tenantId, newId, i], value: records[i]! });
-        buffered += 64;
+        buffered += 1024; // msgpack encoding happens in the flush: keep its batches small
         if (buffered >= chunkBytes && !(await flush())) return await abandon(store, tenantId, newId, uid);
       }
       if (ops.length > 0 && !(await flush())) return await abandon(store, tenantId, newId, uid);
@@ -384,7 +386,8 @@ class GrowList {
   }
 }
 
-const GC_CHUNK = 20_000;
+/** Keys removed per write transaction: each transaction runs on the main thread. */
+const GC_CHUNK = 2000;
 
 /**
  * Remove a segment's records in bounded write transactions, each checking its marker ([t, kind, id] with
