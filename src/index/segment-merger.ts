@@ -216,7 +216,7 @@ export async function mergeSegments(
       remap.push(map);
     }
     const norms = new Uint8Array(records.length * NUM_FIELDS);
-    normParts.forEach((p, i) => norms.set(p, i * NUM_FIELDS));
+    for (const [i, p] of normParts.entries()) norms.set(p, i * NUM_FIELDS);
 
     // Buffered writes of the new segment, flushed in chunks while the pending marker is ours.
     let ops: { db: 'terms' | 'positions' | 'large' | 'docs' | 'norms'; key: Key; value: unknown }[] = [];
