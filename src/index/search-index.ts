@@ -411,7 +411,10 @@ export class SearchIndex {
       const at = this.store.ids.get([tenantId, after.d], topt);
       const view = at && views.find((v) => v.meta.id === at[0]);
       const ctx: ScoringContext = { norms: view?.norms ?? new Uint8Array(0), invK, k1 };
-      const scorer = at && view && !isDeleted(view.deletes, at[1]) ? this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction) : undefined;
+      const scorer =
+        at && view && !isDeleted(view.deletes, at[1])
+          ? this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction)
+          : undefined;
       if (at && scorer && scorer.advance(at[1]) === at[1]) after = { ...after, s: scorer.score(), g: at[0], l: at[1] };
     }
     const heap = new TopK(k);

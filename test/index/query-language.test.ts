@@ -128,7 +128,7 @@ describe('fuzzy dictionary walk', () => {
           if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
             row[j] = Math.min(row[j]!, (d[i - 2]?.[j - 2] ?? Number.POSITIVE_INFINITY) + 1);
         }
-      return d[a.length]?.[b.length]!;
+      return d[a.length]?.[b.length] ?? Number.POSITIVE_INFINITY;
     };
     let seed = 3;
     const rnd = (n: number) => {
