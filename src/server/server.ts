@@ -200,7 +200,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await runner?.stop();
       await pool.close();
       await searchIndex.close();
-      await store.close();
+      if (!(await store.close())) log.warn('LMDB did not close cleanly (a write could not land); committed data is safe');
       process.off('unhandledRejection', onUnhandled);
       log.info('shut down');
     })();

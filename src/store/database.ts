@@ -138,7 +138,29 @@ export class Store {
     });
   }
 
-  async close(): Promise<void> {
-    await this.root.close();
+  /**
+   * Closes the environment. After a failed commit (disk full) lmdb-js may wait forever for writes that
+   * cannot land; after `timeoutMs` we stop waiting and return false. What was committed is safe either
+   * way: LMDB never needs a clean close.
+   */
+  async close(timeoutMs = 5000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([
+        Promise.resolve(this.root.close()).then(
+          () => true,
+          (err: unknown) => {
+            if (isStorageFailure(err)) return false;
+            throw err;
+          },
+        ),
+        gaveUp,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

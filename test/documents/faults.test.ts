@@ -53,7 +53,8 @@ function mountSmallDisk(): { dir: string; unmount: () => void } | string {
   return {
     dir,
     unmount: () => {
-      execFileSync('umount', [dir]);
+      // Lazy: the server may still hold the failed environment's file open.
+      execFileSync('umount', ['-l', dir]);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -54,7 +54,8 @@ describe('processing limits: worker heap and wall time', () => {
 
   it('a document over its wall-time budget is FAILED without retries', async () => {
     const png = renderTextPng(['Eine Seite, die zu lange dauert', 'weil es viele davon gibt'], { fontSize: 40 });
-    const id = await upload(await multiPageTiff(Array.from({ length: 8 }, () => png)), 'lang.tiff');
+    // Far more OCR than fits in the 3 s budget even on a fast, idle machine (about 0.3 s a page there).
+    const id = await upload(await multiPageTiff(Array.from({ length: 40 }, () => png)), 'lang.tiff');
     const events = await watchAll(t.client, id);
     const doc = await getDoc(t.client, id);
     expect([doc.status, doc.statusReason]).toEqual([DocumentStatus.DOCUMENT_STATUS_FAILED, 'time budget exceeded']);
