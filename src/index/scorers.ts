@@ -406,21 +406,52 @@ export class DisjunctionScorer extends Scorer {
   }
 }
 
-/** `req` minus docs matched by any of `excluded`. */
-export class ExclusionScorer extends Scorer {
-  constructor(
-    private readonly req: Scorer,
-    private readonly excluded: Scorer[],
-  ) {
+/**
+ * A scorer that passes on the documents of `inner` that `accepts` (exclusions, phrases, field restrictions):
+ * scores, bounds and cost are the inner scorer's, since filtering only removes documents.
+ */
+abstract class FilterScorer extends Scorer {
+  constructor(protected readonly inner: Scorer) {
     super();
   }
+  /** Called with `inner` positioned on `doc`. */
+  protected abstract accepts(doc: number): boolean;
   override setMinCompetitiveScore(min: number): void {
-    this.req.setMinCompetitiveScore(min);
+    this.inner.setMinCompetitiveScore(min);
   }
   override advance(target: number): number {
-    let d = this.req.advance(target);
-    while (d < NO_MORE_DOCS && this.isExcluded(d)) d = this.req.advance(d + 1);
-    return (this.doc = d);
+    let d = this.inner.advance(target);
+    while (d < NO_MORE_DOCS && !this.accepts(d)) d = this.inner.advance(d + 1);
+    this.doc = d;
+    return d;
+  }
+  override score(): number {
+    return this.inner.score();
+  }
+  override maxScore(): number {
+    return this.inner.maxScore();
+  }
+  override advanceShallow(target: number): number {
+    return this.inner.advanceShallow(target);
+  }
+  override maxScoreUpTo(upTo: number): number {
+    return this.inner.maxScoreUpTo(upTo);
+  }
+  override cost(): number {
+    return this.inner.cost();
+  }
+}
+
+/** `req` minus docs matched by any of `excluded`. */
+export class ExclusionScorer extends FilterScorer {
+  constructor(
+    req: Scorer,
+    private readonly excluded: Scorer[],
+  ) {
+    super(req);
+  }
+  protected override accepts(d: number): boolean {
+    return !this.isExcluded(d);
   }
   private isExcluded(d: number): boolean {
     for (const e of this.excluded) {
@@ -429,21 +460,6 @@ export class ExclusionScorer extends Scorer {
     }
     return false;
   }
-  override score(): number {
-    return this.req.score();
-  }
-  override maxScore(): number {
-    return this.req.maxScore();
-  }
-  override advanceShallow(target: number): number {
-    return this.req.advanceShallow(target);
-  }
-  override maxScoreUpTo(upTo: number): number {
-    return this.req.maxScoreUpTo(upTo);
-  }
-  override cost(): number {
-    return this.req.cost();
-  }
 }
 
 /**
@@ -451,23 +467,17 @@ export class ExclusionScorer extends Scorer {
  * any order (`"a b"~N`), inside one field (and only the fields of `fieldMask` when given). Scored like the
  * conjunction of its words (the phrase only filters).
  */
-export class PhraseScorer extends Scorer {
-  private readonly conj: ConjunctionScorer;
+export class PhraseScorer extends FilterScorer {
   constructor(
     private readonly words: PositionalScorer[],
     private readonly slop = 0,
     private readonly fieldMask = -1,
   ) {
-    super();
-    this.conj = new ConjunctionScorer(words);
+    super(new ConjunctionScorer(words));
   }
-  override setMinCompetitiveScore(min: number): void {
-    this.conj.setMinCompetitiveScore(min);
-  }
-  override advance(target: number): number {
-    let d = this.conj.advance(target);
-    while (d < NO_MORE_DOCS && !this.positionsMatch()) d = this.conj.advance(d + 1);
-    return (this.doc = d);
+  /** The conjunction sits on `doc` when this is asked: check the words' positions there. */
+  protected override accepts(): boolean {
+    return this.positionsMatch();
   }
   private inMask(p: number): boolean {
     return ((1 << Math.floor(p / FIELD_POSITION_SHIFT)) & this.fieldMask) !== 0;
@@ -518,53 +528,18 @@ export class PhraseScorer extends Scorer {
       idx[minW]!++;
     }
   }
-  override score(): number {
-    return this.conj.score();
-  }
-  override maxScore(): number {
-    return this.conj.maxScore();
-  }
-  override advanceShallow(target: number): number {
-    return this.conj.advanceShallow(target);
-  }
-  override maxScoreUpTo(upTo: number): number {
-    return this.conj.maxScoreUpTo(upTo);
-  }
-  override cost(): number {
-    return this.conj.cost();
-  }
 }
 
 /** A word matched only where it occurs in one of the fields of `mask` (`title:rechnung`). */
-export class FieldScorer extends Scorer {
+export class FieldScorer extends FilterScorer {
   constructor(
-    private readonly inner: PositionalScorer,
+    private readonly word: PositionalScorer,
     private readonly mask: number,
   ) {
-    super();
+    super(word);
   }
-  override setMinCompetitiveScore(min: number): void {
-    this.inner.setMinCompetitiveScore(min);
-  }
-  override advance(target: number): number {
-    let d = this.inner.advance(target);
-    while (d < NO_MORE_DOCS && (this.inner.fieldMaskAt() & this.mask) === 0) d = this.inner.advance(d + 1);
-    return (this.doc = d);
-  }
-  override score(): number {
-    return this.inner.score();
-  }
-  override maxScore(): number {
-    return this.inner.maxScore();
-  }
-  override advanceShallow(target: number): number {
-    return this.inner.advanceShallow(target);
-  }
-  override maxScoreUpTo(upTo: number): number {
-    return this.inner.maxScoreUpTo(upTo);
-  }
-  override cost(): number {
-    return this.inner.cost();
+  protected override accepts(): boolean {
+    return (this.word.fieldMaskAt() & this.mask) !== 0;
   }
 }
 
