@@ -29,7 +29,7 @@ import {
 } from './index-store.js';
 import { BLOCK_SIZE, compareTerms, decodeBlock, decodeSkipTable, NUM_FIELDS } from './postings-codec.js';
 import { type PutFn, segmentTerms, type TermEntry } from './segment-format.js';
-import { SegmentTermEncoder } from './segment-writer.js';
+import { IntList, SegmentTermEncoder } from './segment-writer.js';
 
 export interface MergePolicy {
   mergeFactor: number;
@@ -241,9 +241,9 @@ export async function mergeSegments(
       const enc = new SegmentTermEncoder(tenantId, newId, put, norms);
       const iters = sources.map((s) => segmentTerms(store, tenantId, s.id, { transaction: snapshot, withPostings: true }));
       const heads: (TermEntry | undefined)[] = iters.map((it) => it.next().value ?? undefined);
-      const docs = new GrowList();
-      const tfsDocMajor = new GrowList();
-      const positions = new GrowList();
+      const docs = new IntList();
+      const tfsDocMajor = new IntList();
+      const positions = new IntList();
       let tfs = new Uint32Array(1024);
       const docsBuf = new Int32Array(BLOCK_SIZE);
       const tfsBuf = new Int32Array(BLOCK_SIZE * NUM_FIELDS);
@@ -336,9 +336,9 @@ async function abandon(store: IndexStore, tenantId: string, id: number, uid: str
 function appendPostings(
   h: TermEntry,
   map: Int32Array,
-  docs: GrowList,
-  tfsDocMajor: GrowList,
-  positions: GrowList,
+  docs: IntList,
+  tfsDocMajor: IntList,
+  positions: IntList,
   docsBuf: Int32Array,
   tfsBuf: Int32Array,
 ): void {
@@ -369,20 +369,6 @@ function appendPostings(
       docs.push(target);
       for (let f = 0; f < NUM_FIELDS; f++) tfsDocMajor.push(tfsBuf[f * BLOCK_SIZE + i]!);
     }
-  }
-}
-
-/** Growable Int32Array. */
-class GrowList {
-  data = new Int32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
   }
 }
 

@@ -43,7 +43,7 @@ export interface TermPostingsInput {
 }
 
 /** Growable Int32Array. */
-class IntList {
+export class IntList {
   data = new Int32Array(1024);
   length = 0;
   push(v: number): void {

@@ -43,3 +43,26 @@ export function asCorrupt(err: unknown, what: string): PipelineError {
   if (err instanceof PipelineError) return err;
   return new PipelineError('corrupt', `${what} could not be read`, { cause: err });
 }
+
+/** Settles like `p`, or rejects with an `aborted` PipelineError as soon as `signal` fires (`p` is then left to finish, its result ignored). */
+export function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      p.catch(() => {});
+      reject(abortError(signal));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

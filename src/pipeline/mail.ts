@@ -1,6 +1,6 @@
 import { Splitter } from '@zone-eu/mailsplit';
 import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
-import { abortError, PipelineError, throwIfAborted } from './errors.js';
+import { PipelineError, raceSignal, throwIfAborted } from './errors.js';
 import { htmlToText } from './html.js';
 import { decodeText } from './text.js';
 
@@ -224,28 +224,6 @@ function mailError(err: unknown, limits: MailLimits): PipelineError {
     return new PipelineError('limit', `e-mail has more than ${maxNodes(limits)} MIME parts`, { cause: err });
   }
   return new PipelineError('corrupt', 'e-mail message could not be parsed', { cause: err });
-}
-
-function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      p.catch(() => {});
-      reject(abortError(signal));
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** End offset of the top-level header block (including the blank line), checked against the limit. */

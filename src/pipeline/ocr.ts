@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import Tesseract from 'tesseract.js';
-import { abortError, PipelineError, throwIfAborted } from './errors.js';
+import { abortError, PipelineError, raceSignal, throwIfAborted } from './errors.js';
 
 /**
  * OCR on tesseract.js: one engine = one tesseract worker (one extra thread running single-threaded
@@ -171,25 +171,6 @@ export function chooseSegmentation(width: number, height: number): SegmentationM
   if (height < 120 && width > 3 * height) return 'line';
   if (width * height < 1_500_000) return 'block';
   return 'auto';
-}
-
-function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 function pngSize(b: Buffer): { width: number; height: number } | undefined {
