@@ -1,22 +1,13 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { type ExtractProgress, extractDocument, PipelineError } from '../../src/pipeline/index.js';
+import { type ExtractProgress, extractDocument } from '../../src/pipeline/index.js';
 import { pngHeaderOnly } from '../fixtures/images.js';
 import { billionPagesPdf, encryptedPdf, germanPdf, JS_MARKER, javascriptPdf, scannedPdf } from '../fixtures/pdfs.js';
+import { pipelineError } from '../fixtures/pipeline-error.js';
 import { renderTextPng } from '../fixtures/text-image.js';
 import { makeZip } from '../fixtures/zip-writer.js';
 
 // Everything here runs without an OCR engine; OCR paths are covered in ocr.test.ts.
-
-async function failure(p: Promise<unknown>): Promise<PipelineError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof PipelineError) return err;
-    throw err;
-  }
-  throw new Error('expected a PipelineError');
-}
 
 describe('extractDocument', () => {
   it('extracts a born-digital PDF with metadata and language, no OCR needed', async () => {
@@ -143,7 +134,7 @@ describe('extractDocument', () => {
 
   it('gives clear typed results for hostile and odd input', async () => {
     // Zero bytes.
-    expect((await failure(extractDocument(Buffer.alloc(0)))).kind).toBe('empty');
+    expect((await pipelineError(extractDocument(Buffer.alloc(0)))).kind).toBe('empty');
     // Password-protected PDF.
     expect(await extractDocument(encryptedPdf())).toMatchObject({ status: 'encrypted', pages: [], mediaType: 'application/pdf' });
     // JavaScript in a PDF: extracted, flagged, never run.
@@ -157,16 +148,16 @@ describe('extractDocument', () => {
     expect(billion.metadata.pageCount).toBe(1);
     expect(performance.now() - t0).toBeLessThan(2000);
     // Pixel bomb header.
-    const px = await failure(extractDocument(pngHeaderOnly(100_000, 100_000)));
+    const px = await pipelineError(extractDocument(pngHeaderOnly(100_000, 100_000)));
     expect(px.kind).toBe('limit');
     // Corrupt JPEG.
     const jpeg = await sharp(renderTextPng(['x']))
       .jpeg()
       .toBuffer();
-    expect((await failure(extractDocument(jpeg.subarray(0, 200)))).kind).toBe('corrupt');
+    expect((await pipelineError(extractDocument(jpeg.subarray(0, 200)))).kind).toBe('corrupt');
     // Zip bomb.
     const bomb = makeZip([{ name: 'zeros', data: Buffer.alloc(20 * 1024 * 1024) }]);
-    expect((await failure(extractDocument(bomb))).kind).toBe('limit');
+    expect((await pipelineError(extractDocument(bomb))).kind).toBe('limit');
     // Unknown binary.
     const bin = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7919) % 256));
     expect(await extractDocument(bin, { declaredType: 'application/pdf' })).toMatchObject({
@@ -176,21 +167,21 @@ describe('extractDocument', () => {
       language: 'unknown',
     });
     // Input size limit.
-    expect((await failure(extractDocument(Buffer.from('hello'), { limits: { maxInputBytes: 3 } }))).kind).toBe('limit');
+    expect((await pipelineError(extractDocument(Buffer.from('hello'), { limits: { maxInputBytes: 3 } }))).kind).toBe('limit');
   });
 
   it('honours cancellation and the document time budget', async () => {
     const ac = new AbortController();
     ac.abort();
-    expect((await failure(extractDocument(await germanPdf(), { signal: ac.signal }))).kind).toBe('aborted');
+    expect((await pipelineError(extractDocument(await germanPdf(), { signal: ac.signal }))).kind).toBe('aborted');
     // Abort after the first page: the check between pages stops the loop.
     const ac2 = new AbortController();
-    const err = await failure(
+    const err = await pipelineError(
       extractDocument(await germanPdf(), { signal: ac2.signal, onProgress: (p) => p.page === 1 && ac2.abort() }),
     );
     expect(err.kind).toBe('aborted');
     // A document budget that is already spent when pages are processed.
-    const slow = await failure(extractDocument(await germanPdf(), { limits: { documentTimeMs: 1 } }));
+    const slow = await pipelineError(extractDocument(await germanPdf(), { limits: { documentTimeMs: 1 } }));
     expect(slow.kind).toBe('timeout');
   });
 });

@@ -1,18 +1,9 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { chooseScale, imageInfo, PipelineError, preprocessForOcr, resolveLimits } from '../../src/pipeline/index.js';
+import { chooseScale, imageInfo, preprocessForOcr, resolveLimits } from '../../src/pipeline/index.js';
 import { multiPageTiff, pngHeaderOnly, rotatedPhotoJpeg } from '../fixtures/images.js';
+import { pipelineError } from '../fixtures/pipeline-error.js';
 import { renderTextPng } from '../fixtures/text-image.js';
-
-async function rejection(p: Promise<unknown>): Promise<PipelineError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof PipelineError) return err;
-    throw err;
-  }
-  throw new Error('expected a PipelineError');
-}
 
 describe('image', () => {
   it('reads upright dimensions and EXIF DateTimeOriginal of a rotated photo', async () => {
@@ -59,14 +50,14 @@ describe('image', () => {
   it('fails fast with a limit error for a 100 000 × 100 000 PNG header', async () => {
     const t0 = performance.now();
     const bomb = pngHeaderOnly(100_000, 100_000);
-    const err = await rejection(imageInfo(bomb));
+    const err = await pipelineError(imageInfo(bomb));
     expect(err.kind).toBe('limit');
     expect(err.message).toMatch(/pixel limit/);
-    expect((await rejection(preprocessForOcr(bomb))).kind).toBe('limit');
+    expect((await pipelineError(preprocessForOcr(bomb))).kind).toBe('limit');
     expect(performance.now() - t0).toBeLessThan(1000);
     // The bound comes from the options.
     const small = renderTextPng(['abc']);
-    expect((await rejection(imageInfo(small, resolveLimits({ maxPixels: 100 })))).kind).toBe('limit');
+    expect((await pipelineError(imageInfo(small, resolveLimits({ maxPixels: 100 })))).kind).toBe('limit');
   });
 
   it('reports a corrupt JPEG as corrupt', async () => {
@@ -75,7 +66,7 @@ describe('image', () => {
       .toBuffer();
     const truncated = good.subarray(0, Math.floor(good.length / 2));
     const garbage = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(200, 0x41)]);
-    expect((await rejection(imageInfo(garbage))).kind).toBe('corrupt');
-    expect((await rejection(preprocessForOcr(truncated))).kind).toBe('corrupt');
+    expect((await pipelineError(imageInfo(garbage))).kind).toBe('corrupt');
+    expect((await pipelineError(preprocessForOcr(truncated))).kind).toBe('corrupt');
   });
 });

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { assessText, type OpenPdf, openPdf, orderText, PipelineError } from '../../src/pipeline/index.js';
+import { assessText, type OpenPdf, openPdf, orderText } from '../../src/pipeline/index.js';
 import {
   billionPagesPdf,
   COLUMNS,
@@ -12,6 +12,7 @@ import {
   scannedPdf,
   twoColumnPdf,
 } from '../fixtures/pdfs.js';
+import { pipelineError } from '../fixtures/pipeline-error.js';
 import { renderTextPng } from '../fixtures/text-image.js';
 
 const opened: OpenPdf[] = [];
@@ -24,16 +25,6 @@ async function open(bytes: Uint8Array): Promise<OpenPdf> {
 afterAll(async () => {
   for (const p of opened) await p.close();
 });
-
-async function rejection(p: Promise<unknown>): Promise<PipelineError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof PipelineError) return err;
-    throw err;
-  }
-  throw new Error('expected a PipelineError');
-}
 
 describe('pdf', () => {
   it('extracts the exact German text per page, with umlauts, ß and €', async () => {
@@ -125,7 +116,7 @@ describe('pdf', () => {
   it('fails fast with a limit error when a PDF has more pages than allowed', async () => {
     const png = renderTextPng(['x'], { fontSize: 10 });
     const bytes = await scannedPdf([png, png, png, png, png]);
-    const err = await rejection(openPdf(bytes, { limits: { maxPages: 3, maxPixels: 1e8 } }));
+    const err = await pipelineError(openPdf(bytes, { limits: { maxPages: 3, maxPixels: 1e8 } }));
     expect(err.kind).toBe('limit');
     expect(err.message).toBe('PDF claims 5 pages, more than the limit of 3');
   });
@@ -141,15 +132,15 @@ describe('pdf', () => {
   });
 
   it('reports corrupt PDFs as corrupt', async () => {
-    const err = await rejection(openPdf(Buffer.from('%PDF-1.7\nthis is not a pdf at all\n%%EOF')));
+    const err = await pipelineError(openPdf(Buffer.from('%PDF-1.7\nthis is not a pdf at all\n%%EOF')));
     expect(err.kind).toBe('corrupt');
   });
 
   it('honours an aborted signal', async () => {
     const ac = new AbortController();
     ac.abort();
-    expect((await rejection(openPdf(await germanPdf(), { signal: ac.signal }))).kind).toBe('aborted');
+    expect((await pipelineError(openPdf(await germanPdf(), { signal: ac.signal }))).kind).toBe('aborted');
     const pdf = await open(await germanPdf());
-    expect((await rejection(pdf.pageText(1, ac.signal))).kind).toBe('aborted');
+    expect((await pipelineError(pdf.pageText(1, ac.signal))).kind).toBe('aborted');
   });
 });

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { extractZip, listZip, PipelineError, resolveLimits } from '../../src/pipeline/index.js';
+import { extractZip, listZip, resolveLimits } from '../../src/pipeline/index.js';
+import { pipelineError } from '../fixtures/pipeline-error.js';
 import { makeZip } from '../fixtures/zip-writer.js';
-
-async function rejection(p: Promise<unknown> | (() => unknown)): Promise<PipelineError> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (err) {
-    if (err instanceof PipelineError) return err;
-    throw err;
-  }
-  throw new Error('expected a PipelineError');
-}
 
 describe('zip', () => {
   it('lists and extracts stored and deflated members, skipping directories and encrypted ones', async () => {
@@ -34,7 +25,7 @@ describe('zip', () => {
     const t0 = performance.now();
     const zip = makeZip([{ name: 'zeros.bin', data: Buffer.alloc(50 * 1024 * 1024) }]);
     expect(zip.length).toBeLessThan(100_000);
-    const err = await rejection(extractZip(zip));
+    const err = await pipelineError(extractZip(zip));
     expect(err.kind).toBe('limit');
     expect(err.message).toMatch(/zip bomb/);
     expect(performance.now() - t0).toBeLessThan(5000);
@@ -42,18 +33,18 @@ describe('zip', () => {
 
   it('caps inflation at the declared size when the header lies', async () => {
     const zip = makeZip([{ name: 'liar.bin', data: Buffer.alloc(4 * 1024 * 1024), declaredSize: 1000 }]);
-    const err = await rejection(extractZip(zip));
+    const err = await pipelineError(extractZip(zip));
     expect(err.kind).toBe('limit');
   });
 
   it('enforces member count and total size limits', async () => {
     const many = makeZip(Array.from({ length: 20 }, (_, i) => ({ name: `f${i}.txt`, data: Buffer.from(`file ${i}`) })));
-    expect((await rejection(() => listZip(many, resolveLimits({ maxZipMembers: 10 })))).kind).toBe('limit');
+    expect((await pipelineError(() => listZip(many, resolveLimits({ maxZipMembers: 10 })))).kind).toBe('limit');
     const big = makeZip([
       { name: 'a', data: Buffer.from('a'.repeat(5000)) },
       { name: 'b', data: Buffer.from('b'.repeat(5000)) },
     ]);
-    expect((await rejection(() => listZip(big, resolveLimits({ maxDecompressedBytes: 8000 })))).kind).toBe('limit');
+    expect((await pipelineError(() => listZip(big, resolveLimits({ maxDecompressedBytes: 8000 })))).kind).toBe('limit');
   });
 
   it('rejects overlapping members and garbage as typed errors', async () => {
@@ -65,11 +56,11 @@ describe('zip', () => {
     const cd = zip.readUInt32LE(zip.length - 6);
     const secondCen = cd + 46 + 'a.txt'.length;
     zip.writeUInt32LE(0, secondCen + 42);
-    expect((await rejection(() => listZip(zip))).kind).toBe('limit');
-    expect((await rejection(() => listZip(Buffer.from('PK\x03\x04 not really a zip')))).kind).toBe('corrupt');
+    expect((await pipelineError(() => listZip(zip))).kind).toBe('limit');
+    expect((await pipelineError(() => listZip(Buffer.from('PK\x03\x04 not really a zip')))).kind).toBe('corrupt');
     const bad = makeZip([{ name: 'a.txt', data: Buffer.from('hello') }]);
     bad.writeUInt8((bad[35] ?? 0) ^ 0xff, 35); // flip a byte of the compressed data
-    expect((await rejection(extractZip(bad))).kind).toBe('corrupt');
+    expect((await pipelineError(extractZip(bad))).kind).toBe('corrupt');
   });
 
   it('checks the abort signal between members', async () => {
@@ -79,6 +70,6 @@ describe('zip', () => {
     ]);
     const ac = new AbortController();
     ac.abort();
-    expect((await rejection(extractZip(zip, { signal: ac.signal }))).kind).toBe('aborted');
+    expect((await pipelineError(extractZip(zip, { signal: ac.signal }))).kind).toBe('aborted');
   });
 });
