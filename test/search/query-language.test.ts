@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Connection, connect, unary } from '../../src/sdk/index.js';
-import { uploadPlaintext } from '../helpers/raw-upload.js';
-import { runCli, startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer, testVerifier } from '../helpers/test-server.js';
-
-const OTHER_TOKEN = 'other-tenant-token-query-lang-01';
+import { type Connection, unary } from '../../src/sdk/index.js';
+import { type SearchFixture, search, startSearchFixture } from '../helpers/search-fixture.js';
+import { runCli, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
 
 const CORPUS: Record<string, string> = {
   'rechnung.txt': 'Rechnung RE-2024-0042 der Müller GmbH vom 01.03.2024 über 1.234,56 EUR. IBAN DE89 3704 0044 0532 0130 00.',
@@ -13,42 +11,19 @@ const CORPUS: Record<string, string> = {
 };
 
 describe('SearchService: query language, facets, sort, tags, suggestions over gRPC', () => {
+  let fx: SearchFixture;
   let t: TestServer;
   let other: Connection;
-  const ids: Record<string, string> = {};
+  let ids: Record<string, string>;
 
   beforeAll(async () => {
-    t = await startTestServer(
-      {},
-      testVerifier({
-        [TEST_TOKEN]: TEST_PRINCIPAL,
-        [OTHER_TOKEN]: { userId: 'u8', tenantId: 't8', role: 'owner', sessionId: 's8' },
-      }),
-    );
-    other = connect({ server: t.address, insecure: true, token: OTHER_TOKEN });
-    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
-    for (const [name, text] of Object.entries(CORPUS))
-      ids[name] = (await uploadPlaintext(t.client, key, text, { fileName: name })).documentId;
-    await t.server.runner.whenIdle();
+    fx = await startSearchFixture(CORPUS);
+    ({ t, other, ids } = fx);
   });
   afterAll(async () => {
-    other.close();
-    await t.stop();
+    await fx.stop();
   });
 
-  const search = (
-    c: Connection,
-    query: string,
-    more: { sort?: number; facets?: string[]; limit?: number; cursor?: string } = {},
-  ) =>
-    unary(c.search.search.bind(c.search), {
-      query,
-      limit: more.limit ?? 10,
-      cursor: more.cursor ?? '',
-      sort: more.sort ?? 0,
-      facets: more.facets ?? [],
-      snippets: 0,
-    });
   const hitIds = async (q: string) => (await search(t.client, q)).hits.map((h) => h.documentId).sort();
   const sorted = (...names: string[]) => names.map((n) => ids[n]!).sort();
 

@@ -1,10 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Connection, connect, unary } from '../../src/sdk/index.js';
+import { type Connection, unary } from '../../src/sdk/index.js';
 import { uploadPlaintext } from '../helpers/raw-upload.js';
-import { runCli, startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer, testVerifier } from '../helpers/test-server.js';
-
-const OTHER_TOKEN = 'other-tenant-token-search-0123';
+import { type SearchFixture, search, startSearchFixture } from '../helpers/search-fixture.js';
+import { runCli, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
 
 const CORPUS: Record<string, string> = {
   'rechnung.txt': 'Rechnung RE-2024-0042 der Müller GmbH.\nBitte überweisen Sie den Betrag bis zum 3. März 2024.',
@@ -14,31 +13,18 @@ const CORPUS: Record<string, string> = {
 };
 
 describe('SearchService over gRPC', () => {
+  let fx: SearchFixture;
   let t: TestServer;
   let other: Connection;
-  const ids: Record<string, string> = {};
+  let ids: Record<string, string>;
 
   beforeAll(async () => {
-    t = await startTestServer(
-      {},
-      testVerifier({
-        [TEST_TOKEN]: TEST_PRINCIPAL,
-        [OTHER_TOKEN]: { userId: 'u9', tenantId: 't9', role: 'owner', sessionId: 's9' },
-      }),
-    );
-    other = connect({ server: t.address, insecure: true, token: OTHER_TOKEN });
-    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
-    for (const [name, text] of Object.entries(CORPUS))
-      ids[name] = (await uploadPlaintext(t.client, key, text, { fileName: name })).documentId;
-    await t.server.runner.whenIdle();
+    fx = await startSearchFixture(CORPUS);
+    ({ t, other, ids } = fx);
   });
   afterAll(async () => {
-    other.close();
-    await t.stop();
+    await fx.stop();
   });
-
-  const search = (c: Connection, query: string) =>
-    unary(c.search.search.bind(c.search), { query, limit: 10, cursor: '', sort: 0, facets: [], snippets: 0 });
 
   it('finds documents by stemmed words, umlaut variants and compound parts, with highlighted snippets', async () => {
     const umlaut = await search(t.client, 'mueller');
