@@ -5,7 +5,7 @@ import { type DocumentLanguage, detectLanguage } from './language.js';
 import { type PipelineLimits, resolveLimits } from './limits.js';
 import { parseEmail } from './mail.js';
 import type { OcrEngine, OcrWord } from './ocr.js';
-import { openPdf } from './pdf.js';
+import { openPdf, type PdfMetadata } from './pdf.js';
 import { sniff } from './sniff.js';
 import { decodeText, decodeWith, type TextEncodingName } from './text.js';
 import { extractZip, listZip } from './zip.js';
@@ -53,16 +53,8 @@ export interface ExtractedPage {
   confidence?: number;
 }
 
-export interface DocumentMetadata {
-  title?: string;
-  author?: string;
-  subject?: string;
-  keywords?: string;
-  creator?: string;
-  producer?: string;
-  created?: Date;
-  modified?: Date;
-  pageCount: number;
+/** The PDF info fields, plus what other kinds of document add. */
+export interface DocumentMetadata extends Omit<PdfMetadata, 'hasJavaScript'> {
   /** Charset a text or HTML document was decoded from. */
   charset?: TextEncodingName;
   /** PDF: carries JavaScript (never run). */
