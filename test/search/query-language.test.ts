@@ -57,9 +57,8 @@ describe('SearchService: query language, facets, sort, tags, suggestions over gR
     const cli = await runCli(['tag', ids['urlaub.txt']!, '--add', 'privat', '--json'], env);
     expect(cli.code, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toEqual({ id: ids['urlaub.txt'], tags: ['privat'] });
-    // The index hook runs right after the tag is durable.
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await hitIds('tag:finanzen')).toEqual(sorted('rechnung.txt', 'mahnung.txt'));
+    // The index hook runs right after the tag is durable: wait for it, not for a fixed time.
+    await expect.poll(() => hitIds('tag:finanzen')).toEqual(sorted('rechnung.txt', 'mahnung.txt'));
     expect(await hitIds('tag:privat')).toEqual(sorted('urlaub.txt'));
     const f = await search(t.client, 'rechnung OR urlaub OR invoice', { facets: ['tag', 'type', 'source', 'year'] });
     const facet = (name: string) =>
@@ -68,8 +67,7 @@ describe('SearchService: query language, facets, sort, tags, suggestions over gR
     expect(facet('type')).toEqual({ 'text/plain': 4 });
     expect(facet('source')).toEqual({ upload: 4 });
     await tag(ids['rechnung.txt']!, [], ['steuer']);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await hitIds('tag:steuer')).toEqual([]);
+    await expect.poll(() => hitIds('tag:steuer')).toEqual([]);
     const json = await runCli(['search', 'tag:finanzen', '--facets', 'tag', '--sort', 'title', '--json'], env);
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout).facets).toEqual({ tag: { finanzen: 2 } });
