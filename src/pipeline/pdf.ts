@@ -251,7 +251,7 @@ class PdfHandle implements OpenPdf {
       // Opaque white background: the premultiplied RGBA equals straight RGBA.
       let pixels: Buffer;
       try {
-        pixels = (canvas as unknown as { data(): Buffer }).data();
+        pixels = Buffer.from((canvas as unknown as { data(): Buffer }).data());
       } finally {
         factory.destroy({ canvas });
       }
