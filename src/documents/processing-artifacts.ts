@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { invalidArgument, notFound } from '../server/errors.js';
+import type { DocumentRecord } from '../store/document-store.js';
 import { mapSealedError } from './crypto-errors.js';
 import type { Artifact, Documents } from './documents.js';
 import { PDF_KIND, pageKind, THUMBNAIL_KIND } from './processing.js';
@@ -24,9 +25,13 @@ export async function extractedArtifact(
   );
 }
 
+/** Renders a page preview that processing did not make (past `--preview-pages`); see PageRenderer. */
+export type RenderPage = (doc: DocumentRecord, page: number) => Promise<Buffer>;
+
 /**
  * Previews: the thumbnail (WebP), page `page` (1-based, PNG) or the PDF (searchable PDF of an image or
- * scan, or the original of a born-digital PDF), opened from their tenant-sealed blobs and served as plaintext.
+ * scan, or the original of a born-digital PDF), opened from their tenant-sealed blobs and served as
+ * plaintext. Pages past those made at ingest are rendered by `renderPage` on their first request, then kept.
  */
 export async function previewArtifact(
   documents: Documents,
@@ -34,6 +39,7 @@ export async function previewArtifact(
   id: string,
   kind: 'thumbnail' | 'page' | 'pdf',
   page: number,
+  renderPage?: RenderPage,
 ): Promise<Artifact> {
   const doc = documents.get(tenantId, id);
   const base = doc.fileName.replace(/\.[^.]*$/, '') || doc.fileName;
@@ -43,9 +49,14 @@ export async function previewArtifact(
       throw invalidArgument(`page must be between 1 and ${pageCount} (1-based)`);
     if (page < 1) throw invalidArgument('page must be given (1-based)');
     documents.requireArtifact(doc, 'page');
+    const name = `${base}.page-${page}.png`;
     const made = typeof doc.metadata.previewPages === 'number' ? doc.metadata.previewPages : 0;
-    if (page > made) throw notFound(`no preview of page ${page} was made (previews exist for pages 1 to ${made})`);
-    return opened(await openBlob(documents, tenantId, id, pageKind(page)), `${base}.page-${page}.png`, 'image/png');
+    if (page <= made || documents.deps.blobs.size(tenantId, id, pageKind(page)) > 0) {
+      return opened(await openBlob(documents, tenantId, id, pageKind(page)), name, 'image/png');
+    }
+    if (!renderPage || page > pageCount)
+      throw notFound(`no preview of page ${page} was made (previews exist for pages 1 to ${made})`);
+    return opened(await renderPage(doc, page), name, 'image/png');
   }
   documents.requireArtifact(doc, kind);
   if (kind === 'thumbnail') {

@@ -155,7 +155,9 @@ export async function commitExtraction(
     if (sealedWords) putPieces(deps, tenantId, doc.id, WORDS_KIND, sealedWords);
     blobs.removeSync(tenantId, doc.id, THUMBNAIL_KIND);
     blobs.removeSync(tenantId, doc.id, PDF_KIND);
-    const before = typeof current.metadata.previewPages === 'number' ? current.metadata.previewPages : 0;
+    // Pages made at ingest and any rendered on request since (up to the old page count).
+    const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+    const before = Math.max(num(current.metadata.previewPages), num(current.metadata.pageCount));
     for (let n = 1; n <= before; n++) blobs.removeSync(tenantId, doc.id, pageKind(n));
     if (sealedThumbnail) putPieces(deps, tenantId, doc.id, THUMBNAIL_KIND, sealedThumbnail);
     if (sealedPdf) putPieces(deps, tenantId, doc.id, PDF_KIND, sealedPdf);
@@ -229,6 +231,21 @@ export async function commitExtraction(
   });
   await store.flushed();
   return { ...result, pages: text ? text.split('\f') : [] };
+}
+
+/**
+ * Stores a page preview rendered on request (sealed with the tenant key), unless the document was
+ * deleted, re-queued or re-processed since `doc` was read: then the render is simply not kept.
+ */
+export async function storeRenderedPage(deps: DocumentsDeps, doc: DocumentRecord, page: number, png: Uint8Array): Promise<void> {
+  const sealed = await deps.keyring.sealForTenant(doc.tenantId, png, { kind: pageKind(page), id: doc.id });
+  const kept = await deps.store.root.transaction(() => {
+    const current = deps.documents.get(doc.tenantId, doc.id);
+    if (!current || current.jobId !== null || current.updatedMs !== doc.updatedMs) return false;
+    putPieces(deps, doc.tenantId, doc.id, pageKind(page), sealed);
+    return true;
+  });
+  if (kept) await deps.store.flushed();
 }
 
 function putPieces(deps: DocumentsDeps, tenantId: string, id: string, kind: string, bytes: Uint8Array): void {

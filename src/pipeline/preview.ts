@@ -109,7 +109,7 @@ export async function renderPdfPagePng(
   const size = opts.pageSizePt?.width ? opts.pageSizePt : await pdf.pageText(pageNumber, opts.signal);
   // +0.5 px so that flooring the viewport size in renderPage does not lose the last column. Capped at
   // 300 dpi, the resolution the OCR path renders at: pages narrower than ~3.4 in get a narrower preview
-  // (renders above 300 dpi of such pages crashed pdf.js's canvas natively under vitest here).
+  // rather than an upscale that shows nothing more.
   const dpi = Math.min(MAX_PREVIEW_DPI, Math.max(1, ((width + 0.5) * 72) / Math.max(1, size.width)));
   const r = await pdf.renderPage(pageNumber, { dpi, ...signal });
   return { png: r.png, width: r.width, height: r.height, dpi: r.dpi };

@@ -7,6 +7,7 @@ import type { AppContext } from '../server/app-context.js';
 import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
 import type { AsyncService } from '../server/handler.js';
 import type { DocumentRecord, DocumentStatus as Status } from '../store/document-store.js';
+import { PageRenderer } from '../workers/page-renderer.js';
 
 const STATUS_TO_PROTO: Record<Status, DocumentStatus> = {
   QUEUED: DocumentStatus.DOCUMENT_STATUS_QUEUED,
@@ -35,6 +36,7 @@ const DOWNLOAD_PIECE = 1024 * 1024;
 
 /** Handlers of archivar.v1.DocumentsService: validate, authorise, call the documents domain, map to proto. */
 export function createDocumentsService(app: AppContext, documents: Documents): AsyncService<typeof DocumentsServiceService> {
+  const pages = new PageRenderer(documents.deps, app.pool);
   return {
     async getServerKey(_req, ctx) {
       requireTenantUser(ctx);
@@ -128,7 +130,9 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
         // Previews, like text and words, are opened here and sent as plaintext over TLS.
         const which =
           kind === ArtifactKind.ARTIFACT_KIND_THUMBNAIL ? 'thumbnail' : kind === ArtifactKind.ARTIFACT_KIND_PAGE ? 'page' : 'pdf';
-        artifact = await previewArtifact(documents, p.tenantId, req.documentId, which, req.page);
+        artifact = await previewArtifact(documents, p.tenantId, req.documentId, which, req.page, (doc, page) =>
+          pages.render(doc, page, ctx.signal),
+        );
       } else {
         const doc = documents.get(p.tenantId, req.documentId);
         const name = Object.entries(ARTIFACTS).find(([, v]) => v === kind)?.[0];

@@ -1,5 +1,5 @@
 import { MessageChannel } from 'node:worker_threads';
-import { isSealedFormatError, unwrapFileKeyForTenant } from '../crypto/index.js';
+import { isSealedFormatError } from '../crypto/index.js';
 import type { Documents } from '../documents/documents.js';
 import { commitExtraction, type DocumentIndexer, depthOf, indexedDocument } from '../documents/processing.js';
 import { AppError } from '../server/errors.js';
@@ -7,6 +7,7 @@ import type { Logger } from '../server/logger.js';
 import type { DocumentRecord } from '../store/document-store.js';
 import type { JobRecord } from '../store/job-queue.js';
 import type { WorkerPool } from './pool.js';
+import { sealedInputOf } from './sealed-input.js';
 import type { ProgressMessage } from './tasks.js';
 
 /** How long past its budget a document may run before its worker thread is terminated. */
@@ -134,27 +135,13 @@ export class JobRunner {
     channel.port1.unref();
     try {
       await this.#setStatus(doc, { status: 'PROCESSING' }, 'PROCESSING', `attempt ${job.attempts}`);
-      const tenantKey = await deps.keyring.tenantKey(doc.tenantId);
-      const key = unwrapFileKeyForTenant(doc.header, tenantKey, { tenantId: doc.tenantId, documentId: doc.id, kind: 'original' });
-      // Own ArrayBuffers (not Node's shared pool), so they can be moved to the worker.
-      const fileKey = new Uint8Array(key);
-      key.fill(0);
-      const body = new Uint8Array(doc.storedSize);
-      let offset = 0;
-      for (const piece of deps.blobs.read(doc.tenantId, doc.id, 'original')) {
-        body.set(piece, offset);
-        offset += piece.byteLength;
-      }
+      const { input, transfer } = await sealedInputOf(deps, doc);
       const { maxNestingDepth, previewPages, ...pipelineLimits } = limits;
       const depth = depthOf(deps, doc);
       const result = await this.#pool.run(
         {
           type: 'process-document',
-          fileKey,
-          header: new Uint8Array(doc.header),
-          body,
-          contentId: doc.contentId,
-          maxPlaintextBytes: deps.config.documents.maxDocumentBytes,
+          ...input,
           maxTextBytes: Math.floor((deps.config.pool.maxHeapMb * 2 ** 20) / TEXT_BYTES_PER_HEAP_BYTE),
           declaredType: doc.declaredMediaType,
           fileName: doc.fileName,
@@ -165,7 +152,7 @@ export class JobRunner {
           serverPublicKey: new Uint8Array(deps.keyring.serverKeyPair.publicKey),
           progress: channel.port2,
         },
-        { signal, transfer: [fileKey.buffer, body.buffer, channel.port2] },
+        { signal, transfer: [...transfer, channel.port2] },
       );
       if (result.outcome === 'failed') {
         if (result.permanent) {

@@ -4,7 +4,9 @@ import {
   type ExtractedPage,
   imagePreviews,
   openPdf,
+  type PageSizePt,
   type PreviewImage,
+  pdfPreviews,
   previewFromImage,
   type SearchablePage,
 } from '../pipeline/index.js';
@@ -13,8 +15,7 @@ import type { ProcessLimits } from './tasks.js';
 /**
  * Previews made in the worker (docs/pipeline.md): a WebP thumbnail and PNG page previews of images and
  * of fully scanned PDFs, and a searchable PDF (page images + invisible OCR text) for both. Born-digital
- * PDFs are never rendered here (pdf.js + @napi-rs/canvas crash the process on large glyphs inside worker
- * threads): their original serves as the PDF, and they get no page previews for now.
+ * (and mixed) PDFs get a thumbnail and page previews rendered from the PDF; their original serves as the PDF.
  */
 export interface MadePreviews {
   thumbnail?: Buffer;
@@ -34,7 +35,7 @@ export async function makePreviews(
   if (doc.mediaType.startsWith('image/')) return fromImage(bytes, doc.pages, opts);
   if (doc.mediaType === 'application/pdf') {
     const scanned = doc.pages.length > 0 && doc.pages.every((p) => p.ocr && p.dpi);
-    return scanned ? fromScannedPdf(bytes, doc.pages, opts) : { pages: [], pdfIsOriginal: true };
+    return scanned ? fromScannedPdf(bytes, doc.pages, opts) : fromBornDigitalPdf(bytes, doc.pages, opts);
   }
   return none;
 }
@@ -71,6 +72,34 @@ async function fromImage(bytes: Buffer, pages: ExtractedPage[], opts: Opts): Pro
     ...(opts.title ? { title: opts.title } : {}),
   });
   return { thumbnail: made.thumbnail.bytes, pages: previews.map((p) => p.bytes), pdf, pdfIsOriginal: false };
+}
+
+/** Text-layer (or mixed) PDF: pages 1…previewPages rendered at 1024 px width; the original is the PDF. */
+async function fromBornDigitalPdf(bytes: Buffer, pages: ExtractedPage[], opts: Opts): Promise<MadePreviews> {
+  const opened = await openPdf(bytes, { limits: opts.limits, signal: opts.signal });
+  if (opened.status === 'encrypted') return { pages: [], pdfIsOriginal: true };
+  const pdf = opened.pdf;
+  try {
+    const made = await pdfPreviews(pdf, {
+      maxPages: Math.max(1, opts.previewPages),
+      pageSizesPt: pages.map(pageSizePt),
+      signal: opts.signal,
+    });
+    return {
+      thumbnail: made.thumbnail.bytes,
+      pages: made.pages.slice(0, opts.previewPages).map((p) => p.bytes),
+      pdfIsOriginal: true,
+    };
+  } finally {
+    await pdf.close();
+  }
+}
+
+/** A page's size in points from extraction: text-layer pages are measured in points, OCR'd ones in pixels. */
+export function pageSizePt(page: ExtractedPage | undefined): PageSizePt | undefined {
+  if (!page?.width || !page.height) return undefined;
+  const s = page.ocr && page.dpi ? 72 / page.dpi : 1;
+  return { width: page.width * s, height: page.height * s };
 }
 
 /** Every page was OCR'd (image-only): each is rendered again at its OCR dpi, so the word boxes fit. */

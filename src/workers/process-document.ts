@@ -20,6 +20,7 @@ import type {
   ProcessFailureKind,
   ProgressMessage,
   SealedChild,
+  SealedInput,
 } from './tasks.js';
 
 // Worker side only: the OCR engine below is per thread, and the pipeline's libraries are heavy.
@@ -132,14 +133,14 @@ async function previewsOf(
   }
 }
 
-function ownCopy(bytes: Uint8Array): Uint8Array {
+export function ownCopy(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(bytes.byteLength);
   out.set(bytes);
   return out;
 }
 
 /** Decrypts and decompresses into one buffer, then checks the digest against the record's content id. */
-async function openInMemory(task: ProcessDocumentTask): Promise<Buffer> {
+export async function openInMemory(task: SealedInput): Promise<Buffer> {
   const opened = openStream(
     task.header,
     [task.body],
@@ -174,6 +175,11 @@ function checkTextSize(plaintext: Buffer, task: ProcessDocumentTask): void {
 }
 
 function failure(err: unknown): ProcessDocumentResult {
+  return { type: 'process-document', outcome: 'failed', ...classifyFailure(err) };
+}
+
+/** What went wrong, in words safe to show the owner, and whether retrying could help. */
+export function classifyFailure(err: unknown): { kind: ProcessFailureKind; reason: string; permanent: boolean } {
   let kind: ProcessFailureKind = 'internal';
   let reason = 'processing failed with an internal error';
   if (isSealedFormatError(err)) {
@@ -184,8 +190,7 @@ function failure(err: unknown): ProcessDocumentResult {
     reason = err.message;
   }
   // Bad bytes and exceeded limits fail the same way every time; a library hiccup may not.
-  const permanent = kind !== 'internal' && kind !== 'aborted';
-  return { type: 'process-document', outcome: 'failed', kind, reason, permanent };
+  return { kind, reason, permanent: kind !== 'internal' && kind !== 'aborted' };
 }
 
 /** Pages joined by form feeds (a form feed inside a page would shift page numbers, so it becomes a newline). */

@@ -30,13 +30,8 @@ export interface ProcessLimits {
   renderDpi: number;
 }
 
-/**
- * Opens a stored document in memory (decrypt, decompress, check the plaintext digest), extracts its
- * text, metadata and child documents, and seals the children. The file key is unwrapped on the main
- * thread and moved here; nothing is written to disk.
- */
-export interface ProcessDocumentTask {
-  type: 'process-document';
+/** The sealed original moved into a worker: what it needs to open the document in memory. */
+export interface SealedInput {
   /** 32-byte file key (transferred, wiped after use). */
   fileKey: Uint8Array;
   /** The stored sealed header. */
@@ -46,6 +41,15 @@ export interface ProcessDocumentTask {
   /** Expected hex SHA-256 of the plaintext. */
   contentId: string;
   maxPlaintextBytes: number;
+}
+
+/**
+ * Opens a stored document in memory (decrypt, decompress, check the plaintext digest), extracts its
+ * text, metadata and child documents, and seals the children. The file key is unwrapped on the main
+ * thread and moved here; nothing is written to disk.
+ */
+export interface ProcessDocumentTask extends SealedInput {
+  type: 'process-document';
   /** Largest text, HTML or e-mail document (they become JS strings; bounded by the worker heap). */
   maxTextBytes: number;
   declaredType: string;
@@ -131,7 +135,25 @@ export type ProcessDocumentResult =
       permanent: boolean;
     };
 
-export type WorkerTask = SelftestTask | ProcessDocumentTask;
-export type WorkerResult = SelftestResult | ProcessDocumentResult;
+/**
+ * Renders the page preview (PNG, 1024 px wide) of one page of a PDF or multi-page image on its first
+ * request: the pages past `--preview-pages` that processing did not make.
+ */
+export interface RenderPageTask extends SealedInput {
+  type: 'render-page';
+  /** The media type processing found. */
+  mediaType: string;
+  /** 1-based. */
+  page: number;
+  limits: ProcessLimits;
+}
+
+export type RenderPageResult =
+  // png: transferred; reason: safe to show the owner.
+  | { type: 'render-page'; outcome: 'rendered'; png: Uint8Array }
+  | { type: 'render-page'; outcome: 'failed'; kind: ProcessFailureKind; reason: string };
+
+export type WorkerTask = SelftestTask | ProcessDocumentTask | RenderPageTask;
+export type WorkerResult = SelftestResult | ProcessDocumentResult | RenderPageResult;
 export type TaskType = WorkerTask['type'];
 export type ResultOf<T extends TaskType> = Extract<WorkerResult, { type: T }>;

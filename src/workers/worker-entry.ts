@@ -3,7 +3,8 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import sharp from 'sharp';
 import { processDocument } from './process-document.js';
-import type { ProcessDocumentResult, SelftestResult, SelftestTask, WorkerResult, WorkerTask } from './tasks.js';
+import { renderPage } from './render-page.js';
+import type { ProcessDocumentResult, RenderPageResult, SelftestResult, SelftestTask, WorkerResult, WorkerTask } from './tasks.js';
 
 // Heavy libraries and per-thread engines live here only; loading this on the main thread is a bug.
 if (isMainThread) {
@@ -20,21 +21,28 @@ export async function selftest(task: SelftestTask): Promise<SelftestResult> {
   return { type: 'selftest', bytes: task.payload.byteLength, threadId };
 }
 
-/** Hands the result's buffers over to the main thread instead of copying them. */
-function moved(result: ProcessDocumentResult): unknown {
-  if (result.outcome !== 'extracted') return result;
+/** The buffers a result hands over to the main thread instead of copying them. */
+function buffersOf(result: ProcessDocumentResult | RenderPageResult): ArrayBufferLike[] {
+  if (result.type === 'render-page') return result.outcome === 'rendered' ? [result.png.buffer] : [];
+  if (result.outcome !== 'extracted') return [];
   const buffers = new Set<ArrayBufferLike>([result.text.buffer, result.words.buffer]);
   for (const c of result.children) buffers.add(c.body.buffer);
   const { thumbnail, pages, pdf } = result.previews;
   for (const b of [thumbnail, pdf, ...pages]) if (b) buffers.add(b.buffer);
+  return [...buffers];
+}
+
+function moved(result: ProcessDocumentResult | RenderPageResult): WorkerResult {
+  const buffers = buffersOf(result);
+  if (buffers.length === 0) return result;
   return move({
     get [transferableSymbol]() {
-      return [...buffers];
+      return buffers;
     },
     get [valueSymbol]() {
       return result;
     },
-  } as unknown as ArrayBuffer);
+  } as unknown as ArrayBuffer) as unknown as WorkerResult;
 }
 
 /** Piscina calls the default export with each task; the tag picks the handler. */
@@ -43,6 +51,8 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     case 'selftest':
       return selftest(task);
     case 'process-document':
-      return moved(await processDocument(task)) as WorkerResult;
+      return moved(await processDocument(task));
+    case 'render-page':
+      return moved(await renderPage(task));
   }
 }

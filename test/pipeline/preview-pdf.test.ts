@@ -1,13 +1,9 @@
+import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { type OpenPdf, openPdf, pdfPreviews } from '../../src/pipeline/index.js';
 import { germanPdf } from '../fixtures/pdfs.js';
 
-/*
- * Kept apart from the image previews on purpose: this file must not load the test fixtures' copy of
- * @napi-rs/canvas (text-image.ts) next to pdf.js's own copy. Large glyphs (≳ 60 px) rendered by
- * pdf.js crashed the vitest fork natively here, so the fixtures keep headings small.
- */
 async function decoded(bytes: Buffer): Promise<{ format: string; width: number; height: number }> {
   const { info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
   const meta = await sharp(bytes).metadata();
@@ -54,5 +50,44 @@ describe('PDF previews', () => {
     } finally {
       await pdf.close();
     }
+  });
+  it('a wide poster page comes out 1024 wide, a narrow receipt at 300 dpi; maxPages bounds the work', async () => {
+    const doc = await PDFDocument.create();
+    doc.addPage([200, 600]).drawText('Kassenbon', { x: 20, y: 560, size: 14 });
+    doc.addPage([2400, 1200]).drawText('Poster', { x: 100, y: 600, size: 14 });
+    doc.addPage([595, 842]);
+    const pdf = await open(Buffer.from(await doc.save()));
+    try {
+      const p = await pdfPreviews(pdf, { maxPages: 2 });
+      expect(p.pageCount).toBe(3);
+      // 200 pt at the 300 dpi cap.
+      expect(p.pages.map((x) => x.width)).toEqual([833, 1024]);
+      expect(Math.abs((p.pages[0]?.height ?? 0) - 2500)).toBeLessThanOrEqual(2);
+      expect(Math.abs((p.pages[1]?.height ?? 0) - 512)).toBeLessThanOrEqual(2);
+    } finally {
+      await pdf.close();
+    }
+  });
+
+  it('large glyphs, several documents in one process: renders are identical every time', async () => {
+    // Regression: the pixels were read after the canvas was destroyed (a use-after-free), which crashed
+    // the process on large glyphs or a second document and made identical renders differ.
+    const doc = await PDFDocument.create();
+    const font = await doc.embedFont(StandardFonts.HelveticaBold);
+    doc.addPage([595, 842]).drawText('Übersicht', { x: 40, y: 600, size: 120, font });
+    const bytes = Buffer.from(await doc.save());
+    const renders: Buffer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const pdf = await open(bytes);
+      try {
+        renders.push((await pdf.renderPage(1, { dpi: 300 })).png);
+      } finally {
+        await pdf.close();
+      }
+    }
+    expect(renders[1]?.equals(renders[0] as Buffer)).toBe(true);
+    expect(renders[2]?.equals(renders[0] as Buffer)).toBe(true);
+    const stats = await sharp(renders[0]).stats();
+    expect(stats.channels[0]?.min).toBeLessThan(100);
   });
 });

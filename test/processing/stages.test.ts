@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactKind, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
 import type { DownloadResponse } from '../../src/gen/archivar/v1/documents.js';
 import type { Connection } from '../../src/sdk/index.js';
-import { germanPdf } from '../fixtures/pdfs.js';
 import { renderTextPng } from '../fixtures/text-image.js';
 import { startTestServer, TEST_PRINCIPAL, type TestServer } from '../helpers/test-server.js';
 import { downloadKind, getDoc, uploader, walk } from './helpers.js';
@@ -23,7 +23,8 @@ describe('issue 7 stages wired into processing', () => {
   let upload: Awaited<ReturnType<typeof uploader>>;
 
   beforeAll(async () => {
-    t = await startTestServer({ 'pool-threads': '1' });
+    // One page preview at ingest: later pages are rendered on their first request.
+    t = await startTestServer({ 'pool-threads': '1', 'preview-pages': '1' });
     upload = await uploader(t);
   });
   afterAll(async () => {
@@ -144,18 +145,69 @@ describe('issue 7 stages wired into processing', () => {
     }
   });
 
-  it('a born-digital PDF serves its original as the PDF and has no page previews', async () => {
-    const original = await germanPdf();
-    const id = await upload(original, 'brief.pdf', 'application/pdf');
+  it('a born-digital PDF: original as the PDF, thumbnail and page 1 at ingest, later pages rendered on request', async () => {
+    // Headings of 72 pt: large glyphs are what used to crash pdf.js's canvas inside worker threads.
+    const doc = await PDFDocument.create();
+    const font = await doc.embedFont(StandardFonts.HelveticaBold);
+    for (const [i, y] of [780, 420, 80].entries()) {
+      doc.addPage([595, 842]).drawText(`Teil ${i + 1}`, { x: 60, y, size: 72, font });
+    }
+    const original = Buffer.from(await doc.save());
+    const id = await upload(original, 'bericht.pdf', 'application/pdf');
     await t.server.runner.whenIdle();
-    const doc = await getDoc(t.client, id);
-    expect(doc.artifacts).toContain(ArtifactKind.ARTIFACT_KIND_PDF);
-    expect(doc.artifacts).not.toContain(ArtifactKind.ARTIFACT_KIND_PAGE);
+    const got = await getDoc(t.client, id);
+    expect(got.status).toBe(DocumentStatus.DOCUMENT_STATUS_INDEXED);
+    expect(got.artifacts).toEqual(
+      expect.arrayContaining([
+        ArtifactKind.ARTIFACT_KIND_THUMBNAIL,
+        ArtifactKind.ARTIFACT_KIND_PAGE,
+        ArtifactKind.ARTIFACT_KIND_PDF,
+      ]),
+    );
     const pdf = await downloadKind(t.client, id, ArtifactKind.ARTIFACT_KIND_PDF);
     expect(pdf.bytes.equals(original)).toBe(true);
-    await expect(downloadPage(t.client, id, 1)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    const thumb = await sharp((await downloadKind(t.client, id, ArtifactKind.ARTIFACT_KIND_THUMBNAIL)).bytes).metadata();
+    expect([thumb.format, thumb.width]).toEqual(['webp', 256]);
+
+    // Page 1 was made at ingest, pages 2 and 3 are not stored until asked for.
+    expect(t.server.documents.deps.blobs.size(TEST_PRINCIPAL.tenantId, id, 'page-2')).toBe(0);
+    const bands = [];
+    for (const n of [1, 2, 3]) {
+      const png = await downloadPage(t.client, id, n);
+      const meta = await sharp(png).metadata();
+      expect([meta.format, meta.width]).toEqual(['png', 1024]);
+      expect(Math.abs((meta.height ?? 0) - Math.round((1024 * 842) / 595))).toBeLessThanOrEqual(2);
+      bands.push(await inkByThird(png));
+    }
+    // Each page's heading is where it was drawn: top, middle, bottom third.
+    expect(bands).toEqual([
+      [true, false, false],
+      [false, true, false],
+      [false, false, true],
+    ]);
+    expect(t.server.documents.deps.blobs.size(TEST_PRINCIPAL.tenantId, id, 'page-3')).toBeGreaterThan(0);
+    // A second request serves the stored page: the same bytes.
+    expect((await downloadPage(t.client, id, 3)).equals(await downloadPage(t.client, id, 3))).toBe(true);
+    await expect(downloadPage(t.client, id, 4)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+
+    // Page previews are sealed at rest like everything else.
+    for (const file of walk(t.dataDir)) {
+      expect(fs.readFileSync(file).includes(Buffer.from([0x89, 0x50, 0x4e, 0x47])), file).toBe(false);
+    }
   });
 });
+
+/** Whether each horizontal third of a page image has dark pixels (ink). */
+async function inkByThird(png: Buffer): Promise<boolean[]> {
+  const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
+  const third = Math.floor(info.height / 3);
+  return [0, 1, 2].map((b) => {
+    for (let y = b * third; y < (b + 1) * third; y++) {
+      for (let x = 0; x < info.width; x++) if ((data[y * info.width + x] ?? 255) < 100) return true;
+    }
+    return false;
+  });
+}
 
 async function downloadPage(client: Connection, documentId: string, page: number): Promise<Buffer> {
   const call = client.documents.download({

@@ -1,0 +1,41 @@
+import type { DocumentsDeps } from '../documents/deps.js';
+import { storeRenderedPage } from '../documents/processing.js';
+import { AppError, dataLoss, deadlineExceeded, failedPrecondition } from '../server/errors.js';
+import type { DocumentRecord } from '../store/document-store.js';
+import type { WorkerPool } from './pool.js';
+import { sealedInputOf } from './sealed-input.js';
+
+/**
+ * Page previews past `--preview-pages`, made on their first request: the page is rendered in the pool
+ * (the original opened in memory there), sealed with the tenant key, stored next to the others and served.
+ */
+export class PageRenderer {
+  readonly #deps: DocumentsDeps;
+  readonly #pool: WorkerPool;
+
+  constructor(deps: DocumentsDeps, pool: WorkerPool) {
+    this.#deps = deps;
+    this.#pool = pool;
+  }
+
+  /** The PNG of page `page` (1-based) of `doc`, which must be a processed PDF or image. */
+  async render(doc: DocumentRecord, page: number, signal?: AbortSignal): Promise<Buffer> {
+    const { input, transfer } = await sealedInputOf(this.#deps, doc);
+    const { maxNestingDepth, previewPages, ...limits } = this.#deps.config.processing;
+    const result = await this.#pool.run(
+      { type: 'render-page', ...input, mediaType: doc.mediaType, page, limits },
+      { ...(signal ? { signal } : {}), transfer },
+    );
+    if (result.outcome === 'failed') {
+      const message = `page ${page} could not be rendered: ${result.reason}`;
+      if (result.kind === 'verification') throw dataLoss(message);
+      if (result.kind === 'timeout') throw deadlineExceeded(message);
+      if (result.kind === 'internal' || result.kind === 'aborted') throw new AppError(13, message);
+      // A damaged page or one over a limit: the document itself is the problem, retrying will not help.
+      throw failedPrecondition(message);
+    }
+    const png = Buffer.from(result.png.buffer, result.png.byteOffset, result.png.byteLength);
+    await storeRenderedPage(this.#deps, doc, page, png);
+    return png;
+  }
+}
