@@ -57,7 +57,10 @@ export async function* exportMyData(
   const documents: Array<DocumentSummary & { file: string | null }> = [];
   for await (const d of src.documents.list(user.tenantId, signal)) {
     signal.throwIfAborted();
-    documents.push({ ...d, file: options.includeDocuments ? `documents/${d.id}/${safeFileName(d.fileName)}` : null });
+    documents.push({
+      ...d,
+      file: options.includeDocuments && d.stored !== false ? `documents/${d.id}/${safeFileName(d.fileName)}` : null,
+    });
   }
   const usage = [];
   let cursor = '';

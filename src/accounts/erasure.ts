@@ -80,6 +80,11 @@ export class Erasure {
       }
       for (const key of [...r.consents.getKeys({ start: [tenantId], end: [tenantId, '\uffff'] })]) r.consents.remove(key);
       r.imap.remove([tenantId]);
+      // The IMAP import ledger and status (hashed mailbox keys) go with the settings, in this transaction.
+      for (const name of ['imapLedger', 'imapStatus'] as const) {
+        const db = r.store.db(name);
+        for (const key of [...db.getKeys({ start: [tenantId], end: [tenantId, '\uffff'] })]) db.remove(key);
+      }
       for (const key of deleteUsage) r.usage.remove(key);
       for (const key of [...r.invoices.getKeys({ start: [tenantId], end: [tenantId, '\uffff'] })] as KeyPart[][]) {
         if (!lockedInvoiceIds.has(String(key[1]))) r.invoices.remove(key);

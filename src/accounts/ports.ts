@@ -30,6 +30,8 @@ export interface DocumentSummary {
   createdMs: number;
   /** Extracted metadata (title, author, dates, tags, …) as plain JSON values. */
   metadata: Record<string, unknown>;
+  /** False when no original was stored (an import that failed first): the export lists it without a file. */
+  stored?: boolean;
 }
 
 /**

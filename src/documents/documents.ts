@@ -1,7 +1,8 @@
 import { openStream, rewrapHeaderForRecipient, sealStream, unwrapFileKeyForTenant } from '../crypto/index.js';
 import type { UploadRequest } from '../gen/archivar/v1/documents.js';
 import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
-import { type DocumentRecord, FINAL_STATUSES, type ListFilter } from '../store/document-store.js';
+import { type DocumentRecord, FINAL_STATUSES, hasOriginal, type ListFilter } from '../store/document-store.js';
+import { newId } from '../store/ids.js';
 import { mapSealedError } from './crypto-errors.js';
 import type { DocumentsDeps } from './deps.js';
 import type { ProcessingEvent } from './events.js';
@@ -71,6 +72,53 @@ export class Documents {
     return receiveUpload(this.deps, who, messages(), signal, origin);
   }
 
+  /**
+   * A server-side import (an IMAP mail) that failed before anything could be stored — too large, or refused
+   * by a permanent error: a FAILED record without an original, so the owner finds it and its reason in the
+   * document list. Idempotent by key like `ingest`: a repeat returns the existing record.
+   */
+  async recordFailedImport(
+    who: Who,
+    file: { fileName: string; mediaType: string; size: number; reason: string; idempotencyKey: string; tags?: string[] },
+    source: DocumentRecord['source'],
+  ): Promise<DocumentRecord> {
+    const { store, documents, clock } = this.deps;
+    const now = clock();
+    const record: DocumentRecord = {
+      id: newId('doc', now),
+      tenantId: who.tenantId,
+      parentId: null,
+      children: [],
+      fileName: safeFileName(file.fileName, 'unnamed'),
+      declaredMediaType: file.mediaType,
+      mediaType: file.mediaType,
+      contentId: '',
+      size: file.size,
+      storedSize: 0,
+      status: 'FAILED',
+      statusReason: file.reason,
+      source,
+      tags: [...new Set(file.tags ?? [])].sort(),
+      createdMs: now,
+      updatedMs: now,
+      uploadedBy: who.userId,
+      idempotencyKey: file.idempotencyKey,
+      header: Buffer.alloc(0),
+      jobId: null,
+      metadata: {},
+      artifacts: [],
+    };
+    const result = await store.root.transaction(() => {
+      const existing = documents.byIdempotencyKey(who.tenantId, file.idempotencyKey);
+      if (existing) return existing;
+      documents.insertSync(record);
+      return record;
+    });
+    await store.flushed();
+    if (result === record) this.emit(record, 'FAILED', file.reason);
+    return result;
+  }
+
   /** The tenant's document; another tenant's id is NOT_FOUND exactly like an unknown one. */
   get(tenantId: string, id: string): DocumentRecord {
     const doc = id.length > 0 && id.length <= 64 ? this.deps.documents.get(tenantId, id) : undefined;
@@ -101,6 +149,7 @@ export class Documents {
    */
   async original(tenantId: string, id: string, recipient: { publicKey: Uint8Array } | 'plaintext'): Promise<Artifact> {
     const doc = this.get(tenantId, id);
+    if (!hasOriginal(doc)) throw notFound(`the original was not stored: ${doc.statusReason}`);
     const tenantKey = await this.deps.keyring.tenantKey(tenantId);
     const binding = { tenantId, documentId: id, kind: 'original' };
     const body = toAsync(this.deps.blobs.read(tenantId, id, 'original'));

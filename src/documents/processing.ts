@@ -1,6 +1,6 @@
 import { rewrapHeaderForTenant } from '../crypto/index.js';
 import { notFound } from '../server/errors.js';
-import type { DocumentRecord, DocumentStatus } from '../store/document-store.js';
+import { type DocumentRecord, type DocumentStatus, hasOriginal } from '../store/document-store.js';
 import { newId } from '../store/ids.js';
 import type { JobRecord } from '../store/job-queue.js';
 import type { DocumentsDeps } from './documents.js';
@@ -298,7 +298,8 @@ export async function reprocess(deps: DocumentsDeps, scope: ReprocessScope): Pro
       const now = clock();
       for (const [tenantId, id] of batch) {
         const doc = documents.get(tenantId, id);
-        if (!doc || (doc.jobId && jobs.get(doc.jobId))) continue;
+        // A failed import without a stored original has nothing to process.
+        if (!doc || !hasOriginal(doc) || (doc.jobId && jobs.get(doc.jobId))) continue;
         const job = jobs.enqueueSync(tenantId, id, now);
         const next: DocumentRecord = { ...doc, jobId: job.id, status: 'QUEUED', statusReason: '', updatedMs: now };
         documents.updateSync(next);

@@ -1,4 +1,5 @@
 import type { DocumentSummary, TenantDocuments } from '../accounts/ports.js';
+import { hasOriginal } from '../store/document-store.js';
 import type { Documents } from './documents.js';
 
 /** The documents part as the accounts part sees it: listing and opening for export, deletion on erasure. */
@@ -14,9 +15,10 @@ export function tenantDocumentsOf(documents: Documents): TenantDocuments {
           id: d.id,
           fileName: d.fileName,
           mediaType: d.mediaType,
-          sizeBytes: d.size,
+          sizeBytes: hasOriginal(d) ? d.size : 0,
           createdMs: d.createdMs,
-          metadata: { ...d.metadata, tags: d.tags, status: d.status, parentId: d.parentId },
+          metadata: { ...d.metadata, tags: d.tags, status: d.status, statusReason: d.statusReason, parentId: d.parentId },
+          stored: hasOriginal(d),
         };
       }
     },

@@ -7,7 +7,7 @@ export type Outcome = 'imported' | 'duplicate' | 'failed' | 'skipped';
 /** One message's entry, keyed by [tenant, 'uid', account, folder, UIDVALIDITY, UID]. */
 export interface LedgerEntry {
   outcome: Outcome;
-  /** The document (for imported and duplicate), else null. */
+  /** The document: imported or duplicate, or the FAILED record without an original for failed and skipped. */
   documentId: string | null;
   /** Why it failed or was skipped (never mail content). */
   reason: string;

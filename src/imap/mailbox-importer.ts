@@ -38,7 +38,7 @@ export interface MailboxContext {
 }
 
 export interface ImporterDeps {
-  documents: Pick<Documents, 'ingest' | 'get'>;
+  documents: Pick<Documents, 'ingest' | 'get' | 'recordFailedImport'>;
   ledger: ImportLedger;
   config: ImapImportConfig;
   usage: UsageRecorder;
@@ -173,16 +173,17 @@ export class MailboxImporter {
     const messageId = meta.envelope?.messageId?.trim() || null;
     const size = meta.size ?? 0;
     if (size > config.maxMessageBytes) {
-      await this.#record(
+      await this.#notImported(
         client,
         folders,
         k,
         mode,
         counts,
+        ctx,
+        meta,
         'skipped',
-        null,
-        `larger than ${config.maxMessageBytes} bytes (${size})`,
-        null,
+        tooLarge(size, config.maxMessageBytes),
+        size,
       );
       return;
     }
@@ -197,7 +198,19 @@ export class MailboxImporter {
     const source = fetched ? fetched.source : undefined;
     if (!source) return; // expunged meanwhile (by the user): nothing to import
     if (source.byteLength > config.maxMessageBytes) {
-      await this.#record(client, folders, k, mode, counts, 'skipped', null, `larger than ${config.maxMessageBytes} bytes`, null);
+      const bytes = source.byteLength;
+      await this.#notImported(
+        client,
+        folders,
+        k,
+        mode,
+        counts,
+        ctx,
+        meta,
+        'skipped',
+        tooLarge(bytes, config.maxMessageBytes),
+        bytes,
+      );
       return;
     }
     let documentId: string;
@@ -220,7 +233,7 @@ export class MailboxImporter {
     } catch (err) {
       if (!isPermanent(err) || signal.aborted) throw err;
       const reason = err instanceof AppError ? err.message : 'the document could not be stored';
-      await this.#record(client, folders, k, mode, counts, 'failed', null, reason, null);
+      await this.#notImported(client, folders, k, mode, counts, ctx, meta, 'failed', reason, source.byteLength);
       return;
     }
     await hooks?.afterIngest?.(k);
@@ -234,6 +247,38 @@ export class MailboxImporter {
     }
     await hooks?.beforeSettle?.(k);
     await this.#settle(client, folders, k, outcome, mode);
+  }
+
+  /**
+   * A mail that is not imported (too large, or refused permanently) still shows up in the document list:
+   * a FAILED record with the reason and no original (idempotent by the message's key, so a crash before
+   * the ledger commit finds the same record again). Then the ledger entry, then the move to Failed.
+   */
+  async #notImported(
+    client: ImapFlow,
+    folders: Folders,
+    k: MessageKey,
+    mode: Mode,
+    counts: RunCounts,
+    ctx: MailboxContext,
+    meta: FetchMessageObject,
+    outcome: 'skipped' | 'failed',
+    reason: string,
+    size: number,
+  ): Promise<void> {
+    const doc = await this.#d.documents.recordFailedImport(
+      { tenantId: ctx.tenantId, userId: ctx.userId },
+      {
+        fileName: mailFileName(meta, k.uid),
+        mediaType: 'message/rfc822',
+        size,
+        reason: `not imported from the mailbox: ${reason}`,
+        idempotencyKey: ImportLedger.idempotencyKey(k),
+        tags: ['imap'],
+      },
+      'imap',
+    );
+    await this.#record(client, folders, k, mode, counts, outcome, doc.id, reason, null);
   }
 
   async #record(
@@ -357,6 +402,11 @@ function hasAttachment(node: MessageStructureObject): boolean {
   if (node.disposition?.toLowerCase() === 'attachment') return true;
   const named = Boolean(node.dispositionParameters?.filename ?? node.parameters?.name);
   return named && !node.type.toLowerCase().startsWith('text/');
+}
+
+function tooLarge(size: number, limit: number): string {
+  const unit = (n: number) => (n < 2 ** 20 ? `${Math.round(n / 1024)} KiB` : `${(n / 2 ** 20).toFixed(1)} MiB`);
+  return `the message (${unit(size)}) is larger than the limit of ${unit(limit)}`;
 }
 
 function mailFileName(meta: FetchMessageObject, uid: number): string {

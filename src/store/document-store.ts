@@ -2,6 +2,9 @@ import type { Store } from './database.js';
 
 export type DocumentStatus = 'QUEUED' | 'PROCESSING' | 'STORED' | 'INDEXED' | 'FAILED' | 'UNSUPPORTED' | 'ENCRYPTED';
 export type DocumentSource = 'upload' | 'imap' | 'attachment' | 'archive-member';
+/** False for the record of an import that failed before anything was stored (see Documents.recordFailedImport). */
+export const hasOriginal = (doc: Pick<DocumentRecord, 'header'>): boolean => doc.header.byteLength > 0;
+
 export const FINAL_STATUSES: ReadonlySet<DocumentStatus> = new Set(['STORED', 'INDEXED', 'FAILED', 'UNSUPPORTED', 'ENCRYPTED']);
 
 /** What LMDB holds per document (msgpack). The sealed header's file key is wrapped under the tenant key. */
@@ -82,7 +85,7 @@ export class DocumentStore {
     this.#docs.putSync([doc.tenantId, doc.id], doc);
     if (doc.idempotencyKey) this.#keys.putSync([doc.tenantId, 'idem', doc.idempotencyKey], doc.id);
     // Children (attachments) may repeat content of top-level documents; only top-level uploads dedupe.
-    if (doc.parentId === null) this.#keys.putSync([doc.tenantId, 'content', doc.contentId], doc.id);
+    if (doc.parentId === null && doc.contentId) this.#keys.putSync([doc.tenantId, 'content', doc.contentId], doc.id);
     this.#timeline.putSync([doc.tenantId, -doc.createdMs, doc.id], null);
   }
 

@@ -50,6 +50,17 @@ describe('export and erasure through the TenantDocuments port', () => {
       metadata: {},
       body: Buffer.from('hello'),
     },
+    {
+      // An import that failed before anything was stored: listed, never a file.
+      id: 'd3',
+      fileName: 'Riesig.eml',
+      mediaType: 'message/rfc822',
+      sizeBytes: 0,
+      createdMs: T0,
+      metadata: { status: 'FAILED', statusReason: 'not imported from the mailbox: too large' },
+      stored: false,
+      body: Buffer.alloc(0),
+    },
   ];
   const documents = fakeDocuments(docs);
   beforeAll(async () => {
@@ -101,6 +112,15 @@ describe('export and erasure through the TenantDocuments port', () => {
         file: null,
       },
       { id: 'd2', fileName: '../../etc/passwd', mediaType: 'text/plain', sizeBytes: 5, createdMs: T0, metadata: {}, file: null },
+      {
+        id: 'd3',
+        fileName: 'Riesig.eml',
+        mediaType: 'message/rfc822',
+        sizeBytes: 0,
+        createdMs: T0,
+        metadata: { status: 'FAILED', statusReason: 'not imported from the mailbox: too large' },
+        file: null,
+      },
     ]);
     const withDocs = await read(true);
     expect([...withDocs.keys()]).toEqual(['export.json', 'documents/d1/Rechnung 2024.pdf', 'documents/d2/__.._etc_passwd']);

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImapTlsMode } from '../../src/gen/archivar/v1/accounts.js';
-import { ArtifactKind, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
+import { ArtifactKind, DocumentSource, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
 import type { MessageKey } from '../../src/imap/index.js';
 import { unary } from '../../src/sdk/index.js';
-import { type AccountsServer, collect, type Session, startAccountsServer } from '../accounts/helpers.js';
+import { type AccountsServer, collect, PASSWORD, type Session, startAccountsServer } from '../accounts/helpers.js';
 import { type Dovecot, destroyDovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.js';
 import { imapStatus, importNow, mail, mailDocuments, setImap, waitFor } from './helpers.js';
 
@@ -278,6 +279,36 @@ describe.skipIf(!available)('IMAP import against a real dovecot', () => {
     expect(status).toMatchObject({ imported: 1n, skipped: 1n, failed: 0n });
     expect(await d.uids(u('big'), 'Archivar.Failed')).toHaveLength(1);
     expect(t.server.imap.ledger.status(s.user.tenantId).skipped).toBe(1);
+
+    // The skipped mail is in the document list: FAILED with the reason, no original stored.
+    const docs = await mailDocuments(s.c);
+    expect(docs.map((x) => x.fileName).sort()).toEqual(['Klein.eml', 'Riesig.eml']);
+    const big = docs.find((x) => x.fileName === 'Riesig.eml');
+    expect(big).toMatchObject({ status: DocumentStatus.DOCUMENT_STATUS_FAILED, source: DocumentSource.DOCUMENT_SOURCE_IMAP });
+    expect(big?.statusReason).toMatch(
+      /^not imported from the mailbox: the message \(30\d KiB\) is larger than the limit of 256 KiB$/,
+    );
+    const download = s.c.documents.download({
+      documentId: big?.id ?? '',
+      kind: ArtifactKind.ARTIFACT_KIND_ORIGINAL,
+      plaintext: true,
+      page: 0,
+      recipientPublicKey: Buffer.alloc(0),
+    });
+    await expect(collect(download as AsyncIterable<{ chunk: Buffer }>)).rejects.toMatchObject({
+      code: grpcStatus.NOT_FOUND,
+      details: expect.stringContaining('the original was not stored: not imported from the mailbox'),
+    });
+    // A second run neither imports it nor records it twice.
+    await importNow(s.c);
+    expect(await mailDocuments(s.c)).toHaveLength(2);
+
+    // Erasure removes the ledger and status with the settings, at once (not at the next rescan).
+    await unary(s.c.accounts.deleteAccount.bind(s.c.accounts), { password: PASSWORD, deleteTenant: true });
+    for (const name of ['imapLedger', 'imapStatus'] as const) {
+      const keys = [...t.server.app.store.db(name).getKeys({ start: [s.user.tenantId], end: [s.user.tenantId, '\uffff'] })];
+      expect(keys, name).toEqual([]);
+    }
   });
 
   it('resumes after the server stopped in the middle of a run', async () => {
