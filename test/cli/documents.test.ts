@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PDFDocument } from 'pdf-lib';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp-dir.js';
 import { runCli, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
@@ -117,6 +119,32 @@ describe('archivar document commands', () => {
     expect(s.stdout).toBe((files['sub/deeper/notes.md'] as Buffer).toString());
     const missingOutput = await cli(['download', notes.id as string]);
     expect(missingOutput.code).toBe(2);
+  });
+
+  it('download --kind thumbnail, page --page N and pdf write the previews of a PDF', async () => {
+    const pdf = await PDFDocument.create();
+    for (const text of ['Seite eins', 'Seite zwei']) pdf.addPage([595, 842]).drawText(text, { x: 60, y: 700, size: 30 });
+    const original = Buffer.from(await pdf.save());
+    const file = path.join(dir.path, 'zwei-seiten.pdf');
+    fs.writeFileSync(file, original);
+    const ingest = await cli(['--json', 'ingest', '--wait', file]);
+    expect(ingest.code, ingest.stderr).toBe(0);
+    const id = jsonLines<IngestLine>(ingest.stdout)[0]?.id as string;
+
+    const thumb = path.join(dir.path, 'thumb.webp');
+    expect((await cli(['download', id, '--kind', 'thumbnail', '-o', thumb])).code).toBe(0);
+    expect(await sharp(thumb).metadata()).toMatchObject({ format: 'webp', width: 256 });
+    const page2 = path.join(dir.path, 'page-2.png');
+    expect((await cli(['download', id, '--kind', 'page', '--page', '2', '-o', page2])).code).toBe(0);
+    expect(await sharp(page2).metadata()).toMatchObject({ format: 'png', width: 1024 });
+    const asPdf = path.join(dir.path, 'preview.pdf');
+    expect((await cli(['download', id, '--kind', 'pdf', '-o', asPdf])).code).toBe(0);
+    expect(fs.readFileSync(asPdf).equals(original)).toBe(true);
+
+    const noPage = await cli(['download', id, '--kind', 'page', '-o', page2]);
+    expect([noPage.code, noPage.stderr]).toEqual([2, expect.stringContaining('--kind page needs --page N')]);
+    const pastEnd = await cli(['download', id, '--kind', 'page', '--page', '3', '-o', page2]);
+    expect([pastEnd.code, pastEnd.stderr]).toEqual([1, expect.stringContaining('page must be between 1 and 2')]);
   });
 
   it('rm deletes; get and download then fail with NOT_FOUND and exit 1', async () => {
