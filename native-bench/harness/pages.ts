@@ -58,18 +58,40 @@ export function scanPng(lines: readonly string[]): Buffer {
 
 /** Character error rate: edit distance over reference length, whitespace collapsed. */
 export function cer(reference: string, hypothesis: string): number {
+  return pagesCer([reference], [hypothesis]);
+}
+
+/**
+ * Character error rate over pages: the edit distances of page pairs summed, divided by the reference's
+ * characters. Per page because the edit distance is O(n·m): a whole 50-page document would take hours.
+ */
+export function pagesCer(reference: readonly string[], hypothesis: readonly string[]): number {
+  let distance = 0;
+  let chars = 0;
+  for (let i = 0; i < Math.max(reference.length, hypothesis.length); i++) {
+    const d = editDistance(reference[i] ?? '', hypothesis[i] ?? '');
+    distance += d.distance;
+    chars += d.referenceChars;
+  }
+  return chars === 0 ? (distance === 0 ? 0 : 1) : distance / chars;
+}
+
+/** Levenshtein distance of the whitespace-normalised code points (two rows, typed arrays). */
+function editDistance(reference: string, hypothesis: string): { distance: number; referenceChars: number } {
   const norm = (s: string) => [...s.normalize('NFC').replace(/\s+/g, ' ').trim()];
   const r = norm(reference);
   const h = norm(hypothesis);
-  if (r.length === 0) return h.length === 0 ? 0 : 1;
-  let prev = Array.from({ length: h.length + 1 }, (_, j) => j);
+  if (r.length === 0) return { distance: h.length, referenceChars: 0 };
+  let prev = new Int32Array(h.length + 1).map((_, j) => j);
+  let cur = new Int32Array(h.length + 1);
   for (let i = 1; i <= r.length; i++) {
-    const cur = [i];
+    cur[0] = i;
+    const ri = r[i - 1];
     for (let j = 1; j <= h.length; j++) {
-      const cost = r[i - 1] === h[j - 1] ? 0 : 1;
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+      const cost = ri === h[j - 1] ? 0 : 1;
+      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
     }
-    prev = cur;
+    [prev, cur] = [cur, prev];
   }
-  return (prev[h.length] ?? 0) / r.length;
+  return { distance: prev[h.length] as number, referenceChars: r.length };
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openPdf } from '../../src/pipeline/index.js';
 import { hasCommand, runNative } from '../harness/native.js';
-import { cer, textPdf } from '../harness/pages.js';
+import { pagesCer, textPdf } from '../harness/pages.js';
 import { alternate, seconds } from '../harness/stats.js';
 import type { BenchContext, Benchmark } from '../harness/types.js';
 
@@ -11,9 +11,9 @@ async function run(ctx: BenchContext, pages: number, repetitions: number): Promi
   const { bytes, text } = await textPdf(pages, 7);
   const file = path.join(ctx.tmp, 'text.pdf');
   fs.writeFileSync(file, bytes);
-  const truth = text.map((lines) => lines.join('\n')).join('\n');
-  let ours = '';
-  let native = '';
+  const truth = text.map((lines) => lines.join('\n'));
+  let ours: string[] = [];
+  let native: string[] = [];
   const r = await alternate(
     { warmup: 1, repetitions },
     () =>
@@ -23,11 +23,11 @@ async function run(ctx: BenchContext, pages: number, repetitions: number): Promi
         const out: string[] = [];
         for (let p = 1; p <= opened.pdf.pageCount; p++) out.push((await opened.pdf.pageText(p)).text);
         await opened.pdf.close();
-        ours = out.join('\n');
+        ours = out;
       }),
     async () => {
       const run = await runNative('pdftotext', ['-layout', '-enc', 'UTF-8', file, '-']);
-      native = run.stdout;
+      native = run.stdout.split('\f');
       return run.seconds;
     },
   );
@@ -37,7 +37,7 @@ async function run(ctx: BenchContext, pages: number, repetitions: number): Promi
     higherIsBetter: true,
     ours: r.ours.map((s) => pages / s),
     reference: { label: 'pdftotext -layout (poppler, process)', values: r.reference.map((s) => pages / s) },
-    note: `generated ${pages}-page A4 PDF, ${bytes.byteLength} bytes; CER ours ${(cer(truth, ours) * 100).toFixed(2)} %, pdftotext ${(cer(truth, native) * 100).toFixed(2)} %`,
+    note: `generated ${pages}-page A4 PDF, ${bytes.byteLength} bytes; CER ours ${(pagesCer(truth, ours) * 100).toFixed(2)} %, pdftotext ${(pagesCer(truth, native) * 100).toFixed(2)} %`,
   });
 }
 
