@@ -2,7 +2,7 @@ import { Splitter } from '@zone-eu/mailsplit';
 import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
 import { PipelineError, raceSignal, throwIfAborted } from './errors.js';
 import { htmlToText } from './html.js';
-import { decodeText } from './text.js';
+import { decodeText, decodeWith } from './text.js';
 
 /**
  * RFC 5322 message → body text, header metadata, and attachments as child documents. The body is
@@ -89,12 +89,14 @@ export async function parseEmail(bytes: Uint8Array, opts: ParseEmailOptions = {}
   }
 
   let mail = await runParser(input, limits, opts.signal);
-  if (isEmptyMultipart(mail)) {
-    // A multipart whose declared boundary never occurs: find the one the parts really use.
-    const repaired = repairBoundary(input);
+  if (!hasBody(mail) && isMultipart(mail)) {
+    // A multipart (the top level or a nested one) whose declared boundary never occurs: find the one
+    // its parts really use. Only mails without any body text pay for the scan.
+    const repaired = repairBoundary(input, topBoundary(mail), maxNodes(limits));
     if (repaired) {
       const again = await runParser(repaired, limits, opts.signal);
-      if (!isEmptyMultipart(again)) {
+      const better = hasBody(again) || (isEmptyMultipart(mail) && !isEmptyMultipart(again));
+      if (better && again.attachments.length >= mail.attachments.length) {
         mail = again;
         input = repaired;
         repairs.push('boundary');
@@ -130,11 +132,19 @@ export async function parseEmail(bytes: Uint8Array, opts: ParseEmailOptions = {}
   }
   throwIfAborted(opts.signal);
 
+  // Encoded words whose declared charset is wrong (UTF-8 bytes in `=?ISO-8859-1?Q?…?=`) decode to mojibake.
+  let headerRepaired = false;
+  const header = (s: string): string => {
+    const fixed = repairMojibake(s);
+    if (fixed !== s) headerRepaired = true;
+    return fixed;
+  };
+
   const attachments: EmailAttachment[] = [];
   const skipped: ParsedEmail['skipped'] = [];
   for (const [i, a] of mail.attachments.entries()) {
     const isMessage = /^message\/(rfc822|global)$/i.test(a.contentType);
-    const fileName = safeFileName(a.filename, isMessage ? `message-${i + 1}.eml` : `attachment-${i + 1}`);
+    const fileName = safeFileName(a.filename && header(a.filename), isMessage ? `message-${i + 1}.eml` : `attachment-${i + 1}`);
     if (a.content.length === 0) {
       skipped.push({ name: fileName, reason: 'empty attachment' });
     } else if (a.content.length > limits.maxAttachmentBytes) {
@@ -156,16 +166,17 @@ export async function parseEmail(bytes: Uint8Array, opts: ParseEmailOptions = {}
   const out: ParsedEmail = {
     text: text.replace(/\r\n?/g, '\n').trim(),
     bodyFormat,
-    to: addresses(mail.to),
-    cc: addresses(mail.cc),
+    to: addresses(mail.to, header),
+    cc: addresses(mail.cc, header),
     references: typeof mail.references === 'string' ? [mail.references] : (mail.references ?? []),
     attachments,
     skipped,
     repairs,
   };
-  if (mail.subject?.trim()) out.subject = mail.subject.trim();
-  const from = addresses(mail.from)[0];
+  if (mail.subject?.trim()) out.subject = header(mail.subject.trim());
+  const from = addresses(mail.from, header)[0];
   if (from) out.from = from;
+  if (headerRepaired && !repairs.includes('header-charset')) repairs.push('header-charset');
   if (mail.date && !Number.isNaN(mail.date.getTime())) out.date = mail.date;
   if (mail.messageId) out.messageId = mail.messageId;
   if (mail.inReplyTo) out.inReplyTo = mail.inReplyTo;
@@ -251,35 +262,135 @@ function headerBlock(b: Buffer, maxHeaderBytes: number): { end: number } {
   return { end };
 }
 
-function isEmptyMultipart(mail: Parsed): boolean {
+function isMultipart(mail: Parsed): boolean {
   const ct = mail.headers.get('content-type') as { value?: string } | undefined;
-  const multipart = typeof ct?.value === 'string' && /^multipart\//i.test(ct.value);
-  return multipart && !mail.text?.trim() && !(typeof mail.html === 'string' && mail.html.trim()) && mail.attachments.length === 0;
+  return typeof ct?.value === 'string' && /^multipart\//i.test(ct.value);
+}
+
+function topBoundary(mail: Parsed): string | undefined {
+  const ct = mail.headers.get('content-type') as { params?: { boundary?: unknown } } | undefined;
+  return typeof ct?.params?.boundary === 'string' ? ct.params.boundary : undefined;
+}
+
+function hasBody(mail: Parsed): boolean {
+  return Boolean(mail.text?.trim() || (typeof mail.html === 'string' && mail.html.trim()));
+}
+
+function isEmptyMultipart(mail: Parsed): boolean {
+  return isMultipart(mail) && !hasBody(mail) && mail.attachments.length === 0;
+}
+
+const DELIMITER_LINE = /^--([0-9A-Za-z'()+_,./:=?-]{1,70}?)(?:--)?[ \t]*\r?$/;
+const MULTIPART_HEADER = /^content-type:[ \t]*multipart\//i;
+const BOUNDARY_PARAM = /\bboundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]+))/i;
+
+interface DelimiterLine {
+  token: string;
+  at: number;
 }
 
 /**
- * Rewrites the top-level Content-Type to the boundary the body actually uses: the first `--token`
- * line that occurs at least twice. Returns undefined when no such token exists.
+ * Points multipart headers whose boundary never occurs at the boundary their parts really use. The top
+ * level (declared boundary missing or unused) gets the first `--token` line if it occurs at least twice;
+ * a nested multipart gets the first `--token` after its header that occurs at least twice and that no
+ * other header uses. Returns undefined when there is nothing to repair. Works on the bytes (native
+ * searches, short lines decoded): a mail of large attachments is never turned into one big string.
  */
-function repairBoundary(input: Buffer): Buffer | undefined {
+function repairBoundary(input: Buffer, topBoundary: string | undefined, maxParts: number): Buffer | undefined {
   const { end } = headerBlock(input, input.length);
-  const body = input.subarray(end).toString('latin1');
+  const body = input.subarray(end);
+  const lines = delimiterLines(body);
   const counts = new Map<string, number>();
-  let first: string | undefined;
-  for (const m of body.matchAll(/^--([0-9A-Za-z'()+_,./:=?-]{1,70}?)(?:--)?[ \t]*\r?$/gm)) {
-    const token = m[1] as string;
-    first ??= token;
-    counts.set(token, (counts.get(token) ?? 0) + 1);
+  for (const l of lines) counts.set(l.token, (counts.get(l.token) ?? 0) + 1);
+  const repeated = (token: string) => (counts.get(token) ?? 0) >= 2;
+  const parts = multipartHeaders(body, maxParts);
+  const taken = new Set(parts.flatMap((p) => (counts.has(p.boundary) ? [p.boundary] : [])));
+
+  let top: string | undefined;
+  if (topBoundary === undefined || !counts.has(topBoundary)) {
+    const first = lines[0]?.token;
+    if (first !== undefined && repeated(first)) top = first;
   }
-  if (!first || (counts.get(first) ?? 0) < 2) return undefined;
-  const header = input
-    .subarray(0, end)
-    .toString('latin1')
+  if (top !== undefined) taken.add(top);
+  const edits: { at: number; length: number; boundary: string }[] = [];
+  for (const p of parts) {
+    if (counts.has(p.boundary)) continue;
+    // The parts' delimiter follows the header after at most a short preamble: look at the next few lines only,
+    // so hostile input (many headers, many delimiter-like lines) stays linear.
+    const next = firstAfter(lines, p.at);
+    const real = lines.slice(next, next + 16).find((l) => repeated(l.token) && !taken.has(l.token))?.token;
+    if (real === undefined) continue;
+    taken.add(real);
+    edits.push({ at: p.at, length: p.length, boundary: real });
+  }
+  if (top === undefined && edits.length === 0) return undefined;
+
+  let header = input.subarray(0, end).toString('latin1');
+  if (top !== undefined) {
     // Drop the old Content-Type with its folded continuation lines.
-    .replace(/^content-type:[^\n]*\n(?:[ \t][^\n]*\n)*/gim, '');
-  const eol = header.includes('\r\n') ? '\r\n' : '\n';
-  const fixed = `Content-Type: multipart/mixed; boundary="${first}"${eol}${header}`;
-  return Buffer.concat([Buffer.from(fixed, 'latin1'), input.subarray(end)]);
+    header = header.replace(/^content-type:[^\n]*\n(?:[ \t][^\n]*\n)*/gim, '');
+    const eol = header.includes('\r\n') ? '\r\n' : '\n';
+    header = `Content-Type: multipart/mixed; boundary="${top}"${eol}${header}`;
+  }
+  const pieces: Buffer[] = [Buffer.from(header, 'latin1')];
+  let from = 0;
+  for (const e of edits) {
+    pieces.push(body.subarray(from, e.at), Buffer.from(`boundary="${e.boundary}"`, 'latin1'));
+    from = e.at + e.length;
+  }
+  pieces.push(body.subarray(from));
+  return Buffer.concat(pieces);
+}
+
+/** `--token` lines (with or without the closing `--`), in order. */
+function delimiterLines(body: Buffer): DelimiterLine[] {
+  const out: DelimiterLine[] = [];
+  let p = body[0] === 0x2d && body[1] === 0x2d ? 0 : body.indexOf('\n--');
+  while (p !== -1) {
+    const start = body[p] === 0x0a ? p + 1 : p;
+    const eol = body.indexOf(0x0a, start);
+    // A delimiter line is short (70-character token); longer lines are cut and then fail the pattern.
+    const line = body.subarray(start, Math.min(eol === -1 ? body.length : eol, start + 128)).toString('latin1');
+    const m = DELIMITER_LINE.exec(line);
+    if (m) out.push({ token: m[1] as string, at: start });
+    p = body.indexOf('\n--', start);
+  }
+  return out;
+}
+
+/** `Content-Type: multipart/…` headers inside the body that carry a boundary parameter (offset and length of it). */
+function multipartHeaders(body: Buffer, max: number): { at: number; length: number; boundary: string }[] {
+  const out: { at: number; length: number; boundary: string }[] = [];
+  const seen = new Set<number>();
+  for (const needle of ['oundary', 'OUNDARY']) {
+    for (let q = body.indexOf(needle); q !== -1 && out.length < max; q = body.indexOf(needle, q + needle.length)) {
+      // Back to the start of the header: the line of the hit, and the lines it is folded from.
+      let start = body.lastIndexOf(0x0a, q) + 1;
+      // (start ≥ 2: a negative offset would make lastIndexOf search from the end.)
+      for (let n = 0; n < 32 && start >= 2 && (body[start] === 0x20 || body[start] === 0x09); n++) {
+        start = body.lastIndexOf(0x0a, start - 2) + 1;
+      }
+      if (seen.has(start)) continue;
+      seen.add(start);
+      const eol = body.indexOf(0x0a, q);
+      const text = body.subarray(start, eol === -1 ? body.length : eol).toString('latin1');
+      const param = MULTIPART_HEADER.test(text) ? BOUNDARY_PARAM.exec(text) : null;
+      if (param) out.push({ at: start + param.index, length: param[0].length, boundary: (param[1] ?? param[2]) as string });
+    }
+  }
+  return out.sort((a, b) => a.at - b.at);
+}
+
+/** Index of the first line at or after `at` (lines are in order). */
+function firstAfter(lines: readonly { at: number }[], at: number): number {
+  let lo = 0;
+  let hi = lines.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((lines[mid] as { at: number }).at < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 // U+FFFD from invalid UTF-8, or UTF-8 read as Latin-1/Windows-1252 ("MÃ¼ller", "â€ž").
@@ -431,15 +542,42 @@ function safeFileName(name: string | undefined, fallback: string): string {
   return base && base !== '.' && base !== '..' ? base.slice(0, 255) : fallback;
 }
 
-function addresses(v: AddressObject | AddressObject[] | undefined): string[] {
+function addresses(v: AddressObject | AddressObject[] | undefined, name: (s: string) => string): string[] {
   if (!v) return [];
   const list = Array.isArray(v) ? v : [v];
   const out: string[] = [];
   for (const obj of list) {
     for (const a of obj.value) {
-      if (a.address) out.push(a.name ? `${a.name} <${a.address}>` : a.address);
-      for (const g of a.group ?? []) if (g.address) out.push(g.name ? `${g.name} <${g.address}>` : g.address);
+      if (a.address) out.push(a.name ? `${name(a.name)} <${a.address}>` : a.address);
+      for (const g of a.group ?? []) if (g.address) out.push(g.name ? `${name(g.name)} <${g.address}>` : g.address);
     }
   }
   return out;
+}
+
+// Windows-1252 bytes 0x80–0x9F by the character they stand for (Latin-1 decoders give U+0080–U+009F,
+// which map back directly). From our own table: Node 20's TextDecoder('windows-1252') is Latin-1 there.
+const CP1252_HIGH = new Map<number, number>(
+  Array.from({ length: 32 }, (_, i) => [decodeWith(Uint8Array.of(0x80 + i), 'windows-1252').charCodeAt(0), 0x80 + i]),
+);
+CP1252_HIGH.delete(0xfffd);
+
+/**
+ * UTF-8 that was decoded as Latin-1/Windows-1252 ("GrÃ¼ÃŸe") turned back into what was written, when
+ * every character maps back to one byte and those bytes are valid UTF-8; anything else is returned as is.
+ */
+function repairMojibake(s: string): string {
+  if (!looksMisdecoded(s)) return s;
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const b = c <= 0xff ? c : CP1252_HIGH.get(c);
+    if (b === undefined) return s;
+    bytes[i] = b;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return s;
+  }
 }
