@@ -26,6 +26,8 @@ for (let b = Number(first); ; b++) {
   process.stdout.write(`committed ${b}\n`);
   if (b % 3 === 0) {
     const victim = `b${b - 1}-${Math.floor(rnd() * 40)}`;
+    // Announced first: a kill after the delete commits but before "deleted" is printed leaves it either way.
+    process.stdout.write(`deleting ${victim}\n`);
     if (await idx.deleteDocument('t', victim)) process.stdout.write(`deleted ${victim}\n`);
   }
   if (b % 7 === 0) await idx.merge({ tenantId: 't', force: true });
