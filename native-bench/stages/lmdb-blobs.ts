@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -46,7 +47,11 @@ async function blobCase(ctx: BenchContext, c: Case, rounds: number): Promise<voi
   for (let round = 0; round <= rounds; round++) {
     const warm = round === 0;
     const dir = fs.mkdtempSync(path.join(ctx.tmp, 'blobs-'));
-    const store = Store.open(path.join(dir, 'lmdb'), { mapSize: 8 * 2 ** 30 });
+    // Encrypted at rest like the server's store (docs/storage.md).
+    const store = Store.open(path.join(dir, 'lmdb'), {
+      mapSize: 8 * 2 ** 30,
+      encryptionKey: randomBytes(24).toString('base64url'),
+    });
     const blobs = new BlobStore(store);
     try {
       let t0 = process.hrtime.bigint();
