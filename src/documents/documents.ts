@@ -29,6 +29,8 @@ export interface Artifact {
 export class Documents {
   /** Called after a tag change is durable (the search index re-reads the document's tags). */
   onTagged: ((doc: DocumentRecord) => void) | undefined;
+  /** Called when a tenant's documents were erased, so derived data (the search index) goes too. */
+  onTenantErased: ((tenantId: string) => Promise<void>) | undefined;
 
   constructor(readonly deps: DocumentsDeps) {}
 

@@ -38,6 +38,8 @@ export function tenantDocumentsOf(documents: Documents): TenantDocuments {
       }
       // Orphans (a child whose parent vanished mid-way) go too.
       for (const id of [...deps.documents.ids(tenantId)]) n += (await documents.delete(tenantId, id)).length;
+      // Deletes leave tombstones until a merge; erasure removes the tenant's whole index at once.
+      await documents.onTenantErased?.(tenantId);
       return n;
     },
     async stats() {

@@ -47,6 +47,8 @@ export interface RunningServer {
   readonly runner: JobRunner;
   /** The IMAP mailbox watchers (tests set `imap.hooks`). */
   readonly imap: ImapWatchers;
+  /** The search engine (tests look into the index). */
+  readonly search: SearchEngine;
   /** Graceful: NOT_SERVING, stop accepting, drain calls (then abort them after the grace period), close pool and LMDB. */
   shutdown(): Promise<void>;
 }
@@ -121,6 +123,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     void searchEngine
       .setTags(doc.tenantId, doc.id, () => documents.deps.documents.get(doc.tenantId, doc.id)?.tags)
       .catch((err: unknown) => log.error({ err, documentId: doc.id }, 'the search index did not take a tag change'));
+  documents.onTenantErased = (tenantId) => searchIndex.dropTenant(tenantId);
   runner = new JobRunner(documents, pool, log, indexer);
   const accounts = await Accounts.open({
     store,
@@ -212,7 +215,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     })();
     return stopping;
   };
-  return { port, metricsPort: metricsServer?.port ?? null, app, documents, runner, imap, shutdown };
+  return { port, metricsPort: metricsServer?.port ?? null, app, documents, runner, imap, search: searchEngine, shutdown };
 }
 
 function credentials(config: Config): ServerCredentials {

@@ -44,6 +44,10 @@ describe('a tenant’s documents through export, isolation and erasure', () => {
     await expectCode(s.login('docs-owner@example.org'), status.UNAUTHENTICATED);
     expect(s.server.app.keyring.hasTenantKey(a.user.tenantId)).toBe(false);
     expect([...s.server.documents.deps.documents.ids(a.user.tenantId)]).toEqual([]);
+    // The index keeps nothing of the tenant: no segment, term, document record or tombstone waiting for a merge.
+    for (const db of s.server.search.index.store.all()) {
+      expect([...db.getKeys({ start: [a.user.tenantId], end: [a.user.tenantId, '\uffff'] })]).toEqual([]);
+    }
     await s.server.app.store.flushed();
     expect(filesContaining(s.dataDir, ['documentmarker-plaintext', 'docs-owner@example.org'])).toEqual([]);
   });
