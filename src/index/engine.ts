@@ -100,7 +100,7 @@ export class SearchEngine {
       },
     });
     this.dictionary = new TermDictionary(this.index.store);
-    this.suggester = new Suggester(values, this.dictionary);
+    this.suggester = new Suggester(values, this.dictionary, this.index.store.words);
   }
 
   /** Tags changed on a document: searchable (`tag:`) and faceted at once; false if it is not indexed. */

@@ -15,6 +15,8 @@
  *   index-deletes   [t, segId]              → tombstone bitset                 binary
  *   index-docs      [t, segId, localDoc]    → DocRecord              (msgpack)
  *   index-ids       [t, docId]              → [segId, localDoc]      (msgpack)
+ *   index-words     [t, foldedWord]         → the word as first written  (msgpack): as-you-type completion
+ *                                             shows words, not index terms ("Müller", not "mull")
  */
 import type { Database, RootDatabase } from 'lmdb';
 import { NUM_FIELDS } from './postings-codec.js';
@@ -54,6 +56,7 @@ export class IndexStore {
   readonly deletes: Database<Buffer, Key>;
   readonly docs: Database<DocRecord, Key>;
   readonly ids: Database<[number, number], Key>;
+  readonly words: Database<string, Key>;
 
   constructor(readonly root: RootDatabase) {
     this.meta = root.openDB({ name: 'index-meta', encoding: 'msgpack' });
@@ -64,14 +67,22 @@ export class IndexStore {
     this.deletes = root.openDB({ name: 'index-deletes', encoding: 'binary' });
     this.docs = root.openDB({ name: 'index-docs', encoding: 'msgpack' });
     this.ids = root.openDB({ name: 'index-ids', encoding: 'msgpack' });
+    this.words = root.openDB({ name: 'index-words', encoding: 'msgpack' });
   }
 
   /** Every sub-database holding tenant data, for dropTenant. */
   all(): Database<unknown, Key>[] {
-    return [this.meta, this.terms, this.positions, this.large, this.norms, this.deletes, this.docs, this.ids] as Database<
-      unknown,
-      Key
-    >[];
+    return [
+      this.meta,
+      this.terms,
+      this.positions,
+      this.large,
+      this.norms,
+      this.deletes,
+      this.docs,
+      this.ids,
+      this.words,
+    ] as Database<unknown, Key>[];
   }
 }
 

@@ -184,7 +184,7 @@ export class SearchIndex {
         const stats = this.#stats(tenantId);
         for (const id of byId.keys()) this.#tombstone(tenantId, id, stats);
         const id = stats.nextSegmentId++;
-        writeSegment(this.store, tenantId, id, builder.sortedTerms(), builder.normsBytes(), builder.records);
+        writeSegment(this.store, tenantId, id, builder.sortedTerms(), builder.normsBytes(), builder.records, builder.words());
         this.#hooks?.added?.(tenantId, id, [...byId.values()]);
         const meta: SegmentMeta = { id, uid: newSegmentUid(), docs: builder.numDocs, deleted: 0 };
         this.store.meta.put([tenantId, 'seg', id], meta);

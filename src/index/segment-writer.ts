@@ -2,7 +2,7 @@
  * Builds one segment in memory from analysed documents and writes it in the caller's write transaction.
  * Segments are immutable once written; only their tombstone bitset changes until a merge replaces them.
  */
-import { type AnalyserLanguage, analyse } from './analyser.js';
+import { type AnalyserLanguage, analyse, normaliseWord } from './analyser.js';
 import type { DocRecord, IndexStore } from './index-store.js';
 import { toBuffer } from './index-store.js';
 import {
@@ -42,6 +42,10 @@ export interface TermPostingsInput {
   positions: ArrayLike<number>;
 }
 
+const MAX_WORD_CHARS = 40;
+/** Words worth completing: letters (and inner hyphens), no digits or codes. */
+const WORD_RE = /^\p{L}+(?:-\p{L}+)*$/u;
+
 /** Growable Int32Array. */
 export class IntList {
   data = new Int32Array(1024);
@@ -78,6 +82,9 @@ export class SegmentBuilder {
   private norms = new Uint8Array(64 * NUM_FIELDS);
   private doc = -1;
   private field = 0;
+  /** The text being analysed, and the word that first produced each term of this segment (by term id). */
+  private text = '';
+  private readonly firstWords: string[] = [];
   /** Characters of analysed text taken so far (for throughput figures). */
   textChars = 0;
 
@@ -87,12 +94,14 @@ export class SegmentBuilder {
     return this.records.length;
   }
 
-  private readonly sink = (term: string, position: number): void => {
+  private readonly sink = (term: string, position: number, start: number, end: number): void => {
     let id = this.termIds.get(term);
     if (id === undefined) {
       id = this.termNames.length;
       this.termNames.push(term);
       this.termIds.set(term, id);
+      // Once per term and segment, so the hot path pays nothing for it.
+      this.firstWords.push(end - start <= MAX_WORD_CHARS ? this.text.slice(start, end) : '');
       if (id >= this.lastDoc.length) {
         const ld = new Int32Array(this.lastDoc.length * 2).fill(-1);
         ld.set(this.lastDoc);
@@ -123,6 +132,7 @@ export class SegmentBuilder {
       if (name === 'body') {
         for (const page of doc.fields.body ?? []) {
           this.textChars += page.length;
+          this.text = page;
           pos = analyse(page, language, this.sink, 'index', pos);
         }
       } else {
@@ -130,6 +140,7 @@ export class SegmentBuilder {
         if (text === undefined || text.length === 0) continue;
         if (name === 'fileName') text = fileNameText(text);
         this.textChars += text.length;
+        this.text = text;
         pos = analyse(text, language, this.sink, 'index', 0);
       }
       lengths[f] = pos;
@@ -147,6 +158,20 @@ export class SegmentBuilder {
       language,
       lengths,
     });
+  }
+
+  /**
+   * The words behind this segment's terms, keyed by their folded form (what a typed prefix is compared
+   * with): one per term, the first that produced it. Words with letters only, 2 to 40 characters.
+   */
+  words(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const w of this.firstWords) {
+      if (w.length < 2 || !WORD_RE.test(w)) continue;
+      const folded = normaliseWord(w);
+      if (!out.has(folded)) out.set(folded, w);
+    }
+    return out;
   }
 
   normsBytes(): Uint8Array {
@@ -256,7 +281,10 @@ export function writeSegment(
   terms: Iterable<[string, TermPostingsInput]>,
   norms: Uint8Array,
   records: readonly DocRecord[],
+  words: ReadonlyMap<string, string> = new Map(),
 ): { postingsBytes: number; positionsBytes: number } {
+  // The first spelling of a word stays (merges and deletes leave words alone; Suggest checks them).
+  for (const [folded, word] of words) store.words.putSync([tenantId, folded], word, { noOverwrite: true });
   const enc = new SegmentTermEncoder(tenantId, segmentId, directPut(store), norms);
   for (const [term, input] of terms) enc.add(term, input);
   enc.finish();

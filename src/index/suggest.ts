@@ -1,14 +1,17 @@
 /**
- * As-you-type suggestions, per tenant, in memory: completions of the last word from the term dictionary
- * (binary search on the sorted terms, typo tolerant by a bounded fuzzy prefix walk) and matching document
- * titles from a FlexSearch forward index. One FlexSearch index per tenant, built lazily from the titles in
+ * As-you-type suggestions, per tenant: completions of the last word, shown as the word was written
+ * ("Müller", not the index term "mull"), from the index's word list (`index-words`, keyed by folded form,
+ * so a typed prefix is a key range) and, typo tolerant, from a bounded fuzzy prefix walk over the term
+ * dictionary mapped back to words; and matching document titles from a FlexSearch forward index. One FlexSearch index per tenant, built lazily from the titles in
  * the per-document values (so it is rebuilt from LMDB after a restart) and kept in step by the same write
  * hooks that keep those values.
  */
 import FlexSearch from 'flexsearch';
-import { normaliseWord } from './analyser.js';
+import type { Database } from 'lmdb';
+import { analyseToTokens, normaliseWord } from './analyser.js';
 import type { DocValuesStore } from './doc-values.js';
 import { fuzzySearch, prefixRange } from './fuzzy.js';
+import type { Key } from './index-store.js';
 import type { TermDictionary } from './term-dictionary.js';
 
 export interface Suggestion {
@@ -28,12 +31,49 @@ export class Suggester {
   constructor(
     private readonly values: DocValuesStore,
     private readonly dictionary: TermDictionary,
+    private readonly words: Database<string, Key>,
   ) {}
+
+  /**
+   * Words of the tenant whose folded form starts with `prefix`, shortest first. A word is kept while one
+   * of its terms is still in the dictionary (words of deleted documents go once merges drop their terms).
+   */
+  #words(tenantId: string, prefix: string, lists: readonly (readonly string[])[], limit: number, scan = 64): string[] {
+    const found: string[] = [];
+    for (const { value } of this.words.getRange({ start: [tenantId, prefix], end: [tenantId, `${prefix}\uffff`], limit: scan })) {
+      if (analyseToTokens(value, 'deu+eng').some((t) => lists.some((l) => contains(l, t.term)))) found.push(value);
+    }
+    return found.sort((a, b) => a.length - b.length || a.localeCompare(b)).slice(0, limit);
+  }
+
+  /**
+   * Typo tolerance on words: among the words sharing the typed word's first two letters (typos rarely hit
+   * those), the ones a prefix of which is one edit from what was typed.
+   */
+  #typoWords(tenantId: string, word: string, lists: readonly (readonly string[])[], limit: number): string[] {
+    if (word.length < 3) return [];
+    const start = word.slice(0, 2);
+    const found: { text: string; distance: number }[] = [];
+    for (const { key, value } of this.words.getRange({
+      start: [tenantId, start],
+      end: [tenantId, `${start}\uffff`],
+      limit: 2000,
+    })) {
+      const distance = prefixDistance(word, String(key[1]), 1);
+      if (distance > 1) continue;
+      if (analyseToTokens(value, 'deu+eng').some((t) => lists.some((l) => contains(l, t.term))))
+        found.push({ text: value, distance });
+    }
+    found.sort((a, b) => a.distance - b.distance || a.text.length - b.text.length || a.text.localeCompare(b.text));
+    return found.slice(0, limit).map((f) => f.text);
+  }
 
   #index(tenantId: string): TitleIndex {
     let ix = this.#titles.get(tenantId);
     if (ix === undefined) {
-      ix = new FlexSearch.Index({ tokenize: 'forward', encoder: 'LatinBalance' });
+      // Normalize (case and diacritics) only: LatinBalance also merges similar-sounding letters, which made
+      // "Mü" complete titles starting with "nu".
+      ix = new FlexSearch.Index({ tokenize: 'forward', encoder: 'Normalize' });
       const cols = this.values.columns(tenantId);
       cols.values.forEach((v, ord) => {
         if (v !== undefined) ix!.add(ord, titleOf(v));
@@ -65,17 +105,32 @@ export class Suggester {
     const seen = new Set<string>();
     if (word.length > 0) {
       const lists = this.dictionary.lists(tenantId);
-      const terms: string[] = [];
-      for (const l of lists) terms.push(...prefixRange(l, word, limit));
-      if (terms.length < limit && word.length >= 3) {
-        // Typo tolerant: terms starting with something one edit away from what was typed.
-        for (const l of lists)
-          for (const f of fuzzySearch(l, word, 1, { prefix: true, limit, maxVisits: 20_000 })) terms.push(f.term);
-      }
-      for (const t of terms.sort((a, b) => (a.startsWith(word) ? 0 : 1) - (b.startsWith(word) ? 0 : 1) || a.length - b.length)) {
-        if (seen.has(t) || out.length >= Math.ceil(limit / 2)) continue;
-        seen.add(t);
-        out.push({ text: head + t, kind: 'term' });
+      const wanted = Math.ceil(limit / 2);
+      const add = (text: string) => {
+        const key = text.toLowerCase();
+        if (seen.has(key) || out.length >= wanted) return;
+        seen.add(key);
+        out.push({ text: head + text, kind: 'term' });
+      };
+      for (const w of this.#words(tenantId, word, lists, wanted)) add(w);
+      if (out.length < wanted) for (const w of this.#typoWords(tenantId, word, lists, wanted)) add(w);
+      if (out.length < wanted) {
+        // Index terms that complete the typed word, and when still short (3+ letters) terms one edit away,
+        // each shown as a word written with it.
+        const terms: string[] = [];
+        for (const l of lists) terms.push(...prefixRange(l, word, limit));
+        if (terms.length < limit && word.length >= 3) {
+          for (const l of lists)
+            for (const f of fuzzySearch(l, word, 1, { prefix: true, limit, maxVisits: 20_000 })) terms.push(f.term);
+        }
+        terms.sort((a, b) => (a.startsWith(word) ? 0 : 1) - (b.startsWith(word) ? 0 : 1) || a.length - b.length);
+        for (const t of terms) {
+          if (out.length >= wanted) break;
+          // A stem ("mull") is no completion to show; codes and numbers have no word form and show as indexed.
+          const w = this.#words(tenantId, t, lists, 1, 8)[0];
+          if (w !== undefined) add(w);
+          else if (/\d/.test(t)) add(t);
+        }
       }
     }
     const ix = this.#index(tenantId);
@@ -94,4 +149,40 @@ export class Suggester {
     }
     return out.slice(0, limit);
   }
+}
+
+/** Binary search in a sorted term list. */
+function contains(sorted: readonly string[], term: string): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if ((sorted[m] as string) < term) lo = m + 1;
+    else hi = m;
+  }
+  return sorted[lo] === term;
+}
+
+/** Edit distance from `typed` to the closest prefix of `word`, or max + 1 once it exceeds `max`. */
+function prefixDistance(typed: string, word: string, max: number): number {
+  const n = typed.length;
+  let prev = Array.from({ length: n + 1 }, (_, i) => i);
+  let best = prev[n] as number;
+  for (let j = 1; j <= word.length; j++) {
+    const cur = [j];
+    let rowMin = j;
+    for (let i = 1; i <= n; i++) {
+      const v = Math.min(
+        (prev[i] as number) + 1,
+        (cur[i - 1] as number) + 1,
+        (prev[i - 1] as number) + (typed[i - 1] === word[j - 1] ? 0 : 1),
+      );
+      cur.push(v);
+      if (v < rowMin) rowMin = v;
+    }
+    best = Math.min(best, cur[n] as number);
+    if (rowMin > max) break; // every longer prefix is at least this far
+    prev = cur;
+  }
+  return Math.min(best, max + 1);
 }

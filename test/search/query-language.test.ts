@@ -90,7 +90,7 @@ describe('SearchService: query language, facets, sort, tags, suggestions over gR
   it('suggests completions and titles for the caller’s tenant only', async () => {
     const suggest = (c: Connection, prefix: string) => unary(c.search.suggest.bind(c.search), { prefix, limit: 8 });
     const mine = await suggest(t.client, 'bitte rechn');
-    expect(mine.suggestions.some((s) => s.kind === 'term' && s.text === 'bitte rechnung')).toBe(true);
+    expect(mine.suggestions.some((s) => s.kind === 'term' && s.text === 'bitte Rechnung')).toBe(true);
     const title = await suggest(t.client, 'mahn');
     expect(title.suggestions).toContainEqual({ text: 'mahnung.txt', kind: 'title', documentId: ids['mahnung.txt'] });
     expect((await suggest(other, 'rechn')).suggestions).toEqual([]);
