@@ -3,6 +3,7 @@ import { simpleParser } from 'mailparser';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
 import { DEFAULT_MAIL_LIMITS, parseEmail } from '../../src/pipeline/index.js';
+import { b64, CRLF, qp } from '../../test/fixtures/mails.js';
 import { Rng } from '../harness/data.js';
 import { pageLines } from '../harness/pages.js';
 import { alternate, seconds } from '../harness/stats.js';
@@ -27,7 +28,6 @@ const PARSER_OPTIONS = {
   checksumAlgo: false,
 } as const;
 
-const CRLF = '\r\n';
 type Kind = 'plain' | 'html' | 'qp-latin1' | 'pdf-attachment' | 'png-inline';
 const KINDS: readonly Kind[] = ['plain', 'html', 'qp-latin1', 'pdf-attachment', 'png-inline'];
 
@@ -36,28 +36,6 @@ interface BenchMail {
   /** The body text the stage must return (checked once before timing). */
   text: string;
   attachments: number;
-}
-
-const b64 = (b: Buffer) => b.toString('base64').replace(/.{76}/g, `$&${CRLF}`);
-
-/** Quoted-printable of bytes, soft breaks at 76 columns, CRLF line ends. */
-function qp(bytes: Buffer): string {
-  let out = '';
-  let line = '';
-  for (const b of bytes) {
-    if (b === 0x0a) {
-      out += `${line}${CRLF}`;
-      line = '';
-      continue;
-    }
-    const enc = b > 0x7e || b === 0x3d ? `=${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b);
-    if (line.length + enc.length > 75) {
-      out += `${line}=${CRLF}`;
-      line = '';
-    }
-    line += enc;
-  }
-  return out + line;
 }
 
 function headers(i: number, kind: Kind, contentType: string, extra: string[] = []): string[] {

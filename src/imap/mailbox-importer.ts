@@ -172,19 +172,10 @@ export class MailboxImporter {
     }
     const messageId = meta.envelope?.messageId?.trim() || null;
     const size = meta.size ?? 0;
+    const skipTooLarge = (bytes: number) =>
+      this.#notImported(client, folders, k, mode, counts, ctx, meta, 'skipped', tooLarge(bytes, config.maxMessageBytes), bytes);
     if (size > config.maxMessageBytes) {
-      await this.#notImported(
-        client,
-        folders,
-        k,
-        mode,
-        counts,
-        ctx,
-        meta,
-        'skipped',
-        tooLarge(size, config.maxMessageBytes),
-        size,
-      );
+      await skipTooLarge(size);
       return;
     }
     if (messageId) {
@@ -198,19 +189,7 @@ export class MailboxImporter {
     const source = fetched ? fetched.source : undefined;
     if (!source) return; // expunged meanwhile (by the user): nothing to import
     if (source.byteLength > config.maxMessageBytes) {
-      const bytes = source.byteLength;
-      await this.#notImported(
-        client,
-        folders,
-        k,
-        mode,
-        counts,
-        ctx,
-        meta,
-        'skipped',
-        tooLarge(bytes, config.maxMessageBytes),
-        bytes,
-      );
+      await skipTooLarge(source.byteLength);
       return;
     }
     let documentId: string;

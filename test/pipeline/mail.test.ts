@@ -1,36 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isPipelineError, type ParsedEmail, parseEmail } from '../../src/pipeline/index.js';
+import { b64, CRLF, mail, nestedMail, qp } from '../fixtures/mails.js';
 import { germanPdf } from '../fixtures/pdfs.js';
 import { renderTextPng } from '../fixtures/text-image.js';
-
-/** Builds raw messages the way real mail clients write them: CRLF, encoded words, QP and base64. */
-const CRLF = '\r\n';
-const mail = (lines: string[]) => Buffer.from(lines.join(CRLF), 'latin1');
-
-function qp(bytes: Buffer): string {
-  let out = '';
-  let line = '';
-  for (const b of bytes) {
-    if (b === 0x0a) {
-      out += `${line}${CRLF}`;
-      line = '';
-      continue;
-    }
-    if (b === 0x0d) continue;
-    const enc =
-      b > 0x7e || b === 0x3d || (b < 0x20 && b !== 0x09)
-        ? `=${b.toString(16).toUpperCase().padStart(2, '0')}`
-        : String.fromCharCode(b);
-    if (line.length + enc.length > 75) {
-      out += `${line}=${CRLF}`;
-      line = '';
-    }
-    line += enc;
-  }
-  return out + line;
-}
-
-const b64 = (b: Buffer) => b.toString('base64').replace(/.{76}/g, `$&${CRLF}`);
 
 const GERMAN_BODY = 'Sehr geehrte Frau Müller,\nanbei die Rechnung über 1.234,56 €.\nMit freundlichen Grüßen\nJörg Äßler';
 
@@ -289,27 +261,7 @@ describe('parseEmail: hostile mail', () => {
   });
 
   it('50 levels of nested mails: the caller stops at the depth limit, each level is bounded', async () => {
-    let msg = Buffer.from(`From: level50@example.com${CRLF}Subject: bottom${CRLF}${CRLF}deepest text${CRLF}`);
-    for (let level = 49; level >= 1; level--) {
-      msg = Buffer.concat([
-        mail([
-          `From: level${level}@example.com`,
-          `Subject: level ${level}`,
-          `Content-Type: multipart/mixed; boundary=L${level}`,
-          '',
-          `--L${level}`,
-          'Content-Type: text/plain',
-          '',
-          `text ${level}`,
-          `--L${level}`,
-          'Content-Type: message/rfc822',
-          '',
-          '',
-        ]),
-        msg,
-        Buffer.from(`${CRLF}--L${level}--${CRLF}`),
-      ]);
-    }
+    const msg = nestedMail(50, Buffer.from(`From: level50@example.com${CRLF}Subject: bottom${CRLF}${CRLF}deepest text${CRLF}`));
     const t0 = performance.now();
     let depth = 0;
     let current: ParsedEmail = await parseEmail(msg, { depth, maxDepth: 8 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocumentSource, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
+import { CRLF, mail, nestedMail, qp } from '../fixtures/mails.js';
 import { search } from '../helpers/search-fixture.js';
 import { startTestServer, TEST_PRINCIPAL, type TestServer } from '../helpers/test-server.js';
 import { downloadKind, getDoc, statusOf, TEXT, uploader, watchAll } from './helpers.js';
@@ -10,14 +11,6 @@ import { downloadKind, getDoc, statusOf, TEXT, uploader, watchAll } from './help
  * test/pipeline/mail.test.ts; the 10 000-attachment mail through the server is in stages.test.ts.
  */
 
-const CRLF = '\r\n';
-/** A raw message as mail clients write it: CRLF lines, bytes as given (latin1 = one byte per char). */
-const mail = (lines: string[]) => Buffer.from(lines.join(CRLF), 'latin1');
-const qp = (bytes: Buffer) =>
-  [...bytes]
-    .map((b) => (b > 0x7e || b === 0x3d ? `=${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b)))
-    .join('');
-
 /** An RFC 2047 word labelled ISO-8859-1 that carries the UTF-8 bytes of `s` (a common mislabelling). */
 const mislabelled = (s: string) => `=?ISO-8859-1?Q?${qp(Buffer.from(s, 'utf8')).replace(/ /g, '_')}?=`;
 
@@ -25,33 +18,6 @@ const INDEXED = DocumentStatus.DOCUMENT_STATUS_INDEXED;
 const FAILED = DocumentStatus.DOCUMENT_STATUS_FAILED;
 const NESTING_DEPTH = 3;
 const HEADER_LIMIT = 'e-mail header block exceeds 262144 bytes';
-
-/** `levels` mails, each with its own text part and the next one as a `message/rfc822` part. */
-function nestedMail(levels: number): Buffer {
-  let msg = mail([`From: level${levels}@example.org`, `Subject: level ${levels}`, '', `text ${levels}`, '']);
-  for (let level = levels - 1; level >= 1; level--) {
-    msg = Buffer.concat([
-      mail([
-        `From: level${level}@example.org`,
-        `Subject: level ${level}`,
-        'MIME-Version: 1.0',
-        `Content-Type: multipart/mixed; boundary=L${level}`,
-        '',
-        `--L${level}`,
-        'Content-Type: text/plain; charset=utf-8',
-        '',
-        `text ${level}`,
-        `--L${level}`,
-        'Content-Type: message/rfc822',
-        '',
-        '',
-      ]),
-      msg,
-      Buffer.from(`${CRLF}--L${level}--${CRLF}`),
-    ]);
-  }
-  return msg;
-}
 
 describe('hostile e-mail through the real server', () => {
   let t: TestServer;
