@@ -21,9 +21,9 @@ function ticks(max: number, count = 5): number[] {
 }
 
 export function lineChart(title: string, xLabel: string, yLabel: string, series: readonly Series[]): string {
-  const W = 640;
+  const W = 720; // room for legends of ~28 characters right of the plot
   const H = 400;
-  const m = { l: 60, r: 170, t: 40, b: 50 };
+  const m = { l: 60, r: 250, t: 40, b: 50 };
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
   const xMax = Math.max(1, ...xs);
