@@ -62,11 +62,9 @@ export class Keyring {
   static async open(store: Store, log: Logger, options: KeyringOptions, preloaded?: LoadedMasterKey): Promise<Keyring> {
     const rotation = await finishInterruptedRotation(store, options);
     const loaded =
-      preloaded && rotation !== 'committed'
-        ? preloaded
-        : rotation === 'committed'
-          ? await loadMasterKey({ envValue: options.masterKey ?? undefined, filePath: options.masterKeyFile })
-          : await loadMasterKeyLogged(options, log);
+      rotation === 'committed'
+        ? await loadMasterKey({ envValue: options.masterKey ?? undefined, filePath: options.masterKeyFile })
+        : (preloaded ?? (await loadMasterKeyLogged(options, log)));
     if (options.dataDir) await pruneStorageKeyWraps(options.dataDir, loaded.provider);
     const meta = store.db<Buffer>('keys');
     let stored = meta.get(SERVER_KEY);
