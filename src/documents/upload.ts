@@ -22,9 +22,12 @@ const MAX_TAGS = 64;
 
 /**
  * The upload path: header first, then sealed pieces written to LMDB as they arrive (never the whole file
- * in memory). Before answering: wait until durable, read every piece back and verify its tag and the
- * trailer, then commit the record and its job in one transaction and wait until that is durable too.
- * On any failure the pieces written so far are removed.
+ * in memory), the first of them together with the `pendingUploads` marker. Before answering: once the
+ * pieces are committed, read every piece back from the committed snapshot and verify its tag and the
+ * trailer, then commit the record and its job in one transaction and wait until that is durable. One
+ * fsync covers both: LMDB commits are ordered and a restart always lands on a whole committed prefix, so
+ * a durable record implies durable pieces, and pieces without a record carry their marker (swept at the
+ * next start). On any failure the pieces written so far are removed.
  */
 export async function receiveUpload(
   deps: DocumentsDeps,
@@ -55,7 +58,6 @@ export async function receiveUpload(
 
   const docId = newId('doc', deps.clock());
   const pending = store.db<number>('pendingUploads');
-  await pending.put([who.tenantId, docId], deps.clock());
   let committed = false;
   try {
     let seq = 0;
@@ -73,6 +75,9 @@ export async function receiveUpload(
       if (stored > config.documents.maxUploadBytes) {
         throw resourceExhausted(`the upload exceeds the limit of ${config.documents.maxUploadBytes} bytes`);
       }
+      // The marker is queued in the same tick as the first piece, so it commits with it (lmdb-js commits
+      // queued writes in order, in one transaction per batch): no piece is ever committed without it.
+      if (seq === 0) writes.push(markPending(pending, [who.tenantId, docId], deps.clock()));
       writes.push(blobs.put(who.tenantId, docId, 'original', seq++, part.value));
       // Bound what is queued for the writer: at most ~16 pieces in flight.
       if (writes.length >= 16) {
@@ -81,10 +86,10 @@ export async function receiveUpload(
       }
     }
     if (signal.aborted) throw signal.reason ?? cancelled('the upload was cancelled');
+    // Committed (visible to readers), not yet flushed: the one flush after the record covers the pieces too.
     await Promise.all(writes);
-    await store.flushed();
 
-    // Verify what LMDB holds, not what we received.
+    // Verify what LMDB holds, not what we received: a read transaction started now sees the committed pieces.
     let summary: Awaited<ReturnType<typeof verifySealedChunks>>;
     try {
       summary = await verifySealedChunks(
@@ -189,6 +194,17 @@ export async function receiveUpload(
         });
     }
   }
+}
+
+function markPending(
+  pending: { put(key: [string, string], startedMs: number): Promise<boolean> },
+  key: [string, string],
+  now: number,
+): Promise<boolean> {
+  // A failed commit also rejects lmdb-js's side promise; mark it handled (see BlobStore.put).
+  const written = pending.put(key, now);
+  written.catch(isStorageFailure);
+  return written;
 }
 
 /** After a crash: blobs of uploads that never committed are removed (nothing was acknowledged for them). */
