@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -14,6 +14,10 @@ export type UploadSource =
   | AsyncIterable<Uint8Array>;
 
 export interface OpenedSource {
+  /**
+   * The plaintext. Consume each piece before asking for the next: a file source reads into one buffer
+   * per attempt and hands out views of it, which the next read overwrites (sealing copies what it keeps).
+   */
   readonly stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   /** Plaintext size when known before reading (files, buffers). */
   readonly size: number | undefined;
@@ -55,8 +59,15 @@ export class UploadSourceOpener {
       try {
         const stat = await handle.stat();
         if (!stat.isFile()) throw new TypeError(`${source} is not a regular file`);
-        const stream = handle.createReadStream({ highWaterMark: FILE_READ_BYTES, autoClose: false });
-        return { stream, size: stat.size, close: () => handle.close(), abandon: () => stream.destroy() };
+        let abandoned = false;
+        return {
+          stream: readInto(handle, () => abandoned),
+          size: stat.size,
+          close: () => handle.close(),
+          abandon: () => {
+            abandoned = true;
+          },
+        };
       } catch (err) {
         await handle.close();
         throw err;
@@ -78,6 +89,22 @@ export class UploadSourceOpener {
       close: async () => {},
       abandon: () => destroyIfStream(source),
     };
+  }
+}
+
+/**
+ * Reads a file front to back into one reused buffer, yielding a view of each read. No fresh 256 KiB
+ * buffer per read: a 1 MiB file used to allocate 1 MiB of short-lived buffers just to be read, and that
+ * churn of external memory drove the client's full garbage collections (docs/performance.md).
+ */
+async function* readInto(handle: FileHandle, abandoned: () => boolean): AsyncGenerator<Uint8Array> {
+  const buffer = Buffer.allocUnsafe(FILE_READ_BYTES);
+  let position = 0;
+  while (!abandoned()) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield buffer.subarray(0, bytesRead);
   }
 }
 
