@@ -347,6 +347,39 @@ describe('verifySealedChunks', () => {
       verifySealedChunks(headerBytes, [body], { x25519: server }, { context: ORIGINAL, maxBodyBytes: 1000 }),
     ).rejects.toMatchObject({ kind: 'too-large' });
   });
+
+  it('finds the trailer wherever it falls, also across the last two chunks', async () => {
+    // Incompressible data makes the message grow byte by byte, so the final chunk runs from empty to past
+    // the 40-byte trailer, which then straddles the chunk before.
+    const base = pseudoRandomBytes(2 * 65_536 + 16_384 + 200, 11);
+    const seen = new Set<number>();
+    const around = (m: number) => Array.from({ length: 180 }, (_, i) => m - 120 + i);
+    for (const n of [...around(2 * 65_536), ...around(2 * 65_536 + 16_384)]) {
+      const plaintext = base.subarray(0, n);
+      const sealed = sealBuffer(plaintext, { serverPublicKey: server.publicKey, context: ORIGINAL, chunkSizeLog2: 16 });
+      const { headerBytes, body } = splitSealed(sealed);
+      const v = await verifySealedChunks(headerBytes, [body], { x25519: server }, { context: ORIGINAL });
+      expect(v.plaintextBytes).toBe(n);
+      expect(v.contentId).toBe(createHash('sha256').update(plaintext).digest('hex'));
+      seen.add((body.byteLength - TAG_BYTES) % (65_536 + TAG_BYTES));
+    }
+    // Final chunks of every length from 0 to beyond the trailer were covered (twice: short and 16 KiB long).
+    for (let last = 0; last <= 45; last++) {
+      expect(seen.has(last)).toBe(true);
+      expect(seen.has(16_384 + last)).toBe(true);
+    }
+    // A flipped byte anywhere in a chunk fails that chunk's tag.
+    const { headerBytes, body } = splitSealed(
+      sealBuffer(base, { serverPublicKey: server.publicKey, context: ORIGINAL, chunkSizeLog2: 16 }),
+    );
+    for (const at of [10, 20_000, 40_000, 65_540, 65_552 + 30_000, body.byteLength - 20]) {
+      const bad = Buffer.from(body);
+      flip(bad, at, 1);
+      await expect(verifySealedChunks(headerBytes, [bad], { x25519: server }, { context: ORIGINAL })).rejects.toMatchObject({
+        kind: 'authentication-failed',
+      });
+    }
+  });
 });
 
 describe('re-wrapping: client → server → tenant at rest → download recipient', () => {
