@@ -1,5 +1,6 @@
 /** Ad-hoc probe: zstd-napi compression of 1 MiB text-like data, streaming vs one-shot, fresh vs reused context. */
 import zstd from 'zstd-napi/binding.js';
+import { StreamingCompressor } from '../../src/crypto/zstd.js';
 import { textLike } from '../harness/data.js';
 
 const files = Array.from({ length: 10 }, (_, i) => textLike(2 ** 20, i + 1));
@@ -51,4 +52,31 @@ for (const level of [3, 1]) {
     reused.reset(zstd.ResetDirective.sessionOnly);
     return reused.compress2(big, b);
   });
+}
+
+// Eight streams at once, taking turns every 256 KiB (as concurrent uploads on one client thread did
+// before file reads went to 1 MiB), against the same eight one after another; pooled contexts both times.
+function turns(label: string, k: number): void {
+  const rounds = 10;
+  const c0 = process.cpuUsage();
+  for (let r = 0; r < rounds; r++) {
+    const streams = Array.from({ length: 8 }, () => new StreamingCompressor(3));
+    if (k === 1) {
+      streams.forEach((s, j) => {
+        for (let off = 0; off < 2 ** 20; off += 256 * 1024)
+          s.write((files[j] as Buffer).subarray(off, off + 256 * 1024), () => {});
+        s.end(() => {});
+      });
+    } else {
+      for (let off = 0; off < 2 ** 20; off += 256 * 1024)
+        for (const [j, s] of streams.entries()) s.write((files[j] as Buffer).subarray(off, off + 256 * 1024), () => {});
+      for (const s of streams) s.end(() => {});
+    }
+  }
+  const c = process.cpuUsage(c0);
+  console.log(`${label.padEnd(44)} ${((c.user + c.system) / 1000 / (rounds * 8)).toFixed(2)} ms cpu/MiB`);
+}
+for (let rep = 0; rep < 2; rep++) {
+  turns('L3 8 streams one after another', 1);
+  turns('L3 8 streams taking turns every 256 KiB', 8);
 }
