@@ -44,7 +44,8 @@ const idle = () =>
     child.on('message', on);
     child.send({ type: 'idle', id });
   });
-const tick = Number(os.constants.priority ? 100 : 100);
+// utime and stime in /proc/.../stat are in clock ticks (USER_HZ, 100 on Linux).
+const tick = 100;
 function threads(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
