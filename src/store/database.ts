@@ -93,11 +93,6 @@ export function isStorageFailure(err: unknown): boolean {
 export interface StoreOptions {
   /** Upper bound of the database file, bytes. */
   mapSize: number;
-  /**
-   * 32-character key for lmdb-js's page encryption (ChaCha8): every page of the file is encrypted at rest, so
-   * index terms, titles, file names and metadata are not readable on disk (src/store/storage-key.ts).
-   */
-  encryptionKey?: string;
 }
 
 /** The one LMDB environment of a server and its named sub-databases. */
@@ -120,7 +115,6 @@ export class Store {
       // Commits are synchronous to disk before `flushed` resolves; see docs/storage.md for the crash test.
       noSync: false,
       compression: false,
-      ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}),
     });
     return new Store(root);
   }

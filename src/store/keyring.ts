@@ -4,7 +4,6 @@ import path from 'node:path';
 import {
   createTenantKey,
   createWrappedServerKey,
-  type LoadedMasterKey,
   LocalMasterKeyProvider,
   loadMasterKey,
   type MasterKeyProvider,
@@ -20,7 +19,6 @@ import {
 } from '../crypto/index.js';
 import type { Logger } from '../server/logger.js';
 import type { Store } from './database.js';
-import { addStorageKeyWrap, pruneStorageKeyWraps } from './storage-key.js';
 
 const SERVER_KEY = 'server-key';
 
@@ -28,8 +26,6 @@ export interface KeyringOptions {
   /** Base64 master key from the environment; wins over the file and makes rotation impossible here. */
   masterKey: string | null;
   masterKeyFile: string;
-  /** The data directory whose storage key (storage.key) rotation keeps openable; unset: no storage key. */
-  dataDir?: string;
   /** Largest plaintext `openForTenant` will return (secrets, previews, extracted text). */
   maxSealedObjectBytes?: number;
 }
@@ -54,18 +50,18 @@ export class Keyring {
     this.#options = options;
   }
 
-  /**
-   * Loads (or on first start creates) the master key and the server key pair. `preloaded` is the master
-   * key the store was opened with (see loadMasterKeyLogged); it is reloaded if an interrupted rotation
-   * is completed now.
-   */
-  static async open(store: Store, log: Logger, options: KeyringOptions, preloaded?: LoadedMasterKey): Promise<Keyring> {
-    const rotation = await finishInterruptedRotation(store, options);
-    const loaded =
-      rotation === 'committed'
-        ? await loadMasterKey({ envValue: options.masterKey ?? undefined, filePath: options.masterKeyFile })
-        : (preloaded ?? (await loadMasterKeyLogged(options, log)));
-    if (options.dataDir) await pruneStorageKeyWraps(options.dataDir, loaded.provider);
+  /** Loads (or on first start creates) the master key and the server key pair. */
+  static async open(store: Store, log: Logger, options: KeyringOptions): Promise<Keyring> {
+    await finishInterruptedRotation(store, options);
+    const loaded = await loadMasterKey({ envValue: options.masterKey ?? undefined, filePath: options.masterKeyFile });
+    if (loaded.generated) {
+      log.warn(
+        { file: options.masterKeyFile },
+        'GENERATED A NEW MASTER KEY. Every stored document depends on it: back this file up and keep it secret, or set ARCHIVAR_MASTER_KEY / a KMS.',
+      );
+    }
+    if (loaded.insecureFileMode)
+      log.warn({ file: options.masterKeyFile }, 'the master key file is readable by group or others; chmod 600 it');
     const meta = store.db<Buffer>('keys');
     let stored = meta.get(SERVER_KEY);
     if (stored === undefined) {
@@ -148,8 +144,6 @@ export class Keyring {
     const raw = randomBytes(32);
     const next = new LocalMasterKeyProvider(raw);
     await writeSecretFile(`${file}.next`, `${raw.toString('base64')}\n`);
-    // The new key must open the encrypted store before it can become the key file.
-    if (this.#options.dataDir) await addStorageKeyWrap(this.#options.dataDir, this.#master, next);
     const tenants = this.#store.db<Buffer>('tenantKeys');
     const keys = this.#store.db<Buffer>('keys');
     const rewrapped: Array<[string, Buffer]> = [];
@@ -165,7 +159,6 @@ export class Keyring {
     await fs.rename(`${file}.next`, file);
     await fsyncDir(path.dirname(file));
     this.#master = next;
-    if (this.#options.dataDir) await pruneStorageKeyWraps(this.#options.dataDir, next);
     this.#log.warn({ keyId: next.keyId }, 'master key rotated; back up the new key file');
     return { keyId: next.keyId, tenantsRewrapped: rewrapped.length };
   }
@@ -173,32 +166,15 @@ export class Keyring {
 
 export class RotationUnavailableError extends Error {}
 
-/** The master key from the environment or its file (created on first start, with a loud warning). */
-export async function loadMasterKeyLogged(
-  options: Pick<KeyringOptions, 'masterKey' | 'masterKeyFile'>,
-  log: Logger,
-): Promise<LoadedMasterKey> {
-  const loaded = await loadMasterKey({ envValue: options.masterKey ?? undefined, filePath: options.masterKeyFile });
-  if (loaded.generated) {
-    log.warn(
-      { file: options.masterKeyFile },
-      'GENERATED A NEW MASTER KEY. Every stored document depends on it: back this file up and keep it secret, or set ARCHIVAR_MASTER_KEY / a KMS.',
-    );
-  }
-  if (loaded.insecureFileMode)
-    log.warn({ file: options.masterKeyFile }, 'the master key file is readable by group or others; chmod 600 it');
-  return loaded;
-}
-
 function binding(tenantId: string, context: { kind: string; id: string }): SealContext {
   return { tenantId, documentId: context.id, kind: context.kind };
 }
 
 /** A rotation that crashed: keep whichever key file opens the stored server key. */
-async function finishInterruptedRotation(store: Store, options: KeyringOptions): Promise<'none' | 'committed' | 'abandoned'> {
+async function finishInterruptedRotation(store: Store, options: KeyringOptions): Promise<void> {
   const nextFile = `${options.masterKeyFile}.next`;
   const nextText = await fs.readFile(nextFile, 'utf8').catch(() => null);
-  if (nextText === null || options.masterKey !== null) return 'none';
+  if (nextText === null || options.masterKey !== null) return;
   const stored = store.db<Buffer>('keys').get(SERVER_KEY);
   const next = new LocalMasterKeyProvider(Buffer.from(nextText.trim(), 'base64'));
   const committed =
@@ -210,10 +186,9 @@ async function finishInterruptedRotation(store: Store, options: KeyringOptions):
   if (committed) {
     await fs.rename(nextFile, options.masterKeyFile);
     await fsyncDir(path.dirname(options.masterKeyFile));
-    return 'committed';
+  } else {
+    await fs.rm(nextFile, { force: true });
   }
-  await fs.rm(nextFile, { force: true });
-  return 'abandoned';
 }
 
 async function writeSecretFile(file: string, text: string): Promise<void> {

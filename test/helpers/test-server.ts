@@ -33,15 +33,14 @@ export interface TestServer {
 /**
  * Starts a real server in this process on 127.0.0.1:0 with a temp data dir, cheap scrypt and no scheduled
  * retention. `verifier` accepts extra tokens before the real session check (default: TEST_TOKEN); pass
- * null to use real accounts only. `clock` replaces the time source of accounts. `dataDir` reuses a
- * directory (a restart); the caller then removes it.
+ * null to use real accounts only. `clock` replaces the time source of accounts.
  */
 export async function startTestServer(
   settings: Record<string, string> = {},
   verifier: SessionVerifier | null = testVerifier({ [TEST_TOKEN]: TEST_PRINCIPAL }),
-  options: { clock?: Clock; dataDir?: string } = {},
+  options: { clock?: Clock } = {},
 ): Promise<TestServer> {
-  const dir = options.dataDir ? { path: options.dataDir, cleanup: () => {} } : tempDir('archivar-server-');
+  const dir = tempDir('archivar-server-');
   const config = loadConfig(
     {
       listen: '127.0.0.1:0',
