@@ -44,23 +44,27 @@ export function asCorrupt(err: unknown, what: string): PipelineError {
   return new PipelineError('corrupt', `${what} could not be read`, { cause: err });
 }
 
-/** Settles like `p`, or rejects with an `aborted` PipelineError as soon as `signal` fires (`p` is then left to finish, its result ignored). */
-export function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+/**
+ * Settles like `p`, or rejects with an `aborted` PipelineError as soon as `signal` fires (`p` is then left
+ * to finish, its result ignored). `onAbort` runs first, to tell the library to stop (cancel, destroy).
+ */
+export function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined, onAbort?: () => void): Promise<T> {
   if (!signal) return p;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
+    const listener = () => {
+      onAbort?.();
       p.catch(() => {});
       reject(abortError(signal));
     };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) return listener();
+    signal.addEventListener('abort', listener, { once: true });
     p.then(
       (v) => {
-        signal.removeEventListener('abort', onAbort);
+        signal.removeEventListener('abort', listener);
         resolve(v);
       },
       (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        signal.removeEventListener('abort', listener);
         reject(e);
       },
     );

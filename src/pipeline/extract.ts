@@ -3,7 +3,7 @@ import { htmlToText } from './html.js';
 import { imageInfo, preprocessForOcr } from './image.js';
 import { type DocumentLanguage, detectLanguage } from './language.js';
 import { type PipelineLimits, resolveLimits } from './limits.js';
-import { parseEmail } from './mail.js';
+import { type ParsedEmail, parseEmail } from './mail.js';
 import type { OcrEngine, OcrWord } from './ocr.js';
 import { openPdf, type PdfMetadata } from './pdf.js';
 import { sniff } from './sniff.js';
@@ -60,15 +60,7 @@ export interface DocumentMetadata extends Omit<PdfMetadata, 'hasJavaScript'> {
   /** PDF: carries JavaScript (never run). */
   hasJavaScript?: boolean;
   image?: { format: string; width: number; height: number; takenAt?: Date; make?: string; model?: string };
-  email?: {
-    from?: string;
-    to: string[];
-    cc: string[];
-    date?: Date;
-    messageId?: string;
-    inReplyTo?: string;
-    subject?: string;
-  };
+  email?: Pick<ParsedEmail, 'from' | 'to' | 'cc' | 'date' | 'messageId' | 'inReplyTo' | 'subject'>;
   /** Archive or e-mail members that were not extracted, and why. */
   skipped?: { name: string; reason: string }[];
 }

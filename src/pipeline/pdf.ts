@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
-import { abortError, PipelineError, throwIfAborted } from './errors.js';
+import { PipelineError, raceSignal, throwIfAborted } from './errors.js';
 import { DEFAULT_LIMITS, type PipelineLimits } from './limits.js';
 
 /**
@@ -124,7 +124,7 @@ export async function openPdf(
   });
   let doc: PDFDocumentProxy;
   try {
-    doc = await raceAbort(task.promise, opts.signal, () => void task.destroy());
+    doc = await raceSignal(task.promise, opts.signal, () => void task.destroy());
   } catch (err) {
     await task.destroy().catch(() => {});
     if (err instanceof PipelineError) throw err;
@@ -203,7 +203,7 @@ class PdfHandle implements OpenPdf {
     const page = await this.getPage(pageNumber, signal);
     try {
       const viewport = page.getViewport({ scale: 1 });
-      const content = await raceAbort(page.getTextContent({ includeMarkedContent: false }), signal);
+      const content = await raceSignal(page.getTextContent({ includeMarkedContent: false }), signal);
       const pdfjs = await loadPdfjs();
       const items: TextRun[] = [];
       for (const raw of content.items) {
@@ -247,7 +247,7 @@ class PdfHandle implements OpenPdf {
         background: '#ffffff',
         intent: 'print', // print intent: no form-field widgets drawn as UI, annotations as printed
       });
-      await raceAbort(task.promise, opts.signal, () => task.cancel());
+      await raceSignal(task.promise, opts.signal, () => task.cancel());
       // Opaque white background: the premultiplied RGBA equals straight RGBA.
       let pixels: Buffer;
       try {
@@ -276,40 +276,12 @@ class PdfHandle implements OpenPdf {
   private async getPage(n: number, signal?: AbortSignal): Promise<PDFPageProxy> {
     if (!Number.isInteger(n) || n < 1 || n > this.pageCount) throw new RangeError(`page ${n} out of range`);
     try {
-      return await raceAbort(this.doc.getPage(n), signal);
+      return await raceSignal(this.doc.getPage(n), signal);
     } catch (err) {
       if (err instanceof PipelineError) throw err;
       throw new PipelineError('corrupt', `PDF page ${n} could not be read`, { cause: err });
     }
   }
-}
-
-/** Resolves like `p`, or rejects with the signal's typed error as soon as it fires. */
-export function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, onAbort?: () => void): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) {
-    onAbort?.();
-    p.catch(() => {});
-    return Promise.reject(abortError(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const listener = () => {
-      onAbort?.();
-      p.catch(() => {});
-      reject(abortError(signal));
-    };
-    signal.addEventListener('abort', listener, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', listener);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', listener);
-        reject(e);
-      },
-    );
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
