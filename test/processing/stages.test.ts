@@ -31,6 +31,20 @@ describe('issue 7 stages wired into processing', () => {
     await t.stop();
   });
 
+  /** Processed and indexed, with a thumbnail, page previews and a PDF. */
+  const expectIndexedWithPreviews = async (id: string) => {
+    await t.server.runner.whenIdle();
+    const doc = await getDoc(t.client, id);
+    expect(doc.status).toBe(DocumentStatus.DOCUMENT_STATUS_INDEXED);
+    expect(doc.artifacts).toEqual(
+      expect.arrayContaining([
+        ArtifactKind.ARTIFACT_KIND_THUMBNAIL,
+        ArtifactKind.ARTIFACT_KIND_PAGE,
+        ArtifactKind.ARTIFACT_KIND_PDF,
+      ]),
+    );
+  };
+
   it('recognised values of a German invoice are stored and returned by Get (an invalid IBAN is not one)', async () => {
     const id = await upload(INVOICE, 'rechnung.txt', 'text/plain');
     await t.server.runner.whenIdle();
@@ -108,16 +122,7 @@ describe('issue 7 stages wired into processing', () => {
   it('an image gets a thumbnail, a page preview and a searchable PDF with the OCR words, none readable on disk', async () => {
     const png = renderTextPng(['Rechnung Nummer 4711 vom Juli', 'Bitte zahlen Sie den Betrag'], { fontSize: 40 });
     const id = await upload(png, 'scan.png', 'image/png');
-    await t.server.runner.whenIdle();
-    const doc = await getDoc(t.client, id);
-    expect(doc.status).toBe(DocumentStatus.DOCUMENT_STATUS_INDEXED);
-    expect(doc.artifacts).toEqual(
-      expect.arrayContaining([
-        ArtifactKind.ARTIFACT_KIND_THUMBNAIL,
-        ArtifactKind.ARTIFACT_KIND_PAGE,
-        ArtifactKind.ARTIFACT_KIND_PDF,
-      ]),
-    );
+    await expectIndexedWithPreviews(id);
 
     const thumb = await downloadKind(t.client, id, ArtifactKind.ARTIFACT_KIND_THUMBNAIL);
     expect(thumb.mediaType).toBe('image/webp');
@@ -154,16 +159,7 @@ describe('issue 7 stages wired into processing', () => {
     }
     const original = Buffer.from(await doc.save());
     const id = await upload(original, 'bericht.pdf', 'application/pdf');
-    await t.server.runner.whenIdle();
-    const got = await getDoc(t.client, id);
-    expect(got.status).toBe(DocumentStatus.DOCUMENT_STATUS_INDEXED);
-    expect(got.artifacts).toEqual(
-      expect.arrayContaining([
-        ArtifactKind.ARTIFACT_KIND_THUMBNAIL,
-        ArtifactKind.ARTIFACT_KIND_PAGE,
-        ArtifactKind.ARTIFACT_KIND_PDF,
-      ]),
-    );
+    await expectIndexedWithPreviews(id);
     const pdf = await downloadKind(t.client, id, ArtifactKind.ARTIFACT_KIND_PDF);
     expect(pdf.bytes.equals(original)).toBe(true);
     const thumb = await sharp((await downloadKind(t.client, id, ArtifactKind.ARTIFACT_KIND_THUMBNAIL)).bytes).metadata();
