@@ -32,31 +32,6 @@ describe('the full grammar', () => {
     });
   });
 
-  it.each([
-    ['a~3', 2],
-    ['a~b', 1],
-    ['~', 0],
-    ['ab*~', 2],
-    ['NOT', 0],
-    ['a NOT', 2],
-    ['AND a', 0],
-    ['a AND', 2],
-    ['NOT NOT a', 4],
-    ['title:', 6],
-    ['date:', 5],
-    ['"a b"~99', 5],
-    ['"a b"~2x', 7],
-    ['NOT a', 0],
-  ])('rejects %j at %i', (input, position) => {
-    try {
-      parseQuery(input);
-      expect.unreachable();
-    } catch (e) {
-      expect(e).toBeInstanceOf(QuerySyntaxError);
-      expect((e as QuerySyntaxError).position).toBe(position);
-    }
-  });
-
   it('fuzzed with the new syntax: no crash but QuerySyntaxError, positions inside the input, no hang', () => {
     const alphabet = [
       'a',

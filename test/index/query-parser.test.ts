@@ -39,6 +39,21 @@ describe('query parser', () => {
     ['a*b', 1],
     ['a OR -b', 5],
     ['""', 0],
+    // The query-language extensions: fuzzy, fields, ranges, proximity, NOT.
+    ['a~3', 2],
+    ['a~b', 1],
+    ['~', 0],
+    ['ab*~', 2],
+    ['NOT', 0],
+    ['a NOT', 2],
+    ['AND a', 0],
+    ['a AND', 2],
+    ['NOT NOT a', 4],
+    ['title:', 6],
+    ['date:', 5],
+    ['"a b"~99', 5],
+    ['"a b"~2x', 7],
+    ['NOT a', 0],
   ])('rejects %j at %i', (input, position) => {
     try {
       parseQuery(input);
