@@ -3,6 +3,7 @@ import { notFound } from '../server/errors.js';
 import { type DocumentRecord, type DocumentStatus, hasOriginal } from '../store/document-store.js';
 import { newId } from '../store/ids.js';
 import type { JobRecord } from '../store/job-queue.js';
+import type { PreviewBytes } from '../workers/tasks.js';
 import type { DocumentsDeps } from './documents.js';
 
 /**
@@ -67,13 +68,7 @@ export interface Extraction {
     size: number;
   }[];
   /** Made in the worker; absent = none (older callers). */
-  previews?: {
-    thumbnail?: Uint8Array;
-    pages: Uint8Array[];
-    pdf?: Uint8Array;
-    pdfIsOriginal: boolean;
-    error?: string;
-  };
+  previews?: PreviewBytes;
 }
 
 export interface CommitOutcome {

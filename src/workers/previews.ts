@@ -66,12 +66,16 @@ async function fromImage(bytes: Buffer, pages: ExtractedPage[], opts: Opts): Pro
       words: (page.words ?? []).map((w) => ({ ...w, x: w.x * s, y: w.y * s, w: w.w * s, h: w.h * s })),
     });
   }
-  const pdf = await buildSearchablePdf(searchable, {
+  const pdf = await searchablePdf(searchable, opts);
+  return { thumbnail: made.thumbnail.bytes, pages: previews.map((p) => p.bytes), pdf, pdfIsOriginal: false };
+}
+
+function searchablePdf(pages: SearchablePage[], opts: Opts): Promise<Buffer> {
+  return buildSearchablePdf(pages, {
     maxPages: opts.limits.maxPages,
     signal: opts.signal,
     ...(opts.title ? { title: opts.title } : {}),
   });
-  return { thumbnail: made.thumbnail.bytes, pages: previews.map((p) => p.bytes), pdf, pdfIsOriginal: false };
 }
 
 /** Text-layer (or mixed) PDF: pages 1…previewPages rendered at 1024 px width; the original is the PDF. */
@@ -130,10 +134,6 @@ async function fromScannedPdf(bytes: Buffer, pages: ExtractedPage[], opts: Opts)
   } finally {
     await pdf.close();
   }
-  const out = await buildSearchablePdf(searchable, {
-    maxPages: opts.limits.maxPages,
-    signal: opts.signal,
-    ...(opts.title ? { title: opts.title } : {}),
-  });
+  const out = await searchablePdf(searchable, opts);
   return { ...(thumbnail ? { thumbnail } : {}), pages: previews, pdf: out, pdfIsOriginal: false };
 }

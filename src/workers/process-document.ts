@@ -218,10 +218,7 @@ function wordsJson(pages: ExtractedPage[]): string {
 
 /** A fresh ArrayBuffer of exactly these bytes, so it can be transferred (never Node's shared pool). */
 function ownBytes(text: string): Uint8Array {
-  const encoded = Buffer.from(text, 'utf8');
-  const out = new Uint8Array(encoded.byteLength);
-  out.set(encoded);
-  return out;
+  return ownCopy(Buffer.from(text, 'utf8'));
 }
 
 function sealChild(child: { fileName: string; bytes: Buffer; declaredType?: string }, serverPublicKey: Uint8Array): SealedChild {
