@@ -90,15 +90,26 @@ export function fuzzySearch(dict: readonly string[], word: string, maxEdits: num
     .slice(0, limit);
 }
 
-/** Terms starting with `prefix` (binary search on the sorted dictionary), shortest first. */
-export function prefixRange(dict: readonly string[], prefix: string, limit: number, scan = 2000): string[] {
+/** Index of the first term of the sorted dictionary that is not below `term` (binary search). */
+function lowerBound(dict: readonly string[], term: string): number {
   let lo = 0;
   let hi = dict.length;
   while (lo < hi) {
     const m = (lo + hi) >>> 1;
-    if (dict[m]! < prefix) lo = m + 1;
+    if (dict[m]! < term) lo = m + 1;
     else hi = m;
   }
+  return lo;
+}
+
+/** Whether the sorted dictionary holds `term`. */
+export function containsTerm(dict: readonly string[], term: string): boolean {
+  return dict[lowerBound(dict, term)] === term;
+}
+
+/** Terms starting with `prefix` (binary search on the sorted dictionary), shortest first. */
+export function prefixRange(dict: readonly string[], prefix: string, limit: number, scan = 2000): string[] {
+  const lo = lowerBound(dict, prefix);
   const out: string[] = [];
   for (let i = lo; i < dict.length && i < lo + scan && dict[i]!.startsWith(prefix); i++) out.push(dict[i]!);
   return out.sort((a, b) => a.length - b.length || (a < b ? -1 : 1)).slice(0, limit);

@@ -10,7 +10,7 @@ import FlexSearch from 'flexsearch';
 import type { Database } from 'lmdb';
 import { analyseToTokens, normaliseWord } from './analyser.js';
 import type { DocValuesStore } from './doc-values.js';
-import { fuzzySearch, prefixRange } from './fuzzy.js';
+import { containsTerm, fuzzySearch, prefixRange } from './fuzzy.js';
 import type { Key } from './index-store.js';
 import type { TermDictionary } from './term-dictionary.js';
 
@@ -41,7 +41,7 @@ export class Suggester {
   #words(tenantId: string, prefix: string, lists: readonly (readonly string[])[], limit: number, scan = 64): string[] {
     const found: string[] = [];
     for (const { value } of this.words.getRange({ start: [tenantId, prefix], end: [tenantId, `${prefix}\uffff`], limit: scan })) {
-      if (analyseToTokens(value, 'deu+eng').some((t) => lists.some((l) => contains(l, t.term)))) found.push(value);
+      if (isLive(value, lists)) found.push(value);
     }
     return found.sort((a, b) => a.length - b.length || a.localeCompare(b)).slice(0, limit);
   }
@@ -61,8 +61,7 @@ export class Suggester {
     })) {
       const distance = prefixDistance(word, String(key[1]), 1);
       if (distance > 1) continue;
-      if (analyseToTokens(value, 'deu+eng').some((t) => lists.some((l) => contains(l, t.term))))
-        found.push({ text: value, distance });
+      if (isLive(value, lists)) found.push({ text: value, distance });
     }
     found.sort((a, b) => a.distance - b.distance || a.text.length - b.text.length || a.text.localeCompare(b.text));
     return found.slice(0, limit).map((f) => f.text);
@@ -151,16 +150,9 @@ export class Suggester {
   }
 }
 
-/** Binary search in a sorted term list. */
-function contains(sorted: readonly string[], term: string): boolean {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const m = (lo + hi) >>> 1;
-    if ((sorted[m] as string) < term) lo = m + 1;
-    else hi = m;
-  }
-  return sorted[lo] === term;
+/** A word is offered while one of its terms is still in the tenant's dictionary. */
+function isLive(word: string, lists: readonly (readonly string[])[]): boolean {
+  return analyseToTokens(word, 'deu+eng').some((t) => lists.some((l) => containsTerm(l, t.term)));
 }
 
 /** Edit distance from `typed` to the closest prefix of `word`, or max + 1 once it exceeds `max`. */
