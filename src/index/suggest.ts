@@ -2,9 +2,9 @@
  * As-you-type suggestions, per tenant: completions of the last word, shown as the word was written
  * ("Müller", not the index term "mull"), from the index's word list (`index-words`, keyed by folded form,
  * so a typed prefix is a key range) and, typo tolerant, from a bounded fuzzy prefix walk over the term
- * dictionary mapped back to words; and matching document titles from a FlexSearch forward index. One FlexSearch index per tenant, built lazily from the titles in
- * the per-document values (so it is rebuilt from LMDB after a restart) and kept in step by the same write
- * hooks that keep those values.
+ * dictionary mapped back to words; and matching document titles from a FlexSearch forward index. One
+ * FlexSearch index per tenant, built lazily from the titles in the per-document values (so it is rebuilt
+ * from LMDB after a restart) and kept in step by the same write hooks that keep those values.
  */
 import FlexSearch from 'flexsearch';
 import type { Database } from 'lmdb';
@@ -36,7 +36,7 @@ export class Suggester {
 
   /**
    * Words of the tenant whose folded form starts with `prefix`, shortest first. A word is kept while one
-   * of its terms is still in the dictionary (words of deleted documents go once merges drop their terms).
+   * of its terms is in the dictionary (a deleted document's words go when the dictionary is next loaded).
    */
   #words(tenantId: string, prefix: string, lists: readonly (readonly string[])[], limit: number, scan = 64): string[] {
     const found: string[] = [];
