@@ -30,18 +30,12 @@ const MAX_IDLE_DCTX = 4;
 const idleCCtx: InstanceType<typeof zstd.CCtx>[] = [];
 const idleDCtx: InstanceType<typeof zstd.DCtx>[] = [];
 
-function takeCCtx(): InstanceType<typeof zstd.CCtx> {
-  const cctx = idleCCtx.pop();
-  if (!cctx) return new zstd.CCtx();
-  cctx.reset(zstd.ResetDirective.sessionAndParameters);
-  return cctx;
-}
-
-function takeDCtx(): InstanceType<typeof zstd.DCtx> {
-  const dctx = idleDCtx.pop();
-  if (!dctx) return new zstd.DCtx();
-  dctx.reset(zstd.ResetDirective.sessionAndParameters);
-  return dctx;
+/** An idle context, reset, or a new one. */
+function take<T extends { reset(directive: zstd.ResetDirective): void }>(idle: T[], make: () => T): T {
+  const ctx = idle.pop();
+  if (!ctx) return make();
+  ctx.reset(zstd.ResetDirective.sessionAndParameters);
+  return ctx;
 }
 
 export class StreamingCompressor {
@@ -54,7 +48,7 @@ export class StreamingCompressor {
       throw new RangeError(`compression level must be an integer in ${MIN_COMPRESSION_LEVEL}..${MAX_COMPRESSION_LEVEL}`);
     }
     this.pooled = level <= MAX_POOLED_LEVEL;
-    this.cctx = this.pooled ? takeCCtx() : new zstd.CCtx();
+    this.cctx = this.pooled ? take(idleCCtx, () => new zstd.CCtx()) : new zstd.CCtx();
     this.cctx.setParameter(zstd.CParameter.compressionLevel, level);
   }
 
@@ -95,7 +89,7 @@ export class BoundedDecompressor {
   private started = false;
 
   constructor(private readonly limit: number) {
-    this.dctx = takeDCtx();
+    this.dctx = take(idleDCtx, () => new zstd.DCtx());
     this.dctx.setParameter(zstd.DParameter.windowLogMax, ZSTD_WINDOW_LOG_MAX);
   }
 
