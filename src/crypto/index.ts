@@ -79,3 +79,4 @@ export {
   x25519KeyPairFromPrivate,
   x25519PrivateKeyObject,
 } from './x25519.js';
+export { RECORD_OVERHEAD, RecordCipher, type RecordPurpose, recordCipherFromSecret } from './record-cipher.js';

@@ -8,6 +8,7 @@ import {
   loadMasterKey,
   type MasterKeyProvider,
   openBuffer,
+  RecordCipher,
   rewrapServerKey,
   rewrapTenantKey,
   type SealContext,
@@ -41,6 +42,8 @@ export class Keyring {
   readonly #options: KeyringOptions;
   #server: X25519KeyPair;
   readonly #tenantKeys = new Map<string, TenantKey>();
+  /** Seals the records LMDB reads synchronously (index, document records) under keys derived per tenant. */
+  readonly records: RecordCipher = new RecordCipher((tenantId) => this.tenantKey(tenantId));
 
   private constructor(store: Store, log: Logger, master: MasterKeyProvider, server: X25519KeyPair, options: KeyringOptions) {
     this.#store = store;
@@ -127,6 +130,7 @@ export class Keyring {
   async shredTenant(tenantId: string): Promise<void> {
     this.#tenantKeys.get(tenantId)?.key.fill(0);
     this.#tenantKeys.delete(tenantId);
+    this.records.forget(tenantId);
     await this.#store.db('tenantKeys').remove(tenantId);
     await this.#store.flushed();
   }
