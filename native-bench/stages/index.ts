@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import { recordCipherFromSecret } from '../../src/crypto/index.js';
 import { SearchEngine } from '../../src/index/engine.js';
 import type { IndexDoc } from '../../src/index/index.js';
 import { listSegments } from '../../src/index/segment-merger.js';
@@ -101,6 +102,8 @@ async function openOurs(dir: string): Promise<Side> {
   const store = Store.open(dir, { mapSize: 64 * 2 ** 30 });
   let failed: unknown;
   const engine = new SearchEngine(store.root, {
+    // The server seals the index with the tenant's record key; so does the benchmark (same cost).
+    cipher: recordCipherFromSecret(),
     autoMerge: false,
     onBackgroundError: (err) => {
       failed = err;

@@ -49,6 +49,7 @@ export {
   verifyPassword,
 } from './password.js';
 export type { RandomSource } from './random.js';
+export { RECORD_OVERHEAD, RecordCipher, type RecordPurpose, recordCipherFromSecret } from './record-cipher.js';
 export {
   DEFAULT_COMPRESSION_LEVEL,
   type SealedStream,
@@ -79,4 +80,3 @@ export {
   x25519KeyPairFromPrivate,
   x25519PrivateKeyObject,
 } from './x25519.js';
-export { RECORD_OVERHEAD, RecordCipher, type RecordPurpose, recordCipherFromSecret } from './record-cipher.js';

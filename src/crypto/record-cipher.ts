@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject, randomBytes, randomFillSync } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+  randomFillSync,
+} from 'node:crypto';
 import { SealedFormatError } from './errors.js';
 import type { TenantKey } from './file-key-wrap.js';
 import { hkdfExpand } from './hkdf.js';
@@ -109,7 +117,13 @@ export class RecordCipher {
    */
   blindKey(tenantId: string, purpose: RecordPurpose, text: string): string {
     const keys = this.#tenant(tenantId);
-    return createHmac('sha256', keys.mac).update(purpose).update('\0').update(text).digest().subarray(0, 16).toString('base64url');
+    return createHmac('sha256', keys.mac)
+      .update(purpose)
+      .update('\0')
+      .update(text)
+      .digest()
+      .subarray(0, 16)
+      .toString('base64url');
   }
 
   #tenant(tenantId: string): TenantRecordKeys {
@@ -132,8 +146,11 @@ function derive(tenantKey: Uint8Array, purpose: string): Buffer {
  * index without a keyring (the same secret reopens what an earlier process wrote). Random by default.
  */
 export function recordCipherFromSecret(secret: Uint8Array = randomBytes(32)): RecordCipher {
-  return new RecordCipher(async (tenantId) => ({
-    keyId: 'derived',
-    key: createHmac('sha256', secret).update(tenantId).digest(),
-  }) as unknown as TenantKey);
+  return new RecordCipher(
+    async (tenantId) =>
+      ({
+        keyId: 'derived',
+        key: createHmac('sha256', secret).update(tenantId).digest(),
+      }) as unknown as TenantKey,
+  );
 }

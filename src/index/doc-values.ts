@@ -9,7 +9,8 @@
  * per-segment map local doc → ordinal (segments are immutable, so the map is cached by segment uid).
  */
 import type { Database, RootDatabase, Transaction } from 'lmdb';
-import type { Key } from './index-store.js';
+import { pack, unpack } from 'msgpackr';
+import type { IndexStore, Key } from './index-store.js';
 import { RANGE_END } from './index-store.js';
 import type { DocFilter } from './query-ast.js';
 import type { MatchVisitor } from './search-index.js';
@@ -158,21 +159,30 @@ export class TenantColumns {
 type Predicate = (cols: TenantColumns, ord: number) => boolean;
 
 export class DocValuesStore {
-  readonly db: Database<DocValues, Key>;
+  /** [tenant, docId] → DocValues, msgpack, sealed with the tenant's record key (they hold titles, IBANs …). */
+  readonly db: Database<Buffer, Key>;
   readonly #tenants = new Map<string, TenantColumns>();
   /** Segment uid → local doc → ordinal. */
   readonly #segOrds = new Map<string, Int32Array>();
-  readonly #docs: Database<{ id: string }, Key>;
+  readonly root: RootDatabase;
 
-  constructor(readonly root: RootDatabase) {
-    this.db = root.openDB({ name: 'index-values', encoding: 'msgpack' });
-    this.#docs = root.openDB({ name: 'index-docs', encoding: 'msgpack' });
+  constructor(private readonly store: IndexStore) {
+    this.root = store.root;
+    this.db = store.root.openDB({ name: 'index-values', encoding: 'binary' });
+  }
+
+  #seal(tenantId: string, docId: string, v: DocValues): Buffer {
+    return this.store.cipher.seal(tenantId, 'index-values', pack(v), docId);
+  }
+
+  #open(tenantId: string, docId: string, sealed: Uint8Array): DocValues {
+    return unpack(this.store.cipher.open(tenantId, 'index-values', sealed, docId)) as DocValues;
   }
 
   // ------------------------------------------------------------ writes (inside index write transactions)
 
   putSync(tenantId: string, docId: string, v: DocValues): void {
-    this.db.put([tenantId, docId], v);
+    this.db.put([tenantId, docId], this.#seal(tenantId, docId, v));
     this.#tenants.get(tenantId)?.set(docId, v);
   }
 
@@ -193,7 +203,7 @@ export class DocValuesStore {
     tags: readonly string[] | (() => readonly string[] | undefined),
   ): Promise<boolean> {
     return this.root.transaction(() => {
-      const v = this.db.get([tenantId, docId]);
+      const v = this.get(tenantId, docId);
       const now = typeof tags === 'function' ? tags() : tags;
       if (v === undefined || now === undefined) return false;
       this.putSync(tenantId, docId, { ...v, tags: [...now] });
@@ -202,7 +212,8 @@ export class DocValuesStore {
   }
 
   get(tenantId: string, docId: string): DocValues | undefined {
-    return this.db.get([tenantId, docId]);
+    const sealed = this.db.get([tenantId, docId]);
+    return sealed === undefined ? undefined : this.#open(tenantId, docId, sealed);
   }
 
   // ------------------------------------------------------------ reads
@@ -212,7 +223,7 @@ export class DocValuesStore {
     if (c === undefined) {
       c = new TenantColumns();
       for (const { key, value } of this.db.getRange({ start: [tenantId], end: [tenantId, RANGE_END] }))
-        c.set((key as Key)[1] as string, value);
+        c.set((key as Key)[1] as string, this.#open(tenantId, (key as Key)[1] as string, value));
       this.#tenants.set(tenantId, c);
     }
     return c;
@@ -228,13 +239,13 @@ export class DocValuesStore {
     if (m === undefined) {
       const cols = this.columns(tenantId);
       m = new Int32Array(seg.docs).fill(NONE);
-      for (const { key, value } of this.#docs.getRange({
+      for (const { key, value } of this.store.docs.getRange({
         start: [tenantId, seg.segmentId],
         end: [tenantId, seg.segmentId, RANGE_END],
         transaction,
       })) {
         const local = (key as Key)[2] as number;
-        if (local < seg.docs) m[local] = cols.ordinal(value.id);
+        if (local < seg.docs) m[local] = cols.ordinal(this.store.docOf(key as Key, value).id);
       }
       if (this.#segOrds.size >= 4096) this.#segOrds.delete(this.#segOrds.keys().next().value!);
       this.#segOrds.set(seg.segmentUid, m);

@@ -24,6 +24,7 @@ import { Suggester, type Suggestion, titleOf } from './suggest.js';
 import { TermDictionary } from './term-dictionary.js';
 import type { TextStore } from './text-store.js';
 import { valuePredicate } from './value-fields.js';
+import { WordList } from './word-list.js';
 
 export type SortOrder = 'score' | 'date_desc' | 'date_asc' | 'title';
 
@@ -62,59 +63,68 @@ export class SearchEngine {
   readonly index: SearchIndex;
   readonly values: DocValuesStore;
   readonly dictionary: TermDictionary;
+  readonly words: WordList;
   readonly suggester: Suggester;
   readonly #clock: () => number;
   readonly #textStore: TextStore | undefined;
   readonly #language: AnalyserLanguage;
 
-  constructor(root: RootDatabase, options: SearchEngineOptions = {}) {
+  constructor(root: RootDatabase, options: SearchEngineOptions) {
     const { clock, ...indexOptions } = options;
     this.#clock = clock ?? Date.now;
     this.#textStore = options.textStore;
     this.#language = options.queryLanguage ?? 'deu+eng';
-    const values = new DocValuesStore(root);
-    this.values = values;
     // The hooks run inside the index's write transactions (see SearchIndexOptions.hooks).
     this.index = new SearchIndex(root, {
       ...indexOptions,
       hooks: {
-        added: (tenantId, segmentId, docs) => {
+        added: (tenantId, segmentId, docs, newWords) => {
           for (const d of docs as readonly ValuedIndexDoc[]) {
             const v = d.values ?? valuesFromIndexDoc(d);
             const tags = d.freshTags?.();
             if (tags) v.tags = [...tags];
-            values.putSync(tenantId, d.docId, v);
+            this.values.putSync(tenantId, d.docId, v);
             this.suggester.titleChanged(tenantId, d.docId, titleOf(v));
           }
           this.dictionary.segmentAdded(tenantId, segmentId);
+          this.words.added(tenantId, newWords);
         },
         deleted: (tenantId, docId) => {
-          values.removeSync(tenantId, docId);
+          this.values.removeSync(tenantId, docId);
           this.suggester.titleChanged(tenantId, docId, undefined);
         },
         dropped: (tenantId) => {
-          values.dropSync(tenantId);
+          this.values.dropSync(tenantId);
           this.dictionary.dropped(tenantId);
           this.suggester.dropped(tenantId);
         },
       },
     });
+    this.values = new DocValuesStore(this.index.store);
     this.dictionary = new TermDictionary(this.index.store);
-    this.suggester = new Suggester(values, this.dictionary, this.index.store.words);
+    this.words = new WordList(this.index.store);
+    this.suggester = new Suggester(this.values, this.dictionary, this.words);
   }
 
   /** Tags changed on a document: searchable (`tag:`) and faceted at once; false if it is not indexed. */
-  setTags(tenantId: string, docId: string, tags: readonly string[] | (() => readonly string[] | undefined)): Promise<boolean> {
+  async setTags(
+    tenantId: string,
+    docId: string,
+    tags: readonly string[] | (() => readonly string[] | undefined),
+  ): Promise<boolean> {
+    await this.index.store.cipher.ready(tenantId);
     return this.values.setTags(tenantId, docId, tags);
   }
 
-  suggest(tenantId: string, typed: string, limit = 8): { suggestions: Suggestion[]; tookMicros: number } {
+  async suggest(tenantId: string, typed: string, limit = 8): Promise<{ suggestions: Suggestion[]; tookMicros: number }> {
+    await this.index.store.cipher.ready(tenantId);
     const t0 = process.hrtime.bigint();
     const suggestions = this.suggester.suggest(tenantId, typed, limit);
     return { suggestions, tookMicros: Number((process.hrtime.bigint() - t0) / 1000n) };
   }
 
   async search(tenantId: string, query: string, options: EngineSearchOptions = {}): Promise<EngineSearchResult> {
+    await this.index.store.cipher.ready(tenantId);
     const t0 = process.hrtime.bigint();
     const ast = parseQuery(query);
     const now = this.#clock();

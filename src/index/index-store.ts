@@ -2,23 +2,30 @@
  * The index's sub-databases in the shared LMDB environment and their key layouts. Every key starts with
  * the tenant id (ordered-binary arrays), so a tenant is one key range in every sub-database.
  *
+ * Nothing of a document's text is stored in the clear: keys hold only numbers and blind (HMAC) ids, and
+ * every value that carries terms, words, postings or document data is sealed with the tenant's record key
+ * (RecordCipher, AAD = sub-database and key, see `seal`). Segment and tenant bookkeeping (counts, ids,
+ * norms, tombstones) stays plain.
+ *
  *   index-meta      [t, 'stats']            → TenantStats            (msgpack)
  *                   [t, 'seg', segId]       → SegmentMeta            (msgpack)
  *                   [t, 'pending', segId]   → { uid }: a merge output being written, invisible until swapped in
  *                   [t, 'garbage', segId]   → { uid }: a merged-away segment whose records are still being removed
- *   index-terms     [t, segId, firstTerm]   → dictionary block: up to 128 sorted terms, front-coded, with the
- *                                             postings of the small ones inline (segment-format.ts);
- *                                             sorted, so a term or prefix is found from the block at or before it
- *   index-positions [t, segId, firstTerm]   → positions of that block's inline terms    read only for phrases
- *   index-large     [t, segId, term, 0|1]   → postings (0) / positions (1) of a term too big to inline
+ *   index-dirs      [t, segId]              → sealed: the first term of each dictionary block, in order
+ *   index-terms     [t, segId, blockNo]     → sealed dictionary block: up to 128 sorted terms, front-coded,
+ *                                             with the postings of the small ones inline (segment-format.ts)
+ *   index-positions [t, segId, blockNo]     → sealed positions of that block's inline terms; read only for phrases
+ *   index-large     [t, segId, blockNo, entry, 0|1] → sealed postings (0) / positions (1) of a term too big to inline
  *   index-norms     [t, segId]              → one norm byte per (doc, field)   binary
  *   index-deletes   [t, segId]              → tombstone bitset                 binary
- *   index-docs      [t, segId, localDoc]    → DocRecord              (msgpack)
+ *   index-docs      [t, segId, localDoc]    → sealed DocRecord (msgpack)
  *   index-ids       [t, docId]              → [segId, localDoc]      (msgpack)
- *   index-words     [t, foldedWord]         → the word as first written  (msgpack): as-you-type completion
- *                                             shows words, not index terms ("Müller", not "mull")
+ *   index-words     [t, blind(folded word)] → sealed [folded, the word as first written]: as-you-type
+ *                                             completion shows words, not index terms ("Müller", not "mull")
  */
-import type { Database, RootDatabase } from 'lmdb';
+import type { Database, RootDatabase, Transaction } from 'lmdb';
+import { pack, unpack } from 'msgpackr';
+import type { RecordCipher } from '../crypto/record-cipher.js';
 import { NUM_FIELDS } from './postings-codec.js';
 
 export interface TenantStats {
@@ -47,33 +54,81 @@ export interface DocRecord {
 
 export type Key = (string | number)[];
 
+/** Sub-databases whose values are sealed. */
+export type SealedDb = 'dirs' | 'terms' | 'positions' | 'large' | 'docs' | 'words';
+
+type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction }): Uint8Array | undefined };
+
+function aadOf(db: SealedDb, key: Key): string {
+  return `${db}/${key.slice(1).join('/')}`;
+}
+
 export class IndexStore {
   readonly meta: Database<TenantStats | SegmentMeta, Key>;
+  readonly dirs: Database<Buffer, Key>;
   readonly terms: Database<Buffer, Key>;
   readonly positions: Database<Buffer, Key>;
   readonly large: Database<Buffer, Key>;
   readonly norms: Database<Buffer, Key>;
   readonly deletes: Database<Buffer, Key>;
-  readonly docs: Database<DocRecord, Key>;
+  readonly docs: Database<Buffer, Key>;
   readonly ids: Database<[number, number], Key>;
-  readonly words: Database<string, Key>;
+  readonly words: Database<Buffer, Key>;
 
-  constructor(readonly root: RootDatabase) {
+  constructor(
+    readonly root: RootDatabase,
+    readonly cipher: RecordCipher,
+  ) {
     this.meta = root.openDB({ name: 'index-meta', encoding: 'msgpack' });
+    this.dirs = root.openDB({ name: 'index-dirs', encoding: 'binary' });
     this.terms = root.openDB({ name: 'index-terms', encoding: 'binary' });
     this.positions = root.openDB({ name: 'index-positions', encoding: 'binary' });
     this.large = root.openDB({ name: 'index-large', encoding: 'binary' });
     this.norms = root.openDB({ name: 'index-norms', encoding: 'binary' });
     this.deletes = root.openDB({ name: 'index-deletes', encoding: 'binary' });
-    this.docs = root.openDB({ name: 'index-docs', encoding: 'msgpack' });
+    this.docs = root.openDB({ name: 'index-docs', encoding: 'binary' });
     this.ids = root.openDB({ name: 'index-ids', encoding: 'msgpack' });
-    this.words = root.openDB({ name: 'index-words', encoding: 'msgpack' });
+    this.words = root.openDB({ name: 'index-words', encoding: 'binary' });
+  }
+
+  /** Seals a value of a sealed sub-database, bound to its key (the tenant is key[0]). */
+  seal(db: SealedDb, key: Key, plain: Uint8Array): Buffer {
+    return this.cipher.seal(key[0] as string, 'index-block', plain, aadOf(db, key));
+  }
+
+  open(db: SealedDb, key: Key, sealed: Uint8Array): Buffer {
+    return this.cipher.open(key[0] as string, 'index-block', sealed, aadOf(db, key));
+  }
+
+  /** Reads and opens one sealed value. */
+  get(db: SealedDb, key: Key, transaction?: Transaction): Buffer | undefined {
+    const v = (this[db] as unknown as BinaryGetter).getBinary(key, transaction ? { transaction } : {});
+    return v === undefined ? undefined : this.open(db, key, v);
+  }
+
+  putSealed(db: SealedDb, key: Key, plain: Uint8Array): void {
+    this[db].put(key, this.seal(db, key, plain));
+  }
+
+  putDoc(tenantId: string, segmentId: number, local: number, rec: DocRecord): void {
+    this.putSealed('docs', [tenantId, segmentId, local], pack(rec));
+  }
+
+  doc(tenantId: string, segmentId: number, local: number, transaction?: Transaction): DocRecord | undefined {
+    const v = this.get('docs', [tenantId, segmentId, local], transaction);
+    return v === undefined ? undefined : (unpack(v) as DocRecord);
+  }
+
+  /** A DocRecord from a range read of index-docs. */
+  docOf(key: Key, sealed: Uint8Array): DocRecord {
+    return unpack(this.open('docs', key, sealed)) as DocRecord;
   }
 
   /** Every sub-database holding tenant data, for dropTenant. */
   all(): Database<unknown, Key>[] {
     return [
       this.meta,
+      this.dirs,
       this.terms,
       this.positions,
       this.large,

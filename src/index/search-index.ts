@@ -7,6 +7,7 @@
  * the writer.
  */
 import type { RootDatabase, Transaction } from 'lmdb';
+import type { RecordCipher } from '../crypto/record-cipher.js';
 import type { AnalyserLanguage } from './analyser.js';
 import { type CursorKey, decodeCursor, encodeCursor, type HitKey, isAfter } from './cursor.js';
 import { emptyStats, IndexStore, type Key, RANGE_END, type SegmentMeta, type TenantStats, toBuffer } from './index-store.js';
@@ -35,6 +36,11 @@ import { makeSnippets, type Snippet } from './snippets.js';
 import type { TextStore } from './text-store.js';
 
 export interface SearchIndexOptions {
+  /**
+   * Seals everything the index stores about a tenant's text (dictionary blocks, postings, positions,
+   * words, per-document values) under the tenant's key; nothing of a document is kept in the clear.
+   */
+  cipher: RecordCipher;
   /** Snippet text source; without one, hits carry no snippets. */
   textStore?: TextStore;
   /** Language for documents that do not name one. */
@@ -66,7 +72,8 @@ export interface SearchIndexOptions {
 
 /** In-transaction write hooks: whatever they write commits or rolls back with the index write. */
 export interface IndexWriteHooks {
-  added?(tenantId: string, segmentId: number, docs: readonly IndexDoc[]): void;
+  /** `newWords`: [folded, as written] pairs the tenant's word list did not have yet. */
+  added?(tenantId: string, segmentId: number, docs: readonly IndexDoc[], newWords: readonly [string, string][]): void;
   deleted?(tenantId: string, docId: string): void;
   dropped?(tenantId: string): void;
 }
@@ -117,7 +124,7 @@ interface SegmentView {
 export class SearchIndex {
   readonly store: IndexStore;
   readonly #opts: Required<
-    Omit<SearchIndexOptions, 'textStore' | 'onBackgroundError' | 'fieldWeights' | 'fieldB' | 'mergePolicy' | 'hooks'>
+    Omit<SearchIndexOptions, 'cipher' | 'textStore' | 'onBackgroundError' | 'fieldWeights' | 'fieldB' | 'mergePolicy' | 'hooks'>
   >;
   readonly #weights: Float64Array;
   readonly #b: Float64Array;
@@ -133,8 +140,8 @@ export class SearchIndex {
   /** Norms by segment uid: segments are immutable, so cached norms never go stale. */
   readonly #normsCache = new Map<string, Uint8Array>();
 
-  constructor(root: RootDatabase, options: SearchIndexOptions = {}) {
-    this.store = new IndexStore(root);
+  constructor(root: RootDatabase, options: SearchIndexOptions) {
+    this.store = new IndexStore(root, options.cipher);
     this.#textStore = options.textStore;
     this.#onError = options.onBackgroundError ?? (() => {});
     this.#hooks = options.hooks;
@@ -176,6 +183,7 @@ export class SearchIndex {
       byId.set(d.docId, d);
     }
     return this.#enqueue(async () => {
+      await this.store.cipher.ready(tenantId);
       const builder = new SegmentBuilder(this.#opts.defaultLanguage);
       for (const d of byId.values()) builder.add(d);
       if (this.#textStore?.put) for (const d of byId.values()) await this.#textStore.put(tenantId, d.docId, d.fields.body ?? []);
@@ -184,8 +192,16 @@ export class SearchIndex {
         const stats = this.#stats(tenantId);
         for (const id of byId.keys()) this.#tombstone(tenantId, id, stats);
         const id = stats.nextSegmentId++;
-        writeSegment(this.store, tenantId, id, builder.sortedTerms(), builder.normsBytes(), builder.records, builder.words());
-        this.#hooks?.added?.(tenantId, id, [...byId.values()]);
+        const written = writeSegment(
+          this.store,
+          tenantId,
+          id,
+          builder.sortedTerms(),
+          builder.normsBytes(),
+          builder.records,
+          builder.words(),
+        );
+        this.#hooks?.added?.(tenantId, id, [...byId.values()], written.newWords);
         const meta: SegmentMeta = { id, uid: newSegmentUid(), docs: builder.numDocs, deleted: 0 };
         this.store.meta.put([tenantId, 'seg', id], meta);
         stats.docs += builder.numDocs;
@@ -202,6 +218,7 @@ export class SearchIndex {
   deleteDocument(tenantId: string, docId: string): Promise<boolean> {
     checkTenant(tenantId);
     return this.#enqueue(async () => {
+      await this.store.cipher.ready(tenantId);
       const found = await this.store.root.transaction(() => {
         const stats = this.#stats(tenantId);
         const hit = this.#tombstone(tenantId, docId, stats);
@@ -242,6 +259,7 @@ export class SearchIndex {
     // Merges run beside the write queue (adds stay fresh meanwhile), one at a time; see segment-merger.ts.
     const run = this.#merges.then(async () => {
       const tenants = options.tenantId !== undefined ? [options.tenantId] : this.#allTenants();
+      for (const t of tenants) await this.store.cipher.ready(t);
       const merges = await runMerges(this.store, tenants, { force: options.force ?? false, policy: this.#policy });
       for (const t of tenants) this.#dirtyTenants.delete(t);
       return merges;
@@ -301,7 +319,7 @@ export class SearchIndex {
     if (where === undefined) return false;
     const [segId, local] = where;
     const meta = this.store.meta.get([tenantId, 'seg', segId]) as SegmentMeta | undefined;
-    const rec = this.store.docs.get([tenantId, segId, local]);
+    const rec = this.store.doc(tenantId, segId, local);
     this.store.ids.remove([tenantId, docId]);
     if (meta === undefined || rec === undefined) return true;
     const bits = new Uint8Array(Math.ceil(meta.docs / 8));
@@ -321,6 +339,7 @@ export class SearchIndex {
   async search(tenantId: string, query: string | ParsedQuery, options: SearchOptions = {}): Promise<SearchResult> {
     const t0 = process.hrtime.bigint();
     checkTenant(tenantId);
+    await this.store.cipher.ready(tenantId);
     const ast = typeof query === 'string' ? parseQuery(query) : query.ast;
     const limit = Math.max(0, Math.min(options.limit ?? 10, this.#opts.maxResultWindow));
     const cursor = decodeCursor(options.cursor);
@@ -447,7 +466,7 @@ export class SearchIndex {
     const estimate = totalExact ? total : Math.max(total, Math.round((exactUpTo * totalSpace) / Math.max(1, pruningFrom)));
     const hits = heap.sorted().map(({ score, rank, doc }) => {
       const seg = views[rank]!.meta;
-      const rec = this.store.docs.get([tenantId, seg.id, doc], topt);
+      const rec = this.store.doc(tenantId, seg.id, doc, transaction);
       return { docId: rec?.id ?? '', score, at: [seg.id, doc] as const };
     });
     return { total: estimate, totalExact, hits, terms: planTerms(plan, new Set(), true) };

@@ -9,9 +9,11 @@
  *                     varint postingsBytes (0 = stored in index-large), varint positionsBytes
  *   the inline postings, concatenated in term order
  *
- * and the block's inline positions are one value under the same key in index-positions. A term is found by
- * a reverse range read (the block whose first term is ≤ the term) and a scan of at most BLOCK_TERMS
- * front-coded entries, compared as bytes: UTF-8 byte order is LMDB's key order (compareTerms).
+ * and the block's inline positions are one value under the same key in index-positions. Blocks are keyed
+ * by number, not by their first term (values are sealed, keys are not): the segment's directory, the first
+ * term of every block (front-coded, sealed, one value in index-dirs), is read once and cached, and a term
+ * is found by a binary search over it and a scan of at most BLOCK_TERMS front-coded entries, compared as
+ * bytes (UTF-8 byte order, compareTerms).
  */
 import type { Transaction } from 'lmdb';
 import type { IndexStore, Key } from './index-store.js';
@@ -23,7 +25,8 @@ const BLOCK_BYTES = 16 * 1024;
 /** Postings or positions larger than this get their own value (read without copying neighbours). */
 export const LARGE_BYTES = 4096;
 
-export type PutFn = (db: 'terms' | 'positions' | 'large', key: Key, value: Uint8Array) => void;
+/** Writes a plaintext value of a sealed sub-database (the PutFn seals it: IndexStore.seal). */
+export type PutFn = (db: 'dirs' | 'terms' | 'positions' | 'large', key: Key, value: Uint8Array) => void;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -38,6 +41,7 @@ export class DictionaryWriter {
   private cur = new Uint8Array(256);
   private count = 0;
   private firstTerm = '';
+  private readonly firstTerms: string[] = [];
   postingsBytes = 0;
   positionsBytes = 0;
   terms = 0;
@@ -65,8 +69,9 @@ export class DictionaryWriter {
     if (large) {
       h.varint(0);
       h.varint(0);
-      this.put('large', [this.tenantId, this.segmentId, term, 0], postings.slice());
-      if (positions.length > 0) this.put('large', [this.tenantId, this.segmentId, term, 1], positions.slice());
+      const at = [this.tenantId, this.segmentId, this.firstTerms.length, this.count];
+      this.put('large', [...at, 0], postings);
+      if (positions.length > 0) this.put('large', [...at, 1], positions);
     } else {
       h.varint(postings.length);
       h.varint(positions.length);
@@ -85,6 +90,7 @@ export class DictionaryWriter {
 
   finish(): void {
     this.flush();
+    if (this.firstTerms.length > 0) this.put('dirs', [this.tenantId, this.segmentId], encodeDirectory(this.firstTerms));
   }
 
   private flush(): void {
@@ -94,9 +100,10 @@ export class DictionaryWriter {
     out.varint(this.header.len);
     out.bytes(this.header.buf.subarray(0, this.header.len));
     out.bytes(this.postings.buf.subarray(0, this.postings.len));
-    const key: Key = [this.tenantId, this.segmentId, this.firstTerm];
+    const key: Key = [this.tenantId, this.segmentId, this.firstTerms.length];
+    this.firstTerms.push(this.firstTerm);
     this.put('terms', key, out.buf.subarray(0, out.len));
-    if (this.positions.len > 0) this.put('positions', key, this.positions.buf.slice(0, this.positions.len));
+    if (this.positions.len > 0) this.put('positions', key, this.positions.buf.subarray(0, this.positions.len));
     this.header.len = 0;
     this.postings.len = 0;
     this.positions.len = 0;
@@ -115,7 +122,86 @@ export interface TermEntry {
 }
 
 type Opt = { transaction?: Transaction };
-type BinaryGetter = { getBinary(key: Key, options?: Opt): Uint8Array | undefined };
+
+/** The directory value: varint n, then per first term varint shared prefix bytes, varint suffix bytes, suffix. */
+function encodeDirectory(firstTerms: readonly string[]): Uint8Array {
+  const w = new ByteWriter(firstTerms.length * 8 + 16);
+  w.varint(firstTerms.length);
+  let prev = new Uint8Array(0);
+  for (const t of firstTerms) {
+    const cur = encoder.encode(t);
+    let shared = 0;
+    const max = Math.min(cur.length, prev.length);
+    while (shared < max && cur[shared] === prev[shared]) shared++;
+    w.varint(shared);
+    w.varint(cur.length - shared);
+    w.bytes(cur.subarray(shared));
+    prev = cur;
+  }
+  return w.buf.subarray(0, w.len);
+}
+
+function decodeDirectory(bytes: Uint8Array): string[] {
+  const st = { off: 0 };
+  const n = readVarint(bytes, st);
+  const out: string[] = new Array(n);
+  let cur = new Uint8Array(256);
+  for (let i = 0; i < n; i++) {
+    const shared = readVarint(bytes, st);
+    const suffix = readVarint(bytes, st);
+    if (cur.length < shared + suffix) {
+      const next = new Uint8Array((shared + suffix) * 2);
+      next.set(cur.subarray(0, shared));
+      cur = next;
+    }
+    cur.set(bytes.subarray(st.off, st.off + suffix), shared);
+    st.off += suffix;
+    out[i] = decoder.decode(cur.subarray(0, shared + suffix));
+  }
+  return out;
+}
+
+type FastGetter = { getBinaryFast(key: Key, options?: Opt): Uint8Array | undefined };
+
+/**
+ * Opened directories, keyed by tenant, segment and the sealed value's random nonce: a segment id reused
+ * after dropTenant, or a rewritten directory, has another nonce, so a stale entry is never hit.
+ */
+const directories = new Map<string, readonly string[]>();
+const MAX_DIRECTORIES = 512;
+
+/** First term of each dictionary block of a segment (empty for a segment without terms). */
+export function blockDirectory(store: IndexStore, tenantId: string, segmentId: number, opt: Opt = {}): readonly string[] {
+  const key: Key = [tenantId, segmentId];
+  // A view of lmdb-js's shared read buffer, valid until the next read, whose `length` is patched to the
+  // value's size (its byteLength is the whole buffer): only the nonce is read before the cache decides,
+  // and a miss copies exactly `length` bytes.
+  const raw = (store.dirs as unknown as FastGetter).getBinaryFast(key, opt);
+  if (raw === undefined) return [];
+  const id = `${tenantId}\0${segmentId}\0${Buffer.from(raw.buffer, raw.byteOffset + 1, 12).toString('base64')}`;
+  let dir = directories.get(id);
+  if (dir === undefined) {
+    dir = decodeDirectory(store.open('dirs', key, Uint8Array.prototype.slice.call(raw, 0, raw.length)));
+    if (directories.size >= MAX_DIRECTORIES) directories.delete(directories.keys().next().value as string);
+  } else directories.delete(id); // re-inserted below: most recently used last
+  directories.set(id, dir);
+  return dir;
+}
+
+/** Index of the last block whose first term is <= term, or -1. */
+function blockOf(dir: readonly string[], term: string): number {
+  let lo = 0;
+  let hi = dir.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareTerms(dir[mid]!, term) <= 0) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
 
 function compareBytes(a: Uint8Array, aLen: number, b: Uint8Array): number {
   const n = Math.min(aLen, b.length);
@@ -134,19 +220,11 @@ export function lookupTerm(
   transaction?: Transaction,
 ): TermEntry | undefined {
   const opt: Opt = transaction ? { transaction } : {};
-  let block: Uint8Array | undefined;
-  let blockKey: Key | undefined;
-  for (const { key, value } of store.terms.getRange({
-    start: [tenantId, segmentId, term],
-    end: [tenantId, segmentId],
-    reverse: true,
-    limit: 1,
-    ...opt,
-  })) {
-    block = value;
-    blockKey = key as Key;
-  }
-  if (block === undefined || blockKey === undefined) return undefined;
+  const blockNo = blockOf(blockDirectory(store, tenantId, segmentId, opt), term);
+  if (blockNo < 0) return undefined;
+  const blockKey: Key = [tenantId, segmentId, blockNo];
+  const block = store.get('terms', blockKey, transaction);
+  if (block === undefined) return undefined;
   const target = encoder.encode(term);
   const st = { off: 0 };
   const n = readVarint(block, st);
@@ -169,7 +247,7 @@ export function lookupTerm(
     const ql = readVarint(block, st);
     const c = compareBytes(scratch, curLen, target);
     if (c > 0) return undefined;
-    if (c === 0) return entryOf(store, tenantId, segmentId, term, blockKey, block, postOff, pl, posOff, ql, opt);
+    if (c === 0) return entryOf(store, blockKey, i, term, block, postOff, pl, posOff, ql, opt);
     postOff += pl;
     posOff += ql;
   }
@@ -178,10 +256,9 @@ export function lookupTerm(
 
 function entryOf(
   store: IndexStore,
-  tenantId: string,
-  segmentId: number,
-  term: string,
   blockKey: Key,
+  entry: number,
+  term: string,
   block: Uint8Array,
   postOff: number,
   pl: number,
@@ -191,14 +268,14 @@ function entryOf(
   positionsBlock?: () => Uint8Array | undefined,
 ): TermEntry {
   if (pl === 0) {
-    const postings = (store.large as unknown as BinaryGetter).getBinary([tenantId, segmentId, term, 0], opt) ?? new Uint8Array(0);
+    const postings = store.get('large', [...blockKey, entry, 0], opt.transaction) ?? new Uint8Array(0);
     return {
       term,
       postings,
-      positions: () => (store.large as unknown as BinaryGetter).getBinary([tenantId, segmentId, term, 1], opt),
+      positions: () => store.get('large', [...blockKey, entry, 1], opt.transaction),
     };
   }
-  const load = positionsBlock ?? (() => (store.positions as unknown as BinaryGetter).getBinary(blockKey, opt));
+  const load = positionsBlock ?? (() => store.get('positions', blockKey, opt.transaction));
   return {
     term,
     postings: block.subarray(postOff, postOff + pl),
@@ -206,11 +283,9 @@ function entryOf(
   };
 }
 
-/** Decode every entry of one block (terms, postings views, positions loaders). */
+/** Decode every entry of one (opened) block (terms, postings views, positions loaders). */
 export function decodeDictionaryBlock(
   store: IndexStore,
-  tenantId: string,
-  segmentId: number,
   blockKey: Key,
   block: Uint8Array,
   opt: Opt,
@@ -226,7 +301,7 @@ export function decodeDictionaryBlock(
   let curLen = 0;
   let positions: Uint8Array | undefined | null = null;
   const positionsBlock = () => {
-    if (positions === null) positions = (store.positions as unknown as BinaryGetter).getBinary(blockKey, opt);
+    if (positions === null) positions = store.get('positions', blockKey, opt.transaction);
     return positions;
   };
   for (let i = 0; i < n; i++) {
@@ -243,8 +318,7 @@ export function decodeDictionaryBlock(
     const pl = readVarint(block, st);
     const ql = readVarint(block, st);
     const term = decoder.decode(cur.subarray(0, curLen));
-    if (withPostings)
-      out.push(entryOf(store, tenantId, segmentId, term, blockKey, block, postOff, pl, posOff, ql, opt, positionsBlock));
+    if (withPostings) out.push(entryOf(store, blockKey, i, term, block, postOff, pl, posOff, ql, opt, positionsBlock));
     else out.push({ term, postings: EMPTY, positions: () => undefined });
     postOff += pl;
     posOff += ql;
@@ -266,33 +340,20 @@ export function* segmentTerms(
 ): Generator<TermEntry> {
   const opt: Opt = options.transaction ? { transaction: options.transaction } : {};
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  let start: Key = [tenantId, segmentId];
-  if (options.from !== undefined) {
-    // Start at the block holding `from`, if any.
-    for (const { key } of store.terms.getRange({
-      start: [tenantId, segmentId, options.from],
-      end: [tenantId, segmentId],
-      reverse: true,
-      limit: 1,
-      ...opt,
-    }))
-      start = key as Key;
-  }
+  const dir = blockDirectory(store, tenantId, segmentId, opt);
   let count = 0;
-  for (const { key, value } of store.terms.getRange({ start, end: [tenantId, segmentId + 1], ...opt })) {
-    const k = key as Key;
-    if (options.to !== undefined && compareKeyTerm(k, options.to) >= 0) return;
-    for (const e of decodeDictionaryBlock(store, tenantId, segmentId, k, value, opt, options.withPostings ?? false)) {
+  for (let b = options.from === undefined ? 0 : Math.max(0, blockOf(dir, options.from)); b < dir.length; b++) {
+    if (options.to !== undefined && compareTerms(dir[b]!, options.to) >= 0) return;
+    const blockKey: Key = [tenantId, segmentId, b];
+    const block = store.get('terms', blockKey, options.transaction);
+    if (block === undefined) return;
+    for (const e of decodeDictionaryBlock(store, blockKey, block, opt, options.withPostings ?? false)) {
       if (options.from !== undefined && compareTerms(e.term, options.from) < 0) continue;
       if (options.to !== undefined && compareTerms(e.term, options.to) >= 0) return;
       yield e;
       if (++count >= limit) return;
     }
   }
-}
-
-function compareKeyTerm(key: Key, term: string): number {
-  return compareTerms(key[2] as string, term);
 }
 
 /** Positions loaders of postings handed out by termPostings (keyed by the postings view itself). */

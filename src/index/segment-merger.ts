@@ -17,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RootDatabase, Transaction } from 'lmdb';
+import { pack } from 'msgpackr';
 import {
   type DocRecord,
   emptyStats,
@@ -210,7 +211,7 @@ export async function mergeSegments(
         const local = (key as Key)[2] as number;
         if (isDeleted(dels, local)) continue;
         map[local] = records.length;
-        records.push(value);
+        records.push(store.docOf(key as Key, value));
         normParts.push(norms.subarray(local * NUM_FIELDS, (local + 1) * NUM_FIELDS));
       }
       remap.push(map);
@@ -219,10 +220,11 @@ export async function mergeSegments(
     for (const [i, p] of normParts.entries()) norms.set(p, i * NUM_FIELDS);
 
     // Buffered writes of the new segment, flushed in chunks while the pending marker is ours.
-    let ops: { db: 'terms' | 'positions' | 'large' | 'docs' | 'norms'; key: Key; value: unknown }[] = [];
+    // Values are sealed as they are buffered (sealing copies them out of the encoder's scratch buffers).
+    let ops: { db: 'dirs' | 'terms' | 'positions' | 'large' | 'docs' | 'norms'; key: Key; value: Buffer }[] = [];
     let buffered = 0;
     const put: PutFn = (db, key, value) => {
-      ops.push({ db, key, value: Buffer.from(value) });
+      ops.push({ db, key, value: store.seal(db, key, value) });
       buffered += value.length + 32;
     };
     const flush = async (): Promise<boolean> => {
@@ -278,8 +280,9 @@ export async function mergeSegments(
       enc.finish();
       ops.push({ db: 'norms', key: [tenantId, newId], value: Buffer.from(norms) });
       for (let i = 0; i < records.length; i++) {
-        ops.push({ db: 'docs', key: [tenantId, newId, i], value: records[i]! });
-        buffered += 1024; // msgpack encoding happens in the flush: keep its batches small
+        const key: Key = [tenantId, newId, i];
+        ops.push({ db: 'docs', key, value: store.seal('docs', key, pack(records[i]!)) });
+        buffered += 256;
         if (buffered >= chunkBytes && !(await flush())) return await abandon(store, tenantId, newId, uid);
       }
       if (ops.length > 0 && !(await flush())) return await abandon(store, tenantId, newId, uid);
@@ -388,7 +391,7 @@ async function removeSegmentData(
 ): Promise<void> {
   const meta = store.meta as unknown as MetaDb;
   const ours = () => (meta.get([tenantId, kind, id]) as Marker | undefined)?.uid === uid;
-  for (const db of [store.terms, store.positions, store.large, store.docs]) {
+  for (const db of [store.dirs, store.terms, store.positions, store.large, store.docs]) {
     for (;;) {
       const done = await store.root.transaction(() => {
         if (!ours()) return true;

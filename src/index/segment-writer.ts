@@ -17,6 +17,7 @@ import {
   NUM_FIELDS,
 } from './postings-codec.js';
 import { DictionaryWriter, type PutFn } from './segment-format.js';
+import { addWord } from './word-list.js';
 
 /** A document as the index takes it. */
 export interface IndexDoc {
@@ -263,11 +264,9 @@ export class SegmentTermEncoder {
   }
 }
 
-/** A PutFn writing straight to the store (inside the caller's write transaction). */
+/** A PutFn sealing and writing straight to the store (inside the caller's write transaction). */
 export function directPut(store: IndexStore): PutFn {
-  return (db, key, value) => {
-    store[db].put(key, toBuffer(value));
-  };
+  return (db, key, value) => store.putSealed(db, key, value);
 }
 
 /**
@@ -282,16 +281,17 @@ export function writeSegment(
   norms: Uint8Array,
   records: readonly DocRecord[],
   words: ReadonlyMap<string, string> = new Map(),
-): { postingsBytes: number; positionsBytes: number } {
+): { postingsBytes: number; positionsBytes: number; newWords: [string, string][] } {
   // The first spelling of a word stays (merges and deletes leave words alone; Suggest checks them).
-  for (const [folded, word] of words) store.words.putSync([tenantId, folded], word, { noOverwrite: true });
+  const newWords: [string, string][] = [];
+  for (const [folded, word] of words) if (addWord(store, tenantId, folded, word)) newWords.push([folded, word]);
   const enc = new SegmentTermEncoder(tenantId, segmentId, directPut(store), norms);
   for (const [term, input] of terms) enc.add(term, input);
   enc.finish();
   store.norms.put([tenantId, segmentId], toBuffer(norms));
   for (let i = 0; i < records.length; i++) {
-    store.docs.put([tenantId, segmentId, i], records[i]!);
+    store.putDoc(tenantId, segmentId, i, records[i]!);
     store.ids.put([tenantId, records[i]!.id], [segmentId, i]);
   }
-  return { postingsBytes: enc.dict.postingsBytes, positionsBytes: enc.dict.positionsBytes };
+  return { postingsBytes: enc.dict.postingsBytes, positionsBytes: enc.dict.positionsBytes, newWords };
 }

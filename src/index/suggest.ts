@@ -1,18 +1,17 @@
 /**
  * As-you-type suggestions, per tenant: completions of the last word, shown as the word was written
- * ("Müller", not the index term "mull"), from the index's word list (`index-words`, keyed by folded form,
- * so a typed prefix is a key range) and, typo tolerant, from a bounded fuzzy prefix walk over the term
+ * ("Müller", not the index term "mull"), from the tenant's word list (word-list.ts: folded forms sorted in
+ * memory, so a typed prefix is a range) and, typo tolerant, from a bounded fuzzy prefix walk over the term
  * dictionary mapped back to words; and matching document titles from a FlexSearch forward index. One
  * FlexSearch index per tenant, built lazily from the titles in the per-document values (so it is rebuilt
  * from LMDB after a restart) and kept in step by the same write hooks that keep those values.
  */
 import FlexSearch from 'flexsearch';
-import type { Database } from 'lmdb';
 import { analyseToTokens, normaliseWord } from './analyser.js';
 import type { DocValuesStore } from './doc-values.js';
 import { containsTerm, fuzzySearch, prefixRange } from './fuzzy.js';
-import type { Key } from './index-store.js';
 import type { TermDictionary } from './term-dictionary.js';
+import type { WordList } from './word-list.js';
 
 export interface Suggestion {
   text: string;
@@ -31,7 +30,7 @@ export class Suggester {
   constructor(
     private readonly values: DocValuesStore,
     private readonly dictionary: TermDictionary,
-    private readonly words: Database<string, Key>,
+    private readonly words: WordList,
   ) {}
 
   /**
@@ -40,9 +39,11 @@ export class Suggester {
    */
   #words(tenantId: string, prefix: string, lists: readonly (readonly string[])[], limit: number, scan = 64): string[] {
     const found: string[] = [];
-    for (const { value } of this.words.getRange({ start: [tenantId, prefix], end: [tenantId, `${prefix}\uffff`], limit: scan })) {
-      if (isLive(value, lists)) found.push(value);
-    }
+    for (const folded of this.words.lists(tenantId))
+      for (const f of prefixRange(folded, prefix, scan, scan)) {
+        const w = this.words.written(tenantId, f);
+        if (w !== undefined && isLive(w, lists)) found.push(w);
+      }
     return found.sort((a, b) => a.length - b.length || a.localeCompare(b)).slice(0, limit);
   }
 
@@ -52,17 +53,14 @@ export class Suggester {
    */
   #typoWords(tenantId: string, word: string, lists: readonly (readonly string[])[], limit: number): string[] {
     if (word.length < 3) return [];
-    const start = word.slice(0, 2);
     const found: { text: string; distance: number }[] = [];
-    for (const { key, value } of this.words.getRange({
-      start: [tenantId, start],
-      end: [tenantId, `${start}\uffff`],
-      limit: 2000,
-    })) {
-      const distance = prefixDistance(word, String(key[1]), 1);
-      if (distance > 1) continue;
-      if (isLive(value, lists)) found.push({ text: value, distance });
-    }
+    for (const folded of this.words.lists(tenantId))
+      for (const f of prefixRange(folded, word.slice(0, 2), 2000, 2000)) {
+        const distance = prefixDistance(word, f, 1);
+        if (distance > 1) continue;
+        const w = this.words.written(tenantId, f);
+        if (w !== undefined && isLive(w, lists)) found.push({ text: w, distance });
+      }
     found.sort((a, b) => a.distance - b.distance || a.text.length - b.text.length || a.text.localeCompare(b.text));
     return found.slice(0, limit).map((f) => f.text);
   }
@@ -93,6 +91,7 @@ export class Suggester {
 
   dropped(tenantId: string): void {
     this.#titles.delete(tenantId);
+    this.words.dropped(tenantId);
   }
 
   suggest(tenantId: string, typed: string, limit: number): Suggestion[] {

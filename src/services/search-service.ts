@@ -122,7 +122,7 @@ export function createSearchService(
         throw invalidArgument(`prefix must be 1..${MAX_PREFIX_CHARS} characters`);
       const limit = req.limit === 0 ? 8 : req.limit;
       if (limit > 20) throw invalidArgument('limit must be at most 20');
-      const r = engine.suggest(p.tenantId, req.prefix, limit);
+      const r = await engine.suggest(p.tenantId, req.prefix, limit);
       return {
         suggestions: r.suggestions.map((s) => ({ text: s.text, kind: s.kind, documentId: s.docId ?? '' })),
         tookMicros: BigInt(r.tookMicros),

@@ -5,10 +5,11 @@
  */
 import { open } from 'lmdb';
 import { SearchIndex } from '../../src/index/index.js';
+import { testCipher } from '../helpers/index-cipher.js';
 
 const [dir, first] = process.argv.slice(2);
 const root = open({ path: dir! });
-const idx = new SearchIndex(root, { autoMerge: true, mergePolicy: { mergeFactor: 3 } });
+const idx = new SearchIndex(root, { cipher: testCipher, autoMerge: true, mergePolicy: { mergeFactor: 3 } });
 const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'rechnung', 'vertrag', 'mahnung', 'konto'];
 let seed = Number(first) * 7919 + 1;
 const rnd = () => {

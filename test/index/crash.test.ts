@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { open } from 'lmdb';
 import { describe, expect, it } from 'vitest';
 import { SearchIndex } from '../../src/index/index.js';
-import type { DocRecord, Key, SegmentMeta, TenantStats } from '../../src/index/index-store.js';
+import type { Key, SegmentMeta, TenantStats } from '../../src/index/index-store.js';
 import { NUM_FIELDS } from '../../src/index/postings-codec.js';
 import { segmentTerms } from '../../src/index/segment-format.js';
 import { listSegments } from '../../src/index/segment-merger.js';
+import { testCipher } from '../helpers/index-cipher.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // node --import tsx: one process, so SIGKILL hits the indexer itself (the tsx CLI would fork a child).
@@ -67,8 +68,9 @@ async function runAndKill(dir: string, first: number, report: Reported, delayMs:
 async function check(dir: string, report: Reported): Promise<void> {
   const root = open({ path: dir });
   try {
-    const idx = new SearchIndex(root, { autoMerge: false });
+    const idx = new SearchIndex(root, { cipher: testCipher, autoMerge: false });
     const store = idx.store;
+    await testCipher.ready('t');
     const segs = listSegments(store, 't');
     const stats = store.meta.get(['t', 'stats']) as TenantStats;
     let live = 0;
@@ -92,7 +94,7 @@ async function check(dir: string, report: Reported): Promise<void> {
     for (const { key, value } of store.ids.getRange({ start: ['t'], end: ['t', '\u{10FFFF}'] })) {
       const [seg, local] = value as [number, number];
       expect(listed.has(seg), `id ${String((key as Key)[1])} → segment ${seg}`).toBe(true);
-      expect((store.docs.get(['t', seg, local]) as DocRecord | undefined)?.id).toBe((key as Key)[1]);
+      expect(store.doc('t', seg, local)?.id).toBe((key as Key)[1]);
       ids++;
     }
     expect(ids).toBe(live);

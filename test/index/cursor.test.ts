@@ -4,6 +4,7 @@ import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type IndexDoc, SearchIndex } from '../../src/index/index.js';
+import { testCipher } from '../helpers/index-cipher.js';
 
 let dir: string;
 let root: RootDatabase;
@@ -25,7 +26,7 @@ const doc = (id: string, tf: number): IndexDoc => ({
 
 describe('score-order cursor', () => {
   it('continues after the last hit although writes happened between pages', async () => {
-    const idx = new SearchIndex(root, { autoMerge: false });
+    const idx = new SearchIndex(root, { cipher: testCipher, autoMerge: false });
     await idx.addDocuments(
       't',
       Array.from({ length: 10 }, (_, i) => doc(`d${i + 1}`, i + 1)),
@@ -46,7 +47,7 @@ describe('score-order cursor', () => {
   });
 
   it('orders equal scores by document and pages through them without repeats', async () => {
-    const idx = new SearchIndex(root, { autoMerge: false });
+    const idx = new SearchIndex(root, { cipher: testCipher, autoMerge: false });
     await idx.addDocuments(
       't',
       Array.from({ length: 7 }, (_, i) => doc(`e${i}`, 5)),

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DocValues, ValuedIndexDoc } from '../../src/index/doc-values.js';
 import { SearchEngine } from '../../src/index/engine.js';
 import { InMemoryTextStore } from '../../src/index/index.js';
+import { testCipher } from '../helpers/index-cipher.js';
 
 let dir: string;
 let root: RootDatabase;
@@ -21,7 +22,8 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const engine = (r = root) => new SearchEngine(r, { textStore: new InMemoryTextStore(), autoMerge: false, clock: () => NOW });
+const engine = (r = root) =>
+  new SearchEngine(r, { cipher: testCipher, textStore: new InMemoryTextStore(), autoMerge: false, clock: () => NOW });
 
 function doc(id: string, body: string, v: Partial<DocValues> & { title?: string } = {}): ValuedIndexDoc {
   const values: DocValues = {
@@ -321,26 +323,38 @@ describe('suggestions', () => {
     let e = engine();
     await e.index.addDocuments('t1', CORPUS);
     await e.index.addDocuments('t2', [doc('other', 'Rechenzentrum Vertrag', { title: 'Rechenzentrum' })]);
-    const s = e.suggest('t1', 'bitte rechn').suggestions;
+    const s = (await e.suggest('t1', 'bitte rechn')).suggestions;
     expect(s.find((x) => x.kind === 'term')?.text).toBe('bitte Rechnung');
-    expect(e.suggest('t1', 'Mietv').suggestions).toContainEqual({ text: 'Mietvertrag Berlin', kind: 'title', docId: 'vertrag' });
-    expect(e.suggest('t1', 'mietw').suggestions.some((x) => x.text === 'Mietvertrag')).toBe(true); // typo
-    expect(e.suggest('t1', 'rechenz').suggestions).toEqual([]);
-    expect(e.suggest('t2', 'rechenz').suggestions.map((x) => x.text)).toContain('Rechenzentrum');
+    expect((await e.suggest('t1', 'Mietv')).suggestions).toContainEqual({
+      text: 'Mietvertrag Berlin',
+      kind: 'title',
+      docId: 'vertrag',
+    });
+    expect((await e.suggest('t1', 'mietw')).suggestions.some((x) => x.text === 'Mietvertrag')).toBe(true); // typo
+    expect((await e.suggest('t1', 'rechenz')).suggestions).toEqual([]);
+    expect((await e.suggest('t2', 'rechenz')).suggestions.map((x) => x.text)).toContain('Rechenzentrum');
     // New documents and deletes are seen at once.
     await e.index.addDocuments('t1', [doc('neu', 'Steuerbescheid', { title: 'Steuerbescheid 2023' })]);
-    expect(e.suggest('t1', 'steuerbe').suggestions).toContainEqual({ text: 'Steuerbescheid 2023', kind: 'title', docId: 'neu' });
+    expect((await e.suggest('t1', 'steuerbe')).suggestions).toContainEqual({
+      text: 'Steuerbescheid 2023',
+      kind: 'title',
+      docId: 'neu',
+    });
     await e.index.deleteDocument('t1', 'neu');
-    expect(e.suggest('t1', 'steuerbe').suggestions.filter((x) => x.kind === 'title')).toEqual([]);
+    expect((await e.suggest('t1', 'steuerbe')).suggestions.filter((x) => x.kind === 'title')).toEqual([]);
     // Restart: a new engine over the reopened database rebuilds from LMDB.
     await e.index.close();
     await root.close();
     root = open({ path: dir });
     e = engine(root);
-    expect(e.suggest('t1', 'Mietv').suggestions).toContainEqual({ text: 'Mietvertrag Berlin', kind: 'title', docId: 'vertrag' });
-    expect(e.suggest('t2', 'Mietv').suggestions).toEqual([]);
+    expect((await e.suggest('t1', 'Mietv')).suggestions).toContainEqual({
+      text: 'Mietvertrag Berlin',
+      kind: 'title',
+      docId: 'vertrag',
+    });
+    expect((await e.suggest('t2', 'Mietv')).suggestions).toEqual([]);
     expect(await ids(e, 'tag:finanzen')).toEqual(['mahnung', 'rechnung']);
-    const t = e.suggest('t1', 'mahn');
+    const t = await e.suggest('t1', 'mahn');
     expect(t.tookMicros).toBeLessThan(5000);
   });
   it('show words as they were written, not index terms, and forget words whose documents are gone', async () => {
@@ -349,18 +363,15 @@ describe('suggestions', () => {
       doc('m', 'Herr Müller wohnt an der Hauptstraße'),
       doc('x', 'Die Xylophonstunde fällt aus'),
     ]);
-    const words = (typed: string) =>
-      e
-        .suggest('t1', typed)
-        .suggestions.filter((x) => x.kind === 'term')
-        .map((x) => x.text);
+    const words = async (typed: string) =>
+      (await e.suggest('t1', typed)).suggestions.filter((x) => x.kind === 'term').map((x) => x.text);
     // The German stem of "Müller" is "mull"; what the user sees is the word.
-    expect(words('Mül')).toEqual(['Müller']);
-    expect(words('mue')).toEqual(['Müller']);
-    expect(words('an der Hauptstr')).toEqual(['an der Hauptstraße']);
-    expect(words('Mülr')).toEqual(['Müller']); // one edit away
-    expect(words('xyloph')).toEqual(['Xylophonstunde']);
-    expect(e.suggest('t2', 'Mül').suggestions).toEqual([]);
+    expect(await words('Mül')).toEqual(['Müller']);
+    expect(await words('mue')).toEqual(['Müller']);
+    expect(await words('an der Hauptstr')).toEqual(['an der Hauptstraße']);
+    expect(await words('Mülr')).toEqual(['Müller']); // one edit away
+    expect(await words('xyloph')).toEqual(['Xylophonstunde']);
+    expect((await e.suggest('t2', 'Mül')).suggestions).toEqual([]);
     // Deleted and merged away: once the term dictionary is loaded again (here: a restart), the word is gone.
     await e.index.deleteDocument('t1', 'x');
     await e.index.merge({ tenantId: 't1', force: true });
@@ -368,12 +379,76 @@ describe('suggestions', () => {
     await root.close();
     root = open({ path: dir });
     const again = engine(root);
-    expect(again.suggest('t1', 'xyloph').suggestions.filter((x) => x.kind === 'term')).toEqual([]);
-    expect(
-      again
-        .suggest('t1', 'Mül')
-        .suggestions.filter((x) => x.kind === 'term')
-        .map((x) => x.text),
-    ).toEqual(['Müller']);
+    expect((await again.suggest('t1', 'xyloph')).suggestions.filter((x) => x.kind === 'term')).toEqual([]);
+    expect((await again.suggest('t1', 'Mül')).suggestions.filter((x) => x.kind === 'term').map((x) => x.text)).toEqual([
+      'Müller',
+    ]);
+  });
+});
+
+describe('the index at rest', () => {
+  /** Every file under the LMDB directory, searched for each marker as UTF-8 bytes (case-insensitive). */
+  function foundOnDisk(markers: readonly string[]): string[] {
+    const bytes = Buffer.concat(fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f))))
+      .toString('latin1')
+      .toLowerCase();
+    return markers.filter((m) => bytes.includes(Buffer.from(m.toLowerCase(), 'utf8').toString('latin1')));
+  }
+
+  it('keeps no word, term, title, file name, value or tag in the clear, and still finds and suggests them', async () => {
+    const e = engine(root);
+    await e.index.addDocuments('t1', [
+      doc('geheim', 'Die Zwetschgenkuchenverordnung betrifft Quarkstrudelbäcker in Oberammergau.', {
+        title: 'Marmeladenprotokoll Sommer',
+        fileName: 'holunderbluetensirup.pdf',
+        from: 'Walburga Kiefernzapf <walburga@kiefernzapf.example>',
+        tags: ['schlehenfeuer'],
+        ibans: ['DE89370400440532013000'],
+        invoices: ['RE-7734-QUITTE'],
+      }),
+      doc('zweites', 'Quarkstrudelbäcker backen Quarkstrudel.'),
+    ]);
+    await e.index.merge({ tenantId: 't1', force: true }); // merged segments are sealed too
+    await e.index.addDocuments('t1', [doc('drittes', 'Ein Nachtrag über Zwetschgenkuchen.')]);
+    await root.flushed;
+    // Words as written, their folded and stemmed forms, compound parts, values.
+    const markers = [
+      'Zwetschgenkuchenverordnung',
+      'zwetschgenkuchen',
+      'verordnung',
+      'quarkstrudel',
+      'Oberammergau',
+      'Marmeladenprotokoll',
+      'holunderbluetensirup',
+      'Kiefernzapf',
+      'schlehenfeuer',
+      'DE89370400440532013000',
+      'RE-7734-QUITTE',
+      'quitte',
+    ];
+    expect(foundOnDisk(markers)).toEqual([]);
+    expect(await ids(e, 'Zwetschgenkuchenverordnung')).toEqual(['geheim']);
+    expect(await ids(e, 'quarkstrudel*')).toEqual(['geheim', 'zweites']);
+    expect(await ids(e, 'tag:schlehenfeuer')).toEqual(['geheim']);
+    expect(await ids(e, 'iban:DE89370400440532013000')).toEqual(['geheim']);
+    expect((await e.suggest('t1', 'Zwetsch')).suggestions.map((s) => s.text)).toContain('Zwetschgenkuchenverordnung');
+    // Another tenant's key opens none of it.
+    expect(await ids(e, 'Zwetschgenkuchenverordnung', 't2')).toEqual([]);
+  });
+
+  it('refuses a tampered dictionary block instead of answering from it', async () => {
+    const e = engine(root);
+    await e.index.addDocuments('t1', [doc('a', 'Holzofenbrot und Sauerteig')]);
+    const key = ['t1', 1, 0];
+    const sealed = Buffer.from(e.index.store.terms.getBinary(key) as Uint8Array);
+    sealed[sealed.length - 20]! ^= 1;
+    await e.index.store.terms.put(key, sealed);
+    await expect(e.search('t1', 'Sauerteig')).rejects.toThrow(/failed authentication/);
+    // A block moved under another key is refused as well (the key is authenticated).
+    const other = engine(root);
+    await other.index.addDocuments('t1', [doc('b', 'Roggenmischbrot')]);
+    const moved = other.index.store.terms.getBinary(['t1', 2, 0]) as Uint8Array;
+    await other.index.store.terms.put(['t1', 1, 0], Buffer.from(moved));
+    await expect(other.search('t1', 'Sauerteig')).rejects.toThrow(/failed authentication/);
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type IndexDoc, InMemoryTextStore, SearchIndex, type SearchIndexOptions } from '../../src/index/index.js';
+import { testCipher } from '../helpers/index-cipher.js';
 
 let dir: string;
 let root: RootDatabase;
@@ -18,8 +19,8 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const newIndex = (opts: SearchIndexOptions = {}) =>
-  new SearchIndex(root, { textStore: new InMemoryTextStore(), autoMerge: false, ...opts });
+const newIndex = (opts: Partial<SearchIndexOptions> = {}) =>
+  new SearchIndex(root, { cipher: testCipher, textStore: new InMemoryTextStore(), autoMerge: false, ...opts });
 
 const CORPUS: IndexDoc[] = [
   {

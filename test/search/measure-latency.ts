@@ -9,11 +9,12 @@ import path from 'node:path';
 import { open } from 'lmdb';
 import type { ValuedIndexDoc } from '../../src/index/doc-values.js';
 import { SearchEngine } from '../../src/index/engine.js';
+import { testCipher } from '../helpers/index-cipher.js';
 
 const N = Number(process.argv[2] ?? 20_000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archivar-latency-'));
 const root = open({ path: dir });
-const engine = new SearchEngine(root, { autoMerge: false });
+const engine = new SearchEngine(root, { cipher: testCipher, autoMerge: false });
 let seed = 1;
 const rnd = (n: number) => {
   seed = (seed * 1103515245 + 12345) & 0x7fffffff;
