@@ -106,6 +106,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const swept = await sweepPendingUploads(documents.deps);
   if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
   const searchEngine = new SearchEngine(store.root, {
+    cipher: keyring.records,
     textStore: sealedTextStore(documents),
     onBackgroundError: (err) => log.error({ err }, 'background index merge failed'),
     clock: () => clock.now(),
