@@ -46,6 +46,9 @@ export class RecordCipher {
   readonly #loadTenantKey: (tenantId: string) => Promise<TenantKey>;
   readonly #keys = new Map<string, TenantRecordKeys>();
   readonly #loading = new Map<string, Promise<void>>();
+  /** Random bytes drawn 4 KiB at a time: one CSPRNG call per 341 nonces instead of one each (it showed in profiles). */
+  readonly #pool = Buffer.alloc(NONCE * 341);
+  #poolAt = this.#pool.length;
 
   constructor(loadTenantKey: (tenantId: string) => Promise<TenantKey>) {
     this.#loadTenantKey = loadTenantKey;
@@ -83,7 +86,7 @@ export class RecordCipher {
     const out = Buffer.allocUnsafe(RECORD_OVERHEAD + plaintext.byteLength);
     out[0] = VERSION;
     const nonce = out.subarray(1, 1 + NONCE);
-    randomFillSync(nonce);
+    this.#randomNonce(nonce);
     const c = createCipheriv('aes-256-gcm', key, nonce);
     c.setAAD(Buffer.from(aad, 'utf8'));
     let n = 1 + NONCE;
@@ -124,6 +127,15 @@ export class RecordCipher {
       .digest()
       .subarray(0, 16)
       .toString('base64url');
+  }
+
+  #randomNonce(into: Buffer): void {
+    if (this.#poolAt + NONCE > this.#pool.length) {
+      randomFillSync(this.#pool);
+      this.#poolAt = 0;
+    }
+    this.#pool.copy(into, 0, this.#poolAt, this.#poolAt + NONCE);
+    this.#poolAt += NONCE;
   }
 
   #tenant(tenantId: string): TenantRecordKeys {
