@@ -3,12 +3,16 @@ import type { UploadRequest } from '../gen/archivar/v1/documents.js';
 import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
 import { type DocumentRecord, FINAL_STATUSES, hasOriginal, type ListFilter } from '../store/document-store.js';
 import { newId } from '../store/ids.js';
+import { removeTenantRangeSync } from '../store/index.js';
 import { mapSealedError } from './crypto-errors.js';
 import type { DocumentsDeps } from './deps.js';
 import type { ProcessingEvent } from './events.js';
 import { receiveUpload, safeFileName, type UploadOrigin, type UploadResult, validateTag } from './upload.js';
 
 export type { DocumentsDeps } from './deps.js';
+
+/** Keys removed per transaction when a tenant is erased. */
+const ERASE_BATCH = 2000;
 
 export interface Who {
   tenantId: string;
@@ -29,8 +33,11 @@ export interface Artifact {
 export class Documents {
   /** Called after a tag change is durable (the search index re-reads the document's tags). */
   onTagged: ((doc: DocumentRecord) => void) | undefined;
-  /** Called when a tenant's documents were erased, so derived data (the search index) goes too. */
-  onTenantErased: ((tenantId: string) => Promise<void>) | undefined;
+  /**
+   * Called when a tenant's documents were erased (with their ids), so running work stops and derived data
+   * (the search index) goes too.
+   */
+  onTenantErased: ((tenantId: string, documentIds: readonly string[]) => Promise<void>) | undefined;
 
   constructor(readonly deps: DocumentsDeps) {}
 
@@ -218,6 +225,31 @@ export class Documents {
       this.emit(doc, 'DELETED', 'deleted');
     }
     return removed.map((d) => d.id);
+  }
+
+  /**
+   * Erasure of a whole tenant, after its key was deleted (crypto-shredding): every key of its records,
+   * lookups, timeline, blobs, pending uploads and jobs goes, without opening anything, in transactions of at
+   * most ERASE_BATCH keys. Returns how many documents there were.
+   */
+  async eraseTenant(tenantId: string): Promise<number> {
+    const { store, documents, blobs, jobs } = this.deps;
+    const ids = [...documents.ids(tenantId)];
+    const pending = store.db('pendingUploads');
+    await store.root.transaction(() => jobs.removeTenantSync(tenantId));
+    for (;;) {
+      // Each call removes less than it may only once its range is empty: fewer than the batch means all are.
+      const removed = await store.root.transaction(() => {
+        let n = documents.removeTenantSync(tenantId, ERASE_BATCH);
+        if (n < ERASE_BATCH) n += blobs.removeTenantSync(tenantId, ERASE_BATCH - n);
+        if (n < ERASE_BATCH) n += removeTenantRangeSync(pending, tenantId, ERASE_BATCH - n);
+        return n;
+      });
+      if (removed < ERASE_BATCH) break;
+    }
+    await store.flushed();
+    await this.onTenantErased?.(tenantId, ids);
+    return ids.length;
   }
 
   async tag(tenantId: string, id: string, add: string[], remove: string[]): Promise<string[]> {

@@ -1,4 +1,4 @@
-import { rewrapHeaderForTenant } from '../crypto/index.js';
+import { isSealedFormatError, rewrapHeaderForTenant } from '../crypto/index.js';
 import { notFound } from '../server/errors.js';
 import { type DocumentRecord, type DocumentStatus, hasOriginal } from '../store/document-store.js';
 import { newId } from '../store/ids.js';
@@ -263,6 +263,17 @@ export function indexedDocument(doc: DocumentRecord, pages: string[]): IndexedDo
   };
 }
 
+/** A record for a batch over many documents: one that fails authentication is logged and skipped, not fatal. */
+function openOrSkip(deps: DocumentsDeps, tenantId: string, id: string): DocumentRecord | undefined {
+  try {
+    return deps.documents.get(tenantId, id);
+  } catch (err) {
+    if (!isSealedFormatError(err)) throw err;
+    deps.log?.error({ err, tenantId, documentId: id }, 'a document record failed authentication; it is skipped');
+    return undefined;
+  }
+}
+
 export type ReprocessScope = { tenantId: string; documentId: string } | { tenantId: string } | 'all';
 
 /**
@@ -270,21 +281,27 @@ export type ReprocessScope = { tenantId: string; documentId: string } | { tenant
  * batches of transactions so that "all" never holds one huge write transaction.
  */
 export async function reprocess(deps: DocumentsDeps, scope: ReprocessScope): Promise<number> {
-  const { store, documents, jobs, clock } = deps;
+  const { store, documents, jobs, keyring, clock } = deps;
   let targets: [string, string][];
   if (scope === 'all') {
     targets = [];
-    for (const { key } of store.db('documents').getRange()) {
+    for (const key of store.db('documents').getKeys()) {
       const [tenantId, id] = key as [string, string];
       targets.push([tenantId, id]);
     }
   } else if ('documentId' in scope) {
-    if (!documents.get(scope.tenantId, scope.documentId)) throw notFound('no such document');
+    if (!(await keyring.recordsReady(scope.tenantId)) || !documents.get(scope.tenantId, scope.documentId))
+      throw notFound('no such document');
     targets = [[scope.tenantId, scope.documentId]];
   } else {
+    if (!keyring.hasTenantKey(scope.tenantId)) throw notFound('no such tenant');
     targets = [...documents.ids(scope.tenantId)].map((id) => [scope.tenantId, id]);
-    if (targets.length === 0 && !deps.keyring.hasTenantKey(scope.tenantId)) throw notFound('no such tenant');
   }
+  // Records are sealed per tenant: load each tenant's keys first. What is left of an erased tenant (no key)
+  // cannot be opened and is skipped.
+  const readable = new Set<string>();
+  for (const tenantId of new Set(targets.map(([t]) => t))) if (await keyring.recordsReady(tenantId)) readable.add(tenantId);
+  targets = targets.filter(([t]) => readable.has(t));
   let enqueued = 0;
   const queued: DocumentRecord[] = [];
   for (let i = 0; i < targets.length; i += 500) {
@@ -292,7 +309,7 @@ export async function reprocess(deps: DocumentsDeps, scope: ReprocessScope): Pro
     await store.root.transaction(() => {
       const now = clock();
       for (const [tenantId, id] of batch) {
-        const doc = documents.get(tenantId, id);
+        const doc = openOrSkip(deps, tenantId, id);
         // A failed import without a stored original has nothing to process.
         if (!doc || !hasOriginal(doc) || (doc.jobId && jobs.get(doc.jobId))) continue;
         const job = jobs.enqueueSync(tenantId, id, now);

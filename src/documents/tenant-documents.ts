@@ -1,4 +1,5 @@
 import type { DocumentSummary, TenantDocuments } from '../accounts/ports.js';
+import { isSealedFormatError } from '../crypto/index.js';
 import { hasOriginal } from '../store/document-store.js';
 import type { Documents } from './documents.js';
 
@@ -30,21 +31,23 @@ export function tenantDocumentsOf(documents: Documents): TenantDocuments {
       }
     },
     async deleteTenant(tenantId: string): Promise<number> {
-      // Top-level documents first; delete() takes each one's descendants with it.
-      let n = 0;
-      for (const id of [...deps.documents.ids(tenantId)]) {
-        const doc = deps.documents.get(tenantId, id);
-        if (doc && doc.parentId === null) n += (await documents.delete(tenantId, id)).length;
-      }
-      // Orphans (a child whose parent vanished mid-way) go too.
-      for (const id of [...deps.documents.ids(tenantId)]) n += (await documents.delete(tenantId, id)).length;
-      // Deletes leave tombstones until a merge; erasure removes the tenant's whole index at once.
-      await documents.onTenantErased?.(tenantId);
-      return n;
+      // Runs after the tenant key is gone: nothing of the tenant can be opened, so its keys are deleted as ranges.
+      return documents.eraseTenant(tenantId);
     },
     async stats() {
+      // storedSize is inside each sealed record: every tenant's keys are loaded to add them up. What is left
+      // of an erased tenant, or a record that fails authentication, counts as a document without bytes.
       let storedBytes = 0;
-      for (const { value } of deps.store.db<{ storedSize: number }>('documents').getRange()) storedBytes += value.storedSize;
+      for (const tenantId of [...deps.documents.tenants()]) {
+        if (!(await deps.keyring.recordsReady(tenantId))) continue;
+        for (const id of deps.documents.ids(tenantId)) {
+          try {
+            storedBytes += deps.documents.get(tenantId, id)?.storedSize ?? 0;
+          } catch (err) {
+            if (!isSealedFormatError(err)) throw err;
+          }
+        }
+      }
       return { documents: deps.documents.count(), storedBytes };
     },
   };

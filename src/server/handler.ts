@@ -10,6 +10,7 @@ import {
   status,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { isSealedFormatError } from '../crypto/index.js';
 import type { CallContext, Principal, SessionVerifier } from './call-context.js';
 import { AppError, INTERNAL_MESSAGE } from './errors.js';
 import type { Logger } from './logger.js';
@@ -215,7 +216,9 @@ function finish(options: BindOptions, method: string, code: status, started: big
 
 /**
  * Maps anything thrown to a status. AppErrors keep their code and message; an abort keeps the abort's
- * reason; everything else is INTERNAL with a generic message and is logged with its stack.
+ * reason; a SealedFormatError that no domain code mapped comes from stored data (a sealed record or object
+ * that fails authentication: corruption or tampering on disk) and is DATA_LOSS, logged; everything else is
+ * INTERNAL with a generic message and is logged with its stack.
  */
 export function toServiceError(err: unknown, signal: AbortSignal | undefined, log: Logger, method: string): ServiceError {
   let appError: AppError;
@@ -225,6 +228,9 @@ export function toServiceError(err: unknown, signal: AbortSignal | undefined, lo
     appError = signal.reason;
   } else if (signal?.aborted) {
     appError = new AppError(status.UNAVAILABLE, 'the server is shutting down; retry');
+  } else if (isSealedFormatError(err)) {
+    log.error({ err, method }, 'stored data failed verification');
+    appError = new AppError(status.DATA_LOSS, `stored data failed verification: ${err.message}`);
   } else {
     log.error({ err, method }, 'unexpected error in handler');
     appError = new AppError(status.INTERNAL, INTERNAL_MESSAGE);

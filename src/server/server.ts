@@ -24,7 +24,7 @@ import { BlobStore } from '../store/blob-store.js';
 import { DocumentStore } from '../store/document-store.js';
 import { isStorageFailure, Store } from '../store/index.js';
 import { JobQueue } from '../store/job-queue.js';
-import { Keyring } from '../store/keyring.js';
+import { Keyring, TenantErasedError } from '../store/keyring.js';
 import { JobRunner } from '../workers/job-runner.js';
 import { WorkerPool } from '../workers/pool.js';
 import type { AppContext } from './app-context.js';
@@ -81,7 +81,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const documents = new Documents({
     store,
     blobs: new BlobStore(store),
-    documents: new DocumentStore(store),
+    documents: new DocumentStore(store, keyring.records),
     jobs: new JobQueue(store, config.jobs),
     keyring,
     config,
@@ -118,7 +118,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     void searchEngine
       .setTags(doc.tenantId, doc.id, () => documents.deps.documents.get(doc.tenantId, doc.id)?.tags)
       .catch((err: unknown) => log.error({ err, documentId: doc.id }, 'the search index did not take a tag change'));
-  documents.onTenantErased = (tenantId) => searchIndex.dropTenant(tenantId);
+  documents.onTenantErased = (tenantId, ids) => {
+    for (const id of ids) runner?.cancel(id);
+    return searchIndex.dropTenant(tenantId);
+  };
   runner = new JobRunner(documents, pool, log, indexer);
   const accounts = await Accounts.open({
     store,
@@ -152,9 +155,24 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
 
   const override = options.verifier;
-  const verifier: SessionVerifier = override
+  const sessions: SessionVerifier = override
     ? { verify: async (token, signal) => (await override.verify(token, signal)) ?? accounts.verify(token) }
     : accounts;
+  // Every authenticated call of a tenant has its record keys loaded here, once, so the handlers may read and
+  // write sealed records synchronously (inside LMDB transactions). A tenant erased meanwhile has no session.
+  const verifier: SessionVerifier = {
+    verify: async (token, signal) => {
+      const principal = await sessions.verify(token, signal);
+      if (principal === null) return null;
+      try {
+        await keyring.records.ready(principal.tenantId);
+      } catch (err) {
+        if (err instanceof TenantErasedError) return null;
+        throw err;
+      }
+      return principal;
+    },
+  };
   const bind = { verifier, log, observer: metrics, shutdown: shutdownController.signal, publicMethods: PUBLIC_METHODS };
   bindService(server, DocumentsServiceService, createDocumentsService(app, documents), bind);
   bindService(server, SearchServiceService, createSearchService(app, searchEngine, documents), bind);

@@ -77,7 +77,8 @@ export function createAdminService(
       requireAdmin(ctx);
       if (!documents || !searchIndex) throw invalidArgument('reindexing is not available on this server');
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(req.tenantId)) throw invalidArgument('tenant_id is required');
-      if (!app.keyring.hasTenantKey(req.tenantId)) throw notFound(`no tenant ${req.tenantId}`);
+      // Loads the tenant's record keys (an operator's session belongs to another tenant); no key: erased or unknown.
+      if (!(await app.keyring.recordsReady(req.tenantId))) throw notFound(`no tenant ${req.tenantId}`);
       return { documents: BigInt(await reindexTenant(documents, searchIndex, req.tenantId, ctx.signal)) };
     },
     async rotateMasterKey(_req, ctx) {

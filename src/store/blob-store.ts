@@ -1,4 +1,4 @@
-import { isStorageFailure, type Store } from './database.js';
+import { isStorageFailure, removeTenantRangeSync, type Store } from './database.js';
 
 /**
  * Sealed bytes in LMDB, as pieces under [tenantId, objectId, kind, seq]. Pieces are stored exactly as
@@ -46,6 +46,11 @@ export class BlobStore {
     let n = 0;
     for (const piece of this.read(tenantId, objectId, kind)) n += piece.byteLength;
     return n;
+  }
+
+  /** Removes up to `max` pieces of a tenant, of any object (erasure); inside a transaction. Returns how many. */
+  removeTenantSync(tenantId: string, max: number): number {
+    return removeTenantRangeSync(this.#db(), tenantId, max);
   }
 
   /** Removes every piece of `kind` (or of every kind) of an object; call inside a transaction or alone. */

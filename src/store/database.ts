@@ -14,9 +14,9 @@ export const SUB_DATABASES = {
   tenantKeys: { encoding: 'binary' },
   /** Sealed bytes by [tenant, object, kind, seq] (src/store/blob-store.ts). */
   blobs: { encoding: 'binary' },
-  /** Document records by [tenant, document] (src/store/document-store.ts). */
-  documents: { encoding: 'msgpack' },
-  /** [tenant, 'idem', key] and [tenant, 'content', contentId] → document id. */
+  /** Document records by [tenant, document]: msgpack sealed with the tenant's record key (src/store/document-store.ts). */
+  documents: { encoding: 'binary' },
+  /** [tenant, 'idem', blind key] and [tenant, 'content', blind key] → document id (blind keys: HMAC under the tenant key). */
   documentKeys: { encoding: 'msgpack' },
   /** [tenant, -createdMs, document]: newest-first listing. */
   documentTimeline: { encoding: 'msgpack' },
@@ -69,6 +69,16 @@ export function tenantRange(tenantId: string, ...prefix: KeyPart[]): { start: Ke
   // In ordered-binary, an array that extends the prefix sorts after it and before prefix + [Buffer 0xff…];
   // a trailing string of U+FFFF sorts after any id we generate.
   return { start: [tenantId, ...prefix], end: [tenantId, ...prefix, '\uffff'] };
+}
+
+/**
+ * Removes up to `max` keys of a tenant's range from `db` without reading a value (erasure); call inside a
+ * write transaction. Returns how many were removed: fewer than `max` means the range is empty now.
+ */
+export function removeTenantRangeSync(db: Database<unknown, KeyPart[] | string>, tenantId: string, max: number): number {
+  const keys = [...db.getKeys({ ...tenantRange(tenantId), limit: max })];
+  for (const key of keys) db.removeSync(key);
+  return keys.length;
 }
 
 /**

@@ -1,4 +1,7 @@
-import type { Store } from './database.js';
+import type { Database } from 'lmdb';
+import { pack, unpack } from 'msgpackr';
+import type { RecordCipher } from '../crypto/index.js';
+import { type KeyPart, removeTenantRangeSync, type Store } from './database.js';
 
 export type DocumentStatus = 'QUEUED' | 'PROCESSING' | 'STORED' | 'INDEXED' | 'FAILED' | 'UNSUPPORTED' | 'ENCRYPTED';
 export type DocumentSource = 'upload' | 'imap' | 'attachment' | 'archive-member';
@@ -7,7 +10,10 @@ export const hasOriginal = (doc: Pick<DocumentRecord, 'header'>): boolean => doc
 
 export const FINAL_STATUSES: ReadonlySet<DocumentStatus> = new Set(['STORED', 'INDEXED', 'FAILED', 'UNSUPPORTED', 'ENCRYPTED']);
 
-/** What LMDB holds per document (msgpack). The sealed header's file key is wrapped under the tenant key. */
+/**
+ * What LMDB holds per document: msgpack, sealed as a whole (see DocumentStore). The sealed header's file key
+ * is wrapped under the tenant key.
+ */
 export interface DocumentRecord {
   id: string;
   tenantId: string;
@@ -48,16 +54,28 @@ export interface ListFilter {
   parentId?: string;
 }
 
-/** Documents of each tenant: records, lookups by idempotency key and content id, and a timeline for listing. */
+/**
+ * Documents of each tenant: records, lookups by idempotency key and content id, and a timeline for listing.
+ *
+ * Every record is sealed before it reaches LMDB (msgpack, then `RecordCipher.seal` with the tenant's
+ * 'document' key, bound to the record's own key): file names, tags, recognised metadata and status reasons
+ * are never on disk in the clear. The idempotency-key and content-id lookups are keyed by blind keys (an
+ * HMAC under the tenant key), so the disk neither shows a client's key nor lets anyone confirm a guessed
+ * document by its SHA-256. Only ids, creation times (the timeline) and the sizes of the sealed values are
+ * visible. The tenant's record keys must be loaded (`RecordCipher.ready`) before any call that reads or
+ * writes a record; a missing `ready` throws.
+ */
 export class DocumentStore {
   readonly #store: Store;
+  readonly #cipher: RecordCipher;
 
-  constructor(store: Store) {
+  constructor(store: Store, cipher: RecordCipher) {
     this.#store = store;
+    this.#cipher = cipher;
   }
 
   get #docs() {
-    return this.#store.db<DocumentRecord>('documents');
+    return this.#store.db<Buffer>('documents');
   }
   get #keys() {
     return this.#store.db<string>('documentKeys');
@@ -66,41 +84,60 @@ export class DocumentStore {
     return this.#store.db<null>('documentTimeline');
   }
 
+  /** The record, opened; throws SealedFormatError when the stored value fails authentication. */
   get(tenantId: string, id: string): DocumentRecord | undefined {
-    return this.#docs.get([tenantId, id]);
+    const sealed = this.#docs.get([tenantId, id]);
+    return sealed === undefined ? undefined : this.#open(tenantId, id, sealed);
   }
 
   byIdempotencyKey(tenantId: string, key: string): DocumentRecord | undefined {
-    const id = this.#keys.get([tenantId, 'idem', key]);
+    const id = this.#keys.get([tenantId, 'idem', this.#blind(tenantId, 'idem', key)]);
     return id === undefined ? undefined : this.get(tenantId, id);
   }
 
   byContentId(tenantId: string, contentId: string): DocumentRecord | undefined {
-    const id = this.#keys.get([tenantId, 'content', contentId]);
+    const id = this.#keys.get([tenantId, 'content', this.#blind(tenantId, 'content', contentId)]);
     return id === undefined ? undefined : this.get(tenantId, id);
   }
 
   /** Inserts a new record with its lookups; call inside a write transaction. */
   insertSync(doc: DocumentRecord): void {
-    this.#docs.putSync([doc.tenantId, doc.id], doc);
-    if (doc.idempotencyKey) this.#keys.putSync([doc.tenantId, 'idem', doc.idempotencyKey], doc.id);
+    this.#docs.putSync([doc.tenantId, doc.id], this.#seal(doc));
+    if (doc.idempotencyKey)
+      this.#keys.putSync([doc.tenantId, 'idem', this.#blind(doc.tenantId, 'idem', doc.idempotencyKey)], doc.id);
     // Children (attachments) may repeat content of top-level documents; only top-level uploads dedupe.
-    if (doc.parentId === null && doc.contentId) this.#keys.putSync([doc.tenantId, 'content', doc.contentId], doc.id);
+    if (doc.parentId === null && doc.contentId)
+      this.#keys.putSync([doc.tenantId, 'content', this.#blind(doc.tenantId, 'content', doc.contentId)], doc.id);
     this.#timeline.putSync([doc.tenantId, -doc.createdMs, doc.id], null);
   }
 
   /** Replaces a record (same id); call inside a write transaction. */
   updateSync(doc: DocumentRecord): void {
-    this.#docs.putSync([doc.tenantId, doc.id], doc);
+    this.#docs.putSync([doc.tenantId, doc.id], this.#seal(doc));
   }
 
   /** Removes a record and its lookups (not its blobs or jobs); call inside a write transaction. */
   removeSync(doc: DocumentRecord): void {
     this.#docs.removeSync([doc.tenantId, doc.id]);
-    if (doc.idempotencyKey) this.#keys.removeSync([doc.tenantId, 'idem', doc.idempotencyKey]);
-    if (this.#keys.get([doc.tenantId, 'content', doc.contentId]) === doc.id)
-      this.#keys.removeSync([doc.tenantId, 'content', doc.contentId]);
+    if (doc.idempotencyKey) this.#keys.removeSync([doc.tenantId, 'idem', this.#blind(doc.tenantId, 'idem', doc.idempotencyKey)]);
+    if (doc.contentId) {
+      const contentKey = [doc.tenantId, 'content', this.#blind(doc.tenantId, 'content', doc.contentId)];
+      if (this.#keys.get(contentKey) === doc.id) this.#keys.removeSync(contentKey);
+    }
     this.#timeline.removeSync([doc.tenantId, -doc.createdMs, doc.id]);
+  }
+
+  /**
+   * Removes up to `max` keys of the tenant from the records, lookups and timeline without opening anything
+   * (erasure runs after the tenant key is gone); returns how many were removed, 0 when none is left. Call
+   * inside a write transaction, repeatedly, so no single transaction grows without bound.
+   */
+  removeTenantSync(tenantId: string, max: number): number {
+    let n = 0;
+    for (const db of [this.#docs, this.#keys, this.#timeline] as Database<unknown, KeyPart[] | string>[]) {
+      if (n < max) n += removeTenantRangeSync(db, tenantId, max - n);
+    }
+    return n;
   }
 
   /**
@@ -130,14 +167,43 @@ export class DocumentStore {
     return { documents: out, last, more: false };
   }
 
-  /** Every document id of a tenant (for erasure, reprocessing and export). */
+  /** Every document id of a tenant (for erasure, reprocessing and export); reads keys only. */
   *ids(tenantId: string): Generator<string> {
     for (const key of this.#docs.getKeys({ start: [tenantId], end: [tenantId, '\uffff'] })) yield (key as [string, string])[1];
+  }
+
+  /** The tenants that have records (keys only; each tenant's range is skipped over, not read). */
+  *tenants(): Generator<string> {
+    let start: KeyPart[] = [];
+    for (;;) {
+      let tenantId: string | undefined;
+      for (const key of this.#docs.getKeys({ start, limit: 1 })) tenantId = (key as [string, string])[0];
+      if (tenantId === undefined) return;
+      yield tenantId;
+      start = [tenantId, '\uffff'];
+    }
   }
 
   count(): number {
     return this.#docs.getCount();
   }
+
+  #seal(doc: DocumentRecord): Buffer {
+    return this.#cipher.seal(doc.tenantId, 'document', pack(doc), recordAad(doc.tenantId, doc.id));
+  }
+
+  #open(tenantId: string, id: string, sealed: Uint8Array): DocumentRecord {
+    return unpack(this.#cipher.open(tenantId, 'document', sealed, recordAad(tenantId, id))) as DocumentRecord;
+  }
+
+  #blind(tenantId: string, kind: 'idem' | 'content', text: string): string {
+    return this.#cipher.blindKey(tenantId, 'document', `${kind}\u0000${text}`);
+  }
+}
+
+/** What a sealed record is bound to: its own LMDB key, so a value moved to another key fails to open. */
+function recordAad(tenantId: string, id: string): string {
+  return `${tenantId}/${id}`;
 }
 
 function matches(doc: DocumentRecord, f: ListFilter): boolean {

@@ -1,6 +1,7 @@
 export {
   isStorageFailure,
   type KeyPart,
+  removeTenantRangeSync,
   Store,
   type StoreOptions,
   SUB_DATABASES,

@@ -1,6 +1,7 @@
 import type { Store } from './database.js';
 import { newId } from './ids.js';
 
+/** A job as LMDB holds it, in the clear: ids, counters and times only (nothing of the document). */
 export interface JobRecord {
   id: string;
   tenantId: string;
@@ -9,7 +10,6 @@ export interface JobRecord {
   state: 'queued' | 'running';
   /** When the job may run next (queued) or when its lease expires (running). */
   readyAtMs: number;
-  lastError: string;
 }
 
 export interface JobQueueOptions {
@@ -50,7 +50,6 @@ export class JobQueue {
       attempts: 0,
       state: 'queued',
       readyAtMs: nowMs,
-      lastError: '',
     };
     this.#jobs.putSync(job.id, job);
     this.#queue.putSync([job.readyAtMs, job.id], null);
@@ -94,8 +93,20 @@ export class JobQueue {
     this.#jobs.removeSync(id);
   }
 
-  /** After a failed attempt: reschedule with backoff, or return 'dead' when attempts are used up. Inside a transaction. */
-  retryOrBurySync(id: string, error: string, nowMs: number): 'retry' | 'dead' {
+  /** Removes every job of a tenant (erasure; reads only the job records, which hold ids); inside a transaction. */
+  removeTenantSync(tenantId: string): number {
+    const ids: string[] = [];
+    for (const { key, value } of this.#jobs.getRange()) if (value.tenantId === tenantId) ids.push(key as string);
+    for (const id of ids) this.removeSync(id);
+    return ids.length;
+  }
+
+  /**
+   * After a failed attempt: reschedule with backoff, or return 'dead' when attempts are used up. Inside a
+   * transaction. The reason is not kept here (job records are not sealed): the caller shows it in the
+   * document's event and, when the job is dead, in the sealed record's status reason.
+   */
+  retryOrBurySync(id: string, nowMs: number): 'retry' | 'dead' {
     const job = this.#jobs.get(id);
     if (!job) return 'dead';
     this.#queue.removeSync([job.readyAtMs, id]);
@@ -104,7 +115,7 @@ export class JobQueue {
       return 'dead';
     }
     const readyAtMs = nowMs + this.options.backoffMs * 2 ** (job.attempts - 1);
-    this.#jobs.putSync(id, { ...job, state: 'queued', readyAtMs, lastError: error });
+    this.#jobs.putSync(id, { ...job, state: 'queued', readyAtMs });
     this.#queue.putSync([readyAtMs, id], null);
     return 'retry';
   }

@@ -42,6 +42,8 @@ export class Keyring {
   readonly #options: KeyringOptions;
   #server: X25519KeyPair;
   readonly #tenantKeys = new Map<string, TenantKey>();
+  /** Tenants shredded by this process: their key is never created again (late work of an erased tenant fails). */
+  readonly #shredded = new Set<string>();
   /** Seals the records LMDB reads synchronously (index, document records) under keys derived per tenant. */
   readonly records: RecordCipher = new RecordCipher((tenantId) => this.tenantKey(tenantId));
 
@@ -85,10 +87,11 @@ export class Keyring {
     return this.#master.keyId;
   }
 
-  /** The tenant's key, created on first use. */
+  /** The tenant's key, created on first use; TenantErasedError for a tenant this process has shredded. */
   async tenantKey(tenantId: string): Promise<TenantKey> {
     const cached = this.#tenantKeys.get(tenantId);
     if (cached) return cached;
+    if (this.#shredded.has(tenantId)) throw new TenantErasedError(tenantId);
     const db = this.#store.db<Buffer>('tenantKeys');
     let wrapped = db.get(tenantId);
     if (wrapped === undefined) {
@@ -97,8 +100,21 @@ export class Keyring {
       wrapped = db.get(tenantId) as Buffer;
     }
     const key = await unwrapTenantKey(this.#master, wrapped);
+    if (this.#shredded.has(tenantId)) throw new TenantErasedError(tenantId);
     this.#tenantKeys.set(tenantId, key);
     return key;
+  }
+
+  /**
+   * For work that iterates stored data (job runner, admin paths): loads the tenant's record keys and returns
+   * true, or returns false when the tenant has no key — it was erased (crypto-shredded), so whatever is left
+   * of it cannot be opened. Never creates a key.
+   */
+  async recordsReady(tenantId: string): Promise<boolean> {
+    if (this.records.isReady(tenantId)) return true;
+    if (this.#shredded.has(tenantId) || !this.hasTenantKey(tenantId)) return false;
+    await this.records.ready(tenantId);
+    return true;
   }
 
   async ensureTenantKey(tenantId: string): Promise<void> {
@@ -128,6 +144,7 @@ export class Keyring {
 
   /** Crypto-shredding: after this nothing sealed for the tenant can be opened again. */
   async shredTenant(tenantId: string): Promise<void> {
+    this.#shredded.add(tenantId);
     this.#tenantKeys.get(tenantId)?.key.fill(0);
     this.#tenantKeys.delete(tenantId);
     this.records.forget(tenantId);
@@ -169,6 +186,14 @@ export class Keyring {
 }
 
 export class RotationUnavailableError extends Error {}
+
+/** Work for a tenant whose key was deleted (crypto-shredded) while it ran. */
+export class TenantErasedError extends Error {
+  override name = 'TenantErasedError';
+  constructor(readonly tenantId: string) {
+    super('the tenant was erased');
+  }
+}
 
 function binding(tenantId: string, context: { kind: string; id: string }): SealContext {
   return { tenantId, documentId: context.id, kind: context.kind };

@@ -86,10 +86,12 @@ export class JobRunner {
       this.#leasing = true;
       const leased = free > 0 ? await jobs.lease(clock(), free) : [];
       for (const job of leased) {
-        const p = this.#process(job).finally(() => {
-          active.delete(p);
-          this.wake();
-        });
+        const p = this.#process(job)
+          .catch((err: unknown) => this.#log.error({ err, documentId: job.documentId }, 'a processing job failed unexpectedly'))
+          .finally(() => {
+            active.delete(p);
+            this.wake();
+          });
         active.add(p);
       }
       this.#leasing = false;
@@ -113,15 +115,31 @@ export class JobRunner {
     await Promise.allSettled(active);
   }
 
+  /** Counts as running (for whenIdle and cancel) from the lease on, also while the tenant's keys load. */
   async #process(job: JobRecord): Promise<void> {
+    const controller = new AbortController();
+    this.#running.set(job.documentId, controller);
+    try {
+      await this.#processLeased(job, controller);
+    } finally {
+      this.#running.delete(job.documentId);
+    }
+  }
+
+  async #processLeased(job: JobRecord, controller: AbortController): Promise<void> {
     const deps = this.#documents.deps;
-    const doc = deps.documents.get(job.tenantId, job.documentId);
+    let doc: DocumentRecord | undefined;
+    try {
+      // Records are sealed under the tenant's key: load it (never creating one: no key means erased).
+      if (await deps.keyring.recordsReady(job.tenantId)) doc = deps.documents.get(job.tenantId, job.documentId);
+    } catch (err) {
+      // A record that fails authentication fails every time: drop its job (Get answers DATA_LOSS).
+      this.#log.error({ err, documentId: job.documentId }, 'the document record cannot be opened; its job is dropped');
+    }
     if (!doc) {
       await deps.store.root.transaction(() => deps.jobs.removeSync(job.id));
       return;
     }
-    const controller = new AbortController();
-    this.#running.set(doc.id, controller);
     const limits = deps.config.processing;
     // The worker enforces the budget itself; this catches a library stuck in a synchronous loop, which
     // only terminating the thread can stop.
@@ -129,7 +147,7 @@ export class JobRunner {
     const signal = AbortSignal.any([controller.signal, budget]);
     const channel = new MessageChannel();
     channel.port1.on('message', (m: ProgressMessage) => {
-      const current = deps.documents.get(doc.tenantId, doc.id);
+      const current = this.#current(doc);
       if (current) this.#documents.emit(current, m.step, progressText(m), m.page, m.pageCount);
     });
     channel.port1.unref();
@@ -174,7 +192,7 @@ export class JobRunner {
       await this.#index(doc, updated, committed.pages);
     } catch (err) {
       if (controller.signal.aborted && this.#stopped) return; // resumed after restart
-      if (!deps.documents.get(doc.tenantId, doc.id)) return; // deleted meanwhile
+      if (!this.#current(doc)) return; // deleted (or its tenant erased) meanwhile
       if (budget.aborted && !controller.signal.aborted) {
         const reason = `processing took longer than the limit of ${Math.round(limits.documentTimeMs / 1000)} s`;
         await this.#finish(job, doc, { status: 'FAILED', statusReason: reason }, 'FAILED', reason);
@@ -187,12 +205,20 @@ export class JobRunner {
         return;
       }
       this.#log.warn({ err, documentId: doc.id, attempt: job.attempts }, 'processing attempt failed');
-      const outcome = await deps.store.root.transaction(() => deps.jobs.retryOrBurySync(job.id, reason, deps.clock()));
+      const outcome = await deps.store.root.transaction(() => deps.jobs.retryOrBurySync(job.id, deps.clock()));
       if (outcome === 'dead') await this.#finish(job, doc, { status: 'FAILED', statusReason: reason }, 'FAILED', reason);
       else await this.#setStatus(doc, { status: 'QUEUED' }, 'RETRY', `retrying after: ${reason}`);
     } finally {
       channel.port1.close();
-      this.#running.delete(doc.id);
+    }
+  }
+
+  /** The document's record now, or undefined when it is gone or can no longer be opened (tenant erased). */
+  #current(doc: DocumentRecord): DocumentRecord | undefined {
+    try {
+      return this.#documents.deps.documents.get(doc.tenantId, doc.id);
+    } catch {
+      return undefined;
     }
   }
 

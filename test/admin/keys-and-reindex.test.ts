@@ -93,6 +93,8 @@ describe('Admin: master key rotation and reindex', () => {
       },
     );
     try {
+      // Called directly, not over gRPC: load the tenant's record keys as the session check would.
+      await again.app.keyring.records.ready(TEST_PRINCIPAL.tenantId);
       const plain = await again.documents.original(TEST_PRINCIPAL.tenantId, docId, 'plaintext');
       const parts: Buffer[] = [];
       for await (const p of plain.body) parts.push(p);
