@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { open } from 'lmdb';
 import { recordCipherFromSecret } from '../../src/crypto/index.js';
+import { analyseDocument } from '../../src/index/analyse-document.js';
 import { IndexStore } from '../../src/index/index-store.js';
 import { SegmentBuilder, writeSegment } from '../../src/index/segment-writer.js';
 import { Corpus } from '../harness/data.js';
@@ -25,9 +26,9 @@ let write = 0;
 let chars = 0;
 for (let b = 0; b < n; b += 1000) {
   const t0 = performance.now();
-  const builder = new SegmentBuilder('deu+eng');
+  const builder = new SegmentBuilder();
   for (const d of docs.slice(b, b + 1000)) {
-    builder.add({ docId: d.id, language: d.language, fields: { title: d.title, body: [d.body] } });
+    builder.add(analyseDocument({ docId: d.id, language: d.language, fields: { title: d.title, body: [d.body] } }, 'deu+eng'));
     chars += d.body.length + d.title.length;
   }
   const t1 = performance.now();

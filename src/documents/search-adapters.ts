@@ -1,7 +1,10 @@
+import { analyseInThread, type DocumentAnalyser } from '../index/analyse-document.js';
 import type { DocValues, ValuedIndexDoc } from '../index/doc-values.js';
 import type { AnalyserLanguage, SearchIndex, TextStore } from '../index/index.js';
 import { type RecognizedValue, recognizeValues } from '../pipeline/recognize.js';
+import type { Logger } from '../server/logger.js';
 import type { DocumentRecord } from '../store/document-store.js';
+import type { WorkerPool } from '../workers/pool.js';
 import type { Documents } from './documents.js';
 import { type DocumentIndexer, type IndexedDocument, indexedDocument, TEXT_KIND, WORDS_KIND } from './processing.js';
 
@@ -18,6 +21,33 @@ export function sealedTextStore(documents: Documents): TextStore {
       const plain = await keyring.openForTenant(tenantId, Buffer.concat(pieces), { kind: TEXT_KIND, id: docId });
       return plain.toString('utf8').split('\f');
     },
+  };
+}
+
+/**
+ * Document analysis for the index in the worker pool, so the thread that writes the index (and serves
+ * every RPC) only merges term ids and writes. When the pool cannot take it (queue full, shutting down,
+ * a worker lost) the document is analysed here instead: indexing never fails for want of a thread.
+ */
+export function poolAnalyser(pool: Pick<WorkerPool, 'run'>, log: Logger): DocumentAnalyser {
+  return async (docs, defaultLanguage) => {
+    // Plain IndexDocs only: ValuedIndexDocs carry values and a function, which do not clone.
+    const plain = docs.map(({ docId, language, fields, createdMs, mediaType }) => ({
+      docId,
+      fields,
+      ...(language !== undefined ? { language } : {}),
+      ...(createdMs !== undefined ? { createdMs } : {}),
+      ...(mediaType !== undefined ? { mediaType } : {}),
+    }));
+    try {
+      return (await pool.run({ type: 'analyse-documents', docs: plain, defaultLanguage })).docs;
+    } catch (err) {
+      log.warn(
+        { err, documents: docs.length },
+        'the pool could not analyse documents for the index; analysing them in the main thread',
+      );
+      return analyseInThread(docs, defaultLanguage);
+    }
   };
 }
 

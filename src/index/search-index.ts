@@ -8,6 +8,7 @@
  */
 import type { RootDatabase, Transaction } from 'lmdb';
 import type { RecordCipher } from '../crypto/record-cipher.js';
+import { analyseInThread, type DocumentAnalyser } from './analyse-document.js';
 import type { AnalyserLanguage } from './analyser.js';
 import { type CursorKey, decodeCursor, encodeCursor, type HitKey, isAfter } from './cursor.js';
 import { emptyStats, IndexStore, type Key, RANGE_END, type SegmentMeta, type TenantStats, toBuffer } from './index-store.js';
@@ -41,6 +42,8 @@ export interface SearchIndexOptions {
    * words, per-document values) under the tenant's key; nothing of a document is kept in the clear.
    */
   cipher: RecordCipher;
+  /** Where documents are analysed (default: in this thread); the server runs it in the worker pool. */
+  analyser?: DocumentAnalyser;
   /** Snippet text source; without one, hits carry no snippets. */
   textStore?: TextStore;
   /** Language for documents that do not name one. */
@@ -124,7 +127,10 @@ interface SegmentView {
 export class SearchIndex {
   readonly store: IndexStore;
   readonly #opts: Required<
-    Omit<SearchIndexOptions, 'cipher' | 'textStore' | 'onBackgroundError' | 'fieldWeights' | 'fieldB' | 'mergePolicy' | 'hooks'>
+    Omit<
+      SearchIndexOptions,
+      'cipher' | 'analyser' | 'textStore' | 'onBackgroundError' | 'fieldWeights' | 'fieldB' | 'mergePolicy' | 'hooks'
+    >
   >;
   readonly #weights: Float64Array;
   readonly #b: Float64Array;
@@ -137,11 +143,13 @@ export class SearchIndex {
   #mergeScheduled = false;
   #closed = false;
   readonly #dirtyTenants = new Set<string>();
+  readonly #analyse: DocumentAnalyser;
   /** Norms by segment uid: segments are immutable, so cached norms never go stale. */
   readonly #normsCache = new Map<string, Uint8Array>();
 
   constructor(root: RootDatabase, options: SearchIndexOptions) {
     this.store = new IndexStore(root, options.cipher);
+    this.#analyse = options.analyser ?? analyseInThread;
     this.#textStore = options.textStore;
     this.#onError = options.onBackgroundError ?? (() => {});
     this.#hooks = options.hooks;
@@ -182,10 +190,14 @@ export class SearchIndex {
       byId.delete(d.docId);
       byId.set(d.docId, d);
     }
+    // Analysis starts now, beside the writer (in the pool when the server gives an analyser); the write
+    // keeps its place in the queue, so a later delete of the same document still comes after it.
+    const analysed = this.#analyse([...byId.values()], this.#opts.defaultLanguage);
+    analysed.catch(() => {}); // awaited below; not an unhandled rejection while the queue is busy
     return this.#enqueue(async () => {
       await this.store.cipher.ready(tenantId);
-      const builder = new SegmentBuilder(this.#opts.defaultLanguage);
-      for (const d of byId.values()) builder.add(d);
+      const builder = new SegmentBuilder();
+      for (const a of await analysed) builder.add(a);
       if (this.#textStore?.put) for (const d of byId.values()) await this.#textStore.put(tenantId, d.docId, d.fields.body ?? []);
       if (builder.numDocs === 0) return { segmentId: 0, docs: 0 };
       const segmentId = await this.store.root.transaction(() => {

@@ -2,20 +2,11 @@
  * Builds one segment in memory from analysed documents and writes it in the caller's write transaction.
  * Segments are immutable once written; only their tombstone bitset changes until a merge replaces them.
  */
-import { type AnalyserLanguage, analyse, normaliseWord } from './analyser.js';
+import type { AnalysedDoc } from './analyse-document.js';
+import { type AnalyserLanguage, normaliseWord } from './analyser.js';
 import type { DocRecord, IndexStore } from './index-store.js';
 import { toBuffer } from './index-store.js';
-import {
-  ByteWriter,
-  compareTerms,
-  encodeNorm,
-  encodePostingsTo,
-  FIELD_POSITION_SHIFT,
-  FIELDS,
-  type FieldName,
-  MAX_FIELD_POSITION,
-  NUM_FIELDS,
-} from './postings-codec.js';
+import { ByteWriter, compareTerms, encodeNorm, encodePostingsTo, FIELD_POSITION_SHIFT, NUM_FIELDS } from './postings-codec.js';
 import { DictionaryWriter, type PutFn } from './segment-format.js';
 import { addWord } from './word-list.js';
 
@@ -43,7 +34,6 @@ export interface TermPostingsInput {
   positions: ArrayLike<number>;
 }
 
-const MAX_WORD_CHARS = 40;
 /** Words worth completing: letters (and inner hyphens), no digits or codes. */
 const WORD_RE = /^\p{L}+(?:-\p{L}+)*$/u;
 
@@ -61,103 +51,62 @@ export class IntList {
   }
 }
 
-/** File names: cut at "_" and before the extension so "rechnung_2024.pdf" yields rechnung, 2024, pdf. */
-function fileNameText(name: string): string {
-  return name.replace(/_+/g, ' ').replace(/\.([A-Za-z0-9]{1,6})$/, ' $1');
-}
-
 /**
  * Tokens are appended to flat typed arrays (term id, doc, field-based position) rather than per-term
  * arrays: no per-posting objects and little garbage at build rates. Finishing sorts them by term with a
- * stable counting sort, which keeps docs and positions in order.
+ * stable counting sort, which keeps docs and positions in order. Documents come analysed
+ * (analyse-document.ts): here their local term ids are mapped to the segment's.
  */
 export class SegmentBuilder {
   private readonly termIds = new Map<string, number>();
   private readonly termNames: string[] = [];
-  private lastDoc = new Int32Array(1024).fill(-1);
-  private lastPos = new Int32Array(1024);
   private readonly tokTerm = new IntList();
   private readonly tokDoc = new IntList();
   private readonly tokPos = new IntList();
   readonly records: DocRecord[] = [];
   private norms = new Uint8Array(64 * NUM_FIELDS);
-  private doc = -1;
-  private field = 0;
-  /** The text being analysed, and the word that first produced each term of this segment (by term id). */
-  private text = '';
+  /** The word that first produced each term of this segment (by term id). */
   private readonly firstWords: string[] = [];
   /** Characters of analysed text taken so far (for throughput figures). */
   textChars = 0;
-
-  constructor(private readonly defaultLanguage: AnalyserLanguage) {}
 
   get numDocs(): number {
     return this.records.length;
   }
 
-  private readonly sink = (term: string, position: number, start: number, end: number): void => {
-    let id = this.termIds.get(term);
-    if (id === undefined) {
-      id = this.termNames.length;
-      this.termNames.push(term);
-      this.termIds.set(term, id);
-      // Once per term and segment, so the hot path pays nothing for it.
-      this.firstWords.push(end - start <= MAX_WORD_CHARS ? this.text.slice(start, end) : '');
-      if (id >= this.lastDoc.length) {
-        const ld = new Int32Array(this.lastDoc.length * 2).fill(-1);
-        ld.set(this.lastDoc);
-        this.lastDoc = ld;
-        const lp = new Int32Array(this.lastPos.length * 2);
-        lp.set(this.lastPos);
-        this.lastPos = lp;
+  add(doc: AnalysedDoc): void {
+    const local = this.records.length;
+    const map = new Int32Array(doc.terms.length);
+    for (let i = 0; i < doc.terms.length; i++) {
+      const term = doc.terms[i]!;
+      let id = this.termIds.get(term);
+      if (id === undefined) {
+        id = this.termNames.length;
+        this.termNames.push(term);
+        this.termIds.set(term, id);
+        this.firstWords.push(doc.words[i] ?? '');
       }
+      map[i] = id;
     }
-    const pos = this.field * FIELD_POSITION_SHIFT + (position < MAX_FIELD_POSITION ? position : MAX_FIELD_POSITION);
-    // The same term twice at one position (e.g. a code piece equal to a stem) counts once.
-    if (this.lastDoc[id] === this.doc && this.lastPos[id] === pos) return;
-    this.lastDoc[id] = this.doc;
-    this.lastPos[id] = pos;
-    this.tokTerm.push(id);
-    this.tokDoc.push(this.doc);
-    this.tokPos.push(pos);
-  };
-
-  add(doc: IndexDoc): void {
-    const local = ++this.doc;
-    const language = doc.language ?? this.defaultLanguage;
-    const lengths = new Array<number>(NUM_FIELDS).fill(0);
-    for (let f = 0; f < NUM_FIELDS; f++) {
-      const name: FieldName = FIELDS[f]!;
-      this.field = f;
-      let pos = 0;
-      if (name === 'body') {
-        for (const page of doc.fields.body ?? []) {
-          this.textChars += page.length;
-          this.text = page;
-          pos = analyse(page, language, this.sink, 'index', pos);
-        }
-      } else {
-        let text = doc.fields[name];
-        if (text === undefined || text.length === 0) continue;
-        if (name === 'fileName') text = fileNameText(text);
-        this.textChars += text.length;
-        this.text = text;
-        pos = analyse(text, language, this.sink, 'index', 0);
-      }
-      lengths[f] = pos;
+    const t = doc.tokens;
+    for (let k = 0; k < t.length; k += 2) {
+      this.tokTerm.push(map[t[k]!]!);
+      this.tokDoc.push(local);
+      this.tokPos.push(t[k + 1]!);
     }
+    this.textChars += doc.textChars;
     if (this.norms.length < (local + 1) * NUM_FIELDS) {
       const next = new Uint8Array(this.norms.length * 2);
       next.set(this.norms);
       this.norms = next;
     }
-    for (let f = 0; f < NUM_FIELDS; f++) this.norms[local * NUM_FIELDS + f] = encodeNorm(lengths[f]!);
+    for (let f = 0; f < NUM_FIELDS; f++) this.norms[local * NUM_FIELDS + f] = encodeNorm(doc.lengths[f]!);
     this.records.push({
       id: doc.docId,
-      createdMs: doc.createdMs ?? 0,
-      mediaType: doc.mediaType ?? '',
-      language,
-      lengths,
+      createdMs: doc.createdMs,
+      mediaType: doc.mediaType,
+      language: doc.language,
+      lengths: doc.lengths,
     });
   }
 

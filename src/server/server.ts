@@ -7,7 +7,7 @@ import { Accounts, type Clock, systemClock } from '../accounts/index.js';
 import { Documents } from '../documents/documents.js';
 import { ProcessingEvents } from '../documents/events.js';
 import type { DocumentIndexer } from '../documents/processing.js';
-import { sealedTextStore, searchIndexer } from '../documents/search-adapters.js';
+import { poolAnalyser, sealedTextStore, searchIndexer } from '../documents/search-adapters.js';
 import { tenantDocumentsOf } from '../documents/tenant-documents.js';
 import { sweepPendingUploads } from '../documents/upload.js';
 import { AccountsServiceService } from '../gen/archivar/v1/accounts.js';
@@ -107,6 +107,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
   const searchEngine = new SearchEngine(store.root, {
     cipher: keyring.records,
+    analyser: poolAnalyser(pool, log),
     textStore: sealedTextStore(documents),
     onBackgroundError: (err) => log.error({ err }, 'background index merge failed'),
     clock: () => clock.now(),

@@ -3,6 +3,9 @@
  * by both sides. Each task type is dispatched by the worker entry's default export.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { AnalysedDoc } from '../index/analyse-document.js';
+import type { AnalyserLanguage } from '../index/analyser.js';
+import type { IndexDoc } from '../index/segment-writer.js';
 
 /** Diagnostic task: waits `delayMs` (abortable by terminating the worker) and echoes the payload size. */
 export interface SelftestTask {
@@ -153,7 +156,21 @@ export type RenderPageResult =
   | { type: 'render-page'; outcome: 'rendered'; png: Uint8Array }
   | { type: 'render-page'; outcome: 'failed'; kind: ProcessFailureKind; reason: string };
 
-export type WorkerTask = SelftestTask | ProcessDocumentTask | RenderPageTask;
-export type WorkerResult = SelftestResult | ProcessDocumentResult | RenderPageResult;
+/** Analyses documents for the search index (index/analyse-document.ts), off the index writer's thread. */
+export interface AnalyseDocumentsTask {
+  type: 'analyse-documents';
+  /** Plain IndexDocs (no functions: they are cloned). */
+  docs: IndexDoc[];
+  defaultLanguage: AnalyserLanguage;
+}
+
+/** In the order given; each document's `tokens` transferred. */
+export interface AnalyseDocumentsResult {
+  type: 'analyse-documents';
+  docs: AnalysedDoc[];
+}
+
+export type WorkerTask = SelftestTask | ProcessDocumentTask | RenderPageTask | AnalyseDocumentsTask;
+export type WorkerResult = SelftestResult | ProcessDocumentResult | RenderPageResult | AnalyseDocumentsResult;
 export type TaskType = WorkerTask['type'];
 export type ResultOf<T extends TaskType> = Extract<WorkerResult, { type: T }>;

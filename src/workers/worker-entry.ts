@@ -2,9 +2,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import sharp from 'sharp';
+import { analyseDocument } from '../index/analyse-document.js';
 import { processDocument } from './process-document.js';
 import { renderPage } from './render-page.js';
-import type { ProcessDocumentResult, RenderPageResult, SelftestResult, SelftestTask, WorkerResult, WorkerTask } from './tasks.js';
+import type {
+  AnalyseDocumentsResult,
+  ProcessDocumentResult,
+  RenderPageResult,
+  SelftestResult,
+  SelftestTask,
+  WorkerResult,
+  WorkerTask,
+} from './tasks.js';
 
 // Heavy libraries and per-thread engines live here only; loading this on the main thread is a bug.
 if (isMainThread) {
@@ -22,7 +31,8 @@ export async function selftest(task: SelftestTask): Promise<SelftestResult> {
 }
 
 /** The buffers a result hands over to the main thread instead of copying them. */
-function buffersOf(result: ProcessDocumentResult | RenderPageResult): ArrayBufferLike[] {
+function buffersOf(result: ProcessDocumentResult | RenderPageResult | AnalyseDocumentsResult): ArrayBufferLike[] {
+  if (result.type === 'analyse-documents') return result.docs.map((d) => d.tokens.buffer);
   if (result.type === 'render-page') return result.outcome === 'rendered' ? [result.png.buffer] : [];
   if (result.outcome !== 'extracted') return [];
   const buffers = new Set<ArrayBufferLike>([result.text.buffer, result.words.buffer]);
@@ -32,7 +42,7 @@ function buffersOf(result: ProcessDocumentResult | RenderPageResult): ArrayBuffe
   return [...buffers];
 }
 
-function moved(result: ProcessDocumentResult | RenderPageResult): WorkerResult {
+function moved(result: ProcessDocumentResult | RenderPageResult | AnalyseDocumentsResult): WorkerResult {
   const buffers = buffersOf(result);
   if (buffers.length === 0) return result;
   return move({
@@ -54,5 +64,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       return moved(await processDocument(task));
     case 'render-page':
       return moved(await renderPage(task));
+    case 'analyse-documents':
+      return moved({ type: 'analyse-documents', docs: task.docs.map((d) => analyseDocument(d, task.defaultLanguage)) });
   }
 }

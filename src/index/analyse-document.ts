@@ -1,0 +1,111 @@
+/**
+ * Analysis of one document for the segment writer, apart from it: pure and free of LMDB, so it can run in a
+ * pool worker (the server does; the writer's thread then only merges term ids and writes) or in-thread.
+ * The result is compact and cheap to move between threads: the document's distinct terms once, its tokens as
+ * one flat Int32Array (transferable) of [local term id, field-based position] pairs.
+ */
+import { type AnalyserLanguage, analyse } from './analyser.js';
+import { FIELD_POSITION_SHIFT, FIELDS, type FieldName, MAX_FIELD_POSITION, NUM_FIELDS } from './postings-codec.js';
+import type { IndexDoc } from './segment-writer.js';
+
+export interface AnalysedDoc {
+  docId: string;
+  language: AnalyserLanguage;
+  createdMs: number;
+  mediaType: string;
+  /** Positions per field (BM25F lengths). */
+  lengths: number[];
+  /** Distinct terms, local id = index, in order of first occurrence. */
+  terms: string[];
+  /** Per local term: the word that first produced it ('' when longer than a completion is worth). */
+  words: string[];
+  /** [local term id, FIELD_POSITION_SHIFT * field + position] pairs, in document order. */
+  tokens: Int32Array;
+  /** Characters analysed (for throughput figures). */
+  textChars: number;
+}
+
+/** Analyses documents, possibly elsewhere (a pool task); must return them in the order given. */
+export type DocumentAnalyser = (docs: readonly IndexDoc[], defaultLanguage: AnalyserLanguage) => Promise<AnalysedDoc[]>;
+
+const MAX_WORD_CHARS = 40;
+
+/** File names: cut at "_" and before the extension so "rechnung_2024.pdf" yields rechnung, 2024, pdf. */
+function fileNameText(name: string): string {
+  return name.replace(/_+/g, ' ').replace(/\.([A-Za-z0-9]{1,6})$/, ' $1');
+}
+
+export function analyseDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage): AnalysedDoc {
+  const language = doc.language ?? defaultLanguage;
+  const ids = new Map<string, number>();
+  const terms: string[] = [];
+  const words: string[] = [];
+  let lastPos = new Int32Array(256);
+  let tokens = new Int32Array(1024);
+  let n = 0;
+  let field = 0;
+  let text = '';
+  let textChars = 0;
+  const sink = (term: string, position: number, start: number, end: number): void => {
+    let id = ids.get(term);
+    if (id === undefined) {
+      id = terms.length;
+      terms.push(term);
+      ids.set(term, id);
+      words.push(end - start <= MAX_WORD_CHARS ? text.slice(start, end) : '');
+      if (id === lastPos.length) {
+        const grown = new Int32Array(lastPos.length * 2);
+        grown.set(lastPos);
+        lastPos = grown;
+      }
+      lastPos[id] = -1;
+    }
+    const pos = field * FIELD_POSITION_SHIFT + (position < MAX_FIELD_POSITION ? position : MAX_FIELD_POSITION);
+    // The same term twice at one position (e.g. a code piece equal to a stem) counts once.
+    if (lastPos[id] === pos) return;
+    lastPos[id] = pos;
+    if (n + 2 > tokens.length) {
+      const grown = new Int32Array(tokens.length * 2);
+      grown.set(tokens);
+      tokens = grown;
+    }
+    tokens[n++] = id;
+    tokens[n++] = pos;
+  };
+  const lengths = new Array<number>(NUM_FIELDS).fill(0);
+  for (let f = 0; f < NUM_FIELDS; f++) {
+    const name: FieldName = FIELDS[f]!;
+    field = f;
+    let pos = 0;
+    if (name === 'body') {
+      for (const page of doc.fields.body ?? []) {
+        textChars += page.length;
+        text = page;
+        pos = analyse(page, language, sink, 'index', pos);
+      }
+    } else {
+      let t = doc.fields[name];
+      if (t === undefined || t.length === 0) continue;
+      if (name === 'fileName') t = fileNameText(t);
+      textChars += t.length;
+      text = t;
+      pos = analyse(t, language, sink, 'index', 0);
+    }
+    lengths[f] = pos;
+  }
+  return {
+    docId: doc.docId,
+    language,
+    createdMs: doc.createdMs ?? 0,
+    mediaType: doc.mediaType ?? '',
+    lengths,
+    terms,
+    words,
+    tokens: tokens.slice(0, n),
+    textChars,
+  };
+}
+
+/** The in-thread analyser (the default; also the fallback when the pool cannot take the work). */
+export const analyseInThread: DocumentAnalyser = async (docs, defaultLanguage) =>
+  docs.map((d) => analyseDocument(d, defaultLanguage));
