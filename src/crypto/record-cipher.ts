@@ -32,9 +32,10 @@ const NONCE = 12;
 const TAG = 16;
 export const RECORD_OVERHEAD = 1 + NONCE + TAG;
 
-export type RecordPurpose = 'index-block' | 'index-word' | 'index-values' | 'document';
+/** 'imap': the IMAP importer's ledger keys and status (src/imap/ledger.ts). */
+export type RecordPurpose = 'index-block' | 'index-word' | 'index-values' | 'document' | 'imap';
 
-const PURPOSES: readonly RecordPurpose[] = ['index-block', 'index-word', 'index-values', 'document'];
+const PURPOSES: readonly RecordPurpose[] = ['index-block', 'index-word', 'index-values', 'document', 'imap'];
 
 interface TenantRecordKeys {
   aead: Map<RecordPurpose, KeyObject>;

@@ -3,8 +3,8 @@ import type { Clock } from '../accounts/index.js';
 import type { ImapImportConfig } from '../server/config.js';
 import type { Logger } from '../server/logger.js';
 import { newId } from '../store/ids.js';
-import { type Credentials, classifyError, createClient, fingerprint } from './connection.js';
-import { ImportLedger, type StatusRecord } from './ledger.js';
+import { type Credentials, classifyError, createClient, loginInputs } from './connection.js';
+import type { ImportLedger, StatusRecord } from './ledger.js';
 import type { ImportHooks, MailboxImporter } from './mailbox-importer.js';
 import { resolvePath } from './mailbox-importer.js';
 import type { Semaphore } from './semaphore.js';
@@ -19,6 +19,8 @@ export interface WatcherDeps {
   log: Logger;
   hooks: ImportHooks;
   credentials(tenantId: string): Promise<Credentials | undefined>;
+  /** Loads the tenant's record keys (the ledger's blind keys and sealed status); false: the tenant has no key (erased). */
+  recordsReady(tenantId: string): Promise<boolean>;
   /** The user whose documents imported mail becomes, or null when the tenant has no owner. */
   mailboxUser(tenantId: string): Promise<string | null>;
   isRestricted(tenantId: string, userId: string): boolean;
@@ -53,8 +55,7 @@ export class AccountWatcher {
 
   /** Schedules the first run from the stored status: at once if never run or overdue. */
   start(): void {
-    const s = this.#d.ledger.status(this.tenantId);
-    this.#schedule(s.nextRunMs);
+    this.#schedule(this.#d.ledger.nextRunMs(this.tenantId));
   }
 
   get running(): boolean {
@@ -127,7 +128,7 @@ export class AccountWatcher {
         const queued = this.#queuedRunId;
         this.#queuedRunId = null;
         if (queued && !this.#stopped) this.#start(queued, true);
-        else this.#schedule(this.#d.ledger.status(this.tenantId).nextRunMs);
+        else this.#schedule(this.#d.ledger.nextRunMs(this.tenantId));
       });
   }
 
@@ -136,6 +137,10 @@ export class AccountWatcher {
     const signal = this.#abort.signal;
     const release = await this.#d.semaphore.acquire(signal);
     try {
+      if (!(await this.#d.recordsReady(this.tenantId))) {
+        this.#d.gone(this.tenantId);
+        return;
+      }
       const started = clock.now();
       await ledger.updateStatus(this.tenantId, () => ({ lastRunId: runId, lastRunStartMs: started }));
       const creds = await this.#d.credentials(this.tenantId);
@@ -152,7 +157,7 @@ export class AccountWatcher {
         });
         return;
       }
-      const fp = fingerprint(creds);
+      const fp = ledger.loginFingerprint(this.tenantId, loginInputs(creds));
       const before = ledger.status(this.tenantId);
       if (requested && before.failureKind === 'auth' && before.failedFingerprint === fp && started < before.nextRunMs) {
         // A request does not bypass the login backoff unless the settings changed: retries would lock the mailbox.
@@ -176,7 +181,7 @@ export class AccountWatcher {
           {
             tenantId: this.tenantId,
             userId,
-            account: ImportLedger.accountKey(this.tenantId, creds.config.host, creds.config.port, creds.config.user),
+            account: ledger.accountKey(this.tenantId, creds.config.host, creds.config.port, creds.config.user),
             settings: creds.config,
           },
           signal,
@@ -236,7 +241,7 @@ export class AccountWatcher {
         this.#client = null;
         // Lost the IDLE connection (server restart, network): reconnect after the usual backoff.
         if (!this.#stopped && !this.#running) {
-          const next = Math.min(this.#d.ledger.status(this.tenantId).nextRunMs, this.#d.clock.now() + this.#d.config.backoffMs);
+          const next = Math.min(this.#d.ledger.nextRunMs(this.tenantId), this.#d.clock.now() + this.#d.config.backoffMs);
           this.#schedule(next);
         }
       });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import tls from 'node:tls';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import type { ImapConfig } from '../accounts/index.js';
@@ -48,11 +47,12 @@ function isIp(host: string): boolean {
   return /^[\d.]+$/.test(host) || host.includes(':');
 }
 
-/** A hash of everything a login depends on: a failed login is retried early only when this changes. */
-export function fingerprint(c: Credentials): string {
-  return createHash('sha256')
-    .update(JSON.stringify([c.config.host, c.config.port, c.config.tls, c.config.user, c.config.caPem, c.password]))
-    .digest('hex');
+/**
+ * Everything a login depends on: a failed login is retried early only when this changes. It includes the
+ * password, so it is only ever stored blinded (ImportLedger.loginFingerprint, an HMAC under the tenant key).
+ */
+export function loginInputs(c: Credentials): unknown[] {
+  return [c.config.host, c.config.port, c.config.tls, c.config.user, c.config.caPem, c.password];
 }
 
 interface ErrorLike {

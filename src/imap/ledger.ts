@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import type { RecordCipher } from '../crypto/index.js';
 import type { Store } from '../store/index.js';
 
 /** What happened to one message. */
 export type Outcome = 'imported' | 'duplicate' | 'failed' | 'skipped';
 
-/** One message's entry, keyed by [tenant, 'uid', account, folder, UIDVALIDITY, UID]. */
+/** One message's entry, keyed by [tenant, 'uid', account, folder, UIDVALIDITY, UID] (account and folder blinded). */
 export interface LedgerEntry {
   outcome: Outcome;
   /** The document: imported or duplicate, or the FAILED record without an original for failed and skipped. */
@@ -38,7 +38,7 @@ export interface StatusRecord {
   /** Consecutive failed runs and of which kind: drives the backoff. */
   failures: number;
   failureKind: '' | 'auth' | 'connection';
-  /** Hash of the settings and password that failed to log in: a change retries at once. */
+  /** Blind key of the settings and password that failed to log in: a change retries at once. */
   failedFingerprint: string;
 }
 
@@ -56,13 +56,6 @@ export const EMPTY_STATUS: StatusRecord = {
   failedFingerprint: '',
 };
 
-/** Hashes names before they become keys: host, user, folders and Message-IDs are personal data. */
-export function keyHash(...parts: Array<string | number>): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(String(p)).update('\0');
-  return h.digest('hex').slice(0, 32);
-}
-
 export interface MessageKey {
   tenantId: string;
   account: string;
@@ -75,12 +68,19 @@ export interface MessageKey {
  * The exactly-once ledger. A message's entry is committed (and flushed) after its document is durable and
  * before the mail is moved or flagged; the document's idempotency key is derived from the same key, so a
  * crash anywhere in between ends in the same document and a move on the next run.
+ *
+ * Nothing here names the mailbox in the clear: the account (host, port, user), folders and Message-IDs
+ * become blind keys (HMAC under the tenant's record key, purpose 'imap'), so the disk neither shows them nor
+ * lets anyone confirm a guess; the status's last error (which may quote the server) is sealed. Every call
+ * except `nextRunMs`, `tenantsWithStatus` and `purge` needs the tenant's record keys loaded.
  */
 export class ImportLedger {
   readonly #store: Store;
+  readonly #cipher: RecordCipher;
 
-  constructor(store: Store) {
+  constructor(store: Store, cipher: RecordCipher) {
     this.#store = store;
+    this.#cipher = cipher;
   }
 
   get #ledger() {
@@ -88,19 +88,26 @@ export class ImportLedger {
   }
 
   get #status() {
-    return this.#store.db<StatusRecord>('imapStatus');
+    return this.#store.db<StoredStatus>('imapStatus');
   }
 
-  static accountKey(tenantId: string, host: string, port: number, user: string): string {
-    return keyHash('account', tenantId, host.toLowerCase(), port, user);
+  /** The mailbox account's key in the ledger. */
+  accountKey(tenantId: string, host: string, port: number, user: string): string {
+    return this.#blind(tenantId, 'account', host.toLowerCase(), port, user);
   }
 
-  static idempotencyKey(k: MessageKey): string {
-    return `imap:${k.account}:${keyHash(k.folder)}:${k.uidValidity}:${k.uid}`;
+  /** The document idempotency key of a message (the same message always becomes the same document). */
+  idempotencyKey(k: MessageKey): string {
+    return `imap:${k.account}:${this.#folder(k.tenantId, k.folder)}:${k.uidValidity}:${k.uid}`;
+  }
+
+  /** What a login depends on (settings and password), blinded: a failed login is retried early only when it changes. */
+  loginFingerprint(tenantId: string, parts: unknown[]): string {
+    return this.#blind(tenantId, 'login', JSON.stringify(parts));
   }
 
   #uidKey(k: MessageKey) {
-    return [k.tenantId, 'uid', k.account, keyHash(k.folder), k.uidValidity, k.uid];
+    return [k.tenantId, 'uid', k.account, this.#folder(k.tenantId, k.folder), k.uidValidity, k.uid];
   }
 
   get(k: MessageKey): LedgerEntry | undefined {
@@ -109,17 +116,18 @@ export class ImportLedger {
 
   /** The document a Message-ID was imported as (per tenant: copies in other folders are not imported twice). */
   documentOfMessageId(tenantId: string, messageId: string): string | undefined {
-    return this.#ledger.get([tenantId, 'mid', keyHash(messageId.trim())]) as string | undefined;
+    return this.#ledger.get([tenantId, 'mid', this.#blind(tenantId, 'mid', messageId.trim())]) as string | undefined;
   }
 
   /** Commits a message's outcome with the tenant's counters in one transaction and waits until durable. */
   async commit(k: MessageKey, entry: LedgerEntry, messageId: string | null): Promise<void> {
+    const uidKey = this.#uidKey(k);
+    const midKey = messageId ? [k.tenantId, 'mid', this.#blind(k.tenantId, 'mid', messageId.trim())] : null;
     await this.#store.root.transaction(() => {
-      this.#ledger.putSync(this.#uidKey(k), entry);
-      if (messageId && entry.documentId && entry.outcome === 'imported') {
-        this.#ledger.putSync([k.tenantId, 'mid', keyHash(messageId.trim())], entry.documentId);
-      }
-      const s = { ...EMPTY_STATUS, ...this.#status.get([k.tenantId]) };
+      this.#ledger.putSync(uidKey, entry);
+      if (midKey && entry.documentId && entry.outcome === 'imported') this.#ledger.putSync(midKey, entry.documentId);
+      // Counters only: the sealed last error is kept as it is.
+      const s: StoredStatus = { ...EMPTY_STORED, ...this.#status.get([k.tenantId]) };
       if (entry.outcome === 'imported') s.imported++;
       else if (entry.outcome === 'failed') s.failed++;
       else if (entry.outcome === 'skipped') s.skipped++;
@@ -138,23 +146,33 @@ export class ImportLedger {
   }
 
   baseline(tenantId: string, account: string, folder: string): Baseline | undefined {
-    return this.#ledger.get([tenantId, 'base', account, keyHash(folder)]) as Baseline | undefined;
+    return this.#ledger.get([tenantId, 'base', account, this.#folder(tenantId, folder)]) as Baseline | undefined;
   }
 
   async setBaseline(tenantId: string, account: string, folder: string, b: Baseline): Promise<void> {
-    await this.#ledger.put([tenantId, 'base', account, keyHash(folder)], b);
+    await this.#ledger.put([tenantId, 'base', account, this.#folder(tenantId, folder)], b);
   }
 
   status(tenantId: string): StatusRecord {
-    return { ...EMPTY_STATUS, ...this.#status.get([tenantId]) };
+    return this.#open(tenantId, this.#status.get([tenantId]));
+  }
+
+  /** When the next run is due (0: never ran); needs no keys. */
+  nextRunMs(tenantId: string): number {
+    return this.#status.get([tenantId])?.nextRunMs ?? 0;
   }
 
   /** Read-modify-write of the status in one transaction (counters are updated by `commit` concurrently). */
   async updateStatus(tenantId: string, change: (s: StatusRecord) => Partial<StatusRecord>): Promise<StatusRecord> {
     return this.#store.root.transaction(() => {
-      const s = { ...EMPTY_STATUS, ...this.#status.get([tenantId]) };
+      const s = this.#open(tenantId, this.#status.get([tenantId]));
       const next = { ...s, ...change(s) };
-      this.#status.putSync([tenantId], next);
+      const { lastError, ...rest } = next;
+      const stored: StoredStatus = {
+        ...rest,
+        lastError: lastError ? this.#cipher.seal(tenantId, 'imap', Buffer.from(lastError, 'utf8'), statusAad(tenantId)) : null,
+      };
+      this.#status.putSync([tenantId], stored);
       return next;
     });
   }
@@ -173,4 +191,34 @@ export class ImportLedger {
       this.#status.removeSync([tenantId]);
     });
   }
+
+  #open(tenantId: string, stored: StoredStatus | undefined): StatusRecord {
+    const { lastError, ...rest } = { ...EMPTY_STORED, ...stored };
+    return {
+      ...rest,
+      lastError:
+        lastError instanceof Uint8Array && lastError.byteLength > 0
+          ? this.#cipher.open(tenantId, 'imap', lastError, statusAad(tenantId)).toString('utf8')
+          : '',
+    };
+  }
+
+  #folder(tenantId: string, folder: string): string {
+    return this.#blind(tenantId, 'folder', folder);
+  }
+
+  #blind(tenantId: string, kind: string, ...parts: Array<string | number>): string {
+    return this.#cipher.blindKey(tenantId, 'imap', [kind, ...parts].join('\u0000'));
+  }
+}
+
+/** The status as stored: the last error (which may quote the IMAP server) sealed, the rest counters and times. */
+interface StoredStatus extends Omit<StatusRecord, 'lastError'> {
+  lastError: Buffer | null;
+}
+
+const EMPTY_STORED: StoredStatus = { ...EMPTY_STATUS, lastError: null };
+
+function statusAad(tenantId: string): string {
+  return `imapStatus/${tenantId}`;
 }

@@ -6,7 +6,7 @@ import type { ImapImportConfig } from '../server/config.js';
 import { AppError } from '../server/errors.js';
 import type { Logger } from '../server/logger.js';
 import { folderSegments } from './connection.js';
-import { ImportLedger, type LedgerEntry, type MessageKey, type Outcome } from './ledger.js';
+import type { ImportLedger, LedgerEntry, MessageKey, Outcome } from './ledger.js';
 
 /** Test seams: each may throw to simulate a crash at that point of the exactly-once protocol. */
 export interface ImportHooks {
@@ -201,7 +201,7 @@ export class MailboxImporter {
           fileName: mailFileName(meta, k.uid),
           mediaType: 'message/rfc822',
           bytes: source,
-          idempotencyKey: ImportLedger.idempotencyKey(k),
+          idempotencyKey: this.#d.ledger.idempotencyKey(k),
           tags: ['imap'],
         },
         { source: 'imap', parentId: null },
@@ -252,7 +252,7 @@ export class MailboxImporter {
         mediaType: 'message/rfc822',
         size,
         reason: `not imported from the mailbox: ${reason}`,
-        idempotencyKey: ImportLedger.idempotencyKey(k),
+        idempotencyKey: this.#d.ledger.idempotencyKey(k),
         tags: ['imap'],
       },
       'imap',

@@ -46,7 +46,7 @@ export class ImapWatchers {
 
   constructor(deps: ImapWatchersDeps) {
     this.#d = deps;
-    this.ledger = new ImportLedger(deps.store);
+    this.ledger = new ImportLedger(deps.store, deps.documents.deps.keyring.records);
     this.#semaphore = new Semaphore(deps.config.concurrency);
     this.#importer = new MailboxImporter({
       documents: deps.documents,
@@ -126,6 +126,7 @@ export class ImapWatchers {
         log: this.#d.log,
         hooks: this.hooks,
         credentials: (t) => this.#d.accounts.imap.credentials(t),
+        recordsReady: (t) => this.#d.documents.deps.keyring.recordsReady(t),
         mailboxUser: (t) => this.#mailboxUser(t),
         isRestricted: (t, u) => this.#d.accounts.isProcessingRestricted(t, u),
         gone: (t) => void this.#forget(t),

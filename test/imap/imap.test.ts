@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -7,13 +8,20 @@ import { ImapTlsMode } from '../../src/gen/archivar/v1/accounts.js';
 import { ArtifactKind, DocumentSource, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
 import type { MessageKey } from '../../src/imap/index.js';
 import { unary } from '../../src/sdk/index.js';
-import { type AccountsServer, collect, PASSWORD, type Session, startAccountsServer } from '../accounts/helpers.js';
+import {
+  type AccountsServer,
+  collect,
+  filesContaining,
+  PASSWORD,
+  type Session,
+  startAccountsServer,
+} from '../accounts/helpers.js';
 import { type Dovecot, destroyDovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.js';
 import { imapStatus, importNow, mail, mailDocuments, setImap, waitFor } from './helpers.js';
 
 const available = dovecotAvailable();
 const PASS = 'imap-secret-123';
-const USERS = ['folders', 'manual', 'auto', 'german', 'crash', 'uidv', 'wrongpw', 'restart', 'big'].map((user) => ({
+const USERS = ['folders', 'manual', 'auto', 'german', 'crash', 'uidv', 'wrongpw', 'restart', 'big', 'atrest'].map((user) => ({
   user,
   password: PASS,
 }));
@@ -309,6 +317,46 @@ describe.skipIf(!available)('IMAP import against a real dovecot', () => {
       const keys = [...t.server.app.store.db(name).getKeys({ start: [s.user.tenantId], end: [s.user.tenantId, '\uffff'] })];
       expect(keys, name).toEqual([]);
     }
+  });
+
+  it('keeps nothing of the mailbox or its mail in the clear: subject, sender, Message-ID, folder, last error', async () => {
+    const s = await session('atrest');
+    await setImap(s.c, d, 'atrest', 'not-the-password');
+    expect((await importNow(s.c)).lastError).toMatch(/^auth: the server refused the login/);
+    await setImap(s.c, d, 'atrest', PASS);
+    const marker = `atrest${Math.random().toString(36).slice(2, 10)}`;
+    const messageId = `<mid-${marker}@example.test>`;
+    await d.append(
+      u('atrest'),
+      'Archivar.Import',
+      mail({
+        subject: `Zollbescheid ${marker}-subject`,
+        body: 'Bescheid',
+        from: `Absender <${marker}-from@example.test>`,
+        messageId,
+      }),
+    );
+    expect(await importNow(s.c)).toMatchObject({ imported: 1n, lastError: '' });
+    await t.server.runner.whenIdle();
+    const docs = await mailDocuments(s.c);
+    expect(docs.map((x) => x.fileName)).toEqual([`Zollbescheid ${marker}-subject.eml`]);
+    await t.server.app.store.flushed();
+    // The ledger used to key messages and folders by plain SHA-256 (which confirms a guess): now blind keys.
+    const sha = (...parts: string[]) => {
+      const h = createHash('sha256');
+      for (const p of parts) h.update(p).update('\0');
+      return h.digest('hex').slice(0, 32);
+    };
+    expect(
+      filesContaining(t.dataDir, [
+        `${marker}-subject`,
+        `${marker}-from`,
+        messageId,
+        sha(messageId),
+        sha('Archivar.Import'),
+        'refused the login',
+      ]),
+    ).toEqual([]);
   });
 
   it('resumes after the server stopped in the middle of a run', async () => {
