@@ -1,6 +1,6 @@
 import { analyseInThread, type DocumentAnalyser } from '../index/analyse-document.js';
 import type { DocValues, ValuedIndexDoc } from '../index/doc-values.js';
-import type { AnalyserLanguage, SearchIndex, TextStore } from '../index/index.js';
+import type { AnalyserLanguage, IndexDoc, SearchIndex, TextStore } from '../index/index.js';
 import { type RecognizedValue, recognizeValues } from '../pipeline/recognize.js';
 import type { Logger } from '../server/logger.js';
 import type { DocumentRecord } from '../store/document-store.js';
@@ -31,23 +31,52 @@ export function sealedTextStore(documents: Documents): TextStore {
  */
 export function poolAnalyser(pool: Pick<WorkerPool, 'run'>, log: Logger): DocumentAnalyser {
   return async (docs, defaultLanguage) => {
-    // Plain IndexDocs only: ValuedIndexDocs carry values and a function, which do not clone.
-    const plain = docs.map(({ docId, language, fields, createdMs, mediaType }) => ({
-      docId,
-      fields,
-      ...(language !== undefined ? { language } : {}),
-      ...(createdMs !== undefined ? { createdMs } : {}),
-      ...(mediaType !== undefined ? { mediaType } : {}),
-    }));
-    try {
-      return (await pool.run({ type: 'analyse-documents', docs: plain, defaultLanguage })).docs;
-    } catch (err) {
-      log.warn(
-        { err, documents: docs.length },
-        'the pool could not analyse documents for the index; analysing them in the main thread',
-      );
-      return analyseInThread(docs, defaultLanguage);
+    // Large batches (Reindex) go out in pieces, so every thread of the pool takes part.
+    const parts = await Promise.all(
+      chunks(docs).map(async (part) => {
+        try {
+          return (await pool.run({ type: 'analyse-documents', docs: part.map(plainIndexDoc), defaultLanguage })).docs;
+        } catch (err) {
+          log.warn(
+            { err, documents: part.length },
+            'the pool could not analyse documents for the index; analysing them in the main thread',
+          );
+          return analyseInThread(part, defaultLanguage);
+        }
+      }),
+    );
+    return parts.flat();
+  };
+}
+
+/** Text per pool task: big enough to amortise the hand-over, small enough to spread a batch over threads. */
+const CHUNK_CHARS = 1 << 20;
+
+function chunks(docs: readonly IndexDoc[]): IndexDoc[][] {
+  const out: IndexDoc[][] = [];
+  let cur: IndexDoc[] = [];
+  let chars = 0;
+  for (const d of docs) {
+    cur.push(d);
+    chars += (d.fields.body ?? []).reduce((n, p) => n + p.length, 0);
+    if (chars >= CHUNK_CHARS) {
+      out.push(cur);
+      cur = [];
+      chars = 0;
     }
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+/** Only what analysis reads: ValuedIndexDocs also carry values and a function, which do not clone. */
+function plainIndexDoc({ docId, language, fields, createdMs, mediaType }: IndexDoc): IndexDoc {
+  return {
+    docId,
+    fields,
+    ...(language !== undefined ? { language } : {}),
+    ...(createdMs !== undefined ? { createdMs } : {}),
+    ...(mediaType !== undefined ? { mediaType } : {}),
   };
 }
 
