@@ -1,6 +1,6 @@
 import type { Database } from 'lmdb';
 import { pack, unpack } from 'msgpackr';
-import type { RecordCipher } from '../crypto/index.js';
+import { isSealedFormatError, type RecordCipher, SealedFormatError } from '../crypto/index.js';
 import { type KeyPart, removeTenantRangeSync, type Store } from './database.js';
 
 export type DocumentStatus = 'QUEUED' | 'PROCESSING' | 'STORED' | 'INDEXED' | 'FAILED' | 'UNSUPPORTED' | 'ENCRYPTED';
@@ -193,7 +193,15 @@ export class DocumentStore {
   }
 
   #open(tenantId: string, id: string, sealed: Uint8Array): DocumentRecord {
-    return unpack(this.#cipher.open(tenantId, 'document', sealed, recordAad(tenantId, id))) as DocumentRecord;
+    let plain: Buffer;
+    try {
+      plain = this.#cipher.open(tenantId, 'document', sealed, recordAad(tenantId, id));
+    } catch (err) {
+      // Name the document (the caller's own), so a corrupt record can be found and deleted.
+      if (isSealedFormatError(err)) throw new SealedFormatError(err.kind, `document ${id}: ${err.message}`, { cause: err });
+      throw err;
+    }
+    return unpack(plain) as DocumentRecord;
   }
 
   #blind(tenantId: string, kind: 'idem' | 'content', text: string): string {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchivarClient, unary } from '../../src/sdk/index.js';
+import { TenantErasedError } from '../../src/store/keyring.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { type AccountsServer, collect, expectCode, filesContaining, PASSWORD, startAccountsServer, untar } from './helpers.js';
 
@@ -24,14 +25,18 @@ describe('a tenant’s documents through export, isolation and erasure', () => {
     const a = await s.signUp('docs-owner@example.org');
     const body = Buffer.from('Rechnung Nr. 4711 – documentmarker-plaintext\n');
     const client = new ArchivarClient(a.c);
-    const up = await client.upload(body, { fileName: 'rechnung.txt' });
+    const up = await client.upload(body, { fileName: 'rechnung-documentmarker-name.txt', tags: ['documentmarker-tag'] });
 
     const files = untar(await collect(a.c.accounts.exportMyData({ includeDocuments: true, archiveFormat: 'tar' })));
     const json = JSON.parse(files.get('export.json')?.toString() ?? '{}');
     expect(json.documents).toEqual([
-      expect.objectContaining({ id: up.documentId, fileName: 'rechnung.txt', file: `documents/${up.documentId}/rechnung.txt` }),
+      expect.objectContaining({
+        id: up.documentId,
+        fileName: 'rechnung-documentmarker-name.txt',
+        file: `documents/${up.documentId}/rechnung-documentmarker-name.txt`,
+      }),
     ]);
-    expect(files.get(`documents/${up.documentId}/rechnung.txt`)).toEqual(body);
+    expect(files.get(`documents/${up.documentId}/rechnung-documentmarker-name.txt`)).toEqual(body);
 
     // Another tenant guessing the id gets NOT_FOUND; an operator gets PERMISSION_DENIED.
     const b = await s.signUp('docs-other@example.org');
@@ -40,15 +45,36 @@ describe('a tenant’s documents through export, isolation and erasure', () => {
     await expectCode(new ArchivarClient(admin.c).get(up.documentId), status.PERMISSION_DENIED);
 
     await s.server.runner.whenIdle();
+    // A second document is still queued or being processed when the tenant is erased: its late work must
+    // neither fail loudly nor bring anything back (nor a new tenant key).
+    await client.upload(Buffer.from('Zweites Dokument documentmarker-plaintext\n'), { fileName: 'zwei.txt' });
     await unary(a.c.accounts.deleteAccount.bind(a.c.accounts), { password: PASSWORD, deleteTenant: false });
+    await s.server.runner.whenIdle();
     await expectCode(s.login('docs-owner@example.org'), status.UNAUTHENTICATED);
     expect(s.server.app.keyring.hasTenantKey(a.user.tenantId)).toBe(false);
     expect([...s.server.documents.deps.documents.ids(a.user.tenantId)]).toEqual([]);
+    // Erased without opening a record (the key went first): every key range of the tenant is empty, no job is
+    // left, and late work cannot create a new key for it.
+    for (const name of ['documents', 'documentKeys', 'documentTimeline', 'blobs', 'pendingUploads'] as const) {
+      const db = s.server.app.store.db(name);
+      expect([...db.getKeys({ start: [a.user.tenantId], end: [a.user.tenantId, '\uffff'] })], name).toEqual([]);
+    }
+    const jobs = [...s.server.app.store.db<{ tenantId: string }>('jobs').getRange()].map((e) => e.value);
+    expect(jobs.filter((j) => j.tenantId === a.user.tenantId)).toEqual([]);
+    await expect(s.server.app.keyring.tenantKey(a.user.tenantId)).rejects.toBeInstanceOf(TenantErasedError);
+    expect(s.server.app.keyring.hasTenantKey(a.user.tenantId)).toBe(false);
     // The index keeps nothing of the tenant: no segment, term, document record or tombstone waiting for a merge.
     for (const db of s.server.search.index.store.all()) {
       expect([...db.getKeys({ start: [a.user.tenantId], end: [a.user.tenantId, '\uffff'] })]).toEqual([]);
     }
     await s.server.app.store.flushed();
-    expect(filesContaining(s.dataDir, ['documentmarker-plaintext', 'docs-owner@example.org'])).toEqual([]);
+    expect(
+      filesContaining(s.dataDir, [
+        'documentmarker-plaintext',
+        'documentmarker-name',
+        'documentmarker-tag',
+        'docs-owner@example.org',
+      ]),
+    ).toEqual([]);
   });
 });

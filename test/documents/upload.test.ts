@@ -266,10 +266,43 @@ describe('Documents upload, download and delete', () => {
     expect(events.at(-1)).toBe('INDEXED');
   });
 
+  it('answers DATA_LOSS for a record that fails authentication (modified on disk), and keeps serving', async () => {
+    const res = await upload(`tamper ${Date.now()}`);
+    await t.server.runner.whenIdle();
+    const raw = t.server.app.store.db<Buffer>('documents');
+    const key = [TEST_PRINCIPAL.tenantId, res.documentId];
+    const good = raw.get(key) as Buffer;
+    const bad = Buffer.from(good);
+    bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0x01;
+    await raw.put(key, bad);
+    try {
+      const dataLoss = { code: grpc.status.DATA_LOSS, details: expect.stringContaining(`document ${res.documentId}`) };
+      await expect(unary(t.client.documents.get.bind(t.client.documents), { documentId: res.documentId })).rejects.toMatchObject(
+        dataLoss,
+      );
+      await expect(
+        unary(t.client.documents.list.bind(t.client.documents), {
+          pageSize: 0,
+          cursor: '',
+          statuses: [],
+          mediaTypes: [],
+          tag: '',
+          created: undefined,
+          parentId: '',
+        }),
+      ).rejects.toMatchObject(dataLoss);
+    } finally {
+      await raw.put(key, good);
+    }
+    const got = await unary(t.client.documents.get.bind(t.client.documents), { documentId: res.documentId });
+    expect(got.document?.id).toBe(res.documentId);
+  });
+
   it('keeps no plaintext at rest: a unique marker is nowhere under the data dir, compressed or not', async () => {
     const marker = `MARKER-${Math.random().toString(36).slice(2)}-Vertraulich`;
     const plaintext = Buffer.from(`${marker}\n`.repeat(2000));
-    await upload(plaintext);
+    // The marker also sits in the file name, a tag and the idempotency key (document record and lookups).
+    await upload(plaintext, { fileName: `${marker}-Name.txt`, tags: [`${marker}-Tag`], idempotencyKey: `${marker}-Idem` });
     await t.server.runner.whenIdle();
     const needles = [Buffer.from(marker), compress(plaintext).subarray(4, 40)];
     for (const file of walk(t.dataDir)) {

@@ -16,6 +16,7 @@ import { multiPageTiff, pngHeaderOnly } from '../fixtures/images.js';
 import { GERMAN_PAGES, germanPdf, javascriptPdf, scannedPdf } from '../fixtures/pdfs.js';
 import { renderTextPng } from '../fixtures/text-image.js';
 import { makeZip } from '../fixtures/zip-writer.js';
+import { uploadPlaintext } from '../helpers/raw-upload.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { runCli, TEST_PRINCIPAL, TEST_TOKEN, type TestServer, testVerifier } from '../helpers/test-server.js';
 import { downloadKind, getDoc, statusOf, TEXT, uploader, WORDS, type WordsJson, walk, watchAll } from './helpers.js';
@@ -344,13 +345,36 @@ describe('processing through the real server and worker pool', () => {
     ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
 
-  it('keeps no plaintext of text or word boxes at rest, and no temp files', async () => {
+  it('keeps no plaintext of text, word boxes, file name, tags or metadata at rest, and no temp files', async () => {
     const marker = `MARKER-${Math.random().toString(36).slice(2)}-Geheim`;
     const text = `${marker}\n`.repeat(500);
-    const id = await upload(text, 'secret.txt');
+    // The marker also sits in the file name and a tag (the document record), and the text carries recognised
+    // values (an IBAN and an e-mail address end up in the record's metadata).
+    const serverKey = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const valued = `${text}IBAN DE02 1203 0000 0000 2020 51\nKontakt: ${marker.toLowerCase()}@example.test\n`;
+    const { documentId: id } = await uploadPlaintext(t.client, serverKey, valued, {
+      fileName: `${marker}-Datei.txt`,
+      tags: [`${marker}-Tag`],
+    });
     await t.server.runner.whenIdle();
-    expect((await downloadKind(t.client, id, TEXT)).bytes.toString('utf8')).toBe(text.trim());
-    const needles = [Buffer.from(marker), compress(Buffer.from(text.trim())).subarray(4, 40), Buffer.from('archivar.words.v1')];
+    const doc = await getDoc(t.client, id);
+    expect([doc.status, doc.fileName, doc.tags]).toEqual([
+      DocumentStatus.DOCUMENT_STATUS_INDEXED,
+      `${marker}-Datei.txt`,
+      [`${marker}-Tag`],
+    ]);
+    expect((await downloadKind(t.client, id, TEXT)).bytes.toString('utf8')).toBe(valued.trim());
+    const metadata = JSON.stringify(t.server.documents.deps.documents.get(TEST_PRINCIPAL.tenantId, id)?.metadata);
+    expect(metadata).toContain('DE02120300000000202051');
+    expect(metadata).toContain(`${marker.toLowerCase()}@example.test`);
+    const needles = [
+      Buffer.from(marker),
+      Buffer.from(marker.toLowerCase()),
+      Buffer.from('DE02120300000000202051'),
+      Buffer.from('DE02 1203 0000 0000 2020 51'),
+      compress(Buffer.from(text.trim())).subarray(4, 40),
+      Buffer.from('archivar.words.v1'),
+    ];
     for (const file of walk(t.dataDir)) {
       const bytes = fs.readFileSync(file);
       for (const n of needles) expect(bytes.includes(n), `${file} holds plaintext`).toBe(false);
