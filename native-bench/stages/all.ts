@@ -6,6 +6,7 @@ import { ocrBenchmark } from './ocr.js';
 import { pdfBenchmark } from './pdf.js';
 import { previewsBenchmark } from './previews.js';
 import { sealBenchmark } from './seal.js';
+import { searchScalingBenchmark } from './search-scaling.js';
 import { uploadBenchmark } from './upload.js';
 
 /** Every stage benchmark, in the order `npm run bench` runs them. */
@@ -13,6 +14,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   sealBenchmark,
   lmdbBlobBenchmark,
   indexBenchmark,
+  searchScalingBenchmark,
   uploadBenchmark,
   mailBenchmark,
   pdfBenchmark,
