@@ -25,8 +25,25 @@ RUN groupadd --system archivar && useradd --system --gid archivar --home /data a
 USER archivar
 VOLUME ["/data"]
 EXPOSE 50051
-# A non-loopback listener needs TLS: mount a cert and key and set ARCHIVAR_TLS_CERT / ARCHIVAR_TLS_KEY.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "dist/cli/main.js", "health", "--server", "127.0.0.1:50051", "--insecure"]
+# A non-loopback listener needs TLS: mount a certificate and key and set ARCHIVAR_TLS_CERT / ARCHIVAR_TLS_KEY
+# (or set ARCHIVAR_INSECURE=true behind a TLS-terminating proxy). Configure the container through ARCHIVAR_*
+# variables rather than `serve` flags: the health check reads them. It asks 127.0.0.1 on ARCHIVAR_LISTEN's
+# port (so listen on 0.0.0.0 or [::]), in plaintext without TLS; with TLS it verifies the server with
+# ARCHIVAR_TLS_CA (default: the certificate file itself, right for a self-signed certificate or a chain that
+# ends with its root) under the name HEALTHCHECK_TLS_SERVER_NAME when the certificate does not name
+# 127.0.0.1; with ARCHIVAR_TLS_CLIENT_CA (mTLS) it presents HEALTHCHECK_TLS_CERT / HEALTHCHECK_TLS_KEY, a
+# client certificate signed by that CA. (These names lack the ARCHIVAR_ prefix because `serve` refuses
+# ARCHIVAR_* variables it does not know.) test/server/tls.test.ts runs this command against real servers.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD \
+  set -- --server "127.0.0.1:${ARCHIVAR_LISTEN##*:}"; \
+  if [ -n "${ARCHIVAR_TLS_CERT:-}" ]; then \
+    set -- "$@" --tls-ca "${ARCHIVAR_TLS_CA:-$ARCHIVAR_TLS_CERT}"; \
+    if [ -n "${HEALTHCHECK_TLS_SERVER_NAME:-}" ]; then set -- "$@" --tls-server-name "$HEALTHCHECK_TLS_SERVER_NAME"; fi; \
+    if [ -n "${ARCHIVAR_TLS_CLIENT_CA:-}" ]; then \
+      set -- "$@" --tls-client-cert "${HEALTHCHECK_TLS_CERT:?is needed for the health check under mTLS}" \
+        --tls-client-key "${HEALTHCHECK_TLS_KEY:?is needed for the health check under mTLS}"; \
+    fi; \
+  fi; \
+  exec node dist/cli/main.js health "$@"
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["serve"]
