@@ -50,9 +50,15 @@ describe('archivar account and consent commands against a spawned server', () =>
     expect(fs.readFileSync(tokenFile(), 'utf8').trim()).toBe(token);
     expect(fs.statSync(tokenFile()).mode & 0o777).toBe(0o600);
 
-    // ARCHIVAR_TOKEN wins over the token file.
+    // ARCHIVAR_TOKEN wins over the token file: with a bogus token in the file, only the env token can work.
+    fs.writeFileSync(tokenFile(), 'bogus-token-that-no-session-has-0123456789\n');
+    const bogus = await cli(['account', 'whoami']);
+    expect(bogus.code).toBe(1);
+    expect(bogus.stderr).toContain('UNAUTHENTICATED: the session is invalid or has expired; log in again');
     const who = await runCli(['account', 'whoami'], { ...env, ARCHIVAR_TOKEN: token });
+    expect(who.code).toBe(0);
     expect(who.stdout).toContain('Clara Kommando <cli@example.org> (owner');
+    fs.writeFileSync(tokenFile(), `${token}\n`);
 
     const moved = await cli(
       ['--json', 'account', 'update', '--last-name', 'Zeile', '--email', 'cli2@example.org'],
