@@ -1,0 +1,31 @@
+import { isMainThread, threadId } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WorkerPool } from '../../src/workers/pool.js';
+
+describe('worker entry', () => {
+  const pool = new WorkerPool({ threads: 1, maxQueue: 1 });
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  // The entry's own guard (worker-entry.ts) runs after its imports are evaluated, and the first of those,
+  // process-document.ts, carries the same guard: whichever fires first, importing the entry must throw.
+  const GUARD =
+    /^src\/workers\/[a-z-]+ (runs inside pool workers only|is the pool worker entry and must not be imported on the main thread)$/;
+
+  it.each([
+    ['worker-entry', () => import('../../src/workers/worker-entry.js')],
+    ['process-document', () => import('../../src/workers/process-document.js')],
+    ['render-page', () => import('../../src/workers/render-page.js')],
+  ])('%s refuses to load on the main thread', async (_name, load) => {
+    // vitest runs this file in a forked process (pool: 'forks'): this is its main thread.
+    expect(isMainThread).toBe(true);
+    await expect(load()).rejects.toThrow(GUARD);
+  });
+
+  it('loads on a pool thread', async () => {
+    const result = await pool.run({ type: 'selftest', delayMs: 0, payload: new Uint8Array(3) });
+    expect(result).toMatchObject({ type: 'selftest', bytes: 3 });
+    expect(result.threadId).not.toBe(threadId);
+  });
+});
