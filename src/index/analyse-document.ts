@@ -6,7 +6,23 @@
  */
 import { type AnalyserLanguage, analyse } from './analyser.js';
 import { FIELD_POSITION_SHIFT, FIELDS, type FieldName, MAX_FIELD_POSITION, NUM_FIELDS } from './postings-codec.js';
-import type { IndexDoc } from './segment-writer.js';
+
+/** A document as the index takes it. */
+export interface IndexDoc {
+  docId: string;
+  /** Analysis language; default: the index's defaultLanguage ('deu+eng'). */
+  language?: AnalyserLanguage;
+  fields: {
+    title?: string;
+    /** Extracted text, one string per page (page number = index + 1). */
+    body?: readonly string[];
+    subject?: string;
+    fileName?: string;
+    sender?: string;
+  };
+  createdMs?: number;
+  mediaType?: string;
+}
 
 export interface AnalysedDoc {
   docId: string;

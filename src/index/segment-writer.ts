@@ -2,30 +2,15 @@
  * Builds one segment in memory from analysed documents and writes it in the caller's write transaction.
  * Segments are immutable once written; only their tombstone bitset changes until a merge replaces them.
  */
-import type { AnalysedDoc } from './analyse-document.js';
-import { type AnalyserLanguage, normaliseWord } from './analyser.js';
+import type { AnalysedDoc, IndexDoc } from './analyse-document.js';
+import { normaliseWord } from './analyser.js';
 import type { DocRecord, IndexStore } from './index-store.js';
 import { toBuffer } from './index-store.js';
 import { ByteWriter, compareTerms, encodeNorm, encodePostingsTo, FIELD_POSITION_SHIFT, NUM_FIELDS } from './postings-codec.js';
 import { DictionaryWriter, type PutFn } from './segment-format.js';
 import { addWord } from './word-list.js';
 
-/** A document as the index takes it. */
-export interface IndexDoc {
-  docId: string;
-  /** Analysis language; default: the index's defaultLanguage ('deu+eng'). */
-  language?: AnalyserLanguage;
-  fields: {
-    title?: string;
-    /** Extracted text, one string per page (page number = index + 1). */
-    body?: readonly string[];
-    subject?: string;
-    fileName?: string;
-    sender?: string;
-  };
-  createdMs?: number;
-  mediaType?: string;
-}
+export type { IndexDoc };
 
 /** Term postings ready for encoding: tfs field-major (tfs[f * df + i]). */
 export interface TermPostingsInput {

@@ -185,6 +185,8 @@ function wrapMethod(
             ctx.signal.throwIfAborted();
             if (!call.write(message)) await once(call, 'drain', { signal: ctx.signal });
           }
+          // A stream that ended because the call was aborted (shutdown, deadline) ends with that status, not OK.
+          ctx.signal.throwIfAborted();
           call.end();
         },
         (se) => call.emit('error', se),

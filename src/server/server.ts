@@ -209,8 +209,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         const timer = setTimeout(() => {
           log.warn('grace period over: aborting remaining calls');
           shutdownController.abort(new AppError(status.UNAVAILABLE, 'the server is shutting down; retry'));
-          server.forceShutdown();
-          resolve();
+          // Cutting the connections in the same tick would drop the statuses the aborted calls just sent.
+          setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 100);
         }, config.shutdownGraceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);

@@ -1,4 +1,4 @@
-import { isMainThread } from 'node:worker_threads';
+import './pool-thread-only.js';
 import { isSealedFormatError, openStream, SealedFormatError, Sealer } from '../crypto/index.js';
 import {
   createOcrEngine,
@@ -24,7 +24,6 @@ import type {
 } from './tasks.js';
 
 // Worker side only: the OCR engine below is per thread, and the pipeline's libraries are heavy.
-if (isMainThread) throw new Error('src/workers/process-document runs inside pool workers only');
 
 /** Word boxes per page, as served by Download kind `words` (schema in docs/pipeline.md). */
 export const WORDS_FORMAT = 'archivar.words.v1';

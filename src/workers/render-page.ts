@@ -1,9 +1,7 @@
-import { isMainThread } from 'node:worker_threads';
+import './pool-thread-only.js';
 import { openPdf, PipelineError, pdfPagePreview, previewFromImage } from '../pipeline/index.js';
 import { classifyFailure, openInMemory, ownCopy } from './process-document.js';
 import type { RenderPageResult, RenderPageTask } from './tasks.js';
-
-if (isMainThread) throw new Error('src/workers/render-page runs inside pool workers only');
 
 /**
  * One page preview on its first request (pages past `--preview-pages`): the original is opened in memory

@@ -1,5 +1,6 @@
+import './pool-thread-only.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isMainThread, threadId } from 'node:worker_threads';
+import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import sharp from 'sharp';
 import { analyseDocument } from '../index/analyse-document.js';
@@ -14,11 +15,6 @@ import type {
   WorkerResult,
   WorkerTask,
 } from './tasks.js';
-
-// Heavy libraries and per-thread engines live here only; loading this on the main thread is a bug.
-if (isMainThread) {
-  throw new Error('src/workers/worker-entry is the pool worker entry and must not be imported on the main thread');
-}
 
 // One pool thread = one core: libvips must not start its own thread pool, and its cache would keep
 // decoded pages of earlier documents in memory.

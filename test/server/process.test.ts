@@ -84,12 +84,11 @@ describe('archivar serve as a process', () => {
     expect(healthStatuses).toEqual(['SERVING', 'NOT_SERVING']);
     // The streams do not hang: after the grace period the server ends them with a status.
     const [ended] = await Promise.all([watchEnded, healthEnded]);
-    // Today the client sees CANCELLED: shutdown() calls forceShutdown() in the same turn as it aborts the calls,
-    // so the UNAVAILABLE "the server is shutting down; retry" it means to send never leaves (and the
-    // server-streaming adapter would end an aborted WatchProcessing with OK anyway, because the event
-    // subscription returns quietly on abort). Both are fixes in src/server/server.ts and handler.ts; once they
-    // land this must become { code: 'UNAVAILABLE', details: 'the server is shutting down; retry' }.
-    expect({ code: grpc.status[ended.code], details: ended.details }).toEqual({ code: 'CANCELLED', details: 'Call cancelled' });
+    // The aborted stream says why, so a client knows to retry elsewhere.
+    expect({ code: grpc.status[ended.code], details: ended.details }).toEqual({
+      code: 'UNAVAILABLE',
+      details: 'the server is shutting down; retry',
+    });
     const [code, signal] = await exited;
     expect(signal).toBeNull();
     expect(code).toBe(0);
