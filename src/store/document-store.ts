@@ -108,7 +108,7 @@ export class DocumentStore {
     // Children (attachments) may repeat content of top-level documents; only top-level uploads dedupe.
     if (doc.parentId === null && doc.contentId)
       this.#keys.putSync([doc.tenantId, 'content', this.#blind(doc.tenantId, 'content', doc.contentId)], doc.id);
-    this.#timeline.putSync([doc.tenantId, -doc.createdMs, doc.id], null);
+    this.#timeline.putSync(timelineKey(doc), null);
   }
 
   /** Replaces a record (same id); call inside a write transaction. */
@@ -124,7 +124,7 @@ export class DocumentStore {
       const contentKey = [doc.tenantId, 'content', this.#blind(doc.tenantId, 'content', doc.contentId)];
       if (this.#keys.get(contentKey) === doc.id) this.#keys.removeSync(contentKey);
     }
-    this.#timeline.removeSync([doc.tenantId, -doc.createdMs, doc.id]);
+    this.#timeline.removeSync(timelineKey(doc));
   }
 
   /**
@@ -152,7 +152,7 @@ export class DocumentStore {
     after: { createdMs: number; id: string } | null,
     scanLimit = 20_000,
   ): { documents: DocumentRecord[]; last: { createdMs: number; id: string } | null; more: boolean } {
-    const start = after ? [tenantId, -after.createdMs, `${after.id}\u0000`] : [tenantId];
+    const start = after ? [tenantId, 0 - after.createdMs, `${after.id}\u0000`] : [tenantId];
     const out: DocumentRecord[] = [];
     let last: { createdMs: number; id: string } | null = null;
     let scanned = 0;
@@ -207,6 +207,14 @@ export class DocumentStore {
   #blind(tenantId: string, kind: 'idem' | 'content', text: string): string {
     return this.#cipher.blindKey(tenantId, 'document', `${kind}\u0000${text}`);
   }
+}
+
+/**
+ * [tenant, −created, id]: newest first. `0 - x` rather than `-x`: a -0 key does not survive the round trip
+ * through ordered-binary, so erasure (which deletes the keys it reads back) could not remove it.
+ */
+function timelineKey(doc: Pick<DocumentRecord, 'tenantId' | 'createdMs' | 'id'>): KeyPart[] {
+  return [doc.tenantId, 0 - doc.createdMs, doc.id];
 }
 
 /** What a sealed record is bound to: its own LMDB key, so a value moved to another key fails to open. */

@@ -115,6 +115,9 @@ describe('DocumentStore: records sealed at rest', () => {
     expect(docs.byContentId('t2', contentId)).toBeUndefined();
     expect(docs.list('t1', {}, 10, null).documents.map((d) => d.id)).toEqual(['doc_b', 'doc_a']);
     expect(docs.list('t1', { tag: `${m}-tag` }, 10, null).documents.map((d) => d.id)).toEqual(['doc_a']);
+    const page1 = docs.list('t1', {}, 1, null);
+    expect([page1.documents.map((d) => d.id), page1.more]).toEqual([['doc_b'], true]);
+    expect(docs.list('t1', {}, 1, page1.last).documents.map((d) => d.id)).toEqual(['doc_a']);
     expect([...docs.tenants()]).toEqual(['t1', 't2']);
 
     // Removing a record removes its blinded lookups too.
@@ -163,7 +166,7 @@ describe('DocumentStore: records sealed at rest', () => {
   it('erases a tenant without its keys: records, lookups and timeline as key ranges, in bounded batches', async () => {
     const { store, docs, cipher } = await open();
     await store.root.transaction(() => {
-      for (let i = 0; i < 25; i++) docs.insertSync(record('t1', `doc_${i}`, { idempotencyKey: `k${i}`, createdMs: 1000 + i }));
+      for (let i = 0; i < 25; i++) docs.insertSync(record('t1', `doc_${i}`, { idempotencyKey: `k${i}`, createdMs: i }));
       docs.insertSync(record('t2', 'doc_keep', { idempotencyKey: 'k0' }));
     });
     cipher.forget('t1'); // crypto-shredded: nothing of t1 can be opened any more
