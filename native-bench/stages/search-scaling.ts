@@ -73,6 +73,9 @@ export const SQL = {
     'UNION ALL SELECT 1, tag, NULL, NULL, NULL, count(*) FROM m JOIN tags USING (id) GROUP BY tag',
   sortDate: 'SELECT t.rowid FROM t JOIN meta ON meta.id = t.rowid WHERE t MATCH ? ORDER BY meta.date DESC, meta.id LIMIT 10',
   count: 'SELECT count(*) FROM t WHERE t MATCH ?',
+  countDate: 'SELECT count(*) FROM t JOIN meta ON meta.id = t.rowid WHERE t MATCH ? AND meta.date >= ? AND meta.date < ?',
+  countAmount:
+    'SELECT count(*) FROM t WHERE t MATCH ? AND EXISTS (SELECT 1 FROM amounts a WHERE a.id = t.rowid AND a.cents >= ?)',
 } as const;
 
 // ------------------------------------------------------------------------------------------ the corpus
@@ -498,6 +501,7 @@ function kinds(w: Words, typos: readonly string[]): Kind[] {
         ours: (o) => o.search(`${t} ${DATE_RANGE}`),
         sql: (s) => s.run('topDate', ftsTerm(t), DATE_FROM, DATE_TO),
         oursTotal: (o) => o.total(`${t} ${DATE_RANGE}`),
+        sqlTotal: (s) => s.count('countDate', ftsTerm(t), DATE_FROM, DATE_TO),
       })),
     },
     {
@@ -508,6 +512,7 @@ function kinds(w: Words, typos: readonly string[]): Kind[] {
         ours: (o) => o.search(`${t} ${AMOUNT}`),
         sql: (s) => s.run('topAmount', ftsTerm(t), AMOUNT_MIN_CENTS),
         oursTotal: (o) => o.total(`${t} ${AMOUNT}`),
+        sqlTotal: (s) => s.count('countAmount', ftsTerm(t), AMOUNT_MIN_CENTS),
       })),
     },
     {
@@ -556,6 +561,7 @@ function kinds(w: Words, typos: readonly string[]): Kind[] {
         ours: (o) => o.search(t, { sort: 'date_desc' }),
         sql: (s) => s.run('sortDate', ftsTerm(t)),
         oursTotal: (o) => o.total(t, { sort: 'date_desc' }),
+        sqlTotal: (s) => s.count('count', ftsTerm(t)),
       })),
     },
     {
