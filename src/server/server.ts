@@ -123,7 +123,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     for (const id of ids) runner?.cancel(id);
     return searchIndex.dropTenant(tenantId);
   };
-  runner = new JobRunner(documents, pool, log, indexer);
   const accounts = await Accounts.open({
     store,
     keyring,
@@ -132,6 +131,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     config: config.accounts,
     log,
   });
+  runner = new JobRunner(documents, pool, log, indexer, accounts.usage);
   if (config.accounts.adminEmail !== null && config.accounts.adminPasswordFile !== null) {
     const outcome = await accounts.ensureAdmin(config.accounts.adminEmail, config.accounts.adminPasswordFile);
     log.info({ outcome }, 'operator account from --admin-email');

@@ -54,7 +54,8 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
       if (app.accounts.isProcessingRestricted(p.tenantId, p.userId)) {
         throw failedPrecondition('processing is restricted for this account (Art. 18 GDPR); lift the restriction to upload');
       }
-      const startMs = Date.now();
+      // The documents' clock (injectable), so "created by this call" compares like with like.
+      const startMs = documents.deps.clock();
       const { document, duplicate } = await documents.upload({ tenantId: p.tenantId, userId: p.userId }, messages, ctx.signal);
       if (!duplicate && document.createdMs >= startMs) {
         await app.accounts.usage.record({
@@ -63,7 +64,7 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
           kind: 'bytes_stored',
           quantity: document.storedSize,
           startMs,
-          endMs: Date.now(),
+          endMs: documents.deps.clock(),
         });
       }
       return {

@@ -43,7 +43,7 @@ export function createSearchService(
       for (const f of req.facets)
         if (!FACET_FIELDS.includes(f as FacetField))
           throw invalidArgument(`unknown facet ${JSON.stringify(f.slice(0, 20))}: use ${FACET_FIELDS.join(', ')}`);
-      const startMs = Date.now();
+      const startMs = documents.deps.clock();
       let result: EngineSearchResult;
       try {
         result = await engine.search(p.tenantId, query, {
@@ -65,7 +65,7 @@ export function createSearchService(
         kind: 'searches',
         quantity: 1,
         startMs,
-        endMs: Date.now(),
+        endMs: documents.deps.clock(),
       });
       const hits = [];
       for (const h of result.hits) {

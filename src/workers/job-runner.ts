@@ -1,4 +1,5 @@
 import { MessageChannel } from 'node:worker_threads';
+import type { UsageRecorder } from '../accounts/index.js';
 import { isSealedFormatError } from '../crypto/index.js';
 import type { Documents } from '../documents/documents.js';
 import { commitExtraction, type DocumentIndexer, depthOf, indexedDocument } from '../documents/processing.js';
@@ -36,10 +37,14 @@ export class JobRunner {
   #loop: Promise<void> | undefined;
   #idle = new Set<() => void>();
 
-  constructor(documents: Documents, pool: WorkerPool, log: Logger, indexer?: DocumentIndexer) {
+  readonly #usage: UsageRecorder | undefined;
+
+  /** `usage`: where processed documents and OCR'd pages are recorded for billing. */
+  constructor(documents: Documents, pool: WorkerPool, log: Logger, indexer?: DocumentIndexer, usage?: UsageRecorder) {
     this.#documents = documents;
     this.#pool = pool;
     this.#indexer = indexer;
+    this.#usage = usage;
     this.#log = log.child({ part: 'job-runner' });
   }
 
@@ -179,9 +184,11 @@ export class JobRunner {
         }
         throw new AppError(13, result.reason);
       }
+      const doneMs = deps.clock();
       const committed = await commitExtraction(deps, job, doc, result);
       const updated = committed.document;
       if (!updated) return; // deleted or re-queued while it ran
+      await this.#recordUsage(updated, doneMs - result.elapsedMs, doneMs);
       this.#log.debug(
         { documentId: doc.id, status: updated.status, ms: result.elapsedMs, bytes: result.plaintextBytes },
         'document processed',
@@ -219,6 +226,20 @@ export class JobRunner {
       return this.#documents.deps.documents.get(doc.tenantId, doc.id);
     } catch {
       return undefined;
+    }
+  }
+
+  /** Billing: one processed document, and its OCR'd pages (usage records, docs/privacy.md). */
+  async #recordUsage(doc: DocumentRecord, startMs: number, endMs: number): Promise<void> {
+    if (!this.#usage) return;
+    const ocrPages = typeof doc.metadata.ocrPages === 'number' ? doc.metadata.ocrPages : 0;
+    const base = { tenantId: doc.tenantId, userId: doc.uploadedBy, startMs, endMs };
+    try {
+      await this.#usage.record({ ...base, kind: 'documents_processed', quantity: 1 });
+      if (ocrPages > 0) await this.#usage.record({ ...base, kind: 'pages_ocr', quantity: ocrPages });
+    } catch (err) {
+      // The document is processed either way; a lost usage record is logged, not retried as a job.
+      this.#log.error({ err, documentId: doc.id }, 'usage of a processed document was not recorded');
     }
   }
 

@@ -2,8 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DocumentStatus } from '../../src/gen/archivar/v1/common.js';
 import { ArchivarClient, unary } from '../../src/sdk/index.js';
 import { TenantErasedError } from '../../src/store/keyring.js';
+import { renderTextPng } from '../fixtures/text-image.js';
+import { search } from '../helpers/search-fixture.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { type AccountsServer, collect, expectCode, filesContaining, PASSWORD, startAccountsServer, untar } from './helpers.js';
 
@@ -76,5 +79,35 @@ describe('a tenant’s documents through export, isolation and erasure', () => {
         'docs-owner@example.org',
       ]),
     ).toEqual([]);
+  });
+
+  it('records storage, processing, OCR and searches as usage for billing, each for the user who caused it', async () => {
+    const a = await s.signUp('usage-owner@example.org');
+    const client = new ArchivarClient(a.c);
+    const text = await client.upload(Buffer.from('Rechnung für den Zählerstand\n'), { fileName: 'zaehler.txt' });
+    const scan = await client.upload(renderTextPng(['Mietvertrag Hauptstraße 12', 'Berlin, den 3. März 2024']), {
+      fileName: 'scan.png',
+    });
+    await s.server.runner.whenIdle();
+    expect((await client.get(scan.documentId)).status).toBe(DocumentStatus.DOCUMENT_STATUS_INDEXED);
+    await search(a.c, 'Mietvertrag');
+    const { records } = await unary(a.c.accounts.listUsage.bind(a.c.accounts), {
+      range: { startMs: 0n, endMs: 0n },
+      pageSize: 0,
+      cursor: '',
+    });
+    const by = (kind: string) => records.filter((r) => r.kind === kind).map((r) => [Number(r.quantity), r.userId]);
+    expect(by('bytes_stored').sort()).toEqual(
+      [
+        [Number(text.storedSize), a.user.id],
+        [Number(scan.storedSize), a.user.id],
+      ].sort(),
+    );
+    expect(by('documents_processed')).toEqual([
+      [1, a.user.id],
+      [1, a.user.id],
+    ]);
+    expect(by('pages_ocr')).toEqual([[1, a.user.id]]);
+    expect(by('searches')).toEqual([[1, a.user.id]]);
   });
 });
