@@ -1,11 +1,17 @@
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { ServiceError } from '@grpc/grpc-js';
 import { expect } from 'vitest';
 import { ManualClock } from '../../src/accounts/index.js';
 import type { User } from '../../src/gen/archivar/v1/accounts.js';
 import { type Connection, connect, unary } from '../../src/sdk/index.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { loadConfig } from '../../src/server/config.js';
+import { createLogger, type Logger } from '../../src/server/logger.js';
+import { startServer } from '../../src/server/server.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
 
 /** 2025-03-15T12:00:00Z: a fixed start for every clock-driven test. */
 export const T0 = Date.UTC(2025, 2, 15, 12);
@@ -29,12 +35,52 @@ export interface Session {
   user: User;
 }
 
+export interface AccountsServerOptions {
+  /** The server's logger (default: silent); see `captureLog`. */
+  log?: Logger;
+  /** Serve from this data directory and keep it on stop (restart tests); default: a fresh temp dir, removed on stop. */
+  dataDir?: string;
+  /** The time source (default: a new manual clock at T0). */
+  clock?: ManualClock;
+  /** Keep the built-in registration limit (default: raised to 1000, as tests register many accounts). */
+  defaultLimits?: boolean;
+}
+
 /** A real server with real accounts only (no test token), a manual clock and cheap scrypt. */
-export async function startAccountsServer(settings: Record<string, string> = {}): Promise<AccountsServer> {
-  const clock = new ManualClock(T0);
-  const t = await startTestServer({ 'lmdb-map-size': String(2 ** 28), 'register-max-per-peer': '1000', ...settings }, null, {
-    clock,
-  });
+export async function startAccountsServer(
+  settings: Record<string, string> = {},
+  options: AccountsServerOptions = {},
+): Promise<AccountsServer> {
+  const clock = options.clock ?? new ManualClock(T0);
+  const dir = options.dataDir === undefined ? tempDir('archivar-server-') : { path: options.dataDir, cleanup: () => {} };
+  const config = loadConfig(
+    {
+      listen: '127.0.0.1:0',
+      data: dir.path,
+      'pool-threads': '1',
+      'shutdown-grace-ms': '2000',
+      'scrypt-log-n': '10',
+      'retention-interval-ms': '0',
+      'lmdb-map-size': String(2 ** 28),
+      ...(options.defaultLimits ? {} : { 'register-max-per-peer': '1000' }),
+      ...settings,
+    },
+    {},
+  );
+  const server = await startServer(config, { log: options.log ?? createLogger('silent'), clock });
+  const address = `127.0.0.1:${server.port}`;
+  const t: TestServer = {
+    server,
+    address,
+    dataDir: dir.path,
+    // Real accounts only: this token is refused like any unknown one.
+    client: connect({ server: address, insecure: true, token: TEST_TOKEN }),
+    async stop() {
+      t.client.close();
+      await server.shutdown();
+      dir.cleanup();
+    },
+  };
   const opened: Connection[] = [];
   const connectAs = (token: string) => {
     const c = connect({ server: t.address, insecure: true, token });
@@ -124,4 +170,42 @@ export function untar(tar: Buffer): Map<string, Buffer> {
     off += 512 + Math.ceil(size / 512) * 512;
   }
   return files;
+}
+
+/** A logger writing into memory: every JSON line the server logs, at `level`. */
+export interface CapturedLog {
+  log: Logger;
+  /** The raw lines, as they would reach stderr. */
+  lines: string[];
+  /** Resolves with the first line (parsed) for which `match` is true, from those logged so far or later. */
+  next(match: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+}
+
+export function captureLog(level = 'debug'): CapturedLog {
+  const lines: string[] = [];
+  let pending = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      pending += chunk.toString('utf8');
+      let nl = pending.indexOf('\n');
+      while (nl >= 0) {
+        lines.push(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+        nl = pending.indexOf('\n');
+      }
+      stream.emit('line');
+      done();
+    },
+  });
+  stream.setMaxListeners(0);
+  const next = async (match: (entry: Record<string, unknown>) => boolean) => {
+    for (let seen = 0; ; ) {
+      for (; seen < lines.length; seen++) {
+        const entry = JSON.parse(lines[seen] as string) as Record<string, unknown>;
+        if (match(entry)) return entry;
+      }
+      await once(stream, 'line');
+    }
+  };
+  return { log: createLogger(level, stream), lines, next };
 }
