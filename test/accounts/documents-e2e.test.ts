@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DocumentStatus } from '../../src/gen/archivar/v1/common.js';
+import { ArtifactKind, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
 import { ArchivarClient, unary } from '../../src/sdk/index.js';
 import { TenantErasedError } from '../../src/store/keyring.js';
+import { germanPdf } from '../fixtures/pdfs.js';
 import { renderTextPng } from '../fixtures/text-image.js';
 import { search } from '../helpers/search-fixture.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -109,5 +111,63 @@ describe('a tenant’s documents through export, isolation and erasure', () => {
     ]);
     expect(by('pages_ocr')).toEqual([[1, a.user.id]]);
     expect(by('searches')).toEqual([[1, a.user.id]]);
+  });
+
+  it('erases a tenant key first, then every blob of its processed documents: originals, previews, texts', async () => {
+    const a = await s.signUp('blobs-owner@example.org');
+    const client = new ArchivarClient(a.c);
+    const scan = await client.upload(renderTextPng(['Kaufvertrag Blobmarker', 'Hamburg, den 1. April 2024']), {
+      fileName: 'scan.png',
+    });
+    const pdf = await client.upload(await germanPdf(), { fileName: 'brief.pdf' });
+    await s.server.runner.whenIdle();
+    for (const id of [scan.documentId, pdf.documentId]) {
+      expect((await client.get(id)).status).toBe(DocumentStatus.DOCUMENT_STATUS_INDEXED);
+      // Previews served (and rendered, where they are made on request).
+      for (const [kind, page] of [
+        [ArtifactKind.ARTIFACT_KIND_THUMBNAIL, undefined],
+        [ArtifactKind.ARTIFACT_KIND_PAGE, 1],
+        [ArtifactKind.ARTIFACT_KIND_TEXT, undefined],
+      ] as const) {
+        const sink = new Writable({ write: (_c, _e, done) => done() });
+        expect((await client.download(id, { kind, page, to: sink })).bytes).toBeGreaterThan(0);
+      }
+    }
+    const blobs = s.server.app.store.db('blobs');
+    const tenantRange = { start: [a.user.tenantId], end: [a.user.tenantId, '\uffff'] };
+    const kinds = () => new Set([...blobs.getKeys(tenantRange)].map((k) => String((k as unknown[])[2])));
+    // The check below can fail: before the erasure there are originals, previews and extracted texts.
+    expect([...kinds()]).toEqual(expect.arrayContaining(['original', 'thumbnail', 'text']));
+    expect(kinds().size).toBeGreaterThan(3);
+
+    // Observe the order: when the documents' deletion starts, the tenant key is already gone and the
+    // documents are still there.
+    const documents = s.server.documents;
+    const eraseTenant = documents.eraseTenant.bind(documents);
+    const seen: Array<{ hasKey: boolean; documents: number; blobs: number }> = [];
+    documents.eraseTenant = async (tenantId: string) => {
+      if (tenantId === a.user.tenantId) {
+        seen.push({
+          hasKey: s.server.app.keyring.hasTenantKey(tenantId),
+          documents: [...documents.deps.documents.ids(tenantId)].length,
+          blobs: [...blobs.getKeys(tenantRange)].length,
+        });
+      }
+      return eraseTenant(tenantId);
+    };
+    try {
+      expect(s.server.app.keyring.hasTenantKey(a.user.tenantId)).toBe(true);
+      await unary(a.c.accounts.deleteAccount.bind(a.c.accounts), { password: PASSWORD, deleteTenant: true });
+    } finally {
+      documents.eraseTenant = eraseTenant;
+    }
+    expect(seen).toEqual([{ hasKey: false, documents: 2, blobs: expect.any(Number) }]);
+    expect(seen[0]?.blobs).toBeGreaterThan(0);
+    await s.server.runner.whenIdle();
+    expect([...blobs.getKeys(tenantRange)]).toEqual([]);
+    expect([...documents.deps.documents.ids(a.user.tenantId)]).toEqual([]);
+    for (const db of s.server.search.index.store.all()) expect([...db.getKeys(tenantRange)]).toEqual([]);
+    await s.server.app.store.flushed();
+    expect(filesContaining(s.dataDir, ['blobs-owner@example.org', 'Blobmarker'])).toEqual([]);
   });
 });

@@ -343,10 +343,31 @@ describe('restriction of processing (Art. 18)', () => {
     await s.stop();
   });
 
-  it('restriction blocks new uploads with FAILED_PRECONDITION until it is lifted', async () => {
+  it('restriction blocks new uploads and IMAP imports with FAILED_PRECONDITION until it is lifted', async () => {
     const a = await s.signUp('restricted-upload@example.org');
     const client = new ArchivarClient(a.c);
+    await unary(a.c.accounts.setImapSettings.bind(a.c.accounts), {
+      settings: {
+        host: '127.0.0.1',
+        port: 9,
+        tls: ImapTlsMode.IMAP_TLS_MODE_NONE,
+        user: 'restricted',
+        caPem: '',
+        folders: ['INBOX'],
+        autoImport: false,
+        intervalMinutes: 0,
+        filterFrom: '',
+        filterSubjectContains: '',
+        filterHasAttachment: false,
+      },
+      password: 'imap password',
+    });
     await unary(a.c.accounts.setProcessingRestriction.bind(a.c.accounts), { restricted: true });
+    await expectCode(
+      unary(a.c.accounts.triggerImapImport.bind(a.c.accounts), {}),
+      status.FAILED_PRECONDITION,
+      /^processing is restricted for your account; lift the restriction first$/,
+    );
     const err = await expectCode(
       client.upload(Buffer.from('Rechnung 4711\n'), { fileName: 'restricted.txt' }),
       status.FAILED_PRECONDITION,
@@ -369,6 +390,7 @@ describe('restriction of processing (Art. 18)', () => {
     await unary(a.c.accounts.setProcessingRestriction.bind(a.c.accounts), { restricted: false });
     const up = await client.upload(Buffer.from('Rechnung 4711\n'), { fileName: 'restricted.txt' });
     expect(up.documentId).not.toBe('');
+    expect((await unary(a.c.accounts.triggerImapImport.bind(a.c.accounts), {})).runId).not.toBe('');
     await s.server.runner.whenIdle();
   });
 });
