@@ -379,8 +379,17 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
     expect((await closePeriod(await asAdmin(), 0, s.clock.now())).invoices.filter((i) => i.tenantId === a.user.tenantId)).toEqual(
       [],
     );
-    // Work finishing after the erasure does not recreate usage for it.
-    await usage(a.user.tenantId, a.user.id, 'searches', 1, s.clock.now());
+    // Work finishing after the erasure does not recreate usage for it: the tenant's usage keys are the two
+    // locked ones, before and after the late record.
+    const usageDb = s.server.app.store.db('accountUsage');
+    const usageKeys = () =>
+      [...usageDb.getKeys({ start: [a.user.tenantId], end: [a.user.tenantId, '\uffff'] })].map((k) => JSON.stringify(k));
+    const lockedUsage = usageKeys();
+    expect(lockedUsage).toHaveLength(2);
+    const lateMs = s.clock.now() + 1;
+    await usage(a.user.tenantId, a.user.id, 'searches', 1, lateMs);
+    expect(usageKeys()).toEqual(lockedUsage);
+    expect([...usageDb.getKeys({ start: [a.user.tenantId, lateMs], end: [a.user.tenantId, lateMs + 1] })]).toEqual([]);
 
     s.clock.set(addMonthsUtc(sent, 6));
     const r1 = await runRetention();
@@ -399,6 +408,45 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
     await runRetention();
     expect((await locked()).filter((l) => l.tenantId === a.user.tenantId)).toEqual([]);
     expect(stats.tenants).toBeGreaterThan(0n);
+  });
+
+  it('deletes the invoices of live tenants 10 years after sending, and their usage after 6 months, not before', async () => {
+    const owner = await s.signUp('invoice-retention@example.org');
+    const start = s.clock.now();
+    await usage(owner.user.tenantId, owner.user.id, 'pages_ocr', 5, start + 10);
+    await usage(owner.user.tenantId, owner.user.id, 'searches', 2, start + 20);
+    s.clock.advance(DAY);
+    const invoice = (await closePeriod(await asAdmin(), start, start + DAY)).invoices.find(
+      (i) => i.tenantId === owner.user.tenantId,
+    );
+    if (!invoice) throw new Error('no invoice');
+    const sent = Number(invoice.sentMs);
+    const invoices = s.server.app.store.db('accountInvoices');
+    const usageDb = s.server.app.store.db('accountUsage');
+    const range = { start: [owner.user.tenantId], end: [owner.user.tenantId, '\uffff'] };
+    // What the owner sees (a fresh login after each jump) and what is stored.
+    const held = async () => {
+      const c = (await s.login('invoice-retention@example.org')).c;
+      const json = await exportTar(c);
+      return {
+        invoices: (json.invoices as Array<{ id: string }>).map((i) => i.id),
+        usage: (json.usage as unknown[]).length,
+        storedInvoices: [...invoices.getKeys(range)].length,
+        storedUsage: [...usageDb.getKeys(range)].length,
+      };
+    };
+    const at = async (ms: number) => {
+      s.clock.set(ms);
+      await runRetention();
+      return held();
+    };
+    expect(await held()).toEqual({ invoices: [invoice.id], usage: 2, storedInvoices: 1, storedUsage: 2 });
+    expect(await at(addMonthsUtc(sent, 6) - 1)).toEqual({ invoices: [invoice.id], usage: 2, storedInvoices: 1, storedUsage: 2 });
+    expect(await at(addMonthsUtc(sent, 6))).toEqual({ invoices: [invoice.id], usage: 0, storedInvoices: 1, storedUsage: 0 });
+    expect(await at(addMonthsUtc(sent, 120) - 1)).toEqual({ invoices: [invoice.id], usage: 0, storedInvoices: 1, storedUsage: 0 });
+    expect(await at(addMonthsUtc(sent, 120))).toEqual({ invoices: [], usage: 0, storedInvoices: 0, storedUsage: 0 });
+    // A live tenant: nothing was locked for it, and its account goes on.
+    expect((await locked()).filter((l) => l.tenantId === owner.user.tenantId)).toEqual([]);
   });
 
   it('retention removes expired sessions', async () => {
