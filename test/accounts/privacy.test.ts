@@ -443,7 +443,12 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
     expect(await held()).toEqual({ invoices: [invoice.id], usage: 2, storedInvoices: 1, storedUsage: 2 });
     expect(await at(addMonthsUtc(sent, 6) - 1)).toEqual({ invoices: [invoice.id], usage: 2, storedInvoices: 1, storedUsage: 2 });
     expect(await at(addMonthsUtc(sent, 6))).toEqual({ invoices: [invoice.id], usage: 0, storedInvoices: 1, storedUsage: 0 });
-    expect(await at(addMonthsUtc(sent, 120) - 1)).toEqual({ invoices: [invoice.id], usage: 0, storedInvoices: 1, storedUsage: 0 });
+    expect(await at(addMonthsUtc(sent, 120) - 1)).toEqual({
+      invoices: [invoice.id],
+      usage: 0,
+      storedInvoices: 1,
+      storedUsage: 0,
+    });
     expect(await at(addMonthsUtc(sent, 120))).toEqual({ invoices: [], usage: 0, storedInvoices: 0, storedUsage: 0 });
     // A live tenant: nothing was locked for it, and its account goes on.
     expect((await locked()).filter((l) => l.tenantId === owner.user.tenantId)).toEqual([]);
