@@ -131,7 +131,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     config: config.accounts,
     log,
   });
-  runner = new JobRunner(documents, pool, log, indexer, accounts.usage);
+  runner = new JobRunner(documents, pool, log, {
+    indexer,
+    usage: accounts.usage,
+    isRestricted: (tenantId, userId) => accounts.isProcessingRestricted(tenantId, userId),
+  });
   if (config.accounts.adminEmail !== null && config.accounts.adminPasswordFile !== null) {
     const outcome = await accounts.ensureAdmin(config.accounts.adminEmail, config.accounts.adminPasswordFile);
     log.info({ outcome }, 'operator account from --admin-email');

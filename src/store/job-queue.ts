@@ -120,6 +120,18 @@ export class JobQueue {
     return 'retry';
   }
 
+  /**
+   * Puts a leased job back, not counting the attempt, due again at `readyAtMs` (work that must wait, such
+   * as a document whose uploader's processing is restricted). Inside a transaction.
+   */
+  deferSync(id: string, readyAtMs: number): void {
+    const job = this.#jobs.get(id);
+    if (!job) return;
+    this.#queue.removeSync([job.readyAtMs, id]);
+    this.#jobs.putSync(id, { ...job, state: 'queued', attempts: Math.max(0, job.attempts - 1), readyAtMs });
+    this.#queue.putSync([readyAtMs, id], null);
+  }
+
   /** At start-up nobody runs anything yet: every running job is due now. */
   async resumeAll(nowMs: number): Promise<number> {
     return this.#store.root.transaction(() => {

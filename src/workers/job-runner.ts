@@ -24,6 +24,18 @@ const TEXT_BYTES_PER_HEAP_BYTE = 8;
  * pool (one task per document, bounded by the pool's threads), and writes the outcome in one
  * transaction. A restart resumes every queued or running job.
  */
+export interface JobRunnerOptions {
+  /** Told about processed (and no longer processable) documents. */
+  indexer?: DocumentIndexer;
+  /** Where processed documents and OCR'd pages are recorded for billing. */
+  usage?: UsageRecorder;
+  /** Art. 18 GDPR: a document whose uploader's processing is restricted waits in the queue, unprocessed. */
+  isRestricted?: (tenantId: string, userId: string) => boolean;
+}
+
+/** How long a restricted uploader's document waits before the runner looks again. */
+const RESTRICTED_RECHECK_MS = 60_000;
+
 export class JobRunner {
   readonly #documents: Documents;
   readonly #pool: WorkerPool;
@@ -38,13 +50,14 @@ export class JobRunner {
   #idle = new Set<() => void>();
 
   readonly #usage: UsageRecorder | undefined;
+  readonly #isRestricted: (tenantId: string, userId: string) => boolean;
 
-  /** `usage`: where processed documents and OCR'd pages are recorded for billing. */
-  constructor(documents: Documents, pool: WorkerPool, log: Logger, indexer?: DocumentIndexer, usage?: UsageRecorder) {
+  constructor(documents: Documents, pool: WorkerPool, log: Logger, options: JobRunnerOptions = {}) {
     this.#documents = documents;
     this.#pool = pool;
-    this.#indexer = indexer;
-    this.#usage = usage;
+    this.#indexer = options.indexer;
+    this.#usage = options.usage;
+    this.#isRestricted = options.isRestricted ?? (() => false);
     this.#log = log.child({ part: 'job-runner' });
   }
 
@@ -143,6 +156,12 @@ export class JobRunner {
     }
     if (!doc) {
       await deps.store.root.transaction(() => deps.jobs.removeSync(job.id));
+      return;
+    }
+    if (doc.uploadedBy && this.#isRestricted(doc.tenantId, doc.uploadedBy)) {
+      const readyAt = deps.clock() + RESTRICTED_RECHECK_MS;
+      await deps.store.root.transaction(() => deps.jobs.deferSync(job.id, readyAt));
+      this.#documents.emit(doc, 'QUEUED', 'waiting: processing is restricted for the account that uploaded it');
       return;
     }
     const limits = deps.config.processing;

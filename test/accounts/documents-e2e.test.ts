@@ -3,9 +3,11 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchIndexer } from '../../src/documents/search-adapters.js';
 import { ArtifactKind, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
 import { ArchivarClient, unary } from '../../src/sdk/index.js';
 import { TenantErasedError } from '../../src/store/keyring.js';
+import { JobRunner } from '../../src/workers/job-runner.js';
 import { germanPdf } from '../fixtures/pdfs.js';
 import { renderTextPng } from '../fixtures/text-image.js';
 import { search } from '../helpers/search-fixture.js';
@@ -169,5 +171,38 @@ describe('a tenant’s documents through export, isolation and erasure', () => {
     for (const db of s.server.search.index.store.all()) expect([...db.getKeys(tenantRange)]).toEqual([]);
     await s.server.app.store.flushed();
     expect(filesContaining(s.dataDir, ['blobs-owner@example.org', 'Blobmarker'])).toEqual([]);
+  });
+
+  // Last in this file: it replaces the server's job runner.
+  it('keeps a restricted uploader’s queued document unprocessed until the restriction is lifted (Art. 18)', async () => {
+    const a = await s.signUp('restricted-queue@example.org');
+    const client = new ArchivarClient(a.c);
+    // The document waits in the queue (runner stopped) when the restriction comes.
+    await s.server.runner.stop();
+    const up = await client.upload(Buffer.from('Rechnung für den Zählerstand\n'), { fileName: 'gesperrt.txt' });
+    await unary(a.c.accounts.setProcessingRestriction.bind(a.c.accounts), { restricted: true });
+    const accounts = s.server.app.accounts;
+    const runner = new JobRunner(s.server.documents, s.server.app.pool, s.server.app.log, {
+      indexer: searchIndexer(s.server.search.index, s.server.documents),
+      isRestricted: (t, u) => accounts.isProcessingRestricted(t, u),
+    });
+    await runner.start();
+    try {
+      await runner.whenIdle();
+      expect((await client.get(up.documentId)).status).toBe(DocumentStatus.DOCUMENT_STATUS_QUEUED);
+      // Still waiting after the recheck interval.
+      s.clock.advance(61_000);
+      runner.wake();
+      await runner.whenIdle();
+      expect((await client.get(up.documentId)).status).toBe(DocumentStatus.DOCUMENT_STATUS_QUEUED);
+      await unary(a.c.accounts.setProcessingRestriction.bind(a.c.accounts), { restricted: false });
+      s.clock.advance(61_000);
+      runner.wake();
+      await runner.whenIdle();
+      expect((await client.get(up.documentId)).status).toBe(DocumentStatus.DOCUMENT_STATUS_INDEXED);
+      expect((await search(a.c, 'Zählerstand')).hits.map((h) => h.documentId)).toEqual([up.documentId]);
+    } finally {
+      await runner.stop();
+    }
   });
 });
