@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,10 +95,14 @@ describe('logs never contain passwords, tokens, e-mail addresses or names', () =
       currentPassword: secrets.password,
       newPassword: secrets.newPassword,
     });
+    // A port nothing listens on: the connection test fails, with the password in hand.
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const closedPort = (probe.address() as net.AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
     const settings = {
       host: '127.0.0.1',
-      // Nothing listens there: the connection test fails, with the password in hand.
-      port: 9,
+      port: closedPort,
       tls: ImapTlsMode.IMAP_TLS_MODE_NONE,
       user: secrets.imapUser,
       caPem: '',
