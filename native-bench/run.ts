@@ -21,7 +21,9 @@ const USAGE = `usage: npm run bench -- [options]
   --list                list the benchmarks
   --load ...            gRPC load generator (see --load --help)
   --scaling             throughput against pool threads 1..cores; CSV + SVG in native-bench/results
-  --soak MINUTES        mixed load for MINUTES, sampling RSS, heap, handles, LMDB size`;
+  --soak MINUTES        mixed load for MINUTES, sampling RSS, heap, handles, LMDB size and pages per
+                        sub-database; bills and runs retention after every window (see soak.ts)
+  --soak-keep-usage     with --soak: never bill, so usage records accumulate (one per upload)`;
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -41,6 +43,7 @@ async function main(): Promise<number> {
       list: { type: 'boolean', default: false },
       scaling: { type: 'boolean', default: false },
       soak: { type: 'string' },
+      'soak-keep-usage': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -57,7 +60,7 @@ async function main(): Promise<number> {
     const minutes = Number(values.soak);
     if (!Number.isFinite(minutes) || minutes <= 0) throw new Error('--soak needs a positive number of minutes');
     const { runSoak } = await import('./soak.js');
-    return runSoak(minutes);
+    return runSoak(minutes, { keepUsage: values['soak-keep-usage'] });
   }
   if (values.scaling) {
     const { runScaling } = await import('./scaling.js');

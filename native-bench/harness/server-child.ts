@@ -9,6 +9,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer } from '../../src/server/server.js';
+import { type LmdbBreakdown, lmdbBreakdown } from './lmdb-stats.js';
 import { SINK_SERVICE, sinkHandlers } from './sink.js';
 
 export type ParentMessage = { type: 'stats'; id: number } | { type: 'idle'; id: number } | { type: 'shutdown' };
@@ -20,6 +21,8 @@ export interface ServerStats {
   /** Active libuv handles and requests (process.getActiveResourcesInfo). */
   activeResources: number;
   lmdbFileBytes: number;
+  /** Pages and entries per sub-database, free pages, readers (harness/lmdb-stats.ts). */
+  lmdb: LmdbBreakdown;
 }
 export type ChildMessage =
   | { type: 'ready'; port: number; sinkPort: number; pid: number }
@@ -54,6 +57,7 @@ function stats(): ServerStats {
     externalBytes: m.external,
     activeResources: process.getActiveResourcesInfo().length,
     lmdbFileBytes,
+    lmdb: lmdbBreakdown(server.app.store.root),
   };
 }
 

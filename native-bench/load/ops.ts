@@ -18,8 +18,16 @@ export interface OpContext {
   readonly rng: Rng;
   readonly uploadBytes: number;
   readonly deadlineMs: number;
-  /** A counter that makes every uploaded body unique (the server stores a duplicate once). */
-  nextUpload: number;
+}
+
+// Every uploaded body must be unique (the server stores a duplicate once, under the first document's id).
+// One counter for the whole process: per-connection counters plus the clock gave two connections the same
+// seed when the open loop, behind schedule, fired requests in the same millisecond. Multiplying by an odd
+// constant is a bijection mod 2^32, so 2^32 uploads of one process never share a seed.
+const RUN_SALT = (process.pid * 2_654_435_761 + Date.now()) >>> 0;
+let uploadSerial = 0;
+function uploadSeed(): number {
+  return (RUN_SALT + Math.imul(++uploadSerial, 0x9e3779b1)) >>> 0;
 }
 
 export function makeOpContext(
@@ -36,7 +44,6 @@ export function makeOpContext(
     rng: new Rng((Date.now() ^ process.pid) >>> 0),
     uploadBytes,
     deadlineMs,
-    nextUpload: 0,
   };
 }
 
@@ -55,7 +62,7 @@ export async function runOp(op: OpName, ctx: OpContext): Promise<void> {
       await ctx.client.listPage({}, { ...settings, pageSize: 20 });
       return;
     case 'upload': {
-      const seed = (process.pid * 7919 + ++ctx.nextUpload * 104_729 + Date.now()) >>> 0;
+      const seed = uploadSeed();
       await ctx.client.upload(textLike(ctx.uploadBytes, seed), {
         fileName: `load-${seed}.txt`,
         mediaType: 'text/plain',
@@ -64,12 +71,15 @@ export async function runOp(op: OpName, ctx: OpContext): Promise<void> {
       return;
     }
     case 'churn': {
-      const seed = (process.pid * 6151 + ++ctx.nextUpload * 130_363 + Date.now()) >>> 0;
+      const seed = uploadSeed();
       const res = await ctx.client.upload(textLike(ctx.uploadBytes, seed), {
         fileName: `churn-${seed}.txt`,
         mediaType: 'text/plain',
         ...settings,
       });
+      // A duplicate is another request's document (a seeded one, or a churn upload about to be deleted):
+      // deleting it would make that request fail. Reported as the generator's own error instead.
+      if (res.duplicate) throw new Error(`churn upload ${seed} was stored as a duplicate of ${res.documentId}`);
       await ctx.client.delete(res.documentId, settings);
       return;
     }
