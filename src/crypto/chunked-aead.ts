@@ -129,10 +129,34 @@ export class ChunkEncryptor {
       authTagLength: TAG_BYTES,
     });
     this.counter++;
-    const body = cipher.update(plaintext);
-    const fin = cipher.final();
-    return Buffer.concat([body, fin, cipher.getAuthTag()], plaintext.byteLength + TAG_BYTES);
+    // One output buffer per chunk (the caller keeps it); the cipher's own outputs stay small and
+    // short-lived, so they are recycled by the allocator instead of each costing fresh pages.
+    const out = Buffer.allocUnsafe(plaintext.byteLength + TAG_BYTES);
+    const n = cryptInto(cipher, plaintext, out);
+    cipher.final();
+    cipher.getAuthTag().copy(out, n);
+    return out;
   }
+}
+
+/**
+ * Largest piece handed to one `update` call. `update` returns a freshly allocated Buffer each time;
+ * a whole 256 KiB chunk at once (plus a `Buffer.concat` into the final chunk) made every chunk
+ * touch two fresh 256 KiB allocations, and on this VM page faults on fresh memory cost more than
+ * the AES itself (docs/performance.md, "Seal and open"). 16 KiB pieces come from and go back to
+ * the allocator's free lists.
+ */
+export const CRYPT_SLICE = 16 * 1024;
+
+/** Runs `input` through a GCM (de)cipher in CRYPT_SLICE pieces, writing the output into `out` at 0. */
+function cryptInto(cipher: { update(data: Uint8Array): Buffer }, input: Uint8Array, out: Buffer): number {
+  let written = 0;
+  for (let i = 0; i < input.byteLength; i += CRYPT_SLICE) {
+    const part = cipher.update(input.subarray(i, Math.min(input.byteLength, i + CRYPT_SLICE)));
+    part.copy(out, written);
+    written += part.byteLength;
+  }
+  return written;
 }
 
 /**
@@ -140,14 +164,20 @@ export class ChunkEncryptor {
  * decrypted once at least one more byte arrived: at the end of input a full-size chunk means the
  * real final chunk is missing. Plaintext is returned only after its tag verified. After any error
  * the instance stays failed.
+ *
+ * `push`/`finish` return Buffers the caller may keep. `pushViews`/`finishView` return views of one
+ * reused plaintext buffer instead (no allocation per chunk): each view is valid only until the
+ * decryptor is used again (for `pushViews`: until the generator is resumed).
  */
 export class ChunkDecryptor {
   private readonly buffer: Buffer;
+  private readonly plain: Buffer;
   private readonly fullChunk: number;
   private filled = 0;
   private counter = 0;
   private failed: SealedFormatError | undefined;
   private finished = false;
+  private abandoned = false;
 
   constructor(
     private readonly keys: Pick<ChunkKeys, 'key' | 'baseNonce'>,
@@ -157,6 +187,7 @@ export class ChunkDecryptor {
     checkChunkSize(chunkSize);
     this.fullChunk = chunkSize + TAG_BYTES;
     this.buffer = Buffer.allocUnsafe(this.fullChunk);
+    this.plain = Buffer.allocUnsafe(chunkSize);
   }
 
   /** Number of chunks authenticated so far. */
@@ -164,26 +195,48 @@ export class ChunkDecryptor {
     return this.counter;
   }
 
+  /** Authenticated plaintext of the chunks completed by `data`, each a Buffer of its own. */
   push(data: Uint8Array): Buffer[] {
-    this.checkUsable();
     const out: Buffer[] = [];
-    let offset = 0;
-    while (offset < data.byteLength) {
-      if (this.filled === this.fullChunk) {
-        // More bytes follow, so the buffered full chunk is not the final one.
-        out.push(this.open(this.buffer, false));
-        this.filled = 0;
-      }
-      const take = Math.min(this.fullChunk - this.filled, data.byteLength - offset);
-      this.buffer.set(data.subarray(offset, offset + take), this.filled);
-      this.filled += take;
-      offset += take;
-    }
+    for (const view of this.pushViews(data)) out.push(Buffer.from(view));
     return out;
+  }
+
+  /**
+   * Like push, but yields views of the reused plaintext buffer: consume (or copy) each before
+   * resuming the generator. Abandoning the generator midway leaves the decryptor unusable.
+   */
+  *pushViews(data: Uint8Array): Generator<Buffer, void, undefined> {
+    this.checkUsable();
+    let offset = 0;
+    let complete = false;
+    try {
+      while (offset < data.byteLength) {
+        if (this.filled === this.fullChunk) {
+          // More bytes follow, so the buffered full chunk is not the final one.
+          const view = this.open(this.buffer, false);
+          this.filled = 0;
+          yield view;
+        }
+        const take = Math.min(this.fullChunk - this.filled, data.byteLength - offset);
+        this.buffer.set(data.subarray(offset, offset + take), this.filled);
+        this.filled += take;
+        offset += take;
+      }
+      complete = true;
+    } finally {
+      // Stopped early (by the consumer or an error): the rest of `data` was never buffered.
+      if (!complete) this.abandoned = true;
+    }
   }
 
   /** End of ciphertext: authenticate the final (short) chunk and return its plaintext. */
   finish(): Buffer {
+    return Buffer.from(this.finishView());
+  }
+
+  /** Like finish, but returns a view of the reused plaintext buffer. */
+  finishView(): Buffer {
     this.checkUsable();
     this.finished = true;
     if (this.filled < TAG_BYTES) return this.fail('truncated', 'sealed stream is truncated');
@@ -196,6 +249,7 @@ export class ChunkDecryptor {
   private checkUsable(): void {
     if (this.failed) throw this.failed;
     if (this.finished) throw new Error('ChunkDecryptor: used after finish');
+    if (this.abandoned) throw new Error('ChunkDecryptor: used after an unfinished pushViews');
   }
 
   private fail(kind: 'truncated' | 'authentication-failed' | 'too-large', message: string): never {
@@ -210,7 +264,7 @@ export class ChunkDecryptor {
       authTagLength: TAG_BYTES,
     });
     decipher.setAuthTag(sealed.subarray(ctLen));
-    const body = decipher.update(sealed.subarray(0, ctLen));
+    const body = this.plain.subarray(0, cryptInto(decipher, sealed.subarray(0, ctLen), this.plain));
     try {
       decipher.final();
     } catch {

@@ -49,27 +49,34 @@ export interface OpenedStream extends AsyncIterable<Buffer> {
   readonly summary: Promise<OpenSummary>;
 }
 
-/** Releases all but the last TRAILER_BYTES bytes seen: the trailer ends the message. */
+/**
+ * Releases all but the last TRAILER_BYTES bytes seen: the trailer ends the message. `push` may be
+ * given views of a reused buffer: what it returns is only valid until the next push, and the held
+ * tail is always its own copy.
+ */
 class TrailerSplitter {
-  private tail: Buffer = Buffer.alloc(0);
+  private readonly tail = Buffer.alloc(TRAILER_BYTES);
+  private tailBytes = 0;
   total = 0;
 
   push(piece: Buffer): Buffer[] {
     this.total += piece.byteLength;
     if (piece.byteLength >= TRAILER_BYTES) {
-      const out = this.tail.byteLength > 0 ? [this.tail] : [];
+      const out: Buffer[] = this.tailBytes > 0 ? [Buffer.from(this.tail.subarray(0, this.tailBytes))] : [];
       if (piece.byteLength > TRAILER_BYTES) out.push(piece.subarray(0, piece.byteLength - TRAILER_BYTES));
-      this.tail = piece.subarray(piece.byteLength - TRAILER_BYTES);
+      piece.copy(this.tail, 0, piece.byteLength - TRAILER_BYTES);
+      this.tailBytes = TRAILER_BYTES;
       return out;
     }
-    const joined = Buffer.concat([this.tail, piece]);
+    const parts: Uint8Array[] = [this.tail.subarray(0, this.tailBytes), piece];
+    const joined = Buffer.concat(parts);
     const cut = Math.max(0, joined.byteLength - TRAILER_BYTES);
-    this.tail = joined.subarray(cut);
+    this.tailBytes = joined.copy(this.tail, 0, cut);
     return cut > 0 ? [joined.subarray(0, cut)] : [];
   }
 
   trailer(): { plaintextBytes: number; digest: Buffer } {
-    if (this.tail.byteLength !== TRAILER_BYTES) {
+    if (this.tailBytes !== TRAILER_BYTES) {
       throw new SealedFormatError('invalid-payload', 'sealed message is too short for its trailer');
     }
     const length = this.tail.readBigUInt64BE(0);
@@ -121,12 +128,13 @@ export class Opener {
 
   /** Yields verified plaintext lazily (at most one zstd output buffer at a time). */
   *write(ciphertext: Uint8Array): Generator<Buffer, void, undefined> {
-    yield* this.consume(this.decryptor.push(ciphertext));
+    // Each message piece is a view of the decryptor's reused buffer, consumed before the next.
+    for (const piece of this.decryptor.pushViews(ciphertext)) yield* this.consume(piece);
   }
 
   /** Final chunk, then the trailer check; the last plaintext is yielded before the check. */
   *end(): Generator<Buffer, void, undefined> {
-    yield* this.consume([this.decryptor.finish()]);
+    yield* this.consume(this.decryptor.finishView());
     this.decompressor.end();
     const trailer = this.splitter.trailer();
     const digest = this.hash.digest();
@@ -146,16 +154,14 @@ export class Opener {
     return this.result;
   }
 
-  private *consume(messagePieces: Buffer[]): Generator<Buffer, void, undefined> {
-    for (const piece of messagePieces) {
-      for (const compressed of this.splitter.push(piece)) {
-        if (this.splitter.total > this.maxMessageBytes) {
-          throw new SealedFormatError('too-large', 'sealed payload exceeds the size limit');
-        }
-        for (const plain of this.decompressor.write(compressed)) {
-          this.hash.update(plain);
-          yield plain;
-        }
+  private *consume(piece: Buffer): Generator<Buffer, void, undefined> {
+    for (const compressed of this.splitter.push(piece)) {
+      if (this.splitter.total > this.maxMessageBytes) {
+        throw new SealedFormatError('too-large', 'sealed payload exceeds the size limit');
+      }
+      for (const plain of this.decompressor.write(compressed)) {
+        this.hash.update(plain);
+        yield plain;
       }
     }
   }
@@ -229,9 +235,9 @@ export async function verifySealedChunks(
   for await (const piece of body) {
     bodyBytes += piece.byteLength;
     if (bodyBytes > maxBody) throw new SealedFormatError('too-large', 'sealed body exceeds the size limit');
-    for (const slice of slices(piece)) for (const m of decryptor.push(slice)) splitter.push(m);
+    for (const slice of slices(piece)) for (const m of decryptor.pushViews(slice)) splitter.push(m);
   }
-  splitter.push(decryptor.finish());
+  splitter.push(decryptor.finishView());
   const trailer = splitter.trailer();
   // An honest message holds at least a zstd frame header (≥ 6 bytes) before the trailer.
   if (splitter.total < TRAILER_BYTES + 6 || bodyBytes < TAG_BYTES) {
