@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { PipelineError, raceSignal, throwIfAborted } from './errors.js';
 import { DEFAULT_LIMITS, type PipelineLimits } from './limits.js';
@@ -80,11 +81,118 @@ const ICCS = `${path.join(PDFJS_DIR, 'iccs')}/`;
 
 let pdfjsPromise: Promise<PdfJs> | undefined;
 
+/**
+ * V8 built-ins that the legacy build's bundled core-js replaces, thread-wide, on Node 20 (V8 11.3):
+ * `Array.prototype.push` (V8 ≤ 12.1 does not throw on arrays with a non-writable length),
+ * `JSON.stringify` / `JSON.parse` (no `JSON.rawJSON` / reviver source text in V8 11.3) and
+ * `Function.prototype.toString` (to make the polyfills look native). The push polyfill is plain JS
+ * (`toObject`, `lengthOfArrayLike`, a property-descriptor check per call), and pdf.js's lexer and text
+ * builder push per character and per glyph; the stringify polyfill re-scans every output string
+ * character by character. None of the corner cases matters to pdf.js (its modern build calls the
+ * built-ins), so we put V8's own functions back right after the import; the polyfills that *add*
+ * missing functions (`Promise.withResolvers`, `Map.prototype.getOrInsertComputed`,
+ * `Uint8Array.prototype.toHex`, …) stay. Measured: text extraction ~15–20 % faster
+ * (native-bench/probes/pdf-text-profile.ts, docs/performance.md).
+ */
+export function nativeBuiltins(): () => void {
+  const push = Array.prototype.push;
+  const { stringify, parse } = JSON;
+  const fnToString = Function.prototype.toString;
+  return () => {
+    const def = (o: object, k: string, v: unknown) =>
+      Object.defineProperty(o, k, { value: v, writable: true, configurable: true, enumerable: false });
+    if (Array.prototype.push !== push) def(Array.prototype, 'push', push);
+    if (JSON.stringify !== stringify) def(JSON, 'stringify', stringify);
+    if (JSON.parse !== parse) def(JSON, 'parse', parse);
+    if (Function.prototype.toString !== fnToString) def(Function.prototype, 'toString', fnToString);
+  };
+}
+
+/** Compressed streams up to this size are inflated in one synchronous zlib call (see below). */
+const SYNC_INFLATE_MAX_BYTES = 4 << 20;
+
+/**
+ * pdf.js (v5) decodes every FlateDecode/Brotli stream — each page's content stream, embedded fonts,
+ * images — through the web `DecompressionStream`, whose Node implementation wraps a zlib stream in
+ * web streams (a writer, a reader, promise hops per chunk, the inflate on the libuv pool). For the few
+ * kilobytes of a content stream that machinery costs more than the inflate. In the thread that loads
+ * pdf.js, `DecompressionStream` for "deflate" and "brotli" becomes a stand-in with the subset of the
+ * interface pdf.js uses (`writable.getWriter()` → ready/write/close, `readable` as an async iterable)
+ * that inflates in one `zlib.inflateSync` / `brotliDecompressSync`; inputs above
+ * SYNC_INFLATE_MAX_BYTES (large images) and every other format go to the built-in class. A failure
+ * rejects the read exactly as the built-in does, and pdf.js then falls back to its own JS decoder.
+ */
+export function installSyncInflate(): void {
+  type Ctor = new (format: string) => unknown;
+  const g = globalThis as { DecompressionStream?: Ctor & { archivarSyncInflate?: true } };
+  const found = g.DecompressionStream;
+  if (!found || found.archivarSyncInflate) return;
+  const Builtin: Ctor = found;
+  class SyncDecompressionStream {
+    static readonly archivarSyncInflate = true;
+    readonly readable!: AsyncIterable<Uint8Array>;
+    readonly writable!: { getWriter(): unknown };
+    constructor(format: string) {
+      if (format !== 'deflate' && format !== 'brotli') {
+        // biome-ignore lint/correctness/noConstructorReturn: stands in for the built-in for other formats
+        return new Builtin(format) as SyncDecompressionStream;
+      }
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      let close!: () => void;
+      const closed = new Promise<void>((resolve) => {
+        close = resolve;
+      });
+      const writer = {
+        ready: Promise.resolve(),
+        closed,
+        desiredSize: 1,
+        write: async (chunk: Uint8Array) => {
+          chunks.push(chunk);
+          size += chunk.byteLength;
+        },
+        close: async () => close(),
+        abort: async () => close(),
+        releaseLock: () => {},
+      };
+      this.writable = { getWriter: () => writer };
+      this.readable = {
+        async *[Symbol.asyncIterator]() {
+          await closed;
+          const input = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+          if (size > SYNC_INFLATE_MAX_BYTES) {
+            const ds = new Builtin(format) as { readable: AsyncIterable<Uint8Array>; writable: WritableStream<Uint8Array> };
+            const w = ds.writable.getWriter();
+            w.write(input)
+              .then(() => w.close())
+              .catch(() => {});
+            yield* ds.readable;
+            return;
+          }
+          yield format === 'deflate' ? zlib.inflateSync(input) : zlib.brotliDecompressSync(input);
+        },
+      };
+    }
+  }
+  g.DecompressionStream = SyncDecompressionStream as unknown as Ctor;
+}
+
 async function loadPdfjs(): Promise<PdfJs> {
   pdfjsPromise ??= (async () => {
+    installSyncInflate();
+    const restore = nativeBuiltins();
     const g = globalThis as { pdfjsWorker?: unknown };
-    if (!g.pdfjsWorker) g.pdfjsWorker = await import('pdfjs-dist/legacy/build/pdf.worker.mjs');
-    const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
+    try {
+      if (!g.pdfjsWorker) g.pdfjsWorker = await import('pdfjs-dist/legacy/build/pdf.worker.mjs');
+    } finally {
+      restore();
+    }
+    let pdfjs: PdfJs;
+    try {
+      pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
+    } finally {
+      restore();
+    }
     // Only reached if the global above were missing; a file URL, never a network one.
     pdfjs.GlobalWorkerOptions.workerSrc = pathToFileURL(path.join(PDFJS_DIR, 'legacy/build/pdf.worker.mjs')).href;
     return pdfjs;
