@@ -187,7 +187,7 @@ export class ChunkDecryptor {
     checkChunkSize(chunkSize);
     this.fullChunk = chunkSize + TAG_BYTES;
     this.buffer = Buffer.allocUnsafe(this.fullChunk);
-    this.plain = Buffer.allocUnsafe(chunkSize);
+    this.plain = Buffer.allocUnsafeSlow(chunkSize);
   }
 
   /** Number of chunks authenticated so far. */
