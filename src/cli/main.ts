@@ -3,6 +3,23 @@ import { CommanderError } from 'commander';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from './output.js';
 import { buildProgram } from './program.js';
 
+/**
+ * grpc-js sets the TLS server name (SNI) to the host it dials even when that is an IP address, such as
+ * 127.0.0.1 in the Docker health check; Node then leaves SNI out, as it should, but warns DEP0123 on
+ * stderr, which would be the only line of output of a TLS command. That one warning is dropped; all others
+ * are printed as usual.
+ */
+function dropIpServernameWarning(): void {
+  const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((...args: unknown[]) => {
+    const [, typeOrOptions, code] = args;
+    const warningCode =
+      typeof typeOrOptions === 'object' && typeOrOptions !== null ? (typeOrOptions as { code?: unknown }).code : code;
+    if (warningCode === 'DEP0123') return;
+    emitWarning(...args);
+  }) as typeof process.emitWarning;
+}
+
 /** `archivar`: exit 0 on success, 1 when the operation failed, 2 for usage errors. */
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -23,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+dropIpServernameWarning();
 main(process.argv).then((code) => {
   process.exitCode = code;
 });

@@ -19,9 +19,43 @@ export function fromGrpcError(err: unknown): CliError {
   if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'number') {
     const name = status[err.code] ?? String(err.code);
     const details = 'details' in err && typeof err.details === 'string' ? err.details : '';
-    return new CliError(`${name}: ${details}`);
+    return new CliError(`${name}: ${err.code === status.UNAVAILABLE ? connectionFailure(details) : details}`);
   }
   return new CliError(err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * One line from grpc-js's account of a failed connection, which spans lines and carries a timestamp, an
+ * empty "Resolution note" and OpenSSL's error-queue format: `No connection established. Last error:
+ * 80…:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:…:SSL alert number 116
+ * (2026-…Z). Resolution note: ` becomes `cannot connect: tlsv13 alert certificate required (the server
+ * requires a client certificate: --tls-client-cert and --tls-client-key)`. Other details pass unchanged.
+ */
+export function connectionFailure(details: string): string {
+  const m = /^No connection established\. Last error: ([\s\S]*)$/.exec(details.trim());
+  if (!m) return details.replace(/\s*\n\s*/g, ' ').trim();
+  let reason = (m[1] as string)
+    .replace(/\s*Resolution note:[\s\S]*$/, '')
+    .replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)\.?\s*$/, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/\.$/, '');
+  // OpenSSL: <thread>:error:<code>:<library>:<function>:<reason>:<file>:<line>:<data>
+  reason = reason.replace(/^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):.*$/, '$1');
+  reason = reason.replace(/^Error( \[[A-Z_]+\])?: /, '');
+  let hint = '';
+  if (reason === 'Failed to connect') {
+    // grpc-js: the (TLS) connection closed before the server's HTTP/2 settings arrived.
+    reason = 'the server closed the connection before answering';
+    hint = ' (as a TLS server does to plaintext, and an mTLS server to a client certificate it does not accept)';
+  } else if (/certificate required/.test(reason)) {
+    hint = ' (the server requires a client certificate: --tls-client-cert and --tls-client-key)';
+  } else if (/altnames|hostname/i.test(reason)) {
+    hint = ' (--tls-server-name sets the name to expect)';
+  } else if (/unknown ca|unable to get local issuer|self[- ]signed|unable to verify/i.test(reason)) {
+    hint = ' (--tls-ca names the CA that signed the server certificate)';
+  }
+  return `cannot connect: ${reason || 'no reason given'}${hint}`;
 }
 
 /** Prints `value` as one JSON line (for --json), converting bigints to numbers or strings. */

@@ -18,6 +18,17 @@ export function buildProgram(): Command {
     .description('Archivar: full-text search and OCR engine for documents (gRPC server and client)')
     .addOption(new Option('--server <host:port>', 'server to talk to').env('ARCHIVAR_SERVER').default('127.0.0.1:50051'))
     .addOption(new Option('--tls-ca <file>', 'PEM CA that signed the server certificate').env('ARCHIVAR_TLS_CA'))
+    .addOption(
+      new Option('--tls-client-cert <file>', 'PEM client certificate, for a server that requires one (mTLS)').env(
+        'ARCHIVAR_TLS_CLIENT_CERT',
+      ),
+    )
+    .addOption(new Option('--tls-client-key <file>', 'PEM private key of --tls-client-cert').env('ARCHIVAR_TLS_CLIENT_KEY'))
+    .addOption(
+      new Option('--tls-server-name <name>', 'name the server certificate must carry, when not the host of --server').env(
+        'ARCHIVAR_TLS_SERVER_NAME',
+      ),
+    )
     .option('--insecure', 'plaintext gRPC to a non-loopback server')
     .option('--json', 'machine-readable output (one JSON value per line)')
     .showHelpAfterError('(run with --help for usage)')

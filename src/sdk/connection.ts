@@ -17,9 +17,21 @@ import { SearchServiceClient } from '../gen/archivar/v1/search.js';
 export interface ConnectOptions {
   /** `host:port` of the server. */
   server: string;
-  /** PEM CA to verify the server with; when absent, `insecure` must be set or the system CAs are used. */
+  /** PEM CA to verify the server with (a file path or the PEM bytes); when absent, the system CAs are used. */
   tlsCa?: string | Buffer;
-  /** Plaintext gRPC (loopback development only). */
+  /**
+   * PEM client certificate chain (a file path or the PEM bytes), presented to a server that requires one
+   * (mTLS, `serve --tls-client-ca`); needs `tlsClientKey`.
+   */
+  tlsClientCert?: string | Buffer;
+  /** PEM private key of `tlsClientCert` (a file path or the PEM bytes). */
+  tlsClientKey?: string | Buffer;
+  /**
+   * Name the server certificate must carry when it is not the host of `server` (e.g. a server dialled by
+   * IP address); also sent as the `:authority` of every call.
+   */
+  tlsServerName?: string;
+  /** Plaintext gRPC (loopback development only); `tlsCa` is then ignored, the other TLS options are refused. */
   insecure?: boolean;
   /** Session token sent as `authorization: Bearer <token>`. */
   token?: string;
@@ -37,10 +49,35 @@ export interface Connection {
   close(): void;
 }
 
-export function channelCredentials(options: Pick<ConnectOptions, 'tlsCa' | 'insecure'>): ChannelCredentials {
-  if (options.insecure) return credentials.createInsecure();
-  const ca = typeof options.tlsCa === 'string' ? fs.readFileSync(options.tlsCa) : options.tlsCa;
-  return credentials.createSsl(ca ?? null);
+type TlsOptions = Pick<ConnectOptions, 'tlsCa' | 'tlsClientCert' | 'tlsClientKey' | 'tlsServerName' | 'insecure'>;
+
+/** A file path's bytes, or the bytes themselves. */
+const pem = (v: string | Buffer | undefined): Buffer | null =>
+  v === undefined ? null : typeof v === 'string' ? fs.readFileSync(v) : v;
+
+/**
+ * The channel credentials for `options`: plaintext with `insecure`, else TLS verified with `tlsCa` (or the
+ * system CAs), presenting `tlsClientCert`/`tlsClientKey` when given. Throws when the client certificate
+ * comes without its key (or the other way round), when a TLS-only option meets `insecure`, or when a PEM
+ * file cannot be read or used.
+ */
+export function channelCredentials(options: TlsOptions): ChannelCredentials {
+  if ((options.tlsClientCert === undefined) !== (options.tlsClientKey === undefined)) {
+    throw new Error('tlsClientCert and tlsClientKey must be given together');
+  }
+  if (options.insecure) {
+    if (options.tlsClientCert !== undefined || options.tlsServerName !== undefined) {
+      throw new Error('insecure (plaintext) cannot be combined with tlsClientCert, tlsClientKey or tlsServerName');
+    }
+    return credentials.createInsecure();
+  }
+  return credentials.createSsl(pem(options.tlsCa), pem(options.tlsClientKey), pem(options.tlsClientCert));
+}
+
+/** The channel options TLS needs: with `tlsServerName`, the certificate-name override and the authority. */
+export function tlsChannelOptions(options: Pick<ConnectOptions, 'tlsServerName' | 'insecure'>): ChannelOptions {
+  if (options.insecure || !options.tlsServerName) return {};
+  return { 'grpc.ssl_target_name_override': options.tlsServerName, 'grpc.default_authority': options.tlsServerName };
 }
 
 export function connect(options: ConnectOptions): Connection {
@@ -57,6 +94,7 @@ export function connect(options: ConnectOptions): Connection {
   const channelOptions: ChannelOptions = {
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.keepalive_time_ms': 30_000,
+    ...tlsChannelOptions(options),
     ...options.channelOptions,
     interceptors: [auth],
   };

@@ -10,7 +10,15 @@ export {
   type UploadResult,
 } from './archivar-client.js';
 export { type CallSettings, callOptions, callUnary, cancelOnAbort } from './call-settings.js';
-export { type Connection, type ConnectOptions, channelCredentials, connect, deadline, unary } from './connection.js';
+export {
+  type Connection,
+  type ConnectOptions,
+  channelCredentials,
+  connect,
+  deadline,
+  tlsChannelOptions,
+  unary,
+} from './connection.js';
 export { type DownloadOptions, type DownloadResult, downloadArtifact } from './download.js';
 export { ArchivarError, isServiceError } from './errors.js';
 export {

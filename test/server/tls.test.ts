@@ -1,7 +1,8 @@
 /**
  * TLS and mTLS end to end: certificates made with openssl, `archivar serve` started with its TLS flags, and
- * the clients a user or an operator runs (the CLI's health check, the Dockerfile's HEALTHCHECK command,
- * grpc-js clients with and without a client certificate).
+ * the clients a user or an operator runs (the CLI's health check and its other commands, which share the
+ * global TLS options, the Dockerfile's HEALTHCHECK command, the SDK's connect() and grpc-js clients with and
+ * without a client certificate).
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
@@ -12,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountsServiceClient } from '../../src/gen/archivar/v1/accounts.js';
-import { unary } from '../../src/sdk/index.js';
+import { channelCredentials, connect, unary } from '../../src/sdk/index.js';
 import { makePki, type TestPki } from '../helpers/certs.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { REPO_ROOT, runCli, spawnServer } from '../helpers/test-server.js';
@@ -104,6 +105,9 @@ describe('TLS and mTLS end to end', () => {
       '1',
       '--shutdown-grace-ms',
       '0',
+      // Accounts are registered and logged in over mTLS below; the default scrypt cost only slows that down.
+      '--scrypt-log-n',
+      '10',
     ];
     fs.mkdirSync(path.join(dir.path, 'tls'));
     fs.mkdirSync(path.join(dir.path, 'mtls'));
@@ -207,6 +211,168 @@ describe('TLS and mTLS end to end', () => {
     },
     CLI_TIMEOUT_MS,
   );
+
+  it(
+    'mTLS: every client command takes the global --tls-client-cert/--tls-client-key/--tls-server-name (flags or ARCHIVAR_* env)',
+    async () => {
+      const home = path.join(dir.path, 'cli-home');
+      fs.mkdirSync(home);
+      const env = { XDG_CONFIG_HOME: home };
+      const ca = ['--server', mtls.address, '--tls-ca', pki.caCert];
+      const clientCert = ['--tls-client-cert', pki.clientCert, '--tls-client-key', pki.clientKey];
+      const cli = (args: string[], input?: string) => runCli(args, env, input);
+
+      // Register and log in over mTLS (global options before the command), then use the saved token.
+      const reg = await cli(
+        [
+          ...ca,
+          ...clientCert,
+          '--json',
+          'account',
+          'register',
+          '--email',
+          'mtls@example.org',
+          '--first-name',
+          'Mia',
+          '--last-name',
+          'Tls',
+        ],
+        'a good long passphrase\n',
+      );
+      expect(reg.stderr).toBe('');
+      expect(reg.code).toBe(0);
+      expect(JSON.parse(reg.stdout)).toMatchObject({ email: 'mtls@example.org' });
+      const login = await cli(
+        [...ca, ...clientCert, 'account', 'login', '--email', 'mtls@example.org'],
+        'a good long passphrase\n',
+      );
+      expect(login).toMatchObject({ code: 0, stderr: '' });
+
+      const [whoami, afterCommand, fromEnv, named, ls] = await Promise.all([
+        cli([...ca, ...clientCert, 'account', 'whoami']),
+        // Global options may also follow the (nested) command, as the Dockerfile passes them to `health`.
+        cli(['account', 'whoami', ...ca, ...clientCert]),
+        runCli(['account', 'whoami'], {
+          ...env,
+          ARCHIVAR_SERVER: mtls.address,
+          ARCHIVAR_TLS_CA: pki.caCert,
+          ARCHIVAR_TLS_CLIENT_CERT: pki.clientCert,
+          ARCHIVAR_TLS_CLIENT_KEY: pki.clientKey,
+          ARCHIVAR_TLS_SERVER_NAME: 'archivar.test',
+        }),
+        cli([...ca, ...clientCert, '--tls-server-name', 'archivar.test', 'account', 'whoami']),
+        cli([...ca, ...clientCert, '--json', 'ls']),
+      ]);
+      for (const r of [whoami, afterCommand, fromEnv, named]) {
+        expect(r).toMatchObject({ code: 0, stderr: '' });
+        expect(r.stdout).toContain('Mia Tls <mtls@example.org> (owner');
+      }
+      expect(ls).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it(
+    'mTLS: client commands without an accepted client certificate fail with one clear line; bad TLS options are usage errors',
+    async () => {
+      const ca = ['--server', mtls.address, '--tls-ca', pki.caCert];
+      const clientCert = ['--tls-client-cert', pki.clientCert, '--tls-client-key', pki.clientKey];
+      const cli = (args: string[]) => runCli(args, { XDG_CONFIG_HOME: path.join(dir.path, 'no-home') });
+
+      // Refused: no client certificate, one from another CA, a certificate name the server does not carry.
+      // Each is one line on stderr (no stack) and exit 1.
+      const [withoutCert, strangerCert, wrongName] = await Promise.all([
+        cli([...ca, 'account', 'whoami']),
+        cli([...ca, '--tls-client-cert', stranger.clientCert, '--tls-client-key', stranger.clientKey, 'account', 'whoami']),
+        cli([...ca, ...clientCert, '--tls-server-name', 'other.test', 'account', 'whoami']),
+      ]);
+      for (const r of [withoutCert, strangerCert, wrongName]) {
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).not.toMatch(/^\s+at /m);
+      }
+      expect(withoutCert.stderr).toBe(
+        'archivar: UNAVAILABLE: cannot connect: tlsv13 alert certificate required (the server requires a client certificate: --tls-client-cert and --tls-client-key)\n',
+      );
+      // The server drops the handshake; depending on timing the client sees a reset or an early close.
+      expect(strangerCert.stderr).toMatch(
+        /^archivar: UNAVAILABLE: cannot connect: (read ECONNRESET|the server closed the connection before answering \([^\n]+\))\n$/,
+      );
+      expect(wrongName.stderr).toMatch(
+        /^archivar: UNAVAILABLE: cannot connect: Hostname\/IP does not match certificate's altnames: Host: other\.test\. [^\n]+ \(--tls-server-name sets the name to expect\)\n$/,
+      );
+
+      // Usage errors (exit 2), for any command as for health: a certificate without its key, a PEM file that
+      // cannot be read, one that is not a certificate or key.
+      const notPem = path.join(dir.path, 'not-a-key.pem');
+      fs.writeFileSync(notPem, 'not a key\n');
+      const [certOnly, keyOnly, missingKey, badKey, healthMissingCert] = await Promise.all([
+        cli([...ca, '--tls-client-cert', pki.clientCert, 'account', 'whoami']),
+        cli([...ca, '--tls-client-key', pki.clientKey, 'ls']),
+        cli([...ca, '--tls-client-cert', pki.clientCert, '--tls-client-key', '/nonexistent/client.key', 'account', 'whoami']),
+        cli([...ca, '--tls-client-cert', pki.clientCert, '--tls-client-key', notPem, 'account', 'whoami']),
+        cli(['health', ...ca, '--tls-client-cert', '/nonexistent/client.pem', '--tls-client-key', pki.clientKey]),
+      ]);
+      for (const r of [certOnly, keyOnly]) {
+        expect(r).toMatchObject({ code: 2, stderr: 'archivar: --tls-client-cert and --tls-client-key must be given together\n' });
+      }
+      expect(missingKey.code).toBe(2);
+      expect(missingKey.stderr).toMatch(/^archivar: --tls-client-key: cannot read \/nonexistent\/client\.key: ENOENT[^\n]*\n$/);
+      expect(badKey.code).toBe(2);
+      expect(badKey.stderr).toMatch(
+        /^archivar: cannot use the TLS files \(not PEM, or a key that does not match its certificate\): [^\n]+\n$/,
+      );
+      expect(healthMissingCert.code).toBe(2);
+      expect(healthMissingCert.stderr).toMatch(
+        /^archivar: --tls-client-cert: cannot read \/nonexistent\/client\.pem: ENOENT[^\n]*\n$/,
+      );
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it('mTLS: the SDK connect() presents tlsClientCert/tlsClientKey (files or bytes) and checks tlsServerName', async () => {
+    const login = (c: ReturnType<typeof connect>) =>
+      unary(c.accounts.login.bind(c.accounts), { email: 'nobody@example.org', password: 'not a password' });
+    const reachesHandler = { code: grpc.status.UNAUTHENTICATED, details: 'wrong e-mail or password' };
+
+    const fromFiles = connect({
+      server: mtls.address,
+      tlsCa: pki.caCert,
+      tlsClientCert: pki.clientCert,
+      tlsClientKey: pki.clientKey,
+    });
+    const fromBytes = connect({
+      server: mtls.address,
+      tlsCa: fs.readFileSync(pki.caCert),
+      tlsClientCert: fs.readFileSync(pki.clientCert),
+      tlsClientKey: fs.readFileSync(pki.clientKey),
+      tlsServerName: 'archivar.test',
+    });
+    const withoutCert = connect({ server: mtls.address, tlsCa: pki.caCert });
+    const wrongName = connect({
+      server: mtls.address,
+      tlsCa: pki.caCert,
+      tlsClientCert: pki.clientCert,
+      tlsClientKey: pki.clientKey,
+      tlsServerName: 'other.test',
+    });
+    try {
+      await expect(login(fromFiles)).rejects.toMatchObject(reachesHandler);
+      await expect(login(fromBytes)).rejects.toMatchObject(reachesHandler);
+      await expect(login(withoutCert)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+      await expect(login(wrongName)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    } finally {
+      for (const c of [fromFiles, fromBytes, withoutCert, wrongName]) c.close();
+    }
+
+    expect(() => connect({ server: mtls.address, tlsCa: pki.caCert, tlsClientCert: pki.clientCert })).toThrow(
+      'tlsClientCert and tlsClientKey must be given together',
+    );
+    expect(() => channelCredentials({ insecure: true, tlsClientCert: pki.clientCert, tlsClientKey: pki.clientKey })).toThrow(
+      /insecure \(plaintext\) cannot be combined/,
+    );
+    expect(() => channelCredentials({ insecure: true, tlsServerName: 'archivar.test' })).toThrow(/cannot be combined/);
+  });
 
   it(
     'the Dockerfile HEALTHCHECK passes under TLS and mTLS as configured by ARCHIVAR_* and fails when it cannot verify',
