@@ -122,7 +122,10 @@ class TesseractEngine implements OcrEngine {
       // Our inputs are normalised to ~300 dpi; saying so stops tesseract from guessing.
       user_defined_dpi: String(Math.round(opts.dpi ?? 300)),
     });
-    const job = worker.recognize(image, {}, { text: true, blocks: true });
+    // Text plus TSV (one row per word with its box and confidence) is all we keep; the `blocks`
+    // tree (blocks → paragraphs → lines → words → symbols with choices, built as JSON inside the
+    // WASM worker, parsed there and cloned to this thread) costs more for the same word boxes.
+    const job = worker.recognize(image, {}, { text: true, tsv: true });
     let result: Tesseract.RecognizeResult;
     try {
       result = await raceSignal(job, opts.signal);
@@ -179,25 +182,7 @@ function pngSize(b: Buffer): { width: number; height: number } | undefined {
 }
 
 function toPageResult(page: Tesseract.Page, width: number, height: number, psm: SegmentationMode): OcrPageResult {
-  const words: OcrWord[] = [];
-  for (const block of page.blocks ?? []) {
-    for (const para of block.paragraphs) {
-      for (const line of para.lines) {
-        for (const w of line.words) {
-          const text = w.text.trim();
-          if (!text) continue;
-          words.push({
-            text,
-            x: w.bbox.x0,
-            y: w.bbox.y0,
-            w: Math.max(0, w.bbox.x1 - w.bbox.x0),
-            h: Math.max(0, w.bbox.y1 - w.bbox.y0),
-            confidence: Math.round(w.confidence * 10) / 10,
-          });
-        }
-      }
-    }
-  }
+  const words = wordsFromTsv(page.tsv ?? '');
   const confidence = words.length ? words.reduce((s, w) => s + w.confidence, 0) / words.length : 0;
   const text = (page.text ?? '')
     .split('\n')
@@ -206,4 +191,30 @@ function toPageResult(page: Tesseract.Page, width: number, height: number, psm: 
     .replace(/\n{3,}/g, '\n\n')
     .trim();
   return { text, words, width, height, confidence: Math.round(confidence * 10) / 10, psm };
+}
+
+/**
+ * Words from tesseract's TSV output: `level page block par line word left top width height conf text`,
+ * one row per layout element; level 5 rows are words (box in image pixels, confidence 0–100).
+ */
+export function wordsFromTsv(tsv: string): OcrWord[] {
+  const words: OcrWord[] = [];
+  for (const row of tsv.split('\n')) {
+    if (!row.startsWith('5\t')) continue;
+    const cols = row.split('\t');
+    if (cols.length < 12) continue;
+    const text = cols.slice(11).join('\t').trim();
+    if (!text) continue;
+    const [x, y, w, h, conf] = cols.slice(6, 11).map(Number) as [number, number, number, number, number];
+    if (![x, y, w, h, conf].every(Number.isFinite)) continue;
+    words.push({
+      text,
+      x,
+      y,
+      w: Math.max(0, w),
+      h: Math.max(0, h),
+      confidence: Math.round(Math.min(100, Math.max(0, conf)) * 10) / 10,
+    });
+  }
+  return words;
 }
