@@ -201,7 +201,15 @@ export function envName(flag: string): string {
 }
 
 /** Env variables that are not server settings but belong to the CLI or the test harness. */
-const CLIENT_ENV = new Set(['ARCHIVAR_SERVER', 'ARCHIVAR_TOKEN', 'ARCHIVAR_TLS_CA', 'ARCHIVAR_DATA_DIR']);
+const CLIENT_ENV = new Set([
+  'ARCHIVAR_SERVER',
+  'ARCHIVAR_TOKEN',
+  'ARCHIVAR_TLS_CA',
+  'ARCHIVAR_TLS_CLIENT_CERT',
+  'ARCHIVAR_TLS_CLIENT_KEY',
+  'ARCHIVAR_TLS_SERVER_NAME',
+  'ARCHIVAR_DATA_DIR',
+]);
 
 /**
  * Builds the config from flags (highest precedence) and the environment. `ARCHIVAR_DATA_DIR` is accepted

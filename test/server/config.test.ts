@@ -21,6 +21,19 @@ describe('config', () => {
     expect(c.masterKeyFile).toBe('/tmp/x/master.key');
   });
 
+  it('ignores the CLI client variables (a shell that talks to a server can also start one)', () => {
+    const env = {
+      ARCHIVAR_SERVER: 'h:1',
+      ARCHIVAR_TOKEN: 't',
+      ARCHIVAR_TLS_CA: 'ca.pem',
+      ARCHIVAR_TLS_CLIENT_CERT: 'c.pem',
+      ARCHIVAR_TLS_CLIENT_KEY: 'k.pem',
+      ARCHIVAR_TLS_SERVER_NAME: 'archivar.example',
+    };
+    expect(loadConfig({}, env).tls).toBeNull();
+    expect(() => loadConfig({}, { ARCHIVAR_TLS_CLIENT_CERTS: 'c.pem' })).toThrow(/ARCHIVAR_TLS_CLIENT_CERTS/);
+  });
+
   it('allows plaintext on a public address only with --insecure, and IPv6 loopback without', () => {
     expect(loadConfig({ listen: '0.0.0.0:1', insecure: 'true' }, {}).insecure).toBe(true);
     expect(loadConfig({ listen: '[::1]:1' }, {}).listen).toEqual({ host: '::1', port: 1 });
