@@ -6,10 +6,12 @@
  * Debian's models and with the very models we load (the @tesseract.js-data best_int files, unpacked to
  * a temp dir). Usage:
  *   npx tsx native-bench/probes/ocr-profile.ts [pages=4] [variants=all|comma list]
+ * Variants: blocks, text, tsv, pgm, noinvert, 200dpi, relaxed (sets a V8 flag: runs after the others), native, native-best.
  */
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import Tesseract from 'tesseract.js';
@@ -124,6 +126,12 @@ if (want('tsv')) await ours('tesseract.js best_int, text+tsv', tsv, {}, asPng);
 if (want('pgm')) await ours('tesseract.js best_int, text, PGM input', text, {}, asPgm);
 if (want('noinvert')) await ours('tesseract.js best_int, text, do_invert=0', text, { tessedit_do_invert: '0' }, asPng);
 if (want('200dpi')) await ours('tesseract.js best_int, text, 200 dpi', text, {}, scaled(200));
+if (want('relaxed')) {
+  // Node 20's V8 11.3 has relaxed SIMD behind a flag; tesseract.js then loads its relaxed-SIMD core
+  // (int8 dot products for the LSTM). Process-wide and one-way: run this variant last.
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  await ours('tesseract.js best_int, text+tsv, relaxed-SIMD core', tsv, {}, asPng);
+}
 if (want('native')) await native('native tesseract, Debian models (fast)', []);
 if (want('native-best')) {
   const dir = path.join(tmp, 'tessdata');
