@@ -5,6 +5,7 @@ import { mailBenchmark } from './mail.js';
 import { ocrBenchmark } from './ocr.js';
 import { pdfBenchmark } from './pdf.js';
 import { previewsBenchmark } from './previews.js';
+import { relevanceBenchmark } from './relevance.js';
 import { sealBenchmark } from './seal.js';
 import { searchScalingBenchmark } from './search-scaling.js';
 import { uploadBenchmark } from './upload.js';
@@ -15,6 +16,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   lmdbBlobBenchmark,
   indexBenchmark,
   searchScalingBenchmark,
+  relevanceBenchmark,
   uploadBenchmark,
   mailBenchmark,
   pdfBenchmark,

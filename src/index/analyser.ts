@@ -3,6 +3,9 @@
  * (ä→ae ö→oe ü→ue ß→ss) before accent stripping, tokenisation, codes and numbers kept whole, IBANs also
  * joined, Snowball stemming (German "german2" / English Porter2), German decompounding, positions.
  *
+ * Stemming, decompounding and folding can be switched off (`setAnalyserOptions`) so that native-bench can
+ * measure what each buys; the server never does.
+ *
  * Tokenisation: Intl.Segmenter measured ~0.1 M chars/s on this machine (Node 20, ICU), a hundred times
  * below the index-build bar, so space-delimited scripts are cut by one Unicode regex and Intl.Segmenter
  * runs only on tokens holding a script written without spaces (Han, Kana, Thai, Lao, Khmer, Myanmar).
@@ -55,13 +58,49 @@ const MAX_TERM_LENGTH = 64;
 
 const segmenter = new Intl.Segmenter('und', { granularity: 'word' });
 
+/** The analysis steps that can be switched off (all on by default). */
+export interface AnalyserOptions {
+  /** Snowball stemming; off: the normalised word itself is the term. */
+  readonly stem: boolean;
+  /** German compound parts as extra index terms (text analysed as German); off: the whole word only. */
+  readonly decompound: boolean;
+  /** German transliteration (ä→ae, ß→ss) and accent stripping; off: NFKC and lower case only. */
+  readonly fold: boolean;
+}
+
+export const DEFAULT_ANALYSER_OPTIONS: AnalyserOptions = Object.freeze({ stem: true, decompound: true, fold: true });
+
+let options: AnalyserOptions = DEFAULT_ANALYSER_OPTIONS;
+
+/**
+ * Sets the analysis steps of this thread (worker threads, such as the server's analysis pool, keep their
+ * own) to the defaults overridden by `next`; passing back what it returns restores the previous setting.
+ * For evaluations (native-bench's ablations) and tests: an index is only searchable with the options it was
+ * built with, so set them before anything is indexed.
+ */
+export function setAnalyserOptions(next: Partial<AnalyserOptions>): AnalyserOptions {
+  const previous = options;
+  options = Object.freeze({ ...DEFAULT_ANALYSER_OPTIONS, ...next });
+  for (const caches of Object.values(CACHES)) {
+    caches.index.clear();
+    caches.query.clear();
+  }
+  return previous;
+}
+
+/** The analysis steps in force. */
+export function analyserOptions(): AnalyserOptions {
+  return options;
+}
+
 /**
  * Normalise one word: NFKC, lower case, German transliteration, then accents stripped. The order matters:
- * "Müller" → "mueller" (not "muller"), "Café" → "cafe".
+ * "Müller" → "mueller" (not "muller"), "Café" → "cafe". Without folding: NFKC and lower case ("müller").
  */
 export function normaliseWord(raw: string): string {
   if (!NON_ASCII_RE.test(raw)) return UPPER_RE.test(raw) ? raw.toLowerCase() : raw;
   let w = raw.normalize('NFKC').toLowerCase();
+  if (!options.fold) return w.replace(/’/g, "'");
   w = w.replace(/[äöüßẞ’]/g, (c) => TRANSLIT[c]!);
   if (NON_ASCII_RE.test(w))
     w = w
@@ -101,11 +140,12 @@ function computeWordTerms(word: string, language: AnalyserLanguage, mode: Analys
     if (t.length > 0 && !out.includes(t)) out.push(t);
   };
   const german = language !== 'eng';
-  if (german) add(stemGerman(word));
-  if (language !== 'deu') add(stemEnglish(word.replace(/'/g, "'")));
-  if (german && mode === 'index') {
+  const { stem, decompound } = options;
+  if (german) add(stem ? stemGerman(word) : word);
+  if (language !== 'deu') add(stem ? stemEnglish(word.replace(/'/g, "'")) : word);
+  if (german && mode === 'index' && decompound) {
     const parts = splitCompound(word);
-    if (parts) for (const sub of compoundSubwords(word, parts)) add(stemGerman(sub));
+    if (parts) for (const sub of compoundSubwords(word, parts)) add(stem ? stemGerman(sub) : sub);
   }
   return out;
 }

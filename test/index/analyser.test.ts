@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { analyseQueryText, analyseToTokens, normaliseWord } from '../../src/index/analyser.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  analyseQueryText,
+  analyserOptions,
+  analyseToTokens,
+  DEFAULT_ANALYSER_OPTIONS,
+  normaliseWord,
+  setAnalyserOptions,
+} from '../../src/index/analyser.js';
 import { snowballGerman, stemEnglish, stemGerman } from '../../src/index/stemmers.js';
 
 const terms = (text: string, lang: 'deu' | 'eng' | 'deu+eng' = 'deu+eng') => analyseToTokens(text, lang).map((t) => t.term);
@@ -67,5 +74,70 @@ describe('analyser', () => {
       ['東京', 2, 7, 9],
       ['都', 3, 9, 10],
     ]);
+  });
+});
+
+describe('analyser options (ablations)', () => {
+  const sample = 'Die Datenschutzerklärung der Müller GmbH, Café running Rechnungen RE-2024-0042';
+  const byPosition = (text: string, lang: 'deu' | 'eng' | 'deu+eng') => {
+    const out: string[][] = [];
+    for (const t of analyseToTokens(text, lang)) {
+      out[t.position] ??= [];
+      out[t.position]?.push(t.term);
+    }
+    return out;
+  };
+  afterEach(() => {
+    setAnalyserOptions(DEFAULT_ANALYSER_OPTIONS);
+  });
+
+  it('are all on by default, and setting the defaults changes nothing', () => {
+    expect(analyserOptions()).toEqual({ stem: true, decompound: true, fold: true });
+    const before = analyseToTokens(sample, 'deu+eng');
+    setAnalyserOptions({});
+    expect(analyseToTokens(sample, 'deu+eng')).toEqual(before);
+    expect(setAnalyserOptions({ stem: false })).toEqual(DEFAULT_ANALYSER_OPTIONS);
+  });
+
+  it('without stemming, the normalised word is the term (cached stems are not reused)', () => {
+    expect(terms('running Rechnungen', 'deu+eng')).toEqual(['running', 'run', 'rechnung', 'rechnungen']);
+    setAnalyserOptions({ stem: false });
+    expect(terms('running', 'eng')).toEqual(['running']);
+    expect(terms('running Rechnungen', 'deu+eng')).toEqual(['running', 'rechnungen']);
+    expect(analyseQueryText('Müller', 'deu+eng')).toEqual([['mueller']]);
+    // Compound parts are still indexed, unstemmed.
+    const compound = byPosition('Datenschutzerklärungen', 'deu')[0];
+    expect(compound?.[0]).toBe('datenschutzerklaerungen');
+    expect(compound).toEqual(expect.arrayContaining(['datenschutz', 'schutzerklaerungen', 'erklaerung']));
+    // Codes are not stemmed anyway.
+    expect(terms('RE-2024-0042')).toEqual(['re-2024-0042', 're', '2024', '0042']);
+  });
+
+  it('without decompounding, a German compound is one term', () => {
+    const full = byPosition(sample, 'deu');
+    expect(full[1]?.length).toBeGreaterThan(1);
+    setAnalyserOptions({ decompound: false });
+    const off = byPosition(sample, 'deu');
+    expect(off[1]).toEqual([stemGerman('datenschutzerklaerung')]);
+    // Every other word analyses as before.
+    expect(off.filter((_, i) => i !== 1)).toEqual(full.filter((_, i) => i !== 1));
+  });
+
+  it('without folding, words keep umlauts, ß and accents (NFKC and case folding stay)', () => {
+    setAnalyserOptions({ fold: false });
+    expect(normaliseWord('Müller')).toBe('müller');
+    expect(normaliseWord('MÜLLER')).toBe('müller');
+    expect(normaliseWord('Straße')).toBe('straße');
+    expect(normaliseWord('Café')).toBe('café');
+    expect(normaliseWord('ﬁle')).toBe('file');
+    expect(normaliseWord('Mu\u0308ller')).toBe('müller');
+    expect(normaliseWord('Mueller')).toBe('mueller');
+    expect(terms('Café', 'eng')).toEqual(['café']);
+    expect(terms('Müller', 'eng')).not.toEqual(terms('Mueller', 'eng'));
+    // ASCII text is never folded, so it analyses exactly as with folding.
+    setAnalyserOptions({});
+    const ascii = analyseToTokens('the aerodynamics of a wing in a slipstream', 'eng');
+    setAnalyserOptions({ fold: false });
+    expect(analyseToTokens('the aerodynamics of a wing in a slipstream', 'eng')).toEqual(ascii);
   });
 });
