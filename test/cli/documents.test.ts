@@ -145,7 +145,7 @@ describe('archivar document commands', () => {
     expect([noPage.code, noPage.stderr]).toEqual([2, expect.stringContaining('--kind page needs --page N')]);
     const pastEnd = await cli(['download', id, '--kind', 'page', '--page', '3', '-o', page2]);
     expect([pastEnd.code, pastEnd.stderr]).toEqual([1, expect.stringContaining('page must be between 1 and 2')]);
-  });
+  }, 180_000); // seven CLI processes and a processed PDF: about a minute on 2 loaded cores
 
   it('rm deletes; get and download then fail with NOT_FOUND and exit 1', async () => {
     const notes = ingested.find((l) => l.file.endsWith('notes.md')) as IngestLine;

@@ -13,7 +13,9 @@ describe('processing limits: worker heap and wall time', () => {
     t = await startTestServer({
       // Enough to load the pipeline and handle ordinary documents, far too little for the big one below.
       'worker-max-heap-mb': '96',
-      'document-time-ms': '3000',
+      // Long enough that the out-of-memory crash below (about 5 s an attempt on an idle machine) comes first
+      // even on a loaded one.
+      'document-time-ms': '25000',
       'job-max-attempts': '2',
       'job-backoff-ms': '10',
       'max-document-bytes': String(512 * 2 ** 20),
@@ -54,8 +56,8 @@ describe('processing limits: worker heap and wall time', () => {
 
   it('a document over its wall-time budget is FAILED without retries', async () => {
     const png = renderTextPng(['Eine Seite, die zu lange dauert', 'weil es viele davon gibt'], { fontSize: 40 });
-    // Far more OCR than fits in the 3 s budget even on a fast, idle machine (about 0.3 s a page there).
-    const id = await upload(await multiPageTiff(Array.from({ length: 40 }, () => png)), 'lang.tiff');
+    // Far more OCR than fits in the 25 s budget even on a fast, idle machine (about 0.3 s a page there).
+    const id = await upload(await multiPageTiff(Array.from({ length: 250 }, () => png)), 'lang.tiff');
     const events = await watchAll(t.client, id);
     const doc = await getDoc(t.client, id);
     expect([doc.status, doc.statusReason]).toEqual([DocumentStatus.DOCUMENT_STATUS_FAILED, 'time budget exceeded']);
