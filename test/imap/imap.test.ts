@@ -21,10 +21,12 @@ import { imapStatus, importNow, mail, mailDocuments, setImap, waitFor } from './
 
 const available = dovecotAvailable();
 const PASS = 'imap-secret-123';
-const USERS = ['folders', 'manual', 'auto', 'german', 'crash', 'uidv', 'wrongpw', 'restart', 'big', 'atrest'].map((user) => ({
-  user,
-  password: PASS,
-}));
+const USERS = ['folders', 'manual', 'auto', 'german', 'crash', 'uidv', 'wrongpw', 'restart', 'big', 'atrest', 'restricted'].map(
+  (user) => ({
+    user,
+    password: PASS,
+  }),
+);
 const u = (name: string) => ({ user: name, password: PASS });
 
 describe.skipIf(!available)('IMAP import against a real dovecot', () => {
@@ -157,6 +159,18 @@ describe.skipIf(!available)('IMAP import against a real dovecot', () => {
 
     await importNow(s.c);
     expect(await mailDocuments(s.c)).toHaveLength(1);
+  });
+
+  it('a scheduled run imports nothing for a mailbox user whose processing is restricted (Art. 18), and says so', async () => {
+    const s = await session('restricted');
+    await setImap(s.c, d, 'restricted', PASS, { autoImport: true });
+    await importNow(s.c);
+    await unary(s.c.accounts.setProcessingRestriction.bind(s.c.accounts), { restricted: true });
+    // No trigger: the new mail wakes the watcher (IDLE), which must leave it alone.
+    await d.append(u('restricted'), 'INBOX', mail({ subject: 'Rechnung gesperrt', body: 'darf nicht verarbeitet werden' }));
+    const st = await waitFor(s.c, (x) => x.lastError !== '' && !x.running, 20_000);
+    expect(st.lastError).toBe('processing is restricted for this account: nothing is imported');
+    expect(await mailDocuments(s.c)).toEqual([]);
   });
 
   it('imports a German ISO-8859-1 quoted-printable mail with a PDF attachment as parent and child documents', async () => {
