@@ -2,7 +2,6 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
 import Tesseract from 'tesseract.js';
 import { abortError, PipelineError, raceSignal, throwIfAborted } from './errors.js';
 
@@ -151,22 +150,7 @@ class TesseractEngine implements OcrEngine {
   }
 }
 
-/**
- * tesseract.js ships a relaxed-SIMD build of its core (the LSTM's int8 matrix products on
- * `i32x4.relaxed_dot_i8x16_i7x16_add_s`, ported from tesseract's AVX2 code) and loads it when the
- * engine validates relaxed SIMD. V8 has that on by default from 11.4 (Node 22); Node 20's V8 11.3
- * has the implementation behind `--experimental-wasm-relaxed-simd`, so we set that flag before the
- * first engine starts. It is process-wide, applies to WebAssembly compiled afterwards and only adds
- * instructions. Measured in docs/performance.md (OCR section).
- */
-export function enableRelaxedSimd(): void {
-  const [major = 0, minor = 0] = process.versions.v8.split('.').map(Number);
-  if (major > 11 || (major === 11 && minor >= 4)) return;
-  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-}
-
 async function spawnTesseract(langs: OcrLanguage[]): Promise<Tesseract.Worker> {
-  enableRelaxedSimd();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'archivar-tessdata-'));
   try {
     for (const lang of langs) await symlink(traineddataPath(lang), path.join(dir, `${lang}.traineddata.gz`));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Tesseract from 'tesseract.js';
 import { describe, expect, it } from 'vitest';
 import { preprocessForOcr } from '../../src/pipeline/index.js';
-import { createOcrEngine, enableRelaxedSimd, traineddataPath, wordsFromTsv } from '../../src/pipeline/ocr.js';
+import { createOcrEngine, traineddataPath, wordsFromTsv } from '../../src/pipeline/ocr.js';
 import { renderTextPng } from '../fixtures/text-image.js';
 
 describe('OCR word boxes from TSV', () => {
@@ -71,18 +71,5 @@ describe('OCR word boxes from TSV', () => {
       await engine.terminate();
       await rm(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('OCR core selection', () => {
-  it('lets WebAssembly validate relaxed SIMD after enableRelaxedSimd(), so tesseract.js loads its relaxed-SIMD core', () => {
-    // The module wasm-feature-detect's relaxedSimd() validates (what tesseract.js's getCore asks).
-    const relaxed = new Uint8Array([
-      0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128,
-      2, 11,
-    ]);
-    enableRelaxedSimd();
-    const wasm = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
-    expect(wasm.validate(relaxed)).toBe(true);
   });
 });
