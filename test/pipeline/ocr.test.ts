@@ -1,6 +1,8 @@
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
+import Tesseract from 'tesseract.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createOcrEngine,
@@ -10,6 +12,7 @@ import {
   PipelineError,
   preprocessForOcr,
 } from '../../src/pipeline/index.js';
+import { traineddataPath } from '../../src/pipeline/ocr.js';
 import { cer } from '../fixtures/cer.js';
 import { multiPageTiff, rotatedPhotoJpeg } from '../fixtures/images.js';
 import { scannedPdf } from '../fixtures/pdfs.js';
@@ -37,6 +40,52 @@ describe('OCR engine', () => {
   it('leaves nothing in the temp directory (the langPath folder of symlinks is gone after start)', async () => {
     const leftovers = (await readdir(os.tmpdir())).filter((f) => f.startsWith('archivar-tessdata-') && !tmpBefore.has(f));
     expect(leftovers).toEqual([]);
+  });
+
+  it('gives word boxes from TSV equal to the blocks output it replaced (confidences within 1)', async () => {
+    const img = await preprocessForOcr(
+      renderTextPng(['Sehr geehrte Frau Müller, die Prüfung', 'ist abgeschlossen. Der Betrag über'], { fontSize: 30 }),
+    );
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'archivar-tsv-test-'));
+    let worker: Tesseract.Worker | undefined;
+    try {
+      const ours = await engine.recognize(img.png, { psm: 'block' });
+      for (const lang of ['deu', 'eng'] as const) await symlink(traineddataPath(lang), path.join(dir, `${lang}.traineddata.gz`));
+      worker = await Tesseract.createWorker(['deu', 'eng'], Tesseract.OEM.LSTM_ONLY, {
+        langPath: dir,
+        gzip: true,
+        cacheMethod: 'none',
+        legacyCore: false,
+        legacyLang: false,
+      });
+      await worker.setParameters({ tessedit_pageseg_mode: '6' as Tesseract.PSM, user_defined_dpi: '300' });
+      const { data } = await worker.recognize(img.png, {}, { text: true, blocks: true });
+      const fromBlocks = (data.blocks ?? []).flatMap((b) =>
+        b.paragraphs.flatMap((p) =>
+          p.lines.flatMap((l) =>
+            l.words
+              .filter((w) => w.text.trim())
+              .map((w) => ({
+                text: w.text.trim(),
+                x: w.bbox.x0,
+                y: w.bbox.y0,
+                w: w.bbox.x1 - w.bbox.x0,
+                h: w.bbox.y1 - w.bbox.y0,
+                confidence: w.confidence,
+              })),
+          ),
+        ),
+      );
+      expect(fromBlocks.length).toBeGreaterThan(8);
+      // Same words and boxes; the blocks tree carries whole-number confidences, TSV one decimal.
+      expect(ours.words.map(({ confidence, ...box }) => box)).toEqual(fromBlocks.map(({ confidence, ...box }) => box));
+      for (const [i, w] of ours.words.entries()) {
+        expect(Math.abs(w.confidence - (fromBlocks[i]?.confidence ?? -10))).toBeLessThan(1);
+      }
+    } finally {
+      await worker?.terminate();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('recognises rendered German text with CER ≤ 5 % and returns word boxes inside the image', async () => {
