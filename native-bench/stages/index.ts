@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
 import { recordCipherFromSecret } from '../../src/crypto/index.js';
 import { poolAnalyser } from '../../src/documents/search-adapters.js';
 import { SearchEngine } from '../../src/index/engine.js';
@@ -11,6 +10,7 @@ import { createLogger } from '../../src/server/logger.js';
 import { Store } from '../../src/store/database.js';
 import { WorkerPool } from '../../src/workers/pool.js';
 import { Corpus, type CorpusDoc } from '../harness/data.js';
+import { loadSqlite, type SqliteCtor } from '../harness/sqlite.js';
 import { spreadOf } from '../harness/stats.js';
 import type { BenchContext, Benchmark, FigureInput } from '../harness/types.js';
 
@@ -31,24 +31,6 @@ const CHUNK = 50_000;
 const FTS5_TOKENIZER = "tokenize='unicode61 remove_diacritics 2'";
 const FTS5_SETTINGS = `fts5(title, body, ${FTS5_TOKENIZER}), file DB, journal_mode=WAL, synchronous=NORMAL, ${BATCH} rows per transaction`;
 const OURS_SETTINGS = `SearchEngine on LMDB as the server opens it (noSync false: each commit fsync'd; analysis in a worker pool of one thread per core), ${BATCH} docs per addDocuments, autoMerge off during the build`;
-
-type SqliteCtor = typeof BetterSqlite3;
-
-/** better-sqlite3 with FTS5, or why it cannot be used here (then ours runs alone). */
-async function loadSqlite(): Promise<SqliteCtor | string> {
-  try {
-    const mod = (await import('better-sqlite3')) as unknown as { default: SqliteCtor };
-    const probe = new mod.default(':memory:');
-    try {
-      probe.exec('CREATE VIRTUAL TABLE t USING fts5(x)');
-    } finally {
-      probe.close();
-    }
-    return mod.default;
-  } catch (err) {
-    return `better-sqlite3 cannot load (npm run bench:setup): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
-  }
-}
 
 interface Query {
   readonly kind: string;

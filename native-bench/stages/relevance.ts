@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
 import { recordCipherFromSecret } from '../../src/crypto/index.js';
 import { type AnalyserOptions, setAnalyserOptions } from '../../src/index/analyser.js';
 import { SearchEngine, type SearchEngineOptions } from '../../src/index/engine.js';
@@ -10,6 +9,7 @@ import { ArchivarClient, connect } from '../../src/sdk/index.js';
 import { Store } from '../../src/store/database.js';
 import { realSession, startBenchServer } from '../harness/bench-server.js';
 import { Rng } from '../harness/data.js';
+import { loadSqlite, type SqliteCtor } from '../harness/sqlite.js';
 import type { BenchContext, Benchmark } from '../harness/types.js';
 
 /**
@@ -288,24 +288,6 @@ async function runInProcess(ctx: BenchContext, c: Collection, docs: readonly Ind
   }
 }
 
-type SqliteCtor = typeof BetterSqlite3;
-
-/** better-sqlite3 with FTS5, or why it cannot be used here (then ours runs alone). */
-async function loadSqlite(): Promise<SqliteCtor | string> {
-  try {
-    const mod = (await import('better-sqlite3')) as unknown as { default: SqliteCtor };
-    const probe = new mod.default(':memory:');
-    try {
-      probe.exec("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61')");
-    } finally {
-      probe.close();
-    }
-    return mod.default;
-  } catch (err) {
-    return `better-sqlite3 cannot load (npm run bench:setup): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
-  }
-}
-
 /** The same texts and queries in an in-memory FTS5 table with `tokenizer`, ranked by FTS5's BM25. */
 function runFts5(Database: SqliteCtor, c: Collection, tokenizer: string): Map<string, string[]> {
   const db = new Database(':memory:');
@@ -385,7 +367,7 @@ export const relevanceBenchmark: Benchmark = {
     const differ = defaults.scores.ndcg10.filter((x, i) => Math.abs(x - (api.scores.ndcg10[i] as number)) > 1e-9).length;
     ctx.log(`in-process defaults against the API: nDCG@10 differs on ${differ} of ${c.queries.length} queries`);
 
-    const Database = await loadSqlite();
+    const Database = await loadSqlite('porter unicode61');
     const references: Row[] = [];
     if (typeof Database === 'string') ctx.log(`FTS5 reference not run: ${Database}`);
     else {

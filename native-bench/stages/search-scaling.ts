@@ -12,6 +12,7 @@ import { createLogger } from '../../src/server/logger.js';
 import { Store } from '../../src/store/database.js';
 import { WorkerPool } from '../../src/workers/pool.js';
 import { Corpus, type CorpusDoc, Rng } from '../harness/data.js';
+import { loadSqlite, type SqliteCtor } from '../harness/sqlite.js';
 import type { BenchContext, Benchmark, FigureInput } from '../harness/types.js';
 
 /**
@@ -195,23 +196,6 @@ function indexDoc(d: CorpusDoc, m: DocMeta): ValuedIndexDoc {
 }
 
 // ------------------------------------------------------------------------------------------ the sides
-
-type SqliteCtor = typeof BetterSqlite3;
-
-async function loadSqlite(): Promise<SqliteCtor | string> {
-  try {
-    const mod = (await import('better-sqlite3')) as unknown as { default: SqliteCtor };
-    const probe = new mod.default(':memory:');
-    try {
-      probe.exec('CREATE VIRTUAL TABLE t USING fts5(x)');
-    } finally {
-      probe.close();
-    }
-    return mod.default;
-  } catch (err) {
-    return `better-sqlite3 cannot load (npm run bench:setup): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
-  }
-}
 
 interface Ours {
   engine: SearchEngine;
