@@ -1,14 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { recordCipherFromSecret } from '../../src/crypto/index.js';
-import { poolAnalyser } from '../../src/documents/search-adapters.js';
-import { SearchEngine } from '../../src/index/engine.js';
 import type { IndexDoc } from '../../src/index/index.js';
 import { listSegments } from '../../src/index/segment-merger.js';
-import { createLogger } from '../../src/server/logger.js';
-import { Store } from '../../src/store/database.js';
-import { WorkerPool } from '../../src/workers/pool.js';
+import { openBenchEngine } from '../harness/bench-engine.js';
 import { Corpus, type CorpusDoc } from '../harness/data.js';
 import { loadSqlite, type SqliteCtor } from '../harness/sqlite.js';
 import { spreadOf } from '../harness/stats.js';
@@ -85,30 +79,12 @@ function allocated(file: string): number {
 }
 
 async function openOurs(dir: string): Promise<Side> {
-  const store = Store.open(dir, { mapSize: 64 * 2 ** 30 });
-  let failed: unknown;
-  // As the server composes it: analysis in a worker pool of one thread per core, the writer in this thread.
-  const pool = new WorkerPool({ threads: os.availableParallelism(), maxQueue: 256 });
-  const engine = new SearchEngine(store.root, {
-    // The server seals the index with the tenant's record key; so does the benchmark (same cost).
-    cipher: recordCipherFromSecret(),
-    analyser: poolAnalyser(pool, createLogger('warn')),
-    autoMerge: false,
-    onBackgroundError: (err) => {
-      failed = err;
-    },
-  });
-  const check = () => {
-    if (failed !== undefined) throw failed;
-  };
+  // Background merges off during the build: the forced merge is timed on its own.
+  const { store, engine, addAll, check, close } = openBenchEngine(dir, { autoMerge: false });
   return {
     label: 'ours',
     async add(_docs, indexDocs) {
-      // All batches handed over at once: the pool analyses ahead while the writer commits them in order.
-      const batches: Promise<unknown>[] = [];
-      for (let i = 0; i < indexDocs.length; i += BATCH)
-        batches.push(engine.index.addDocuments(TENANT, indexDocs.slice(i, i + BATCH)));
-      await Promise.all(batches);
+      await addAll(TENANT, indexDocs, BATCH);
       // Durable at the end of every chunk, so no fsync of ours overlaps the other side's turn.
       await store.flushed();
       check();
@@ -131,11 +107,7 @@ async function openOurs(dir: string): Promise<Side> {
       return `${n} segment${n === 1 ? '' : 's'}`;
     },
     diskBytes: () => allocated(dir),
-    async close() {
-      await engine.index.close();
-      await store.close();
-      await pool.close();
-    },
+    close,
   };
 }
 

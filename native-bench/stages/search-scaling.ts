@@ -1,16 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type BetterSqlite3 from 'better-sqlite3';
-import { recordCipherFromSecret } from '../../src/crypto/index.js';
-import { poolAnalyser } from '../../src/documents/search-adapters.js';
 import type { DocValues, ValuedIndexDoc } from '../../src/index/doc-values.js';
-import { type EngineSearchOptions, type FacetField, SearchEngine } from '../../src/index/engine.js';
+import type { EngineSearchOptions, FacetField, SearchEngine } from '../../src/index/engine.js';
 import { listSegments } from '../../src/index/segment-merger.js';
-import { createLogger } from '../../src/server/logger.js';
-import { Store } from '../../src/store/database.js';
-import { WorkerPool } from '../../src/workers/pool.js';
+import { openBenchEngine } from '../harness/bench-engine.js';
 import { Corpus, type CorpusDoc, Rng } from '../harness/data.js';
 import { loadSqlite, type SqliteCtor } from '../harness/sqlite.js';
 import type { BenchContext, Benchmark, FigureInput } from '../harness/types.js';
@@ -211,31 +206,12 @@ interface Ours {
 }
 
 async function openOurs(dir: string): Promise<Ours> {
-  const store = Store.open(dir, { mapSize: 64 * 2 ** 30 });
-  let failed: unknown;
-  // As the server composes it: analysis in a worker pool of one thread per core, the writer in this thread,
-  // background merges on (the server's default).
-  const pool = new WorkerPool({ threads: os.availableParallelism(), maxQueue: 256 });
-  const engine = new SearchEngine(store.root, {
-    cipher: recordCipherFromSecret(),
-    analyser: poolAnalyser(pool, createLogger('warn')),
-    onBackgroundError: (err) => {
-      failed = err;
-    },
-  });
-  const check = () => {
-    if (failed !== undefined) throw failed;
-  };
+  // Background merges on (the server's default).
+  const { store, engine, addAll, check, close } = openBenchEngine(dir, { autoMerge: true });
   const base = { limit: 10, snippets: false } as const;
   return {
     engine,
-    async add(docs) {
-      // All batches handed over at once: the pool analyses ahead while the writer commits them in order.
-      const batches: Promise<unknown>[] = [];
-      for (let i = 0; i < docs.length; i += BATCH) batches.push(engine.index.addDocuments(TENANT, docs.slice(i, i + BATCH)));
-      await Promise.all(batches);
-      check();
-    },
+    add: (docs) => addAll(TENANT, docs, BATCH),
     async settle() {
       await engine.index.merge({ tenantId: TENANT });
       await store.flushed();
@@ -258,11 +234,7 @@ async function openOurs(dir: string): Promise<Ours> {
       return (await engine.suggest(TENANT, typed, 8)).suggestions.length;
     },
     segments: () => listSegments(engine.index.store, TENANT).length,
-    async close() {
-      await engine.index.close();
-      await store.close();
-      await pool.close();
-    },
+    close,
   };
 }
 
