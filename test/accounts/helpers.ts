@@ -7,11 +7,8 @@ import { expect } from 'vitest';
 import { ManualClock } from '../../src/accounts/index.js';
 import type { User } from '../../src/gen/archivar/v1/accounts.js';
 import { type Connection, connect, unary } from '../../src/sdk/index.js';
-import { loadConfig } from '../../src/server/config.js';
 import { createLogger, type Logger } from '../../src/server/logger.js';
-import { startServer } from '../../src/server/server.js';
-import { tempDir } from '../helpers/temp-dir.js';
-import { TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 /** 2025-03-15T12:00:00Z: a fixed start for every clock-driven test. */
 export const T0 = Date.UTC(2025, 2, 15, 12);
@@ -52,35 +49,20 @@ export async function startAccountsServer(
   options: AccountsServerOptions = {},
 ): Promise<AccountsServer> {
   const clock = options.clock ?? new ManualClock(T0);
-  const dir = options.dataDir === undefined ? tempDir('archivar-server-') : { path: options.dataDir, cleanup: () => {} };
-  const config = loadConfig(
+  // Real accounts only (no test verifier): TEST_TOKEN on `client` is refused like any unknown token.
+  const t = await startTestServer(
     {
-      listen: '127.0.0.1:0',
-      data: dir.path,
-      'pool-threads': '1',
-      'shutdown-grace-ms': '2000',
-      'scrypt-log-n': '10',
-      'retention-interval-ms': '0',
       'lmdb-map-size': String(2 ** 28),
       ...(options.defaultLimits ? {} : { 'register-max-per-peer': '1000' }),
       ...settings,
     },
-    {},
-  );
-  const server = await startServer(config, { log: options.log ?? createLogger('silent'), clock });
-  const address = `127.0.0.1:${server.port}`;
-  const t: TestServer = {
-    server,
-    address,
-    dataDir: dir.path,
-    // Real accounts only: this token is refused like any unknown one.
-    client: connect({ server: address, insecure: true, token: TEST_TOKEN }),
-    async stop() {
-      t.client.close();
-      await server.shutdown();
-      dir.cleanup();
+    null,
+    {
+      clock,
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     },
-  };
+  );
   const opened: Connection[] = [];
   const connectAs = (token: string) => {
     const c = connect({ server: t.address, insecure: true, token });

@@ -7,7 +7,7 @@ import type { Clock } from '../../src/accounts/index.js';
 import { type Connection, connect } from '../../src/sdk/index.js';
 import type { Principal, SessionVerifier } from '../../src/server/call-context.js';
 import { loadConfig } from '../../src/server/config.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger, type Logger } from '../../src/server/logger.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import { tempDir } from './temp-dir.js';
 
@@ -38,9 +38,15 @@ export interface TestServer {
 export async function startTestServer(
   settings: Record<string, string> = {},
   verifier: SessionVerifier | null = testVerifier({ [TEST_TOKEN]: TEST_PRINCIPAL }),
-  options: { clock?: Clock } = {},
+  options: {
+    clock?: Clock;
+    /** The server's logger (default: silent). */
+    log?: Logger;
+    /** Serve from this data directory and keep it on stop (restart tests); default: a fresh temp dir, removed on stop. */
+    dataDir?: string;
+  } = {},
 ): Promise<TestServer> {
-  const dir = tempDir('archivar-server-');
+  const dir = options.dataDir === undefined ? tempDir('archivar-server-') : { path: options.dataDir, cleanup: () => {} };
   const config = loadConfig(
     {
       listen: '127.0.0.1:0',
@@ -54,7 +60,7 @@ export async function startTestServer(
     {},
   );
   const server = await startServer(config, {
-    log: createLogger('silent'),
+    log: options.log ?? createLogger('silent'),
     ...(verifier ? { verifier } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
