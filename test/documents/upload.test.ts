@@ -9,7 +9,7 @@ import { DocumentStatus } from '../../src/gen/archivar/v1/common.js';
 import type { UploadRequest } from '../../src/gen/archivar/v1/documents.js';
 import { type Connection, connect, unary } from '../../src/sdk/index.js';
 import { chunkMessages, headerMessage, rawUpload, sealForServer } from '../helpers/raw-upload.js';
-import { startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer, testVerifier } from '../helpers/test-server.js';
+import { LIST_ALL, startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer, testVerifier } from '../helpers/test-server.js';
 
 const OTHER_TOKEN = 'other-tenant-token-0123456789';
 
@@ -90,15 +90,7 @@ describe('Documents upload, download and delete', () => {
     )) as grpc.ServiceError;
     expect(err.code).toBe(grpc.status.NOT_FOUND);
     expect(unknown.code).toBe(grpc.status.NOT_FOUND);
-    const list = await unary(other.documents.list.bind(other.documents), {
-      pageSize: 0,
-      cursor: '',
-      statuses: [],
-      mediaTypes: [],
-      tag: '',
-      created: undefined,
-      parentId: '',
-    });
+    const list = await unary(other.documents.list.bind(other.documents), LIST_ALL);
     expect(list.documents).toEqual([]);
     await expect(download(other, { documentId: res.documentId, plaintext: true })).rejects.toMatchObject({
       code: grpc.status.NOT_FOUND,
@@ -280,17 +272,7 @@ describe('Documents upload, download and delete', () => {
       await expect(unary(t.client.documents.get.bind(t.client.documents), { documentId: res.documentId })).rejects.toMatchObject(
         dataLoss,
       );
-      await expect(
-        unary(t.client.documents.list.bind(t.client.documents), {
-          pageSize: 0,
-          cursor: '',
-          statuses: [],
-          mediaTypes: [],
-          tag: '',
-          created: undefined,
-          parentId: '',
-        }),
-      ).rejects.toMatchObject(dataLoss);
+      await expect(unary(t.client.documents.list.bind(t.client.documents), LIST_ALL)).rejects.toMatchObject(dataLoss);
     } finally {
       await raw.put(key, good);
     }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../../src/accounts/index.js';
+import type { ListRequest } from '../../src/gen/archivar/v1/documents.js';
 import { type Connection, connect } from '../../src/sdk/index.js';
 import type { Principal, SessionVerifier } from '../../src/server/call-context.js';
 import { loadConfig } from '../../src/server/config.js';
@@ -20,6 +21,17 @@ export function testVerifier(tokens: Record<string, Principal>): SessionVerifier
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 export const TEST_PRINCIPAL: Principal = { userId: 'u1', tenantId: 't1', role: 'owner', sessionId: 's1' };
+
+/** Documents.List without filters, first page of the default size: spread and override what a test needs. */
+export const LIST_ALL: ListRequest = {
+  pageSize: 0,
+  cursor: '',
+  statuses: [],
+  mediaTypes: [],
+  tag: '',
+  created: undefined,
+  parentId: '',
+};
 
 export interface TestServer {
   server: RunningServer;

@@ -3,6 +3,7 @@ import { ImapTlsMode } from '../../src/gen/archivar/v1/accounts.js';
 import type { Document } from '../../src/gen/archivar/v1/documents.js';
 import { type Connection, unary } from '../../src/sdk/index.js';
 import type { Dovecot } from '../helpers/dovecot.js';
+import { LIST_ALL } from '../helpers/test-server.js';
 
 /** A plain mail (CRLF line ends); `extra` adds headers. */
 export function mail(opts: { subject: string; body: string; from?: string; messageId?: string; extra?: string }): string {
@@ -80,14 +81,6 @@ function big(_k: string, v: unknown) {
 
 /** Top-level documents of the tenant (mails, not their attachments). */
 export async function mailDocuments(c: Connection): Promise<Document[]> {
-  const res = await unary(c.documents.list.bind(c.documents), {
-    pageSize: 1000,
-    cursor: '',
-    statuses: [],
-    mediaTypes: [],
-    tag: '',
-    created: undefined,
-    parentId: '',
-  });
+  const res = await unary(c.documents.list.bind(c.documents), { ...LIST_ALL, pageSize: 1000 });
   return res.documents.filter((d: Document) => d.parentId === '');
 }
