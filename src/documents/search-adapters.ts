@@ -172,10 +172,13 @@ function valuedDoc(
 export function searchIndexer(index: SearchIndex, documents?: Documents): DocumentIndexer {
   return {
     async add(tenantId, doc) {
-      // The record as it is now (tags may have changed since processing read it).
-      await index.addDocuments(tenantId, [
-        valuedDoc(doc, documents?.deps.documents.get(tenantId, doc.docId), documents, tenantId),
-      ]);
+      // The record as it is now (tags may have changed since processing read it). A Delete that landed
+      // after the processing commit has already asked the index to forget the document, before this add
+      // joined the index's write queue: indexing it now would leave a ghost. Reading the record and
+      // enqueueing the add happen in one synchronous step, so a later Delete's remove queues behind it.
+      const record = documents?.deps.documents.get(tenantId, doc.docId);
+      if (documents && !record) return;
+      await index.addDocuments(tenantId, [valuedDoc(doc, record, documents, tenantId)]);
     },
     async remove(tenantId, docId) {
       await index.deleteDocument(tenantId, docId);

@@ -1,9 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchIndexer } from '../../src/documents/search-adapters.js';
 import { type Connection, unary } from '../../src/sdk/index.js';
+import { JobRunner } from '../../src/workers/job-runner.js';
 import { uploadPlaintext } from '../helpers/raw-upload.js';
 import { type SearchFixture, search, startSearchFixture } from '../helpers/search-fixture.js';
-import { runCli, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
+import { runCli, TEST_PRINCIPAL, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
 
 const CORPUS: Record<string, string> = {
   'rechnung.txt': 'Rechnung RE-2024-0042 der Müller GmbH.\nBitte überweisen Sie den Betrag bis zum 3. März 2024.',
@@ -67,6 +69,37 @@ describe('SearchService over gRPC', () => {
     expect((await search(t.client, 'kündigung')).hits.map((h) => h.documentId)).toEqual([documentId]);
     await unary(t.client.documents.delete.bind(t.client.documents), { documentId });
     expect((await search(t.client, 'kündigung')).hits).toEqual([]);
+  });
+
+  it('never indexes a document deleted between its processing commit and the index write', async () => {
+    // The race of a Delete landing while the job runner is between its commit and `indexer.add`: a
+    // runner whose indexer deletes the document through the API first, then hands it to the real indexer.
+    await t.server.runner.stop();
+    const real = searchIndexer(t.server.search.index, t.server.documents);
+    const runner = new JobRunner(t.server.documents, t.server.app.pool, t.server.app.log, {
+      indexer: {
+        async add(tenantId, doc) {
+          await unary(t.client.documents.delete.bind(t.client.documents), { documentId: doc.docId });
+          await real.add(tenantId, doc);
+        },
+        remove: (tenantId, docId) => real.remove(tenantId, docId),
+      },
+    });
+    try {
+      const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+      const { documentId } = await uploadPlaintext(t.client, key, 'Widerruf der Vollmacht geisterhaft', {
+        fileName: 'widerruf.txt',
+      });
+      await runner.start();
+      await runner.whenIdle();
+      await expect(unary(t.client.documents.get.bind(t.client.documents), { documentId })).rejects.toMatchObject({
+        code: grpc.status.NOT_FOUND,
+      });
+      expect((await search(t.client, 'geisterhaft')).total).toBe(0n);
+      expect(t.server.search.index.store.ids.get([TEST_PRINCIPAL.tenantId, documentId])).toBeUndefined();
+    } finally {
+      await runner.stop();
+    }
   });
 
   it('archivar search prints ranked hits, and --json the documented shape', async () => {
