@@ -20,14 +20,15 @@ export interface BenchEngine {
 
 /**
  * LMDB in `dir`, the index sealed with a record key (the server seals it with the tenant's), analysis in a
- * worker pool of one thread per core, the writer in this thread.
+ * worker pool of one thread per core, the writer in this thread. A fixed `secret` (default: random) lets a
+ * probe reopen an index it built earlier.
  */
-export function openBenchEngine(dir: string, options: { autoMerge: boolean }): BenchEngine {
+export function openBenchEngine(dir: string, options: { autoMerge: boolean; secret?: Uint8Array }): BenchEngine {
   const store = Store.open(dir, { mapSize: 64 * 2 ** 30 });
   let failed: unknown;
   const pool = new WorkerPool({ threads: os.availableParallelism(), maxQueue: 256 });
   const engine = new SearchEngine(store.root, {
-    cipher: recordCipherFromSecret(),
+    cipher: recordCipherFromSecret(options.secret),
     analyser: poolAnalyser(pool, createLogger('warn')),
     autoMerge: options.autoMerge,
     onBackgroundError: (err) => {

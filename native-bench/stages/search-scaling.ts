@@ -33,11 +33,11 @@ import type { BenchContext, Benchmark, FigureInput } from '../harness/types.js';
  * queries (term, AND, phrase) p50 ≤ 3 ms and p99 ≤ 30 ms; Suggest p99 ≤ 5 ms (judged at every size).
  */
 
-const TENANT = 'bench';
+export const TENANT = 'bench';
 const BATCH = 1000;
 /** Documents generated (untimed) and then indexed by each side in turn. */
-const CHUNK = 50_000;
-const FACETS: readonly FacetField[] = ['type', 'year', 'tag', 'source', 'lang'];
+export const CHUNK = 50_000;
+export const FACETS: readonly FacetField[] = ['type', 'year', 'tag', 'source', 'lang'];
 const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 const FTS5_TOKENIZER = "tokenize='unicode61 remove_diacritics 2'";
 
@@ -162,7 +162,7 @@ export function docMeta(i: number): DocMeta {
   return { sender, dateMs, createdMs, mediaType, source, amounts, tags: [...tags] };
 }
 
-function indexDoc(d: CorpusDoc, m: DocMeta): ValuedIndexDoc {
+export function indexDoc(d: CorpusDoc, m: DocMeta): ValuedIndexDoc {
   const values: DocValues = {
     title: d.title,
     fileName: '',
@@ -192,7 +192,7 @@ function indexDoc(d: CorpusDoc, m: DocMeta): ValuedIndexDoc {
 
 // ------------------------------------------------------------------------------------------ the sides
 
-interface Ours {
+export interface Ours {
   engine: SearchEngine;
   add(docs: readonly ValuedIndexDoc[]): Promise<void>;
   /** Waits for the background merges (and runs any the policy still wants), then durable. */
@@ -205,9 +205,9 @@ interface Ours {
   close(): Promise<void>;
 }
 
-async function openOurs(dir: string): Promise<Ours> {
+export async function openOurs(dir: string, secret?: Uint8Array): Promise<Ours> {
   // Background merges on (the server's default).
-  const { store, engine, addAll, check, close } = openBenchEngine(dir, { autoMerge: true });
+  const { store, engine, addAll, check, close } = openBenchEngine(dir, { autoMerge: true, secret });
   const base = { limit: 10, snippets: false } as const;
   return {
     engine,
@@ -318,7 +318,7 @@ function openSqlite(Database: SqliteCtor, file: string): Sqlite {
 
 // ------------------------------------------------------------------------------------------ the kinds
 
-interface Instance {
+export interface Instance {
   readonly label: string;
   ours(o: Ours): Promise<number>;
   sql?(s: Sqlite): number;
@@ -327,7 +327,7 @@ interface Instance {
   sqlTotal?(s: Sqlite): number;
 }
 
-interface Kind {
+export interface Kind {
   readonly kind: string;
   readonly instances: readonly Instance[];
   /** The reference statement(s), for the figure's note; undefined = no reference. */
@@ -351,7 +351,7 @@ function ftsTerm(w: string): string {
 }
 
 /** The words the kinds are made of, chosen from the corpus (and checked against ours at the first size). */
-interface Words {
+export interface Words {
   frequent: string[];
   medium: string[];
   rare: string[];
@@ -359,7 +359,7 @@ interface Words {
   typoTargets: string[];
 }
 
-function chooseWords(corpus: Corpus): Words {
+export function chooseWords(corpus: Corpus): Words {
   const v = (rank: number) => (corpus.vocabulary[rank] as string).toLowerCase();
   const rankOf = new Map(corpus.vocabulary.map((w, r) => [w.toLowerCase(), r]));
   // Rare: the highest-ranked vocabulary word of each of the first documents (so each is in every size).
@@ -391,7 +391,7 @@ function chooseWords(corpus: Corpus): Words {
   };
 }
 
-function kinds(w: Words, typos: readonly string[]): Kind[] {
+export function kinds(w: Words, typos: readonly string[]): Kind[] {
   const text = (label: string, ours: string, fts: string): Instance => ({
     label,
     ours: (o) => o.search(ours),
@@ -544,7 +544,7 @@ function kinds(w: Words, typos: readonly string[]): Kind[] {
 }
 
 /** Typo'd forms of the typo targets that the exact query does not find (so the automatic retry runs). */
-async function chooseTypos(ours: Ours, targets: readonly string[], log: (m: string) => void): Promise<string[]> {
+export async function chooseTypos(ours: Ours, targets: readonly string[], log: (m: string) => void): Promise<string[]> {
   const out: string[] = [];
   for (const t of targets) {
     if (out.length >= 4) break;
@@ -563,7 +563,7 @@ function countLabel(n: number): string {
   return n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`;
 }
 
-function percentile(values: readonly number[], p: number): number {
+export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] as number;
 }

@@ -1,0 +1,116 @@
+/**
+ * The search-scaling stage's queries against an index that is built once and kept, so query code can be
+ * iterated on without rebuilding 1M documents.
+ *
+ *   nice -n 19 npx tsx native-bench/probes/search-1m.ts build DIR [docs=1000000]
+ *   flock /tmp/bench.lock npx tsx native-bench/probes/search-1m.ts query DIR [kinds=faceted,suggest,suggest.typo] [rounds=30]
+ *
+ * `build` indexes documents [0, docs) of the stage's corpus (Corpus seed 1, docMeta) into an empty DIR as the
+ * stage does (batches of 1000, handed over 50 000 at a time, background merges on, settled after 10k, 100k
+ * and docs) and writes DIR/built.json; the index is sealed with a fixed test secret so it can be reopened.
+ * `query` reopens DIR and times the stage's queries of the given kinds (the same instances; two untimed
+ * rounds, then `rounds` rounds), printing one JSON object: p50/p99/max per kind and per query, load average.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { Corpus } from '../harness/data.js';
+import { CHUNK, chooseTypos, chooseWords, docMeta, indexDoc, kinds, openOurs, percentile } from '../stages/search-scaling.js';
+
+const SECRET = new Uint8Array(32).fill(7);
+const [mode, dir, arg3, arg4] = process.argv.slice(2);
+if ((mode !== 'build' && mode !== 'query') || !dir) throw new Error('usage: search-1m.ts build|query DIR …');
+const marker = path.join(dir, 'built.json');
+const load = () => os.loadavg().map((l) => +l.toFixed(2));
+const log = (m: string) => console.error(`${new Date().toISOString()} ${m}`);
+
+const corpus = new Corpus(1);
+const words = chooseWords(corpus);
+
+if (mode === 'build') {
+  const docs = Number(arg3 ?? 1_000_000);
+  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new Error(`${dir} is not empty`);
+  fs.mkdirSync(dir, { recursive: true });
+  const ours = await openOurs(dir, SECRET);
+  const t0 = performance.now();
+  let indexed = 0;
+  for (const size of [10_000, 100_000, docs].filter((s, i, a) => s <= docs && a.indexOf(s) === i)) {
+    while (indexed < size) {
+      const n = Math.min(CHUNK, size - indexed);
+      const batch = [];
+      for (let i = indexed; i < indexed + n; i++) batch.push(indexDoc(corpus.doc(i), docMeta(i)));
+      await ours.add(batch);
+      indexed += n;
+      log(`${indexed} indexed, load ${load().join(' ')}`);
+    }
+    await ours.settle();
+    log(`${size}: settled, ${ours.segments()} segment(s)`);
+  }
+  const built = { docs, seconds: Math.round((performance.now() - t0) / 1000), segments: ours.segments() };
+  await ours.close();
+  fs.writeFileSync(marker, JSON.stringify(built));
+  console.log(JSON.stringify(built));
+} else {
+  if (!fs.existsSync(marker)) throw new Error(`${dir} has no finished build (${marker})`);
+  const wanted = (arg3 ?? 'faceted,suggest,suggest.typo').split(',');
+  const rounds = Number(arg4 ?? 30);
+  const ours = await openOurs(dir, SECRET);
+  const typos = await chooseTypos(ours, words.typoTargets, log);
+  // ONLY=substring keeps the queries whose label contains it (for profiling one query).
+  const only = process.env.ONLY;
+  const selected = kinds(words, typos)
+    .filter((k) => wanted.includes(k.kind))
+    .map((k) => ({ ...k, instances: k.instances.filter((q) => only === undefined || q.label.includes(only)) }))
+    .filter((k) => k.instances.length > 0);
+  const loadBefore = load();
+  const result: Record<string, unknown> = {};
+  const tOpen = performance.now();
+  for (const k of selected) for (let i = 0; i < 2; i++) for (const q of k.instances) await q.ours(ours);
+  const warmMs = Math.round(performance.now() - tOpen);
+  // Garbage collections during the timed rounds (count, longest pause, total).
+  const gcs: number[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push(e.duration);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  for (const k of selected) {
+    const all: number[] = [];
+    const per = new Map<string, number[]>(k.instances.map((q) => [q.label, []]));
+    for (let r = 0; r < rounds; r++)
+      for (const q of k.instances) {
+        const t0 = performance.now();
+        await q.ours(ours);
+        const t = performance.now() - t0;
+        all.push(t);
+        per.get(q.label)?.push(t);
+      }
+    const stats = (v: number[]) => ({
+      p50: +percentile(v, 0.5).toFixed(3),
+      p99: +percentile(v, 0.99).toFixed(3),
+      max: +Math.max(...v).toFixed(3),
+    });
+    result[k.kind] = {
+      ...stats(all),
+      samples: all.length,
+      queries: Object.fromEntries([...per].map(([label, v]) => [label, stats(v)])),
+    };
+  }
+  gcObserver.disconnect();
+  const totals: Record<string, string> = {};
+  for (const k of selected) for (const q of k.instances) totals[q.label] = await q.oursTotal(ours);
+  console.log(
+    JSON.stringify({
+      segments: ours.segments(),
+      rounds,
+      warmMs,
+      loadBefore,
+      loadAfter: load(),
+      rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      gc: { count: gcs.length, maxMs: +Math.max(0, ...gcs).toFixed(2), totalMs: +gcs.reduce((a, b) => a + b, 0).toFixed(1) },
+      result,
+      totals,
+    }),
+  );
+  await ours.close();
+}
