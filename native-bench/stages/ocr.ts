@@ -178,6 +178,6 @@ export const ocrBenchmark: Benchmark = {
   async available() {
     return hasCommand('tesseract') ? undefined : 'tesseract missing (npm run bench:setup)';
   },
-  quick: (ctx) => run(ctx, 6, 2),
+  quick: (ctx) => run(ctx, 4, 2), // 2 pages per engine and process per round: keeps `npm run bench` under 10 min
   full: (ctx) => run(ctx, 24, 3),
 };

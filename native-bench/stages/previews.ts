@@ -78,6 +78,6 @@ export const previewsBenchmark: Benchmark = {
   async available() {
     return hasCommand('pdftoppm') ? undefined : 'pdftoppm missing (npm run bench:setup)';
   },
-  quick: (ctx) => run(ctx, 20, 5),
+  quick: (ctx) => run(ctx, 20, 3), // 3 rounds: keeps `npm run bench` under 10 min
   full: (ctx) => run(ctx, 200, 5),
 };
