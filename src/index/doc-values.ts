@@ -91,6 +91,16 @@ class Interner {
 }
 
 const NONE = -1;
+/** Years counted in a dense array by the facet collector (others, if any, in a map). */
+const YEARS = 4096;
+
+/** `a`, or a zero-extended copy of length `n` if it is shorter. */
+function atLeast(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  if (a.length >= n) return a;
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
 
 /** One tenant's columns. Ordinals are per process and never reused for another id. */
 export class TenantColumns {
@@ -270,48 +280,87 @@ export class DocValuesStore {
     };
   }
 
-  /** Visits every match: counts facets and/or collects ordinals (for date/title sorting). */
+  /**
+   * Visits every match: counts facets and/or collects ordinals (for date/title sorting). Counts are kept in
+   * typed arrays indexed by interned value (years by year), sized when a segment starts (the columns do not
+   * change while a search reads its snapshot) and grown if a later segment brings new values.
+   */
   collector(
     tenantId: string,
     facets: readonly FacetField[],
     collect: boolean,
   ): { visitor: MatchVisitor; facets(): FacetResult[]; ordinals(): Int32Array } {
     const cols = this.columns(tenantId);
-    const counts = new Map<FacetField, Map<number, number>>(facets.map((f) => [f, new Map()]));
-    const type = counts.get('type');
-    const year = counts.get('year');
-    const tag = counts.get('tag');
-    const source = counts.get('source');
-    const lang = counts.get('lang');
+    const want = new Set(facets);
+    const counting = want.size > 0;
+    const doType = want.has('type');
+    const doYear = want.has('year');
+    const doTag = want.has('tag');
+    const doSource = want.has('source');
+    const doLang = want.has('lang');
+    let type = new Int32Array(0);
+    let lang = new Int32Array(0);
+    let source = new Int32Array(0);
+    let tag = new Int32Array(0);
+    /** Years 0..YEARS-1 densely; any other year (a date far out) in a map. */
+    const year = new Int32Array(doYear ? YEARS : 0);
+    const otherYears = new Map<number, number>();
     let collected = new Int32Array(collect ? 1024 : 0);
     let n = 0;
-    const bump = (m: Map<number, number>, k: number) => {
-      if (k !== NONE) m.set(k, (m.get(k) ?? 0) + 1);
-    };
     const visitor: MatchVisitor = {
       segment: (_t, meta, transaction) => {
         const ords = this.segmentOrdinals(tenantId, { segmentId: meta.id, segmentUid: meta.uid, docs: meta.docs }, transaction);
-        return (local) => {
-          const o = ords[local]!;
-          if (o === NONE) return;
-          if (collect) {
-            if (n === collected.length) {
-              const next = new Int32Array(n * 2);
-              next.set(collected);
-              collected = next;
-            }
-            collected[n++] = o;
+        if (doType) type = atLeast(type, cols.types.names.length);
+        if (doLang) lang = atLeast(lang, cols.langs.names.length);
+        if (doSource) source = atLeast(source, cols.sources.names.length);
+        if (doTag) tag = atLeast(tag, cols.tagNames.names.length);
+        const cType = cols.type;
+        const cLang = cols.lang;
+        const cSource = cols.source;
+        const cYear = cols.year;
+        const cTags = cols.tags;
+        return (docs, count) => {
+          if (collect && n + count > collected.length) {
+            const next = new Int32Array(Math.max(collected.length * 2, n + count));
+            next.set(collected.subarray(0, n));
+            collected = next;
           }
-          if (type) bump(type, cols.type[o]!);
-          if (year) bump(year, cols.year[o]!);
-          if (source) bump(source, cols.source[o]!);
-          if (lang) bump(lang, cols.lang[o]!);
-          if (tag) {
-            const ts = cols.tags[o];
-            if (ts) for (const t of ts) bump(tag, t);
+          for (let i = 0; i < count; i++) {
+            const o = ords[docs[i]!]!;
+            if (o === NONE) continue;
+            if (collect) collected[n++] = o;
+            if (!counting) continue;
+            if (doType) {
+              const k = cType[o]!;
+              if (k !== NONE) type[k]!++;
+            }
+            if (doYear) {
+              const y = cYear[o]!;
+              if (y >= 0 && y < YEARS) year[y]!++;
+              else if (y !== NONE) otherYears.set(y, (otherYears.get(y) ?? 0) + 1);
+            }
+            if (doSource) {
+              const k = cSource[o]!;
+              if (k !== NONE) source[k]!++;
+            }
+            if (doLang) {
+              const k = cLang[o]!;
+              if (k !== NONE) lang[k]!++;
+            }
+            if (doTag) {
+              const ts = cTags[o];
+              if (ts !== undefined) for (let j = 0; j < ts.length; j++) tag[ts[j]!]!++;
+            }
           }
         };
       },
+    };
+    const counted = (f: FacetField): [number, number][] => {
+      const out: [number, number][] = [];
+      const dense = f === 'type' ? type : f === 'lang' ? lang : f === 'source' ? source : f === 'tag' ? tag : year;
+      for (let k = 0; k < dense.length; k++) if (dense[k]! > 0) out.push([k, dense[k]!]);
+      if (f === 'year') for (const e of otherYears) out.push(e);
+      return out;
     };
     const name = (f: FacetField, k: number): string => {
       switch (f) {
@@ -332,7 +381,7 @@ export class DocValuesStore {
       facets: () =>
         facets.map((field) => ({
           field,
-          buckets: [...counts.get(field)!]
+          buckets: counted(field)
             .map(([k, count]) => ({ value: name(field, k), count }))
             // Years newest first; everything else by count, then name.
             .sort((a, b) =>

@@ -11,6 +11,11 @@ export const NO_MORE_DOCS = 0x7fffffff;
 /** Bounds are compared with a little slack so that rounding can never prune a competitive doc. */
 const SLACK = 1e-9;
 
+/** Whether a score bound may still beat `min` (with the same slack as the scorers' own skipping). */
+export function mayCompete(bound: number, min: number): boolean {
+  return bound >= min - SLACK * Math.max(1, min);
+}
+
 export abstract class Scorer {
   doc = -1;
   /** Set only on the top-level scorer by the collector. */

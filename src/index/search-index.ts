@@ -23,6 +23,7 @@ import {
   ExclusionScorer,
   FieldScorer,
   GroupScorer,
+  mayCompete,
   NO_MORE_DOCS,
   PhraseScorer,
   type PositionalScorer,
@@ -81,10 +82,17 @@ export interface IndexWriteHooks {
   dropped?(tenantId: string): void;
 }
 
-/** Sees every live match of a search (pruning is off then): facets, other sort orders. */
+/**
+ * Sees every live match of a search: facets, other sort orders. Matches arrive per segment in batches of
+ * ascending local doc ids (`docs[0..n)`, a buffer reused between calls). Scoring still prunes: a match whose
+ * block cannot enter the top k is visited but not scored.
+ */
 export interface MatchVisitor {
-  segment(tenantId: string, segment: SegmentMeta, transaction: Transaction): (localDoc: number) => void;
+  segment(tenantId: string, segment: SegmentMeta, transaction: Transaction): (docs: Int32Array, n: number) => void;
 }
+
+/** Matches handed to a MatchVisitor per call at most. */
+const VISIT_BATCH = 2048;
 
 export interface SearchOptions {
   limit?: number;
@@ -437,6 +445,9 @@ export class SearchIndex {
     }));
     const exactUpTo =
       options.exhaustive || options.visitor ? Number.POSITIVE_INFINITY : (options.exactTotalUpTo ?? this.#opts.exactTotalUpTo);
+    // With a visitor every match is counted and visited; only scoring is pruned (by block bounds).
+    const boundPrune = options.visitor !== undefined && !options.exhaustive;
+    const batch = options.visitor ? new Int32Array(VISIT_BATCH) : undefined;
     if (after?.d !== undefined) {
       // Re-score the cursor's document where it is now: writes since the last page shift scores.
       const at = this.store.ids.get([tenantId, after.d], topt);
@@ -458,12 +469,13 @@ export class SearchIndex {
       const ctx: ScoringContext = { norms: view.norms, invK, k1 };
       const scorer = this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction);
       const visit = scorer !== undefined ? options.visitor?.segment(tenantId, view.meta, transaction) : undefined;
-      if (scorer !== undefined) {
+      if (scorer !== undefined && visit !== undefined && batch !== undefined) {
+        total += this.#visitAll(scorer, view, visit, batch, heap, boundPrune, after);
+      } else if (scorer !== undefined) {
         if (total >= exactUpTo && heap.full()) scorer.setMinCompetitiveScore(heap.minScore());
         for (let d = scorer.nextDoc(); d < NO_MORE_DOCS; d = scorer.nextDoc()) {
           if (isDeleted(view.deletes, d)) continue;
           total++;
-          visit?.(d);
           if (pruningFrom < 0 && total >= exactUpTo) pruningFrom = spaceBefore + d + 1;
           const score = scorer.score();
           if (after !== undefined && !isAfter(after, score, view.meta.id, d)) continue;
@@ -482,6 +494,53 @@ export class SearchIndex {
       return { docId: rec?.id ?? '', score, at: [seg.id, doc] as const };
     });
     return { total: estimate, totalExact, hits, terms: planTerms(plan, new Set(), true) };
+  }
+
+  /**
+   * Every live match of one segment to the visitor (in batches); each is scored unless the scorer's block
+   * bound says it cannot enter the top k (then its score is below the heap's minimum, so skipping it changes
+   * nothing: the heap only takes strictly higher scores). Returns the number of live matches.
+   */
+  #visitAll(
+    scorer: Scorer,
+    view: SegmentView,
+    visit: (docs: Int32Array, n: number) => void,
+    batch: Int32Array,
+    heap: TopK,
+    boundPrune: boolean,
+    after: CursorKey | undefined,
+  ): number {
+    const deletes = view.deletes;
+    const cap = batch.length;
+    let n = 0;
+    let live = 0;
+    // The bound holds for docs up to boundTo, computed against the heap minimum boundMin.
+    let boundTo = -1;
+    let boundMin = Number.NaN;
+    let competitive = true;
+    for (let d = scorer.nextDoc(); d < NO_MORE_DOCS; d = scorer.nextDoc()) {
+      if (deletes !== undefined && (deletes[d >>> 3]! & (1 << (d & 7))) !== 0) continue;
+      live++;
+      batch[n++] = d;
+      if (n === cap) {
+        visit(batch, n);
+        n = 0;
+      }
+      if (boundPrune && heap.full()) {
+        const min = heap.minScore();
+        if (d > boundTo || min !== boundMin) {
+          boundTo = scorer.advanceShallow(d);
+          boundMin = min;
+          competitive = mayCompete(scorer.maxScoreUpTo(boundTo), min);
+        }
+        if (!competitive) continue;
+      }
+      const score = scorer.score();
+      if (after !== undefined && !isAfter(after, score, view.meta.id, d)) continue;
+      heap.offer(score, view.rank, d);
+    }
+    if (n > 0) visit(batch, n);
+    return live;
   }
 
   #build(

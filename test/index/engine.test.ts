@@ -258,6 +258,48 @@ describe('facets', () => {
   });
 });
 
+describe('facets across segments', () => {
+  it('counts values that first appear in later segments, and years outside the usual range', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', [
+      doc('a1', 'common', { mediaType: 'text/plain', tags: ['x'], dateMs: day('2020-05-01') }),
+      doc('a2', 'common', { mediaType: 'text/plain', tags: [], dateMs: day('2021-05-01') }),
+    ]);
+    // Searched once, so the columns exist before the next segments intern new values.
+    expect((await e.search('t1', 'common', { facets: ['type'] })).facets[0]?.buckets).toEqual([
+      { value: 'text/plain', count: 2 },
+    ]);
+    await e.index.addDocuments('t1', [
+      doc('b1', 'common', {
+        mediaType: 'image/png',
+        tags: ['y', 'x'],
+        source: 'imap',
+        lang: 'eng',
+        dateMs: Date.UTC(5000, 0, 1),
+      }),
+      doc('b2', 'common', {
+        mediaType: 'image/png',
+        tags: ['z'],
+        source: 'attachment',
+        dateMs: Date.UTC(1, 0, 1) - 86_400_000 * 400,
+      }),
+    ]);
+    await e.index.addDocuments('t1', [
+      doc('c1', 'common', { mediaType: 'application/pdf', tags: ['z'], dateMs: day('2020-01-01') }),
+    ]);
+    const r = await e.search('t1', 'common', { facets: ['type', 'year', 'tag', 'source', 'lang'], limit: 2 });
+    const f = Object.fromEntries(r.facets.map((x) => [x.field, x.buckets.map((b) => `${b.value}=${b.count}`)]));
+    expect(r.total).toBe(5);
+    expect(f).toEqual({
+      type: ['image/png=2', 'text/plain=2', 'application/pdf=1'],
+      year: ['5000=1', '2021=1', '2020=2'], // b2's date is before 1970: no year, as before
+      tag: ['x=2', 'z=2', 'y=1'],
+      source: ['upload=3', 'attachment=1', 'imap=1'],
+      lang: ['deu=4', 'eng=1'],
+    });
+  });
+});
+
 describe('cursor pagination', () => {
   it.each(['date_desc', 'date_asc', 'title'] as const)(
     'never repeats or skips a document under inserts and deletes (%s)',

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type IndexDoc, InMemoryTextStore, SearchIndex, type SearchIndexOptions } from '../../src/index/index.js';
+import type { MatchVisitor } from '../../src/index/search-index.js';
 import { testCipher } from '../helpers/index-cipher.js';
 
 let dir: string;
@@ -274,6 +275,50 @@ describe('top-k pruning', () => {
       if (!fast.totalExact) pruned++;
     }
     expect(pruned).toBeGreaterThan(100);
+  });
+
+  it('with a match visitor: visits every match once, in order, and still returns the exhaustive top 10', async () => {
+    const idx = newIndex();
+    const docs = generateCorpus(3000, 3);
+    for (let i = 0; i < docs.length; i += 500) await idx.addDocuments('t1', docs.slice(i, i + 500));
+    for (let i = 0; i < 40; i++) await idx.deleteDocument('t1', `g${i * 37}`);
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const word = () => VOCAB[Math.floor(rnd() ** 2 * VOCAB.length)]!;
+    for (let i = 0; i < 300; i++) {
+      const words = Array.from({ length: 1 + Math.floor(rnd() * 3) }, word);
+      const q = rnd() < 0.4 ? words.join(' OR ') : rnd() < 0.8 ? words.join(' ') : `"${words.join(' ')}"`;
+      const seen: string[] = [];
+      let batches = 0;
+      const visitor: MatchVisitor = {
+        segment: (_t, meta) => {
+          let last = -1;
+          return (ds, n) => {
+            batches++;
+            for (let j = 0; j < n; j++) {
+              expect(ds[j]!).toBeGreaterThan(last); // ascending within a segment
+              last = ds[j]!;
+              seen.push(`${meta.id}:${last}`);
+            }
+          };
+        },
+      };
+      const visited = await idx.search('t1', q, { limit: 10, snippets: false, visitor });
+      const slow = await idx.search('t1', q, { limit: 10_000, exhaustive: true, snippets: false });
+      expect(
+        visited.hits.map((h) => h.docId),
+        q,
+      ).toEqual(slow.hits.slice(0, 10).map((h) => h.docId));
+      expect(visited.hits.map((h) => h.score)).toEqual(slow.hits.slice(0, 10).map((h) => h.score));
+      expect(visited.totalExact).toBe(true);
+      expect(visited.total).toBe(slow.total);
+      expect(seen.length).toBe(slow.total);
+      expect(new Set(seen).size).toBe(seen.length);
+      if (slow.total > 0) expect(batches).toBeGreaterThan(0);
+    }
   });
 
   it('counts exactly up to the bound and estimates beyond', async () => {
