@@ -84,6 +84,30 @@ describe('pdf', () => {
     });
   });
 
+  it('counts characters by Unicode class, not only ASCII: other spaces, astral letters, C1 controls', () => {
+    // U+3000 and U+2003 are whitespace; 𝐀𝐁𝐂 (astral) and Arabic-Indic digits are letters/digits.
+    expect(assessText('𝐀𝐁𝐂 \u3000\u2003 \u0661\u0662\u0663', 100, 100)).toEqual({ chars: 6, needsOcr: true, reason: 'sparse' });
+    // NEL (U+0085) is not \s in JS: a C1 control, bad like the C0 ones.
+    expect(assessText('\u0085\u0001\u0002\u0003 abcdefghijkl', 100, 100)).toEqual({
+      chars: 16,
+      needsOcr: true,
+      reason: 'garbage',
+    });
+    expect(assessText('\u0085\u0001 abcdefghijkl', 100, 100)).toEqual({ chars: 14, needsOcr: false, reason: 'text' });
+  });
+
+  it('collapses whitespace inside a segment and trims it, whatever the kind of space', () => {
+    expect(orderText([{ str: '  a\u00a0\u00a0b\tc \u2003', x: 0, y: 10, w: 50, size: 10 }])).toBe('a b c');
+    expect(orderText([{ str: 'one two', x: 0, y: 10, w: 30, size: 10 }])).toBe('one two');
+    const runs = [
+      { str: 'foo ', x: 0, y: 10, w: 20, size: 10 },
+      { str: 'bar', x: 25, y: 10, w: 15, size: 10 },
+      { str: '\u00a0baz', x: 45, y: 10, w: 15, size: 10 },
+      { str: 'qux', x: 65, y: 10, w: 15, size: 10 },
+    ];
+    expect(orderText(runs)).toBe('foo bar baz qux');
+  });
+
   it('marks image-only pages as needing OCR and renders them at the requested dpi', async () => {
     const png = renderTextPng(['Gescannte Seite'], { fontSize: 40 });
     const pdf = await open(await scannedPdf([png], 150));
