@@ -160,10 +160,11 @@ function cryptInto(cipher: { update(data: Uint8Array): Buffer }, input: Uint8Arr
 }
 
 /**
- * Streaming decryptor over arbitrarily framed ciphertext. A full ciphertext chunk is only
- * decrypted once at least one more byte arrived: at the end of input a full-size chunk means the
- * real final chunk is missing. Plaintext is returned only after its tag verified. After any error
- * the instance stays failed.
+ * Streaming decryptor over arbitrarily framed ciphertext. A full ciphertext chunk is authenticated as
+ * soon as it is complete (decrypted in place when it lies within one input piece), but its plaintext
+ * is released only once at least one more byte arrived: at the end of input a full-size chunk means
+ * the real final chunk is missing (`truncated`). Plaintext is returned only after its tag verified.
+ * After any error the instance stays failed.
  *
  * `push`/`finish` return Buffers the caller may keep. `pushViews`/`finishView` return views of one
  * reused plaintext buffer instead (no allocation per chunk): each view is valid only until the
@@ -174,6 +175,11 @@ export class ChunkDecryptor {
   private readonly plain: Buffer;
   private readonly fullChunk: number;
   private filled = 0;
+  /**
+   * Plaintext (a view of `plain`) of the last full chunk, authenticated as soon as it was complete
+   * but released only once more input shows it is not the final chunk.
+   */
+  private pending: Buffer | undefined;
   private counter = 0;
   private failed: SealedFormatError | undefined;
   private finished = false;
@@ -212,16 +218,26 @@ export class ChunkDecryptor {
     let complete = false;
     try {
       while (offset < data.byteLength) {
-        if (this.filled === this.fullChunk) {
-          // More bytes follow, so the buffered full chunk is not the final one.
-          const view = this.open(this.buffer, false);
-          this.filled = 0;
+        if (this.pending) {
+          // More bytes follow, so the held full chunk was not the final one: release it.
+          const view = this.pending;
+          this.pending = undefined;
           yield view;
+        }
+        if (this.filled === 0 && data.byteLength - offset >= this.fullChunk) {
+          // A whole chunk inside `data`: decrypt it where it is, without copying it to the holding buffer.
+          this.pending = this.open(data.subarray(offset, offset + this.fullChunk), false);
+          offset += this.fullChunk;
+          continue;
         }
         const take = Math.min(this.fullChunk - this.filled, data.byteLength - offset);
         this.buffer.set(data.subarray(offset, offset + take), this.filled);
         this.filled += take;
         offset += take;
+        if (this.filled === this.fullChunk) {
+          this.pending = this.open(this.buffer, false);
+          this.filled = 0;
+        }
       }
       complete = true;
     } finally {
@@ -239,10 +255,13 @@ export class ChunkDecryptor {
   finishView(): Buffer {
     this.checkUsable();
     this.finished = true;
-    if (this.filled < TAG_BYTES) return this.fail('truncated', 'sealed stream is truncated');
-    if (this.filled === this.fullChunk) {
+    if (this.pending) {
+      // The input ended with a full chunk: a full chunk is never the final one.
+      this.pending = undefined;
+      this.plain.fill(0);
       return this.fail('truncated', 'sealed stream is truncated (final chunk missing)');
     }
+    if (this.filled < TAG_BYTES) return this.fail('truncated', 'sealed stream is truncated');
     return this.open(this.buffer.subarray(0, this.filled), true);
   }
 
@@ -257,7 +276,7 @@ export class ChunkDecryptor {
     throw this.failed;
   }
 
-  private open(sealed: Buffer, final: boolean): Buffer {
+  private open(sealed: Uint8Array, final: boolean): Buffer {
     if (this.counter >= this.maxChunks) this.fail('too-large', 'sealed stream has too many chunks');
     const ctLen = sealed.byteLength - TAG_BYTES;
     const decipher = createDecipheriv('aes-256-gcm', this.keys.key, chunkNonce(this.keys.baseNonce, this.counter), {

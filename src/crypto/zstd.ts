@@ -81,12 +81,21 @@ export class StreamingCompressor {
   }
 }
 
-/** Decompresses exactly one zstd frame, refusing to produce more than `limit` bytes in total. */
+/**
+ * Decompresses exactly one zstd frame, refusing to produce more than `limit` bytes in total.
+ *
+ * Output goes into one OUT_SIZE buffer at a time, which is handed out only once it is full (or the
+ * frame ended): inputs of any framing (e.g. 16 KiB pieces of a raw block) yield few large pieces, a
+ * step that produces nothing allocates nothing, and no yielded piece pins a mostly empty buffer.
+ */
 export class BoundedDecompressor {
   private dctx: InstanceType<typeof zstd.DCtx> | undefined;
   private produced = 0;
   private frameDone = false;
   private started = false;
+  /** The buffer being filled; its first `filled` bytes are output not yet handed out. */
+  private dst: Buffer | undefined;
+  private filled = 0;
 
   constructor(private readonly limit: number) {
     this.dctx = take(idleDCtx, () => new zstd.DCtx());
@@ -98,8 +107,10 @@ export class BoundedDecompressor {
   }
 
   /**
-   * Feed compressed bytes; yields freshly allocated plaintext pieces (safe to keep) one output
-   * buffer at a time, so a highly compressed input never materialises all at once.
+   * Feed compressed bytes; yields freshly allocated plaintext pieces (safe to keep), one output
+   * buffer at a time, so a highly compressed input never materialises all at once. Output of an
+   * unfinished frame that does not fill a buffer is held until a later write fills it or the frame
+   * ends (all of a frame's output has been yielded once it ended).
    */
   *write(src: Uint8Array): Generator<Buffer, void, undefined> {
     const dctx = this.dctx;
@@ -110,27 +121,48 @@ export class BoundedDecompressor {
       if (this.frameDone && rest.byteLength > 0) {
         throw new SealedFormatError('invalid-payload', 'unexpected data after the compressed frame');
       }
-      const dst = Buffer.allocUnsafe(OUT_SIZE);
+      if (this.frameDone) return;
+      // Checked before the next buffer is allocated (the bomb limit counts every step's output).
+      this.dst ??= Buffer.allocUnsafe(OUT_SIZE);
+      const dst = this.dst;
       let ret: number;
       let produced: number;
       let consumed: number;
       try {
-        [ret, produced, consumed] = dctx.decompressStream(dst, rest);
+        [ret, produced, consumed] = dctx.decompressStream(this.filled === 0 ? dst : dst.subarray(this.filled), rest);
       } catch (err) {
+        this.dst = undefined;
         throw new SealedFormatError('invalid-payload', 'compressed payload is malformed', { cause: err });
       }
       rest = rest.subarray(consumed);
+      const space = dst.byteLength - this.filled;
       if (produced > 0) {
         this.produced += produced;
         if (this.produced > this.limit) {
+          this.dst = undefined;
           throw new SealedFormatError('too-large', `plaintext exceeds the limit of ${this.limit} bytes`);
         }
-        // Keep small outputs from pinning a whole 128 KiB buffer.
-        yield produced * 4 < OUT_SIZE ? Buffer.from(dst.subarray(0, produced)) : dst.subarray(0, produced);
+        this.filled += produced;
       }
       if (ret === 0) this.frameDone = true;
-      if (rest.byteLength === 0 && produced < dst.byteLength) return;
+      if (this.filled === dst.byteLength || (this.frameDone && this.filled > 0)) {
+        const full = this.filled === dst.byteLength;
+        const out = full ? dst : this.pieceOf(dst);
+        this.dst = undefined;
+        this.filled = 0;
+        yield out;
+        if (full) continue; // zstd may hold more output for this input
+      }
+      // Not full: zstd had no more output for the input it was given (ZSTD_decompressStream's
+      // contract), so all input was consumed or it needs more.
+      if (produced < space && rest.byteLength === 0) return;
+      if (this.frameDone) continue; // raises on trailing input
     }
+  }
+
+  /** The filled part of a partly filled buffer; a small one is copied so it does not pin OUT_SIZE. */
+  private pieceOf(dst: Buffer): Buffer {
+    return this.filled * 4 < dst.byteLength ? Buffer.from(dst.subarray(0, this.filled)) : dst.subarray(0, this.filled);
   }
 
   /** Throws unless exactly one complete frame was seen. */

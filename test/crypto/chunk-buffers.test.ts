@@ -94,6 +94,40 @@ describe('chunk buffers', () => {
     expect(disjoint(parts)).toBe(true);
   });
 
+  it('a full chunk is authenticated where it lies but released only when more input follows', () => {
+    const chunkSize = 1024;
+    const message = pseudoRandomBytes(3 * chunkSize + 5, 11);
+    const chunks = encrypt(message, chunkSize, 4096);
+    const full = chunkSize + TAG_BYTES;
+    // Chunk-aligned pieces, and pieces that hold several chunks or straddle them.
+    for (const framing of [
+      chunks,
+      [Buffer.concat(chunks)],
+      [Buffer.concat(chunks).subarray(0, full + 7), Buffer.concat(chunks).subarray(full + 7)],
+    ]) {
+      const dec = new ChunkDecryptor(keys, chunkSize);
+      const released: Buffer[] = [];
+      for (const piece of framing) for (const v of dec.pushViews(piece)) released.push(Buffer.from(v));
+      released.push(Buffer.from(dec.finishView()));
+      expect(Buffer.concat(released).equals(message)).toBe(true);
+    }
+    // Exactly one full chunk: nothing is released yet; one more byte releases it.
+    const dec = new ChunkDecryptor(keys, chunkSize);
+    expect([...dec.pushViews(chunks[0] as Buffer)]).toHaveLength(0);
+    const next = dec.pushViews((chunks[1] as Buffer).subarray(0, 1));
+    expect(Buffer.from(next.next().value as Buffer).equals(message.subarray(0, chunkSize))).toBe(true);
+    // Input that ends with a full chunk is truncated, and the held plaintext is wiped.
+    const cut = new ChunkDecryptor(keys, chunkSize);
+    expect([...cut.pushViews(Buffer.concat(chunks.slice(0, 2)))]).toHaveLength(1);
+    let err: unknown;
+    try {
+      cut.finishView();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ kind: 'truncated' });
+  });
+
   it('a pushViews stopped early leaves the decryptor unusable', () => {
     const chunkSize = 1024;
     const body = Buffer.concat(encrypt(pseudoRandomBytes(4 * chunkSize, 3), chunkSize, 4096));

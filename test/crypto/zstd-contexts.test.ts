@@ -89,6 +89,27 @@ describe('reused zstd contexts', () => {
     for (let i = 0; i < 10; i++) expect(decompress(frame).equals(text)).toBe(true);
   });
 
+  it('yields full output buffers whatever the input framing, and all of a frame once it ended', () => {
+    const random = pseudoRandomBytes(700_000, 5);
+    for (const input of [text, random]) {
+      const frame = compress(3, input);
+      for (const piece of [1, 1000, 16_384, frame.byteLength]) {
+        const d = new BoundedDecompressor(1 << 30);
+        const out: Buffer[] = [];
+        for (let i = 0; i < frame.byteLength; i += piece) out.push(...d.write(frame.subarray(i, i + piece)));
+        d.end();
+        expect(Buffer.concat(out).equals(input)).toBe(true);
+        // Every piece but the last is a whole output buffer.
+        const size = zstd.dStreamOutSize();
+        for (const p of out.slice(0, -1)) expect(p.byteLength).toBe(size);
+        expect(d.outputBytes).toBe(input.byteLength);
+      }
+    }
+    // The limit is still enforced per decompression step, before the next buffer.
+    const d = new BoundedDecompressor(100_000);
+    expect(() => [...d.write(compress(3, text))]).toThrow(/exceeds the limit/);
+  });
+
   it('a reused decompressor still enforces the window limit', () => {
     // Decompress something first so the next context comes from the idle list.
     decompress(compress(3, text));
