@@ -140,7 +140,7 @@ export class Accounts implements SessionVerifier {
       createdMs: this.#deps.clock.now(),
       restricted: false,
     };
-    const created = await this.#records.store.root.transaction(() => {
+    const created = await this.#records.store.atomic(() => {
       if (this.#records.emails.get(user.emailKey)) return false;
       this.#records.emails.put(user.emailKey, { tenantId, userId });
       this.#records.users.put([tenantId, userId], user);
@@ -184,7 +184,7 @@ export class Accounts implements SessionVerifier {
       expiresMs: now + this.#deps.config.sessionMaxAgeMs,
     };
     const sessionId = sessionIdOf(token);
-    await this.#records.store.root.transaction(() => {
+    await this.#records.store.atomic(() => {
       this.#records.sessions.put(sessionId, session);
       this.#records.userSessions.put([user.tenantId, user.id, sessionId], true);
     });
@@ -213,7 +213,7 @@ export class Accounts implements SessionVerifier {
   }
 
   async #endSessions(sessions: Array<[string, StoredSession]>): Promise<void> {
-    await this.#records.store.root.transaction(() => {
+    await this.#records.store.atomic(() => {
       for (const [id, s] of sessions) {
         this.#records.sessions.remove(id);
         this.#records.userSessions.remove([s.tenantId, s.userId, id]);
@@ -259,7 +259,7 @@ export class Accounts implements SessionVerifier {
       emailKey,
       sealedProfile: await this.#records.sealProfile(user.tenantId, user.id, next),
     };
-    const ok = await this.#records.store.root.transaction(() => {
+    const ok = await this.#records.store.atomic(() => {
       if (emailKey !== user.emailKey) {
         if (this.#records.emails.get(emailKey)) return false;
         this.#records.emails.remove(user.emailKey);

@@ -69,7 +69,7 @@ export class Erasure {
     const users = r.tenantUsers(tenantId);
     const sessionKeys = [...r.userSessions.getKeys({ start: [tenantId], end: [tenantId, '\uffff'] })] as KeyPart[][];
     const lockedInvoiceIds = new Set(lockedInvoices.keys());
-    await r.store.root.transaction(() => {
+    await r.store.atomic(() => {
       for (const key of sessionKeys) {
         r.sessions.remove(String(key[2]));
         r.userSessions.remove(key);
@@ -105,7 +105,7 @@ export class Erasure {
     const usage = [...r.usage.getRange({ start: [user.tenantId], end: [user.tenantId, '\uffff'] })].filter(
       (e) => e.value.userId === user.id,
     );
-    await r.store.root.transaction(() => {
+    await r.store.atomic(() => {
       for (const [id] of sessions) {
         r.sessions.remove(id);
         r.userSessions.remove([user.tenantId, user.id, id]);

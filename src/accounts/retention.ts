@@ -73,7 +73,7 @@ export class RetentionSweeper {
     const released: StoredLock[] = [];
     for (const { value } of r.locks.getRange({})) if (value.lockedUntilMs <= now) released.push(value);
 
-    await r.store.root.transaction(() => {
+    await r.store.atomic(() => {
       for (const [id, index] of sessions) {
         r.sessions.remove(id);
         r.userSessions.remove(index);

@@ -81,7 +81,7 @@ export class UsageLedger implements UsageRecorder {
       if (unbilled.length === 0) continue;
       const invoice: StoredInvoice = { id: newId('inv'), tenantId, startMs, endMs, sentMs, totals: {} };
       for (const { value } of unbilled) invoice.totals[value.kind] = (invoice.totals[value.kind] ?? 0) + value.quantity;
-      await this.records.store.root.transaction(() => {
+      await this.records.store.atomic(() => {
         this.records.invoices.put([tenantId, invoice.id], invoice);
         for (const { key: k, value } of unbilled) this.records.usage.put(k, { ...value, invoiceId: invoice.id });
       });

@@ -117,7 +117,7 @@ export class Documents {
       metadata: {},
       artifacts: [],
     };
-    const result = await store.root.transaction(() => {
+    const result = await store.atomic(() => {
       const existing = documents.byIdempotencyKey(who.tenantId, file.idempotencyKey);
       if (existing) return existing;
       documents.insertSync(record);
@@ -202,7 +202,7 @@ export class Documents {
     const root = this.get(tenantId, id);
     const { store, documents, blobs, jobs } = this.deps;
     const removed: DocumentRecord[] = [];
-    await store.root.transaction(() => {
+    await store.atomic(() => {
       const stack = [root.id];
       while (stack.length > 0) {
         const docId = stack.pop() as string;
@@ -236,10 +236,10 @@ export class Documents {
     const { store, documents, blobs, jobs } = this.deps;
     const ids = [...documents.ids(tenantId)];
     const pending = store.db('pendingUploads');
-    await store.root.transaction(() => jobs.removeTenantSync(tenantId));
+    await store.atomic(() => jobs.removeTenantSync(tenantId));
     for (;;) {
       // Each call removes less than it may only once its range is empty: fewer than the batch means all are.
-      const removed = await store.root.transaction(() => {
+      const removed = await store.atomic(() => {
         let n = documents.removeTenantSync(tenantId, ERASE_BATCH);
         if (n < ERASE_BATCH) n += blobs.removeTenantSync(tenantId, ERASE_BATCH - n);
         if (n < ERASE_BATCH) n += removeTenantRangeSync(pending, tenantId, ERASE_BATCH - n);
@@ -255,7 +255,7 @@ export class Documents {
   async tag(tenantId: string, id: string, add: string[], remove: string[]): Promise<string[]> {
     for (const t of [...add, ...remove]) validateTag(t);
     const { store, documents } = this.deps;
-    const tags = await store.root.transaction(() => {
+    const tags = await store.atomic(() => {
       const doc = this.get(tenantId, id);
       const next = new Set(doc.tags);
       for (const t of add) next.add(t);

@@ -140,7 +140,7 @@ export async function commitExtraction(
   const { status, statusReason } = outcomeStatus(x);
   const text = Buffer.from(x.text.buffer, x.text.byteOffset, x.text.byteLength).toString('utf8');
 
-  const result = await store.root.transaction(() => {
+  const result = await store.atomic(() => {
     const current = documents.get(tenantId, doc.id);
     if (!current || current.jobId !== job.id) return { document: undefined, created: [] as DocumentRecord[] };
     jobs.removeSync(job.id);
@@ -234,7 +234,7 @@ export async function commitExtraction(
  */
 export async function storeRenderedPage(deps: DocumentsDeps, doc: DocumentRecord, page: number, png: Uint8Array): Promise<void> {
   const sealed = await deps.keyring.sealForTenant(doc.tenantId, png, { kind: pageKind(page), id: doc.id });
-  const kept = await deps.store.root.transaction(() => {
+  const kept = await deps.store.atomic(() => {
     const current = deps.documents.get(doc.tenantId, doc.id);
     if (!current || current.jobId !== null || current.updatedMs !== doc.updatedMs) return false;
     putPieces(deps, doc.tenantId, doc.id, pageKind(page), sealed);
@@ -306,7 +306,7 @@ export async function reprocess(deps: DocumentsDeps, scope: ReprocessScope): Pro
   const queued: DocumentRecord[] = [];
   for (let i = 0; i < targets.length; i += 500) {
     const batch = targets.slice(i, i + 500);
-    await store.root.transaction(() => {
+    await store.atomic(() => {
       const now = clock();
       for (const [tenantId, id] of batch) {
         const doc = openOrSkip(deps, tenantId, id);

@@ -149,7 +149,7 @@ export async function receiveUpload(
       artifacts: [],
     };
     // Re-checked inside the write transaction: a concurrent upload of the same key or content wins once.
-    const outcome = await store.root.transaction(() => {
+    const outcome = await store.atomic(() => {
       const byKey = header.idempotencyKey ? documents.byIdempotencyKey(who.tenantId, header.idempotencyKey) : undefined;
       const byContent = origin.parentId === null ? documents.byContentId(who.tenantId, summary.contentId) : undefined;
       const existing = byKey ?? byContent;
@@ -184,8 +184,8 @@ export async function receiveUpload(
     if (!committed) {
       // Nothing of a failed upload stays behind. If even that write fails (disk still full), the
       // pendingUploads marker makes the next start remove the pieces.
-      await store.root
-        .transaction(() => {
+      await store
+        .atomic(() => {
           blobs.removeSync(who.tenantId, docId);
           pending.removeSync([who.tenantId, docId]);
         })
@@ -210,7 +210,7 @@ function markPending(
 /** After a crash: blobs of uploads that never committed are removed (nothing was acknowledged for them). */
 export async function sweepPendingUploads(deps: Pick<DocumentsDeps, 'store' | 'blobs'>): Promise<number> {
   const pending = deps.store.db<number>('pendingUploads');
-  return deps.store.root.transaction(() => {
+  return deps.store.atomic(() => {
     let n = 0;
     for (const key of pending.getKeys()) {
       const [tenantId, docId] = key as [string, string];

@@ -123,7 +123,7 @@ export class ImportLedger {
   async commit(k: MessageKey, entry: LedgerEntry, messageId: string | null): Promise<void> {
     const uidKey = this.#uidKey(k);
     const midKey = messageId ? [k.tenantId, 'mid', this.#blind(k.tenantId, 'mid', messageId.trim())] : null;
-    await this.#store.root.transaction(() => {
+    await this.#store.atomic(() => {
       this.#ledger.putSync(uidKey, entry);
       if (midKey && entry.documentId && entry.outcome === 'imported') this.#ledger.putSync(midKey, entry.documentId);
       // Counters only: the sealed last error is kept as it is.
@@ -139,7 +139,7 @@ export class ImportLedger {
   /** Marks the post-import action done (losing this write only repeats an idempotent move). */
   async settle(k: MessageKey): Promise<void> {
     const key = this.#uidKey(k);
-    await this.#store.root.transaction(() => {
+    await this.#store.atomic(() => {
       const e = this.#ledger.get(key) as LedgerEntry | undefined;
       if (e) this.#ledger.putSync(key, { ...e, settled: true });
     });
@@ -164,7 +164,7 @@ export class ImportLedger {
 
   /** Read-modify-write of the status in one transaction (counters are updated by `commit` concurrently). */
   async updateStatus(tenantId: string, change: (s: StatusRecord) => Partial<StatusRecord>): Promise<StatusRecord> {
-    return this.#store.root.transaction(() => {
+    return this.#store.atomic(() => {
       const s = this.#open(tenantId, this.#status.get([tenantId]));
       const next = { ...s, ...change(s) };
       const { lastError, ...rest } = next;
@@ -186,7 +186,7 @@ export class ImportLedger {
 
   /** Removes everything kept about a tenant's mailbox (its settings are gone: erased). */
   async purge(tenantId: string): Promise<void> {
-    await this.#store.root.transaction(() => {
+    await this.#store.atomic(() => {
       for (const key of this.#ledger.getKeys({ start: [tenantId], end: [tenantId, '\uffff'] })) this.#ledger.removeSync(key);
       this.#status.removeSync([tenantId]);
     });

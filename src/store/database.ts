@@ -129,6 +129,15 @@ export class Store {
     return new Store(root);
   }
 
+  /**
+   * Runs `fn` in a write transaction that commits all of its writes or none. lmdb-js's `transaction()`
+   * commits whatever the callback wrote before it threw (it is a batch, not a unit); a child transaction
+   * is rolled back when the callback throws. Every write that must be all-or-nothing goes through here.
+   */
+  atomic<T>(fn: () => T): Promise<T> {
+    return this.root.childTransaction(fn);
+  }
+
   /** A named sub-database (opened once, then cached). */
   db<V = unknown>(name: SubDatabaseName | `index-${string}` | `${string}`): Database<V, KeyPart[] | string> {
     let db = this.#dbs.get(name);

@@ -62,7 +62,7 @@ export class JobQueue {
 
   /** Leases up to `max` due jobs: each is marked running until now + leaseMs. */
   async lease(nowMs: number, max: number): Promise<JobRecord[]> {
-    return this.#store.root.transaction(() => {
+    return this.#store.atomic(() => {
       const leased: JobRecord[] = [];
       for (const key of this.#queue.getKeys({ start: [0], end: [nowMs, '\uffff'] })) {
         if (leased.length === max) break;
@@ -134,7 +134,7 @@ export class JobQueue {
 
   /** At start-up nobody runs anything yet: every running job is due now. */
   async resumeAll(nowMs: number): Promise<number> {
-    return this.#store.root.transaction(() => {
+    return this.#store.atomic(() => {
       let n = 0;
       for (const { key, value } of this.#jobs.getRange()) {
         if (value.state !== 'running') continue;

@@ -172,7 +172,7 @@ export class Keyring {
       rewrapped.push([key as string, (await rewrapTenantKey(this.#master, next, value)).wrapped]);
     }
     const server = await rewrapServerKey(this.#master, next, keys.get(SERVER_KEY) as Buffer);
-    await this.#store.root.transaction(() => {
+    await this.#store.atomic(() => {
       for (const [tenantId, wrapped] of rewrapped) tenants.put(tenantId, wrapped);
       keys.put(SERVER_KEY, server.stored);
     });

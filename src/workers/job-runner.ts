@@ -155,12 +155,12 @@ export class JobRunner {
       this.#log.error({ err, documentId: job.documentId }, 'the document record cannot be opened; its job is dropped');
     }
     if (!doc) {
-      await deps.store.root.transaction(() => deps.jobs.removeSync(job.id));
+      await deps.store.atomic(() => deps.jobs.removeSync(job.id));
       return;
     }
     if (doc.uploadedBy && this.#isRestricted(doc.tenantId, doc.uploadedBy)) {
       const readyAt = deps.clock() + RESTRICTED_RECHECK_MS;
-      await deps.store.root.transaction(() => deps.jobs.deferSync(job.id, readyAt));
+      await deps.store.atomic(() => deps.jobs.deferSync(job.id, readyAt));
       this.#documents.emit(doc, 'QUEUED', 'waiting: processing is restricted for the account that uploaded it');
       return;
     }
@@ -231,7 +231,7 @@ export class JobRunner {
         return;
       }
       this.#log.warn({ err, documentId: doc.id, attempt: job.attempts }, 'processing attempt failed');
-      const outcome = await deps.store.root.transaction(() => deps.jobs.retryOrBurySync(job.id, deps.clock()));
+      const outcome = await deps.store.atomic(() => deps.jobs.retryOrBurySync(job.id, deps.clock()));
       if (outcome === 'dead') await this.#finish(job, doc, { status: 'FAILED', statusReason: reason }, 'FAILED', reason);
       else await this.#setStatus(doc, { status: 'QUEUED' }, 'RETRY', `retrying after: ${reason}`);
     } finally {
@@ -276,7 +276,7 @@ export class JobRunner {
 
   async #setStatus(doc: DocumentRecord, patch: Partial<DocumentRecord>, step: string, message: string): Promise<void> {
     const deps = this.#documents.deps;
-    const updated = await deps.store.root.transaction(() => {
+    const updated = await deps.store.atomic(() => {
       const current = deps.documents.get(doc.tenantId, doc.id);
       if (!current) return undefined;
       const next = { ...current, ...patch, updatedMs: deps.clock() };
@@ -294,7 +294,7 @@ export class JobRunner {
     message: string,
   ): Promise<void> {
     const deps = this.#documents.deps;
-    const updated = await deps.store.root.transaction(() => {
+    const updated = await deps.store.atomic(() => {
       deps.jobs.removeSync(job.id);
       const current = deps.documents.get(doc.tenantId, doc.id);
       if (!current) return undefined;

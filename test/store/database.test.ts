@@ -24,6 +24,24 @@ describe('store', () => {
     expect(() => tenantKey('')).toThrow('tenant id');
   });
 
+  it('commits all of an atomic write or nothing, where a plain lmdb-js transaction keeps half', async () => {
+    const t = openTestStore();
+    close = t.close;
+    const db = t.store.db<string>('meta');
+    const failing = (key: string) => (): never => {
+      db.putSync(key, 'written');
+      throw new Error('the second write fails');
+    };
+    await expect(t.store.atomic(failing('atomic-1'))).rejects.toThrow('the second write fails');
+    expect(db.get('atomic-1')).toBeUndefined();
+    // Why Store.atomic exists: lmdb-js's transaction() commits the writes made before the throw.
+    await expect(t.store.root.transaction(failing('plain-1'))).rejects.toThrow('the second write fails');
+    expect(db.get('plain-1')).toBe('written');
+    // The callback's value comes back, and its writes are committed.
+    expect(await t.store.atomic(() => db.putSync('atomic-2', 'ok') && 42)).toBe(42);
+    expect(db.get('atomic-2')).toBe('ok');
+  });
+
   it('survives close and reopen', async () => {
     const t = openTestStore();
     await t.store.db('meta').put('k', { v: 1 });
