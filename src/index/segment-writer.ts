@@ -8,7 +8,7 @@ import type { DocRecord, IndexStore } from './index-store.js';
 import { toBuffer } from './index-store.js';
 import { ByteWriter, compareTerms, encodeNorm, encodePostingsTo, FIELD_POSITION_SHIFT, NUM_FIELDS } from './postings-codec.js';
 import { DictionaryWriter, type PutFn } from './segment-format.js';
-import { addWord } from './word-list.js';
+import { addWords } from './word-list.js';
 
 export type { IndexDoc };
 
@@ -217,8 +217,7 @@ export function writeSegment(
   words: ReadonlyMap<string, string> = new Map(),
 ): { postingsBytes: number; positionsBytes: number; newWords: [string, string][] } {
   // The first spelling of a word stays (merges and deletes leave words alone; Suggest checks them).
-  const newWords: [string, string][] = [];
-  for (const [folded, word] of words) if (addWord(store, tenantId, folded, word)) newWords.push([folded, word]);
+  const newWords = addWords(store, tenantId, words);
   const enc = new SegmentTermEncoder(tenantId, segmentId, directPut(store), norms);
   for (const [term, input] of terms) enc.add(term, input);
   enc.finish();

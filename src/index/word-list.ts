@@ -6,16 +6,77 @@
  * kept in step by the index's write hook. Words are never removed before a Reindex or erasure: Suggest
  * checks a word against the live term dictionary before offering it.
  */
+import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
 
-/** Writes a word unless its folded form is known (the first spelling stays); true if it was new. */
-export function addWord(store: IndexStore, tenantId: string, folded: string, word: string): boolean {
-  const key: Key = [tenantId, store.cipher.blindKey(tenantId, 'index-word', folded)];
-  if (store.words.doesExist(key)) return false;
-  store.putSealed('words', key, pack([folded, word]));
-  return true;
+/**
+ * Where a tenant's stored-word cache is anchored: a record in `index-words` written with the cache (key
+ * [t, EPOCH]; blind keys are base64url and never contain '~'). dropTenant and erasure remove it with the
+ * words, so a cache whose record is gone is stale.
+ */
+const EPOCH = '~epoch';
+/** Beyond this many folded words a tenant's cache stops growing (words are still checked one by one). */
+const MAX_CACHED = 1_000_000;
+
+interface StoredWords {
+  epoch: Buffer;
+  known: Set<string>;
+  /** Written in the last write transaction; known once that transaction is seen committed. */
+  pending: string[];
+  pendingKey: Key | undefined;
+}
+
+/** Per store and tenant: folded words known to be in `index-words`. */
+const caches = new WeakMap<IndexStore, Map<string, StoredWords>>();
+
+function storedWords(store: IndexStore, tenantId: string): StoredWords {
+  let byTenant = caches.get(store);
+  if (byTenant === undefined) {
+    byTenant = new Map();
+    caches.set(store, byTenant);
+  }
+  const epochKey: Key = [tenantId, EPOCH];
+  const onDisk = store.words.get(epochKey) as Buffer | undefined;
+  let c = byTenant.get(tenantId);
+  if (c === undefined || onDisk === undefined || !onDisk.equals(c.epoch)) {
+    // No cache, or the words were dropped since: start over (and anchor the new cache).
+    const epoch = onDisk ?? randomBytes(16);
+    if (onDisk === undefined) store.words.put(epochKey, epoch);
+    c = { epoch, known: new Set(), pending: [], pendingKey: undefined };
+    byTenant.set(tenantId, c);
+  } else if (c.pendingKey !== undefined) {
+    // The previous write's new words are stored if its transaction committed (all or none of them).
+    if (store.words.doesExist(c.pendingKey)) for (const f of c.pending) if (c.known.size < MAX_CACHED) c.known.add(f);
+  }
+  c.pending = [];
+  c.pendingKey = undefined;
+  return c;
+}
+
+/**
+ * Writes the words whose folded form is not stored yet (the first spelling stays); returns the new ones.
+ * Must run inside a write transaction. Most of a segment's words were stored by earlier segments: the
+ * cache spares each of those an HMAC and a read.
+ */
+export function addWords(store: IndexStore, tenantId: string, words: ReadonlyMap<string, string>): [string, string][] {
+  const newWords: [string, string][] = [];
+  if (words.size === 0) return newWords;
+  const c = storedWords(store, tenantId);
+  for (const [folded, word] of words) {
+    if (c.known.has(folded)) continue;
+    const key: Key = [tenantId, store.cipher.blindKey(tenantId, 'index-word', folded)];
+    if (store.words.doesExist(key)) {
+      if (c.known.size < MAX_CACHED) c.known.add(folded);
+      continue;
+    }
+    store.putSealed('words', key, pack([folded, word]));
+    newWords.push([folded, word]);
+    c.pending.push(folded);
+    c.pendingKey = key;
+  }
+  return newWords;
 }
 
 const FOLD_AT = 4096;
@@ -69,6 +130,7 @@ export class WordList {
     if (t === undefined) {
       const written = new Map<string, string>();
       for (const { key, value } of this.store.words.getRange({ start: [tenantId], end: [tenantId, RANGE_END] })) {
+        if ((key as Key)[1] === EPOCH) continue;
         const [folded, word] = unpack(this.store.open('words', key as Key, value)) as [string, string];
         written.set(folded, word);
       }

@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SearchEngine } from '../../src/index/engine.js';
+import { IndexStore } from '../../src/index/index-store.js';
+import { addWords } from '../../src/index/word-list.js';
+import { testCipher } from '../helpers/index-cipher.js';
+
+let dir: string;
+let root: RootDatabase;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archivar-words-'));
+  root = open({ path: dir });
+});
+afterEach(async () => {
+  await root.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const doc = (id: string, body: string) => ({ docId: id, language: 'deu' as const, fields: { body: [body] } });
+const words = (...w: string[]) => new Map(w.map((x) => [x.toLowerCase(), x]));
+
+describe('the stored-word cache of the segment writer', () => {
+  it('stores a tenant’s words again after a drop, and a fresh engine offers them', async () => {
+    const e = new SearchEngine(root, { cipher: testCipher, autoMerge: false });
+    await e.index.addDocuments('t1', [doc('a', 'Der Mietvertrag endet im Mai.')]);
+    await e.index.addDocuments('t1', [doc('b', 'Kündigung zum Mietvertrag.')]); // 'mietvertrag' comes from the cache now
+    expect((await e.suggest('t1', 'Mietv')).suggestions.map((s) => s.text)).toContain('Mietvertrag');
+
+    await e.index.dropTenant('t1');
+    await e.index.addDocuments('t1', [doc('c', 'Ein neuer Mietvertrag.')]);
+    expect((await e.suggest('t1', 'Mietv')).suggestions.map((s) => s.text)).toContain('Mietvertrag');
+    // A second engine loads the word list from LMDB only (its own caches are empty).
+    const fresh = new SearchEngine(root, { cipher: testCipher, autoMerge: false });
+    expect((await fresh.suggest('t1', 'Mietv')).suggestions.map((s) => s.text)).toContain('Mietvertrag');
+  });
+
+  it('does not take words of a rolled-back write for stored', async () => {
+    await testCipher.ready('t1');
+    await testCipher.ready('t2');
+    const store = new IndexStore(root, testCipher);
+    expect(await root.transaction(() => addWords(store, 't1', words('Vertrag')))).toEqual([['vertrag', 'Vertrag']]);
+    await expect(
+      root.childTransaction(() => {
+        expect(addWords(store, 't1', words('Vertrag', 'Urlaub'))).toEqual([['urlaub', 'Urlaub']]);
+        throw new Error('the write fails after the words');
+      }),
+    ).rejects.toThrow('the write fails');
+    // 'urlaub' was never committed: it is written again; 'vertrag' is known.
+    expect(await root.transaction(() => addWords(store, 't1', words('Vertrag', 'Urlaub')))).toEqual([['urlaub', 'Urlaub']]);
+    expect(await root.transaction(() => addWords(store, 't1', words('Vertrag', 'Urlaub')))).toEqual([]);
+    // Another tenant has its own words.
+    expect(await root.transaction(() => addWords(store, 't2', words('Vertrag')))).toEqual([['vertrag', 'Vertrag']]);
+  });
+});
