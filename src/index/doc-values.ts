@@ -212,7 +212,7 @@ export class DocValuesStore {
     docId: string,
     tags: readonly string[] | (() => readonly string[] | undefined),
   ): Promise<boolean> {
-    return this.root.transaction(() => {
+    return this.root.childTransaction(() => {
       const v = this.get(tenantId, docId);
       const now = typeof tags === 'function' ? tags() : tags;
       if (v === undefined || now === undefined) return false;

@@ -208,7 +208,7 @@ export class SearchIndex {
       for (const a of await analysed) builder.add(a);
       if (this.#textStore?.put) for (const d of byId.values()) await this.#textStore.put(tenantId, d.docId, d.fields.body ?? []);
       if (builder.numDocs === 0) return { segmentId: 0, docs: 0 };
-      const segmentId = await this.store.root.transaction(() => {
+      const segmentId = await this.store.root.childTransaction(() => {
         const stats = this.#stats(tenantId);
         for (const id of byId.keys()) this.#tombstone(tenantId, id, stats);
         const id = stats.nextSegmentId++;
@@ -239,7 +239,7 @@ export class SearchIndex {
     checkTenant(tenantId);
     return this.#enqueue(async () => {
       await this.store.cipher.ready(tenantId);
-      const found = await this.store.root.transaction(() => {
+      const found = await this.store.root.childTransaction(() => {
         const stats = this.#stats(tenantId);
         const hit = this.#tombstone(tenantId, docId, stats);
         if (hit) this.store.meta.put([tenantId, 'stats'], stats);
@@ -258,7 +258,7 @@ export class SearchIndex {
   dropTenant(tenantId: string): Promise<void> {
     checkTenant(tenantId);
     return this.#enqueue(async () => {
-      await this.store.root.transaction(() => {
+      await this.store.root.childTransaction(() => {
         for (const db of this.store.all()) {
           const keys = [...db.getKeys({ start: [tenantId], end: [tenantId, RANGE_END] })];
           for (const k of keys) db.remove(k as Key);

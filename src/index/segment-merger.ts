@@ -178,7 +178,7 @@ export async function mergeSegments(
     );
 
   // 1. Reserve the new segment id.
-  const newId = await root.transaction(() => {
+  const newId = await root.childTransaction(() => {
     if (!sourcesUnchanged()) return undefined;
     const stats = (meta.get([tenantId, 'stats']) as TenantStats | undefined) ?? emptyStats();
     const id = stats.nextSegmentId;
@@ -231,7 +231,7 @@ export async function mergeSegments(
       const batch = ops;
       ops = [];
       buffered = 0;
-      return root.transaction(() => {
+      return root.childTransaction(() => {
         if ((meta.get([tenantId, 'pending', newId]) as Marker | undefined)?.uid !== uid) return false;
         for (const op of batch) (store[op.db] as unknown as MetaDb).put(op.key, op.value);
         return true;
@@ -289,7 +289,7 @@ export async function mergeSegments(
     }
 
     // 3. Swap, in one short write transaction.
-    const result = await root.transaction((): SegmentMeta | undefined | 'stale' => {
+    const result = await root.childTransaction((): SegmentMeta | undefined | 'stale' => {
       if ((meta.get([tenantId, 'pending', newId]) as Marker | undefined)?.uid !== uid || !sourcesUnchanged()) return 'stale';
       const bits = new Uint8Array(Math.ceil(records.length / 8));
       let deleted = 0;
@@ -393,7 +393,7 @@ async function removeSegmentData(
   const ours = () => (meta.get([tenantId, kind, id]) as Marker | undefined)?.uid === uid;
   for (const db of [store.dirs, store.terms, store.positions, store.large, store.docs]) {
     for (;;) {
-      const done = await store.root.transaction(() => {
+      const done = await store.root.childTransaction(() => {
         if (!ours()) return true;
         let n = 0;
         for (const key of db.getKeys({ start: [tenantId, id], end: [tenantId, id + 1], limit: GC_CHUNK })) {
@@ -406,7 +406,7 @@ async function removeSegmentData(
       await yieldToLoop();
     }
   }
-  await store.root.transaction(() => {
+  await store.root.childTransaction(() => {
     if (!ours()) return;
     store.norms.remove([tenantId, id]);
     store.deletes.remove([tenantId, id]);

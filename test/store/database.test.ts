@@ -38,7 +38,12 @@ describe('store', () => {
     await expect(t.store.root.transaction(failing('plain-1'))).rejects.toThrow('the second write fails');
     expect(db.get('plain-1')).toBe('written');
     // The callback's value comes back, and its writes are committed.
-    expect(await t.store.atomic(() => db.putSync('atomic-2', 'ok') && 42)).toBe(42);
+    expect(
+      await t.store.atomic(() => {
+        db.putSync('atomic-2', 'ok');
+        return 42;
+      }),
+    ).toBe(42);
     expect(db.get('atomic-2')).toBe('ok');
   });
 
