@@ -332,7 +332,20 @@ export function decodeSkipTable(postings: Uint8Array): SkipTable {
  * zero frequencies.
  */
 export function decodeBlock(postings: Uint8Array, skip: SkipTable, b: number, docs: Int32Array, tfs: Int32Array): number {
-  const n = b === skip.blockCount - 1 ? skip.df - b * BLOCK_SIZE : BLOCK_SIZE;
+  const off = decodeBlockDocs(postings, skip, b, docs);
+  const n = blockLength(skip, b);
+  decodeBlockTfs(postings, skip, b, off, n, tfs);
+  return n;
+}
+
+/** Documents in block b. */
+export function blockLength(skip: SkipTable, b: number): number {
+  return b === skip.blockCount - 1 ? skip.df - b * BLOCK_SIZE : BLOCK_SIZE;
+}
+
+/** Decode only the doc ids of block b into docs[0..n); returns the offset of its frequencies (decodeBlockTfs). */
+export function decodeBlockDocs(postings: Uint8Array, skip: SkipTable, b: number, docs: Int32Array): number {
+  const n = blockLength(skip, b);
   let off = skip.blockOffset[b]!;
   const bits = postings[off++]!;
   off = unpack(postings, off, n, bits, docs);
@@ -341,6 +354,11 @@ export function decodeBlock(postings: Uint8Array, skip: SkipTable, b: number, do
     prev += docs[i]! + 1;
     docs[i] = prev;
   }
+  return off;
+}
+
+/** Decode the frequencies of block b (n docs), which start at `off`, into tfs[f * BLOCK_SIZE + i]. */
+export function decodeBlockTfs(postings: Uint8Array, skip: SkipTable, b: number, off: number, n: number, tfs: Int32Array): void {
   const mask = skip.fieldMask[b]!;
   const scratch = SCRATCH;
   for (let f = 0; f < NUM_FIELDS; f++) {
@@ -352,7 +370,6 @@ export function decodeBlock(postings: Uint8Array, skip: SkipTable, b: number, do
     off = unpack(postings, off, n, tbits, scratch);
     tfs.set(scratch.subarray(0, n), f * BLOCK_SIZE);
   }
-  return n;
 }
 
 const SCRATCH = new Int32Array(BLOCK_SIZE);

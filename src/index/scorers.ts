@@ -5,7 +5,15 @@
  * MaxScore for disjunctions). Scores are always computed by the same code in the same order, so pruned and
  * exhaustive runs give bit-identical scores.
  */
-import { BLOCK_SIZE, decodeBlock, FIELD_POSITION_SHIFT, NUM_FIELDS, type SkipTable } from './postings-codec.js';
+import {
+  BLOCK_SIZE,
+  blockLength,
+  decodeBlockDocs,
+  decodeBlockTfs,
+  FIELD_POSITION_SHIFT,
+  NUM_FIELDS,
+  type SkipTable,
+} from './postings-codec.js';
 
 export const NO_MORE_DOCS = 0x7fffffff;
 /** Bounds are compared with a little slack so that rounding can never prune a competitive doc. */
@@ -63,7 +71,10 @@ export class TermScorer extends Scorer {
   private block = -1;
   private i = 0;
   private readonly docs = new Int32Array(BLOCK_SIZE);
-  private readonly tfs = new Int32Array(BLOCK_SIZE * NUM_FIELDS);
+  /** Frequencies of block tfsBlock: decoded on first need (a match that is only visited never needs them). */
+  private readonly tfsBuf = new Int32Array(BLOCK_SIZE * NUM_FIELDS);
+  private tfsBlock = -1;
+  private tfsOff = 0;
   private readonly bound: Float64Array;
   private readonly maxBound: number;
   private shallowBlock = 0;
@@ -106,7 +117,7 @@ export class TermScorer extends Scorer {
     if (this.block < 0 || target > lastDoc[this.block]!) {
       let b = Math.max(this.block, 0);
       if (lastDoc[b]! < target) b = firstBlockAtLeast(lastDoc, target, b + 1);
-      decodeBlock(this.postings, this.skip, b, this.docs, this.tfs);
+      this.tfsOff = decodeBlockDocs(this.postings, this.skip, b, this.docs);
       this.block = b;
       this.i = 0;
     }
@@ -117,12 +128,22 @@ export class TermScorer extends Scorer {
     return (this.doc = docs[i]!);
   }
 
+  /** The current block's frequencies. */
+  private get tfs(): Int32Array {
+    if (this.tfsBlock !== this.block) {
+      decodeBlockTfs(this.postings, this.skip, this.block, this.tfsOff, blockLength(this.skip, this.block), this.tfsBuf);
+      this.tfsBlock = this.block;
+    }
+    return this.tfsBuf;
+  }
+
   override score(): number {
     const { norms, invK, k1 } = this.ctx;
     const base = this.doc * NUM_FIELDS;
+    const tfs = this.tfs;
     let t = 0;
     for (let f = 0; f < NUM_FIELDS; f++) {
-      const tf = this.tfs[f * BLOCK_SIZE + this.i]!;
+      const tf = tfs[f * BLOCK_SIZE + this.i]!;
       if (tf > 0) t += tf * invK[f * 256 + norms[base + f]!]!;
     }
     return (this.idfk1 * t) / (k1 + t);
@@ -158,14 +179,16 @@ export class TermScorer extends Scorer {
   /** Bit f set when the term occurs in field f of the current doc. */
   fieldMaskAt(): number {
     let m = 0;
-    for (let f = 0; f < NUM_FIELDS; f++) if (this.tfs[f * BLOCK_SIZE + this.i]! > 0) m |= 1 << f;
+    const tfs = this.tfs;
+    for (let f = 0; f < NUM_FIELDS; f++) if (tfs[f * BLOCK_SIZE + this.i]! > 0) m |= 1 << f;
     return m;
   }
 
   /** Total term frequency over all fields at the current doc. */
   private freqAt(i: number): number {
     let c = 0;
-    for (let f = 0; f < NUM_FIELDS; f++) c += this.tfs[f * BLOCK_SIZE + i]!;
+    const tfs = this.tfs;
+    for (let f = 0; f < NUM_FIELDS; f++) c += tfs[f * BLOCK_SIZE + i]!;
     return c;
   }
 

@@ -206,6 +206,21 @@ describe('query language over the engine', () => {
     ]);
     expect(await e.setTags('t1', 'missing', ['x'])).toBe(false);
   });
+
+  it('facets see a tag change after the segment was faceted once (the per-segment facet cache follows tags)', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    const tags = async () =>
+      (await e.search('t1', 'type:pdf', { facets: ['tag', 'type'] })).facets.map((f) =>
+        f.buckets.map((b) => `${b.value}=${b.count}`),
+      );
+    const before = await tags();
+    expect(before[0]).toEqual(['finanzen=2', 'steuer=1']);
+    expect(await e.setTags('t1', 'vertrag', ['wichtig', 'finanzen'])).toBe(true);
+    expect(await tags()).toEqual([['finanzen=3', 'steuer=1', 'wichtig=1'], before[1]]);
+    expect(await e.setTags('t1', 'vertrag', [])).toBe(true);
+    expect(await tags()).toEqual(before);
+  });
 });
 
 describe('facets', () => {
