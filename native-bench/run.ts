@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeMachine } from './harness/machine.js';
+import { startLauncher } from './harness/native.js';
 import { findRegressions, formatTable, readResults, toFigure, writeResults } from './harness/report.js';
 import type { BenchContext, Figure, Mode } from './harness/types.js';
 import { BENCHMARKS } from './stages/all.js';
@@ -72,6 +73,8 @@ async function main(): Promise<number> {
   for (const name of only) {
     if (!BENCHMARKS.some((b) => b.name === name)) throw new Error(`unknown benchmark ${name}; --list shows them`);
   }
+  // Before any stage grows this process: reference tools are started from the launcher, never forked from here.
+  startLauncher();
   const machine = describeMachine();
   const figures: Figure[] = [];
   const skipped: string[] = [];
