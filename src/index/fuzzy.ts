@@ -26,6 +26,7 @@ export function fuzzySearch(dict: readonly string[], word: string, maxEdits: num
   let visits = opts.maxVisits ?? 50_000;
   const n = word.length;
   const best = new Map<string, number>();
+  // One row per depth, reused: the walk is depth first, so a row is rewritten only after its subtree is done.
   const rows: Int32Array[] = [Int32Array.from({ length: n + 1 }, (_, j) => j)];
   const chars: number[] = [];
 
@@ -58,7 +59,7 @@ export function fuzzySearch(dict: readonly string[], word: string, maxEdits: num
         if (dict[m]!.charCodeAt(depth) <= c) a = m + 1;
         else b = m;
       }
-      const next = new Int32Array(n + 1);
+      const next = (rows[depth + 1] ??= new Int32Array(n + 1));
       next[0] = depth + 1;
       let min = next[0]!;
       const prevRow = depth > 0 ? rows[depth - 1] : undefined;
@@ -72,7 +73,6 @@ export function fuzzySearch(dict: readonly string[], word: string, maxEdits: num
         if (v < min) min = v;
       }
       if (min <= maxEdits) {
-        rows[depth + 1] = next;
         chars[depth] = c;
         walk(i, a, depth + 1);
       }
@@ -91,7 +91,7 @@ export function fuzzySearch(dict: readonly string[], word: string, maxEdits: num
 }
 
 /** Index of the first term of the sorted dictionary that is not below `term` (binary search). */
-function lowerBound(dict: readonly string[], term: string): number {
+export function lowerBound(dict: readonly string[], term: string): number {
   let lo = 0;
   let hi = dict.length;
   while (lo < hi) {

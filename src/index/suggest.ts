@@ -9,7 +9,7 @@
 import FlexSearch from 'flexsearch';
 import { analyseToTokens, normaliseWord } from './analyser.js';
 import type { DocValuesStore } from './doc-values.js';
-import { containsTerm, fuzzySearch, prefixRange } from './fuzzy.js';
+import { containsTerm, fuzzySearch, lowerBound, prefixRange } from './fuzzy.js';
 import type { TermDictionary } from './term-dictionary.js';
 import type { WordList } from './word-list.js';
 
@@ -54,13 +54,23 @@ export class Suggester {
   #typoWords(tenantId: string, word: string, lists: readonly (readonly string[])[], limit: number): string[] {
     if (word.length < 3) return [];
     const found: { text: string; distance: number }[] = [];
-    for (const folded of this.words.lists(tenantId))
-      for (const f of prefixRange(folded, word.slice(0, 2), 2000, 2000)) {
-        const distance = prefixDistance(word, f, 1);
-        if (distance > 1) continue;
-        const w = this.words.written(tenantId, f);
-        if (w !== undefined && isLive(w, lists)) found.push({ text: w, distance });
+    const rows = new Int32Array(2 * (word.length + 1));
+    for (const folded of this.words.lists(tenantId)) {
+      // The first TYPO_SCAN words starting with the two letters (a range of the sorted list), without
+      // copying them: only the few within one edit are kept, in the order prefixRange gave them.
+      const near: string[] = [];
+      const two = word.slice(0, 2);
+      for (let i = lowerBound(folded, two), end = i + TYPO_SCAN; i < end && i < folded.length; i++) {
+        const f = folded[i]!;
+        if (!f.startsWith(two)) break;
+        if (prefixDistance(word, f, 1, rows) <= 1) near.push(f);
       }
+      near.sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+      for (const f of near) {
+        const w = this.words.written(tenantId, f);
+        if (w !== undefined && isLive(w, lists)) found.push({ text: w, distance: prefixDistance(word, f, 1, rows) });
+      }
+    }
     found.sort((a, b) => a.distance - b.distance || a.text.length - b.text.length || a.text.localeCompare(b.text));
     return found.slice(0, limit).map((f) => f.text);
   }
@@ -154,26 +164,34 @@ function isLive(word: string, lists: readonly (readonly string[])[]): boolean {
   return analyseToTokens(word, 'deu+eng').some((t) => lists.some((l) => containsTerm(l, t.term)));
 }
 
-/** Edit distance from `typed` to the closest prefix of `word`, or max + 1 once it exceeds `max`. */
-function prefixDistance(typed: string, word: string, max: number): number {
+/** Words scanned per list for typo'd completions (the first of the range sharing the first two letters). */
+const TYPO_SCAN = 2000;
+
+/**
+ * Edit distance from `typed` to the closest prefix of `word`, or max + 1 once it exceeds `max`. `rows`:
+ * scratch of at least 2 × (typed.length + 1) (no allocation per word).
+ */
+export function prefixDistance(typed: string, word: string, max: number, rows?: Int32Array): number {
   const n = typed.length;
-  let prev = Array.from({ length: n + 1 }, (_, i) => i);
-  let best = prev[n] as number;
+  const scratch = rows !== undefined && rows.length >= 2 * (n + 1) ? rows : new Int32Array(2 * (n + 1));
+  let prev = scratch.subarray(0, n + 1);
+  let cur = scratch.subarray(n + 1, 2 * (n + 1));
+  for (let i = 0; i <= n; i++) prev[i] = i;
+  let best = n;
   for (let j = 1; j <= word.length; j++) {
-    const cur = [j];
+    cur[0] = j;
     let rowMin = j;
+    const wc = word.charCodeAt(j - 1);
     for (let i = 1; i <= n; i++) {
-      const v = Math.min(
-        (prev[i] as number) + 1,
-        (cur[i - 1] as number) + 1,
-        (prev[i - 1] as number) + (typed[i - 1] === word[j - 1] ? 0 : 1),
-      );
-      cur.push(v);
+      const v = Math.min(prev[i]! + 1, cur[i - 1]! + 1, prev[i - 1]! + (typed.charCodeAt(i - 1) === wc ? 0 : 1));
+      cur[i] = v;
       if (v < rowMin) rowMin = v;
     }
-    best = Math.min(best, cur[n] as number);
+    if (cur[n]! < best) best = cur[n]!;
     if (rowMin > max) break; // every longer prefix is at least this far
+    const t = prev;
     prev = cur;
+    cur = t;
   }
   return Math.min(best, max + 1);
 }

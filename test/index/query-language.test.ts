@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fuzzySearch } from '../../src/index/fuzzy.js';
 import { snippetBoxes } from '../../src/index/hit-boxes.js';
 import { parseQuery, QuerySyntaxError } from '../../src/index/query-parser.js';
+import { prefixDistance } from '../../src/index/suggest.js';
 
 describe('the full grammar', () => {
   it('parses NOT, AND, fuzzy words, fields, phrases with proximity', () => {
@@ -117,6 +118,34 @@ describe('fuzzy dictionary walk', () => {
       const got = new Map(fuzzySearch(words, q, 2, { limit: 1000 }).map((m) => [m.term, m.distance]));
       const want = new Map(words.map((w) => [w, osa(q, w)] as const).filter(([, d]) => d <= 2));
       expect(got).toEqual(want);
+    }
+  });
+  it("Suggest's prefix distance (one scratch buffer for every word) equals the closest prefix by brute force", () => {
+    const lev = (a: string, b: string) => {
+      let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+      for (let i = 1; i <= a.length; i++) {
+        const cur = [i];
+        for (let j = 1; j <= b.length; j++)
+          cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+        prev = cur;
+      }
+      return prev[b.length]!;
+    };
+    let seed = 11;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const word = () => Array.from({ length: 1 + rnd(7) }, () => 'abcü'[rnd(4)]).join('');
+    for (const max of [1, 2]) {
+      const scratch = new Int32Array(64);
+      for (let i = 0; i < 400; i++) {
+        const typed = word();
+        const w = word();
+        let best = Number.POSITIVE_INFINITY;
+        for (let k = 0; k <= w.length; k++) best = Math.min(best, lev(typed, w.slice(0, k)));
+        expect(prefixDistance(typed, w, max, scratch), `${typed} ${w}`).toBe(Math.min(best, max + 1));
+      }
     }
   });
 });
