@@ -420,7 +420,11 @@ interface Segment {
  * both columns, a footer) separate zones, so "title, left column, right column, footer" reads right.
  */
 export function orderText(runs: TextRun[]): string {
-  const visible = runs.filter((r) => r.str.trim().length > 0);
+  // A hostile page may place text at infinite or absurd coordinates: such runs cannot be ordered.
+  const visible = runs.filter(
+    (r) =>
+      r.str.trim().length > 0 && Number.isFinite(r.x) && Number.isFinite(r.y) && Number.isFinite(r.w) && Number.isFinite(r.size),
+  );
   if (visible.length === 0) return '';
   const segments = toSegments(visible);
   const lines = orderSegments(segments, 0);
@@ -428,6 +432,19 @@ export function orderText(runs: TextRun[]): string {
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
+}
+
+/** Math.min/max over a mapped array without spreading it (a page can have more runs than a call has arguments). */
+function minOf<T>(items: readonly T[], f: (t: T) => number): number {
+  let m = Number.POSITIVE_INFINITY;
+  for (const it of items) m = Math.min(m, f(it));
+  return m;
+}
+
+function maxOf<T>(items: readonly T[], f: (t: T) => number): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const it of items) m = Math.max(m, f(it));
+  return m;
 }
 
 function median(values: number[]): number {
@@ -568,12 +585,13 @@ function linesOf(segments: Segment[]): string[] {
  */
 function findGutter(segments: Segment[]): { from: number; to: number } | undefined {
   if (segments.length < 6) return undefined;
-  const minX = Math.min(...segments.map((s) => s.x0));
-  const maxX = Math.max(...segments.map((s) => s.x1));
+  const minX = minOf(segments, (s) => s.x0);
+  const maxX = maxOf(segments, (s) => s.x1);
   const width = maxX - minX;
   if (width <= 0) return undefined;
   const em = median(segments.map((s) => s.size)) || 10;
-  const step = Math.max(0.5, em / 4);
+  // At most ~4k steps across the block, however wide a hostile page claims to be.
+  const step = Math.max(0.5, em / 4, width / 4096);
   // Titles, headings and footers over both columns cross the gutter; they become zone separators.
   const allowedCrossers = Math.max(2, Math.floor(segments.length * 0.3));
 
@@ -587,14 +605,14 @@ function findGutter(segments: Segment[]): { from: number; to: number } | undefin
     const right = segments.filter((s) => s.x0 >= mid);
     if (left.length < 3 || right.length < 3) return;
     // The real gutter lies between the columns' ragged edges, inside the low-coverage run.
-    const from = Math.max(...left.map((s) => s.x1));
-    const to = Math.min(...right.map((s) => s.x0));
+    const from = maxOf(left, (s) => s.x1);
+    const to = minOf(right, (s) => s.x0);
     if (to - from < 0.8 * em) return;
     // Both sides must share height: a caption beside a figure is not a column.
-    const ly0 = Math.min(...left.map((s) => s.y));
-    const ly1 = Math.max(...left.map((s) => s.y));
-    const ry0 = Math.min(...right.map((s) => s.y));
-    const ry1 = Math.max(...right.map((s) => s.y));
+    const ly0 = minOf(left, (s) => s.y);
+    const ly1 = maxOf(left, (s) => s.y);
+    const ry0 = minOf(right, (s) => s.y);
+    const ry1 = maxOf(right, (s) => s.y);
     const overlap = Math.min(ly1, ry1) - Math.max(ly0, ry0);
     if (overlap < 2 * em) return;
     // Column text fills its column; short cells beside a wide gap are a table, read row by row.

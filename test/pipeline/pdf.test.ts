@@ -108,6 +108,36 @@ describe('pdf', () => {
     expect(orderText(runs)).toBe('foo bar baz qux');
   });
 
+  it('orders hostile text layers at once: infinite or absurd coordinates, and more runs than a call has arguments', () => {
+    // Two columns of lines, plus a run at x = 1e30 (the gutter sweep once stepped across all of it) and
+    // runs at non-finite coordinates (skipped: they cannot be placed).
+    const columns = Array.from({ length: 8 }, (_, i) => [
+      { str: `links${i}`, x: 0, y: 10 + i * 12, w: 200, size: 10 },
+      { str: `rechts${i}`, x: 300, y: 10 + i * 12, w: 200, size: 10 },
+    ]).flat();
+    const t0 = performance.now();
+    const text = orderText([
+      ...columns,
+      { str: 'weit', x: 1e30, y: 500, w: 10, size: 10 },
+      { str: 'unendlich', x: Number.POSITIVE_INFINITY, y: 20, w: 10, size: 10 },
+      { str: 'nan', x: 10, y: Number.NaN, w: 10, size: 10 },
+    ]);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(text).toContain('links0');
+    expect(text).toContain('rechts7');
+    expect(text).toContain('weit');
+    expect(text).not.toContain('unendlich');
+    expect(text).not.toContain('nan');
+    const many = Array.from({ length: 200_000 }, (_, i) => ({
+      str: `w${i}`,
+      x: (i % 50) * 12,
+      y: Math.floor(i / 50) * 12,
+      w: 10,
+      size: 10,
+    }));
+    expect(orderText(many).split(/\s+/)).toHaveLength(200_000);
+  });
+
   it('marks image-only pages as needing OCR and renders them at the requested dpi', async () => {
     const png = renderTextPng(['Gescannte Seite'], { fontSize: 40 });
     const pdf = await open(await scannedPdf([png], 150));
