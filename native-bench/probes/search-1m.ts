@@ -12,6 +12,7 @@
  * rounds, then `rounds` rounds), printing one JSON object: p50/p99/max per kind and per query, load average.
  */
 import fs from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -57,17 +58,30 @@ if (mode === 'build') {
   const rounds = Number(arg4 ?? 30);
   const ours = await openOurs(dir, SECRET);
   const typos = await chooseTypos(ours, words.typoTargets, log);
-  // ONLY=substring keeps the queries whose label contains it (for profiling one query).
-  const only = process.env.ONLY;
+  // ONLY=regexp keeps the queries whose label matches it (for profiling one query).
+  const only = process.env.ONLY === undefined ? undefined : new RegExp(process.env.ONLY);
   const selected = kinds(words, typos)
     .filter((k) => wanted.includes(k.kind))
-    .map((k) => ({ ...k, instances: k.instances.filter((q) => only === undefined || q.label.includes(only)) }))
+    .map((k) => ({ ...k, instances: k.instances.filter((q) => only === undefined || only.test(q.label)) }))
     .filter((k) => k.instances.length > 0);
   const loadBefore = load();
   const result: Record<string, unknown> = {};
   const tOpen = performance.now();
   for (const k of selected) for (let i = 0; i < 2; i++) for (const q of k.instances) await q.ours(ours);
   const warmMs = Math.round(performance.now() - tOpen);
+  // PROF=file.cpuprofile: a CPU profile of the timed rounds only (not the warm-up's lazy loading).
+  const profFile = process.env.PROF;
+  const session = profFile ? new inspector.Session() : undefined;
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session?.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  if (session) {
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 200 });
+    await post('Profiler.start');
+  }
   // Garbage collections during the timed rounds (count, longest pause, total).
   const gcs: number[] = [];
   const gcObserver = new PerformanceObserver((list) => {
@@ -96,6 +110,12 @@ if (mode === 'build') {
       queries: Object.fromEntries([...per].map(([label, v]) => [label, stats(v)])),
     };
   }
+  if (session && profFile) {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    fs.writeFileSync(profFile, JSON.stringify(profile));
+    session.disconnect();
+  }
+  await new Promise((r) => setTimeout(r, 200)); // gc entries are delivered asynchronously
   gcObserver.disconnect();
   const totals: Record<string, string> = {};
   for (const k of selected) for (const q of k.instances) totals[q.label] = await q.oursTotal(ours);
