@@ -85,6 +85,8 @@ interface Row {
   readonly name: string;
   readonly what: string;
   readonly scores: Scores;
+  /** Hits asked for per query; MAP@100 and R@100 need 100 (default). */
+  readonly depth?: number;
 }
 
 function cranfieldDir(): string {
@@ -206,7 +208,7 @@ function uniqueDocs(c: Collection): Collection['docs'] {
 }
 
 /** Through the public API: a fresh server, every document uploaded, every query asked over gRPC. */
-async function runApi(ctx: BenchContext, c: Collection): Promise<Row> {
+async function runApi(ctx: BenchContext, c: Collection, depth: number): Promise<Row> {
   const server = await startBenchServer({ 'pool-threads': '2' });
   try {
     const token = await realSession(server.address);
@@ -236,19 +238,24 @@ async function runApi(ctx: BenchContext, c: Collection): Promise<Row> {
           `languages: ${[...buckets.map((b) => `${b.value} ${b.count}`), ...(other > 0 ? [`none detected ${other}`] : [])].join(', ')}`,
       );
       const rankings = new Map<string, string[]>();
+      const q0 = performance.now();
       for (const q of c.queries) {
-        const res = await client.search(q.words.join(' OR '), { limit: TOP });
+        const res = await client.search(q.words.join(' OR '), { limit: depth });
         rankings.set(
           q.id,
           res.hits.map((h) => byDocument.get(h.documentId) ?? ''),
         );
       }
-      return { name: 'api', what: 'full analyser, through the public API', scores: evaluate(c, rankings) };
+      ctx.log(`API: ${c.queries.length} queries (top ${depth}) in ${((performance.now() - q0) / 1000).toFixed(1)} s`);
+      const what = `full analyser, through the public API${depth < TOP ? ` (top ${depth}: MAP@100 and R@100 with --full)` : ''}`;
+      return { name: 'api', what, scores: evaluate(c, rankings), depth };
     } finally {
       client.close();
     }
   } finally {
+    const s0 = performance.now();
     await server.stop();
+    ctx.log(`API: server stopped in ${((performance.now() - s0) / 1000).toFixed(1)} s`);
   }
 }
 
@@ -332,7 +339,9 @@ function markdownTable(rows: readonly Row[], base: Row): string[] {
           ? '| ±0 | 0 / 0 | — |'
           : `| ${delta >= 0 ? '+' : '−'}${f4(Math.abs(delta))} | ${better} / ${worse} | ${p.toFixed(4)} |`;
     }
-    lines.push(`| ${r.what} | ${f4(mean(s.ndcg10))} | ${f4(mean(s.ap))} | ${f4(mean(s.p10))} | ${f4(mean(s.recall))} ${compare}`);
+    const deep = (r.depth ?? TOP) >= TOP;
+    const at100 = (x: number[]) => (deep ? f4(mean(x)) : '—');
+    lines.push(`| ${r.what} | ${f4(mean(s.ndcg10))} | ${at100(s.ap)} | ${f4(mean(s.p10))} | ${at100(s.recall)} ${compare}`);
   }
   return lines;
 }
@@ -350,57 +359,64 @@ export const relevanceBenchmark: Benchmark = {
     const dir = cranfieldDir();
     return fs.existsSync(path.join(dir, 'docs.jsonl')) ? undefined : `no Cranfield collection in ${dir} (ARCHIVAR_CRANFIELD)`;
   },
-  async quick(ctx) {
-    const c = loadCollection(cranfieldDir());
-    ctx.log(`${c.docs.length} documents, ${c.queries.length} judged queries`);
-    const api = await runApi(ctx, c);
+  // Quick mode asks the API for the top 10 only: every hit carries snippets, and 225 queries × 100 hits
+  // of them took two of the quick run's ten minutes. --full asks for the top 100.
+  quick: (ctx) => runRelevance(ctx, 10),
+  full: (ctx) => runRelevance(ctx, TOP),
+};
 
-    const docs: IndexDoc[] = [];
-    for (const d of uniqueDocs(c)) docs.push(await indexDoc(d));
-    const rows: Row[] = [];
-    for (const v of VARIANTS) {
-      const t0 = performance.now();
-      rows.push(await runInProcess(ctx, c, docs, v));
-      ctx.log(`${v.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+async function runRelevance(ctx: BenchContext, apiDepth: number): Promise<void> {
+  const c = loadCollection(cranfieldDir());
+  ctx.log(`${c.docs.length} documents, ${c.queries.length} judged queries`);
+  const api = await runApi(ctx, c, apiDepth);
+
+  const docs: IndexDoc[] = [];
+  for (const d of uniqueDocs(c)) docs.push(await indexDoc(d));
+  ctx.log(`${docs.length} documents extracted in this process`);
+  const rows: Row[] = [];
+  for (const v of VARIANTS) {
+    const t0 = performance.now();
+    rows.push(await runInProcess(ctx, c, docs, v));
+    ctx.log(`${v.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const defaults = rows[0] as Row;
+  const differ = defaults.scores.ndcg10.filter((x, i) => Math.abs(x - (api.scores.ndcg10[i] as number)) > 1e-9).length;
+  ctx.log(`in-process defaults against the API: nDCG@10 differs on ${differ} of ${c.queries.length} queries`);
+
+  const Database = await loadSqlite('porter unicode61');
+  const references: Row[] = [];
+  if (typeof Database === 'string') ctx.log(`FTS5 reference not run: ${Database}`);
+  else {
+    for (const [name, what, tokenizer] of [
+      ['fts5-porter', 'SQLite FTS5, porter unicode61 remove_diacritics 2', 'porter unicode61 remove_diacritics 2'],
+      ['fts5-unicode61', 'SQLite FTS5, unicode61 remove_diacritics 2 (no stemming)', 'unicode61 remove_diacritics 2'],
+    ] as const) {
+      references.push({ name, what, scores: evaluate(c, runFts5(Database, c, tokenizer)) });
     }
-    const defaults = rows[0] as Row;
-    const differ = defaults.scores.ndcg10.filter((x, i) => Math.abs(x - (api.scores.ndcg10[i] as number)) > 1e-9).length;
-    ctx.log(`in-process defaults against the API: nDCG@10 differs on ${differ} of ${c.queries.length} queries`);
+  }
+  const porter = references[0];
 
-    const Database = await loadSqlite('porter unicode61');
-    const references: Row[] = [];
-    if (typeof Database === 'string') ctx.log(`FTS5 reference not run: ${Database}`);
-    else {
-      for (const [name, what, tokenizer] of [
-        ['fts5-porter', 'SQLite FTS5, porter unicode61 remove_diacritics 2', 'porter unicode61 remove_diacritics 2'],
-        ['fts5-unicode61', 'SQLite FTS5, unicode61 remove_diacritics 2 (no stemming)', 'unicode61 remove_diacritics 2'],
-      ] as const) {
-        references.push({ name, what, scores: evaluate(c, runFts5(Database, c, tokenizer)) });
-      }
-    }
-    const porter = references[0];
-
+  for (const [unit, of] of METRICS) {
+    if (unit !== 'nDCG@10' && apiDepth < TOP) continue;
+    ctx.record({
+      name: 'cranfield.api',
+      unit,
+      higherIsBetter: true,
+      ours: [of(api.scores)],
+      ...(porter ? { reference: { label: porter.what, values: [of(porter.scores)] } } : {}),
+      ...(unit === 'nDCG@10' ? { bar: { text: '≥ 0.34 (plain BM25, issue 6)', atLeast: 0.34 } } : {}),
+    });
+  }
+  for (const r of rows.slice(1)) {
     for (const [unit, of] of METRICS) {
       ctx.record({
-        name: 'cranfield.api',
+        name: `cranfield.${r.name}`,
         unit,
         higherIsBetter: true,
-        ours: [of(api.scores)],
-        ...(porter ? { reference: { label: porter.what, values: [of(porter.scores)] } } : {}),
-        ...(unit === 'nDCG@10' ? { bar: { text: '≥ 0.34 (plain BM25, issue 6)', atLeast: 0.34 } } : {}),
+        ours: [of(r.scores)],
+        reference: { label: 'in-process defaults', values: [of(defaults.scores)] },
       });
     }
-    for (const r of rows.slice(1)) {
-      for (const [unit, of] of METRICS) {
-        ctx.record({
-          name: `cranfield.${r.name}`,
-          unit,
-          higherIsBetter: true,
-          ours: [of(r.scores)],
-          reference: { label: 'in-process defaults', values: [of(defaults.scores)] },
-        });
-      }
-    }
-    for (const line of markdownTable([defaults, api, ...rows.slice(1), ...references], defaults)) ctx.log(line);
-  },
-};
+  }
+  for (const line of markdownTable([defaults, api, ...rows.slice(1), ...references], defaults)) ctx.log(line);
+}
