@@ -36,11 +36,16 @@ const address = `127.0.0.1:${server.port}`;
 const token = await realSession(address, { insecure: true });
 const client = new ArchivarClient(connect({ server: address, insecure: true, token }));
 for (let i = 0; i < docs.length; i += 16)
-  await Promise.all(docs.slice(i, i + 16).map((d) => client.upload(Buffer.from(`${d.title}\n\n${d.text}`), { fileName: `c${d.id}.txt` })));
+  await Promise.all(
+    docs.slice(i, i + 16).map((d) => client.upload(Buffer.from(`${d.title}\n\n${d.text}`), { fileName: `c${d.id}.txt` })),
+  );
 await server.runner.whenIdle();
 const times: number[] = [];
 for (const q of queries) {
-  const words = q.replace(/[^\p{L}\p{N}\s]/gu, ' ').split(/\s+/).filter(Boolean);
+  const words = q
+    .replace(/[^\p{L}\p{N}\s]/gu, ' ')
+    .split(/\s+/)
+    .filter(Boolean);
   const t0 = performance.now();
   await client.search(words.join(' OR '), { limit: 10 });
   times.push(performance.now() - t0);

@@ -73,9 +73,7 @@ if (mode === 'build') {
   const profFile = process.env.PROF;
   const session = profFile ? new inspector.Session() : undefined;
   const post = (method: string, params?: object) =>
-    new Promise<unknown>((resolve, reject) =>
-      session?.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
-    );
+    new Promise<unknown>((resolve, reject) => session?.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
   if (session) {
     session.connect();
     await post('Profiler.enable');
