@@ -164,56 +164,63 @@ function decodeDirectory(bytes: Uint8Array): string[] {
 type FastGetter = { getBinaryFast(key: Key, options?: Opt): Uint8Array | undefined };
 
 /**
- * Opened directories, keyed by tenant, segment and the sealed value's random nonce: a segment id reused
- * after dropTenant, or a rewritten directory, has another nonce, so a stale entry is never hit.
+ * Opened (decrypted and decoded) sealed values of one sub-database, keyed by their LMDB key and the sealed
+ * value's random nonce: a key reused after dropTenant, or a rewritten value, has another nonce, so a stale
+ * entry is never hit. Least recently used dropped first beyond `budget` (in units of `cost`). Plaintext
+ * stays in memory only.
  */
-const directories = new Map<string, readonly string[]>();
-const MAX_DIRECTORIES = 512;
+class OpenedCache<T> {
+  readonly #entries = new Map<string, { value: T; cost: number }>();
+  #used = 0;
+
+  constructor(
+    private readonly db: 'dirs' | 'terms',
+    private readonly budget: number,
+    private readonly decode: (plain: Buffer) => T,
+    private readonly cost: (value: T) => number,
+  ) {}
+
+  get(store: IndexStore, key: Key, opt: Opt): T | undefined {
+    // A view of lmdb-js's shared read buffer, valid until the next read, whose `length` is patched to the
+    // value's size (its byteLength is the whole buffer): only the nonce is read before the cache decides,
+    // and a miss copies exactly `length` bytes.
+    const raw = (store[this.db] as unknown as FastGetter).getBinaryFast(key, opt);
+    if (raw === undefined) return undefined;
+    const id = `${key.join('\0')}\0${Buffer.from(raw.buffer, raw.byteOffset + 1, 12).toString('base64')}`;
+    let entry = this.#entries.get(id);
+    if (entry === undefined) {
+      const value = this.decode(store.open(this.db, key, Uint8Array.prototype.slice.call(raw, 0, raw.length)));
+      entry = { value, cost: this.cost(value) };
+      this.#used += entry.cost;
+      while (this.#used > this.budget && this.#entries.size > 0) {
+        const [oldest, e] = this.#entries.entries().next().value as [string, { cost: number }];
+        this.#entries.delete(oldest);
+        this.#used -= e.cost;
+      }
+    } else this.#entries.delete(id); // re-inserted below: most recently used last
+    this.#entries.set(id, entry);
+    return entry.value;
+  }
+}
+
+/** Opened block directories (512 of them at most). */
+const directories = new OpenedCache<readonly string[]>('dirs', 512, decodeDirectory, () => 1);
+
+/**
+ * Opened dictionary blocks for term lookups (64 MiB of plaintext at most). Without them every query term
+ * paid one AES-GCM open per segment (a server fed one document at a time has many small segments): 95–114
+ * ms per 15-word Cranfield query at 400 documents (probes/api-search-cost.ts).
+ */
+const blocks = new OpenedCache<Buffer>(
+  'terms',
+  64 * 2 ** 20,
+  (plain) => plain,
+  (b) => b.byteLength,
+);
 
 /** First term of each dictionary block of a segment (empty for a segment without terms). */
 export function blockDirectory(store: IndexStore, tenantId: string, segmentId: number, opt: Opt = {}): readonly string[] {
-  const key: Key = [tenantId, segmentId];
-  // A view of lmdb-js's shared read buffer, valid until the next read, whose `length` is patched to the
-  // value's size (its byteLength is the whole buffer): only the nonce is read before the cache decides,
-  // and a miss copies exactly `length` bytes.
-  const raw = (store.dirs as unknown as FastGetter).getBinaryFast(key, opt);
-  if (raw === undefined) return [];
-  const id = `${tenantId}\0${segmentId}\0${Buffer.from(raw.buffer, raw.byteOffset + 1, 12).toString('base64')}`;
-  let dir = directories.get(id);
-  if (dir === undefined) {
-    dir = decodeDirectory(store.open('dirs', key, Uint8Array.prototype.slice.call(raw, 0, raw.length)));
-    if (directories.size >= MAX_DIRECTORIES) directories.delete(directories.keys().next().value as string);
-  } else directories.delete(id); // re-inserted below: most recently used last
-  directories.set(id, dir);
-  return dir;
-}
-
-/**
- * Opened dictionary blocks for term lookups, keyed like the directories (tenant, segment, block, nonce),
- * least recently used dropped first beyond a byte budget. Without it every query term paid one AES-GCM
- * open per segment (a server fed one document at a time has many small segments): 95–114 ms per
- * 15-word Cranfield query at 400 documents (probes/api-search-cost.ts). Plaintext stays in memory only.
- */
-const blocks = new Map<string, Buffer>();
-const MAX_BLOCK_BYTES = 64 * 2 ** 20;
-let blockBytes = 0;
-
-function openedBlock(store: IndexStore, key: Key, opt: Opt): Buffer | undefined {
-  const raw = (store.terms as unknown as FastGetter).getBinaryFast(key, opt);
-  if (raw === undefined) return undefined;
-  const id = `${key.join('\0')}\0${Buffer.from(raw.buffer, raw.byteOffset + 1, 12).toString('base64')}`;
-  let block = blocks.get(id);
-  if (block === undefined) {
-    block = store.open('terms', key, Uint8Array.prototype.slice.call(raw, 0, raw.length));
-    blockBytes += block.byteLength;
-    while (blockBytes > MAX_BLOCK_BYTES && blocks.size > 0) {
-      const [oldest, b] = blocks.entries().next().value as [string, Buffer];
-      blocks.delete(oldest);
-      blockBytes -= b.byteLength;
-    }
-  } else blocks.delete(id); // re-inserted below: most recently used last
-  blocks.set(id, block);
-  return block;
+  return directories.get(store, [tenantId, segmentId], opt) ?? [];
 }
 
 /** Index of the last block whose first term is <= term, or -1. */
@@ -251,7 +258,7 @@ export function lookupTerm(
   const blockNo = blockOf(blockDirectory(store, tenantId, segmentId, opt), term);
   if (blockNo < 0) return undefined;
   const blockKey: Key = [tenantId, segmentId, blockNo];
-  const block = openedBlock(store, blockKey, opt);
+  const block = blocks.get(store, blockKey, opt);
   if (block === undefined) return undefined;
   const target = encoder.encode(term);
   const st = { off: 0 };
