@@ -19,9 +19,14 @@ export const NO_MORE_DOCS = 0x7fffffff;
 /** Bounds are compared with a little slack so that rounding can never prune a competitive doc. */
 const SLACK = 1e-9;
 
+/** The lowest bound that may still beat `min`: `min` less the slack. */
+function competitiveFloor(min: number): number {
+  return min - SLACK * Math.max(1, min);
+}
+
 /** Whether a score bound may still beat `min` (with the same slack as the scorers' own skipping). */
 export function mayCompete(bound: number, min: number): boolean {
-  return bound >= min - SLACK * Math.max(1, min);
+  return bound >= competitiveFloor(min);
 }
 
 export abstract class Scorer {
@@ -44,7 +49,7 @@ export abstract class Scorer {
   }
   /** First target ≥ `target` whose block bound may still be competitive. */
   protected skipNonCompetitive(target: number): number {
-    const min = this.minCompetitive - SLACK * Math.max(1, this.minCompetitive);
+    const min = competitiveFloor(this.minCompetitive);
     while (target < NO_MORE_DOCS) {
       const upTo = this.advanceShallow(target);
       if (this.maxScoreUpTo(upTo) >= min) return target;
@@ -367,7 +372,7 @@ export class DisjunctionScorer extends Scorer {
   }
   override setMinCompetitiveScore(min: number): void {
     this.minCompetitive = min;
-    const limit = min - SLACK * Math.max(1, min);
+    const limit = competitiveFloor(min);
     let e = 0;
     while (e < this.sorted.length && this.prefixMax[e + 1]! < limit) e++;
     this.essentialFrom = e;
@@ -376,7 +381,7 @@ export class DisjunctionScorer extends Scorer {
     const sorted = this.sorted;
     const ess = this.essentialFrom;
     if (ess >= sorted.length) return (this.doc = NO_MORE_DOCS);
-    const limit = this.minCompetitive - SLACK * Math.max(1, this.minCompetitive);
+    const limit = competitiveFloor(this.minCompetitive);
     for (;;) {
       let d = NO_MORE_DOCS;
       for (let k = ess; k < sorted.length; k++) {
