@@ -55,20 +55,21 @@ export class Suggester {
     if (word.length < 3) return [];
     const found: { text: string; distance: number }[] = [];
     const rows = new Int32Array(2 * (word.length + 1));
+    const two = word.slice(0, 2);
     for (const folded of this.words.lists(tenantId)) {
       // The first TYPO_SCAN words starting with the two letters (a range of the sorted list), without
       // copying them: only the few within one edit are kept, in the order prefixRange gave them.
-      const near: string[] = [];
-      const two = word.slice(0, 2);
+      const near: { f: string; distance: number }[] = [];
       for (let i = lowerBound(folded, two), end = i + TYPO_SCAN; i < end && i < folded.length; i++) {
         const f = folded[i]!;
         if (!f.startsWith(two)) break;
-        if (prefixDistance(word, f, 1, rows) <= 1) near.push(f);
+        const distance = prefixDistance(word, f, 1, rows);
+        if (distance <= 1) near.push({ f, distance });
       }
-      near.sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
-      for (const f of near) {
+      near.sort((a, b) => a.f.length - b.f.length || (a.f < b.f ? -1 : 1));
+      for (const { f, distance } of near) {
         const w = this.words.written(tenantId, f);
-        if (w !== undefined && isLive(w, lists)) found.push({ text: w, distance: prefixDistance(word, f, 1, rows) });
+        if (w !== undefined && isLive(w, lists)) found.push({ text: w, distance });
       }
     }
     found.sort((a, b) => a.distance - b.distance || a.text.length - b.text.length || a.text.localeCompare(b.text));
