@@ -6,7 +6,7 @@
  * Usage: npx tsx native-bench/probes/pdf-order-time.ts [reps=200]
  */
 import type { PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
-import { assessText, openPdf, orderText, type TextRun } from '../../src/pipeline/pdf.js';
+import { assessText, openPdf, orderText, type TextRun, textRunsOf } from '../../src/pipeline/pdf.js';
 import { textPdf } from '../harness/pages.js';
 
 const reps = Number(process.argv[2] ?? 200);
@@ -19,19 +19,7 @@ const pages: { runs: TextRun[]; width: number; height: number }[] = [];
 for (let p = 1; p <= doc.numPages; p++) {
   const page = await doc.getPage(p);
   const vp = page.getViewport({ scale: 1 });
-  const runs: TextRun[] = [];
-  for (const raw of (await page.getTextContent()).items) {
-    if (!('str' in raw) || raw.str.length === 0) continue;
-    const tx = pdfjs.Util.transform(vp.transform, raw.transform) as number[];
-    runs.push({
-      str: raw.str,
-      x: tx[4] ?? 0,
-      y: tx[5] ?? 0,
-      w: Math.abs(raw.width),
-      size: Math.hypot(tx[2] ?? 0, tx[3] ?? 0),
-      eol: raw.hasEOL,
-    });
-  }
+  const runs = textRunsOf(pdfjs, vp.transform, (await page.getTextContent()).items);
   pages.push({ runs, width: vp.width, height: vp.height });
 }
 await opened.pdf.close();

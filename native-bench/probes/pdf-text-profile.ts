@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { assessText, installSyncInflate, nativeBuiltins, openPdf, orderText, type TextRun } from '../../src/pipeline/pdf.js';
+import { assessText, installSyncInflate, nativeBuiltins, openPdf, orderText, textRunsOf } from '../../src/pipeline/pdf.js';
 import { textPdf } from '../harness/pages.js';
 
 const mode = process.argv[2] ?? 'ours';
@@ -102,20 +102,7 @@ if (mode === 'native') {
       const vp = page.getViewport({ scale: 1 });
       const content = await page.getTextContent(tcOpts);
       tick('text');
-      const runs: TextRun[] = [];
-      for (const raw of content.items) {
-        if (!('str' in raw) || raw.str.length === 0) continue;
-        const tx = pdfjs.Util.transform(vp.transform, raw.transform) as number[];
-        runs.push({
-          str: raw.str,
-          x: tx[4] ?? 0,
-          y: tx[5] ?? 0,
-          w: raw.width,
-          size: Math.hypot(tx[2] ?? 0, tx[3] ?? 0),
-          eol: raw.hasEOL,
-        });
-      }
-      assessText(orderText(runs), vp.width, vp.height);
+      assessText(orderText(textRunsOf(pdfjs, vp.transform, content.items)), vp.width, vp.height);
       page.cleanup();
       tick('order');
     }

@@ -15,6 +15,7 @@ import { DEFAULT_LIMITS, type PipelineLimits } from './limits.js';
  * through `globalThis.pdfjsWorker` so it neither spawns a Worker nor resolves a worker URL.
  */
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
+type TextContentItems = Awaited<ReturnType<import('pdfjs-dist/legacy/build/pdf.mjs').PDFPageProxy['getTextContent']>>['items'];
 type PDFDocumentProxy = import('pdfjs-dist/legacy/build/pdf.mjs').PDFDocumentProxy;
 type PDFPageProxy = import('pdfjs-dist/legacy/build/pdf.mjs').PDFPageProxy;
 
@@ -177,6 +178,21 @@ export function installSyncInflate(): void {
   g.DecompressionStream = SyncDecompressionStream as unknown as Ctor;
 }
 
+/** The text runs of a page's text content in viewport coordinates: what orderText reads. */
+export function textRunsOf(pdfjs: PdfJs, viewportTransform: number[], items: TextContentItems): TextRun[] {
+  const runs: TextRun[] = [];
+  for (const raw of items) {
+    if (!('str' in raw) || raw.str.length === 0) continue;
+    const tx = pdfjs.Util.transform(viewportTransform, raw.transform) as number[];
+    const fontSize = Math.hypot(tx[2] ?? 0, tx[3] ?? 0) || Math.abs(raw.height) || 1;
+    // Rotation of the text run; runs at ±90° are read like horizontal ones but in their own frame.
+    const scaleX = Math.hypot(tx[0] ?? 0, tx[1] ?? 0) || 1;
+    const w = raw.width * (raw.dir === 'ttb' ? 1 : scaleX / (Math.hypot(raw.transform[0] ?? 0, raw.transform[1] ?? 0) || 1));
+    runs.push({ str: raw.str, x: tx[4] ?? 0, y: tx[5] ?? 0, w: Math.abs(w), size: fontSize, eol: raw.hasEOL });
+  }
+  return runs;
+}
+
 async function loadPdfjs(): Promise<PdfJs> {
   pdfjsPromise ??= (async () => {
     installSyncInflate();
@@ -312,18 +328,7 @@ class PdfHandle implements OpenPdf {
     try {
       const viewport = page.getViewport({ scale: 1 });
       const content = await raceSignal(page.getTextContent({ includeMarkedContent: false }), signal);
-      const pdfjs = await loadPdfjs();
-      const items: TextRun[] = [];
-      for (const raw of content.items) {
-        if (!('str' in raw) || raw.str.length === 0) continue;
-        const tx = pdfjs.Util.transform(viewport.transform, raw.transform) as number[];
-        const fontSize = Math.hypot(tx[2] ?? 0, tx[3] ?? 0) || Math.abs(raw.height) || 1;
-        // Rotation of the text run; runs at ±90° are read like horizontal ones but in their own frame.
-        const scaleX = Math.hypot(tx[0] ?? 0, tx[1] ?? 0) || 1;
-        const w = raw.width * (raw.dir === 'ttb' ? 1 : scaleX / (Math.hypot(raw.transform[0] ?? 0, raw.transform[1] ?? 0) || 1));
-        items.push({ str: raw.str, x: tx[4] ?? 0, y: tx[5] ?? 0, w: Math.abs(w), size: fontSize, eol: raw.hasEOL });
-      }
-      const text = orderText(items);
+      const text = orderText(textRunsOf(await loadPdfjs(), viewport.transform, content.items));
       const quality = assessText(text, viewport.width, viewport.height);
       return { page: pageNumber, text, width: viewport.width, height: viewport.height, ...quality };
     } finally {
