@@ -238,18 +238,24 @@ describe('SearchIndex isolation, merging, rebuild', () => {
   });
 });
 
+/** 3000 generated documents in 6 segments, 40 of them deleted, and a seeded picker of (skewed) vocabulary words. */
+async function prunedCorpus(seed: number) {
+  const idx = newIndex();
+  const docs = generateCorpus(3000, 3);
+  for (let i = 0; i < docs.length; i += 500) await idx.addDocuments('t1', docs.slice(i, i + 500));
+  for (let i = 0; i < 40; i++) await idx.deleteDocument('t1', `g${i * 37}`);
+  let state = seed;
+  const rnd = () => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state / 0x7fffffff;
+  };
+  const word = () => VOCAB[Math.floor(rnd() ** 2 * VOCAB.length)]!;
+  return { idx, rnd, word };
+}
+
 describe('top-k pruning', () => {
   it('returns the same top 10 as exhaustive scoring on 1000 random queries', async () => {
-    const idx = newIndex();
-    const docs = generateCorpus(3000, 3);
-    for (let i = 0; i < docs.length; i += 500) await idx.addDocuments('t1', docs.slice(i, i + 500));
-    for (let i = 0; i < 40; i++) await idx.deleteDocument('t1', `g${i * 37}`);
-    let seed = 99;
-    const rnd = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
-    const word = () => VOCAB[Math.floor(rnd() ** 2 * VOCAB.length)]!;
+    const { idx, rnd, word } = await prunedCorpus(99);
     let pruned = 0;
     for (let i = 0; i < 1000; i++) {
       const n = 1 + Math.floor(rnd() * 3);
@@ -278,16 +284,7 @@ describe('top-k pruning', () => {
   });
 
   it('with a match visitor: visits every match once, in order, and still returns the exhaustive top 10', async () => {
-    const idx = newIndex();
-    const docs = generateCorpus(3000, 3);
-    for (let i = 0; i < docs.length; i += 500) await idx.addDocuments('t1', docs.slice(i, i + 500));
-    for (let i = 0; i < 40; i++) await idx.deleteDocument('t1', `g${i * 37}`);
-    let seed = 7;
-    const rnd = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
-    const word = () => VOCAB[Math.floor(rnd() ** 2 * VOCAB.length)]!;
+    const { idx, rnd, word } = await prunedCorpus(7);
     for (let i = 0; i < 300; i++) {
       const words = Array.from({ length: 1 + Math.floor(rnd() * 3) }, word);
       const q = rnd() < 0.4 ? words.join(' OR ') : rnd() < 0.8 ? words.join(' ') : `"${words.join(' ')}"`;

@@ -1,23 +1,21 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SearchEngine } from '../../src/index/engine.js';
 import { IndexStore } from '../../src/index/index-store.js';
 import { addWords } from '../../src/index/word-list.js';
 import { testCipher } from '../helpers/index-cipher.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-let dir: string;
+let dir: ReturnType<typeof tempDir>;
 let root: RootDatabase;
 
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archivar-words-'));
-  root = open({ path: dir });
+  dir = tempDir('archivar-words-');
+  root = open({ path: dir.path });
 });
 afterEach(async () => {
   await root.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  dir.cleanup();
 });
 
 const doc = (id: string, body: string) => ({ docId: id, language: 'deu' as const, fields: { body: [body] } });
