@@ -1,0 +1,135 @@
+/**
+ * The index build must stay byte-for-byte what it was when it was made faster: these fingerprints were taken
+ * from the build before the speed-ups (analyser cache, stemmers, segment builder, word list), so any change
+ * to a term, position, stem, compound part, word or stored byte shows up here.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { open, type RootDatabase } from 'lmdb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Corpus } from '../../native-bench/harness/data.js';
+import { analyseDocument, type IndexDoc } from '../../src/index/analyse-document.js';
+import { type AnalyserLanguage, analyseToTokens } from '../../src/index/analyser.js';
+import { IndexStore, type Key, RANGE_END, type SealedDb } from '../../src/index/index-store.js';
+import { SegmentBuilder, writeSegment } from '../../src/index/segment-writer.js';
+import { testCipher } from '../helpers/index-cipher.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+/** German and English by hand: umlauts, ß, compounds, codes, IBANs, hyphens, apostrophes, accents, CJK. */
+const HAND = [
+  'Sehr geehrte Frau Müller, anbei die Rechnung RE-2024-0042 über 1.234,56 € für die Mietwohnung in der Hauptstraße 5.',
+  'Die Datenschutzerklärung und der Mietvertrag (Nebenkostenabrechnung 2023) liegen bei; Kündigungsfrist: 3 Monate.',
+  'Überweisen Sie bitte auf IBAN DE89 3704 0044 0532 0130 00 bis zum 15.03.2024 — Versicherungsbeiträge, Lebensversicherung.',
+  'Häuser, Haeuser, Häusern; Bücher, Büchern; Straßenverkehrsordnung; Grundsteuerbescheid; Krankenversicherungskarte.',
+  'The annual report’s figures: invoices, invoicing, invoiced; running, runner, ran; generously, communication, arsenal.',
+  "Don't stop believing — it's the users' choice; skies, dying, lying, news, howe, atlas, cosmos, bias, andes, proceeding.",
+  'Café, naïve, résumé, façade, Ångström, Æsir, Œuvre; ﬁle; Mu\u0308ller; ŞİRKET; ΚΑΛΗΜΈΡΑ; Привет мир.',
+  'Tokyo 東京都 の 会社 です。 ภาษาไทย ไม่มี ช่องว่าง; re-2024/0042, w-2, 3,14, 12:30, a.b.c, x_y, e-mail, E-Mail-Adresse.',
+  'Aufwändige Prüfungsunterlagen der Steuerberatungsgesellschaft; Arbeitgeberbescheinigung; Zahlungserinnerung; Abschlussprüfung.',
+  'Quittungen quälen Querdenker; Aktienkurs, Aktienkurse; Geburtsurkunde; Bundesamt für Migration; Bürgerbüro Köln-Mülheim.',
+  'Gebühren, Gebührenbescheid, gebührenpflichtig; Ärztin, Ärzte, ärztlich; Öffnungszeiten; Übersetzungsbüro; Fußgängerzone.',
+  'consign consigned consigning consignment; knack knackered knackeries; kneel kneeled kneeling; ebenso abenddämmerung.',
+];
+
+const HAND_DOCS: IndexDoc[] = HAND.map((text, i) => ({
+  docId: `hand-${i}`,
+  ...(i % 3 === 2 ? {} : { language: (i % 3 === 0 ? 'deu' : 'eng') as AnalyserLanguage }),
+  fields: {
+    title: text.slice(0, 40),
+    body: [text, text.split(' ').reverse().join(' ')],
+    subject: i % 2 === 0 ? `Betreff: ${text.slice(10, 60)}` : undefined,
+    fileName: `Rechnung_${2020 + i}_Müller-GmbH.pdf`,
+    sender: i % 2 === 0 ? 'Müller GmbH <info@mueller-gmbh.de>' : "O'Brien & Sons Ltd.",
+  },
+  createdMs: 1_700_000_000_000 + i,
+  mediaType: 'application/pdf',
+}));
+
+function corpusDocs(n: number): IndexDoc[] {
+  const corpus = new Corpus(1);
+  return Array.from({ length: n }, (_, i) => {
+    const d = corpus.doc(i);
+    // Every third document in the default language (both stems, compound parts).
+    return { docId: d.id, ...(i % 3 === 0 ? {} : { language: d.language }), fields: { title: d.title, body: [d.body] } };
+  });
+}
+
+function hashOf(h: Hash, v: unknown): void {
+  h.update(JSON.stringify(v));
+  h.update('\n');
+}
+
+let dir: ReturnType<typeof tempDir>;
+let root: RootDatabase;
+
+beforeAll(async () => {
+  dir = tempDir('archivar-identity-');
+  root = open({ path: dir.path });
+  await testCipher.ready('t');
+});
+afterAll(async () => {
+  await root.close();
+  dir.cleanup();
+});
+
+/** Builds segments of `batch` documents each and hashes what the builder yields and what the store holds. */
+async function fingerprint(docs: readonly IndexDoc[], batch: number): Promise<{ built: string; stored: string; words: number }> {
+  const store = new IndexStore(root, testCipher);
+  const built = createHash('sha256');
+  let words = 0;
+  let segment = 1;
+  for (let b = 0; b < docs.length; b += batch) {
+    const builder = new SegmentBuilder();
+    for (const d of docs.slice(b, b + batch)) builder.add(analyseDocument(d, 'deu+eng'));
+    for (const [term, p] of builder.sortedTerms()) hashOf(built, [term, Array.from(p.docs), Array.from(p.tfs), Array.from(p.positions)]);
+    hashOf(built, [...builder.normsBytes()]);
+    hashOf(built, builder.records);
+    hashOf(built, [...builder.words()]);
+    const id = segment++;
+    await root.transaction(() => {
+      const written = writeSegment(store, 't', id, builder.sortedTerms(), builder.normsBytes(), builder.records, builder.words());
+      hashOf(built, [written.postingsBytes, written.positionsBytes, written.newWords]);
+      words += written.newWords.length;
+    });
+  }
+  const stored = createHash('sha256');
+  const sealed: SealedDb[] = ['dirs', 'terms', 'positions', 'large', 'docs', 'words'];
+  for (const db of sealed) {
+    for (const { key, value } of store[db].getRange({ start: ['t'], end: ['t', RANGE_END] })) {
+      if ((key as Key)[1] === '~epoch') continue; // random per store
+      hashOf(stored, [db, key, store.open(db, key as Key, value).toString('base64')]);
+    }
+  }
+  for (const { key, value } of store.norms.getRange({ start: ['t'], end: ['t', RANGE_END] }))
+    hashOf(stored, ['norms', key, Buffer.from(value).toString('base64')]);
+  for (const { key, value } of store.ids.getRange({ start: ['t'], end: ['t', RANGE_END] })) hashOf(stored, ['ids', key, value]);
+  // The next call starts from an empty tenant again.
+  await root.transaction(() => {
+    for (const db of store.all()) for (const k of [...db.getKeys({ start: ['t'], end: ['t', RANGE_END] })]) db.remove(k as Key);
+  });
+  return { built: built.digest('hex'), stored: stored.digest('hex'), words };
+}
+
+describe('index build identity', () => {
+  it('analyses the hand corpus into the same tokens in every language and mode', () => {
+    const h = createHash('sha256');
+    for (const text of HAND)
+      for (const lang of ['deu', 'eng', 'deu+eng'] as const)
+        for (const mode of ['index', 'query'] as const) hashOf(h, analyseToTokens(text, lang, mode));
+    expect(h.digest('hex')).toBe('132967c2893e8a8b59980762f02f26e6a1eac81f46191cc48c743771e0e2ffb0');
+  });
+
+  it('builds and stores the hand corpus and 3000 benchmark-corpus documents as before', async () => {
+    const hand = await fingerprint(HAND_DOCS, 5);
+    expect(hand).toEqual({
+      built: '04b5e70954964a91ac35b7ddb6de596dc7fedf4e2e212d797c10af349f7b6775',
+      stored: '85df643c34c30c597e4d53cac724094eef076b451a4b199ffefd6e9ede19ad70',
+      words: 132,
+    });
+    const corpus = await fingerprint(corpusDocs(3000), 1000);
+    expect(corpus).toEqual({
+      built: '76daf15c8290109923e74a3d9bcb8aa4700af06ee879242df0abe4b04a964770',
+      stored: '37c80bdc4774d0e1b70bca229c789e803660ada6cff2deed17f56896dded1edf',
+      words: 37740,
+    });
+  }, 120_000);
+});
