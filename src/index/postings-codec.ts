@@ -4,9 +4,16 @@
  *   varint df, varint blockCount
  *   per block (the skip table, read without touching the blocks):
  *     varint lastDoc − previous block's lastDoc (first: lastDoc + 1), varint blockBytes, varint positionBytes,
- *     u8 fieldMask, then per field in the mask: varint maxTf, u8 minNorm       (the block's impact bound)
+ *     u8 fieldMask, then per field in the mask: varint k, k × (varint tf, u8 norm)   (the block's impacts)
  *   blocks: u8 docBits, 128 (last block: fewer) bit-packed doc deltas − 1,
  *           per field in the mask: u8 tfBits, bit-packed term frequencies
+ *
+ * A block's impacts for a field are the (tf, norm) pairs no other doc of the block beats on both (more
+ * occurrences in a field no longer), norm and tf ascending, at most MAX_IMPACTS (neighbours merged into
+ * one pair that dominates both, so the bound stays an upper bound). BM25F is monotone in each, so the
+ * best pair bounds the field's share exactly: one (max tf, min norm) pair per field paired a long
+ * document's tf with a short one's length and bounded nearly every block of a frequent term above the
+ * top 10, so block-max pruning skipped nothing.
  *
  * Positions live in another value (read only for phrases): per block, per doc, Σtf varint deltas of
  * field-based positions (field × 2^24 + position), so a phrase never spans two fields.
@@ -170,7 +177,45 @@ export function encodePostings(input: PostingsInput): { postings: Uint8Array; po
 
 /** Per-block impact scratch, reused: encoding runs once per term, mostly for tiny lists. */
 const MAX_TF = new Int32Array(NUM_FIELDS);
-const MIN_NORM = new Int32Array(NUM_FIELDS);
+const PAIRS = new Int32Array(BLOCK_SIZE);
+/** Impact pairs kept per block and field. */
+export const MAX_IMPACTS = 8;
+
+/**
+ * The Pareto frontier of the (tf, norm) pairs packed in pairs[0..n) as norm × 2^23 + tf, in place: sorted
+ * by norm, then only pairs with a tf above every shorter one's; merged down to MAX_IMPACTS. Returns k.
+ */
+function impactFrontier(pairs: Int32Array, n: number): number {
+  const sorted = pairs.subarray(0, n).sort();
+  let k = 0;
+  let best = 0;
+  for (let i = 0; i < n; i++) {
+    const tf = sorted[i]! & TF_MASK;
+    if (tf <= best) continue;
+    // Same norm as the kept pair before: the higher tf replaces it.
+    if (k > 0 && sorted[k - 1]! >>> 23 === sorted[i]! >>> 23) k--;
+    sorted[k++] = sorted[i]!;
+    best = tf;
+  }
+  while (k > MAX_IMPACTS) {
+    // Merge the neighbours closest in tf into (the higher tf, the lower norm), which dominates both.
+    let at = 0;
+    let gap = Number.POSITIVE_INFINITY;
+    for (let i = 0; i + 1 < k; i++) {
+      const g = (sorted[i + 1]! & TF_MASK) - (sorted[i]! & TF_MASK);
+      if (g < gap) {
+        gap = g;
+        at = i;
+      }
+    }
+    sorted[at] = (sorted[at]! >>> 23) * TF_LIMIT + (sorted[at + 1]! & TF_MASK);
+    sorted.copyWithin(at + 1, at + 2, k);
+    k--;
+  }
+  return k;
+}
+const TF_LIMIT = 1 << 23;
+const TF_MASK = TF_LIMIT - 1;
 const DELTAS = new Uint32Array(BLOCK_SIZE);
 
 /**
@@ -189,7 +234,6 @@ export function encodePostingsTo(input: PostingsInput, w: { head: ByteWriter; bo
   head.varint(blockCount);
   const deltas = DELTAS;
   const maxTf = MAX_TF;
-  const minNorm = MIN_NORM;
   let prevLast = -1;
   let posIdx = 0;
   for (let b = 0; b < blockCount; b++) {
@@ -207,15 +251,12 @@ export function encodePostingsTo(input: PostingsInput, w: { head: ByteWriter; bo
     const lastDoc = prev;
     let mask = 0;
     maxTf.fill(0);
-    minNorm.fill(255);
     for (let f = 0; f < NUM_FIELDS; f++) {
       for (let i = 0; i < n; i++) {
         const tf = tfs[f * df + from + i]!;
         if (tf === 0) continue;
         mask |= 1 << f;
         if (tf > maxTf[f]!) maxTf[f] = tf;
-        const norm = norms[docs[from + i]! * NUM_FIELDS + f]!;
-        if (norm < minNorm[f]!) minNorm[f] = norm;
       }
     }
     const blockStart = body.len;
@@ -246,8 +287,17 @@ export function encodePostingsTo(input: PostingsInput, w: { head: ByteWriter; bo
     head.u8(mask);
     for (let f = 0; f < NUM_FIELDS; f++) {
       if (!(mask & (1 << f))) continue;
-      head.varint(maxTf[f]!);
-      head.u8(minNorm[f]!);
+      let m = 0;
+      for (let i = 0; i < n; i++) {
+        const tf = tfs[f * df + from + i]!;
+        if (tf > 0) PAIRS[m++] = norms[docs[from + i]! * NUM_FIELDS + f]! * TF_LIMIT + Math.min(tf, TF_MASK);
+      }
+      const k = impactFrontier(PAIRS, m);
+      head.varint(k);
+      for (let i = 0; i < k; i++) {
+        head.varint(PAIRS[i]! & TF_MASK);
+        head.u8(PAIRS[i]! >>> 23);
+      }
     }
     prevLast = lastDoc;
   }
@@ -283,9 +333,13 @@ export interface SkipTable {
   /** Byte offset of each block's positions in the positions value. */
   positionOffset: Int32Array;
   fieldMask: Uint8Array;
-  /** maxTf[b * NUM_FIELDS + f] and minNorm[...]: the block's impact bound. */
-  maxTf: Int32Array;
-  minNorm: Uint8Array;
+  /**
+   * The impact pairs of block b and field f are impactTf/impactNorm[impactStart[i] .. impactStart[i + 1])
+   * with i = b × NUM_FIELDS + f (none for a field absent from the block).
+   */
+  impactStart: Int32Array;
+  impactTf: Int32Array;
+  impactNorm: Uint8Array;
 }
 
 export function readDf(postings: Uint8Array): number {
@@ -300,8 +354,10 @@ export function decodeSkipTable(postings: Uint8Array): SkipTable {
   const blockLen = new Int32Array(blockCount);
   const positionOffset = new Int32Array(blockCount);
   const fieldMask = new Uint8Array(blockCount);
-  const maxTf = new Int32Array(blockCount * NUM_FIELDS);
-  const minNorm = new Uint8Array(blockCount * NUM_FIELDS);
+  const impactStart = new Int32Array(blockCount * NUM_FIELDS + 1);
+  let impactTf = new Int32Array(blockCount * 2);
+  let impactNorm = new Uint8Array(blockCount * 2);
+  let pairs = 0;
   let prevLast = -1;
   let posOff = 0;
   for (let b = 0; b < blockCount; b++) {
@@ -313,18 +369,32 @@ export function decodeSkipTable(postings: Uint8Array): SkipTable {
     const mask = postings[st.off++]!;
     fieldMask[b] = mask;
     for (let f = 0; f < NUM_FIELDS; f++) {
+      impactStart[b * NUM_FIELDS + f] = pairs;
       if (!(mask & (1 << f))) continue;
-      maxTf[b * NUM_FIELDS + f] = readVarint(postings, st);
-      minNorm[b * NUM_FIELDS + f] = postings[st.off++]!;
+      const k = readVarint(postings, st);
+      if (pairs + k > impactTf.length) {
+        const size = Math.max(2 * impactTf.length, pairs + k);
+        const tf = new Int32Array(size);
+        tf.set(impactTf);
+        impactTf = tf;
+        const norm = new Uint8Array(size);
+        norm.set(impactNorm);
+        impactNorm = norm;
+      }
+      for (let i = 0; i < k; i++, pairs++) {
+        impactTf[pairs] = readVarint(postings, st);
+        impactNorm[pairs] = postings[st.off++]!;
+      }
     }
   }
+  impactStart[blockCount * NUM_FIELDS] = pairs;
   const blockOffset = new Int32Array(blockCount);
   let off = st.off;
   for (let b = 0; b < blockCount; b++) {
     blockOffset[b] = off;
     off += blockLen[b]!;
   }
-  return { df, blockCount, lastDoc, blockOffset, positionOffset, fieldMask, maxTf, minNorm };
+  return { df, blockCount, lastDoc, blockOffset, positionOffset, fieldMask, impactStart, impactTf, impactNorm };
 }
 
 /**

@@ -97,15 +97,21 @@ export class TermScorer extends Scorer {
     private readonly loadPositions: PositionsLoader,
   ) {
     super();
-    const { blockCount, maxTf, minNorm } = skip;
+    const { blockCount, impactStart, impactTf, impactNorm } = skip;
     const bound = new Float64Array(blockCount);
     let maxBound = 0;
     const { invK, k1 } = ctx;
     for (let b = 0; b < blockCount; b++) {
+      // Σ over fields of the field's best pair: BM25F adds the fields' shares before saturating.
       let t = 0;
       for (let f = 0; f < NUM_FIELDS; f++) {
-        const tf = maxTf[b * NUM_FIELDS + f]!;
-        if (tf > 0) t += tf * invK[f * 256 + minNorm[b * NUM_FIELDS + f]!]!;
+        const i = b * NUM_FIELDS + f;
+        let best = 0;
+        for (let p = impactStart[i]!, end = impactStart[i + 1]!; p < end; p++) {
+          const v = impactTf[p]! * invK[f * 256 + impactNorm[p]!]!;
+          if (v > best) best = v;
+        }
+        t += best;
       }
       const s = (idfk1 * t) / (k1 + t);
       bound[b] = s;
