@@ -121,14 +121,14 @@ describe('index build identity', () => {
   it('builds and stores the hand corpus and 3000 benchmark-corpus documents as before', async () => {
     const hand = await fingerprint(HAND_DOCS, 5);
     expect(hand).toEqual({
-      built: '04b5e70954964a91ac35b7ddb6de596dc7fedf4e2e212d797c10af349f7b6775',
-      stored: '85df643c34c30c597e4d53cac724094eef076b451a4b199ffefd6e9ede19ad70',
+      built: '76e0d5bf809e2f3dd763f1c43f5f3aed79f8c428b220233824e5a366d7a3adfb',
+      stored: '11e5614456b9d362262246ee09202eb14453deca4c804b51b9d9525764be5374',
       words: 132,
     });
     const corpus = await fingerprint(corpusDocs(3000), 1000);
     expect(corpus).toEqual({
-      built: '76daf15c8290109923e74a3d9bcb8aa4700af06ee879242df0abe4b04a964770',
-      stored: '37c80bdc4774d0e1b70bca229c789e803660ada6cff2deed17f56896dded1edf',
+      built: 'ae0c3e207ce4245ab5f6a9ad5bc22cb51402ebe1211b735a624a7f85f290616f',
+      stored: '1caddbb9c7e99222a160fde0ae9c41aec6466f5c5d291300358923f35ca8b0a1',
       words: 37740,
     });
   }, 120_000);
