@@ -591,7 +591,7 @@ async function measure(
         ['sqlite-fts5', []],
       ]),
     );
-    // Warm-up: lazy columns, dictionary lists, FlexSearch titles, prepared statements, JIT.
+    // Warm-up: lazy columns, dictionary lists, the title index, prepared statements, JIT.
     for (let i = 0; i < 2; i++)
       for (const q of k.instances) {
         await q.ours(ours);

@@ -2,15 +2,15 @@
  * As-you-type suggestions, per tenant: completions of the last word, shown as the word was written
  * ("Müller", not the index term "mull"), from the tenant's word list (word-list.ts: folded forms sorted in
  * memory, so a typed prefix is a range) and, typo tolerant, from a bounded fuzzy prefix walk over the term
- * dictionary mapped back to words; and matching document titles from a FlexSearch forward index. One
- * FlexSearch index per tenant, built lazily from the titles in the per-document values (so it is rebuilt
- * from LMDB after a restart) and kept in step by the same write hooks that keep those values.
+ * dictionary mapped back to words; and matching document titles from a title index (title-index.ts). One
+ * title index per tenant, built lazily from the titles in the per-document values (so it is rebuilt from
+ * LMDB after a restart) and kept in step by the same write hooks that keep those values.
  */
-import FlexSearch from 'flexsearch';
 import { analyseToTokens, normaliseWord } from './analyser.js';
 import type { DocValuesStore } from './doc-values.js';
 import { containsTerm, fuzzySearch, lowerBound, prefixRange } from './fuzzy.js';
 import type { TermDictionary } from './term-dictionary.js';
+import { TitleIndex } from './title-index.js';
 import type { WordList } from './word-list.js';
 
 export interface Suggestion {
@@ -18,8 +18,6 @@ export interface Suggestion {
   kind: 'term' | 'title';
   docId?: string;
 }
-
-type TitleIndex = InstanceType<typeof FlexSearch.Index>;
 
 export function titleOf(v: { title: string; fileName: string }): string {
   return v.title || v.fileName;
@@ -79,13 +77,13 @@ export class Suggester {
   #index(tenantId: string): TitleIndex {
     let ix = this.#titles.get(tenantId);
     if (ix === undefined) {
-      // Normalize (case and diacritics) only: LatinBalance also merges similar-sounding letters, which made
-      // "Mü" complete titles starting with "nu".
-      ix = new FlexSearch.Index({ tokenize: 'forward', encoder: 'Normalize' });
+      ix = new TitleIndex();
       const cols = this.values.columns(tenantId);
+      const titles: [number, string][] = [];
       cols.values.forEach((v, ord) => {
-        if (v !== undefined) ix!.add(ord, titleOf(v));
+        if (v !== undefined) titles.push([ord, titleOf(v)]);
       });
+      ix.load(titles);
       this.#titles.set(tenantId, ix);
     }
     return ix;
@@ -95,9 +93,7 @@ export class Suggester {
   titleChanged(tenantId: string, docId: string, title: string | undefined): void {
     const ix = this.#titles.get(tenantId);
     if (ix === undefined) return;
-    const ord = this.values.columns(tenantId).ordinal(docId);
-    ix.remove(ord);
-    if (title) ix.add(ord, title);
+    ix.set(this.values.columns(tenantId).ordinal(docId), title);
   }
 
   dropped(tenantId: string): void {
@@ -146,9 +142,9 @@ export class Suggester {
     const cols = this.values.columns(tenantId);
     const q = typed.trim();
     if (q.length > 0) {
-      let ords = ix.search(q, { limit, suggest: true }) as number[];
-      if (ords.length === 0 && out.length > 0)
-        ords = ix.search(head + out[0]!.text.slice(head.length), { limit, suggest: true }) as number[];
+      let ords = ix.search(q, limit);
+      // Nothing for what was typed (a typo in the last word): the titles of the first word suggested.
+      if (ords.length === 0 && out.length > 0) ords = ix.search(out[0]!.text, limit);
       for (const o of ords) {
         if (out.length >= limit) break;
         const v = cols.values[o];

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { TitleIndex, titleWords } from '../../src/index/title-index.js';
+
+/** A small deterministic generator (xorshift), so failures reproduce. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+
+const VOCAB = [
+  'Rechnung',
+  'Vertrag',
+  'Steuer',
+  'Stempel',
+  'Müller',
+  'Mueller',
+  'März',
+  'stadt',
+  'Straße',
+  'Kauf',
+  'kaufen',
+  'x1',
+  '2024',
+];
+
+/** What the index must answer, by brute force: titles holding the whole words and a word with the prefix. */
+function expected(titles: Map<number, string>, typed: string): number[] {
+  const words = titleWords(typed);
+  const prefix = words.pop()!;
+  const out: { ord: number; at: number; words: number }[] = [];
+  for (const [ord, title] of titles) {
+    const own = titleWords(title);
+    if (!words.every((w) => own.includes(w))) continue;
+    const at = own.findIndex((w) => w.startsWith(prefix));
+    if (at >= 0) out.push({ ord, at, words: own.length });
+  }
+  return out.sort((a, b) => a.at - b.at || a.words - b.words || a.ord - b.ord).map((f) => f.ord);
+}
+
+describe('title index', () => {
+  it('folds case and umlauts like the analyser, so "mül" and "mue" complete "Müller"', () => {
+    const ix = new TitleIndex();
+    ix.set(0, 'Herr Müller, Rechnung März');
+    ix.set(1, 'Mietvertrag Berlin');
+    expect(ix.search('mül', 5)).toEqual([0]);
+    expect(ix.search('MUE', 5)).toEqual([0]);
+    expect(ix.search('rechnung mär', 5)).toEqual([0]);
+    expect(ix.search('Mietv', 5)).toEqual([1]);
+    expect(ix.search('berlin miet', 5)).toEqual([1]);
+    expect(ix.search('vertrag ber', 5)).toEqual([]); // "vertrag" is not a word of the title, only part of one
+    expect(ix.search('', 5)).toEqual([]);
+  });
+
+  it('equals brute force over random titles, through adds, replacements and removals', () => {
+    const next = rng(42);
+    const pick = () => VOCAB[Math.floor(next() * VOCAB.length)]!;
+    const titles = new Map<number, string>();
+    const ix = new TitleIndex();
+    const check = () => {
+      for (let q = 0; q < 200; q++) {
+        const whole = Array.from({ length: Math.floor(next() * 3) }, pick);
+        const last = pick();
+        const typed = [...whole, last.slice(0, 1 + Math.floor(next() * last.length))].join(' ');
+        // Limit above the gather size would truncate differently; 10 is what Suggest asks.
+        expect(ix.search(typed, 10), typed).toEqual(expected(titles, typed).slice(0, 10));
+      }
+    };
+    for (let ord = 0; ord < 40; ord++) titles.set(ord, Array.from({ length: 1 + Math.floor(next() * 5) }, pick).join(' '));
+    ix.load(titles);
+    check();
+    for (let i = 0; i < 30; i++) {
+      const ord = Math.floor(next() * 50);
+      if (next() < 0.3) {
+        titles.delete(ord);
+        ix.set(ord, undefined);
+      } else {
+        const t = Array.from({ length: 1 + Math.floor(next() * 5) }, pick).join(' ');
+        titles.set(ord, t);
+        ix.set(ord, t);
+      }
+    }
+    check();
+  });
+
+  it('finds a title through its rarest word however frequent the others are', () => {
+    const ix = new TitleIndex();
+    const titles: [number, string][] = [];
+    for (let ord = 0; ord < 200_000; ord++) titles.push([ord, ord % 2 === 0 ? `Vertrag ${ord}` : `Rechnung Vertrag ${ord}`]);
+    ix.load(titles);
+    ix.set(200_000, 'Vertrag Rechnung Steuerbescheid');
+    expect(ix.search('steuerbescheid rechnung vert', 5)).toEqual([200_000]);
+    expect(ix.search('vertrag rechnung steuer', 5)).toEqual([200_000]);
+    expect(ix.search('vertrag rechnung q', 5)).toEqual([]);
+  });
+});
