@@ -215,3 +215,23 @@ export async function reindexTenant(
   if (batch.length > 0) n += (await index.addDocuments(tenantId, batch)).docs;
   return n;
 }
+
+/**
+ * Rebuild the indexes `SearchIndex.prepareFormat` lists (a layout change, or a rebuild a crash cut short),
+ * one tenant after another, in the background of a running server; a tenant without a record key (erased)
+ * only loses its listing. Stops when `signal` aborts; what is left resumes at the next start.
+ */
+export async function rebuildIndexes(
+  documents: Documents,
+  index: SearchIndex,
+  tenants: readonly string[],
+  signal: AbortSignal,
+): Promise<number> {
+  let n = 0;
+  for (const t of tenants) {
+    signal.throwIfAborted();
+    if (await documents.deps.keyring.recordsReady(t)) n += await reindexTenant(documents, index, t, signal);
+    await index.rebuilt(t);
+  }
+  return n;
+}

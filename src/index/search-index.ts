@@ -254,6 +254,37 @@ export class SearchIndex {
     });
   }
 
+  /**
+   * Tenants whose index must be rebuilt from the stored documents: every tenant when the index on disk was
+   * written in another layout (their old data is dropped here, at once, so no query reads it), and any whose
+   * rebuild was interrupted. Each stays listed until `rebuilt(tenant)`, so a crash mid-rebuild resumes it.
+   */
+  async prepareFormat(): Promise<string[]> {
+    const meta = this.store.meta as unknown as MetaDb;
+    const stored = meta.get(FORMAT_KEY);
+    if (stored !== INDEX_FORMAT) {
+      const tenants = this.#allTenants();
+      for (const t of tenants) await this.dropTenant(t);
+      await this.#enqueue(() =>
+        this.store.root.childTransaction(() => {
+          for (const t of tenants) meta.put([...REBUILD_KEY, t], true);
+          meta.put(FORMAT_KEY, INDEX_FORMAT);
+        }),
+      );
+    }
+    const pending: string[] = [];
+    for (const key of this.store.meta.getKeys({ start: REBUILD_KEY, end: [...REBUILD_KEY, RANGE_END] }))
+      pending.push((key as Key)[2] as string);
+    return pending;
+  }
+
+  /** A tenant listed by `prepareFormat` has been rebuilt. */
+  rebuilt(tenantId: string): Promise<void> {
+    return this.#enqueue(async () => {
+      await (this.store.meta as unknown as MetaDb).remove([...REBUILD_KEY, tenantId]);
+    });
+  }
+
   /** Remove every trace of a tenant from the index (before a reindex, or on erasure). */
   dropTenant(tenantId: string): Promise<void> {
     checkTenant(tenantId);
@@ -651,6 +682,17 @@ export class SearchIndex {
 }
 
 type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction }): Uint8Array | undefined };
+type MetaDb = { get(key: Key): unknown; put(key: Key, v: unknown): unknown; remove(key: Key): Promise<boolean> };
+
+/**
+ * Version of the stored layout (postings and impacts, dictionary blocks, records; postings-codec.ts,
+ * segment-format.ts): bump it with every change, and a server's first start on an older index rebuilds it
+ * (`prepareFormat`). 2: block impacts became (tf, norm) frontiers.
+ */
+export const INDEX_FORMAT = 2;
+/** Outside every tenant's key range (tenant ids are never empty). */
+const FORMAT_KEY: Key = ['', 'format'];
+const REBUILD_KEY: Key = ['', 'rebuild'];
 
 function checkTenant(tenantId: string): void {
   if (typeof tenantId !== 'string' || tenantId.length === 0) throw new Error('a tenant id is required');

@@ -7,7 +7,7 @@ import { Accounts, type Clock, systemClock } from '../accounts/index.js';
 import { Documents } from '../documents/documents.js';
 import { ProcessingEvents } from '../documents/events.js';
 import type { DocumentIndexer } from '../documents/processing.js';
-import { poolAnalyser, sealedTextStore, searchIndexer } from '../documents/search-adapters.js';
+import { poolAnalyser, rebuildIndexes, sealedTextStore, searchIndexer } from '../documents/search-adapters.js';
 import { tenantDocumentsOf } from '../documents/tenant-documents.js';
 import { sweepPendingUploads } from '../documents/upload.js';
 import { AccountsServiceService } from '../gen/archivar/v1/accounts.js';
@@ -48,6 +48,8 @@ export interface RunningServer {
   readonly imap: ImapWatchers;
   /** The search engine (tests look into the index). */
   readonly search: SearchEngine;
+  /** Settles when the indexes a layout change (or an interrupted rebuild) asked for are rebuilt: documents indexed. */
+  readonly indexRebuild: Promise<number>;
   /** Graceful: NOT_SERVING, stop accepting, drain calls (then abort them after the grace period), close pool and LMDB. */
   shutdown(): Promise<void>;
 }
@@ -196,6 +198,26 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       err ? reject(err) : resolve(p),
     );
   });
+  // An index written in an older layout (or a rebuild cut short) is dropped now, before the runner adds to
+  // it, and rebuilt from the stored documents in the background: the server answers meanwhile and a tenant's
+  // results fill up as its documents come back.
+  const rebuildAbort = new AbortController();
+  const rebuildTenants = await searchIndex.prepareFormat();
+  if (rebuildTenants.length > 0)
+    log.warn(
+      { tenants: rebuildTenants.length },
+      'the search index is in an older layout (or its rebuild was interrupted): rebuilding it from the stored documents',
+    );
+  const indexRebuild = rebuildIndexes(documents, searchIndex, rebuildTenants, rebuildAbort.signal).then(
+    (n) => {
+      if (rebuildTenants.length > 0) log.info({ documents: n }, 'search index rebuilt');
+      return n;
+    },
+    (err: unknown) => {
+      if (!rebuildAbort.signal.aborted) log.error({ err }, 'rebuilding the search index failed; the next start resumes it');
+      return 0;
+    },
+  );
   await runner.start();
   imap.start();
   const metricsServer = config.metricsListen ? await metrics.listen(config.metricsListen.host, config.metricsListen.port) : null;
@@ -228,6 +250,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await imap.stop();
       accounts.close();
       await runner?.stop();
+      rebuildAbort.abort();
+      await indexRebuild;
       await pool.close();
       await searchIndex.close();
       if (!(await store.close())) log.warn('LMDB did not close cleanly (a write could not land); committed data is safe');
@@ -236,7 +260,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     })();
     return stopping;
   };
-  return { port, metricsPort: metricsServer?.port ?? null, app, documents, runner, imap, search: searchEngine, shutdown };
+  return {
+    port,
+    metricsPort: metricsServer?.port ?? null,
+    app,
+    documents,
+    runner,
+    imap,
+    search: searchEngine,
+    indexRebuild,
+    shutdown,
+  };
 }
 
 function credentials(config: Config): ServerCredentials {
