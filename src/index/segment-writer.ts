@@ -37,17 +37,21 @@ export class IntList {
 }
 
 /**
- * Tokens are appended to flat typed arrays (term id, doc, field-based position) rather than per-term
- * arrays: no per-posting objects and little garbage at build rates. Finishing sorts them by term with a
- * stable counting sort, which keeps docs and positions in order. Documents come analysed
+ * Tokens are appended to flat typed arrays (term id, field-based position; a document is a range of them)
+ * rather than per-term arrays: no per-posting objects and little garbage at build rates. Finishing sorts
+ * them by term with a stable counting sort, which keeps docs and positions in order. Documents come analysed
  * (analyse-document.ts): here their local term ids are mapped to the segment's.
  */
 export class SegmentBuilder {
   private readonly termIds = new Map<string, number>();
   private readonly termNames: string[] = [];
-  private readonly tokTerm = new IntList();
-  private readonly tokDoc = new IntList();
-  private readonly tokPos = new IntList();
+  private tokTerm = new Int32Array(1 << 16);
+  private tokPos = new Int32Array(1 << 16);
+  private numTokens = 0;
+  /** docStart[d]: index of document d's first token (docStart[numDocs] = numTokens). */
+  private docStart = new Int32Array(1025);
+  /** Some term holds a UTF-16 surrogate, where code-unit order and compareTerms differ. */
+  private astral = false;
   readonly records: DocRecord[] = [];
   private norms = new Uint8Array(64 * NUM_FIELDS);
   /** The word that first produced each term of this segment (by term id). */
@@ -61,24 +65,40 @@ export class SegmentBuilder {
 
   add(doc: AnalysedDoc): void {
     const local = this.records.length;
-    const map = new Int32Array(doc.terms.length);
-    for (let i = 0; i < doc.terms.length; i++) {
-      const term = doc.terms[i]!;
-      let id = this.termIds.get(term);
+    const terms = doc.terms;
+    const map = new Int32Array(terms.length);
+    const termIds = this.termIds;
+    for (let i = 0; i < terms.length; i++) {
+      const term = terms[i]!;
+      let id = termIds.get(term);
       if (id === undefined) {
         id = this.termNames.length;
         this.termNames.push(term);
-        this.termIds.set(term, id);
+        termIds.set(term, id);
         this.firstWords.push(doc.words[i] ?? '');
+        if (!this.astral && SURROGATE_RE.test(term)) this.astral = true;
       }
       map[i] = id;
     }
     const t = doc.tokens;
-    for (let k = 0; k < t.length; k += 2) {
-      this.tokTerm.push(map[t[k]!]!);
-      this.tokDoc.push(local);
-      this.tokPos.push(t[k + 1]!);
+    let n = this.numTokens;
+    const need = n + (t.length >>> 1);
+    if (need > this.tokTerm.length) {
+      let size = this.tokTerm.length * 2;
+      while (size < need) size *= 2;
+      this.tokTerm = grow(this.tokTerm, size);
+      this.tokPos = grow(this.tokPos, size);
     }
+    const tokTerm = this.tokTerm;
+    const tokPos = this.tokPos;
+    for (let k = 0; k < t.length; k += 2) {
+      tokTerm[n] = map[t[k]!]!;
+      tokPos[n] = t[k + 1]!;
+      n++;
+    }
+    this.numTokens = n;
+    if (local + 2 > this.docStart.length) this.docStart = grow(this.docStart, this.docStart.length * 2);
+    this.docStart[local + 1] = n;
     this.textChars += doc.textChars;
     if (this.norms.length < (local + 1) * NUM_FIELDS) {
       const next = new Uint8Array(this.norms.length * 2);
@@ -113,38 +133,66 @@ export class SegmentBuilder {
     return this.norms.slice(0, this.numDocs * NUM_FIELDS);
   }
 
+  /** Term ids in dictionary order (compareTerms). */
+  private termOrder(): Int32Array {
+    const names = this.termNames;
+    const ids = new Int32Array(names.length);
+    if (this.astral) {
+      const order = Array.from({ length: names.length }, (_, i) => i).sort((a, b) => compareTerms(names[a]!, names[b]!));
+      ids.set(order);
+      return ids;
+    }
+    // Without surrogates compareTerms is code-unit order: the built-in string sort, without a comparator.
+    const sorted = names.slice().sort();
+    for (let i = 0; i < sorted.length; i++) ids[i] = this.termIds.get(sorted[i]!)!;
+    return ids;
+  }
+
   /**
    * Terms in dictionary order (compareTerms) with field-major frequencies. The yielded arrays are views
    * into buffers reused for the next term: consume (encode) each before advancing.
    */
   *sortedTerms(): Generator<[string, TermPostingsInput]> {
     const nTerms = this.termNames.length;
-    const nTok = this.tokTerm.length;
-    const tokTerm = this.tokTerm.data;
+    const nTok = this.numTokens;
+    const nDocs = this.numDocs;
+    const tokTerm = this.tokTerm;
+    const tokPos = this.tokPos;
+    const docStart = this.docStart;
     const start = new Int32Array(nTerms + 1);
     for (let i = 0; i < nTok; i++) start[tokTerm[i]! + 1]!++;
-    for (let t = 0; t < nTerms; t++) start[t + 1]! += start[t]!;
-    const fill = start.slice(0, nTerms);
-    const order = new Int32Array(nTok);
-    for (let i = 0; i < nTok; i++) order[fill[tokTerm[i]!]!++] = i;
-    const names = this.termNames;
-    const ids = Array.from({ length: nTerms }, (_, i) => i).sort((a, b) => compareTerms(names[a]!, names[b]!));
-    const tokDoc = this.tokDoc.data;
-    const tokPos = this.tokPos.data;
     let maxTok = 0;
-    for (let t = 0; t < nTerms; t++) maxTok = Math.max(maxTok, start[t + 1]! - start[t]!);
+    for (let t = 0; t < nTerms; t++) {
+      const c = start[t + 1]!;
+      if (c > maxTok) maxTok = c;
+      start[t + 1] = start[t]! + c;
+    }
+    // Stable scatter by term: each term's docs and positions end up contiguous and in order.
+    const fill = start.slice(0, nTerms);
+    const sDoc = new Int32Array(nTok);
+    const sPos = new Int32Array(nTok);
+    for (let d = 0; d < nDocs; d++) {
+      const to = docStart[d + 1]!;
+      for (let i = docStart[d]!; i < to; i++) {
+        const j = fill[tokTerm[i]!]!++;
+        sDoc[j] = d;
+        sPos[j] = tokPos[i]!;
+      }
+    }
+    const names = this.termNames;
+    const ids = this.termOrder();
     const docsBuf = new Int32Array(maxTok);
-    const posBuf = new Int32Array(maxTok);
     const tfsBuf = new Uint32Array(maxTok * NUM_FIELDS);
-    for (const id of ids) {
+    for (let x = 0; x < nTerms; x++) {
+      const id = ids[x]!;
       const from = start[id]!;
       const to = start[id + 1]!;
       let df = 0;
       let prev = -1;
       for (let k = from; k < to; k++) {
-        const d = tokDoc[order[k]!]!;
+        const d = sDoc[k]!;
         if (d !== prev) {
-          df++;
+          docsBuf[df++] = d;
           prev = d;
         }
       }
@@ -153,19 +201,24 @@ export class SegmentBuilder {
       let i = -1;
       prev = -1;
       for (let k = from; k < to; k++) {
-        const tok = order[k]!;
-        const d = tokDoc[tok]!;
+        const d = sDoc[k]!;
         if (d !== prev) {
-          docsBuf[++i] = d;
+          i++;
           prev = d;
         }
-        const p = tokPos[tok]!;
-        posBuf[k - from] = p;
-        tfs[Math.floor(p / FIELD_POSITION_SHIFT) * df + i]!++;
+        tfs[Math.floor(sPos[k]! / FIELD_POSITION_SHIFT) * df + i]!++;
       }
-      yield [names[id]!, { docs: docsBuf.subarray(0, df), tfs, positions: posBuf.subarray(0, to - from) }];
+      yield [names[id]!, { docs: docsBuf.subarray(0, df), tfs, positions: sPos.subarray(from, to) }];
     }
   }
+}
+
+const SURROGATE_RE = /[\uD800-\uDFFF]/;
+
+function grow(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(size);
+  next.set(a);
+  return next;
 }
 
 /** Encodes terms (in compareTerms order) into a segment's dictionary blocks. */

@@ -80,7 +80,8 @@ async function fingerprint(docs: readonly IndexDoc[], batch: number): Promise<{ 
   for (let b = 0; b < docs.length; b += batch) {
     const builder = new SegmentBuilder();
     for (const d of docs.slice(b, b + batch)) builder.add(analyseDocument(d, 'deu+eng'));
-    for (const [term, p] of builder.sortedTerms()) hashOf(built, [term, Array.from(p.docs), Array.from(p.tfs), Array.from(p.positions)]);
+    for (const [term, p] of builder.sortedTerms())
+      hashOf(built, [term, Array.from(p.docs), Array.from(p.tfs), Array.from(p.positions)]);
     hashOf(built, [...builder.normsBytes()]);
     hashOf(built, builder.records);
     hashOf(built, [...builder.words()]);
