@@ -1,6 +1,8 @@
 /**
- * Tiered merging. Segments fall into tiers by size (tier = ⌊log_mergeFactor(docs)⌋); when a tier holds
- * mergeFactor segments they are merged into one, which lands a tier higher. A segment whose tombstones
+ * Tiered merging. Segments fall into tiers by size (tier = ⌊log_mergeFactor(docs)⌋, every segment below
+ * floorDocs in the lowest); when a tier holds mergeFactor segments they are merged into one, which lands a
+ * tier higher. The floor matters for a server fed one document at a time: without it tiers 0 and 1 kept up
+ * to 18 segments below 100 documents, and every query term is looked up in every segment. A segment whose tombstones
  * exceed maxDeletedRatio is rewritten on its own to purge them.
  *
  * A merge must not stall the event loop (queries and gRPC share it) nor the writer (freshness), so it runs
@@ -35,20 +37,23 @@ import { IntList, SegmentTermEncoder } from './segment-writer.js';
 export interface MergePolicy {
   mergeFactor: number;
   maxDeletedRatio: number;
+  /** Segments with fewer live documents share the lowest tier (rewriting them again is cheap). */
+  floorDocs: number;
 }
 
-export const DEFAULT_MERGE_POLICY: MergePolicy = { mergeFactor: 10, maxDeletedRatio: 0.3 };
+export const DEFAULT_MERGE_POLICY: MergePolicy = { mergeFactor: 10, maxDeletedRatio: 0.3, floorDocs: 100 };
 
-function tierOf(seg: SegmentMeta, factor: number): number {
+function tierOf(seg: SegmentMeta, policy: MergePolicy): number {
   const live = Math.max(1, seg.docs - seg.deleted);
-  return Math.floor(Math.log(live) / Math.log(factor) + 1e-9);
+  if (live < policy.floorDocs) return 0;
+  return Math.floor(Math.log(live) / Math.log(policy.mergeFactor) + 1e-9);
 }
 
 /** The next merge to run for a tenant's segments, or undefined. */
 export function selectMerge(segments: readonly SegmentMeta[], policy: MergePolicy): SegmentMeta[] | undefined {
   const tiers = new Map<number, SegmentMeta[]>();
   for (const s of segments) {
-    const t = tierOf(s, policy.mergeFactor);
+    const t = tierOf(s, policy);
     const list = tiers.get(t) ?? [];
     list.push(s);
     tiers.set(t, list);
