@@ -112,19 +112,120 @@ export function normaliseWord(raw: string): string {
 
 const TRANSLIT: Record<string, string> = { ä: 'ae', ö: 'oe', ü: 'ue', ß: 'ss', ẞ: 'ss', '’': "'" };
 
-/** Terms a single (non-code) word yields, most specific first. Cached per language and mode. */
-function wordTerms(raw: string, language: AnalyserLanguage, mode: AnalyseMode): readonly string[] {
+/**
+ * Terms a single (non-code) word yields, most specific first: text[start, end) is the word as written.
+ * Cached per language and mode, looked up by the characters in place, so a word seen before costs neither
+ * a substring nor a Map lookup.
+ */
+function wordTerms(text: string, start: number, end: number, language: AnalyserLanguage, mode: AnalyseMode): readonly string[] {
   const cache = CACHES[language][mode];
-  const hit = cache.get(raw);
+  const h = hashRange(text, start, end);
+  const hit = cache.get(text, start, end, h);
   if (hit !== undefined) return hit;
+  const raw = start === 0 && end === text.length ? text : text.slice(start, end);
   const terms = computeWordTerms(normaliseWord(raw), language, mode);
-  if (cache.size >= CACHE_LIMIT) cache.clear();
-  cache.set(raw, terms);
+  cache.set(raw, h, terms);
   return terms;
 }
 
-const CACHE_LIMIT = 200_000;
-const newCaches = () => ({ index: new Map<string, readonly string[]>(), query: new Map<string, readonly string[]>() });
+/** FNV-1a over UTF-16 code units. */
+function hashRange(text: string, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** Open-addressing table of words (keys compared in place against the text) and their terms. */
+class WordTable {
+  readonly slots: Int32Array;
+  readonly hashes: Int32Array;
+  readonly keys: string[] = [];
+  readonly values: (readonly string[])[] = [];
+  readonly mask: number;
+
+  constructor(readonly capacity: number) {
+    let n = 1;
+    while (n < capacity * 2) n *= 2;
+    this.slots = new Int32Array(n);
+    this.hashes = new Int32Array(capacity);
+    this.mask = n - 1;
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** Entry index of text[start, end) (hash h), or -1. */
+  find(text: string, start: number, end: number, h: number): number {
+    const len = end - start;
+    for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
+      const e = this.slots[s]! - 1;
+      if (e < 0) return -1;
+      if (this.hashes[e] !== h) continue;
+      const key = this.keys[e]!;
+      if (key.length !== len) continue;
+      let i = 0;
+      while (i < len && key.charCodeAt(i) === text.charCodeAt(start + i)) i++;
+      if (i === len) return e;
+    }
+  }
+
+  /** Adds a key known to be absent; the caller keeps size below capacity. */
+  add(key: string, h: number, value: readonly string[]): void {
+    const e = this.keys.length;
+    this.keys.push(key);
+    this.values.push(value);
+    this.hashes[e] = h;
+    let s = h & this.mask;
+    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+    this.slots[s] = e + 1;
+  }
+}
+
+/**
+ * Two generations: when the young table is full it becomes the old one and the previous old one is
+ * dropped; a hit in the old table moves the word back to the young one. Frequent words survive a turnover,
+ * where clearing one table whole made every word miss again at once.
+ */
+class WordCache {
+  #young: WordTable;
+  #old: WordTable | undefined;
+
+  constructor(readonly limit: number) {
+    this.#young = new WordTable(limit);
+  }
+
+  get(text: string, start: number, end: number, h: number): readonly string[] | undefined {
+    const y = this.#young;
+    const e = y.find(text, start, end, h);
+    if (e >= 0) return y.values[e];
+    const o = this.#old;
+    if (o === undefined) return undefined;
+    const f = o.find(text, start, end, h);
+    if (f < 0) return undefined;
+    const value = o.values[f]!;
+    this.set(o.keys[f]!, h, value);
+    return value;
+  }
+
+  /** Adds a word that `get` did not find. */
+  set(key: string, h: number, value: readonly string[]): void {
+    if (this.#young.size >= this.limit) {
+      this.#old = this.#young;
+      this.#young = new WordTable(this.limit);
+    }
+    this.#young.add(key, h, value);
+  }
+
+  clear(): void {
+    this.#young = new WordTable(this.limit);
+    this.#old = undefined;
+  }
+}
+
+/** Words per generation, per language and mode. */
+const CACHE_LIMIT = 100_000;
+const newCaches = () => ({ index: new WordCache(CACHE_LIMIT), query: new WordCache(CACHE_LIMIT) });
 const CACHES: Record<AnalyserLanguage, ReturnType<typeof newCaches>> = {
   deu: newCaches(),
   eng: newCaches(),
@@ -219,6 +320,7 @@ export function analyse(
     }
     const start = i;
     let plain = c < 128;
+    let digit = c < 58;
     i += w;
     for (;;) {
       if (i >= n) break;
@@ -226,6 +328,7 @@ export function analyse(
       w = wordCharWidth(text, i, c);
       if (w > 0) {
         if (c >= 128) plain = false;
+        else if (c < 58) digit = true;
         i += w;
         continue;
       }
@@ -237,7 +340,6 @@ export function analyse(
       break;
     }
     const end = i;
-    const raw = text.slice(start, end);
     if (start < skipUntil) continue;
     if (ibans !== undefined) {
       while (ibanIdx < ibans.length && (ibans[ibanIdx]?.start ?? Number.POSITIVE_INFINITY) < start) ibanIdx++;
@@ -251,16 +353,26 @@ export function analyse(
         }
       }
     }
-    if (plain) {
-      // ASCII letters and digits only: the common case.
-      for (const t of wordTerms(raw, language, mode)) sink(t, pos, start, end);
+    if (plain && digit) {
+      // An ASCII word with a digit is its own (lower-case) term: no stems to cache, and caching the mostly
+      // distinct numbers of a text would only push words out.
+      const raw = text.slice(start, end < start + MAX_TERM_LENGTH ? end : start + MAX_TERM_LENGTH);
+      sink(UPPER_RE.test(raw) ? raw.toLowerCase() : raw, pos, start, end);
       pos++;
       continue;
     }
+    if (plain) {
+      // ASCII letters and digits only: the common case.
+      for (const t of wordTerms(text, start, end, language, mode)) sink(t, pos, start, end);
+      pos++;
+      continue;
+    }
+    const raw = text.slice(start, end);
     if (NO_SPACE_SCRIPT_RE.test(raw)) {
       for (const s of segmenter.segment(raw)) {
         if (!s.isWordLike) continue;
-        for (const t of wordTerms(s.segment, language, mode)) sink(t, pos, start + s.index, start + s.index + s.segment.length);
+        for (const t of wordTerms(s.segment, 0, s.segment.length, language, mode))
+          sink(t, pos, start + s.index, start + s.index + s.segment.length);
         pos++;
       }
       continue;
@@ -277,12 +389,12 @@ export function analyse(
         const at = raw.indexOf(piece, off);
         off = at + piece.length;
         if (piece.length === 0) continue;
-        for (const t of wordTerms(piece, language, mode)) sink(t, pos, start + at, start + off);
+        for (const t of wordTerms(piece, 0, piece.length, language, mode)) sink(t, pos, start + at, start + off);
         pos++;
       }
       continue;
     }
-    for (const t of wordTerms(raw, language, mode)) sink(t, pos, start, end);
+    for (const t of wordTerms(text, start, end, language, mode)) sink(t, pos, start, end);
     pos++;
   }
   return pos;
