@@ -4,16 +4,20 @@
  *   varint df, varint blockCount
  *   per block (the skip table, read without touching the blocks):
  *     varint lastDoc − previous block's lastDoc (first: lastDoc + 1), varint blockBytes, varint positionBytes,
- *     u8 fieldMask, then per field in the mask: varint k, k × (varint tf, u8 norm)   (the block's impacts)
+ *     u8 fieldMask, varint groups, per group: u8 groupMask, then per field in the group's mask:
+ *       varint k, k × (varint tf, u8 norm)                                         (the block's impacts)
  *   blocks: u8 docBits, 128 (last block: fewer) bit-packed doc deltas − 1,
  *           per field in the mask: u8 tfBits, bit-packed term frequencies
  *
- * A block's impacts for a field are the (tf, norm) pairs no other doc of the block beats on both (more
+ * A block's impacts: its docs grouped by the set of fields holding the term (at most MAX_GROUPS groups,
+ * else one), and per group and field the (tf, norm) pairs no other doc of the group beats on both (more
  * occurrences in a field no longer), norm and tf ascending, at most MAX_IMPACTS (neighbours merged into
- * one pair that dominates both, so the bound stays an upper bound). BM25F is monotone in each, so the
- * best pair bounds the field's share exactly: one (max tf, min norm) pair per field paired a long
- * document's tf with a short one's length and bounded nearly every block of a frequent term above the
- * top 10, so block-max pruning skipped nothing.
+ * one pair that dominates both, so the bound stays an upper bound). BM25F is monotone in each, so a
+ * group's bound is the sum of its fields' best pairs, and the block's the best group's. Both steps matter
+ * for a frequent term, whose top scores sit within 2 % of BM25's saturation: one (max tf, min norm) pair
+ * per field paired a long document's tf with a short one's length, and summing fields over the whole
+ * block added a title match of one document to the body of another — either way most blocks stayed
+ * above the top 10 and were scored.
  *
  * Positions live in another value (read only for phrases): per block, per doc, Σtf varint deltas of
  * field-based positions (field × 2^24 + position), so a phrase never spans two fields.
@@ -178,8 +182,12 @@ export function encodePostings(input: PostingsInput): { postings: Uint8Array; po
 /** Per-block impact scratch, reused: encoding runs once per term, mostly for tiny lists. */
 const MAX_TF = new Int32Array(NUM_FIELDS);
 const PAIRS = new Int32Array(BLOCK_SIZE);
-/** Impact pairs kept per block and field. */
+const DOC_MASKS = new Uint8Array(BLOCK_SIZE);
+const GROUP_MASKS = new Uint8Array(BLOCK_SIZE);
+/** Impact pairs kept per block, group and field. */
 export const MAX_IMPACTS = 8;
+/** Field-set groups kept per block (more: one group of the block's fields). */
+export const MAX_GROUPS = 4;
 
 /**
  * The Pareto frontier of the (tf, norm) pairs packed in pairs[0..n) as norm × 2^23 + tf, in place: sorted
@@ -285,18 +293,39 @@ export function encodePostingsTo(input: PostingsInput, w: { head: ByteWriter; bo
     head.varint(body.len - blockStart);
     head.varint(pos.len - posStart);
     head.u8(mask);
-    for (let f = 0; f < NUM_FIELDS; f++) {
-      if (!(mask & (1 << f))) continue;
+    // Group the docs by the fields holding the term.
+    let groups = 0;
+    for (let i = 0; i < n; i++) {
       let m = 0;
-      for (let i = 0; i < n; i++) {
-        const tf = tfs[f * df + from + i]!;
-        if (tf > 0) PAIRS[m++] = norms[docs[from + i]! * NUM_FIELDS + f]! * TF_LIMIT + Math.min(tf, TF_MASK);
-      }
-      const k = impactFrontier(PAIRS, m);
-      head.varint(k);
-      for (let i = 0; i < k; i++) {
-        head.varint(PAIRS[i]! & TF_MASK);
-        head.u8(PAIRS[i]! >>> 23);
+      for (let f = 0; f < NUM_FIELDS; f++) if (tfs[f * df + from + i]! > 0) m |= 1 << f;
+      DOC_MASKS[i] = m;
+      let g = 0;
+      while (g < groups && GROUP_MASKS[g] !== m) g++;
+      if (g === groups) GROUP_MASKS[groups++] = m;
+    }
+    const merged = groups > MAX_GROUPS;
+    if (merged) {
+      groups = 1;
+      GROUP_MASKS[0] = mask;
+    }
+    head.varint(groups);
+    for (let g = 0; g < groups; g++) {
+      const gm = GROUP_MASKS[g]!;
+      head.u8(gm);
+      for (let f = 0; f < NUM_FIELDS; f++) {
+        if (!(gm & (1 << f))) continue;
+        let m = 0;
+        for (let i = 0; i < n; i++) {
+          const tf = tfs[f * df + from + i]!;
+          if (tf > 0 && (merged || DOC_MASKS[i] === gm))
+            PAIRS[m++] = norms[docs[from + i]! * NUM_FIELDS + f]! * TF_LIMIT + Math.min(tf, TF_MASK);
+        }
+        const k = impactFrontier(PAIRS, m);
+        head.varint(k);
+        for (let i = 0; i < k; i++) {
+          head.varint(PAIRS[i]! & TF_MASK);
+          head.u8(PAIRS[i]! >>> 23);
+        }
       }
     }
     prevLast = lastDoc;
@@ -333,9 +362,11 @@ export interface SkipTable {
   /** Byte offset of each block's positions in the positions value. */
   positionOffset: Int32Array;
   fieldMask: Uint8Array;
+  /** Block b's impact groups are groupStart[b] .. groupStart[b + 1]. */
+  groupStart: Int32Array;
   /**
-   * The impact pairs of block b and field f are impactTf/impactNorm[impactStart[i] .. impactStart[i + 1])
-   * with i = b × NUM_FIELDS + f (none for a field absent from the block).
+   * The impact pairs of group g and field f are impactTf/impactNorm[impactStart[i] .. impactStart[i + 1])
+   * with i = g × NUM_FIELDS + f (none for a field outside the group).
    */
   impactStart: Int32Array;
   impactTf: Int32Array;
@@ -354,9 +385,11 @@ export function decodeSkipTable(postings: Uint8Array): SkipTable {
   const blockLen = new Int32Array(blockCount);
   const positionOffset = new Int32Array(blockCount);
   const fieldMask = new Uint8Array(blockCount);
-  const impactStart = new Int32Array(blockCount * NUM_FIELDS + 1);
+  const groupStart = new Int32Array(blockCount + 1);
+  let impactStart = new Int32Array(blockCount * NUM_FIELDS + 1);
   let impactTf = new Int32Array(blockCount * 2);
   let impactNorm = new Uint8Array(blockCount * 2);
+  let groups = 0;
   let pairs = 0;
   let prevLast = -1;
   let posOff = 0;
@@ -368,33 +401,42 @@ export function decodeSkipTable(postings: Uint8Array): SkipTable {
     posOff += readVarint(postings, st);
     const mask = postings[st.off++]!;
     fieldMask[b] = mask;
-    for (let f = 0; f < NUM_FIELDS; f++) {
-      impactStart[b * NUM_FIELDS + f] = pairs;
-      if (!(mask & (1 << f))) continue;
-      const k = readVarint(postings, st);
-      if (pairs + k > impactTf.length) {
-        const size = Math.max(2 * impactTf.length, pairs + k);
-        const tf = new Int32Array(size);
-        tf.set(impactTf);
-        impactTf = tf;
-        const norm = new Uint8Array(size);
-        norm.set(impactNorm);
-        impactNorm = norm;
-      }
-      for (let i = 0; i < k; i++, pairs++) {
-        impactTf[pairs] = readVarint(postings, st);
-        impactNorm[pairs] = postings[st.off++]!;
-      }
+    groupStart[b] = groups;
+    const g = readVarint(postings, st);
+    if ((groups + g) * NUM_FIELDS + 1 > impactStart.length) {
+      const next = new Int32Array(Math.max(2 * impactStart.length, (groups + g) * NUM_FIELDS + 1));
+      next.set(impactStart);
+      impactStart = next;
     }
+    for (let gi = 0; gi < g; gi++, groups++)
+      for (let f = 0, gm = postings[st.off++]!; f < NUM_FIELDS; f++) {
+        impactStart[groups * NUM_FIELDS + f] = pairs;
+        if (!(gm & (1 << f))) continue;
+        const k = readVarint(postings, st);
+        if (pairs + k > impactTf.length) {
+          const size = Math.max(2 * impactTf.length, pairs + k);
+          const tf = new Int32Array(size);
+          tf.set(impactTf);
+          impactTf = tf;
+          const norm = new Uint8Array(size);
+          norm.set(impactNorm);
+          impactNorm = norm;
+        }
+        for (let i = 0; i < k; i++, pairs++) {
+          impactTf[pairs] = readVarint(postings, st);
+          impactNorm[pairs] = postings[st.off++]!;
+        }
+      }
   }
-  impactStart[blockCount * NUM_FIELDS] = pairs;
+  groupStart[blockCount] = groups;
+  impactStart[groups * NUM_FIELDS] = pairs;
   const blockOffset = new Int32Array(blockCount);
   let off = st.off;
   for (let b = 0; b < blockCount; b++) {
     blockOffset[b] = off;
     off += blockLen[b]!;
   }
-  return { df, blockCount, lastDoc, blockOffset, positionOffset, fieldMask, impactStart, impactTf, impactNorm };
+  return { df, blockCount, lastDoc, blockOffset, positionOffset, fieldMask, groupStart, impactStart, impactTf, impactNorm };
 }
 
 /**

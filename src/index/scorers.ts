@@ -97,21 +97,25 @@ export class TermScorer extends Scorer {
     private readonly loadPositions: PositionsLoader,
   ) {
     super();
-    const { blockCount, impactStart, impactTf, impactNorm } = skip;
+    const { blockCount, groupStart, impactStart, impactTf, impactNorm } = skip;
     const bound = new Float64Array(blockCount);
     let maxBound = 0;
     const { invK, k1 } = ctx;
     for (let b = 0; b < blockCount; b++) {
-      // Σ over fields of the field's best pair: BM25F adds the fields' shares before saturating.
+      // The best group: BM25F adds its fields' shares (each field's best pair) before saturating.
       let t = 0;
-      for (let f = 0; f < NUM_FIELDS; f++) {
-        const i = b * NUM_FIELDS + f;
-        let best = 0;
-        for (let p = impactStart[i]!, end = impactStart[i + 1]!; p < end; p++) {
-          const v = impactTf[p]! * invK[f * 256 + impactNorm[p]!]!;
-          if (v > best) best = v;
+      for (let g = groupStart[b]!; g < groupStart[b + 1]!; g++) {
+        let sum = 0;
+        for (let f = 0; f < NUM_FIELDS; f++) {
+          const i = g * NUM_FIELDS + f;
+          let best = 0;
+          for (let p = impactStart[i]!, end = impactStart[i + 1]!; p < end; p++) {
+            const v = impactTf[p]! * invK[f * 256 + impactNorm[p]!]!;
+            if (v > best) best = v;
+          }
+          sum += best;
         }
-        t += best;
+        if (sum > t) t = sum;
       }
       const s = (idfk1 * t) / (k1 + t);
       bound[b] = s;

@@ -122,14 +122,14 @@ describe('index build identity', () => {
   it('builds and stores the hand corpus and 3000 benchmark-corpus documents as before', async () => {
     const hand = await fingerprint(HAND_DOCS, 5);
     expect(hand).toEqual({
-      built: '76e0d5bf809e2f3dd763f1c43f5f3aed79f8c428b220233824e5a366d7a3adfb',
-      stored: '11e5614456b9d362262246ee09202eb14453deca4c804b51b9d9525764be5374',
+      built: '528aed35fed4bda629b81998d145b04f308c1427557d430f9533ca52ab2f7ff0',
+      stored: '240652b771e511c42891ca0565381e07f4374fb5c8f844b99522aaf082fa61b2',
       words: 132,
     });
     const corpus = await fingerprint(corpusDocs(3000), 1000);
     expect(corpus).toEqual({
-      built: 'ae0c3e207ce4245ab5f6a9ad5bc22cb51402ebe1211b735a624a7f85f290616f',
-      stored: '1caddbb9c7e99222a160fde0ae9c41aec6466f5c5d291300358923f35ca8b0a1',
+      built: '6b304402bcd4443d490f0a7af8b142afde70c0d5192082631c9551f1a6fd3832',
+      stored: '102a4b1a077f7348ca102034b9273a499f50c823b0f8d6186672e1e6cc9f2a83',
       words: 37740,
     });
   }, 120_000);
