@@ -37,8 +37,11 @@ for (let b = 0; b < n; b += 1000) {
   const c0 = cpu();
   const t0 = performance.now();
   const batch = docs.slice(b, b + 1000);
-  const analysed = batch.map((d) =>
-    analyseDocument({ docId: d.id, language: d.language, fields: { title: d.title, body: [d.body] } }, 'deu+eng'),
+  // Cloned as the pool's messages clone them: the writer gets fresh strings, not the analyser's cached ones.
+  const analysed = structuredClone(
+    batch.map((d) =>
+      analyseDocument({ docId: d.id, language: d.language, fields: { title: d.title, body: [d.body] } }, 'deu+eng'),
+    ),
   );
   for (const d of batch) chars += d.body.length + d.title.length;
   const t1 = performance.now();

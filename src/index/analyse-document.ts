@@ -31,10 +31,15 @@ export interface AnalysedDoc {
   mediaType: string;
   /** Positions per field (BM25F lengths). */
   lengths: number[];
-  /** Distinct terms, local id = index, in order of first occurrence. */
-  terms: string[];
-  /** Per local term: the word that first produced it ('' when longer than a completion is worth). */
-  words: string[];
+  /**
+   * Distinct terms, local id = index, in order of first occurrence, joined by '\n' (no term holds one: see
+   * TOKEN_RE). One string crosses threads for a few hundred small ones, and the writer looks each term up in
+   * place, making a string only for a term new to its segment.
+   */
+  terms: string;
+  termCount: number;
+  /** Per local term, joined by '\n' like terms: the word that first produced it ('' when longer than a completion is worth). */
+  words: string;
   /** [local term id, FIELD_POSITION_SHIFT * field + position] pairs, in document order. */
   tokens: Int32Array;
   /** Characters analysed (for throughput figures). */
@@ -115,8 +120,9 @@ export function analyseDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage
     createdMs: doc.createdMs ?? 0,
     mediaType: doc.mediaType ?? '',
     lengths,
-    terms,
-    words,
+    terms: terms.join('\n'),
+    termCount: terms.length,
+    words: words.join('\n'),
     tokens: tokens.slice(0, n),
     textChars,
   };

@@ -22,6 +22,19 @@ export interface TermPostingsInput {
 /** Words worth completing: letters (and inner hyphens), no digits or codes. */
 const WORD_RE = /^\p{L}+(?:-\p{L}+)*$/u;
 
+/** WORD_RE, with a loop for plain ASCII (most words) instead of the Unicode regex. */
+function isCompletionWord(w: string): boolean {
+  let hyphen = true; // at the start, as after a hyphen: a letter must follow
+  for (let i = 0; i < w.length; i++) {
+    const c = w.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) hyphen = false;
+    else if (c === 45 && !hyphen) hyphen = true;
+    else if (c >= 128) return WORD_RE.test(w);
+    else return false;
+  }
+  return !hyphen;
+}
+
 /** Growable Int32Array. */
 export class IntList {
   data = new Int32Array(1024);
@@ -43,8 +56,9 @@ export class IntList {
  * (analyse-document.ts): here their local term ids are mapped to the segment's.
  */
 export class SegmentBuilder {
-  private readonly termIds = new Map<string, number>();
-  private readonly termNames: string[] = [];
+  /** The segment's terms (id = index), found by hash: docs' terms are looked up in place in their joined terms. */
+  private readonly terms = new TermTable();
+  private readonly termNames = this.terms.keys;
   private tokTerm = new Int32Array(1 << 16);
   private tokPos = new Int32Array(1 << 16);
   private numTokens = 0;
@@ -52,6 +66,7 @@ export class SegmentBuilder {
   private docStart = new Int32Array(1025);
   /** Some term holds a UTF-16 surrogate, where code-unit order and compareTerms differ. */
   private astral = false;
+  private map = new Int32Array(1024);
   readonly records: DocRecord[] = [];
   private norms = new Uint8Array(64 * NUM_FIELDS);
   /** The word that first produced each term of this segment (by term id). */
@@ -65,20 +80,38 @@ export class SegmentBuilder {
 
   add(doc: AnalysedDoc): void {
     const local = this.records.length;
-    const terms = doc.terms;
-    const map = new Int32Array(terms.length);
-    const termIds = this.termIds;
-    for (let i = 0; i < terms.length; i++) {
-      const term = terms[i]!;
-      let id = termIds.get(term);
-      if (id === undefined) {
-        id = this.termNames.length;
-        this.termNames.push(term);
-        termIds.set(term, id);
-        this.firstWords.push(doc.words[i] ?? '');
-        if (!this.astral && SURROGATE_RE.test(term)) this.astral = true;
+    const nLocal = doc.termCount;
+    if (this.map.length < nLocal) this.map = new Int32Array(nLocal * 2);
+    const map = this.map;
+    const text = doc.terms;
+    const table = this.terms;
+    const words = doc.words;
+    let wordAt = 0; // start of word `wordIdx` in `words`
+    let wordIdx = 0;
+    let from = 0;
+    let h = FNV_BASIS;
+    for (let k = 0, i = 0; k < nLocal; i++) {
+      const c = i < text.length ? text.charCodeAt(i) : 10;
+      if (c !== 10) {
+        h = Math.imul(h ^ c, FNV_PRIME);
+        continue;
       }
-      map[i] = id;
+      let id = table.find(text, from, i, h);
+      if (id < 0) {
+        const term = text.slice(from, i);
+        id = table.add(term, h);
+        if (!this.astral && SURROGATE_RE.test(term)) this.astral = true;
+        while (wordIdx < k) {
+          const nl = words.indexOf('\n', wordAt);
+          wordAt = nl < 0 ? words.length : nl + 1;
+          wordIdx++;
+        }
+        const end = words.indexOf('\n', wordAt);
+        this.firstWords.push(words.slice(wordAt, end < 0 ? words.length : end));
+      }
+      map[k++] = id;
+      from = i + 1;
+      h = FNV_BASIS;
     }
     const t = doc.tokens;
     let n = this.numTokens;
@@ -122,7 +155,7 @@ export class SegmentBuilder {
   words(): Map<string, string> {
     const out = new Map<string, string>();
     for (const w of this.firstWords) {
-      if (w.length < 2 || !WORD_RE.test(w)) continue;
+      if (w.length < 2 || !isCompletionWord(w)) continue;
       const folded = normaliseWord(w);
       if (!out.has(folded)) out.set(folded, w);
     }
@@ -144,7 +177,10 @@ export class SegmentBuilder {
     }
     // Without surrogates compareTerms is code-unit order: the built-in string sort, without a comparator.
     const sorted = names.slice().sort();
-    for (let i = 0; i < sorted.length; i++) ids[i] = this.termIds.get(sorted[i]!)!;
+    for (let i = 0; i < sorted.length; i++) {
+      const term = sorted[i]!;
+      ids[i] = this.terms.find(term, 0, term.length, hashRange(term, 0, term.length));
+    }
     return ids;
   }
 
@@ -214,6 +250,61 @@ export class SegmentBuilder {
 }
 
 const SURROGATE_RE = /[\uD800-\uDFFF]/;
+const FNV_BASIS = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a over UTF-16 code units (as SegmentBuilder.add hashes a term in its document's joined terms). */
+function hashRange(text: string, start: number, end: number): number {
+  let h = FNV_BASIS;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+/** Open-addressing set of strings (id = insertion index), looked up by a range of another string. */
+class TermTable {
+  readonly keys: string[] = [];
+  private hashes = new Int32Array(1024);
+  private slots = new Int32Array(2048);
+  private mask = 2047;
+
+  /** Id of text[start, end) (hash h), or -1. */
+  find(text: string, start: number, end: number, h: number): number {
+    const len = end - start;
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const e = slots[s]! - 1;
+      if (e < 0) return -1;
+      if (this.hashes[e] !== h) continue;
+      const key = this.keys[e]!;
+      if (key.length !== len) continue;
+      let i = 0;
+      while (i < len && key.charCodeAt(i) === text.charCodeAt(start + i)) i++;
+      if (i === len) return e;
+    }
+  }
+
+  /** Adds a key known to be absent; returns its id. */
+  add(key: string, h: number): number {
+    const e = this.keys.length;
+    if (e === this.hashes.length) this.hashes = grow(this.hashes, e * 2);
+    this.keys.push(key);
+    this.hashes[e] = h;
+    if ((e + 1) * 2 > this.slots.length) {
+      // Keep the load at most one half: rehash into twice the slots.
+      this.slots = new Int32Array(this.slots.length * 2);
+      this.mask = this.slots.length - 1;
+      for (let j = 0; j <= e; j++) this.place(j);
+    } else this.place(e);
+    return e;
+  }
+
+  private place(e: number): void {
+    let s = this.hashes[e]! & this.mask;
+    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+    this.slots[s] = e + 1;
+  }
+}
 
 function grow(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
   const next = new Int32Array(size);
