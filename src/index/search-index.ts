@@ -12,7 +12,7 @@ import { analyseInThread, type DocumentAnalyser } from './analyse-document.js';
 import type { AnalyserLanguage } from './analyser.js';
 import { type CursorKey, decodeCursor, encodeCursor, type HitKey, isAfter } from './cursor.js';
 import { emptyStats, IndexStore, type Key, RANGE_END, type SegmentMeta, type TenantStats, toBuffer } from './index-store.js';
-import { decodeNorm, decodeSkipTable, FIELDS, type FieldName, NUM_FIELDS, readDf } from './postings-codec.js';
+import { decodeNorm, decodeSkipTable, FIELDS, type FieldName, NUM_FIELDS, readDf, type SkipTable } from './postings-codec.js';
 import type { ParsedQuery } from './query-ast.js';
 import { parseQuery } from './query-parser.js';
 import { compileQuery, mapPrefixes, type Plan, planTerms } from './query-plan.js';
@@ -592,7 +592,7 @@ export class SearchIndex {
         const p = postings.get(term)?.[view.rank];
         if (p === undefined) continue;
         const load = () => termPositions(p);
-        members.push(new TermScorer(p, decodeSkipTable(p), ctx, idfk1.get(term)! * (boosts?.[i] ?? 1), load));
+        members.push(new TermScorer(p, skipTableOf(p), ctx, idfk1.get(term)! * (boosts?.[i] ?? 1), load));
       }
       if (members.length === 0) return undefined;
       return members.length === 1 ? members[0]! : new GroupScorer(members);
@@ -685,6 +685,22 @@ export class SearchIndex {
 }
 
 type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction }): Uint8Array | undefined };
+
+/**
+ * Skip tables of postings values held by a cache (a large term's opened postings: segment-format.ts), by
+ * identity: a frequent term's table has a header per block of 128 documents, decoded once, not per query.
+ * Inline postings are fresh views per lookup and miss, which costs one small decode as before.
+ */
+const skipTables = new WeakMap<Uint8Array, SkipTable>();
+function skipTableOf(postings: Uint8Array): SkipTable {
+  let t = skipTables.get(postings);
+  if (t === undefined) {
+    t = decodeSkipTable(postings);
+    if (postings.byteLength > 4096) skipTables.set(postings, t);
+  }
+  return t;
+}
+
 type MetaDb = { get(key: Key): unknown; put(key: Key, v: unknown): unknown; remove(key: Key): Promise<boolean> };
 
 /**

@@ -174,7 +174,7 @@ class OpenedCache<T> {
   #used = 0;
 
   constructor(
-    private readonly db: 'dirs' | 'terms',
+    private readonly db: 'dirs' | 'terms' | 'large',
     private readonly budget: number,
     private readonly decode: (plain: Buffer) => T,
     private readonly cost: (value: T) => number,
@@ -214,6 +214,18 @@ const directories = new OpenedCache<readonly string[]>('dirs', 512, decodeDirect
 const blocks = new OpenedCache<Buffer>(
   'terms',
   64 * 2 ** 20,
+  (plain) => plain,
+  (b) => b.byteLength,
+);
+
+/**
+ * Opened postings and positions of large terms for queries (128 MiB of plaintext at most), in memory only.
+ * A frequent term's postings are the biggest value a query reads: at 100k documents, opening them (and
+ * decoding their skip table, cached beside by identity in search-index.ts) cost more than scoring.
+ */
+const largeValues = new OpenedCache<Buffer>(
+  'large',
+  128 * 2 ** 20,
   (plain) => plain,
   (b) => b.byteLength,
 );
@@ -282,7 +294,7 @@ export function lookupTerm(
     const ql = readVarint(block, st);
     const c = compareBytes(scratch, curLen, target);
     if (c > 0) return undefined;
-    if (c === 0) return entryOf(store, blockKey, i, term, block, postOff, pl, posOff, ql, opt);
+    if (c === 0) return entryOf(store, blockKey, i, term, block, postOff, pl, posOff, ql, opt, undefined, true);
     postOff += pl;
     posOff += ql;
   }
@@ -301,14 +313,15 @@ function entryOf(
   ql: number,
   opt: Opt,
   positionsBlock?: () => Uint8Array | undefined,
+  /** A query's lookup: large values through the cache (a merge reads each once and would only evict). */
+  cached = false,
 ): TermEntry {
   if (pl === 0) {
-    const postings = store.get('large', [...blockKey, entry, 0], opt.transaction) ?? new Uint8Array(0);
-    return {
-      term,
-      postings,
-      positions: () => store.get('large', [...blockKey, entry, 1], opt.transaction),
-    };
+    const large = (part: 0 | 1) =>
+      cached
+        ? largeValues.get(store, [...blockKey, entry, part], opt)
+        : store.get('large', [...blockKey, entry, part], opt.transaction);
+    return { term, postings: large(0) ?? new Uint8Array(0), positions: () => large(1) };
   }
   const load = positionsBlock ?? (() => store.get('positions', blockKey, opt.transaction));
   return {
