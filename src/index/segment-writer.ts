@@ -6,7 +6,15 @@ import type { AnalysedDoc, IndexDoc } from './analyse-document.js';
 import { normaliseWord } from './analyser.js';
 import type { DocRecord, IndexStore } from './index-store.js';
 import { toBuffer } from './index-store.js';
-import { ByteWriter, compareTerms, encodeNorm, encodePostingsTo, FIELD_POSITION_SHIFT, NUM_FIELDS } from './postings-codec.js';
+import {
+  ByteWriter,
+  compareTerms,
+  encodeNorm,
+  encodePostingsTo,
+  FIELD_POSITION_SHIFT,
+  NUM_FIELDS,
+  type PostingsInput,
+} from './postings-codec.js';
 import { DictionaryWriter, type PutFn } from './segment-format.js';
 import { addWords } from './word-list.js';
 
@@ -219,6 +227,9 @@ export class SegmentBuilder {
     const ids = this.termOrder();
     const docsBuf = new Int32Array(maxTok);
     const tfsBuf = new Uint32Array(maxTok * NUM_FIELDS);
+    // One tuple and one input object, refilled per term (consumed before the next: see above).
+    const input: TermPostingsInput = { docs: docsBuf, tfs: tfsBuf, positions: sPos };
+    const out: [string, TermPostingsInput] = ['', input];
     for (let x = 0; x < nTerms; x++) {
       const id = ids[x]!;
       const from = start[id]!;
@@ -244,7 +255,11 @@ export class SegmentBuilder {
         }
         tfs[Math.floor(sPos[k]! / FIELD_POSITION_SHIFT) * df + i]!++;
       }
-      yield [names[id]!, { docs: docsBuf.subarray(0, df), tfs, positions: sPos.subarray(from, to) }];
+      input.docs = docsBuf.subarray(0, df);
+      input.tfs = tfs;
+      input.positions = sPos.subarray(from, to);
+      out[0] = names[id]!;
+      yield out;
     }
   }
 }
@@ -322,14 +337,22 @@ export class SegmentTermEncoder {
     tenantId: string,
     segmentId: number,
     put: PutFn,
-    private readonly norms: Uint8Array,
+    norms: Uint8Array,
   ) {
     this.dict = new DictionaryWriter(tenantId, segmentId, put);
+    // One input object for every term (no per-term spread).
+    this.input = { docs: new Int32Array(0), tfs: new Uint32Array(0), positions: new Int32Array(0), norms };
   }
+
+  private readonly input: PostingsInput;
 
   add(term: string, input: TermPostingsInput): void {
     const w = this.w;
-    encodePostingsTo({ ...input, norms: this.norms }, w);
+    const full = this.input;
+    full.docs = input.docs;
+    full.tfs = input.tfs;
+    full.positions = input.positions;
+    encodePostingsTo(full, w);
     const len = w.head.len + w.body.len;
     if (this.postings.length < len) this.postings = new Uint8Array(len * 2);
     this.postings.set(w.head.buf.subarray(0, w.head.len));
