@@ -354,6 +354,14 @@ export class DocValuesStore {
         }
         return out.subarray(0, n);
       },
+      segmentTest: (seg, transaction) => {
+        const ords = this.segmentOrdinals(tenantId, seg, transaction as Transaction);
+        const cols = this.columns(tenantId);
+        return (d) => {
+          const o = ords[d]!;
+          return o !== NONE && cols.values[o] !== undefined && test(cols, o);
+        };
+      },
     };
   }
 

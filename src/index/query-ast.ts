@@ -100,6 +100,14 @@ export interface DocFilter {
     segment: { tenantId: string; segmentId: number; segmentUid: string; docs: number },
     transaction: unknown,
   ): Int32Array | undefined;
+  /**
+   * The same as a test of one local doc: beside words (`rechnung date:2024`) the filter checks only the
+   * documents the words match, instead of listing every document of the segment first.
+   */
+  segmentTest?(
+    segment: { tenantId: string; segmentId: number; segmentUid: string; docs: number },
+    transaction: unknown,
+  ): (doc: number) => boolean;
 }
 
 export interface FilterNode {

@@ -485,6 +485,20 @@ abstract class FilterScorer extends Scorer {
   }
 }
 
+/** `req`'s docs that pass every test (value filters beside words); scores and bounds are `req`'s. */
+export class TestedScorer extends FilterScorer {
+  constructor(
+    req: Scorer,
+    private readonly tests: readonly ((doc: number) => boolean)[],
+  ) {
+    super(req);
+  }
+  protected override accepts(d: number): boolean {
+    for (const t of this.tests) if (!t(d)) return false;
+    return true;
+  }
+}
+
 /** `req` minus docs matched by any of `excluded`. */
 export class ExclusionScorer extends FilterScorer {
   constructor(

@@ -30,6 +30,7 @@ import {
   type Scorer,
   type ScoringContext,
   TermScorer,
+  TestedScorer,
 } from './scorers.js';
 import { prefixTerms, termPositions, termPostings } from './segment-format.js';
 import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMerges } from './segment-merger.js';
@@ -622,7 +623,15 @@ export class SearchIndex {
       }
       case 'and': {
         const must: Scorer[] = [];
+        const tests: ((doc: number) => boolean)[] = [];
+        // Value filters beside something that matches by postings test its documents only.
+        const testable = plan.must.some((p) => p.kind !== 'filter');
         for (const p of plan.must) {
+          if (testable && p.kind === 'filter' && p.filter.segmentTest !== undefined) {
+            const seg = { tenantId, segmentId: view.meta.id, segmentUid: view.meta.uid, docs: view.meta.docs };
+            tests.push(p.filter.segmentTest(seg, transaction));
+            continue;
+          }
           const s = this.#build(p, view, postings, idfk1, ctx, tenantId, transaction);
           if (s === undefined) return undefined;
           must.push(s);
@@ -630,7 +639,8 @@ export class SearchIndex {
         const not = plan.not
           .map((p) => this.#build(p, view, postings, idfk1, ctx, tenantId, transaction))
           .filter((s): s is Scorer => s !== undefined);
-        const req = must.length === 1 ? must[0]! : new ConjunctionScorer(must);
+        let req = must.length === 1 ? must[0]! : new ConjunctionScorer(must);
+        if (tests.length > 0) req = new TestedScorer(req, tests);
         return not.length > 0 ? new ExclusionScorer(req, not) : req;
       }
       case 'or': {
