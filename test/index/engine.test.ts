@@ -154,6 +154,10 @@ describe('query language over the engine', () => {
     expect(await ids(e, 'date:2024-01-01..2024-03-31')).toEqual(['rechnung']);
     expect(await ids(e, 'date:2024-03-15')).toEqual(['rechnung']); // a date written in the text
     expect(await ids(e, 'date:2024-04..2024-06')).toEqual(['mahnung']);
+    // Beside a word the range tests only the word's documents (two-phase): the same answers.
+    expect(await ids(e, 'rechnung date:2024-04..2024-06')).toEqual(['mahnung']);
+    expect(await ids(e, 'rechnung date:2024-01-01..2024-03-31 type:pdf')).toEqual(['rechnung']);
+    expect(await ids(e, 'rechnung -date:2024-04..2024-06')).toEqual(['rechnung']);
     expect(await ids(e, 'date:<2022')).toEqual(['vertrag']);
     expect(await ids(e, 'date:..2022-12')).toEqual(['urlaub', 'vertrag']);
     expect(await ids(e, 'date:>=2023-11-02')).toEqual(['invoice', 'mahnung', 'rechnung']);
