@@ -332,19 +332,13 @@ export class SegmentTermEncoder {
   private readonly w = { head: new ByteWriter(4096), body: new ByteWriter(16384), pos: new ByteWriter(16384) };
   private postings = new Uint8Array(16384);
   readonly dict: DictionaryWriter;
+  private readonly input: PostingsInput;
 
-  constructor(
-    tenantId: string,
-    segmentId: number,
-    put: PutFn,
-    norms: Uint8Array,
-  ) {
+  constructor(tenantId: string, segmentId: number, put: PutFn, norms: Uint8Array) {
     this.dict = new DictionaryWriter(tenantId, segmentId, put);
     // One input object for every term (no per-term spread).
     this.input = { docs: new Int32Array(0), tfs: new Uint32Array(0), positions: new Int32Array(0), norms };
   }
-
-  private readonly input: PostingsInput;
 
   add(term: string, input: TermPostingsInput): void {
     const w = this.w;
