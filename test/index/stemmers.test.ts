@@ -33,13 +33,13 @@ function vocabulary(): string[] {
     ...["'tis", 'yes', 'yellow', 'say', 'sayying', 'bauen', 'bayern', 'abenddämmerung', 'häuser', 'straße'],
     ...['y', 'ya', 'a', 'ab', 'abc', 'by', 'cry', 'cries', 'ties', 'ied', 'ies', 'us', 'sss', 'niss', 'kenntnisse'],
   ];
-  // Each corpus word with ten endings (rotating, so every ending meets every kind of stem), the hand-picked
+  // Each corpus word with five endings (rotating, so every ending meets every kind of stem), the hand-picked
   // words with all of them.
   const corpus = new Corpus(1).vocabulary;
   corpus.forEach((w, i) => {
     const folded = normaliseWord(w);
     words.add(folded);
-    for (let j = 0; j < 10; j++) words.add(folded + ENDINGS[(i * 7 + j * 13) % ENDINGS.length]);
+    for (let j = 0; j < 5; j++) words.add(folded + ENDINGS[(i * 7 + j * 23) % ENDINGS.length]);
   });
   for (const w of extra) for (const e of ENDINGS) words.add(normaliseWord(w) + e);
   return [...words];
@@ -49,7 +49,7 @@ describe('Snowball stemmers', () => {
   const words = vocabulary();
 
   it('stem English like snowball-stemmers on the corpus vocabulary with every ending', () => {
-    expect(words.length).toBeGreaterThan(450_000);
+    expect(words.length).toBeGreaterThan(250_000);
     const diff: string[] = [];
     for (const w of words) {
       const want = english.stem(w);
