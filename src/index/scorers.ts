@@ -95,6 +95,12 @@ export class TermScorer extends Scorer {
     private readonly ctx: ScoringContext,
     private readonly idfk1: number,
     private readonly loadPositions: PositionsLoader,
+    /**
+     * Only documents with the term in these fields can match (`from:müller`, a FieldScorer above): the
+     * bounds leave out the impact groups without them, so blocks where the term is only in other fields
+     * bound 0.
+     */
+    fieldMask = -1,
   ) {
     super();
     const { blockCount, groupStart, impactStart, impactTf, impactNorm } = skip;
@@ -106,8 +112,10 @@ export class TermScorer extends Scorer {
       let t = 0;
       for (let g = groupStart[b]!; g < groupStart[b + 1]!; g++) {
         let sum = 0;
+        let fields = 0;
         for (let f = 0; f < NUM_FIELDS; f++) {
           const i = g * NUM_FIELDS + f;
+          if (impactStart[i + 1]! > impactStart[i]!) fields |= 1 << f;
           let best = 0;
           for (let p = impactStart[i]!, end = impactStart[i + 1]!; p < end; p++) {
             const v = impactTf[p]! * invK[f * 256 + impactNorm[p]!]!;
@@ -115,7 +123,7 @@ export class TermScorer extends Scorer {
           }
           sum += best;
         }
-        if (sum > t) t = sum;
+        if ((fields & fieldMask) !== 0 && sum > t) t = sum;
       }
       const s = (idfk1 * t) / (k1 + t);
       bound[b] = s;

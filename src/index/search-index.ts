@@ -587,20 +587,20 @@ export class SearchIndex {
     tenantId: string,
     transaction: Transaction,
   ): Scorer | undefined {
-    const termGroup = (terms: readonly string[], boosts?: readonly number[]): PositionalScorer | undefined => {
+    const termGroup = (terms: readonly string[], boosts?: readonly number[], fieldMask = -1): PositionalScorer | undefined => {
       const members: TermScorer[] = [];
       for (const [i, term] of terms.entries()) {
         const p = postings.get(term)?.[view.rank];
         if (p === undefined) continue;
         const load = () => termPositions(p);
-        members.push(new TermScorer(p, skipTableOf(p), ctx, idfk1.get(term)! * (boosts?.[i] ?? 1), load));
+        members.push(new TermScorer(p, skipTableOf(p), ctx, idfk1.get(term)! * (boosts?.[i] ?? 1), load, fieldMask));
       }
       if (members.length === 0) return undefined;
       return members.length === 1 ? members[0]! : new GroupScorer(members);
     };
     switch (plan.kind) {
       case 'terms': {
-        const g = termGroup(plan.terms, plan.boosts);
+        const g = termGroup(plan.terms, plan.boosts, plan.fieldMask);
         return g !== undefined && plan.fieldMask !== undefined ? new FieldScorer(g, plan.fieldMask) : g;
       }
       case 'prefix':
@@ -615,7 +615,7 @@ export class SearchIndex {
       case 'phrase': {
         const words: PositionalScorer[] = [];
         for (const w of plan.words) {
-          const s = termGroup(w);
+          const s = termGroup(w, undefined, plan.fieldMask);
           if (s === undefined) return undefined;
           words.push(s);
         }

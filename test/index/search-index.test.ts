@@ -261,14 +261,19 @@ describe('top-k pruning', () => {
       const n = 1 + Math.floor(rnd() * 3);
       const words = Array.from({ length: n }, word);
       const r = rnd();
+      // Field restrictions prune with bounds of only the fields they allow.
       const q =
-        r < 0.4
+        r < 0.35
           ? words.join(' OR ')
-          : r < 0.8
+          : r < 0.65
             ? words.join(' ')
-            : r < 0.9
+            : r < 0.75
               ? `${words[0]} (${words.slice(1).join(' OR ') || 'alpha'})`
-              : `"${words.join(' ')}"`;
+              : r < 0.82
+                ? `title:${words.join(' OR title:')}`
+                : r < 0.9
+                  ? `from:${words[0]} OR ${words.slice(1).join(' OR ') || 'alpha'}`
+                  : `"${words.join(' ')}"`;
       const fast = await idx.search('t1', q, { limit: 10, exactTotalUpTo: 0, snippets: false });
       const slow = await idx.search('t1', q, { limit: 10, exhaustive: true, snippets: false });
       expect(
