@@ -11,6 +11,7 @@
  * runs only on tokens holding a script written without spaces (Han, Kana, Thai, Lao, Khmer, Myanmar).
  */
 import { compoundSubwords, splitCompound } from './decompound.js';
+import { hashRange, SliceTable } from './slice-table.js';
 import { type AnalyserLanguage, stemEnglish, stemGerman } from './stemmers.js';
 
 export type { AnalyserLanguage } from './stemmers.js';
@@ -128,57 +129,12 @@ function wordTerms(text: string, start: number, end: number, language: AnalyserL
   return terms;
 }
 
-/** FNV-1a over UTF-16 code units. */
-function hashRange(text: string, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h;
-}
-
-/** Open-addressing table of words (keys compared in place against the text) and their terms. */
+/** A word cache generation: the words (keys of the table) and, by id, their terms. */
 class WordTable {
-  readonly slots: Int32Array;
-  readonly hashes: Int32Array;
-  readonly keys: string[] = [];
+  readonly table: SliceTable;
   readonly values: (readonly string[])[] = [];
-  readonly mask: number;
-
-  constructor(readonly capacity: number) {
-    let n = 1;
-    while (n < capacity * 2) n *= 2;
-    this.slots = new Int32Array(n);
-    this.hashes = new Int32Array(capacity);
-    this.mask = n - 1;
-  }
-
-  get size(): number {
-    return this.keys.length;
-  }
-
-  /** Entry index of text[start, end) (hash h), or -1. */
-  find(text: string, start: number, end: number, h: number): number {
-    const len = end - start;
-    for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
-      const e = this.slots[s]! - 1;
-      if (e < 0) return -1;
-      if (this.hashes[e] !== h) continue;
-      const key = this.keys[e]!;
-      if (key.length !== len) continue;
-      let i = 0;
-      while (i < len && key.charCodeAt(i) === text.charCodeAt(start + i)) i++;
-      if (i === len) return e;
-    }
-  }
-
-  /** Adds a key known to be absent; the caller keeps size below capacity. */
-  add(key: string, h: number, value: readonly string[]): void {
-    const e = this.keys.length;
-    this.keys.push(key);
-    this.values.push(value);
-    this.hashes[e] = h;
-    let s = h & this.mask;
-    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
-    this.slots[s] = e + 1;
+  constructor(capacity: number) {
+    this.table = new SliceTable(capacity);
   }
 }
 
@@ -197,24 +153,25 @@ class WordCache {
 
   get(text: string, start: number, end: number, h: number): readonly string[] | undefined {
     const y = this.#young;
-    const e = y.find(text, start, end, h);
+    const e = y.table.find(text, start, end, h);
     if (e >= 0) return y.values[e];
     const o = this.#old;
     if (o === undefined) return undefined;
-    const f = o.find(text, start, end, h);
+    const f = o.table.find(text, start, end, h);
     if (f < 0) return undefined;
     const value = o.values[f]!;
-    this.set(o.keys[f]!, h, value);
+    this.set(o.table.keys[f]!, h, value);
     return value;
   }
 
   /** Adds a word that `get` did not find. */
   set(key: string, h: number, value: readonly string[]): void {
-    if (this.#young.size >= this.limit) {
+    if (this.#young.table.size >= this.limit) {
       this.#old = this.#young;
       this.#young = new WordTable(this.limit);
     }
-    this.#young.add(key, h, value);
+    this.#young.table.add(key, h);
+    this.#young.values.push(value);
   }
 
   clear(): void {

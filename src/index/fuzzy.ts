@@ -90,8 +90,8 @@ export function fuzzySearch(dict: readonly string[], word: string, maxEdits: num
     .slice(0, limit);
 }
 
-/** Index of the first term of the sorted dictionary that is not below `term` (binary search). */
-export function lowerBound(dict: readonly string[], term: string): number {
+/** Index of the first element of the sorted list (terms, or numbers) that is not below `term` (binary search). */
+export function lowerBound<T extends string | number>(dict: readonly T[], term: T): number {
   let lo = 0;
   let hi = dict.length;
   while (lo < hi) {

@@ -16,6 +16,7 @@ import {
   type PostingsInput,
 } from './postings-codec.js';
 import { DictionaryWriter, type PutFn } from './segment-format.js';
+import { FNV_BASIS, FNV_PRIME, grow, hashRange, SliceTable } from './slice-table.js';
 import { addWords } from './word-list.js';
 
 export type { IndexDoc };
@@ -65,7 +66,7 @@ export class IntList {
  */
 export class SegmentBuilder {
   /** The segment's terms (id = index), found by hash: docs' terms are looked up in place in their joined terms. */
-  private readonly terms = new TermTable();
+  private readonly terms = new SliceTable();
   private readonly termNames = this.terms.keys;
   private tokTerm = new Int32Array(1 << 16);
   private tokPos = new Int32Array(1 << 16);
@@ -265,68 +266,6 @@ export class SegmentBuilder {
 }
 
 const SURROGATE_RE = /[\uD800-\uDFFF]/;
-const FNV_BASIS = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-
-/** FNV-1a over UTF-16 code units (as SegmentBuilder.add hashes a term in its document's joined terms). */
-function hashRange(text: string, start: number, end: number): number {
-  let h = FNV_BASIS;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
-  return h;
-}
-
-/** Open-addressing set of strings (id = insertion index), looked up by a range of another string. */
-class TermTable {
-  readonly keys: string[] = [];
-  private hashes = new Int32Array(1024);
-  private slots = new Int32Array(2048);
-  private mask = 2047;
-
-  /** Id of text[start, end) (hash h), or -1. */
-  find(text: string, start: number, end: number, h: number): number {
-    const len = end - start;
-    const slots = this.slots;
-    const mask = this.mask;
-    for (let s = h & mask; ; s = (s + 1) & mask) {
-      const e = slots[s]! - 1;
-      if (e < 0) return -1;
-      if (this.hashes[e] !== h) continue;
-      const key = this.keys[e]!;
-      if (key.length !== len) continue;
-      let i = 0;
-      while (i < len && key.charCodeAt(i) === text.charCodeAt(start + i)) i++;
-      if (i === len) return e;
-    }
-  }
-
-  /** Adds a key known to be absent; returns its id. */
-  add(key: string, h: number): number {
-    const e = this.keys.length;
-    if (e === this.hashes.length) this.hashes = grow(this.hashes, e * 2);
-    this.keys.push(key);
-    this.hashes[e] = h;
-    if ((e + 1) * 2 > this.slots.length) {
-      // Keep the load at most one half: rehash into twice the slots.
-      this.slots = new Int32Array(this.slots.length * 2);
-      this.mask = this.slots.length - 1;
-      for (let j = 0; j <= e; j++) this.place(j);
-    } else this.place(e);
-    return e;
-  }
-
-  private place(e: number): void {
-    let s = this.hashes[e]! & this.mask;
-    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
-    this.slots[s] = e + 1;
-  }
-}
-
-function grow(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
-  const next = new Int32Array(size);
-  next.set(a);
-  return next;
-}
-
 /** Encodes terms (in compareTerms order) into a segment's dictionary blocks. */
 export class SegmentTermEncoder {
   private readonly w = { head: new ByteWriter(4096), body: new ByteWriter(16384), pos: new ByteWriter(16384) };

@@ -12,6 +12,7 @@
  * pair is answered after a few candidates, a rare one has a short list to walk.
  */
 import { normaliseWord } from './analyser.js';
+import { lowerBound } from './fuzzy.js';
 
 interface Word {
   readonly word: string;
@@ -51,19 +52,24 @@ export class TitleIndex {
   set(ord: number, title: string | undefined): void {
     this.remove(ord);
     if (!title) return;
+    this.#add(ord, title, (e) => this.#pending.splice(lowerBoundWord(this.#pending, e.word), 0, e));
+    if (this.#pending.length >= Math.max(PENDING_LIMIT, this.#sorted.length / 8)) this.#mergePending();
+  }
+
+  /** Enter a title's words for `ord` (which holds none); `fresh` gets each word new to the index. */
+  #add(ord: number, title: string, fresh: (e: Word) => void): void {
     const words: Word[] = [];
     for (const w of titleWords(title)) {
       let e = this.#byWord.get(w);
       if (e === undefined) {
         e = { word: w, ords: [] };
         this.#byWord.set(w, e);
-        this.#pending.splice(lowerBoundWord(this.#pending, w), 0, e);
+        fresh(e);
       }
       insertSorted(e.ords, ord);
       words.push(e);
     }
     this.#ofOrd[ord] = words;
-    if (this.#pending.length >= Math.max(PENDING_LIMIT, this.#sorted.length / 8)) this.#mergePending();
   }
 
   /** Load titles in bulk (a tenant's first Suggest): one sort instead of a sorted insert per new word. */
@@ -71,18 +77,7 @@ export class TitleIndex {
     const fresh: Word[] = [];
     for (const [ord, title] of titles) {
       this.remove(ord);
-      const words: Word[] = [];
-      for (const w of titleWords(title)) {
-        let e = this.#byWord.get(w);
-        if (e === undefined) {
-          e = { word: w, ords: [] };
-          this.#byWord.set(w, e);
-          fresh.push(e);
-        }
-        insertSorted(e.ords, ord);
-        words.push(e);
-      }
-      this.#ofOrd[ord] = words;
+      this.#add(ord, title, (e) => fresh.push(e));
     }
     this.#pending = this.#pending.concat(fresh).sort((a, b) => compare(a.word, b.word));
     this.#mergePending();
@@ -200,17 +195,6 @@ function lowerBoundWord(sorted: readonly Word[], word: string): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (sorted[mid]!.word < word) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function lowerBound(list: readonly number[], v: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]! < v) lo = mid + 1;
     else hi = mid;
   }
   return lo;

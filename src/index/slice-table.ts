@@ -1,0 +1,79 @@
+/**
+ * An open-addressing set of strings (id = insertion order) looked up by a range of another string, so a
+ * word or term met again costs neither a substring nor a Map lookup: the analyser's word cache and the
+ * segment builder's term table.
+ */
+
+export const FNV_BASIS = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
+
+/** FNV-1a over the UTF-16 code units of text[start, end). */
+export function hashRange(text: string, start: number, end: number): number {
+  let h = FNV_BASIS;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+export class SliceTable {
+  readonly keys: string[] = [];
+  private hashes: Int32Array;
+  private slots: Int32Array;
+  private mask: number;
+
+  /** Sized for `capacity` keys at a load of one half; grows (rehashing) beyond. */
+  constructor(capacity = 1024) {
+    let n = 2;
+    while (n < capacity * 2) n *= 2;
+    this.slots = new Int32Array(n);
+    this.hashes = new Int32Array(Math.max(1, capacity));
+    this.mask = n - 1;
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** Id of text[start, end) (hash h = hashRange of it), or -1. */
+  find(text: string, start: number, end: number, h: number): number {
+    const len = end - start;
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const e = slots[s]! - 1;
+      if (e < 0) return -1;
+      if (this.hashes[e] !== h) continue;
+      const key = this.keys[e]!;
+      if (key.length !== len) continue;
+      let i = 0;
+      while (i < len && key.charCodeAt(i) === text.charCodeAt(start + i)) i++;
+      if (i === len) return e;
+    }
+  }
+
+  /** Adds a key known to be absent; returns its id. */
+  add(key: string, h: number): number {
+    const e = this.keys.length;
+    if (e === this.hashes.length) this.hashes = grow(this.hashes, e * 2);
+    this.keys.push(key);
+    this.hashes[e] = h;
+    if ((e + 1) * 2 > this.slots.length) {
+      // Keep the load at most one half: rehash into twice the slots.
+      this.slots = new Int32Array(this.slots.length * 2);
+      this.mask = this.slots.length - 1;
+      for (let j = 0; j <= e; j++) this.place(j);
+    } else this.place(e);
+    return e;
+  }
+
+  private place(e: number): void {
+    let s = this.hashes[e]! & this.mask;
+    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+    this.slots[s] = e + 1;
+  }
+}
+
+export function grow(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(size);
+  next.set(a);
+  return next;
+}
