@@ -45,7 +45,16 @@ export interface Config {
   readonly masterKey: string | null;
   readonly accounts: AccountsConfig;
   readonly imap: ImapImportConfig;
+  /** BM25F per field (docs/search.md, "Ranking and pruning"). */
+  readonly search: {
+    readonly fieldWeights: Readonly<Record<SearchField, number>>;
+    readonly fieldB: Readonly<Record<SearchField, number>>;
+  };
 }
+
+/** The index fields as `--field-weights` names them. */
+export const SEARCH_FIELDS = ['body', 'title', 'subject', 'filename', 'sender'] as const;
+export type SearchField = (typeof SEARCH_FIELDS)[number];
 
 /** The IMAP importer (see docs/imap.md). */
 export interface ImapImportConfig {
@@ -194,6 +203,16 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'imap-max-backoff-ms', help: 'longest wait between IMAP retries', default: String(6 * 3_600_000) },
   { flag: 'imap-rescan-ms', help: 'how often stored IMAP settings are looked for (0 = only on request)', default: '60000' },
   { flag: 'imap-idle', help: 'keep IDLE connections for automatic import (true|false)', default: 'true' },
+  {
+    flag: 'field-weights',
+    help: 'BM25F weight of each field (body, title, subject, filename, sender); unnamed fields keep theirs',
+    default: 'body=1,title=3,subject=2,filename=1.5,sender=1.5',
+  },
+  {
+    flag: 'field-b',
+    help: 'BM25F length normalisation b (0..1) of each field; unnamed fields keep theirs',
+    default: 'body=0.75,title=0.5,subject=0.5,filename=0.5,sender=0.3',
+  },
 ];
 
 export function envName(flag: string): string {
@@ -317,6 +336,10 @@ export function loadConfig(flags: Raw = {}, env: NodeJS.ProcessEnv = process.env
     masterKey,
     accounts: accountsConfig(raw),
     imap: imapConfig(raw),
+    search: {
+      fieldWeights: parseFieldNumbers('field-weights', need(raw, 'field-weights'), defaultOf('field-weights'), 100),
+      fieldB: parseFieldNumbers('field-b', need(raw, 'field-b'), defaultOf('field-b'), 1),
+    },
   };
   return deepFreeze(config);
 }
@@ -395,6 +418,28 @@ function parseInt_(flag: string, value: string, min: number, max: number): numbe
   const n = Number(value);
   if (n < min || n > max) throw new ConfigError(`--${flag} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function defaultOf(flag: string): string {
+  return SETTINGS.find((s) => s.flag === flag)?.default ?? '';
+}
+
+/** `title=3,body=1`: numbers per field, over the defaults (a reindex is not needed: scores are computed per query). */
+function parseFieldNumbers(flag: string, value: string, defaults: string, max: number): Record<SearchField, number> {
+  const out = {} as Record<SearchField, number>;
+  for (const text of [defaults, value]) {
+    for (const part of text.split(',').map((p) => p.trim())) {
+      if (part === '') continue;
+      const m = /^([a-z]+)\s*=\s*(\d+(?:\.\d+)?)$/.exec(part);
+      const field = m?.[1] as SearchField | undefined;
+      if (!m || field === undefined || !SEARCH_FIELDS.includes(field))
+        throw new ConfigError(`--${flag}: "${part}" is not FIELD=NUMBER with FIELD one of ${SEARCH_FIELDS.join(', ')}`);
+      const n = Number(m[2]);
+      if (n > max) throw new ConfigError(`--${flag}: ${field} must be between 0 and ${max}, got ${n}`);
+      out[field] = n;
+    }
+  }
+  return out;
 }
 
 function parseBool(flag: string, value: string): boolean {

@@ -107,7 +107,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   process.on('unhandledRejection', onUnhandled);
   const swept = await sweepPendingUploads(documents.deps);
   if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
+  const { fieldWeights, fieldB } = config.search;
+  const byIndexField = (v: Readonly<Record<string, number>>) => ({
+    body: v.body,
+    title: v.title,
+    subject: v.subject,
+    fileName: v.filename,
+    sender: v.sender,
+  });
   const searchEngine = new SearchEngine(store.root, {
+    fieldWeights: byIndexField(fieldWeights),
+    fieldB: byIndexField(fieldB),
     cipher: keyring.records,
     analyser: poolAnalyser(pool, log),
     textStore: sealedTextStore(documents),

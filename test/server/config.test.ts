@@ -14,6 +14,18 @@ describe('config', () => {
     }).toThrow(TypeError);
   });
 
+  it('reads BM25F field weights and b over their defaults, and names a bad field or value', () => {
+    const d = loadConfig({}, {});
+    expect(d.search.fieldWeights).toEqual({ body: 1, title: 3, subject: 2, filename: 1.5, sender: 1.5 });
+    expect(d.search.fieldB.body).toBe(0.75);
+    const c = loadConfig({ 'field-weights': 'title=5, sender=0' }, { ARCHIVAR_FIELD_B: 'body=0.9' });
+    expect(c.search.fieldWeights).toEqual({ body: 1, title: 5, subject: 2, filename: 1.5, sender: 0 });
+    expect(c.search.fieldB.body).toBe(0.9);
+    expect(() => loadConfig({ 'field-weights': 'titel=3' }, {})).toThrow(/--field-weights: "titel=3" is not FIELD=NUMBER/);
+    expect(() => loadConfig({ 'field-b': 'title=1.5' }, {})).toThrow(/--field-b: title must be between 0 and 1/);
+    expect(() => loadConfig({ 'field-weights': 'title=-1' }, {})).toThrow(ConfigError);
+  });
+
   it('accepts ARCHIVAR_DATA_DIR and TLS with optional mTLS', () => {
     const c = loadConfig({ listen: '0.0.0.0:443', 'tls-cert': 'c.pem', 'tls-key': 'k.pem' }, { ARCHIVAR_DATA_DIR: '/tmp/x' });
     expect(c.dataDir).toBe('/tmp/x');
