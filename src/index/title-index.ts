@@ -21,7 +21,7 @@ interface Word {
 }
 
 /** Titles holding all typed words are collected up to this many before ranking (then cut to the limit). */
-const GATHER = 64;
+const GATHER = 32;
 /** Candidates stepped over per query at most: a bound on the work when few of them match. */
 const MAX_CHECKS = 50_000;
 /** Words of a prefix range looked at per query at most. */
@@ -110,13 +110,14 @@ export class TitleIndex {
     must.sort((a, b) => a.ords.length - b.ords.length);
     const range = this.#prefixRange(prefix);
     const found: { ord: number; at: number; words: number }[] = [];
-    const seen = new Set<number>();
+    // Only the prefix walk meets a title twice (once per matching word); one sorted list never does.
+    let seen: Set<number> | undefined;
     let checks = 0;
     // A candidate is checked against its own few title words.
     const consider = (ord: number): boolean => {
       const own = this.#ofOrd[ord];
-      if (own === undefined || seen.has(ord)) return true;
-      seen.add(ord);
+      if (own === undefined || seen?.has(ord)) return true;
+      seen?.add(ord);
       const at = own.findIndex((e) => e.word.startsWith(prefix));
       if (at >= 0) found.push({ ord, at, words: own.length });
       return found.length < GATHER;
@@ -144,6 +145,7 @@ export class TitleIndex {
     } else {
       // Walk the prefix's words, shortest (closest to what was typed) first; check the whole words per title.
       const byLength = [...range].sort((a, b) => a.word.length - b.word.length);
+      if (byLength.length > 1) seen = new Set();
       outer: for (const e of byLength)
         for (const ord of e.ords) {
           if (++checks > MAX_CHECKS) break outer;
