@@ -327,12 +327,28 @@ export class GroupScorer extends Scorer {
   }
 }
 
-/** All children must match; the score is the sum in the children's given order. */
+/**
+ * All children must match; the score is the sum in the children's given order. Once a minimum is set, a
+ * doc the children agree on is scored child by child, cheapest (rarest) first, and dropped as soon as the
+ * others' bounds over the current window cannot lift it to the minimum: a frequent word's score is then
+ * never computed for the docs a rarer word already rules out.
+ */
 export class ConjunctionScorer extends Scorer {
   private readonly byCost: Scorer[];
+  /** Index in `children` of each of byCost. */
+  private readonly order: Int32Array;
+  private readonly partial: Float64Array;
+  private readonly bounds: Float64Array;
+  private windowEnd = -1;
+  private scored = -1;
+  private sum = 0;
   constructor(private readonly children: Scorer[]) {
     super();
-    this.byCost = [...children].sort((a, b) => a.cost() - b.cost());
+    const idx = children.map((_, i) => i).sort((a, b) => children[a]!.cost() - children[b]!.cost());
+    this.byCost = idx.map((i) => children[i]!);
+    this.order = Int32Array.from(idx);
+    this.partial = new Float64Array(children.length);
+    this.bounds = new Float64Array(children.length);
   }
   override advance(target: number): number {
     const [lead, ...others] = this.byCost;
@@ -349,10 +365,43 @@ export class ConjunctionScorer extends Scorer {
           continue outer;
         }
       }
-      return (this.doc = d);
+      this.doc = d;
+      if (this.minCompetitive > 0 && !this.competes(d)) {
+        target = d + 1;
+        continue;
+      }
+      return d;
     }
   }
+  /** Scores `d` child by child against the window's bounds; false once it cannot reach the minimum. */
+  private competes(d: number): boolean {
+    const n = this.children.length;
+    if (d > this.windowEnd) {
+      let end = NO_MORE_DOCS;
+      for (const c of this.byCost) end = Math.min(end, c.advanceShallow(d));
+      for (let k = 0; k < n; k++) this.bounds[k] = this.byCost[k]!.maxScoreUpTo(end);
+      this.windowEnd = end;
+    }
+    let rest = 0;
+    for (let k = 0; k < n; k++) rest += this.bounds[k]!;
+    const floor = competitiveFloor(this.minCompetitive);
+    let got = 0;
+    for (let k = 0; k < n; k++) {
+      const v = this.byCost[k]!.score();
+      this.partial[this.order[k]!] = v;
+      got += v;
+      rest -= this.bounds[k]!;
+      if (got + rest < floor) return false;
+    }
+    // The sum in the children's given order, as score() adds it (the same float as unpruned scoring).
+    let s = 0;
+    for (let i = 0; i < n; i++) s += this.partial[i]!;
+    this.sum = s;
+    this.scored = d;
+    return true;
+  }
   override score(): number {
+    if (this.scored === this.doc) return this.sum;
     let s = 0;
     for (const c of this.children) s += c.score();
     return s;
