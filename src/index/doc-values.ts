@@ -190,6 +190,27 @@ export class TenantColumns {
 
 type Predicate = (cols: TenantColumns, ord: number) => boolean;
 
+/** The numeric columns a range clause reads (date, created and amount; value-fields.ts `valueRange`). */
+export type RangeColumn = 'date' | 'created' | 'amount';
+
+/** A document's numbers of a column: its own date and the dates in its text; upload time; amounts in cents. */
+export function columnValues(column: RangeColumn, v: DocValues): readonly number[] {
+  switch (column) {
+    case 'date':
+      return v.dateMs > 0 ? [v.dateMs, ...v.dates] : v.dates;
+    case 'created':
+      return [v.createdMs];
+    case 'amount':
+      return v.amounts.map((a) => Math.round(a * 100));
+  }
+}
+
+/** One range column of a segment: doc d's numbers are values[start[d] .. start[d + 1]). */
+export interface SegmentNumbers {
+  start: Int32Array;
+  values: Float64Array;
+}
+
 export class DocValuesStore {
   /** [tenant, docId] → DocValues, msgpack, sealed with the tenant's record key (they hold titles, IBANs …). */
   readonly db: Database<Buffer, Key>;
@@ -198,6 +219,8 @@ export class DocValuesStore {
   readonly #segOrds = new Map<string, Int32Array>();
   /** Segment uid → facet values in local doc order. */
   readonly #segFacets = new Map<string, SegmentFacets>();
+  /** `${segment uid}/${column}` → that range column's numbers in local doc order. */
+  readonly #segNumbers = new Map<string, SegmentNumbers>();
   readonly root: RootDatabase;
 
   constructor(private readonly store: IndexStore) {
@@ -338,6 +361,79 @@ export class DocValuesStore {
     if (this.#segFacets.size >= 4096) this.#segFacets.delete(this.#segFacets.keys().next().value!);
     this.#segFacets.set(seg.segmentUid, f);
     return f;
+  }
+
+  /**
+   * A segment's numbers of one range column in local doc order (values[start[d] .. start[d + 1]) for doc d;
+   * none for a gone doc). Built once per segment: the dates and amounts of a live (segment, doc) never
+   * change, and a range then scans typed arrays front to back instead of a JS object per document.
+   */
+  segmentNumbers(
+    tenantId: string,
+    seg: { segmentId: number; segmentUid: string; docs: number },
+    column: RangeColumn,
+    transaction: Transaction,
+  ): SegmentNumbers {
+    const key = `${seg.segmentUid}/${column}`;
+    let c = this.#segNumbers.get(key);
+    if (c === undefined) {
+      const ords = this.segmentOrdinals(tenantId, seg, transaction);
+      const cols = this.columns(tenantId);
+      const start = new Int32Array(ords.length + 1);
+      let values = new Float64Array(ords.length);
+      let n = 0;
+      for (let d = 0; d < ords.length; d++) {
+        const o = ords[d]!;
+        const v = o === NONE ? undefined : cols.values[o];
+        if (v !== undefined)
+          for (const x of columnValues(column, v)) {
+            if (n === values.length) {
+              const next = new Float64Array(values.length * 2 + 16);
+              next.set(values);
+              values = next;
+            }
+            values[n++] = x;
+          }
+        start[d + 1] = n;
+      }
+      c = { start, values: values.slice(0, n) };
+      if (this.#segNumbers.size >= 4096) this.#segNumbers.delete(this.#segNumbers.keys().next().value!);
+      this.#segNumbers.set(key, c);
+    }
+    return c;
+  }
+
+  /** Documents with a number of `column` in [from, to) (date, created and amount clauses). */
+  rangeFilter(tenantId: string, column: RangeColumn, from: number, to: number): DocFilter {
+    const inRange = ({ start, values }: SegmentNumbers, d: number) => {
+      for (let k = start[d]!, end = start[d + 1]!; k < end; k++) {
+        const x = values[k]!;
+        if (x >= from && x < to) return true;
+      }
+      return false;
+    };
+    return {
+      segmentDocs: (seg, transaction) => {
+        const col = this.segmentNumbers(tenantId, seg, column, transaction as Transaction);
+        // Grown as matches come (a narrow range over a big segment allocates little).
+        let out = new Int32Array(256);
+        let n = 0;
+        for (let d = 0; d < seg.docs; d++) {
+          if (!inRange(col, d)) continue;
+          if (n === out.length) {
+            const next = new Int32Array(out.length * 2);
+            next.set(out);
+            out = next;
+          }
+          out[n++] = d;
+        }
+        return out.subarray(0, n);
+      },
+      segmentTest: (seg, transaction) => {
+        const col = this.segmentNumbers(tenantId, seg, column, transaction as Transaction);
+        return (d) => inRange(col, d);
+      },
+    };
   }
 
   /** A filter over this tenant's values: a scan of each segment's ordinals through typed arrays. */

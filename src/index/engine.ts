@@ -23,7 +23,7 @@ import { makeSnippets } from './snippets.js';
 import { Suggester, type Suggestion, titleOf } from './suggest.js';
 import { TermDictionary } from './term-dictionary.js';
 import type { TextStore } from './text-store.js';
-import { valuePredicate } from './value-fields.js';
+import { valuePredicate, valueRange } from './value-fields.js';
 import { WordList } from './word-list.js';
 
 export type SortOrder = 'score' | 'date_desc' | 'date_asc' | 'title';
@@ -168,6 +168,14 @@ export class SearchEngine {
           const child = node.child.kind === 'fuzzy' ? this.#resolve(tenantId, node.child, now, rewrites) : node.child;
           return { ...node, child: child as typeof node.child };
         }
+        // Dates and amounts are ranges over per-segment number columns; the rest test each document's values.
+        const range = valueRange(node.field, node.value, node.valuePosition, now);
+        if (range !== undefined)
+          return {
+            kind: 'filter',
+            filter: this.values.rangeFilter(tenantId, range.column, range.from, range.to),
+            position: node.position,
+          };
         const test = valuePredicate(node.field, node.value, node.valuePosition, now);
         return { kind: 'filter', filter: this.values.filter(tenantId, (c, o) => test(c.values[o]!)), position: node.position };
       }

@@ -5,7 +5,7 @@
  * resolved against the caller's clock (UTC calendar; weeks start on Monday).
  */
 import { normaliseWord } from './analyser.js';
-import type { DocValues } from './doc-values.js';
+import { columnValues, type DocValues, type RangeColumn } from './doc-values.js';
 import type { ValueFieldName } from './query-ast.js';
 import { QuerySyntaxError } from './query-parser.js';
 
@@ -147,25 +147,30 @@ const SOURCE_ALIASES: Record<string, string> = { mail: 'imap', email: 'imap', 'e
 
 const code = (s: string) => s.replace(/\s+/g, '').toUpperCase();
 
+/**
+ * A date, created or amount clause as a range of its column, [from, to): a document passes when one of its
+ * column's numbers is in it (as valuePredicate says). Undefined for the other fields. Throws like it.
+ */
+export function valueRange(
+  field: ValueFieldName,
+  value: string,
+  pos: number,
+  nowMs: number,
+): { column: RangeColumn; from: number; to: number } | undefined {
+  if (field === 'date' || field === 'created') return { column: field, ...parseDateRange(value, pos, nowMs) };
+  if (field === 'amount') return { column: 'amount', ...parseAmountRange(value, pos) };
+  return undefined;
+}
+
 /** The predicate of one value field clause. Throws QuerySyntaxError (at the value) for a bad value. */
 export function valuePredicate(field: ValueFieldName, value: string, pos: number, nowMs: number): (v: DocValues) => boolean {
   switch (field) {
-    case 'date': {
-      const r = parseDateRange(value, pos, nowMs);
-      const inR = (t: number) => t >= r.from && t < r.to;
-      return (v) => (v.dateMs > 0 && inR(v.dateMs)) || v.dates.some(inR);
-    }
-    case 'created': {
-      const r = parseDateRange(value, pos, nowMs);
-      return (v) => v.createdMs >= r.from && v.createdMs < r.to;
-    }
+    case 'date':
+    case 'created':
     case 'amount': {
-      const r = parseAmountRange(value, pos);
-      return (v) =>
-        v.amounts.some((a) => {
-          const c = Math.round(a * 100);
-          return c >= r.from && c < r.to;
-        });
+      // The same numbers and range that doc-values.ts scans per segment (one definition of the semantics).
+      const r = valueRange(field, value, pos, nowMs)!;
+      return (v) => columnValues(r.column, v).some((x) => x >= r.from && x < r.to);
     }
     case 'iban': {
       const want = code(value);
