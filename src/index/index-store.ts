@@ -11,6 +11,8 @@
  *                   [t, 'seg', segId]       → SegmentMeta            (msgpack)
  *                   [t, 'pending', segId]   → { uid }: a merge output being written, invisible until swapped in
  *                   [t, 'garbage', segId]   → { uid }: a merged-away segment whose records are still being removed
+ *                   ['', 'format']          → the stored layout's version (INDEX_FORMAT, search-index.ts)
+ *                   ['', 'rebuild', t]      → true: t's index is to be rebuilt from its documents (a layout change)
  *   index-dirs      [t, segId]              → sealed: the first term of each dictionary block, in order
  *   index-terms     [t, segId, blockNo]     → sealed dictionary block: up to 128 sorted terms, front-coded,
  *                                             with the postings of the small ones inline (segment-format.ts)
