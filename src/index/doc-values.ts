@@ -205,6 +205,53 @@ export function columnValues(column: RangeColumn, v: DocValues): readonly number
   }
 }
 
+/** Keeps `value` in a per-segment cache of at most 4096 entries (the oldest goes first). */
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= 4096) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+}
+
+/** Doc d's numbers (none: undefined) end to end: doc d's are values[start[d] .. start[d + 1]). */
+function flatten<A extends Int32Array | Float64Array>(
+  n: number,
+  listOf: (d: number) => ArrayLike<number> | undefined,
+  make: (size: number) => A,
+): { start: Int32Array; values: A } {
+  const start = new Int32Array(n + 1);
+  let values = make(n);
+  let k = 0;
+  for (let d = 0; d < n; d++) {
+    const list = listOf(d);
+    if (list !== undefined && list.length > 0) {
+      if (k + list.length > values.length) {
+        const next = make(Math.max(values.length * 2, k + list.length));
+        next.set(values);
+        values = next;
+      }
+      values.set(list, k);
+      k += list.length;
+    }
+    start[d + 1] = k;
+  }
+  return { start, values: values.slice(0, k) as A };
+}
+
+/** The local docs in [0, n) that pass, ascending; grown as they come (a narrow filter allocates little). */
+function docsPassing(n: number, passes: (d: number) => boolean): Int32Array {
+  let out = new Int32Array(256);
+  let k = 0;
+  for (let d = 0; d < n; d++) {
+    if (!passes(d)) continue;
+    if (k === out.length) {
+      const next = new Int32Array(out.length * 2);
+      next.set(out);
+      out = next;
+    }
+    out[k++] = d;
+  }
+  return out.subarray(0, k);
+}
+
 /** One range column of a segment: doc d's numbers are values[start[d] .. start[d + 1]). */
 export interface SegmentNumbers {
   start: Int32Array;
@@ -306,8 +353,7 @@ export class DocValuesStore {
         const local = (key as Key)[2] as number;
         if (local < seg.docs) m[local] = cols.ordinal(this.store.docOf(key as Key, value).id);
       }
-      if (this.#segOrds.size >= 4096) this.#segOrds.delete(this.#segOrds.keys().next().value!);
-      this.#segOrds.set(seg.segmentUid, m);
+      remember(this.#segOrds, seg.segmentUid, m);
     }
     return m;
   }
@@ -344,22 +390,13 @@ export class DocValuesStore {
       }
       f = { type, lang, source, year, tagStart: new Int32Array(0), tagIds: new Int32Array(0), tagVersion: -1 };
     }
-    const tagStart = new Int32Array(n + 1);
-    let total = 0;
-    for (let d = 0; d < n; d++) {
-      const o = ords[d]!;
-      total += o === NONE ? 0 : (cols.tags[o]?.length ?? 0);
-      tagStart[d + 1] = total;
-    }
-    const tagIds = new Int32Array(total);
-    for (let d = 0; d < n; d++) {
-      const o = ords[d]!;
-      const ts = o === NONE ? undefined : cols.tags[o];
-      if (ts !== undefined) tagIds.set(ts, tagStart[d]!);
-    }
-    f = { ...f, tagStart, tagIds, tagVersion: cols.tagVersion };
-    if (this.#segFacets.size >= 4096) this.#segFacets.delete(this.#segFacets.keys().next().value!);
-    this.#segFacets.set(seg.segmentUid, f);
+    const tags = flatten(
+      n,
+      (d) => (ords[d] === NONE ? undefined : cols.tags[ords[d]!]),
+      (k) => new Int32Array(k),
+    );
+    f = { ...f, tagStart: tags.start, tagIds: tags.values, tagVersion: cols.tagVersion };
+    remember(this.#segFacets, seg.segmentUid, f);
     return f;
   }
 
@@ -379,26 +416,15 @@ export class DocValuesStore {
     if (c === undefined) {
       const ords = this.segmentOrdinals(tenantId, seg, transaction);
       const cols = this.columns(tenantId);
-      const start = new Int32Array(ords.length + 1);
-      let values = new Float64Array(ords.length);
-      let n = 0;
-      for (let d = 0; d < ords.length; d++) {
-        const o = ords[d]!;
-        const v = o === NONE ? undefined : cols.values[o];
-        if (v !== undefined)
-          for (const x of columnValues(column, v)) {
-            if (n === values.length) {
-              const next = new Float64Array(values.length * 2 + 16);
-              next.set(values);
-              values = next;
-            }
-            values[n++] = x;
-          }
-        start[d + 1] = n;
-      }
-      c = { start, values: values.slice(0, n) };
-      if (this.#segNumbers.size >= 4096) this.#segNumbers.delete(this.#segNumbers.keys().next().value!);
-      this.#segNumbers.set(key, c);
+      c = flatten(
+        ords.length,
+        (d) => {
+          const v = ords[d] === NONE ? undefined : cols.values[ords[d]!];
+          return v === undefined ? undefined : columnValues(column, v);
+        },
+        (k) => new Float64Array(k),
+      );
+      remember(this.#segNumbers, key, c);
     }
     return c;
   }
@@ -415,19 +441,7 @@ export class DocValuesStore {
     return {
       segmentDocs: (seg, transaction) => {
         const col = this.segmentNumbers(tenantId, seg, column, transaction as Transaction);
-        // Grown as matches come (a narrow range over a big segment allocates little).
-        let out = new Int32Array(256);
-        let n = 0;
-        for (let d = 0; d < seg.docs; d++) {
-          if (!inRange(col, d)) continue;
-          if (n === out.length) {
-            const next = new Int32Array(out.length * 2);
-            next.set(out);
-            out = next;
-          }
-          out[n++] = d;
-        }
-        return out.subarray(0, n);
+        return docsPassing(seg.docs, (d) => inRange(col, d));
       },
       segmentTest: (seg, transaction) => {
         const col = this.segmentNumbers(tenantId, seg, column, transaction as Transaction);
@@ -438,26 +452,19 @@ export class DocValuesStore {
 
   /** A filter over this tenant's values: a scan of each segment's ordinals through typed arrays. */
   filter(tenantId: string, test: Predicate): DocFilter {
+    const passes = (ords: Int32Array) => {
+      const c = this.columns(tenantId);
+      return (d: number) => {
+        const o = ords[d]!;
+        return o !== NONE && c.values[o] !== undefined && test(c, o);
+      };
+    };
     return {
       segmentDocs: (seg, transaction) => {
         const ords = this.segmentOrdinals(tenantId, seg, transaction as Transaction);
-        const cols = this.columns(tenantId);
-        const out = new Int32Array(ords.length);
-        let n = 0;
-        for (let d = 0; d < ords.length; d++) {
-          const o = ords[d]!;
-          if (o !== NONE && cols.values[o] !== undefined && test(cols, o)) out[n++] = d;
-        }
-        return out.subarray(0, n);
+        return docsPassing(ords.length, passes(ords));
       },
-      segmentTest: (seg, transaction) => {
-        const ords = this.segmentOrdinals(tenantId, seg, transaction as Transaction);
-        const cols = this.columns(tenantId);
-        return (d) => {
-          const o = ords[d]!;
-          return o !== NONE && cols.values[o] !== undefined && test(cols, o);
-        };
-      },
+      segmentTest: (seg, transaction) => passes(this.segmentOrdinals(tenantId, seg, transaction as Transaction)),
     };
   }
 
