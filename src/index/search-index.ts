@@ -598,6 +598,8 @@ export class SearchIndex {
       if (members.length === 0) return undefined;
       return members.length === 1 ? members[0]! : new GroupScorer(members);
     };
+    // The segment as value filters see it.
+    const segment = { tenantId, segmentId: view.meta.id, segmentUid: view.meta.uid, docs: view.meta.docs };
     switch (plan.kind) {
       case 'terms': {
         const g = termGroup(plan.terms, plan.boosts, plan.fieldMask);
@@ -606,10 +608,7 @@ export class SearchIndex {
       case 'prefix':
         return undefined;
       case 'filter': {
-        const docs = plan.filter.segmentDocs(
-          { tenantId, segmentId: view.meta.id, segmentUid: view.meta.uid, docs: view.meta.docs },
-          transaction,
-        );
+        const docs = plan.filter.segmentDocs(segment, transaction);
         return docs !== undefined && docs.length > 0 ? new DocListScorer(docs) : undefined;
       }
       case 'phrase': {
@@ -628,8 +627,7 @@ export class SearchIndex {
         const testable = plan.must.some((p) => p.kind !== 'filter');
         for (const p of plan.must) {
           if (testable && p.kind === 'filter' && p.filter.segmentTest !== undefined) {
-            const seg = { tenantId, segmentId: view.meta.id, segmentUid: view.meta.uid, docs: view.meta.docs };
-            tests.push(p.filter.segmentTest(seg, transaction));
+            tests.push(p.filter.segmentTest(segment, transaction));
             continue;
           }
           const s = this.#build(p, view, postings, idfk1, ctx, tenantId, transaction);
