@@ -267,13 +267,32 @@ export type PositionalScorer = TermScorer | GroupScorer;
 
 /** Alternatives of one query word (stems, prefix expansions): matches any, scores the best (DisMax). */
 export class GroupScorer extends Scorer {
-  constructor(private readonly members: TermScorer[]) {
+  /** The members that may still reach the minimum on their own (all until one is set). */
+  private active: TermScorer[];
+  constructor(
+    private readonly members: TermScorer[],
+    /**
+     * Whether a minimum may be handed to the members. The best member's score is the group's, so a doc can
+     * only compete through a member that reaches the minimum alone: members bounded below it are left out
+     * and each skips its own blocks (a prefix's 64 expansions are then not walked as one union). Not for
+     * field-restricted groups: their members' bounds cover only the allowed fields, yet a member that
+     * matches elsewhere in an accepted doc still scores there.
+     */
+    private readonly pruneMembers = true,
+  ) {
     super();
+    this.active = members;
+  }
+  override setMinCompetitiveScore(min: number): void {
+    this.minCompetitive = min;
+    if (!this.pruneMembers) return;
+    this.active = this.members.filter((m) => mayCompete(m.maxScore(), min));
+    for (const m of this.active) m.setMinCompetitiveScore(min);
   }
   override advance(target: number): number {
-    if (this.minCompetitive > 0) target = this.skipNonCompetitive(target);
+    if (this.minCompetitive > 0 && !this.pruneMembers) target = this.skipNonCompetitive(target);
     let min = NO_MORE_DOCS;
-    for (const m of this.members) {
+    for (const m of this.active) {
       const d = m.doc < target ? m.advance(target) : m.doc;
       if (d < min) min = d;
     }

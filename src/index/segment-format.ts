@@ -426,7 +426,10 @@ export function termPositions(postings: Uint8Array): Uint8Array | undefined {
   return positionsLoaders.get(postings)?.();
 }
 
-/** Distinct terms starting with `prefix` over segments, each segment's scan bounded by `scanLimit`. */
+/**
+ * Terms starting with `prefix` in each segment (at most `scanLimit` per segment), for a query: blocks come
+ * through the opened-block cache and only matching terms are decoded to strings.
+ */
 export function prefixTerms(
   store: IndexStore,
   tenantId: string,
@@ -435,14 +438,44 @@ export function prefixTerms(
   scanLimit: number,
   transaction?: Transaction,
 ): Set<string> {
+  const opt: Opt = transaction ? { transaction } : {};
+  const want = encoder.encode(prefix);
   const found = new Set<string>();
-  for (const id of segmentIds)
-    for (const e of segmentTerms(store, tenantId, id, {
-      from: prefix,
-      to: `${prefix}\u{10FFFF}`,
-      limit: scanLimit,
-      ...(transaction ? { transaction } : {}),
-    }))
-      found.add(e.term);
+  let cur = new Uint8Array(256);
+  for (const id of segmentIds) {
+    const dir = blockDirectory(store, tenantId, id, opt);
+    const first = Math.max(0, blockOf(dir, prefix));
+    let seen = 0;
+    scan: for (let b = first; b < dir.length; b++) {
+      // Every term of a later block sorts after its first term: past the range once that one is.
+      if (b > first && !dir[b]!.startsWith(prefix)) break;
+      const block = blocks.get(store, [tenantId, id, b], opt);
+      if (block === undefined) break;
+      const st = { off: 0 };
+      const n = readVarint(block, st);
+      readVarint(block, st); // header bytes
+      let curLen = 0;
+      for (let i = 0; i < n; i++) {
+        const shared = readVarint(block, st);
+        const suffix = readVarint(block, st);
+        if (cur.length < shared + suffix) {
+          const next = new Uint8Array((shared + suffix) * 2);
+          next.set(cur.subarray(0, curLen));
+          cur = next;
+        }
+        cur.set(block.subarray(st.off, st.off + suffix), shared);
+        st.off += suffix;
+        curLen = shared + suffix;
+        readVarint(block, st); // postings bytes
+        readVarint(block, st); // positions bytes
+        let p = 0;
+        while (p < want.length && p < curLen && cur[p] === want[p]) p++;
+        if (p === want.length) {
+          found.add(decoder.decode(cur.subarray(0, curLen)));
+          if (++seen >= scanLimit) break scan;
+        } else if (p < curLen && cur[p]! > want[p]!) break scan;
+      }
+    }
+  }
   return found;
 }

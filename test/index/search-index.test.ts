@@ -261,19 +261,27 @@ describe('top-k pruning', () => {
       const n = 1 + Math.floor(rnd() * 3);
       const words = Array.from({ length: n }, word);
       const r = rnd();
-      // Field restrictions prune with bounds of only the fields they allow.
+      // Field restrictions prune with bounds of only the fields they allow; a prefix's expansions prune
+      // each on its own bounds (the best one scores).
+      const stem = words[0]!.slice(0, 1 + Math.floor(rnd() * 2));
       const q =
-        r < 0.35
+        r < 0.3
           ? words.join(' OR ')
-          : r < 0.65
+          : r < 0.55
             ? words.join(' ')
-            : r < 0.75
+            : r < 0.63
               ? `${words[0]} (${words.slice(1).join(' OR ') || 'alpha'})`
-              : r < 0.82
+              : r < 0.7
                 ? `title:${words.join(' OR title:')}`
-                : r < 0.9
+                : r < 0.77
                   ? `from:${words[0]} OR ${words.slice(1).join(' OR ') || 'alpha'}`
-                  : `"${words.join(' ')}"`;
+                  : r < 0.84
+                    ? `"${words.join(' ')}"`
+                    : r < 0.9
+                      ? `${stem}*`
+                      : r < 0.95
+                        ? `${stem}* OR ${words.slice(1).join(' ') || 'beta'}`
+                        : `${stem}* -${words[1] ?? 'beta'} ${r < 0.975 ? 'title:' : ''}${stem}*`;
       const fast = await idx.search('t1', q, { limit: 10, exactTotalUpTo: 0, snippets: false });
       const slow = await idx.search('t1', q, { limit: 10, exhaustive: true, snippets: false });
       expect(
