@@ -47,12 +47,20 @@ export abstract class Scorer {
   setMinCompetitiveScore(min: number): void {
     this.minCompetitive = min;
   }
+  /** Docs up to here were found competitive against minimum checkedMin (a doc-by-doc walk asks again). */
+  private checkedUpTo = -1;
+  private checkedMin = Number.NaN;
   /** First target ≥ `target` whose block bound may still be competitive. */
   protected skipNonCompetitive(target: number): number {
+    if (target <= this.checkedUpTo && this.minCompetitive === this.checkedMin) return target;
     const min = competitiveFloor(this.minCompetitive);
     while (target < NO_MORE_DOCS) {
       const upTo = this.advanceShallow(target);
-      if (this.maxScoreUpTo(upTo) >= min) return target;
+      if (this.maxScoreUpTo(upTo) >= min) {
+        this.checkedUpTo = upTo;
+        this.checkedMin = this.minCompetitive;
+        return target;
+      }
       if (upTo >= NO_MORE_DOCS) return NO_MORE_DOCS;
       target = upTo + 1;
     }
@@ -359,6 +367,15 @@ export class ConjunctionScorer extends Scorer {
   private readonly partial: Float64Array;
   private readonly bounds: Float64Array;
   private windowEnd = -1;
+  /**
+   * Whether the lead is much rarer than the next child: its docs then mostly fall in blocks the others
+   * would decode only to look for them, so the lead's score is checked first (leadMayCompete). Among
+   * similar frequencies the others' blocks are decoded anyway and the check would only score more docs.
+   */
+  private readonly sparseLead: boolean;
+  /** The lead's score at leadDoc, as leadMayCompete computed it. */
+  private leadDoc = -1;
+  private leadScore = 0;
   private scored = -1;
   private sum = 0;
   constructor(private readonly children: Scorer[]) {
@@ -368,6 +385,22 @@ export class ConjunctionScorer extends Scorer {
     this.order = Int32Array.from(idx);
     this.partial = new Float64Array(children.length);
     this.bounds = new Float64Array(children.length);
+    this.sparseLead = children.length > 1 && this.byCost[0]!.cost() * 4 <= this.byCost[1]!.cost();
+  }
+  /**
+   * Each child is also given what it must score alone for the sum to reach `min` with every other child at
+   * its maximum, so a child skips its own blocks that cannot get there (it then passes over such docs, which
+   * cannot compete anyway).
+   */
+  override setMinCompetitiveScore(min: number): void {
+    this.minCompetitive = min;
+    let all = 0;
+    for (const c of this.children) all += c.maxScore();
+    const floor = competitiveFloor(min);
+    for (const c of this.children) {
+      const own = floor - (all - c.maxScore());
+      if (own > 0) c.setMinCompetitiveScore(own);
+    }
   }
   override advance(target: number): number {
     const [lead, ...others] = this.byCost;
@@ -377,6 +410,10 @@ export class ConjunctionScorer extends Scorer {
       if (target >= NO_MORE_DOCS) return (this.doc = NO_MORE_DOCS);
       const d = lead.doc < target ? lead.advance(target) : lead.doc;
       if (d >= NO_MORE_DOCS) return (this.doc = NO_MORE_DOCS);
+      if (this.minCompetitive > 0 && this.sparseLead && !this.leadMayCompete(d)) {
+        target = d + 1;
+        continue;
+      }
       for (const o of others) {
         const od = o.doc < d ? o.advance(d) : o.doc;
         if (od > d) {
@@ -392,6 +429,23 @@ export class ConjunctionScorer extends Scorer {
       return d;
     }
   }
+  /**
+   * The rarest child's score at `d` plus the others' bounds over their blocks holding `d`: a lead doc that
+   * cannot reach the minimum this way is passed over before the others decode a block to look for it.
+   */
+  private leadMayCompete(d: number): boolean {
+    const lead = this.byCost[0]!;
+    const score = lead.score();
+    let bound = score;
+    for (let k = 1; k < this.byCost.length; k++) {
+      const o = this.byCost[k]!;
+      o.advanceShallow(d);
+      bound += o.maxScoreUpTo(d);
+    }
+    this.leadDoc = d;
+    this.leadScore = score;
+    return bound >= competitiveFloor(this.minCompetitive);
+  }
   /** Scores `d` child by child against the window's bounds; false once it cannot reach the minimum. */
   private competes(d: number): boolean {
     const n = this.children.length;
@@ -406,7 +460,7 @@ export class ConjunctionScorer extends Scorer {
     const floor = competitiveFloor(this.minCompetitive);
     let got = 0;
     for (let k = 0; k < n; k++) {
-      const v = this.byCost[k]!.score();
+      const v = k === 0 && this.leadDoc === d ? this.leadScore : this.byCost[k]!.score();
       this.partial[this.order[k]!] = v;
       got += v;
       rest -= this.bounds[k]!;
