@@ -486,6 +486,45 @@ export function decodeBlockTfs(postings: Uint8Array, skip: SkipTable, b: number,
 
 const SCRATCH = new Int32Array(BLOCK_SIZE);
 
+/**
+ * Where each field's packed frequencies of block b (n docs, starting at `off`) lie, for reading one doc's
+ * without decoding the block: fieldOff[f] and fieldBits[f] (0 bits: the field has none in this block).
+ */
+export function locateBlockTfs(
+  postings: Uint8Array,
+  skip: SkipTable,
+  b: number,
+  off: number,
+  n: number,
+  fieldOff: Int32Array,
+  fieldBits: Int32Array,
+): void {
+  const mask = skip.fieldMask[b]!;
+  for (let f = 0; f < NUM_FIELDS; f++) {
+    if (!(mask & (1 << f))) {
+      fieldBits[f] = 0;
+      continue;
+    }
+    const bits = postings[off++]!;
+    fieldOff[f] = off;
+    fieldBits[f] = bits;
+    off += (n * bits + 7) >>> 3;
+  }
+}
+
+/** Value i of a run packed by `pack` with `bits` ≤ 24 bits each (LSB first), starting at byte `off`. */
+export function packedAt(src: Uint8Array, off: number, bits: number, i: number): number {
+  const bitPos = i * bits;
+  const p = off + (bitPos >>> 3);
+  const shift = bitPos & 7;
+  const need = shift + bits;
+  let acc = src[p]!;
+  if (need > 8) acc |= src[p + 1]! << 8;
+  if (need > 16) acc |= src[p + 2]! << 16;
+  if (need > 24) acc |= src[p + 3]! << 24;
+  return (acc >>> shift) & ((1 << bits) - 1);
+}
+
 /** Field-length norms: one byte per (doc, field); exact below 64, then a 3-bit-mantissa float. Monotone. */
 export function encodeNorm(length: number): number {
   if (length < 64) return length;

@@ -11,7 +11,9 @@ import {
   decodeBlockDocs,
   decodeBlockTfs,
   FIELD_POSITION_SHIFT,
+  locateBlockTfs,
   NUM_FIELDS,
+  packedAt,
   type SkipTable,
 } from './postings-codec.js';
 
@@ -84,7 +86,14 @@ export class TermScorer extends Scorer {
   private block = -1;
   private i = 0;
   private readonly docs = new Int32Array(BLOCK_SIZE);
-  /** Frequencies of block tfsBlock: decoded on first need (a match that is only visited never needs them). */
+  /**
+   * Where the current block's frequencies lie per field (block fieldsBlock): scoring reads one doc's
+   * without decoding the block, since a conjunction often scores one doc of a block it jumped into.
+   */
+  private readonly fieldOff = new Int32Array(NUM_FIELDS);
+  private readonly fieldBits = new Int32Array(NUM_FIELDS);
+  private fieldsBlock = -1;
+  /** Frequencies of block tfsBlock, all decoded (positions walk every doc before the current one). */
   private readonly tfsBuf = new Int32Array(BLOCK_SIZE * NUM_FIELDS);
   private tfsBlock = -1;
   private tfsOff = 0;
@@ -168,13 +177,31 @@ export class TermScorer extends Scorer {
     return this.tfsBuf;
   }
 
+  /** The current doc's frequency in field f. */
+  private tfAt(f: number): number {
+    if (this.fieldsBlock !== this.block) {
+      locateBlockTfs(
+        this.postings,
+        this.skip,
+        this.block,
+        this.tfsOff,
+        blockLength(this.skip, this.block),
+        this.fieldOff,
+        this.fieldBits,
+      );
+      this.fieldsBlock = this.block;
+    }
+    const bits = this.fieldBits[f]!;
+    if (bits === 0) return 0;
+    return bits <= 24 ? packedAt(this.postings, this.fieldOff[f]!, bits, this.i) : this.tfs[f * BLOCK_SIZE + this.i]!;
+  }
+
   override score(): number {
     const { norms, invK, k1 } = this.ctx;
     const base = this.doc * NUM_FIELDS;
-    const tfs = this.tfs;
     let t = 0;
     for (let f = 0; f < NUM_FIELDS; f++) {
-      const tf = tfs[f * BLOCK_SIZE + this.i]!;
+      const tf = this.tfAt(f);
       if (tf > 0) t += tf * invK[f * 256 + norms[base + f]!]!;
     }
     return (this.idfk1 * t) / (k1 + t);
@@ -210,8 +237,7 @@ export class TermScorer extends Scorer {
   /** Bit f set when the term occurs in field f of the current doc. */
   fieldMaskAt(): number {
     let m = 0;
-    const tfs = this.tfs;
-    for (let f = 0; f < NUM_FIELDS; f++) if (tfs[f * BLOCK_SIZE + this.i]! > 0) m |= 1 << f;
+    for (let f = 0; f < NUM_FIELDS; f++) if (this.tfAt(f) > 0) m |= 1 << f;
     return m;
   }
 
