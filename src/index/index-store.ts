@@ -59,7 +59,14 @@ export type Key = (string | number)[];
 /** Sub-databases whose values are sealed. */
 export type SealedDb = 'dirs' | 'terms' | 'positions' | 'large' | 'docs' | 'words';
 
-type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction }): Uint8Array | undefined };
+/** The binary read of lmdb-js's Database, which its typings leave out (index values are plain bytes). */
+export type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction }): Uint8Array | undefined };
+/** The index-meta operations merges and format upgrades use, typed without lmdb-js's generic value type. */
+export type MetaDb = {
+  get(key: Key, o?: { transaction?: Transaction }): unknown;
+  put(key: Key, v: unknown): unknown;
+  remove(key: Key): Promise<boolean>;
+};
 
 function aadOf(db: SealedDb, key: Key): string {
   return `${db}/${key.slice(1).join('/')}`;

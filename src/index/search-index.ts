@@ -10,8 +10,19 @@ import type { RootDatabase, Transaction } from 'lmdb';
 import type { RecordCipher } from '../crypto/record-cipher.js';
 import { analyseInThread, type DocumentAnalyser } from './analyse-document.js';
 import type { AnalyserLanguage } from './analyser.js';
+import { DEFAULT_FIELD_B, DEFAULT_FIELD_WEIGHTS } from './bm25f.js';
 import { type CursorKey, decodeCursor, encodeCursor, type HitKey, isAfter } from './cursor.js';
-import { emptyStats, IndexStore, type Key, RANGE_END, type SegmentMeta, type TenantStats, toBuffer } from './index-store.js';
+import {
+  type BinaryGetter,
+  emptyStats,
+  IndexStore,
+  type Key,
+  type MetaDb,
+  RANGE_END,
+  type SegmentMeta,
+  type TenantStats,
+  toBuffer,
+} from './index-store.js';
 import { decodeNorm, decodeSkipTable, FIELDS, type FieldName, NUM_FIELDS, readDf, type SkipTable } from './postings-codec.js';
 import type { ParsedQuery } from './query-ast.js';
 import { parseQuery } from './query-parser.js';
@@ -126,9 +137,6 @@ export interface SearchResult {
   terms?: string[];
 }
 
-const DEFAULT_WEIGHTS: Record<FieldName, number> = { body: 1, title: 3, subject: 2, fileName: 1.5, sender: 1.5 };
-const DEFAULT_B: Record<FieldName, number> = { body: 0.75, title: 0.5, subject: 0.5, fileName: 0.5, sender: 0.3 };
-
 interface SegmentView {
   meta: SegmentMeta;
   rank: number;
@@ -177,8 +185,8 @@ export class SearchIndex {
       maxSnippets: options.maxSnippets ?? 2,
       snippetChars: options.snippetChars ?? 200,
     };
-    this.#weights = Float64Array.from(FIELDS, (f) => options.fieldWeights?.[f] ?? DEFAULT_WEIGHTS[f]);
-    this.#b = Float64Array.from(FIELDS, (f) => options.fieldB?.[f] ?? DEFAULT_B[f]);
+    this.#weights = Float64Array.from(FIELDS, (f) => options.fieldWeights?.[f] ?? DEFAULT_FIELD_WEIGHTS[f]);
+    this.#b = Float64Array.from(FIELDS, (f) => options.fieldB?.[f] ?? DEFAULT_FIELD_B[f]);
     this.#policy = { ...DEFAULT_MERGE_POLICY, ...options.mergePolicy };
   }
 
@@ -692,8 +700,6 @@ export class SearchIndex {
   }
 }
 
-type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction }): Uint8Array | undefined };
-
 /**
  * Skip tables of postings values held by a cache (a large term's opened postings: segment-format.ts), by
  * identity: a frequent term's table has a header per block of 128 documents, decoded once, not per query.
@@ -708,8 +714,6 @@ function skipTableOf(postings: Uint8Array): SkipTable {
   }
   return t;
 }
-
-type MetaDb = { get(key: Key): unknown; put(key: Key, v: unknown): unknown; remove(key: Key): Promise<boolean> };
 
 /**
  * Version of the stored layout (postings and impacts, dictionary blocks, records; postings-codec.ts,

@@ -21,10 +21,12 @@ import { randomBytes } from 'node:crypto';
 import type { RootDatabase, Transaction } from 'lmdb';
 import { pack } from 'msgpackr';
 import {
+  type BinaryGetter,
   type DocRecord,
   emptyStats,
   type IndexStore,
   type Key,
+  type MetaDb,
   RANGE_END,
   type SegmentMeta,
   type TenantStats,
@@ -92,13 +94,6 @@ export interface MergeOptions {
 }
 
 type Marker = { uid: string };
-type MetaDb = {
-  get(key: Key, o?: { transaction?: Transaction }): unknown;
-  put(key: Key, v: unknown): unknown;
-  remove(key: Key): unknown;
-};
-type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction }): Uint8Array | undefined };
-
 /** Pending merge outputs of this process, per environment: their data is not garbage. */
 const activePending = new WeakMap<RootDatabase, Set<string>>();
 

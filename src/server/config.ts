@@ -1,5 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_FIELD_B, DEFAULT_FIELD_WEIGHTS } from '../index/bm25f.js';
+import type { FieldName } from '../index/postings-codec.js';
 
 /**
  * Every setting of the server, read once from flags and `ARCHIVAR_*` environment variables into one typed,
@@ -206,14 +208,19 @@ export const SETTINGS: readonly Setting[] = [
   {
     flag: 'field-weights',
     help: 'BM25F weight of each field (body, title, subject, filename, sender); unnamed fields keep theirs',
-    default: 'body=1,title=3,subject=2,filename=1.5,sender=1.5',
+    default: fieldDefaults(DEFAULT_FIELD_WEIGHTS),
   },
   {
     flag: 'field-b',
     help: 'BM25F length normalisation b (0..1) of each field; unnamed fields keep theirs',
-    default: 'body=0.75,title=0.5,subject=0.5,filename=0.5,sender=0.3',
+    default: fieldDefaults(DEFAULT_FIELD_B),
   },
 ];
+
+/** `body=1,title=3,…` in SEARCH_FIELDS' names from the index's per-field numbers. */
+function fieldDefaults(byField: Readonly<Record<FieldName, number>>): string {
+  return SEARCH_FIELDS.map((f) => `${f}=${byField[f === 'filename' ? 'fileName' : f]}`).join(',');
+}
 
 export function envName(flag: string): string {
   return `ARCHIVAR_${flag.toUpperCase().replaceAll('-', '_')}`;
