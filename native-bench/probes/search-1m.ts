@@ -4,12 +4,15 @@
  *
  *   nice -n 19 npx tsx native-bench/probes/search-1m.ts build DIR [docs=1000000]
  *   flock /tmp/bench.lock npx tsx native-bench/probes/search-1m.ts query DIR [kinds=faceted,suggest,suggest.typo] [rounds=30]
+ *   nice -n 19 npx tsx native-bench/probes/search-1m.ts fts-build DIR
  *
  * `build` indexes documents [0, docs) of the stage's corpus (Corpus seed 1, docMeta) into an empty DIR as the
  * stage does (batches of 1000, handed over 50 000 at a time, background merges on, settled after 10k, 100k
  * and docs) and writes DIR/built.json; the index is sealed with a fixed test secret so it can be reopened.
  * `query` reopens DIR and times the stage's queries of the given kinds (the same instances; two untimed
  * rounds, then `rounds` rounds), printing one JSON object: p50/p99/max per kind and per query, load average.
+ * `fts-build` feeds the same documents to SQLite FTS5 as the stage does (DIR/fts5.db); once that exists,
+ * `query` times FTS5's statement for each query right after ours (same rounds) and reports both.
  */
 import fs from 'node:fs';
 import inspector from 'node:inspector';
@@ -17,11 +20,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Corpus } from '../harness/data.js';
-import { CHUNK, chooseTypos, chooseWords, docMeta, indexDoc, kinds, openOurs, percentile } from '../stages/search-scaling.js';
+import { loadSqlite } from '../harness/sqlite.js';
+import {
+  CHUNK,
+  chooseTypos,
+  chooseWords,
+  docMeta,
+  indexDoc,
+  kinds,
+  openOurs,
+  openSqlite,
+  percentile,
+  type Sqlite,
+} from '../stages/search-scaling.js';
 
 const SECRET = new Uint8Array(32).fill(7);
 const [mode, dir, arg3, arg4] = process.argv.slice(2);
-if ((mode !== 'build' && mode !== 'query') || !dir) throw new Error('usage: search-1m.ts build|query DIR …');
+if ((mode !== 'build' && mode !== 'query' && mode !== 'fts-build') || !dir)
+  throw new Error('usage: search-1m.ts build|query|fts-build DIR …');
 const marker = path.join(dir, 'built.json');
 const load = () => os.loadavg().map((l) => +l.toFixed(2));
 const log = (m: string) => console.error(`${new Date().toISOString()} ${m}`);
@@ -29,7 +45,30 @@ const log = (m: string) => console.error(`${new Date().toISOString()} ${m}`);
 const corpus = new Corpus(1);
 const words = chooseWords(corpus);
 
-if (mode === 'build') {
+const ftsFile = path.join(dir, 'fts5.db');
+const ftsMarker = path.join(dir, 'fts5-built.json');
+
+if (mode === 'fts-build') {
+  if (!fs.existsSync(marker)) throw new Error(`${dir} has no finished build (${marker})`);
+  if (fs.existsSync(ftsFile)) throw new Error(`${ftsFile} exists`);
+  const { docs } = JSON.parse(fs.readFileSync(marker, 'utf8')) as { docs: number };
+  const Database = await loadSqlite();
+  if (typeof Database === 'string') throw new Error(Database);
+  const sqlite = openSqlite(Database, ftsFile);
+  const t0 = performance.now();
+  for (let at = 0; at < docs; at += CHUNK) {
+    const n = Math.min(CHUNK, docs - at);
+    const batch = Array.from({ length: n }, (_, j) => corpus.doc(at + j));
+    sqlite.add(
+      batch,
+      batch.map((_, j) => docMeta(at + j)),
+      at,
+    );
+    log(`fts5: ${at + n} added`);
+  }
+  sqlite.close();
+  fs.writeFileSync(ftsMarker, JSON.stringify({ docs, seconds: Math.round((performance.now() - t0) / 1000) }));
+} else if (mode === 'build') {
   const docs = Number(arg3 ?? 1_000_000);
   if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new Error(`${dir} is not empty`);
   fs.mkdirSync(dir, { recursive: true });
@@ -57,6 +96,8 @@ if (mode === 'build') {
   const wanted = (arg3 ?? 'faceted,suggest,suggest.typo').split(',');
   const rounds = Number(arg4 ?? 30);
   const ours = await openOurs(dir, SECRET);
+  const Database = fs.existsSync(ftsMarker) ? await loadSqlite() : undefined;
+  const sqlite: Sqlite | undefined = typeof Database === 'function' ? openSqlite(Database, ftsFile) : undefined;
   const typos = await chooseTypos(ours, words.typoTargets, log);
   // ONLY=regexp keeps the queries whose label matches it (for profiling one query).
   const only = process.env.ONLY === undefined ? undefined : new RegExp(process.env.ONLY);
@@ -71,7 +112,12 @@ if (mode === 'build') {
   const loadBefore = load();
   const result: Record<string, unknown> = {};
   const tOpen = performance.now();
-  for (const k of selected) for (let i = 0; i < 2; i++) for (const q of k.instances) await q.ours(ours);
+  for (const k of selected)
+    for (let i = 0; i < 2; i++)
+      for (const q of k.instances) {
+        await q.ours(ours);
+        if (sqlite) q.sql?.(sqlite);
+      }
   const warmMs = Math.round(performance.now() - tOpen);
   // PROF=file.cpuprofile: a CPU profile of the timed rounds only (not the warm-up's lazy loading).
   const profFile = process.env.PROF;
@@ -92,7 +138,9 @@ if (mode === 'build') {
   gcObserver.observe({ entryTypes: ['gc'] });
   for (const k of selected) {
     const all: number[] = [];
+    const allSql: number[] = [];
     const per = new Map<string, number[]>(k.instances.map((q) => [q.label, []]));
+    const perSql = new Map<string, number[]>(k.instances.map((q) => [q.label, []]));
     for (let r = 0; r < rounds; r++)
       for (const q of k.instances) {
         const t0 = performance.now();
@@ -100,6 +148,13 @@ if (mode === 'build') {
         const t = performance.now() - t0;
         all.push(t);
         per.get(q.label)?.push(t);
+        if (sqlite && q.sql) {
+          const s0 = performance.now();
+          q.sql(sqlite);
+          const st = performance.now() - s0;
+          allSql.push(st);
+          perSql.get(q.label)?.push(st);
+        }
       }
     const stats = (v: number[]) => ({
       p50: +percentile(v, 0.5).toFixed(3),
@@ -110,6 +165,14 @@ if (mode === 'build') {
       ...stats(all),
       samples: all.length,
       queries: Object.fromEntries([...per].map(([label, v]) => [label, stats(v)])),
+      ...(allSql.length > 0
+        ? {
+            fts5: {
+              ...stats(allSql),
+              queries: Object.fromEntries([...perSql].filter(([, v]) => v.length > 0).map(([label, v]) => [label, stats(v)])),
+            },
+          }
+        : {}),
     };
   }
   if (session && profFile) {
@@ -135,6 +198,7 @@ if (mode === 'build') {
     }),
   );
   await ours.close();
+  sqlite?.close();
 }
 
 /** Waits until this process (all its threads) uses under 5 % of a core over 250 ms; returns the wait in ms. */

@@ -240,7 +240,7 @@ export async function openOurs(dir: string, secret?: Uint8Array): Promise<Ours> 
 
 type Stmt = BetterSqlite3.Statement<unknown[], unknown>;
 
-interface Sqlite {
+export interface Sqlite {
   add(docs: readonly CorpusDoc[], metas: readonly DocMeta[], first: number): void;
   run(name: keyof typeof SQL, ...params: (string | number)[]): number;
   facets(match: string): Map<string, number>;
@@ -248,7 +248,7 @@ interface Sqlite {
   close(): void;
 }
 
-function openSqlite(Database: SqliteCtor, file: string): Sqlite {
+export function openSqlite(Database: SqliteCtor, file: string): Sqlite {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -415,6 +415,17 @@ export function kinds(w: Words, typos: readonly string[]): Kind[] {
         [m0, m2],
         [f2, m3],
       ].map(([a, b]) => text(`${a} ${b}`, `${a} ${b}`, `${ftsTerm(a as string)} AND ${ftsTerm(b as string)}`)),
+    },
+    {
+      kind: 'or',
+      sql: `${SQL.top} with MATCH '"a" OR "b"'`,
+      bar: 'plain',
+      instances: [
+        [f0, m1],
+        [m0, m2, m3],
+        [f1, f3],
+        [w.rare[0] as string, m0],
+      ].map((ws) => text(ws.join(' OR '), ws.join(' OR '), ws.map(ftsTerm).join(' OR '))),
     },
     {
       kind: 'phrase',
