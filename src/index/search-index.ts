@@ -28,6 +28,7 @@ import type { ParsedQuery } from './query-ast.js';
 import { parseQuery } from './query-parser.js';
 import { compileQuery, mapPrefixes, type Plan, planTerms } from './query-plan.js';
 import {
+  AllDocsScorer,
   ConjunctionScorer,
   DisjunctionScorer,
   DocListScorer,
@@ -508,7 +509,10 @@ export class SearchIndex {
     let spaceBefore = 0;
     let totalSpace = 0;
     for (const v of views) totalSpace += v.meta.docs;
+    // Set once nothing can enter the heap any more: a query of value filters alone scores 0 everywhere.
+    let settled = false;
     for (const view of views) {
+      if (settled) break;
       const ctx: ScoringContext = { norms: view.norms, invK, k1 };
       const scorer = this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction);
       const visit = scorer !== undefined ? options.visitor?.segment(tenantId, view.meta, transaction) : undefined;
@@ -523,8 +527,14 @@ export class SearchIndex {
           const score = scorer.score();
           if (after !== undefined && !isAfter(after, score, view.meta.id, d)) continue;
           const entered = heap.offer(score, view.rank, d);
-          if (total >= exactUpTo && heap.full() && (entered || total === exactUpTo))
+          if (total >= exactUpTo && heap.full() && (entered || total === exactUpTo)) {
             scorer.setMinCompetitiveScore(heap.minScore());
+            // Later docs lose ties, so a plan that scores at most 0 is done once the heap is full.
+            if (scorer.maxScore() === 0 && heap.minScore() >= 0) {
+              settled = true;
+              break;
+            }
+          }
         }
       }
       spaceBefore += view.meta.docs;
@@ -616,6 +626,8 @@ export class SearchIndex {
       case 'prefix':
         return undefined;
       case 'filter': {
+        if (plan.filter.segmentTest !== undefined)
+          return new TestedScorer(new AllDocsScorer(view.meta.docs), [plan.filter.segmentTest(segment, transaction)]);
         const docs = plan.filter.segmentDocs(segment, transaction);
         return docs !== undefined && docs.length > 0 ? new DocListScorer(docs) : undefined;
       }

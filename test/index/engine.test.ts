@@ -227,6 +227,52 @@ describe('query language over the engine', () => {
   });
 });
 
+describe('queries of value filters alone', () => {
+  it('stop at the exact-count bound with the same first hits, estimate the total beyond, and page through every match once', async () => {
+    const docs: ValuedIndexDoc[] = [];
+    for (let i = 0; i < 150; i++)
+      docs.push(
+        doc(`d${String(i).padStart(3, '0')}`, `text ${i}`, {
+          dateMs: day(i % 2 === 0 ? '2024-03-01' : '2023-03-01'),
+          tags: i % 3 === 0 ? ['drei'] : [],
+        }),
+      );
+    const bounded = new SearchEngine(root, {
+      cipher: testCipher,
+      textStore: new InMemoryTextStore(),
+      autoMerge: false,
+      clock: () => NOW,
+      exactTotalUpTo: 20,
+    });
+    for (let i = 0; i < docs.length; i += 50) await bounded.index.addDocuments('t1', docs.slice(i, i + 50));
+    const exact = engine();
+    const evens = docs.filter((_, i) => i % 2 === 0).map((d) => d.docId);
+    for (const [q, expected] of [
+      ['date:2024', evens],
+      ['date:2024 -tag:drei', evens.filter((id) => Number(id.slice(1)) % 3 !== 0)],
+      ['date:2024 tag:drei', evens.filter((id) => Number(id.slice(1)) % 3 === 0)],
+    ] as const) {
+      const full = await exact.search('t1', q, { limit: 10 });
+      expect(full.totalExact, q).toBe(true);
+      expect(full.total, q).toBe(expected.length);
+      const first = await bounded.search('t1', q, { limit: 10 });
+      expect(first.hits.map((h) => h.docId), q).toEqual(expected.slice(0, 10));
+      expect(first.hits.map((h) => h.docId)).toEqual(full.hits.map((h) => h.docId));
+      expect(first.totalExact, q).toBe(false);
+      expect(first.total, q).toBeGreaterThan(expected.length / 3);
+      expect(first.total, q).toBeLessThan(expected.length * 3);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await bounded.search('t1', q, { limit: 7, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.hits.map((h) => h.docId));
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      expect(seen, q).toEqual(expected);
+    }
+  });
+});
+
 describe('facets', () => {
   it('equal counts computed by brute force over a random corpus', async () => {
     const e = engine();
