@@ -256,7 +256,10 @@ describe('queries of value filters alone', () => {
       expect(full.totalExact, q).toBe(true);
       expect(full.total, q).toBe(expected.length);
       const first = await bounded.search('t1', q, { limit: 10 });
-      expect(first.hits.map((h) => h.docId), q).toEqual(expected.slice(0, 10));
+      expect(
+        first.hits.map((h) => h.docId),
+        q,
+      ).toEqual(expected.slice(0, 10));
       expect(first.hits.map((h) => h.docId)).toEqual(full.hits.map((h) => h.docId));
       expect(first.totalExact, q).toBe(false);
       expect(first.total, q).toBeGreaterThan(expected.length / 3);
