@@ -97,7 +97,7 @@ if (mode === 'fts-build') {
   const rounds = Number(arg4 ?? 30);
   const ours = await openOurs(dir, SECRET);
   const Database = fs.existsSync(ftsMarker) ? await loadSqlite() : undefined;
-  const sqlite: Sqlite | undefined = typeof Database === 'function' ? openSqlite(Database, ftsFile) : undefined;
+  const sqlite: Sqlite | undefined = typeof Database === 'function' ? openSqlite(Database, ftsFile, false) : undefined;
   const typos = await chooseTypos(ours, words.typoTargets, log);
   // ONLY=regexp keeps the queries whose label matches it (for profiling one query).
   const only = process.env.ONLY === undefined ? undefined : new RegExp(process.env.ONLY);

@@ -248,11 +248,12 @@ export interface Sqlite {
   close(): void;
 }
 
-export function openSqlite(Database: SqliteCtor, file: string): Sqlite {
+/** `create`: a new file gets the schema; false reopens one built before (the 1M probe). */
+export function openSqlite(Database: SqliteCtor, file: string, create = true): Sqlite {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  for (const s of SQL.schema) db.exec(s);
+  if (create) for (const s of SQL.schema) db.exec(s);
   const insertText = db.prepare('INSERT INTO t(rowid, title, body, sender) VALUES (?, ?, ?, ?)');
   const insertMeta = db.prepare('INSERT INTO meta(id, date, year, type, source, lang) VALUES (?, ?, ?, ?, ?, ?)');
   const insertAmount = db.prepare('INSERT INTO amounts(id, cents) VALUES (?, ?)');

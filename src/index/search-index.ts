@@ -155,6 +155,7 @@ export class SearchIndex {
   >;
   readonly #weights: Float64Array;
   readonly #b: Float64Array;
+  #lastInvK: { key: string; table: Float64Array } | undefined;
   readonly #policy: MergePolicy;
   readonly #textStore: TextStore | undefined;
   readonly #onError: (err: unknown) => void;
@@ -673,6 +674,9 @@ export class SearchIndex {
 
   /** BM25F per-field factors for every norm byte: weight / (1 − b + b · len / avgLen). */
   #invK(stats: TenantStats): Float64Array {
+    // The table changes only when the tenant's lengths do: the last one is kept (1 280 divisions a query).
+    const key = `${stats.docs}/${stats.lengthSum.join('/')}`;
+    if (this.#lastInvK?.key === key) return this.#lastInvK.table;
     const out = new Float64Array(NUM_FIELDS * 256);
     for (let f = 0; f < NUM_FIELDS; f++) {
       const avg = stats.docs > 0 ? stats.lengthSum[f]! / stats.docs : 0;
@@ -680,6 +684,7 @@ export class SearchIndex {
       const b = this.#b[f]!;
       for (let n = 0; n < 256; n++) out[f * 256 + n] = avg > 0 ? w / (1 - b + (b * decodeNorm(n)) / avg) : w;
     }
+    this.#lastInvK = { key, table: out };
     return out;
   }
 
