@@ -49,6 +49,8 @@ export abstract class Scorer {
   setMinCompetitiveScore(min: number): void {
     this.minCompetitive = min;
   }
+  /** Told by a parent that only probes this scorer at scattered docs (a conjunction's non-lead child). */
+  probedOnly(): void {}
   /** Docs up to here were found competitive against minimum checkedMin (a doc-by-doc walk asks again). */
   private checkedUpTo = -1;
   private checkedMin = Number.NaN;
@@ -151,21 +153,73 @@ export class TermScorer extends Scorer {
   }
 
   override advance(target: number): number {
-    if (this.minCompetitive > 0) target = this.skipNonCompetitive(target);
     const { lastDoc, blockCount } = this.skip;
-    if (target >= NO_MORE_DOCS || target > lastDoc[blockCount - 1]!) return (this.doc = NO_MORE_DOCS);
-    if (this.block < 0 || target > lastDoc[this.block]!) {
-      let b = Math.max(this.block, 0);
-      if (lastDoc[b]! < target) b = firstBlockAtLeast(lastDoc, target, b + 1);
-      this.tfsOff = decodeBlockDocs(this.postings, this.skip, b, this.docs);
-      this.block = b;
-      this.i = 0;
+    for (;;) {
+      if (this.minCompetitive > 0) target = this.skipNonCompetitive(target);
+      if (target >= NO_MORE_DOCS || target > lastDoc[blockCount - 1]!) return (this.doc = NO_MORE_DOCS);
+      if (this.block < 0 || target > lastDoc[this.block]!) {
+        let b = Math.max(this.block, 0);
+        if (lastDoc[b]! < target) b = firstBlockAtLeast(lastDoc, target, b + 1);
+        this.tfsOff = decodeBlockDocs(this.postings, this.skip, b, this.docs);
+        this.block = b;
+        this.i = 0;
+      }
+      const docs = this.docs;
+      let i = this.i;
+      while (docs[i]! < target) i++;
+      if (this.bulk && this.minCompetitive > 0) {
+        // Walking the block in order: score it whole and pass over docs below the minimum on their own.
+        if (this.scoredBlock !== this.block) this.scoreBlock();
+        const floor = competitiveFloor(this.minCompetitive);
+        const n = blockLength(this.skip, this.block);
+        while (i < n && this.blockScores[i]! < floor) i++;
+        if (i === n) {
+          this.i = n - 1;
+          target = lastDoc[this.block]! + 1;
+          continue;
+        }
+      }
+      this.i = i;
+      return (this.doc = docs[i]!);
     }
+  }
+
+  /**
+   * Whether advance may score whole blocks to pass over docs that cannot reach the minimum alone (a term
+   * walked in order); off for a term only probed at scattered docs (a conjunction's other children), where
+   * scoring a block for one doc would cost more than it skips.
+   */
+  private bulk = true;
+  private readonly blockScores = new Float64Array(BLOCK_SIZE);
+  private scoredBlock = -1;
+
+  override probedOnly(): void {
+    this.bulk = false;
+  }
+
+  /** Scores of every doc of the current block, by the same arithmetic as score(). */
+  private scoreBlock(): void {
+    const { norms, invK, k1 } = this.ctx;
+    const tfs = this.tfs;
     const docs = this.docs;
-    let i = this.i;
-    while (docs[i]! < target) i++;
-    this.i = i;
-    return (this.doc = docs[i]!);
+    const n = blockLength(this.skip, this.block);
+    const mask = this.skip.fieldMask[this.block]!;
+    const t = this.blockScores;
+    t.fill(0, 0, n);
+    // Field by field over the block (most blocks hold the term in the body only); each doc still adds its
+    // fields in score()'s order, so the sums are the same floats.
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      if (!(mask & (1 << f))) continue;
+      const row = f * BLOCK_SIZE;
+      const inv = f * 256;
+      for (let i = 0; i < n; i++) {
+        const tf = tfs[row + i]!;
+        if (tf > 0) t[i] = t[i]! + tf * invK[inv + norms[docs[i]! * NUM_FIELDS + f]!]!;
+      }
+    }
+    const idfk1 = this.idfk1;
+    for (let i = 0; i < n; i++) t[i] = (idfk1 * t[i]!) / (k1 + t[i]!);
+    this.scoredBlock = this.block;
   }
 
   /** The current block's frequencies. */
@@ -197,6 +251,7 @@ export class TermScorer extends Scorer {
   }
 
   override score(): number {
+    if (this.scoredBlock === this.block) return this.blockScores[this.i]!;
     const { norms, invK, k1 } = this.ctx;
     const base = this.doc * NUM_FIELDS;
     let t = 0;
@@ -317,6 +372,9 @@ export class GroupScorer extends Scorer {
     super();
     this.active = members;
   }
+  override probedOnly(): void {
+    for (const m of this.members) m.probedOnly();
+  }
   override setMinCompetitiveScore(min: number): void {
     this.minCompetitive = min;
     if (!this.pruneMembers) return;
@@ -412,6 +470,10 @@ export class ConjunctionScorer extends Scorer {
     this.partial = new Float64Array(children.length);
     this.bounds = new Float64Array(children.length);
     this.sparseLead = children.length > 1 && this.byCost[0]!.cost() * 4 <= this.byCost[1]!.cost();
+    for (let k = 1; k < this.byCost.length; k++) this.byCost[k]!.probedOnly();
+  }
+  override probedOnly(): void {
+    for (const c of this.children) c.probedOnly();
   }
   /**
    * Each child is also given what it must score alone for the sum to reach `min` with every other child at
@@ -536,6 +598,9 @@ export class DisjunctionScorer extends Scorer {
     this.prefixMax = new Float64Array(this.sorted.length + 1);
     for (let i = 0; i < this.sorted.length; i++) this.prefixMax[i + 1] = this.prefixMax[i]! + this.sorted[i]!.maxScore();
   }
+  override probedOnly(): void {
+    for (const c of this.children) c.probedOnly();
+  }
   override setMinCompetitiveScore(min: number): void {
     this.minCompetitive = min;
     const limit = competitiveFloor(min);
@@ -617,6 +682,9 @@ abstract class FilterScorer extends Scorer {
   protected abstract accepts(doc: number): boolean;
   override setMinCompetitiveScore(min: number): void {
     this.inner.setMinCompetitiveScore(min);
+  }
+  override probedOnly(): void {
+    this.inner.probedOnly();
   }
   override advance(target: number): number {
     let d = this.inner.advance(target);
