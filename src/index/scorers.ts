@@ -601,12 +601,22 @@ export class DisjunctionScorer extends Scorer {
   override probedOnly(): void {
     for (const c of this.children) c.probedOnly();
   }
+  /**
+   * Besides choosing the essential children (MaxScore), each child gets what it must reach alone with every
+   * other child at its maximum: a doc below that in one child cannot compete whichever others match it, so
+   * the child may pass over it (a competitive doc is never passed over by any child that matches it).
+   */
   override setMinCompetitiveScore(min: number): void {
     this.minCompetitive = min;
     const limit = competitiveFloor(min);
     let e = 0;
     while (e < this.sorted.length && this.prefixMax[e + 1]! < limit) e++;
     this.essentialFrom = e;
+    const all = this.prefixMax[this.sorted.length]!;
+    for (const c of this.children) {
+      const own = limit - (all - c.maxScore());
+      if (own > 0) c.setMinCompetitiveScore(own);
+    }
   }
   override advance(target: number): number {
     const sorted = this.sorted;
