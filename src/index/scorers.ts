@@ -84,6 +84,51 @@ export interface ScoringContext {
 /** Positions of one term in one doc, lazily loaded (phrases only). */
 export type PositionsLoader = () => Uint8Array | undefined;
 
+/**
+ * Block score bounds of a term as the last query computed them, by skip table: a large term's table is
+ * kept across queries (search-index.ts), and while the tenant's lengths and document count stay the same
+ * (the same BM25F table, the same idf) its bounds do too — at 1M, `rechnung` has ~12 000 blocks.
+ */
+const boundsMemo = new WeakMap<
+  SkipTable,
+  { invK: Float64Array; idfk1: number; fieldMask: number; bound: Float64Array; maxBound: number }
+>();
+
+/** Each block's score bound: its best group (BM25F adds its fields' best pairs before saturating). */
+function blockBounds(
+  skip: SkipTable,
+  ctx: ScoringContext,
+  idfk1: number,
+  fieldMask: number,
+): { bound: Float64Array; maxBound: number } {
+  const { blockCount, groupStart, impactStart, impactTf, impactNorm } = skip;
+  const bound = new Float64Array(blockCount);
+  let maxBound = 0;
+  const { invK, k1 } = ctx;
+  for (let b = 0; b < blockCount; b++) {
+    let t = 0;
+    for (let g = groupStart[b]!; g < groupStart[b + 1]!; g++) {
+      let sum = 0;
+      let fields = 0;
+      for (let f = 0; f < NUM_FIELDS; f++) {
+        const i = g * NUM_FIELDS + f;
+        if (impactStart[i + 1]! > impactStart[i]!) fields |= 1 << f;
+        let best = 0;
+        for (let p = impactStart[i]!, end = impactStart[i + 1]!; p < end; p++) {
+          const v = impactTf[p]! * invK[f * 256 + impactNorm[p]!]!;
+          if (v > best) best = v;
+        }
+        sum += best;
+      }
+      if ((fields & fieldMask) !== 0 && sum > t) t = sum;
+    }
+    const s = (idfk1 * t) / (k1 + t);
+    bound[b] = s;
+    if (s > maxBound) maxBound = s;
+  }
+  return { bound, maxBound };
+}
+
 export class TermScorer extends Scorer {
   private block = -1;
   private i = 0;
@@ -122,34 +167,16 @@ export class TermScorer extends Scorer {
     fieldMask = -1,
   ) {
     super();
-    const { blockCount, groupStart, impactStart, impactTf, impactNorm } = skip;
-    const bound = new Float64Array(blockCount);
-    let maxBound = 0;
-    const { invK, k1 } = ctx;
-    for (let b = 0; b < blockCount; b++) {
-      // The best group: BM25F adds its fields' shares (each field's best pair) before saturating.
-      let t = 0;
-      for (let g = groupStart[b]!; g < groupStart[b + 1]!; g++) {
-        let sum = 0;
-        let fields = 0;
-        for (let f = 0; f < NUM_FIELDS; f++) {
-          const i = g * NUM_FIELDS + f;
-          if (impactStart[i + 1]! > impactStart[i]!) fields |= 1 << f;
-          let best = 0;
-          for (let p = impactStart[i]!, end = impactStart[i + 1]!; p < end; p++) {
-            const v = impactTf[p]! * invK[f * 256 + impactNorm[p]!]!;
-            if (v > best) best = v;
-          }
-          sum += best;
-        }
-        if ((fields & fieldMask) !== 0 && sum > t) t = sum;
-      }
-      const s = (idfk1 * t) / (k1 + t);
-      bound[b] = s;
-      if (s > maxBound) maxBound = s;
+    const memo = boundsMemo.get(skip);
+    if (memo !== undefined && memo.invK === ctx.invK && memo.idfk1 === idfk1 && memo.fieldMask === fieldMask) {
+      this.bound = memo.bound;
+      this.maxBound = memo.maxBound;
+      return;
     }
+    const { bound, maxBound } = blockBounds(skip, ctx, idfk1, fieldMask);
     this.bound = bound;
     this.maxBound = maxBound;
+    boundsMemo.set(skip, { invK: ctx.invK, idfk1, fieldMask, bound, maxBound });
   }
 
   override advance(target: number): number {
