@@ -861,17 +861,8 @@ export class FieldScorer extends FilterScorer {
   }
 }
 
-/**
- * Every doc of a segment, [0, docs); scores 0. Under a TestedScorer it is a value filter walked lazily: a
- * query of filters alone needs only its first matches (then totals are estimated), not a list of all.
- */
-export class AllDocsScorer extends Scorer {
-  constructor(private readonly docs: number) {
-    super();
-  }
-  override advance(target: number): number {
-    return (this.doc = target < this.docs ? target : NO_MORE_DOCS);
-  }
+/** A scorer of value filters: every doc it matches scores 0, so its bounds are 0 everywhere. */
+abstract class ZeroScorer extends Scorer {
   override score(): number {
     return 0;
   }
@@ -884,13 +875,26 @@ export class AllDocsScorer extends Scorer {
   override maxScoreUpTo(): number {
     return 0;
   }
+}
+
+/**
+ * Every doc of a segment, [0, docs); scores 0. Under a TestedScorer it is a value filter walked lazily: a
+ * query of filters alone needs only its first matches (then totals are estimated), not a list of all.
+ */
+export class AllDocsScorer extends ZeroScorer {
+  constructor(private readonly docs: number) {
+    super();
+  }
+  override advance(target: number): number {
+    return (this.doc = target < this.docs ? target : NO_MORE_DOCS);
+  }
   override cost(): number {
     return this.docs;
   }
 }
 
 /** Documents of a precomputed ascending list (a value filter like `tag:x` or `date:2024`); scores 0. */
-export class DocListScorer extends Scorer {
+export class DocListScorer extends ZeroScorer {
   private i = -1;
   constructor(private readonly docs: Int32Array) {
     super();
@@ -906,18 +910,6 @@ export class DocListScorer extends Scorer {
     }
     this.i = lo;
     return (this.doc = lo < docs.length ? docs[lo]! : NO_MORE_DOCS);
-  }
-  override score(): number {
-    return 0;
-  }
-  override maxScore(): number {
-    return 0;
-  }
-  override advanceShallow(): number {
-    return NO_MORE_DOCS;
-  }
-  override maxScoreUpTo(): number {
-    return 0;
   }
   override cost(): number {
     return this.docs.length;

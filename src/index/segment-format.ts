@@ -256,7 +256,52 @@ function compareBytes(a: Uint8Array, aLen: number, b: Uint8Array): number {
   return aLen - b.length;
 }
 
-let scratch = new Uint8Array(1024);
+/**
+ * Walks the front-coded entries of an opened dictionary block in order: after next(), the entry's term is
+ * bytes[0, len), its inline postings block[postOff, postOff + postingsBytes) and its inline positions at
+ * posOff of the block's positions value (0 bytes each: stored in index-large).
+ */
+class BlockEntries {
+  readonly n: number;
+  bytes: Uint8Array;
+  len = 0;
+  postOff: number;
+  postingsBytes = 0;
+  posOff = 0;
+  positionsBytes = 0;
+  private readonly st = { off: 0 };
+
+  constructor(
+    private readonly block: Uint8Array,
+    bytes: Uint8Array,
+  ) {
+    this.bytes = bytes;
+    this.n = readVarint(block, this.st);
+    const headerBytes = readVarint(block, this.st);
+    this.postOff = this.st.off + headerBytes;
+  }
+
+  next(): void {
+    const { block, st } = this;
+    this.postOff += this.postingsBytes;
+    this.posOff += this.positionsBytes;
+    const shared = readVarint(block, st);
+    const suffix = readVarint(block, st);
+    if (this.bytes.length < shared + suffix) {
+      const grown = new Uint8Array((shared + suffix) * 2);
+      grown.set(this.bytes.subarray(0, this.len));
+      this.bytes = grown;
+    }
+    this.bytes.set(block.subarray(st.off, st.off + suffix), shared);
+    st.off += suffix;
+    this.len = shared + suffix;
+    this.postingsBytes = readVarint(block, st);
+    this.positionsBytes = readVarint(block, st);
+  }
+}
+
+/** Term bytes of lookups and prefix scans (one query at a time on this thread). */
+let scratch: Uint8Array = new Uint8Array(1024);
 
 /** The postings of `term` in a segment, or undefined. */
 export function lookupTerm(
@@ -273,31 +318,30 @@ export function lookupTerm(
   const block = blocks.get(store, blockKey, opt);
   if (block === undefined) return undefined;
   const target = encoder.encode(term);
-  const st = { off: 0 };
-  const n = readVarint(block, st);
-  const headerBytes = readVarint(block, st);
-  let postOff = st.off + headerBytes;
-  let posOff = 0;
-  let curLen = 0;
-  for (let i = 0; i < n; i++) {
-    const shared = readVarint(block, st);
-    const suffix = readVarint(block, st);
-    if (scratch.length < shared + suffix) {
-      const next = new Uint8Array((shared + suffix) * 2);
-      next.set(scratch.subarray(0, curLen));
-      scratch = next;
+  const e = new BlockEntries(block, scratch);
+  for (let i = 0; i < e.n; i++) {
+    e.next();
+    const c = compareBytes(e.bytes, e.len, target);
+    if (c > 0) break;
+    if (c === 0) {
+      scratch = e.bytes;
+      return entryOf(
+        store,
+        blockKey,
+        i,
+        term,
+        block,
+        e.postOff,
+        e.postingsBytes,
+        e.posOff,
+        e.positionsBytes,
+        opt,
+        undefined,
+        true,
+      );
     }
-    scratch.set(block.subarray(st.off, st.off + suffix), shared);
-    st.off += suffix;
-    curLen = shared + suffix;
-    const pl = readVarint(block, st);
-    const ql = readVarint(block, st);
-    const c = compareBytes(scratch, curLen, target);
-    if (c > 0) return undefined;
-    if (c === 0) return entryOf(store, blockKey, i, term, block, postOff, pl, posOff, ql, opt, undefined, true);
-    postOff += pl;
-    posOff += ql;
   }
+  scratch = e.bytes;
   return undefined;
 }
 
@@ -340,36 +384,20 @@ export function decodeDictionaryBlock(
   withPostings = true,
 ): TermEntry[] {
   const out: TermEntry[] = [];
-  const st = { off: 0 };
-  const n = readVarint(block, st);
-  const headerBytes = readVarint(block, st);
-  let postOff = st.off + headerBytes;
-  let posOff = 0;
-  let cur = new Uint8Array(256);
-  let curLen = 0;
   let positions: Uint8Array | undefined | null = null;
   const positionsBlock = () => {
     if (positions === null) positions = store.get('positions', blockKey, opt.transaction);
     return positions;
   };
-  for (let i = 0; i < n; i++) {
-    const shared = readVarint(block, st);
-    const suffix = readVarint(block, st);
-    if (cur.length < shared + suffix) {
-      const next = new Uint8Array((shared + suffix) * 2);
-      next.set(cur.subarray(0, curLen));
-      cur = next;
-    }
-    cur.set(block.subarray(st.off, st.off + suffix), shared);
-    st.off += suffix;
-    curLen = shared + suffix;
-    const pl = readVarint(block, st);
-    const ql = readVarint(block, st);
-    const term = decoder.decode(cur.subarray(0, curLen));
-    if (withPostings) out.push(entryOf(store, blockKey, i, term, block, postOff, pl, posOff, ql, opt, positionsBlock));
+  const e = new BlockEntries(block, new Uint8Array(256));
+  for (let i = 0; i < e.n; i++) {
+    e.next();
+    const term = decoder.decode(e.bytes.subarray(0, e.len));
+    if (withPostings)
+      out.push(
+        entryOf(store, blockKey, i, term, block, e.postOff, e.postingsBytes, e.posOff, e.positionsBytes, opt, positionsBlock),
+      );
     else out.push({ term, postings: EMPTY, positions: () => undefined });
-    postOff += pl;
-    posOff += ql;
   }
   return out;
 }
@@ -441,7 +469,6 @@ export function prefixTerms(
   const opt: Opt = transaction ? { transaction } : {};
   const want = encoder.encode(prefix);
   const found = new Set<string>();
-  let cur = new Uint8Array(256);
   for (const id of segmentIds) {
     const dir = blockDirectory(store, tenantId, id, opt);
     const first = Math.max(0, blockOf(dir, prefix));
@@ -451,23 +478,11 @@ export function prefixTerms(
       if (b > first && !dir[b]!.startsWith(prefix)) break;
       const block = blocks.get(store, [tenantId, id, b], opt);
       if (block === undefined) break;
-      const st = { off: 0 };
-      const n = readVarint(block, st);
-      readVarint(block, st); // header bytes
-      let curLen = 0;
-      for (let i = 0; i < n; i++) {
-        const shared = readVarint(block, st);
-        const suffix = readVarint(block, st);
-        if (cur.length < shared + suffix) {
-          const next = new Uint8Array((shared + suffix) * 2);
-          next.set(cur.subarray(0, curLen));
-          cur = next;
-        }
-        cur.set(block.subarray(st.off, st.off + suffix), shared);
-        st.off += suffix;
-        curLen = shared + suffix;
-        readVarint(block, st); // postings bytes
-        readVarint(block, st); // positions bytes
+      const e = new BlockEntries(block, scratch);
+      for (let i = 0; i < e.n; i++) {
+        e.next();
+        const cur = e.bytes;
+        const curLen = e.len;
         let p = 0;
         while (p < want.length && p < curLen && cur[p] === want[p]) p++;
         if (p === want.length) {
