@@ -51,6 +51,15 @@ export abstract class Scorer {
   }
   /** Told by a parent that only probes this scorer at scattered docs (a conjunction's non-lead child). */
   probedOnly(): void {}
+  /**
+   * Whether no doc scores above maxScore() at all, ties included: a term's bound is built from its best
+   * (tf, norm) pairs by the score's own arithmetic, so the docs holding them score exactly that. A
+   * collector whose k-th score reaches it can stop (later docs lose ties). Sums (conjunctions,
+   * disjunctions) add in other orders and say no.
+   */
+  exactMax(): boolean {
+    return false;
+  }
   /** Docs up to here were found competitive against minimum checkedMin (a doc-by-doc walk asks again). */
   private checkedUpTo = -1;
   private checkedMin = Number.NaN;
@@ -292,6 +301,9 @@ export class TermScorer extends Scorer {
   override maxScore(): number {
     return this.maxBound;
   }
+  override exactMax(): boolean {
+    return true;
+  }
 
   override advanceShallow(target: number): number {
     const { lastDoc, blockCount } = this.skip;
@@ -401,6 +413,9 @@ export class GroupScorer extends Scorer {
   }
   override probedOnly(): void {
     for (const m of this.members) m.probedOnly();
+  }
+  override exactMax(): boolean {
+    return true;
   }
   override setMinCompetitiveScore(min: number): void {
     this.minCompetitive = min;
@@ -723,6 +738,9 @@ abstract class FilterScorer extends Scorer {
   override probedOnly(): void {
     this.inner.probedOnly();
   }
+  override exactMax(): boolean {
+    return this.inner.exactMax();
+  }
   override advance(target: number): number {
     let d = this.inner.advance(target);
     while (d < NO_MORE_DOCS && !this.accepts(d)) d = this.inner.advance(d + 1);
@@ -863,6 +881,9 @@ export class FieldScorer extends FilterScorer {
 
 /** A scorer of value filters: every doc it matches scores 0, so its bounds are 0 everywhere. */
 abstract class ZeroScorer extends Scorer {
+  override exactMax(): boolean {
+    return true;
+  }
   override score(): number {
     return 0;
   }

@@ -514,16 +514,15 @@ export class SearchIndex {
     let spaceBefore = 0;
     let totalSpace = 0;
     for (const v of views) totalSpace += v.meta.docs;
-    // Set once nothing can enter the heap any more: a query of value filters alone scores 0 everywhere.
-    let settled = false;
+    // Nothing the scorer can still find beats the heap (filters alone score 0; ties at a word's best).
+    const done = (scorer: Scorer) => scorer.exactMax() && scorer.maxScore() <= heap.minScore();
     for (const view of views) {
-      if (settled) break;
       const ctx: ScoringContext = { norms: view.norms, invK, k1 };
       const scorer = this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction);
       const visit = scorer !== undefined ? options.visitor?.segment(tenantId, view.meta, transaction) : undefined;
       if (scorer !== undefined && visit !== undefined && batch !== undefined) {
         total += this.#visitAll(scorer, view, visit, batch, heap, boundPrune, after);
-      } else if (scorer !== undefined) {
+      } else if (scorer !== undefined && !(total >= exactUpTo && heap.full() && done(scorer))) {
         if (total >= exactUpTo && heap.full()) scorer.setMinCompetitiveScore(heap.minScore());
         for (let d = scorer.nextDoc(); d < NO_MORE_DOCS; d = scorer.nextDoc()) {
           if (isDeleted(view.deletes, d)) continue;
@@ -534,11 +533,7 @@ export class SearchIndex {
           const entered = heap.offer(score, view.rank, d);
           if (total >= exactUpTo && heap.full() && (entered || total === exactUpTo)) {
             scorer.setMinCompetitiveScore(heap.minScore());
-            // Later docs lose ties, so a plan that scores at most 0 is done once the heap is full.
-            if (scorer.maxScore() === 0 && heap.minScore() >= 0) {
-              settled = true;
-              break;
-            }
+            if (done(scorer)) break;
           }
         }
       }
