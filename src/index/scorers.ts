@@ -400,13 +400,10 @@ export class GroupScorer extends Scorer {
   constructor(
     private readonly members: TermScorer[],
     /**
-     * Whether a minimum may be handed to the members. The best member's score is the group's, so a doc can
-     * only compete through a member that reaches the minimum alone: members bounded below it are left out
-     * and each skips its own blocks (a prefix's 64 expansions are then not walked as one union). Not for
-     * field-restricted groups: their members' bounds cover only the allowed fields, yet a member that
-     * matches elsewhere in an accepted doc still scores there.
+     * A field restriction (`from:müller`): a member then scores only where it holds one of these fields,
+     * as its bounds (built for these fields) assume.
      */
-    private readonly pruneMembers = true,
+    private readonly fieldMask = -1,
   ) {
     super();
     this.active = members;
@@ -417,14 +414,17 @@ export class GroupScorer extends Scorer {
   override exactMax(): boolean {
     return true;
   }
+  /**
+   * The best member's score is the group's, so a doc can only compete through a member that reaches the
+   * minimum alone: members bounded below it are left out and each skips its own blocks (a prefix's 64
+   * expansions are not walked as one union).
+   */
   override setMinCompetitiveScore(min: number): void {
     this.minCompetitive = min;
-    if (!this.pruneMembers) return;
     this.active = this.members.filter((m) => mayCompete(m.maxScore(), min));
     for (const m of this.active) m.setMinCompetitiveScore(min);
   }
   override advance(target: number): number {
-    if (this.minCompetitive > 0 && !this.pruneMembers) target = this.skipNonCompetitive(target);
     let min = NO_MORE_DOCS;
     for (const m of this.active) {
       const d = m.doc < target ? m.advance(target) : m.doc;
@@ -436,6 +436,7 @@ export class GroupScorer extends Scorer {
     let best = 0;
     for (const m of this.members) {
       if (m.doc !== this.doc) continue;
+      if (this.fieldMask !== -1 && (m.fieldMaskAt() & this.fieldMask) === 0) continue;
       const s = m.score();
       if (s > best) best = s;
     }

@@ -613,7 +613,7 @@ export class SearchIndex {
         members.push(new TermScorer(p, skipTableOf(p), ctx, idfk1.get(term)! * (boosts?.[i] ?? 1), load, fieldMask));
       }
       if (members.length === 0) return undefined;
-      return members.length === 1 ? members[0]! : new GroupScorer(members, fieldMask === -1);
+      return members.length === 1 ? members[0]! : new GroupScorer(members, fieldMask);
     };
     // The segment as value filters see it.
     const segment = { tenantId, segmentId: view.meta.id, segmentUid: view.meta.uid, docs: view.meta.docs };
