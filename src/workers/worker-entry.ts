@@ -2,10 +2,7 @@ import './pool-thread-only.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import sharp from 'sharp';
 import { analyseDocument } from '../index/analyse-document.js';
-import { processDocument } from './process-document.js';
-import { renderPage } from './render-page.js';
 import type {
   AnalyseDocumentsResult,
   ProcessDocumentResult,
@@ -16,10 +13,32 @@ import type {
   WorkerTask,
 } from './tasks.js';
 
-// One pool thread = one core: libvips must not start its own thread pool, and its cache would keep
-// decoded pages of earlier documents in memory.
-sharp.concurrency(1);
-sharp.cache(false);
+/**
+ * The document pipeline (sharp, pdf.js, tesseract.js, mail and HTML parsers) loads on a thread's first
+ * document task, not at thread start: loading it cost each thread ~1.5 s of CPU, which index analysis
+ * (the only task of a thread during an index build) paid for nothing.
+ */
+let pipeline:
+  | Promise<{
+      processDocument: typeof import('./process-document.js').processDocument;
+      renderPage: typeof import('./render-page.js').renderPage;
+    }>
+  | undefined;
+function loadPipeline() {
+  pipeline ??= (async () => {
+    const { default: sharp } = await import('sharp');
+    // One pool thread = one core: libvips must not start its own thread pool, and its cache would keep
+    // decoded pages of earlier documents in memory.
+    sharp.concurrency(1);
+    sharp.cache(false);
+    const [{ processDocument }, { renderPage }] = await Promise.all([
+      import('./process-document.js'),
+      import('./render-page.js'),
+    ]);
+    return { processDocument, renderPage };
+  })();
+  return pipeline;
+}
 
 export async function selftest(task: SelftestTask): Promise<SelftestResult> {
   if (task.delayMs > 0) await sleep(task.delayMs);
@@ -57,9 +76,9 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     case 'selftest':
       return selftest(task);
     case 'process-document':
-      return moved(await processDocument(task));
+      return moved(await (await loadPipeline()).processDocument(task));
     case 'render-page':
-      return moved(await renderPage(task));
+      return moved(await (await loadPipeline()).renderPage(task));
     case 'analyse-documents':
       return moved({ type: 'analyse-documents', docs: task.docs.map((d) => analyseDocument(d, task.defaultLanguage)) });
   }
