@@ -3,8 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { analyseDocument } from '../index/analyse-document.js';
+import { buildSegment, builtBuffers } from '../index/segment-writer.js';
 import type {
   AnalyseDocumentsResult,
+  BuildSegmentResult,
   ProcessDocumentResult,
   RenderPageResult,
   SelftestResult,
@@ -46,7 +48,10 @@ export async function selftest(task: SelftestTask): Promise<SelftestResult> {
 }
 
 /** The buffers a result hands over to the main thread instead of copying them. */
-function buffersOf(result: ProcessDocumentResult | RenderPageResult | AnalyseDocumentsResult): ArrayBufferLike[] {
+type Moved = ProcessDocumentResult | RenderPageResult | AnalyseDocumentsResult | BuildSegmentResult;
+
+function buffersOf(result: Moved): ArrayBufferLike[] {
+  if (result.type === 'build-segment') return builtBuffers(result.segment);
   if (result.type === 'analyse-documents') return result.docs.map((d) => d.tokens.buffer);
   if (result.type === 'render-page') return result.outcome === 'rendered' ? [result.png.buffer] : [];
   if (result.outcome !== 'extracted') return [];
@@ -57,7 +62,7 @@ function buffersOf(result: ProcessDocumentResult | RenderPageResult | AnalyseDoc
   return [...buffers];
 }
 
-function moved(result: ProcessDocumentResult | RenderPageResult | AnalyseDocumentsResult): WorkerResult {
+function moved(result: Moved): WorkerResult {
   const buffers = buffersOf(result);
   if (buffers.length === 0) return result;
   return move({
@@ -81,5 +86,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       return moved(await (await loadPipeline()).renderPage(task));
     case 'analyse-documents':
       return moved({ type: 'analyse-documents', docs: task.docs.map((d) => analyseDocument(d, task.defaultLanguage)) });
+    case 'build-segment':
+      return moved({ type: 'build-segment', segment: buildSegment(task.docs, task.defaultLanguage) });
   }
 }

@@ -10,7 +10,7 @@ import { Corpus } from '../../native-bench/harness/data.js';
 import { analyseDocument, type IndexDoc } from '../../src/index/analyse-document.js';
 import { type AnalyserLanguage, analyseToTokens } from '../../src/index/analyser.js';
 import { IndexStore, type Key, RANGE_END, type SealedDb } from '../../src/index/index-store.js';
-import { SegmentBuilder, writeSegment } from '../../src/index/segment-writer.js';
+import { type BuiltSegment, finishSegment, SegmentBuilder, writeBuiltSegment } from '../../src/index/segment-writer.js';
 import { testCipher } from '../helpers/index-cipher.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -58,6 +58,17 @@ function hashOf(h: Hash, v: unknown): void {
   h.update('\n');
 }
 
+/** Everything a built segment holds, hashed (toEqual on megabytes of typed arrays takes seconds). */
+function segmentDigest(s: BuiltSegment): string {
+  const h = createHash('sha256');
+  for (const a of [s.norms, s.putDb, s.putKey, s.putEnd, s.bytes]) {
+    hashOf(h, a.length);
+    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  }
+  hashOf(h, [s.records, s.postingsBytes, s.positionsBytes, s.words, s.textChars]);
+  return h.digest('hex');
+}
+
 let dir: ReturnType<typeof tempDir>;
 let root: RootDatabase;
 
@@ -78,8 +89,13 @@ async function fingerprint(docs: readonly IndexDoc[], batch: number): Promise<{ 
   let words = 0;
   let segment = 1;
   for (let b = 0; b < docs.length; b += batch) {
+    // As the pool builds segments: documents analysed straight into the builder.
     const builder = new SegmentBuilder();
-    for (const d of docs.slice(b, b + batch)) builder.add(analyseDocument(d, 'deu+eng'));
+    for (const d of docs.slice(b, b + batch)) builder.addDocument(d, 'deu+eng');
+    // Analysed apart first (the path of batches too large for one task): the same segment.
+    const apart = new SegmentBuilder();
+    for (const d of docs.slice(b, b + batch)) apart.add(analyseDocument(d, 'deu+eng'));
+    expect(segmentDigest(finishSegment(apart))).toBe(segmentDigest(finishSegment(builder)));
     for (const [term, p] of builder.sortedTerms())
       hashOf(built, [term, Array.from(p.docs), Array.from(p.tfs), Array.from(p.positions)]);
     hashOf(built, [...builder.normsBytes()]);
@@ -87,7 +103,8 @@ async function fingerprint(docs: readonly IndexDoc[], batch: number): Promise<{ 
     hashOf(built, [...builder.words()]);
     const id = segment++;
     await root.transaction(() => {
-      const written = writeSegment(store, 't', id, builder.sortedTerms(), builder.normsBytes(), builder.records, builder.words());
+      // As the index writes: the segment laid out apart from the store (a pool worker), then sealed and written.
+      const written = writeBuiltSegment(store, 't', id, finishSegment(builder));
       hashOf(built, [written.postingsBytes, written.positionsBytes, written.newWords]);
       words += written.newWords.length;
     });
