@@ -706,9 +706,10 @@ type MetaDb = { get(key: Key): unknown; put(key: Key, v: unknown): unknown; remo
 /**
  * Version of the stored layout (postings and impacts, dictionary blocks, records; postings-codec.ts,
  * segment-format.ts): bump it with every change, and a server's first start on an older index rebuilds it
- * (`prepareFormat`). 2: block impacts became (tf, norm) frontiers; 3: grouped by the fields holding the term.
+ * (`prepareFormat`). 2: block impacts became (tf, norm) frontiers; 3: grouped by the fields holding the term;
+ * 4: Suggest's words sealed in one value per write (word-list.ts) instead of one per word.
  */
-export const INDEX_FORMAT = 3;
+export const INDEX_FORMAT = 4;
 /** Outside every tenant's key range (tenant ids are never empty). */
 const FORMAT_KEY: Key = ['', 'format'];
 const REBUILD_KEY: Key = ['', 'rebuild'];
