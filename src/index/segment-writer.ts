@@ -361,37 +361,6 @@ export class SegmentTermEncoder {
   }
 }
 
-/** A PutFn sealing and writing straight to the store (inside the caller's write transaction). */
-export function directPut(store: IndexStore): PutFn {
-  return (db, key, value) => store.putSealed(db, key, value);
-}
-
-/**
- * Write a segment's dictionary, postings, positions, norms and doc records. Must run inside a write
- * transaction; the caller updates ids, stats and the segment list in the same transaction.
- */
-export function writeSegment(
-  store: IndexStore,
-  tenantId: string,
-  segmentId: number,
-  terms: Iterable<[string, TermPostingsInput]>,
-  norms: Uint8Array,
-  records: readonly DocRecord[],
-  words: ReadonlyMap<string, string> = new Map(),
-): { postingsBytes: number; positionsBytes: number; newWords: [string, string][] } {
-  // The first spelling of a word stays (merges and deletes leave words alone; Suggest checks them).
-  const newWords = addWords(store, tenantId, words);
-  const enc = new SegmentTermEncoder(tenantId, segmentId, directPut(store), norms);
-  for (const [term, input] of terms) enc.add(term, input);
-  enc.finish();
-  store.norms.put([tenantId, segmentId], toBuffer(norms));
-  for (let i = 0; i < records.length; i++) {
-    store.putDoc(tenantId, segmentId, i, records[i]!);
-    store.ids.put([tenantId, records[i]!.id], [segmentId, i]);
-  }
-  return { postingsBytes: enc.dict.postingsBytes, positionsBytes: enc.dict.positionsBytes, newWords };
-}
-
 /**
  * A segment built apart from the store, in a pool worker or in this thread: every value of its dictionary
  * (segment-format.ts) as plaintext, laid end to end in one buffer, so the writer's thread only seals and
@@ -475,8 +444,8 @@ export function builtBuffers(s: BuiltSegment): ArrayBufferLike[] {
 }
 
 /**
- * Seals and writes a built segment, its words and doc records (what writeSegment writes, byte for byte).
- * Must run inside a write transaction, like writeSegment.
+ * Seals and writes a built segment's dictionary, postings, positions, norms, doc records and new words.
+ * Must run inside a write transaction; the caller updates ids, stats and the segment list in the same one.
  */
 export function writeBuiltSegment(
   store: IndexStore,
