@@ -1,6 +1,7 @@
-import { analyseInThread, type DocumentAnalyser } from '../index/analyse-document.js';
+import { analyseInThread } from '../index/analyse-document.js';
 import type { DocValues, ValuedIndexDoc } from '../index/doc-values.js';
 import type { AnalyserLanguage, IndexDoc, SearchIndex, TextStore } from '../index/index.js';
+import { buildSegment, finishSegment, type SegmentBuild, SegmentBuilder } from '../index/segment-writer.js';
 import { type RecognizedValue, recognizeValues } from '../pipeline/recognize.js';
 import type { Logger } from '../server/logger.js';
 import type { DocumentRecord } from '../store/document-store.js';
@@ -25,28 +26,50 @@ export function sealedTextStore(documents: Documents): TextStore {
 }
 
 /**
- * Document analysis for the index in the worker pool, so the thread that writes the index (and serves
- * every RPC) only merges term ids and writes. When the pool cannot take it (queue full, shutting down,
- * a worker lost) the document is analysed here instead: indexing never fails for want of a thread.
+ * Document analysis and segment building for the index in the worker pool, so the thread that writes the
+ * index (and serves every RPC) only seals and writes. A batch of up to SEGMENT_TASK_CHARS of text is one
+ * task that builds the whole segment; a larger one (Reindex) is analysed in pieces on every thread and its
+ * segment built here. When the pool cannot take it (queue full, shutting down, a worker lost) the work is
+ * done here instead: indexing never fails for want of a thread.
  */
-export function poolAnalyser(pool: Pick<WorkerPool, 'run'>, log: Logger): DocumentAnalyser {
+export function poolAnalyser(pool: Pick<WorkerPool, 'run'>, log: Logger, segmentTaskChars = SEGMENT_TASK_CHARS): SegmentBuild {
+  const fallback = (err: unknown, docs: readonly IndexDoc[]) =>
+    log.warn(
+      { err, documents: docs.length },
+      'the pool could not analyse documents for the index; analysing them in the main thread',
+    );
   return async (docs, defaultLanguage) => {
-    // Large batches (Reindex) go out in pieces, so every thread of the pool takes part.
+    if (textChars(docs) <= segmentTaskChars) {
+      try {
+        return (await pool.run({ type: 'build-segment', docs: docs.map(plainIndexDoc), defaultLanguage })).segment;
+      } catch (err) {
+        fallback(err, docs);
+        return buildSegment(docs, defaultLanguage);
+      }
+    }
     const parts = await Promise.all(
       chunks(docs).map(async (part) => {
         try {
           return (await pool.run({ type: 'analyse-documents', docs: part.map(plainIndexDoc), defaultLanguage })).docs;
         } catch (err) {
-          log.warn(
-            { err, documents: part.length },
-            'the pool could not analyse documents for the index; analysing them in the main thread',
-          );
+          fallback(err, part);
           return analyseInThread(part, defaultLanguage);
         }
       }),
     );
-    return parts.flat();
+    const builder = new SegmentBuilder();
+    for (const part of parts) for (const d of part) builder.add(d);
+    return finishSegment(builder);
   };
+}
+
+/** Text of a batch that one pool task builds into a segment (beyond: analysis spread over the threads). */
+const SEGMENT_TASK_CHARS = 8 << 20;
+
+function textChars(docs: readonly IndexDoc[]): number {
+  let n = 0;
+  for (const d of docs) for (const p of d.fields.body ?? []) n += p.length;
+  return n;
 }
 
 /** Text per pool task: big enough to amortise the hand-over, small enough to spread a batch over threads. */

@@ -4,7 +4,7 @@
  * The result is compact and cheap to move between threads: the document's distinct terms once, its tokens as
  * one flat Int32Array (transferable) of [local term id, field-based position] pairs.
  */
-import { type AnalyserLanguage, analyse } from './analyser.js';
+import { type AnalyserLanguage, analyse, type TokenSink } from './analyser.js';
 import { FIELD_POSITION_SHIFT, FIELDS, type FieldName, MAX_FIELD_POSITION, NUM_FIELDS } from './postings-codec.js';
 
 /** A document as the index takes it. */
@@ -49,11 +49,47 @@ export interface AnalysedDoc {
 /** Analyses documents, possibly elsewhere (a pool task); must return them in the order given. */
 export type DocumentAnalyser = (docs: readonly IndexDoc[], defaultLanguage: AnalyserLanguage) => Promise<AnalysedDoc[]>;
 
-const MAX_WORD_CHARS = 40;
+/** Longer words are not worth completing (AnalysedDoc.words). */
+export const MAX_WORD_CHARS = 40;
 
 /** File names: cut at "_" and before the extension so "rechnung_2024.pdf" yields rechnung, 2024, pdf. */
 function fileNameText(name: string): string {
   return name.replace(/_+/g, ' ').replace(/\.([A-Za-z0-9]{1,6})$/, ' $1');
+}
+
+/**
+ * Runs the analyser over a document's fields in index order (FIELDS; body pages in order, positions running
+ * on over pages), calling `field(f, text)` before each text it analyses. Returns the positions per field
+ * (BM25F lengths) and the characters analysed.
+ */
+export function analyseFields(
+  doc: IndexDoc,
+  language: AnalyserLanguage,
+  sink: TokenSink,
+  field: (f: number, text: string) => void,
+): { lengths: number[]; textChars: number } {
+  const lengths = new Array<number>(NUM_FIELDS).fill(0);
+  let textChars = 0;
+  for (let f = 0; f < NUM_FIELDS; f++) {
+    const name: FieldName = FIELDS[f]!;
+    let pos = 0;
+    if (name === 'body') {
+      for (const page of doc.fields.body ?? []) {
+        textChars += page.length;
+        field(f, page);
+        pos = analyse(page, language, sink, 'index', pos);
+      }
+    } else {
+      let t = doc.fields[name];
+      if (t === undefined || t.length === 0) continue;
+      if (name === 'fileName') t = fileNameText(t);
+      textChars += t.length;
+      field(f, t);
+      pos = analyse(t, language, sink, 'index', 0);
+    }
+    lengths[f] = pos;
+  }
+  return { lengths, textChars };
 }
 
 export function analyseDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage): AnalysedDoc {
@@ -66,7 +102,6 @@ export function analyseDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage
   let n = 0;
   let field = 0;
   let text = '';
-  let textChars = 0;
   const sink = (term: string, position: number, start: number, end: number): void => {
     let id = ids.get(term);
     if (id === undefined) {
@@ -81,7 +116,7 @@ export function analyseDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage
       }
       lastPos[id] = -1;
     }
-    const pos = field * FIELD_POSITION_SHIFT + (position < MAX_FIELD_POSITION ? position : MAX_FIELD_POSITION);
+    const pos = fieldPosition(field, position);
     // The same term twice at one position (e.g. a code piece equal to a stem) counts once.
     if (lastPos[id] === pos) return;
     lastPos[id] = pos;
@@ -93,27 +128,10 @@ export function analyseDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage
     tokens[n++] = id;
     tokens[n++] = pos;
   };
-  const lengths = new Array<number>(NUM_FIELDS).fill(0);
-  for (let f = 0; f < NUM_FIELDS; f++) {
-    const name: FieldName = FIELDS[f]!;
+  const { lengths, textChars } = analyseFields(doc, language, sink, (f, t) => {
     field = f;
-    let pos = 0;
-    if (name === 'body') {
-      for (const page of doc.fields.body ?? []) {
-        textChars += page.length;
-        text = page;
-        pos = analyse(page, language, sink, 'index', pos);
-      }
-    } else {
-      let t = doc.fields[name];
-      if (t === undefined || t.length === 0) continue;
-      if (name === 'fileName') t = fileNameText(t);
-      textChars += t.length;
-      text = t;
-      pos = analyse(t, language, sink, 'index', 0);
-    }
-    lengths[f] = pos;
-  }
+    text = t;
+  });
   return {
     docId: doc.docId,
     language,
@@ -126,6 +144,11 @@ export function analyseDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage
     tokens: tokens.slice(0, n),
     textChars,
   };
+}
+
+/** FIELD_POSITION_SHIFT * field + position (capped). */
+export function fieldPosition(field: number, position: number): number {
+  return field * FIELD_POSITION_SHIFT + (position < MAX_FIELD_POSITION ? position : MAX_FIELD_POSITION);
 }
 
 /** The in-thread analyser (the default; also the fallback when the pool cannot take the work). */

@@ -22,8 +22,9 @@
  *   index-deletes   [t, segId]              → tombstone bitset                 binary
  *   index-docs      [t, segId, localDoc]    → sealed DocRecord (msgpack)
  *   index-ids       [t, docId]              → [segId, localDoc]      (msgpack)
- *   index-words     [t, blind(folded word)] → sealed [folded, the word as first written]: as-you-type
- *                                             completion shows words, not index terms ("Müller", not "mull")
+ *   index-words     [t, blockNo]            → sealed [folded, the word as first written, …]: the words new to
+ *                                             one write; as-you-type completion shows words, not index terms
+ *                                             ("Müller", not "mull")
  */
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { pack, unpack } from 'msgpackr';

@@ -8,7 +8,6 @@
  */
 import type { RootDatabase, Transaction } from 'lmdb';
 import type { RecordCipher } from '../crypto/record-cipher.js';
-import { analyseInThread, type DocumentAnalyser } from './analyse-document.js';
 import type { AnalyserLanguage } from './analyser.js';
 import { DEFAULT_FIELD_B, DEFAULT_FIELD_WEIGHTS } from './bm25f.js';
 import { type CursorKey, decodeCursor, encodeCursor, type HitKey, isAfter } from './cursor.js';
@@ -46,7 +45,7 @@ import {
 } from './scorers.js';
 import { prefixTerms, termPositions, termPostings } from './segment-format.js';
 import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMerges } from './segment-merger.js';
-import { type IndexDoc, SegmentBuilder, writeSegment } from './segment-writer.js';
+import { buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
 import { makeSnippets, type Snippet } from './snippets.js';
 import type { TextStore } from './text-store.js';
 
@@ -56,8 +55,8 @@ export interface SearchIndexOptions {
    * words, per-document values) under the tenant's key; nothing of a document is kept in the clear.
    */
   cipher: RecordCipher;
-  /** Where documents are analysed (default: in this thread); the server runs it in the worker pool. */
-  analyser?: DocumentAnalyser;
+  /** Where documents are analysed and their segment built (default: in this thread); the server uses the worker pool. */
+  analyser?: SegmentBuild;
   /** Snippet text source; without one, hits carry no snippets. */
   textStore?: TextStore;
   /** Language for documents that do not name one. */
@@ -167,7 +166,7 @@ export class SearchIndex {
   #mergeScheduled = false;
   #closed = false;
   readonly #dirtyTenants = new Set<string>();
-  readonly #analyse: DocumentAnalyser;
+  readonly #buildSegment: SegmentBuild;
   /** Norms by segment uid: segments are immutable, so cached norms never go stale. */
   readonly #normsCache = new Map<string, Uint8Array>();
   /** `${segment uid}/${local doc}` → document id, for hits (#docId). */
@@ -175,7 +174,7 @@ export class SearchIndex {
 
   constructor(root: RootDatabase, options: SearchIndexOptions) {
     this.store = new IndexStore(root, options.cipher);
-    this.#analyse = options.analyser ?? analyseInThread;
+    this.#buildSegment = options.analyser ?? buildInThread;
     this.#textStore = options.textStore;
     this.#onError = options.onBackgroundError ?? (() => {});
     this.#hooks = options.hooks;
@@ -216,39 +215,32 @@ export class SearchIndex {
       byId.delete(d.docId);
       byId.set(d.docId, d);
     }
-    // Analysis starts now, beside the writer (in the pool when the server gives an analyser); the write
-    // keeps its place in the queue, so a later delete of the same document still comes after it.
-    const analysed = this.#analyse([...byId.values()], this.#opts.defaultLanguage);
-    analysed.catch(() => {}); // awaited below; not an unhandled rejection while the queue is busy
+    // Analysis and the segment's layout start now, beside the writer (in the pool when the server gives an
+    // analyser); the write keeps its place in the queue, so a later delete of the same document still comes
+    // after it.
+    const building = this.#buildSegment([...byId.values()], this.#opts.defaultLanguage);
+    building.catch(() => {}); // awaited below; not an unhandled rejection while the queue is busy
     return this.#enqueue(async () => {
       await this.store.cipher.ready(tenantId);
-      const builder = new SegmentBuilder();
-      for (const a of await analysed) builder.add(a);
+      const built = await building;
+      const numDocs = built.records.length;
       if (this.#textStore?.put) for (const d of byId.values()) await this.#textStore.put(tenantId, d.docId, d.fields.body ?? []);
-      if (builder.numDocs === 0) return { segmentId: 0, docs: 0 };
+      if (numDocs === 0) return { segmentId: 0, docs: 0 };
       const segmentId = await this.store.root.childTransaction(() => {
         const stats = this.#stats(tenantId);
         for (const id of byId.keys()) this.#tombstone(tenantId, id, stats);
         const id = stats.nextSegmentId++;
-        const written = writeSegment(
-          this.store,
-          tenantId,
-          id,
-          builder.sortedTerms(),
-          builder.normsBytes(),
-          builder.records,
-          builder.words(),
-        );
+        const written = writeBuiltSegment(this.store, tenantId, id, built);
         this.#hooks?.added?.(tenantId, id, [...byId.values()], written.newWords);
-        const meta: SegmentMeta = { id, uid: newSegmentUid(), docs: builder.numDocs, deleted: 0 };
+        const meta: SegmentMeta = { id, uid: newSegmentUid(), docs: numDocs, deleted: 0 };
         this.store.meta.put([tenantId, 'seg', id], meta);
-        stats.docs += builder.numDocs;
-        for (const r of builder.records) for (let f = 0; f < NUM_FIELDS; f++) stats.lengthSum[f]! += r.lengths[f]!;
+        stats.docs += numDocs;
+        for (const r of built.records) for (let f = 0; f < NUM_FIELDS; f++) stats.lengthSum[f]! += r.lengths[f]!;
         this.store.meta.put([tenantId, 'stats'], stats);
         return id;
       });
       this.#afterWrite(tenantId);
-      return { segmentId, docs: builder.numDocs };
+      return { segmentId, docs: numDocs };
     });
   }
 
@@ -749,9 +741,10 @@ function skipTableOf(postings: Uint8Array): SkipTable {
 /**
  * Version of the stored layout (postings and impacts, dictionary blocks, records; postings-codec.ts,
  * segment-format.ts): bump it with every change, and a server's first start on an older index rebuilds it
- * (`prepareFormat`). 2: block impacts became (tf, norm) frontiers; 3: grouped by the fields holding the term.
+ * (`prepareFormat`). 2: block impacts became (tf, norm) frontiers; 3: grouped by the fields holding the term;
+ * 4: Suggest's words sealed in one value per write (word-list.ts) instead of one per word.
  */
-export const INDEX_FORMAT = 3;
+export const INDEX_FORMAT = 4;
 /** Outside every tenant's key range (tenant ids are never empty). */
 const FORMAT_KEY: Key = ['', 'format'];
 const REBUILD_KEY: Key = ['', 'rebuild'];

@@ -2,9 +2,10 @@
  * Builds one segment in memory from analysed documents and writes it in the caller's write transaction.
  * Segments are immutable once written; only their tombstone bitset changes until a merge replaces them.
  */
-import type { AnalysedDoc, IndexDoc } from './analyse-document.js';
+import { type AnalysedDoc, analyseFields, fieldPosition, type IndexDoc, MAX_WORD_CHARS } from './analyse-document.js';
+import type { AnalyserLanguage } from './analyser.js';
 import { normaliseWord } from './analyser.js';
-import type { DocRecord, IndexStore } from './index-store.js';
+import type { DocRecord, IndexStore, Key } from './index-store.js';
 import { toBuffer } from './index-store.js';
 import {
   ByteWriter,
@@ -82,13 +83,17 @@ export class SegmentBuilder {
   private readonly firstWords: string[] = [];
   /** Characters of analysed text taken so far (for throughput figures). */
   textChars = 0;
+  /** addDocument's term ids by term (the analyser hands out the same strings again: a cheap lookup). */
+  private readonly ids = new Map<string, number>();
+  /** Per term: the document (local + 1) and position it last had a token at (addDocument). */
+  private lastDoc = new Int32Array(1024);
+  private lastPos = new Int32Array(1024);
 
   get numDocs(): number {
     return this.records.length;
   }
 
   add(doc: AnalysedDoc): void {
-    const local = this.records.length;
     const nLocal = doc.termCount;
     if (this.map.length < nLocal) this.map = new Int32Array(nLocal * 2);
     const map = this.map;
@@ -139,22 +144,80 @@ export class SegmentBuilder {
       n++;
     }
     this.numTokens = n;
+    this.endDocument(doc.docId, doc.createdMs, doc.mediaType, doc.language, doc.lengths, doc.textChars);
+  }
+
+  /**
+   * Analyses a document straight into this builder: the same tokens, term ids and first words as
+   * add(analyseDocument(doc)), without the document's own term table and strings in between.
+   */
+  addDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage): void {
+    const language = doc.language ?? defaultLanguage;
+    const stamp = this.records.length + 1;
+    const ids = this.ids;
+    const table = this.terms;
+    let field = 0;
+    let text = '';
+    let n = this.numTokens;
+    let tokTerm = this.tokTerm;
+    let tokPos = this.tokPos;
+    let lastDoc = this.lastDoc;
+    let lastPos = this.lastPos;
+    const sink = (term: string, position: number, start: number, end: number): void => {
+      let id = ids.get(term);
+      if (id === undefined) {
+        const h = hashRange(term, 0, term.length);
+        id = table.find(term, 0, term.length, h);
+        if (id < 0) {
+          id = table.add(term, h);
+          if (!this.astral && SURROGATE_RE.test(term)) this.astral = true;
+          this.firstWords.push(end - start <= MAX_WORD_CHARS ? text.slice(start, end) : '');
+        }
+        ids.set(term, id);
+        if (id >= lastDoc.length) {
+          lastDoc = this.lastDoc = grow(lastDoc, Math.max(id + 1, lastDoc.length * 2));
+          lastPos = this.lastPos = grow(lastPos, lastDoc.length);
+        }
+      }
+      const pos = fieldPosition(field, position);
+      // The same term twice at one position (e.g. a code piece equal to a stem) counts once.
+      if (lastDoc[id] === stamp && lastPos[id] === pos) return;
+      lastDoc[id] = stamp;
+      lastPos[id] = pos;
+      if (n === tokTerm.length) {
+        tokTerm = this.tokTerm = grow(tokTerm, n * 2);
+        tokPos = this.tokPos = grow(tokPos, n * 2);
+      }
+      tokTerm[n] = id;
+      tokPos[n++] = pos;
+    };
+    const { lengths, textChars } = analyseFields(doc, language, sink, (f, t) => {
+      field = f;
+      text = t;
+    });
+    this.numTokens = n;
+    this.endDocument(doc.docId, doc.createdMs ?? 0, doc.mediaType ?? '', language, lengths, textChars);
+  }
+
+  private endDocument(
+    id: string,
+    createdMs: number,
+    mediaType: string,
+    language: AnalyserLanguage,
+    lengths: number[],
+    textChars: number,
+  ): void {
+    const local = this.records.length;
     if (local + 2 > this.docStart.length) this.docStart = grow(this.docStart, this.docStart.length * 2);
-    this.docStart[local + 1] = n;
-    this.textChars += doc.textChars;
+    this.docStart[local + 1] = this.numTokens;
+    this.textChars += textChars;
     if (this.norms.length < (local + 1) * NUM_FIELDS) {
       const next = new Uint8Array(this.norms.length * 2);
       next.set(this.norms);
       this.norms = next;
     }
-    for (let f = 0; f < NUM_FIELDS; f++) this.norms[local * NUM_FIELDS + f] = encodeNorm(doc.lengths[f]!);
-    this.records.push({
-      id: doc.docId,
-      createdMs: doc.createdMs,
-      mediaType: doc.mediaType,
-      language: doc.language,
-      lengths: doc.lengths,
-    });
+    for (let f = 0; f < NUM_FIELDS; f++) this.norms[local * NUM_FIELDS + f] = encodeNorm(lengths[f]!);
+    this.records.push({ id, createdMs, mediaType, language, lengths });
   }
 
   /**
@@ -298,33 +361,120 @@ export class SegmentTermEncoder {
   }
 }
 
-/** A PutFn sealing and writing straight to the store (inside the caller's write transaction). */
-export function directPut(store: IndexStore): PutFn {
-  return (db, key, value) => store.putSealed(db, key, value);
+/**
+ * A segment built apart from the store, in a pool worker or in this thread: every value of its dictionary
+ * (segment-format.ts) as plaintext, laid end to end in one buffer, so the writer's thread only seals and
+ * writes them. Moves between threads as a few transferred buffers and two strings.
+ */
+export interface BuiltSegment {
+  records: DocRecord[];
+  norms: Uint8Array;
+  /** Per dictionary value: its sub-database (PUT_DBS index). */
+  putDb: Uint8Array;
+  /** Per value: its key after [tenant, segment], 3 numbers, -1 where the key is shorter. */
+  putKey: Int32Array;
+  /** Per value: where it ends in `bytes` (it starts where the previous one ends). */
+  putEnd: Int32Array;
+  bytes: Uint8Array;
+  postingsBytes: number;
+  positionsBytes: number;
+  /** Suggest's words (SegmentBuilder.words), folded form and word as written alternating, joined by '\n'. */
+  words: string;
+  textChars: number;
+}
+
+/** Builds a segment's values in memory (the work of a write that needs no store and no key). */
+export type SegmentBuild = (docs: readonly IndexDoc[], defaultLanguage: AnalyserLanguage) => Promise<BuiltSegment>;
+
+const PUT_DBS = ['dirs', 'terms', 'positions', 'large'] as const;
+
+/** Sorts, encodes and lays out the segment of the documents added so far. */
+export function finishSegment(builder: SegmentBuilder): BuiltSegment {
+  const bytes = new ByteWriter(1 << 20);
+  let putDb = new Uint8Array(1024);
+  let putKey = new Int32Array(3 * 1024);
+  let putEnd = new Int32Array(1024);
+  let n = 0;
+  const put: PutFn = (db, key, value) => {
+    if (n === putDb.length) {
+      const db2 = new Uint8Array(n * 2);
+      db2.set(putDb);
+      putDb = db2;
+      putKey = grow(putKey, n * 6);
+      putEnd = grow(putEnd, n * 2);
+    }
+    putDb[n] = PUT_DBS.indexOf(db);
+    for (let k = 0; k < 3; k++) putKey[3 * n + k] = (key[2 + k] as number | undefined) ?? -1;
+    bytes.bytes(value);
+    putEnd[n++] = bytes.len;
+  };
+  const norms = builder.normsBytes();
+  const enc = new SegmentTermEncoder('', 0, put, norms);
+  for (const [term, input] of builder.sortedTerms()) enc.add(term, input);
+  enc.finish();
+  const words: string[] = [];
+  for (const [folded, word] of builder.words()) words.push(folded, word);
+  return {
+    records: builder.records,
+    norms,
+    putDb: putDb.slice(0, n),
+    putKey: putKey.slice(0, 3 * n),
+    putEnd: putEnd.slice(0, n),
+    bytes: bytes.buf.slice(0, bytes.len),
+    postingsBytes: enc.dict.postingsBytes,
+    positionsBytes: enc.dict.positionsBytes,
+    words: words.join('\n'),
+    textChars: builder.textChars,
+  };
+}
+
+/** Analyses documents and builds their segment, all in this thread. */
+export function buildSegment(docs: readonly IndexDoc[], defaultLanguage: AnalyserLanguage): BuiltSegment {
+  const builder = new SegmentBuilder();
+  for (const d of docs) builder.addDocument(d, defaultLanguage);
+  return finishSegment(builder);
+}
+
+/** The in-thread SegmentBuild (the default; also the fallback when the pool cannot take the work). */
+export const buildInThread: SegmentBuild = async (docs, defaultLanguage) => buildSegment(docs, defaultLanguage);
+
+/** The buffers of a BuiltSegment, to transfer rather than copy. */
+export function builtBuffers(s: BuiltSegment): ArrayBufferLike[] {
+  return [s.norms.buffer, s.putDb.buffer, s.putKey.buffer, s.putEnd.buffer, s.bytes.buffer];
 }
 
 /**
- * Write a segment's dictionary, postings, positions, norms and doc records. Must run inside a write
- * transaction; the caller updates ids, stats and the segment list in the same transaction.
+ * Seals and writes a built segment's dictionary, postings, positions, norms, doc records and new words.
+ * Must run inside a write transaction; the caller updates ids, stats and the segment list in the same one.
  */
-export function writeSegment(
+export function writeBuiltSegment(
   store: IndexStore,
   tenantId: string,
   segmentId: number,
-  terms: Iterable<[string, TermPostingsInput]>,
-  norms: Uint8Array,
-  records: readonly DocRecord[],
-  words: ReadonlyMap<string, string> = new Map(),
+  s: BuiltSegment,
 ): { postingsBytes: number; positionsBytes: number; newWords: [string, string][] } {
-  // The first spelling of a word stays (merges and deletes leave words alone; Suggest checks them).
-  const newWords = addWords(store, tenantId, words);
-  const enc = new SegmentTermEncoder(tenantId, segmentId, directPut(store), norms);
-  for (const [term, input] of terms) enc.add(term, input);
-  enc.finish();
-  store.norms.put([tenantId, segmentId], toBuffer(norms));
-  for (let i = 0; i < records.length; i++) {
-    store.putDoc(tenantId, segmentId, i, records[i]!);
-    store.ids.put([tenantId, records[i]!.id], [segmentId, i]);
+  const words = new Map<string, string>();
+  if (s.words.length > 0) {
+    const parts = s.words.split('\n');
+    for (let i = 0; i + 1 < parts.length; i += 2) words.set(parts[i]!, parts[i + 1]!);
   }
-  return { postingsBytes: enc.dict.postingsBytes, positionsBytes: enc.dict.positionsBytes, newWords };
+  const newWords = addWords(store, tenantId, words);
+  let from = 0;
+  for (let i = 0; i < s.putDb.length; i++) {
+    const key: Key = [tenantId, segmentId];
+    for (let k = 0; k < 3; k++) {
+      const v = s.putKey[3 * i + k]!;
+      if (v < 0) break;
+      key.push(v);
+    }
+    const end = s.putEnd[i]!;
+    store.putSealed(PUT_DBS[s.putDb[i]!]!, key, s.bytes.subarray(from, end));
+    from = end;
+  }
+  store.norms.put([tenantId, segmentId], toBuffer(s.norms));
+  for (let i = 0; i < s.records.length; i++) {
+    store.putDoc(tenantId, segmentId, i, s.records[i]!);
+    store.ids.put([tenantId, s.records[i]!.id], [segmentId, i]);
+  }
+  return { postingsBytes: s.postingsBytes, positionsBytes: s.positionsBytes, newWords };
 }

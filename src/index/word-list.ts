@@ -1,10 +1,12 @@
 /**
  * The words of a tenant's documents as first written ("Müller"), by their folded form ("muller"): what
- * as-you-type completion shows instead of index terms (stems). Durable in `index-words`, one sealed value per
- * word under a blind key (so the word is in no key and no plaintext value); searched in memory: the
- * tenant's folded forms as a sorted array (prefixes are ranges, fuzzy.ts walks it), loaded on first use and
- * kept in step by the index's write hook. Words are never removed before a Reindex or erasure: Suggest
- * checks a word against the live term dictionary before offering it.
+ * as-you-type completion shows instead of index terms (stems). Durable in `index-words`: the words new to
+ * a write sealed together as one value under [t, block number] (so no word is in a key or a plaintext
+ * value; one seal per write instead of one seal, HMAC and read per word: the per-word values cost the index
+ * writer's thread more than the rest of a segment write). Searched in memory: the tenant's folded forms as a
+ * sorted array (prefixes are ranges, fuzzy.ts walks it), loaded on first use and kept in step by the index's
+ * write hook. Words are never removed before a Reindex or erasure: Suggest checks a word against the live
+ * term dictionary before offering it.
  */
 import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
@@ -13,23 +15,29 @@ import { type IndexStore, type Key, RANGE_END } from './index-store.js';
 
 /**
  * Where a tenant's stored-word cache is anchored: a record in `index-words` written with the cache (key
- * [t, EPOCH]; blind keys are base64url and never contain '~'). dropTenant and erasure remove it with the
- * words, so a cache whose record is gone is stale.
+ * [t, EPOCH]; block keys are numbers). dropTenant and erasure remove it with the words, so a cache whose
+ * record is gone is stale.
  */
 const EPOCH = '~epoch';
-/** Beyond this many folded words a tenant's cache stops growing (words are still checked one by one). */
-const MAX_CACHED = 1_000_000;
 
 interface StoredWords {
   epoch: Buffer;
+  /** Every folded word in the blocks before `next`. */
   known: Set<string>;
-  /** Written in the last write transaction; known once that transaction is seen committed. */
+  /** The block the next write's new words go to. */
+  next: number;
+  /** Written in the last write transaction (as block `next`); known once that transaction is seen committed. */
   pending: string[];
   pendingKey: Key | undefined;
 }
 
 /** Per store and tenant: folded words known to be in `index-words`. */
 const caches = new WeakMap<IndexStore, Map<string, StoredWords>>();
+
+/** The [folded, word] pairs of one sealed block, in the order written. */
+function openBlock(store: IndexStore, key: Key, sealed: Uint8Array): string[] {
+  return unpack(store.open('words', key, sealed)) as string[];
+}
 
 function storedWords(store: IndexStore, tenantId: string): StoredWords {
   let byTenant = caches.get(store);
@@ -44,36 +52,45 @@ function storedWords(store: IndexStore, tenantId: string): StoredWords {
     // No cache, or the words were dropped since: start over (and anchor the new cache).
     const epoch = onDisk ?? randomBytes(16);
     if (onDisk === undefined) store.words.put(epochKey, epoch);
-    c = { epoch, known: new Set(), pending: [], pendingKey: undefined };
+    c = { epoch, known: new Set(), next: 0, pending: [], pendingKey: undefined };
     byTenant.set(tenantId, c);
-  } else if (c.pendingKey !== undefined) {
-    // The previous write's new words are stored if its transaction committed (all or none of them).
-    if (store.words.doesExist(c.pendingKey)) for (const f of c.pending) if (c.known.size < MAX_CACHED) c.known.add(f);
+  } else if (c.pendingKey !== undefined && store.words.doesExist(c.pendingKey)) {
+    // The previous write committed: its block holds exactly the pending words.
+    for (const f of c.pending) c.known.add(f);
+    c.next++;
   }
   c.pending = [];
   c.pendingKey = undefined;
+  // Blocks not read yet: all of them for a new cache, else those another store on this LMDB wrote.
+  for (;;) {
+    const key: Key = [tenantId, c.next];
+    const sealed = store.words.getBinary(key);
+    if (sealed === undefined) break;
+    const pairs = openBlock(store, key, sealed);
+    for (let i = 0; i < pairs.length; i += 2) c.known.add(pairs[i]!);
+    c.next++;
+  }
   return c;
 }
 
 /**
- * Writes the words whose folded form is not stored yet (the first spelling stays); returns the new ones.
- * Must run inside a write transaction. Most of a segment's words were stored by earlier segments: the
- * cache spares each of those an HMAC and a read.
+ * Writes the words whose folded form is not stored yet (the first spelling stays) as one block; returns the
+ * new ones. Must run inside a write transaction.
  */
 export function addWords(store: IndexStore, tenantId: string, words: ReadonlyMap<string, string>): [string, string][] {
   const newWords: [string, string][] = [];
   if (words.size === 0) return newWords;
   const c = storedWords(store, tenantId);
+  const flat: string[] = [];
   for (const [folded, word] of words) {
     if (c.known.has(folded)) continue;
-    const key: Key = [tenantId, store.cipher.blindKey(tenantId, 'index-word', folded)];
-    if (store.words.doesExist(key)) {
-      if (c.known.size < MAX_CACHED) c.known.add(folded);
-      continue;
-    }
-    store.putSealed('words', key, pack([folded, word]));
+    flat.push(folded, word);
     newWords.push([folded, word]);
     c.pending.push(folded);
+  }
+  if (flat.length > 0) {
+    const key: Key = [tenantId, c.next];
+    store.putSealed('words', key, pack(flat));
     c.pendingKey = key;
   }
   return newWords;
@@ -130,9 +147,9 @@ export class WordList {
     if (t === undefined) {
       const written = new Map<string, string>();
       for (const { key, value } of this.store.words.getRange({ start: [tenantId], end: [tenantId, RANGE_END] })) {
-        if ((key as Key)[1] === EPOCH) continue;
-        const [folded, word] = unpack(this.store.open('words', key as Key, value)) as [string, string];
-        written.set(folded, word);
+        if (typeof (key as Key)[1] !== 'number') continue; // the cache anchor
+        const pairs = openBlock(this.store, key as Key, value);
+        for (let i = 0; i < pairs.length; i += 2) if (!written.has(pairs[i]!)) written.set(pairs[i]!, pairs[i + 1]!);
       }
       t = { main: [...written.keys()].sort(), delta: undefined, fresh: new Set(), written };
       this.#tenants.set(tenantId, t);

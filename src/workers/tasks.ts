@@ -5,7 +5,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { AnalysedDoc } from '../index/analyse-document.js';
 import type { AnalyserLanguage } from '../index/analyser.js';
-import type { IndexDoc } from '../index/segment-writer.js';
+import type { BuiltSegment, IndexDoc } from '../index/segment-writer.js';
 
 /** Diagnostic task: waits `delayMs` (abortable by terminating the worker) and echoes the payload size. */
 export interface SelftestTask {
@@ -170,7 +170,29 @@ export interface AnalyseDocumentsResult {
   docs: AnalysedDoc[];
 }
 
-export type WorkerTask = SelftestTask | ProcessDocumentTask | RenderPageTask | AnalyseDocumentsTask;
-export type WorkerResult = SelftestResult | ProcessDocumentResult | RenderPageResult | AnalyseDocumentsResult;
+/**
+ * Analyses documents and builds their whole index segment (sorted terms, encoded postings: plaintext, the
+ * writer seals them), so the writer's thread only seals and writes.
+ */
+export interface BuildSegmentTask {
+  type: 'build-segment';
+  /** Plain IndexDocs (cloned). */
+  docs: IndexDoc[];
+  defaultLanguage: AnalyserLanguage;
+}
+
+/** The segment's buffers transferred. */
+export interface BuildSegmentResult {
+  type: 'build-segment';
+  segment: BuiltSegment;
+}
+
+export type WorkerTask = SelftestTask | ProcessDocumentTask | RenderPageTask | AnalyseDocumentsTask | BuildSegmentTask;
+export type WorkerResult =
+  | SelftestResult
+  | ProcessDocumentResult
+  | RenderPageResult
+  | AnalyseDocumentsResult
+  | BuildSegmentResult;
 export type TaskType = WorkerTask['type'];
 export type ResultOf<T extends TaskType> = Extract<WorkerResult, { type: T }>;

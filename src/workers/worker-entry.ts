@@ -2,12 +2,11 @@ import './pool-thread-only.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import sharp from 'sharp';
 import { analyseDocument } from '../index/analyse-document.js';
-import { processDocument } from './process-document.js';
-import { renderPage } from './render-page.js';
+import { buildSegment, builtBuffers } from '../index/segment-writer.js';
 import type {
   AnalyseDocumentsResult,
+  BuildSegmentResult,
   ProcessDocumentResult,
   RenderPageResult,
   SelftestResult,
@@ -16,10 +15,32 @@ import type {
   WorkerTask,
 } from './tasks.js';
 
-// One pool thread = one core: libvips must not start its own thread pool, and its cache would keep
-// decoded pages of earlier documents in memory.
-sharp.concurrency(1);
-sharp.cache(false);
+/**
+ * The document pipeline (sharp, pdf.js, tesseract.js, mail and HTML parsers) loads on a thread's first
+ * document task, not at thread start: loading it cost each thread ~1.5 s of CPU, which index analysis
+ * (the only task of a thread during an index build) paid for nothing.
+ */
+let pipeline:
+  | Promise<{
+      processDocument: typeof import('./process-document.js').processDocument;
+      renderPage: typeof import('./render-page.js').renderPage;
+    }>
+  | undefined;
+function loadPipeline() {
+  pipeline ??= (async () => {
+    const { default: sharp } = await import('sharp');
+    // One pool thread = one core: libvips must not start its own thread pool, and its cache would keep
+    // decoded pages of earlier documents in memory.
+    sharp.concurrency(1);
+    sharp.cache(false);
+    const [{ processDocument }, { renderPage }] = await Promise.all([
+      import('./process-document.js'),
+      import('./render-page.js'),
+    ]);
+    return { processDocument, renderPage };
+  })();
+  return pipeline;
+}
 
 export async function selftest(task: SelftestTask): Promise<SelftestResult> {
   if (task.delayMs > 0) await sleep(task.delayMs);
@@ -27,7 +48,10 @@ export async function selftest(task: SelftestTask): Promise<SelftestResult> {
 }
 
 /** The buffers a result hands over to the main thread instead of copying them. */
-function buffersOf(result: ProcessDocumentResult | RenderPageResult | AnalyseDocumentsResult): ArrayBufferLike[] {
+type Moved = ProcessDocumentResult | RenderPageResult | AnalyseDocumentsResult | BuildSegmentResult;
+
+function buffersOf(result: Moved): ArrayBufferLike[] {
+  if (result.type === 'build-segment') return builtBuffers(result.segment);
   if (result.type === 'analyse-documents') return result.docs.map((d) => d.tokens.buffer);
   if (result.type === 'render-page') return result.outcome === 'rendered' ? [result.png.buffer] : [];
   if (result.outcome !== 'extracted') return [];
@@ -38,7 +62,7 @@ function buffersOf(result: ProcessDocumentResult | RenderPageResult | AnalyseDoc
   return [...buffers];
 }
 
-function moved(result: ProcessDocumentResult | RenderPageResult | AnalyseDocumentsResult): WorkerResult {
+function moved(result: Moved): WorkerResult {
   const buffers = buffersOf(result);
   if (buffers.length === 0) return result;
   return move({
@@ -57,10 +81,12 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     case 'selftest':
       return selftest(task);
     case 'process-document':
-      return moved(await processDocument(task));
+      return moved(await (await loadPipeline()).processDocument(task));
     case 'render-page':
-      return moved(await renderPage(task));
+      return moved(await (await loadPipeline()).renderPage(task));
     case 'analyse-documents':
       return moved({ type: 'analyse-documents', docs: task.docs.map((d) => analyseDocument(d, task.defaultLanguage)) });
+    case 'build-segment':
+      return moved({ type: 'build-segment', segment: buildSegment(task.docs, task.defaultLanguage) });
   }
 }

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { open } from 'lmdb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { poolAnalyser } from '../../src/documents/search-adapters.js';
-import { analyseDocument } from '../../src/index/analyse-document.js';
 import { type IndexDoc, InMemoryTextStore, SearchIndex } from '../../src/index/index.js';
+import { buildSegment } from '../../src/index/segment-writer.js';
 import { createLogger } from '../../src/server/logger.js';
 import { WorkerPool } from '../../src/workers/pool.js';
 import { testCipher } from '../helpers/index-cipher.js';
@@ -33,12 +33,17 @@ describe('document analysis in the pool', () => {
     { docId: 'b', fields: { body: ['running runners ran; Mueller and MÜLLER'] } },
   ];
 
-  it('gives exactly the in-thread analysis, tokens moved rather than copied', async () => {
+  it('builds exactly the in-thread segment, as one task or analysed in pieces and built here', async () => {
+    const local = buildSegment(docs, 'deu+eng');
     const remote = await poolAnalyser(pool, log)(docs, 'deu+eng');
-    const local = docs.map((d) => analyseDocument(d, 'deu+eng'));
     expect(remote).toEqual(local);
-    expect(remote[0]!.tokens).toBeInstanceOf(Int32Array);
-    expect(remote[0]!.terms.split('\n')).toContain('re-2024-0042');
+    expect(remote.bytes).toBeInstanceOf(Uint8Array);
+    expect(remote.words.split('\n')).toContain('Datenschutzerklärung');
+    // A batch above the one-task size: analysed in the pool piece by piece, laid out in this thread.
+    const runs: string[] = [];
+    const counting = { run: ((task: { type: string }) => (runs.push(task.type), pool.run(task as never))) as typeof pool.run };
+    expect(await poolAnalyser(counting, log, 10)(docs, 'deu+eng')).toEqual(local);
+    expect(runs).toEqual(['analyse-documents']);
     expect(logged).toEqual([]);
   });
 

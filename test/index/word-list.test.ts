@@ -1,7 +1,7 @@
 import { open, type RootDatabase } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SearchEngine } from '../../src/index/engine.js';
-import { IndexStore } from '../../src/index/index-store.js';
+import { IndexStore, type Key, RANGE_END } from '../../src/index/index-store.js';
 import { addWords } from '../../src/index/word-list.js';
 import { testCipher } from '../helpers/index-cipher.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -52,5 +52,25 @@ describe('the stored-word cache of the segment writer', () => {
     expect(await root.transaction(() => addWords(store, 't1', words('Vertrag', 'Urlaub')))).toEqual([]);
     // Another tenant has its own words.
     expect(await root.transaction(() => addWords(store, 't2', words('Vertrag')))).toEqual([['vertrag', 'Vertrag']]);
+  });
+
+  it('seals the words new to a write as one value under a number, and catches up with blocks another store wrote', async () => {
+    await testCipher.ready('t1');
+    const a = new IndexStore(root, testCipher);
+    const b = new IndexStore(root, testCipher);
+    expect(await root.transaction(() => addWords(a, 't1', words('Vertrag', 'Miete')))).toEqual([
+      ['vertrag', 'Vertrag'],
+      ['miete', 'Miete'],
+    ]);
+    expect(await root.transaction(() => addWords(b, 't1', words('Vertrag', 'Urlaub')))).toEqual([['urlaub', 'Urlaub']]);
+    expect(await root.transaction(() => addWords(a, 't1', words('Urlaub', 'Kündigung')))).toEqual([['kündigung', 'Kündigung']]);
+    const keys = [...a.words.getKeys({ start: ['t1'], end: ['t1', RANGE_END] })];
+    expect(keys).toEqual([
+      ['t1', 0],
+      ['t1', 1],
+      ['t1', 2],
+      ['t1', '~epoch'],
+    ]);
+    for (const k of keys.slice(0, 3)) expect(a.words.get(k as Key)!.toString('latin1')).not.toMatch(/vertrag|urlaub|miete/i);
   });
 });
