@@ -236,22 +236,6 @@ function flatten<A extends Int32Array | Float64Array>(
   return { start, values: values.slice(0, k) as A };
 }
 
-/** The local docs in [0, n) that pass, ascending; grown as they come (a narrow filter allocates little). */
-function docsPassing(n: number, passes: (d: number) => boolean): Int32Array {
-  let out = new Int32Array(256);
-  let k = 0;
-  for (let d = 0; d < n; d++) {
-    if (!passes(d)) continue;
-    if (k === out.length) {
-      const next = new Int32Array(out.length * 2);
-      next.set(out);
-      out = next;
-    }
-    out[k++] = d;
-  }
-  return out.subarray(0, k);
-}
-
 /** One range column of a segment: doc d's numbers are values[start[d] .. start[d + 1]). */
 export interface SegmentNumbers {
   start: Int32Array;
@@ -439,10 +423,6 @@ export class DocValuesStore {
       return false;
     };
     return {
-      segmentDocs: (seg, transaction) => {
-        const col = this.segmentNumbers(tenantId, seg, column, transaction as Transaction);
-        return docsPassing(seg.docs, (d) => inRange(col, d));
-      },
       segmentTest: (seg, transaction) => {
         const col = this.segmentNumbers(tenantId, seg, column, transaction as Transaction);
         return (d) => inRange(col, d);
@@ -460,10 +440,6 @@ export class DocValuesStore {
       };
     };
     return {
-      segmentDocs: (seg, transaction) => {
-        const ords = this.segmentOrdinals(tenantId, seg, transaction as Transaction);
-        return docsPassing(ords.length, passes(ords));
-      },
       segmentTest: (seg, transaction) => passes(this.segmentOrdinals(tenantId, seg, transaction as Transaction)),
     };
   }

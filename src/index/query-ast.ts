@@ -95,16 +95,11 @@ export interface ExpandedNode {
 
 /** A per-segment document filter: the engine turns value fields into these before compiling. */
 export interface DocFilter {
-  /** Local doc ids of the segment that pass, ascending (or undefined for none). */
-  segmentDocs(
-    segment: { tenantId: string; segmentId: number; segmentUid: string; docs: number },
-    transaction: unknown,
-  ): Int32Array | undefined;
   /**
-   * The same as a test of one local doc: beside words (`rechnung date:2024`) the filter checks only the
-   * documents the words match, instead of listing every document of the segment first.
+   * A test of one local doc of the segment: beside words (`rechnung date:2024`) it checks only the
+   * documents the words match; on its own it is walked over the segment's documents in order.
    */
-  segmentTest?(
+  segmentTest(
     segment: { tenantId: string; segmentId: number; segmentUid: string; docs: number },
     transaction: unknown,
   ): (doc: number) => boolean;

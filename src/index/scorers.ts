@@ -880,8 +880,20 @@ export class FieldScorer extends FilterScorer {
   }
 }
 
-/** A scorer of value filters: every doc it matches scores 0, so its bounds are 0 everywhere. */
-abstract class ZeroScorer extends Scorer {
+/**
+ * Every doc of a segment, [0, docs); scores 0. Under a TestedScorer it is a value filter walked lazily: a
+ * query of filters alone needs only its first matches (then totals are estimated), not a list of all.
+ */
+export class AllDocsScorer extends Scorer {
+  constructor(private readonly docs: number) {
+    super();
+  }
+  override advance(target: number): number {
+    return (this.doc = target < this.docs ? target : NO_MORE_DOCS);
+  }
+  override cost(): number {
+    return this.docs;
+  }
   override exactMax(): boolean {
     return true;
   }
@@ -896,44 +908,5 @@ abstract class ZeroScorer extends Scorer {
   }
   override maxScoreUpTo(): number {
     return 0;
-  }
-}
-
-/**
- * Every doc of a segment, [0, docs); scores 0. Under a TestedScorer it is a value filter walked lazily: a
- * query of filters alone needs only its first matches (then totals are estimated), not a list of all.
- */
-export class AllDocsScorer extends ZeroScorer {
-  constructor(private readonly docs: number) {
-    super();
-  }
-  override advance(target: number): number {
-    return (this.doc = target < this.docs ? target : NO_MORE_DOCS);
-  }
-  override cost(): number {
-    return this.docs;
-  }
-}
-
-/** Documents of a precomputed ascending list (a value filter like `tag:x` or `date:2024`); scores 0. */
-export class DocListScorer extends ZeroScorer {
-  private i = -1;
-  constructor(private readonly docs: Int32Array) {
-    super();
-  }
-  override advance(target: number): number {
-    const docs = this.docs;
-    let lo = this.i < 0 ? 0 : this.i;
-    let hi = docs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (docs[mid]! < target) lo = mid + 1;
-      else hi = mid;
-    }
-    this.i = lo;
-    return (this.doc = lo < docs.length ? docs[lo]! : NO_MORE_DOCS);
-  }
-  override cost(): number {
-    return this.docs.length;
   }
 }

@@ -30,7 +30,6 @@ import {
   AllDocsScorer,
   ConjunctionScorer,
   DisjunctionScorer,
-  DocListScorer,
   ExclusionScorer,
   FieldScorer,
   GroupScorer,
@@ -616,12 +615,8 @@ export class SearchIndex {
       }
       case 'prefix':
         return undefined;
-      case 'filter': {
-        if (plan.filter.segmentTest !== undefined)
-          return new TestedScorer(new AllDocsScorer(view.meta.docs), [plan.filter.segmentTest(segment, transaction)]);
-        const docs = plan.filter.segmentDocs(segment, transaction);
-        return docs !== undefined && docs.length > 0 ? new DocListScorer(docs) : undefined;
-      }
+      case 'filter':
+        return new TestedScorer(new AllDocsScorer(view.meta.docs), [plan.filter.segmentTest(segment, transaction)]);
       case 'phrase': {
         const words: PositionalScorer[] = [];
         for (const w of plan.words) {
@@ -637,7 +632,7 @@ export class SearchIndex {
         // Value filters beside something that matches by postings test its documents only.
         const testable = plan.must.some((p) => p.kind !== 'filter');
         for (const p of plan.must) {
-          if (testable && p.kind === 'filter' && p.filter.segmentTest !== undefined) {
+          if (testable && p.kind === 'filter') {
             tests.push(p.filter.segmentTest(segment, transaction));
             continue;
           }
