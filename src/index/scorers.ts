@@ -482,6 +482,21 @@ export class GroupScorer extends Scorer {
 }
 
 /**
+ * Gives each child of a sum (conjunction or disjunction) what it must score alone for the sum to reach
+ * `min` with every other child at its maximum: a doc below that in one child cannot compete whichever
+ * others match it, so the child may pass over it.
+ */
+function handOwnMinimums(children: readonly Scorer[], min: number): void {
+  let all = 0;
+  for (const c of children) all += c.maxScore();
+  const floor = competitiveFloor(min);
+  for (const c of children) {
+    const own = floor - (all - c.maxScore());
+    if (own > 0) c.setMinCompetitiveScore(own);
+  }
+}
+
+/**
  * All children must match; the score is the sum in the children's given order. Once a minimum is set, a
  * doc the children agree on is scored child by child, cheapest (rarest) first, and dropped as soon as the
  * others' bounds over the current window cannot lift it to the minimum: a frequent word's score is then
@@ -518,20 +533,10 @@ export class ConjunctionScorer extends Scorer {
   override probedOnly(): void {
     for (const c of this.children) c.probedOnly();
   }
-  /**
-   * Each child is also given what it must score alone for the sum to reach `min` with every other child at
-   * its maximum, so a child skips its own blocks that cannot get there (it then passes over such docs, which
-   * cannot compete anyway).
-   */
+  /** Each child also gets its own minimum (handOwnMinimums) and skips its blocks that cannot reach it. */
   override setMinCompetitiveScore(min: number): void {
     this.minCompetitive = min;
-    let all = 0;
-    for (const c of this.children) all += c.maxScore();
-    const floor = competitiveFloor(min);
-    for (const c of this.children) {
-      const own = floor - (all - c.maxScore());
-      if (own > 0) c.setMinCompetitiveScore(own);
-    }
+    handOwnMinimums(this.children, min);
   }
   override advance(target: number): number {
     const [lead, ...others] = this.byCost;
@@ -644,22 +649,14 @@ export class DisjunctionScorer extends Scorer {
   override probedOnly(): void {
     for (const c of this.children) c.probedOnly();
   }
-  /**
-   * Besides choosing the essential children (MaxScore), each child gets what it must reach alone with every
-   * other child at its maximum: a doc below that in one child cannot compete whichever others match it, so
-   * the child may pass over it (a competitive doc is never passed over by any child that matches it).
-   */
+  /** Chooses the essential children (MaxScore) and gives each child its own minimum (handOwnMinimums). */
   override setMinCompetitiveScore(min: number): void {
     this.minCompetitive = min;
     const limit = competitiveFloor(min);
     let e = 0;
     while (e < this.sorted.length && this.prefixMax[e + 1]! < limit) e++;
     this.essentialFrom = e;
-    const all = this.prefixMax[this.sorted.length]!;
-    for (const c of this.children) {
-      const own = limit - (all - c.maxScore());
-      if (own > 0) c.setMinCompetitiveScore(own);
-    }
+    handOwnMinimums(this.children, min);
   }
   override advance(target: number): number {
     const sorted = this.sorted;
