@@ -13,6 +13,7 @@ import { pack, unpack } from 'msgpackr';
 import type { IndexStore, Key } from './index-store.js';
 import { RANGE_END } from './index-store.js';
 import type { DocFilter } from './query-ast.js';
+import { remember } from './remember.js';
 import type { MatchVisitor } from './search-index.js';
 import type { IndexDoc } from './segment-writer.js';
 
@@ -205,11 +206,8 @@ export function columnValues(column: RangeColumn, v: DocValues): readonly number
   }
 }
 
-/** Keeps `value` in a per-segment cache of at most 4096 entries (the oldest goes first). */
-function remember<V>(cache: Map<string, V>, key: string, value: V): void {
-  if (cache.size >= 4096) cache.delete(cache.keys().next().value!);
-  cache.set(key, value);
-}
+/** Entries of each per-segment cache of values (the oldest goes first). */
+const SEGMENT_CACHE = 4096;
 
 /** Doc d's numbers (none: undefined) end to end: doc d's are values[start[d] .. start[d + 1]). */
 function flatten<A extends Int32Array | Float64Array>(
@@ -337,7 +335,7 @@ export class DocValuesStore {
         const local = (key as Key)[2] as number;
         if (local < seg.docs) m[local] = cols.ordinal(this.store.docOf(key as Key, value).id);
       }
-      remember(this.#segOrds, seg.segmentUid, m);
+      remember(this.#segOrds, seg.segmentUid, m, SEGMENT_CACHE);
     }
     return m;
   }
@@ -380,7 +378,7 @@ export class DocValuesStore {
       (k) => new Int32Array(k),
     );
     f = { ...f, tagStart: tags.start, tagIds: tags.values, tagVersion: cols.tagVersion };
-    remember(this.#segFacets, seg.segmentUid, f);
+    remember(this.#segFacets, seg.segmentUid, f, SEGMENT_CACHE);
     return f;
   }
 
@@ -408,7 +406,7 @@ export class DocValuesStore {
         },
         (k) => new Float64Array(k),
       );
-      remember(this.#segNumbers, key, c);
+      remember(this.#segNumbers, key, c, SEGMENT_CACHE);
     }
     return c;
   }

@@ -26,6 +26,7 @@ import { decodeNorm, decodeSkipTable, FIELDS, type FieldName, NUM_FIELDS, readDf
 import type { ParsedQuery } from './query-ast.js';
 import { parseQuery } from './query-parser.js';
 import { compileQuery, mapPrefixes, type Plan, planTerms } from './query-plan.js';
+import { remember } from './remember.js';
 import {
   AllDocsScorer,
   ConjunctionScorer,
@@ -667,8 +668,7 @@ export class SearchIndex {
     let id = this.#docIds.get(key);
     if (id === undefined) {
       id = this.store.doc(tenantId, seg.id, doc, transaction)?.id ?? '';
-      if (this.#docIds.size >= DOC_ID_CACHE) this.#docIds.delete(this.#docIds.keys().next().value!);
-      this.#docIds.set(key, id);
+      remember(this.#docIds, key, id, DOC_ID_CACHE);
     }
     return id;
   }
@@ -696,8 +696,7 @@ export class SearchIndex {
         (this.store.norms as unknown as BinaryGetter).getBinary([tenantId, meta.id], { transaction }) ??
         new Uint8Array(meta.docs * NUM_FIELDS);
       n = new Uint8Array(n); // own copy: the cache outlives the snapshot
-      if (this.#normsCache.size >= 512) this.#normsCache.delete(this.#normsCache.keys().next().value!);
-      this.#normsCache.set(meta.uid, n);
+      remember(this.#normsCache, meta.uid, n, 512);
     }
     return n;
   }
