@@ -57,6 +57,21 @@ export interface Config {
 /** The index fields as `--field-weights` names them. */
 export const SEARCH_FIELDS = ['body', 'title', 'subject', 'filename', 'sender'] as const;
 export type SearchField = (typeof SEARCH_FIELDS)[number];
+/** The index's name of each field `--field-weights` names. */
+const INDEX_FIELD: Readonly<Record<SearchField, FieldName>> = {
+  body: 'body',
+  title: 'title',
+  subject: 'subject',
+  filename: 'fileName',
+  sender: 'sender',
+};
+
+/** Per-field numbers of the config (`--field-weights`, `--field-b`) by the index's field names. */
+export function byIndexField(v: Readonly<Record<SearchField, number>>): Record<FieldName, number> {
+  const out = {} as Record<FieldName, number>;
+  for (const f of SEARCH_FIELDS) out[INDEX_FIELD[f]] = v[f];
+  return out;
+}
 
 /** The IMAP importer (see docs/imap.md). */
 export interface ImapImportConfig {
@@ -219,7 +234,7 @@ export const SETTINGS: readonly Setting[] = [
 
 /** `body=1,title=3,…` in SEARCH_FIELDS' names from the index's per-field numbers. */
 function fieldDefaults(byField: Readonly<Record<FieldName, number>>): string {
-  return SEARCH_FIELDS.map((f) => `${f}=${byField[f === 'filename' ? 'fileName' : f]}`).join(',');
+  return SEARCH_FIELDS.map((f) => `${f}=${byField[INDEX_FIELD[f]]}`).join(',');
 }
 
 export function envName(flag: string): string {

@@ -29,7 +29,7 @@ import { JobRunner } from '../workers/job-runner.js';
 import { WorkerPool } from '../workers/pool.js';
 import type { AppContext } from './app-context.js';
 import type { SessionVerifier } from './call-context.js';
-import type { Config } from './config.js';
+import { byIndexField, type Config } from './config.js';
 import { AppError } from './errors.js';
 import { bindService } from './handler.js';
 import { createLogger, type Logger } from './logger.js';
@@ -108,13 +108,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const swept = await sweepPendingUploads(documents.deps);
   if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
   const { fieldWeights, fieldB } = config.search;
-  const byIndexField = (v: Readonly<Record<string, number>>) => ({
-    body: v.body,
-    title: v.title,
-    subject: v.subject,
-    fileName: v.filename,
-    sender: v.sender,
-  });
   const searchEngine = new SearchEngine(store.root, {
     fieldWeights: byIndexField(fieldWeights),
     fieldB: byIndexField(fieldB),
