@@ -69,6 +69,11 @@ export function valuesFromIndexDoc(d: IndexDoc): DocValues {
   };
 }
 
+/** What a document is shown as: its title, else its file name. */
+export function titleOf(v: { title: string; fileName: string }): string {
+  return v.title || v.fileName;
+}
+
 export const FACET_FIELDS = ['type', 'year', 'tag', 'source', 'lang'] as const;
 export type FacetField = (typeof FACET_FIELDS)[number];
 export interface FacetResult {
@@ -116,24 +121,56 @@ function countInto(counts: Int32Array, values: Int32Array, docs: Int32Array, n: 
 }
 
 /** `a`, or a zero-extended copy of length `n` if it is shorter. */
-function atLeast(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+function atLeast<A extends Int32Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(a: A, n: number): A {
   if (a.length >= n) return a;
-  const b = new Int32Array(n);
+  const b = new (a.constructor as new (size: number) => A)(n);
   b.set(a);
   return b;
 }
 
-/** One tenant's columns. Ordinals are per process and never reused for another id. */
+/** The numeric columns a range clause reads (date, created and amount; value-fields.ts `valueClause`). */
+export type RangeColumn = 'date' | 'created' | 'amount';
+/** The interned name columns and the per-document string lists that the other clauses test. */
+export type NameColumn = 'type' | 'lang' | 'source' | 'tag';
+export type StringList = 'ibans' | 'invoices' | 'to';
+
+/** A document's codes and addresses, held only for the documents that have any (few do). */
+interface DocStrings {
+  to: readonly string[];
+  ibans: readonly string[];
+  invoices: readonly string[];
+}
+
+/** Arena entries are compacted once this many are garbage and they are half of the arena. */
+const ARENA_SLACK = 1 << 16;
+
+/**
+ * One tenant's columns. Ordinals are per process and never reused for another id. Nothing here is a JS object
+ * per document but the id and title strings (and the rare DocStrings): at 1M documents whole DocValues
+ * objects held ~1 GB of heap, whose collections were the p99 tails of every query.
+ */
 export class TenantColumns {
   readonly ordOf = new Map<string, number>();
   ids: string[] = [];
-  values: (DocValues | undefined)[] = [];
+  /** titleOf(values) by ordinal (Suggest, title sort); undefined when not indexed. */
+  titles: (string | undefined)[] = [];
+  live = new Uint8Array(1024);
   dateMs = new Float64Array(1024);
+  createdMs = new Float64Array(1024);
   year = new Int32Array(1024);
   type = new Int32Array(1024);
   lang = new Int32Array(1024);
   source = new Int32Array(1024);
-  tags: (Int32Array | undefined)[] = [];
+  /**
+   * Ordinal o's recognised dates, amounts (cents) and tag ids live in `arena` from arenaAt[o] (NONE: none) as
+   * [dates, amounts, tags, ...dates, ...amounts, ...tags]: one typed array for all documents. A rewritten
+   * document appends a new entry; the old one is garbage until the arena is compacted.
+   */
+  arenaAt = new Int32Array(1024);
+  arena = new Float64Array(4096);
+  #arenaUsed = 0;
+  #arenaGarbage = 0;
+  readonly strings = new Map<number, DocStrings>();
   readonly types = new Interner();
   readonly langs = new Interner();
   readonly sources = new Interner();
@@ -146,13 +183,10 @@ export class TenantColumns {
     if (o === undefined) {
       o = this.ids.length;
       this.ids.push(docId);
-      this.values.push(undefined);
-      this.tags.push(undefined);
+      this.titles.push(undefined);
       if (o >= this.dateMs.length) this.#grow();
-      this.type[o] = NONE;
-      this.lang[o] = NONE;
-      this.source[o] = NONE;
-      this.year[o] = NONE;
+      this.arenaAt[o] = NONE; // before #clear, which counts an entry it replaces as garbage
+      this.#clear(o);
       this.ordOf.set(docId, o);
     }
     return o;
@@ -160,49 +194,123 @@ export class TenantColumns {
 
   set(docId: string, v: DocValues | undefined): void {
     const o = this.ordinal(docId);
-    this.values[o] = v;
-    if (v === undefined) {
-      this.type[o] = this.lang[o] = this.source[o] = this.year[o] = NONE;
-      this.tags[o] = undefined;
-      return;
-    }
+    this.#clear(o);
+    if (v === undefined) return;
+    this.live[o] = 1;
+    this.titles[o] = titleOf(v);
     this.dateMs[o] = v.dateMs;
+    this.createdMs[o] = v.createdMs;
     this.year[o] = v.dateMs > 0 ? new Date(v.dateMs).getUTCFullYear() : NONE;
     this.type[o] = v.mediaType ? this.types.id(v.mediaType) : NONE;
     this.lang[o] = v.lang ? this.langs.id(v.lang) : NONE;
     this.source[o] = v.source ? this.sources.id(v.source) : NONE;
-    this.tags[o] = v.tags.length > 0 ? Int32Array.from(v.tags, (t) => this.tagNames.id(t)) : undefined;
+    if (v.dates.length + v.amounts.length + v.tags.length > 0) this.#append(o, v);
+    if (v.to.length + v.ibans.length + v.invoices.length > 0)
+      this.strings.set(o, { to: v.to, ibans: v.ibans, invoices: v.invoices });
+  }
+
+  /** Ordinal o's numbers of a range column: its own date and the dates in its text; upload time; amounts. */
+  numbers(column: RangeColumn, o: number): ArrayLike<number> | undefined {
+    if (this.live[o] === 0) return undefined;
+    if (column === 'created') return [this.createdMs[o]!];
+    const at = this.arenaAt[o]!;
+    const own = this.dateMs[o]! > 0;
+    if (at === NONE) return column === 'date' && own ? [this.dateMs[o]!] : undefined;
+    const dates = this.arena[at]!;
+    if (column === 'amount') {
+      const from = at + 3 + dates;
+      return this.arena.subarray(from, from + this.arena[at + 1]!);
+    }
+    const list = this.arena.subarray(at + 3, at + 3 + dates);
+    return own ? [this.dateMs[o]!, ...list] : list;
+  }
+
+  /** Ordinal o's tag ids (interned in tagNames). */
+  tagIds(o: number): ArrayLike<number> | undefined {
+    const at = this.arenaAt[o]!;
+    if (at === NONE || this.arena[at + 2] === 0) return undefined;
+    const from = at + 3 + this.arena[at]! + this.arena[at + 1]!;
+    return this.arena.subarray(from, from + this.arena[at + 2]!);
+  }
+
+  /** Ordinal o's names of a name column or string list (what a `names` value clause tests). */
+  names(column: NameColumn | StringList, o: number): readonly string[] {
+    switch (column) {
+      case 'type':
+        return this.type[o] === NONE ? [] : [this.types.names[this.type[o]!]!];
+      case 'lang':
+        return this.lang[o] === NONE ? [] : [this.langs.names[this.lang[o]!]!];
+      case 'source':
+        return this.source[o] === NONE ? [] : [this.sources.names[this.source[o]!]!];
+      case 'tag':
+        return Array.from(this.tagIds(o) ?? [], (t) => this.tagNames.names[t]!);
+      default:
+        return this.strings.get(o)?.[column] ?? [];
+    }
+  }
+
+  #clear(o: number): void {
+    this.live[o] = 0;
+    this.titles[o] = undefined;
+    this.type[o] = this.lang[o] = this.source[o] = this.year[o] = NONE;
+    this.strings.delete(o);
+    const at = this.arenaAt[o]!;
+    if (at !== NONE) this.#arenaGarbage += 3 + this.arena[at]! + this.arena[at + 1]! + this.arena[at + 2]!;
+    this.arenaAt[o] = NONE;
+  }
+
+  #append(o: number, v: DocValues): void {
+    const size = 3 + v.dates.length + v.amounts.length + v.tags.length;
+    if (this.#arenaGarbage > ARENA_SLACK && this.#arenaGarbage * 2 > this.#arenaUsed) this.#compact();
+    if (this.#arenaUsed + size > this.arena.length) {
+      const next = new Float64Array(Math.max(this.arena.length * 2, this.#arenaUsed + size));
+      next.set(this.arena.subarray(0, this.#arenaUsed));
+      this.arena = next;
+    }
+    const a = this.arena;
+    let k = this.#arenaUsed;
+    this.arenaAt[o] = k;
+    a[k++] = v.dates.length;
+    a[k++] = v.amounts.length;
+    a[k++] = v.tags.length;
+    for (const d of v.dates) a[k++] = d;
+    for (const x of v.amounts) a[k++] = Math.round(x * 100);
+    for (const t of v.tags) a[k++] = this.tagNames.id(t);
+    this.#arenaUsed = k;
+  }
+
+  /** Copies the live entries to a fresh arena, in ordinal order. */
+  #compact(): void {
+    const next = new Float64Array(Math.max(4096, (this.#arenaUsed - this.#arenaGarbage) * 2));
+    let k = 0;
+    for (let o = 0; o < this.ids.length; o++) {
+      const at = this.arenaAt[o]!;
+      if (at === NONE) continue;
+      const size = 3 + this.arena[at]! + this.arena[at + 1]! + this.arena[at + 2]!;
+      next.set(this.arena.subarray(at, at + size), k);
+      this.arenaAt[o] = k;
+      k += size;
+    }
+    this.arena = next;
+    this.#arenaUsed = k;
+    this.#arenaGarbage = 0;
   }
 
   #grow(): void {
     const n = this.dateMs.length * 2;
-    const g = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+    const g = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
       b.set(a);
       return b;
     };
+    this.live = g(this.live, (k) => new Uint8Array(k));
     this.dateMs = g(this.dateMs, (k) => new Float64Array(k));
+    this.createdMs = g(this.createdMs, (k) => new Float64Array(k));
     this.year = g(this.year, (k) => new Int32Array(k));
     this.type = g(this.type, (k) => new Int32Array(k));
     this.lang = g(this.lang, (k) => new Int32Array(k));
     this.source = g(this.source, (k) => new Int32Array(k));
-  }
-}
-
-type Predicate = (cols: TenantColumns, ord: number) => boolean;
-
-/** The numeric columns a range clause reads (date, created and amount; value-fields.ts `valueRange`). */
-export type RangeColumn = 'date' | 'created' | 'amount';
-
-/** A document's numbers of a column: its own date and the dates in its text; upload time; amounts in cents. */
-export function columnValues(column: RangeColumn, v: DocValues): readonly number[] {
-  switch (column) {
-    case 'date':
-      return v.dateMs > 0 ? [v.dateMs, ...v.dates] : v.dates;
-    case 'created':
-      return [v.createdMs];
-    case 'amount':
-      return v.amounts.map((a) => Math.round(a * 100));
+    this.arenaAt = g(this.arenaAt, (k) => new Int32Array(k));
   }
 }
 
@@ -374,7 +482,7 @@ export class DocValuesStore {
     }
     const tags = flatten(
       n,
-      (d) => (ords[d] === NONE ? undefined : cols.tags[ords[d]!]),
+      (d) => (ords[d] === NONE ? undefined : cols.tagIds(ords[d]!)),
       (k) => new Int32Array(k),
     );
     f = { ...f, tagStart: tags.start, tagIds: tags.values, tagVersion: cols.tagVersion };
@@ -400,10 +508,7 @@ export class DocValuesStore {
       const cols = this.columns(tenantId);
       c = flatten(
         ords.length,
-        (d) => {
-          const v = ords[d] === NONE ? undefined : cols.values[ords[d]!];
-          return v === undefined ? undefined : columnValues(column, v);
-        },
+        (d) => (ords[d] === NONE ? undefined : cols.numbers(column, ords[d]!)),
         (k) => new Float64Array(k),
       );
       remember(this.#segNumbers, key, c, SEGMENT_CACHE);
@@ -428,17 +533,48 @@ export class DocValuesStore {
     };
   }
 
-  /** A filter over this tenant's values: a scan of each segment's ordinals through typed arrays. */
-  filter(tenantId: string, test: Predicate): DocFilter {
-    const passes = (ords: Int32Array) => {
-      const c = this.columns(tenantId);
-      return (d: number) => {
-        const o = ords[d]!;
-        return o !== NONE && c.values[o] !== undefined && test(c, o);
-      };
+  /**
+   * Documents with a name of `column` that `accepts` takes (type, lang, source, tag, to, iban, invoice
+   * clauses). Interned names are asked once each (memo by id); the string lists only exist for few documents.
+   */
+  namesFilter(tenantId: string, column: NameColumn | StringList, accepts: (name: string) => boolean): DocFilter {
+    const c = this.columns(tenantId);
+    const interner = column === 'type' ? c.types : column === 'lang' ? c.langs : column === 'source' ? c.sources : c.tagNames;
+    /** By interned id: 0 not asked yet, 1 accepted, 2 not. */
+    let memo = new Uint8Array(0);
+    const takes = (id: number): boolean => {
+      if (id >= memo.length) memo = atLeast(memo, interner.names.length);
+      if (memo[id] === 0) memo[id] = accepts(interner.names[id]!) ? 1 : 2;
+      return memo[id] === 1;
+    };
+    const one = (id: number) => id !== NONE && takes(id);
+    // The columns are read per call, not captured: they are replaced when they grow.
+    const passes = (o: number): boolean => {
+      if (c.live[o] === 0) return false;
+      switch (column) {
+        case 'type':
+          return one(c.type[o]!);
+        case 'lang':
+          return one(c.lang[o]!);
+        case 'source':
+          return one(c.source[o]!);
+        case 'tag': {
+          const tags = c.tagIds(o);
+          for (let i = 0; tags !== undefined && i < tags.length; i++) if (takes(tags[i]!)) return true;
+          return false;
+        }
+        default:
+          return c.names(column, o).some(accepts);
+      }
     };
     return {
-      segmentTest: (seg, transaction) => passes(this.segmentOrdinals(tenantId, seg, transaction as Transaction)),
+      segmentTest: (seg, transaction) => {
+        const ords = this.segmentOrdinals(tenantId, seg, transaction as Transaction);
+        return (d) => {
+          const o = ords[d]!;
+          return o !== NONE && passes(o);
+        };
+      },
     };
   }
 

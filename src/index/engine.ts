@@ -12,6 +12,7 @@ import {
   FACET_FIELDS,
   type FacetField,
   type FacetResult,
+  titleOf,
   type ValuedIndexDoc,
   valuesFromIndexDoc,
 } from './doc-values.js';
@@ -20,10 +21,10 @@ import type { QueryNode } from './query-ast.js';
 import { parseQuery, QuerySyntaxError } from './query-parser.js';
 import { type SearchHit, SearchIndex, type SearchIndexOptions } from './search-index.js';
 import { makeSnippets } from './snippets.js';
-import { Suggester, type Suggestion, titleOf } from './suggest.js';
+import { Suggester, type Suggestion } from './suggest.js';
 import { TermDictionary } from './term-dictionary.js';
 import type { TextStore } from './text-store.js';
-import { valuePredicate, valueRange } from './value-fields.js';
+import { valueClause } from './value-fields.js';
 import { WordList } from './word-list.js';
 
 export type SortOrder = 'score' | 'date_desc' | 'date_asc' | 'title';
@@ -168,16 +169,13 @@ export class SearchEngine {
           const child = node.child.kind === 'fuzzy' ? this.#resolve(tenantId, node.child, now, rewrites) : node.child;
           return { ...node, child: child as typeof node.child };
         }
-        // Dates and amounts are ranges over per-segment number columns; the rest test each document's values.
-        const range = valueRange(node.field, node.value, node.valuePosition, now);
-        if (range !== undefined)
-          return {
-            kind: 'filter',
-            filter: this.values.rangeFilter(tenantId, range.column, range.from, range.to),
-            position: node.position,
-          };
-        const test = valuePredicate(node.field, node.value, node.valuePosition, now);
-        return { kind: 'filter', filter: this.values.filter(tenantId, (c, o) => test(c.values[o]!)), position: node.position };
+        // Dates and amounts are ranges over per-segment number columns; the rest test interned names.
+        const clause = valueClause(node.field, node.value, node.valuePosition, now);
+        const filter =
+          clause.kind === 'range'
+            ? this.values.rangeFilter(tenantId, clause.column, clause.from, clause.to)
+            : this.values.namesFilter(tenantId, clause.column, clause.accepts);
+        return { kind: 'filter', filter, position: node.position };
       }
       case 'and':
       case 'or':
@@ -213,8 +211,8 @@ export class SearchEngine {
     const r = await this.index.search(tenantId, { ast }, { limit: 1, snippets: false, visitor: collector!.visitor });
     const cols = this.values.columns(tenantId);
     const key = (o: number): number | string => {
-      const v = cols.values[o];
-      return sort === 'title' ? (v ? normaliseWord(titleOf(v)) : '') : cols.dateMs[o]!;
+      const title = cols.titles[o];
+      return sort === 'title' ? (title ? normaliseWord(title) : '') : cols.dateMs[o]!;
     };
     const cmp = (ka: number | string, ida: string, kb: number | string, idb: string): number => {
       const c = ka === kb ? 0 : ka < kb ? -1 : 1;

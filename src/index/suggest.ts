@@ -19,10 +19,6 @@ export interface Suggestion {
   docId?: string;
 }
 
-export function titleOf(v: { title: string; fileName: string }): string {
-  return v.title || v.fileName;
-}
-
 export class Suggester {
   readonly #titles = new Map<string, TitleIndex>();
   constructor(
@@ -80,8 +76,8 @@ export class Suggester {
       ix = new TitleIndex();
       const cols = this.values.columns(tenantId);
       const titles: [number, string][] = [];
-      cols.values.forEach((v, ord) => {
-        if (v !== undefined) titles.push([ord, titleOf(v)]);
+      cols.titles.forEach((title, ord) => {
+        if (title !== undefined) titles.push([ord, title]);
       });
       ix.load(titles);
       this.#titles.set(tenantId, ix);
@@ -147,9 +143,9 @@ export class Suggester {
       if (ords.length === 0 && out.length > 0) ords = ix.search(out[0]!.text, limit);
       for (const o of ords) {
         if (out.length >= limit) break;
-        const v = cols.values[o];
-        if (v === undefined) continue;
-        out.push({ text: titleOf(v), kind: 'title', docId: cols.ids[o]! });
+        const title = cols.titles[o];
+        if (title === undefined) continue;
+        out.push({ text: title, kind: 'title', docId: cols.ids[o]! });
       }
     }
     return out.slice(0, limit);

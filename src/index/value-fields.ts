@@ -1,11 +1,11 @@
 /**
- * Values of value fields as typed in a query, parsed into ranges and predicates over DocValues:
+ * Values of value fields as typed in a query, parsed into ranges and name tests over the value columns:
  * dates (`2024`, `2024-03`, `2024-03-15`, ranges `a..b`, `>a`, `<=b`, relative `last-week`, `today`,
  * `last-30-days`), amounts (`100`, `99,90`, `>100`, `50..200`), codes and names. Relative dates are
  * resolved against the caller's clock (UTC calendar; weeks start on Monday).
  */
 import { normaliseWord } from './analyser.js';
-import { columnValues, type DocValues, type RangeColumn } from './doc-values.js';
+import type { NameColumn, RangeColumn, StringList } from './doc-values.js';
 import type { ValueFieldName } from './query-ast.js';
 import { QuerySyntaxError } from './query-parser.js';
 
@@ -148,66 +148,63 @@ const SOURCE_ALIASES: Record<string, string> = { mail: 'imap', email: 'imap', 'e
 const code = (s: string) => s.replace(/\s+/g, '').toUpperCase();
 
 /**
- * A date, created or amount clause as a range of its column, [from, to): a document passes when one of its
- * column's numbers is in it (as valuePredicate says). Undefined for the other fields. Throws like it.
+ * One value clause: a date, created or amount clause is a range of its column, [from, to) (a document passes
+ * when one of the column's numbers is in it); any other clause tests the names of one column (a document
+ * passes when `accepts` one of its names), so a filter asks once per interned name, not once per document.
+ * Throws QuerySyntaxError (at the value) for a bad value.
  */
-export function valueRange(
-  field: ValueFieldName,
-  value: string,
-  pos: number,
-  nowMs: number,
-): { column: RangeColumn; from: number; to: number } | undefined {
-  if (field === 'date' || field === 'created') return { column: field, ...parseDateRange(value, pos, nowMs) };
-  if (field === 'amount') return { column: 'amount', ...parseAmountRange(value, pos) };
-  return undefined;
-}
+export type ValueClause =
+  | { kind: 'range'; column: RangeColumn; from: number; to: number }
+  | { kind: 'names'; column: NameColumn | StringList; accepts: (name: string) => boolean };
 
-/** The predicate of one value field clause. Throws QuerySyntaxError (at the value) for a bad value. */
-export function valuePredicate(field: ValueFieldName, value: string, pos: number, nowMs: number): (v: DocValues) => boolean {
+export function valueClause(field: ValueFieldName, value: string, pos: number, nowMs: number): ValueClause {
+  const names = (column: NameColumn | StringList, accepts: (name: string) => boolean): ValueClause => ({
+    kind: 'names',
+    column,
+    accepts,
+  });
   switch (field) {
     case 'date':
     case 'created':
-    case 'amount': {
-      // The same numbers and range that doc-values.ts scans per segment (one definition of the semantics).
-      const r = valueRange(field, value, pos, nowMs)!;
-      return (v) => columnValues(r.column, v).some((x) => x >= r.from && x < r.to);
-    }
+      return { kind: 'range', column: field, ...parseDateRange(value, pos, nowMs) };
+    case 'amount':
+      return { kind: 'range', column: 'amount', ...parseAmountRange(value, pos) };
     case 'iban': {
       const want = code(value);
-      return (v) => v.ibans.includes(want);
+      return names('ibans', (s) => s === want);
     }
     case 'invoice': {
       const want = code(value);
-      return (v) => v.invoices.includes(want);
+      return names('invoices', (s) => s === want);
     }
     case 'type': {
       const lower = value.toLowerCase();
       const wants = TYPE_ALIASES[lower] ?? [lower];
-      return (v) => {
-        const mt = v.mediaType.toLowerCase();
+      return names('type', (name) => {
+        const mt = name.toLowerCase();
         return wants.some((w) =>
           w.endsWith('/') ? mt.startsWith(w) : mt === w || mt.split('/')[1] === w || mt.split('/')[0] === w,
         );
-      };
+      });
     }
     case 'tag': {
       const lower = value.toLowerCase();
-      return (v) => v.tags.some((t) => t.toLowerCase() === lower);
+      return names('tag', (t) => t.toLowerCase() === lower);
     }
     case 'lang': {
       const want = LANG_ALIASES[value.toLowerCase()];
       if (want === undefined)
         throw new QuerySyntaxError(`unknown language ${JSON.stringify(value.slice(0, 20))}: use deu or eng`, pos);
-      return (v) => v.lang === want || v.lang.split('+').includes(want);
+      return names('lang', (l) => l === want || l.split('+').includes(want));
     }
     case 'source': {
       const lower = value.toLowerCase();
       const want = SOURCE_ALIASES[lower] ?? lower;
-      return (v) => v.source === want;
+      return names('source', (s) => s === want);
     }
     case 'to': {
       const want = normaliseWord(value);
-      return (v) => v.to.some((t) => normaliseWord(t).includes(want));
+      return names('to', (t) => normaliseWord(t).includes(want));
     }
   }
 }

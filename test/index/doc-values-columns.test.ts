@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { type DocValues, type NameColumn, type StringList, TenantColumns, titleOf } from '../../src/index/doc-values.js';
+
+/** A small deterministic generator (xorshift32). */
+function rng(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % n;
+  };
+}
+
+function randomValues(r: (n: number) => number, i: number): DocValues {
+  const pick = <T>(xs: readonly T[]): T => xs[r(xs.length)]!;
+  const list = <T>(max: number, make: () => T): T[] => Array.from({ length: r(max + 1) }, make);
+  return {
+    title: r(5) === 0 ? '' : `Titel ${i} ${r(1000)}`,
+    fileName: `datei-${i}.pdf`,
+    subject: '',
+    from: '',
+    to: r(4) === 0 ? list(2, () => pick(['anna@example.org', 'bob@example.com'])) : [],
+    dateMs: r(6) === 0 ? 0 : Date.UTC(2020 + r(5), r(12), 1 + r(28)),
+    createdMs: Date.UTC(2024, 0, 1) + r(1e6) * 1000,
+    mediaType: pick(['application/pdf', 'image/png', 'message/rfc822', '']),
+    lang: pick(['deu', 'eng', 'deu+eng', '']),
+    source: pick(['upload', 'imap', '']),
+    tags: [...new Set(list(3, () => pick(['Steuer', 'Bank', 'Arzt', 'Versicherung'])))],
+    dates: list(3, () => Date.UTC(2019 + r(6), r(12), 1 + r(28))),
+    amounts: list(3, () => r(100_000) / 100),
+    ibans: r(10) === 0 ? ['DE89370400440532013000'] : [],
+    invoices: r(10) === 0 ? [`RE-${r(100)}`] : [],
+  };
+}
+
+/** What the columns must answer for a document's values, computed from the values themselves. */
+function expected(v: DocValues) {
+  return {
+    title: titleOf(v),
+    date: v.dateMs > 0 ? [v.dateMs, ...v.dates] : v.dates,
+    created: [v.createdMs],
+    amount: v.amounts.map((a) => Math.round(a * 100)),
+    type: v.mediaType ? [v.mediaType] : [],
+    lang: v.lang ? [v.lang] : [],
+    source: v.source ? [v.source] : [],
+    tag: v.tags,
+    to: v.to,
+    ibans: v.ibans,
+    invoices: v.invoices,
+  };
+}
+
+describe('TenantColumns', () => {
+  it('answers every column as the values say through rewrites, deletes and arena compactions', () => {
+    const r = rng(42);
+    const cols = new TenantColumns();
+    const model = new Map<string, DocValues | undefined>();
+    // 10 000 documents rewritten about six times each: the arena's garbage passes its bound several times.
+    for (let step = 0; step < 60_000; step++) {
+      const id = `doc-${r(10_000)}`;
+      const v = r(8) === 0 ? undefined : randomValues(r, step);
+      cols.set(id, v);
+      model.set(id, v);
+    }
+    const columns: NameColumn[] = ['type', 'lang', 'source', 'tag'];
+    const lists: StringList[] = ['to', 'ibans', 'invoices'];
+    for (const [id, v] of model) {
+      const o = cols.ordinal(id);
+      expect(cols.ids[o]).toBe(id);
+      if (v === undefined) {
+        expect(cols.live[o]).toBe(0);
+        expect(cols.titles[o]).toBeUndefined();
+        expect(cols.numbers('created', o)).toBeUndefined();
+        expect(cols.tagIds(o)).toBeUndefined();
+        for (const c of [...columns, ...lists]) expect(cols.names(c, o)).toEqual([]);
+        continue;
+      }
+      const want = expected(v);
+      expect(cols.live[o]).toBe(1);
+      expect(cols.titles[o]).toBe(want.title);
+      expect(cols.dateMs[o]).toBe(v.dateMs);
+      expect(cols.year[o]).toBe(v.dateMs > 0 ? new Date(v.dateMs).getUTCFullYear() : -1);
+      for (const c of ['date', 'created', 'amount'] as const) expect(Array.from(cols.numbers(c, o) ?? [])).toEqual(want[c]);
+      for (const c of [...columns, ...lists]) expect(cols.names(c, o)).toEqual(want[c]);
+    }
+  });
+});
