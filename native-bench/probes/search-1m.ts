@@ -192,6 +192,7 @@ if (mode === 'fts-build') {
       loadBefore,
       loadAfter: load(),
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      heapMiB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
       gc: { count: gcs.length, maxMs: +Math.max(0, ...gcs).toFixed(2), totalMs: +gcs.reduce((a, b) => a + b, 0).toFixed(1) },
       result,
       totals,
