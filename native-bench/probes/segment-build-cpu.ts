@@ -4,7 +4,9 @@
  * JIT and the word cache as a pool thread's first tasks do), split into analysis (SegmentBuilder.addDocument)
  * and the rest (finishSegment: sort, encode, lay out). Wall ms per pass, then the fastest of the passes after
  * the first (this machine's wall times swing with its neighbours); run under --cpu-prof to see where.
- *   npx tsx native-bench/probes/segment-build-cpu.ts [docs=20000] [passes=3]
+ * With `fresh`, each pass takes the next `docs` documents of the corpus instead of the same ones again
+ * (words new to the thread's word cache, as in a real build).
+ *   npx tsx native-bench/probes/segment-build-cpu.ts [docs=20000] [passes=3] [fresh]
  */
 import { finishSegment, SegmentBuilder } from '../../src/index/segment-writer.js';
 import { Corpus } from '../harness/data.js';
@@ -12,12 +14,14 @@ import { Corpus } from '../harness/data.js';
 const n = Number(process.argv[2] ?? 20000);
 const passes = Number(process.argv[3] ?? 3);
 const corpus = new Corpus(1);
-const docs = Array.from({ length: n }, (_, i) => {
+const fresh = process.argv[4] === 'fresh';
+const all = Array.from({ length: fresh ? n * passes : n }, (_, i) => {
   const d = corpus.doc(i);
   return { docId: d.id, language: d.language, fields: { title: d.title, body: [d.body] } };
 });
 const best = { analyseMs: Number.POSITIVE_INFINITY, finishMs: Number.POSITIVE_INFINITY };
 for (let p = 0; p < passes; p++) {
+  const docs = fresh ? all.slice(p * n, (p + 1) * n) : all;
   let analyse = 0;
   let finish = 0;
   for (let b = 0; b < n; b += 1000) {
@@ -29,7 +33,7 @@ for (let p = 0; p < passes; p++) {
     finish += performance.now() - t1;
     analyse += t1 - t0;
   }
-  console.log(JSON.stringify({ pass: p + 1, docs: n, analyseMs: Math.round(analyse), finishMs: Math.round(finish) }));
+  console.log(JSON.stringify({ pass: p + 1, docs: n, fresh, analyseMs: Math.round(analyse), finishMs: Math.round(finish) }));
   if (p > 0) {
     best.analyseMs = Math.min(best.analyseMs, Math.round(analyse));
     best.finishMs = Math.min(best.finishMs, Math.round(finish));
