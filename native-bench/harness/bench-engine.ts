@@ -21,12 +21,16 @@ export interface BenchEngine {
 /**
  * LMDB in `dir`, the index sealed with a record key (the server seals it with the tenant's), analysis in a
  * worker pool of one thread per core, the writer in this thread. A fixed `secret` (default: random) lets a
- * probe reopen an index it built earlier.
+ * probe reopen an index it built earlier. A given `pool` (a running server's pool, already warm) is used
+ * and left open; without one the engine starts its own and closes it.
  */
-export function openBenchEngine(dir: string, options: { autoMerge: boolean; secret?: Uint8Array }): BenchEngine {
+export function openBenchEngine(
+  dir: string,
+  options: { autoMerge: boolean; secret?: Uint8Array; pool?: WorkerPool },
+): BenchEngine {
   const store = Store.open(dir, { mapSize: 64 * 2 ** 30 });
   let failed: unknown;
-  const pool = new WorkerPool({ threads: os.availableParallelism(), maxQueue: 256 });
+  const pool = options.pool ?? benchPool();
   const engine = new SearchEngine(store.root, {
     cipher: recordCipherFromSecret(options.secret),
     analyser: poolAnalyser(pool, createLogger('warn')),
@@ -51,7 +55,12 @@ export function openBenchEngine(dir: string, options: { autoMerge: boolean; secr
     async close() {
       await engine.index.close();
       await store.close();
-      await pool.close();
+      if (!options.pool) await pool.close();
     },
   };
+}
+
+/** A worker pool as the server starts it: one thread per core. */
+export function benchPool(): WorkerPool {
+  return new WorkerPool({ threads: os.availableParallelism(), maxQueue: 256 });
 }

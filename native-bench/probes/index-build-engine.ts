@@ -1,16 +1,19 @@
 /**
  * The index build as the benchmark runs it (SearchEngine, analysis in the worker pool, writer in this
  * thread), without FTS5 beside it: wall time and this thread's CPU for n documents in batches of 1000.
- *   npx tsx native-bench/probes/index-build-engine.ts [docs=20000]
+ * With `shared`, the warm-up build and the build use one pool (warm, as a running server's), else each
+ * starts its own.
+ *   npx tsx native-bench/probes/index-build-engine.ts [docs=20000] [shared]
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { IndexDoc } from '../../src/index/index.js';
-import { openBenchEngine } from '../harness/bench-engine.js';
+import { benchPool, openBenchEngine } from '../harness/bench-engine.js';
 import { Corpus } from '../harness/data.js';
 
 const n = Number(process.argv[2] ?? 20000);
+const pool = process.argv[3] === 'shared' ? benchPool() : undefined;
 const corpus = new Corpus(1);
 const docs = Array.from({ length: n }, (_, i) => corpus.doc(i));
 const indexDocs: IndexDoc[] = docs.map((d) => ({
@@ -25,7 +28,7 @@ for (const [label, count] of [
   ['build', n],
 ] as const) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'build-engine-'));
-  const e = openBenchEngine(dir, { autoMerge: false });
+  const e = openBenchEngine(dir, { autoMerge: false, ...(pool ? { pool } : {}) });
   const u0 = process.cpuUsage();
   const t0 = performance.now();
   await e.addAll('bench', indexDocs.slice(0, count), 1000);
@@ -36,6 +39,7 @@ for (const [label, count] of [
     console.log(
       JSON.stringify({
         docs: count,
+        pool: pool ? 'shared' : 'own',
         mb: +(bytes / 1e6).toFixed(1),
         wallMs: Math.round(ms),
         mbPerS: +(bytes / 1e6 / (ms / 1000)).toFixed(2),
@@ -45,3 +49,4 @@ for (const [label, count] of [
   await e.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }
+await pool?.close();
