@@ -16,8 +16,9 @@
  *   index-dirs      [t, segId]              → sealed: the first term of each dictionary block, in order
  *   index-terms     [t, segId, blockNo]     → sealed dictionary block: up to 128 sorted terms, front-coded,
  *                                             with the postings of the small ones inline (segment-format.ts)
- *   index-positions [t, segId, blockNo]     → sealed positions of that block's inline terms; read only for phrases
- *   index-large     [t, segId, blockNo, entry, 0|1] → sealed postings (0) / positions (1) of a term too big to inline
+ *   index-positions [t, segId, chunkNo]     → sealed chunk of the segment's positions stream (every term's
+ *                                             positions in term order); read only for phrases and merges
+ *   index-large     [t, segId, blockNo, entry, 0] → sealed postings of a term too big to inline
  *   index-norms     [t, segId]              → one norm byte per (doc, field)   binary
  *   index-deletes   [t, segId]              → tombstone bitset                 binary
  *   index-docs      [t, segId, localDoc]    → sealed DocRecord (msgpack)

@@ -19,7 +19,10 @@
  * block added a title match of one document to the body of another — either way most blocks stayed
  * above the top 10 and were scored.
  *
- * Positions live in another value (read only for phrases): per block, per doc, Σtf varint deltas of
+ * Positions live apart (read only for phrases): per block, per doc, per field in field order, the field's
+ * tf positions as varint deltas within the field (the first from 0). The doc's frequencies say which field
+ * each belongs to, so the field costs no bytes (spelled into the value, field × 2^24 + position made the
+ * first title or sender position of every doc a 4-byte varint: 27 MB of 187 at 1M documents); readers get
  * field-based positions (field × 2^24 + position), so a phrase never spans two fields.
  */
 export const BLOCK_SIZE = 128;
@@ -140,6 +143,30 @@ export function unpack(src: Uint8Array, off: number, n: number, bits: number, ou
     out[i] = v;
   }
   return off + ((n * bits + 7) >>> 3);
+}
+
+/**
+ * The positions of one doc, whose frequencies are tfs[f * BLOCK_SIZE + i], from `src` at `off` into
+ * out[0..Σtf) as field-based positions, ascending; returns the offset after them.
+ */
+export function readDocPositions(src: Uint8Array, off: number, tfs: Int32Array, i: number, out: Int32Array): number {
+  let k = 0;
+  for (let f = 0; f < NUM_FIELDS; f++) {
+    let p = f * FIELD_POSITION_SHIFT;
+    for (let c = tfs[f * BLOCK_SIZE + i]!; c > 0; c--) {
+      let b = src[off++]!;
+      let v = b & 0x7f;
+      let shift = 7;
+      while (b & 0x80) {
+        b = src[off++]!;
+        v |= (b & 0x7f) << shift;
+        shift += 7;
+      }
+      p += v;
+      out[k++] = p;
+    }
+  }
+  return off;
 }
 
 /** Read a varint at `state.off`. */
@@ -277,16 +304,16 @@ export function encodePostingsTo(input: PostingsInput, w: { head: ByteWriter; bo
       body.u8(tbits);
       body.packed(tfs, f * df + from, n, tbits);
     }
-    // Positions of this block's docs.
+    // Positions of this block's docs, field by field (sorted field-based positions come in field order).
     const posStart = pos.len;
     for (let i = 0; i < n; i++) {
-      let count = 0;
-      for (let f = 0; f < NUM_FIELDS; f++) count += tfs[f * df + from + i]!;
-      let last = 0;
-      for (let k = 0; k < count; k++) {
-        const p = positions[posIdx++]!;
-        pos.varint(p - last);
-        last = p;
+      for (let f = 0; f < NUM_FIELDS; f++) {
+        let last = f * FIELD_POSITION_SHIFT;
+        for (let c = tfs[f * df + from + i]!; c > 0; c--) {
+          const p = positions[posIdx++]!;
+          pos.varint(p - last);
+          last = p;
+        }
       }
     }
     head.varint(lastDoc - prevLast);

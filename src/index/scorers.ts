@@ -14,6 +14,7 @@ import {
   locateBlockTfs,
   NUM_FIELDS,
   packedAt,
+  readDocPositions,
   type SkipTable,
 } from './postings-codec.js';
 
@@ -361,21 +362,8 @@ export class TermScorer extends Scorer {
     this.posOff = off;
     const count = this.freqAt(this.i);
     if (this.posScratch.length < count) this.posScratch = new Int32Array(count * 2);
-    const out = this.posScratch;
-    let p = 0;
-    for (let k = 0; k < count; k++) {
-      let b = buf[off++]!;
-      let v = b & 0x7f;
-      let shift = 7;
-      while (b & 0x80) {
-        b = buf[off++]!;
-        v |= (b & 0x7f) << shift;
-        shift += 7;
-      }
-      p += v;
-      out[k] = p;
-    }
-    return out.subarray(0, count);
+    readDocPositions(buf, off, this.tfs, this.i, this.posScratch);
+    return this.posScratch.subarray(0, count);
   }
 }
 

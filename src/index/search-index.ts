@@ -736,9 +736,11 @@ function skipTableOf(postings: Uint8Array): SkipTable {
  * Version of the stored layout (postings and impacts, dictionary blocks, records; postings-codec.ts,
  * segment-format.ts): bump it with every change, and a server's first start on an older index rebuilds it
  * (`prepareFormat`). 2: block impacts became (tf, norm) frontiers; 3: grouped by the fields holding the term;
- * 4: Suggest's words sealed in one value per write (word-list.ts) instead of one per word.
+ * 4: Suggest's words sealed in one value per write (word-list.ts) instead of one per word; 5: positions
+ * without their field (known from the frequencies) in one chunked stream per segment, blocks cut to LMDB's
+ * pages.
  */
-export const INDEX_FORMAT = 4;
+export const INDEX_FORMAT = 5;
 /** Outside every tenant's key range (tenant ids are never empty). */
 const FORMAT_KEY: Key = ['', 'format'];
 const REBUILD_KEY: Key = ['', 'rebuild'];

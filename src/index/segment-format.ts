@@ -4,43 +4,69 @@
  * One LMDB value per term made segment writes cost one put (and one key encoding) per term, and most terms
  * occur once. Here up to BLOCK_TERMS sorted terms share one value:
  *
- *   varint n, varint headerBytes,
+ *   varint n, varint positionsStart, varint headerBytes,
  *   header: per term  varint sharedPrefixBytes, varint suffixBytes, suffix (UTF-8),
  *                     varint postingsBytes (0 = stored in index-large), varint positionsBytes
  *   the inline postings, concatenated in term order
  *
- * and the block's inline positions are one value under the same key in index-positions. Blocks are keyed
- * by number, not by their first term (values are sealed, keys are not): the segment's directory, the first
- * term of every block (front-coded, sealed, one value in index-dirs), is read once and cached, and a term
- * is found by a binary search over it and a scan of at most BLOCK_TERMS front-coded entries, compared as
- * bytes (UTF-8 byte order, compareTerms).
+ * Positions of all terms, in term order, are one stream per segment cut into index-positions values of
+ * POSITIONS_CHUNK bytes: a term's positions start at positionsStart of its block plus the positionsBytes
+ * of the terms before it in the block, and may span chunks. Blocks are keyed by number, not by their first
+ * term (values are sealed, keys are not): the segment's directory, the first term of every block
+ * (front-coded, sealed, one value in index-dirs), is read once and cached, and a term is found by a binary
+ * search over it and a scan of at most BLOCK_TERMS front-coded entries, compared as bytes (UTF-8 byte
+ * order, compareTerms).
+ *
+ * Sizes are chosen for LMDB's pages: a value above ~2 KB takes whole overflow pages, so a value that ends
+ * just past a page boundary wastes most of a page. Blocks close before they would cross BLOCK_VALUE_BYTES,
+ * position chunks fill their pages exactly, and only postings above LARGE_BYTES get a value of their own;
+ * cut by size alone, 60 of the 446 MB the postings took at 1M documents were such slack.
  */
 import type { Transaction } from 'lmdb';
+import { RECORD_OVERHEAD } from '../crypto/index.js';
 import type { IndexStore, Key } from './index-store.js';
 import { ByteWriter, compareTerms, readVarint } from './postings-codec.js';
 
 export const BLOCK_TERMS = 128;
-/** A block is closed once its inline postings reach this size. */
-const BLOCK_BYTES = 16 * 1024;
-/** Postings or positions larger than this get their own value (read without copying neighbours). */
-export const LARGE_BYTES = 4096;
+/**
+ * LMDB's page size (the store's default) and what a value's overflow pages hold besides it: measured with
+ * lmdb-js 3 (its LMDB's page header is larger than 0.9's 16 bytes), a value of n × 4096 − 24 bytes takes
+ * n pages and one byte more takes n + 1 (test/index/segment-format.test.ts checks it).
+ */
+const PAGE_BYTES = 4096;
+const OVERFLOW_HEADER = 24;
+/** Plaintext that fills `pages` overflow pages exactly once sealed. */
+const fillingPages = (pages: number) => pages * PAGE_BYTES - OVERFLOW_HEADER - RECORD_OVERHEAD;
+/** A dictionary block is closed before a term would take it past this size. */
+const BLOCK_VALUE_BYTES = fillingPages(8);
+/** Postings larger than this get their own value (read without copying neighbours). */
+export const LARGE_BYTES = 8192;
+/** Bytes of the positions stream per index-positions value (the segment's last one shorter). */
+export const POSITIONS_CHUNK = fillingPages(4);
+/** A block's three leading varints and one term's header fields besides its suffix, at most. */
+const BLOCK_LEAD_BYTES = 15;
+const ENTRY_FIELDS_BYTES = 20;
 
 /** Writes a plaintext value of a sealed sub-database (the PutFn seals it: IndexStore.seal). */
 export type PutFn = (db: 'dirs' | 'terms' | 'positions' | 'large', key: Key, value: Uint8Array) => void;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 
-/** Streams terms, in compareTerms order, into dictionary blocks. */
+/** Streams terms, in compareTerms order, into dictionary blocks and the positions stream. */
 export class DictionaryWriter {
   private readonly header = new ByteWriter(4096);
-  private readonly postings = new ByteWriter(BLOCK_BYTES * 2);
-  private readonly positions = new ByteWriter(BLOCK_BYTES * 2);
+  private readonly postings = new ByteWriter(BLOCK_VALUE_BYTES);
+  /** The positions stream not yet written as a chunk. */
+  private readonly stream = new ByteWriter(POSITIONS_CHUNK * 2);
+  private chunks = 0;
   private prev = new Uint8Array(256);
   private prevLen = 0;
   private cur = new Uint8Array(256);
   private count = 0;
   private firstTerm = '';
+  private blockPositionsStart = 0;
   private readonly firstTerms: string[] = [];
   postingsBytes = 0;
   positionsBytes = 0;
@@ -55,8 +81,18 @@ export class DictionaryWriter {
   add(term: string, postings: Uint8Array, positions: Uint8Array): void {
     if (this.cur.length < term.length * 3) this.cur = new Uint8Array(term.length * 3);
     const len = encoder.encodeInto(term, this.cur).written;
+    const large = postings.length > LARGE_BYTES;
+    const inline = large ? 0 : postings.length;
+    if (
+      this.count > 0 &&
+      BLOCK_LEAD_BYTES + this.header.len + len + ENTRY_FIELDS_BYTES + this.postings.len + inline > BLOCK_VALUE_BYTES
+    )
+      this.flush();
     const cur = this.cur;
-    if (this.count === 0) this.firstTerm = term;
+    if (this.count === 0) {
+      this.firstTerm = term;
+      this.blockPositionsStart = this.positionsBytes;
+    }
     let shared = 0;
     const max = Math.min(len, this.prevLen);
     while (shared < max && cur[shared] === this.prev[shared]) shared++;
@@ -65,19 +101,11 @@ export class DictionaryWriter {
     const from = this.count === 0 ? 0 : shared;
     h.varint(len - from);
     h.bytes(cur.subarray(from, len));
-    const large = postings.length > LARGE_BYTES || positions.length > LARGE_BYTES;
-    if (large) {
-      h.varint(0);
-      h.varint(0);
-      const at = [this.tenantId, this.segmentId, this.firstTerms.length, this.count];
-      this.put('large', [...at, 0], postings);
-      if (positions.length > 0) this.put('large', [...at, 1], positions);
-    } else {
-      h.varint(postings.length);
-      h.varint(positions.length);
-      this.postings.bytes(postings);
-      this.positions.bytes(positions);
-    }
+    h.varint(inline);
+    h.varint(positions.length);
+    if (large) this.put('large', [this.tenantId, this.segmentId, this.firstTerms.length, this.count, 0], postings);
+    else this.postings.bytes(postings);
+    this.appendPositions(positions);
     this.postingsBytes += postings.length;
     this.positionsBytes += positions.length;
     this.terms++;
@@ -85,28 +113,42 @@ export class DictionaryWriter {
     this.cur = this.prev;
     this.prev = cur;
     this.prevLen = len;
-    if (++this.count >= BLOCK_TERMS || this.postings.len >= BLOCK_BYTES || this.positions.len >= BLOCK_BYTES) this.flush();
+    if (++this.count >= BLOCK_TERMS) this.flush();
   }
 
   finish(): void {
     this.flush();
+    if (this.stream.len > 0)
+      this.put('positions', [this.tenantId, this.segmentId, this.chunks++], this.stream.buf.subarray(0, this.stream.len));
+    this.stream.len = 0;
     if (this.firstTerms.length > 0) this.put('dirs', [this.tenantId, this.segmentId], encodeDirectory(this.firstTerms));
+  }
+
+  /** Appends to the positions stream and writes every chunk it fills. */
+  private appendPositions(positions: Uint8Array): void {
+    const s = this.stream;
+    s.bytes(positions);
+    let at = 0;
+    for (; s.len - at >= POSITIONS_CHUNK; at += POSITIONS_CHUNK)
+      this.put('positions', [this.tenantId, this.segmentId, this.chunks++], s.buf.subarray(at, at + POSITIONS_CHUNK));
+    if (at === 0) return;
+    s.buf.copyWithin(0, at, s.len);
+    s.len -= at;
   }
 
   private flush(): void {
     if (this.count === 0) return;
-    const out = new ByteWriter(this.header.len + this.postings.len + 10);
+    const out = new ByteWriter(this.header.len + this.postings.len + BLOCK_LEAD_BYTES);
     out.varint(this.count);
+    out.varint(this.blockPositionsStart);
     out.varint(this.header.len);
     out.bytes(this.header.buf.subarray(0, this.header.len));
     out.bytes(this.postings.buf.subarray(0, this.postings.len));
     const key: Key = [this.tenantId, this.segmentId, this.firstTerms.length];
     this.firstTerms.push(this.firstTerm);
     this.put('terms', key, out.buf.subarray(0, out.len));
-    if (this.positions.len > 0) this.put('positions', key, this.positions.buf.subarray(0, this.positions.len));
     this.header.len = 0;
     this.postings.len = 0;
-    this.positions.len = 0;
     this.count = 0;
     this.prevLen = 0;
   }
@@ -174,7 +216,7 @@ class OpenedCache<T> {
   #used = 0;
 
   constructor(
-    private readonly db: 'dirs' | 'terms' | 'large',
+    private readonly db: 'dirs' | 'terms' | 'positions' | 'large',
     private readonly budget: number,
     private readonly decode: (plain: Buffer) => T,
     private readonly cost: (value: T) => number,
@@ -219,7 +261,61 @@ const blocks = new OpenedCache<Buffer>(
 );
 
 /**
- * Opened postings and positions of large terms for queries (128 MiB of plaintext at most), in memory only.
+ * Opened positions chunks for phrase queries (32 MiB of plaintext at most): a frequent word's positions
+ * span many chunks, which the next phrase with it reads again.
+ */
+const positionChunks = new OpenedCache<Buffer>(
+  'positions',
+  32 * 2 ** 20,
+  (plain) => plain,
+  (b) => b.byteLength,
+);
+
+/** Reads chunk `no` of a segment's positions stream. */
+type ChunkReader = (no: number) => Uint8Array | undefined;
+
+/** Chunks for a query, through the cache. */
+function cachedChunks(store: IndexStore, tenantId: string, segmentId: number, opt: Opt): ChunkReader {
+  return (no) => positionChunks.get(store, [tenantId, segmentId, no], opt);
+}
+
+/** Chunks for a walk in term order (a merge): the last one read is kept, each is opened once. */
+function sequentialChunks(store: IndexStore, tenantId: string, segmentId: number, opt: Opt): ChunkReader {
+  let lastNo = -1;
+  let last: Uint8Array | undefined;
+  return (no) => {
+    if (no !== lastNo) {
+      last = store.get('positions', [tenantId, segmentId, no], opt.transaction);
+      lastNo = no;
+    }
+    return last;
+  };
+}
+
+/** Bytes [off, off + len) of a positions stream (a view when they lie in one chunk). */
+function readPositions(chunk: ChunkReader, off: number, len: number): Uint8Array | undefined {
+  if (len === 0) return EMPTY;
+  const first = Math.floor(off / POSITIONS_CHUNK);
+  const last = Math.floor((off + len - 1) / POSITIONS_CHUNK);
+  const at = off - first * POSITIONS_CHUNK;
+  const c = chunk(first);
+  if (c === undefined) return undefined;
+  if (first === last) return c.subarray(at, at + len);
+  const out = new Uint8Array(len);
+  out.set(c.subarray(at));
+  let n = c.length - at;
+  for (let no = first + 1; no <= last; no++) {
+    const next = chunk(no);
+    if (next === undefined) return undefined;
+    const take = Math.min(next.length, len - n);
+    out.set(next.subarray(0, take), n);
+    n += take;
+  }
+  return out;
+}
+
+/**
+ * Opened postings of large terms for queries (128 MiB of plaintext at most), in memory only.
  * A frequent term's postings are the biggest value a query reads: at 100k documents, opening them (and
  * decoding their skip table, cached beside by identity in search-index.ts) cost more than scoring.
  */
@@ -258,8 +354,8 @@ function compareBytes(a: Uint8Array, aLen: number, b: Uint8Array): number {
 
 /**
  * Walks the front-coded entries of an opened dictionary block in order: after next(), the entry's term is
- * bytes[0, len), its inline postings block[postOff, postOff + postingsBytes) and its inline positions at
- * posOff of the block's positions value (0 bytes each: stored in index-large).
+ * bytes[0, len), its inline postings block[postOff, postOff + postingsBytes) (0 bytes: stored in
+ * index-large) and its positions [posOff, posOff + positionsBytes) of the segment's positions stream.
  */
 class BlockEntries {
   readonly n: number;
@@ -277,6 +373,7 @@ class BlockEntries {
   ) {
     this.bytes = bytes;
     this.n = readVarint(block, this.st);
+    this.posOff = readVarint(block, this.st);
     const headerBytes = readVarint(block, this.st);
     this.postOff = this.st.off + headerBytes;
   }
@@ -325,84 +422,52 @@ export function lookupTerm(
     if (c > 0) break;
     if (c === 0) {
       scratch = e.bytes;
-      return entryOf(
-        store,
-        blockKey,
-        i,
-        term,
-        block,
-        e.postOff,
-        e.postingsBytes,
-        e.posOff,
-        e.positionsBytes,
-        opt,
-        undefined,
-        true,
-      );
+      return entryOf(store, blockKey, i, term, block, e, opt, cachedChunks(store, tenantId, segmentId, opt), true);
     }
   }
   scratch = e.bytes;
   return undefined;
 }
 
+/** The entry `e` stands on (entry number `entry` of the block). */
 function entryOf(
   store: IndexStore,
   blockKey: Key,
   entry: number,
   term: string,
   block: Uint8Array,
-  postOff: number,
-  pl: number,
-  posOff: number,
-  ql: number,
+  e: BlockEntries,
   opt: Opt,
-  positionsBlock?: () => Uint8Array | undefined,
+  chunks: ChunkReader,
   /** A query's lookup: large values through the cache (a merge reads each once and would only evict). */
   cached = false,
 ): TermEntry {
-  if (pl === 0) {
-    const large = (part: 0 | 1) =>
-      cached
-        ? largeValues.get(store, [...blockKey, entry, part], opt)
-        : store.get('large', [...blockKey, entry, part], opt.transaction);
-    return { term, postings: large(0) ?? new Uint8Array(0), positions: () => large(1) };
-  }
-  const load = positionsBlock ?? (() => store.get('positions', blockKey, opt.transaction));
-  return {
-    term,
-    postings: block.subarray(postOff, postOff + pl),
-    positions: () => (ql === 0 ? new Uint8Array(0) : load()?.subarray(posOff, posOff + ql)),
-  };
+  const { postOff, postingsBytes, posOff, positionsBytes } = e;
+  const positions = () => readPositions(chunks, posOff, positionsBytes);
+  if (postingsBytes > 0) return { term, postings: block.subarray(postOff, postOff + postingsBytes), positions };
+  const key = [...blockKey, entry, 0];
+  const postings = cached ? largeValues.get(store, key, opt) : store.get('large', key, opt.transaction);
+  return { term, postings: postings ?? EMPTY, positions };
 }
 
 /** Decode every entry of one (opened) block (terms, postings views, positions loaders). */
-export function decodeDictionaryBlock(
+function decodeDictionaryBlock(
   store: IndexStore,
   blockKey: Key,
   block: Uint8Array,
   opt: Opt,
-  withPostings = true,
+  chunks: ChunkReader | undefined,
 ): TermEntry[] {
   const out: TermEntry[] = [];
-  let positions: Uint8Array | undefined | null = null;
-  const positionsBlock = () => {
-    if (positions === null) positions = store.get('positions', blockKey, opt.transaction);
-    return positions;
-  };
   const e = new BlockEntries(block, new Uint8Array(256));
   for (let i = 0; i < e.n; i++) {
     e.next();
     const term = decoder.decode(e.bytes.subarray(0, e.len));
-    if (withPostings)
-      out.push(
-        entryOf(store, blockKey, i, term, block, e.postOff, e.postingsBytes, e.posOff, e.positionsBytes, opt, positionsBlock),
-      );
+    if (chunks !== undefined) out.push(entryOf(store, blockKey, i, term, block, e, opt, chunks));
     else out.push({ term, postings: EMPTY, positions: () => undefined });
   }
   return out;
 }
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * Terms of a segment in order, from `from` (inclusive) to `to` (exclusive; default: the end), at most
@@ -417,13 +482,14 @@ export function* segmentTerms(
   const opt: Opt = options.transaction ? { transaction: options.transaction } : {};
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const dir = blockDirectory(store, tenantId, segmentId, opt);
+  const chunks = options.withPostings ? sequentialChunks(store, tenantId, segmentId, opt) : undefined;
   let count = 0;
   for (let b = options.from === undefined ? 0 : Math.max(0, blockOf(dir, options.from)); b < dir.length; b++) {
     if (options.to !== undefined && compareTerms(dir[b]!, options.to) >= 0) return;
     const blockKey: Key = [tenantId, segmentId, b];
     const block = store.get('terms', blockKey, options.transaction);
     if (block === undefined) return;
-    for (const e of decodeDictionaryBlock(store, blockKey, block, opt, options.withPostings ?? false)) {
+    for (const e of decodeDictionaryBlock(store, blockKey, block, opt, chunks)) {
       if (options.from !== undefined && compareTerms(e.term, options.from) < 0) continue;
       if (options.to !== undefined && compareTerms(e.term, options.to) >= 0) return;
       yield e;

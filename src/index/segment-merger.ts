@@ -32,7 +32,7 @@ import {
   type TenantStats,
   toBuffer,
 } from './index-store.js';
-import { BLOCK_SIZE, compareTerms, decodeBlock, decodeSkipTable, NUM_FIELDS } from './postings-codec.js';
+import { BLOCK_SIZE, compareTerms, decodeBlock, decodeSkipTable, NUM_FIELDS, readDocPositions } from './postings-codec.js';
 import { type PutFn, segmentTerms, type TermEntry } from './segment-format.js';
 import { IntList, SegmentTermEncoder } from './segment-writer.js';
 
@@ -335,6 +335,9 @@ async function abandon(store: IndexStore, tenantId: string, id: number, uid: str
   return 'stale';
 }
 
+/** One doc's positions in appendPostings (grown as needed). */
+let docPositions = new Int32Array(256);
+
 /** Decode one source term's postings and positions, keeping live docs under their new numbers. */
 function appendPostings(
   h: TermEntry,
@@ -354,21 +357,11 @@ function appendPostings(
     for (let i = 0; i < n; i++) {
       let count = 0;
       for (let f = 0; f < NUM_FIELDS; f++) count += tfsBuf[f * BLOCK_SIZE + i]!;
+      if (docPositions.length < count) docPositions = new Int32Array(count * 2);
+      off = readDocPositions(pos, off, tfsBuf, i, docPositions);
       const target = map[docsBuf[i]!]!;
-      let p = 0;
-      for (let c = 0; c < count; c++) {
-        let byte = pos[off++]!;
-        let v = byte & 0x7f;
-        let shift = 7;
-        while (byte & 0x80) {
-          byte = pos[off++]!;
-          v |= (byte & 0x7f) << shift;
-          shift += 7;
-        }
-        p += v;
-        if (target >= 0) positions.push(p);
-      }
       if (target < 0) continue;
+      for (let k = 0; k < count; k++) positions.push(docPositions[k]!);
       docs.push(target);
       for (let f = 0; f < NUM_FIELDS; f++) tfsDocMajor.push(tfsBuf[f * BLOCK_SIZE + i]!);
     }
