@@ -193,6 +193,9 @@ if (mode === 'fts-build') {
       loadAfter: load(),
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
       heapMiB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+      // RSS split (Linux): mapped file pages (the LMDB map, evictable) and anonymous memory (heaps, native).
+      rssAnonMiB: statusMiB('RssAnon'),
+      rssFileMiB: statusMiB('RssFile'),
       gc: { count: gcs.length, maxMs: +Math.max(0, ...gcs).toFixed(2), totalMs: +gcs.reduce((a, b) => a + b, 0).toFixed(1) },
       result,
       totals,
@@ -210,5 +213,15 @@ async function quiet(limitMs = 60_000): Promise<number> {
     await new Promise((r) => setTimeout(r, 250));
     const c = process.cpuUsage(c0);
     if ((c.user + c.system) / 1000 < 12.5 || performance.now() - t0 > limitMs) return Math.round(performance.now() - t0);
+  }
+}
+
+/** A `kB` line of /proc/self/status in MiB, or -1 elsewhere. */
+function statusMiB(field: string): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : -1;
+  } catch {
+    return -1;
   }
 }
