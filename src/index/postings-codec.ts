@@ -386,8 +386,10 @@ export interface SkipTable {
   lastDoc: Int32Array;
   /** Byte offset of each block in the postings value. */
   blockOffset: Int32Array;
-  /** Byte offset of each block's positions in the positions value. */
+  /** Byte offset of each block's positions in the term's positions. */
   positionOffset: Int32Array;
+  /** Bytes of the term's positions. */
+  positionBytes: number;
   fieldMask: Uint8Array;
   /** Block b's impact groups are groupStart[b] .. groupStart[b + 1]. */
   groupStart: Int32Array;
@@ -463,7 +465,19 @@ export function decodeSkipTable(postings: Uint8Array): SkipTable {
     blockOffset[b] = off;
     off += blockLen[b]!;
   }
-  return { df, blockCount, lastDoc, blockOffset, positionOffset, fieldMask, groupStart, impactStart, impactTf, impactNorm };
+  return {
+    df,
+    blockCount,
+    lastDoc,
+    blockOffset,
+    positionOffset,
+    positionBytes: posOff,
+    fieldMask,
+    groupStart,
+    impactStart,
+    impactTf,
+    impactNorm,
+  };
 }
 
 /**

@@ -91,8 +91,8 @@ export interface ScoringContext {
   k1: number;
 }
 
-/** Positions of one term in one doc, lazily loaded (phrases only). */
-export type PositionsLoader = () => Uint8Array | undefined;
+/** Bytes [from, from + len) of a term's positions, loaded when a phrase needs a block's (phrases only). */
+export type PositionsLoader = (from: number, len: number) => Uint8Array | undefined;
 
 /**
  * Block score bounds of a term as the last query computed them, by skip table: a large term's table is
@@ -346,14 +346,18 @@ export class TermScorer extends Scorer {
 
   /** Field-based positions of the term in the current doc (a view valid until the next call). */
   positions(): Int32Array {
-    this.positionsBuf ??= this.loadPositions();
-    const buf = this.positionsBuf;
-    if (buf === undefined) return new Int32Array(0);
     if (this.posBlock !== this.block || this.posDocIdx > this.i) {
+      // Only this block's positions: a frequent term's whole list would be megabytes read per query.
+      const { positionOffset, blockCount, positionBytes } = this.skip;
+      const from = positionOffset[this.block]!;
+      const to = this.block + 1 < blockCount ? positionOffset[this.block + 1]! : positionBytes;
+      this.positionsBuf = this.loadPositions(from, to - from);
       this.posBlock = this.block;
       this.posDocIdx = 0;
-      this.posOff = this.skip.positionOffset[this.block]!;
+      this.posOff = 0;
     }
+    const buf = this.positionsBuf;
+    if (buf === undefined) return new Int32Array(0);
     let off = this.posOff;
     // Skip the positions of earlier docs in the block.
     for (; this.posDocIdx < this.i; this.posDocIdx++) {

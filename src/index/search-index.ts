@@ -38,6 +38,7 @@ import {
   NO_MORE_DOCS,
   PhraseScorer,
   type PositionalScorer,
+  type PositionsLoader,
   type Scorer,
   type ScoringContext,
   TermScorer,
@@ -601,7 +602,7 @@ export class SearchIndex {
       for (const [i, term] of terms.entries()) {
         const p = postings.get(term)?.[view.rank];
         if (p === undefined) continue;
-        const load = () => termPositions(p);
+        const load: PositionsLoader = (from, len) => termPositions(p, from, len, transaction);
         members.push(new TermScorer(p, skipTableOf(p), ctx, idfk1.get(term)! * (boosts?.[i] ?? 1), load, fieldMask));
       }
       if (members.length === 0) return undefined;
@@ -718,16 +719,16 @@ export class SearchIndex {
 }
 
 /**
- * Skip tables of postings values held by a cache (a large term's opened postings: segment-format.ts), by
- * identity: a frequent term's table has a header per block of 128 documents, decoded once, not per query.
- * Inline postings are fresh views per lookup and miss, which costs one small decode as before.
+ * Skip tables of postings by identity (a lookup hands out the same postings value or view while its block
+ * or large value stays cached: segment-format.ts): a frequent term's table has a header per block of 128
+ * documents, decoded once, not per query. Single-block terms decode in no time and are not kept.
  */
 const skipTables = new WeakMap<Uint8Array, SkipTable>();
 function skipTableOf(postings: Uint8Array): SkipTable {
   let t = skipTables.get(postings);
   if (t === undefined) {
     t = decodeSkipTable(postings);
-    if (postings.byteLength > 4096) skipTables.set(postings, t);
+    if (postings.byteLength > 512) skipTables.set(postings, t);
   }
   return t;
 }

@@ -429,6 +429,27 @@ export function lookupTerm(
   return undefined;
 }
 
+/**
+ * Views of the inline postings of cached blocks, one per entry: a term's lookups get the same view while its
+ * block stays cached, so what is cached by identity (skip tables and block bounds in search-index.ts and
+ * scorers.ts, positionsAt) serves inline terms as it serves large ones.
+ */
+const inlineViews = new WeakMap<Uint8Array, Map<number, Uint8Array>>();
+
+function inlineView(block: Uint8Array, off: number, len: number): Uint8Array {
+  let views = inlineViews.get(block);
+  if (views === undefined) inlineViews.set(block, (views = new Map()));
+  let v = views.get(off);
+  if (v === undefined) views.set(off, (v = block.subarray(off, off + len)));
+  return v;
+}
+
+/** Where the positions of postings handed out by lookupTerm lie (keyed by the postings view itself). */
+const positionsAt = new WeakMap<
+  Uint8Array,
+  { store: IndexStore; tenantId: string; segmentId: number; off: number; len: number }
+>();
+
 /** The entry `e` stands on (entry number `entry` of the block). */
 function entryOf(
   store: IndexStore,
@@ -444,10 +465,19 @@ function entryOf(
 ): TermEntry {
   const { postOff, postingsBytes, posOff, positionsBytes } = e;
   const positions = () => readPositions(chunks, posOff, positionsBytes);
-  if (postingsBytes > 0) return { term, postings: block.subarray(postOff, postOff + postingsBytes), positions };
   const key = [...blockKey, entry, 0];
-  const postings = cached ? largeValues.get(store, key, opt) : store.get('large', key, opt.transaction);
-  return { term, postings: postings ?? EMPTY, positions };
+  if (!cached) {
+    const postings =
+      postingsBytes > 0 ? block.subarray(postOff, postOff + postingsBytes) : store.get('large', key, opt.transaction);
+    return { term, postings: postings ?? EMPTY, positions };
+  }
+  const postings = postingsBytes > 0 ? inlineView(block, postOff, postingsBytes) : largeValues.get(store, key, opt);
+  if (postings === undefined) return { term, postings: EMPTY, positions };
+  if (!positionsAt.has(postings)) {
+    const [tenantId, segmentId] = blockKey as [string, number];
+    positionsAt.set(postings, { store, tenantId, segmentId, off: posOff, len: positionsBytes });
+  }
+  return { term, postings, positions };
 }
 
 /** Decode every entry of one (opened) block (terms, postings views, positions loaders). */
@@ -498,10 +528,7 @@ export function* segmentTerms(
   }
 }
 
-/** Positions loaders of postings handed out by termPostings (keyed by the postings view itself). */
-const positionsLoaders = new WeakMap<Uint8Array, () => Uint8Array | undefined>();
-
-/** The postings of `term` in a segment, or undefined; termPositions(postings) then reads its positions. */
+/** The postings of `term` in a segment, or undefined; termPositions(postings, …) then reads its positions. */
 export function termPostings(
   store: IndexStore,
   tenantId: string,
@@ -509,15 +536,23 @@ export function termPostings(
   term: string,
   transaction?: Transaction,
 ): Uint8Array | undefined {
-  const e = lookupTerm(store, tenantId, segmentId, term, transaction);
-  if (e === undefined) return undefined;
-  positionsLoaders.set(e.postings, e.positions);
-  return e.postings;
+  return lookupTerm(store, tenantId, segmentId, term, transaction)?.postings;
 }
 
-/** Positions of postings returned by termPostings (read in the same snapshot). */
-export function termPositions(postings: Uint8Array): Uint8Array | undefined {
-  return positionsLoaders.get(postings)?.();
+/**
+ * Bytes [from, from + len) of the positions of postings returned by termPostings, read in the query's
+ * snapshot: a phrase reads one block's at a time, a view of one cached chunk unless it spans two.
+ */
+export function termPositions(
+  postings: Uint8Array,
+  from: number,
+  len: number,
+  transaction?: Transaction,
+): Uint8Array | undefined {
+  const at = positionsAt.get(postings);
+  if (at === undefined) return undefined;
+  const chunks = cachedChunks(at.store, at.tenantId, at.segmentId, transaction ? { transaction } : {});
+  return readPositions(chunks, at.off + from, Math.max(0, Math.min(len, at.len - from)));
 }
 
 /**

@@ -238,6 +238,39 @@ describe('SearchIndex isolation, merging, rebuild', () => {
   });
 });
 
+describe('phrases over a positions stream of many chunks', () => {
+  it('match exactly the documents holding the words adjacent in one field, before and after a merge', async () => {
+    const idx = newIndex();
+    const docs = generateCorpus(3000, 5);
+    for (let i = 0; i < docs.length; i += 1000) await idx.addDocuments('t1', docs.slice(i, i + 1000));
+    const fieldsOf = (d: IndexDoc) => [d.fields.title ?? '', ...(d.fields.body ?? [])].map((f) => f.split(' '));
+    const expected = (a: string, b: string) =>
+      docs
+        .filter((d) => fieldsOf(d).some((w) => w.some((x, i) => x === a && w[i + 1] === b)))
+        .map((d) => d.docId)
+        .sort();
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < 40; i++) pairs.push([VOCAB[(i * 7) % VOCAB.length]!, VOCAB[(i * 13 + 5) % VOCAB.length]!]);
+    pairs.push(['alpha', 'alpha'], ['omega', 'alpha']);
+    const check = async () => {
+      let nonEmpty = 0;
+      for (const [a, b] of pairs) {
+        const want = expected(a, b);
+        if (want.length > 1000) continue;
+        const r = await idx.search('t1', `"${a} ${b}"`, { limit: 1000 });
+        expect(r.hits.map((h) => h.docId).sort(), `"${a} ${b}"`).toEqual(want);
+        if (want.length > 0) nonEmpty++;
+      }
+      expect(nonEmpty).toBeGreaterThan(20);
+    };
+    await check();
+    await idx.merge({ force: true });
+    await check();
+    // The merged segment's positions fill several chunks, so blocks' positions straddle chunk ends.
+    expect(root.openDB({ name: 'index-positions', encoding: 'binary' }).getKeysCount()).toBeGreaterThanOrEqual(5);
+  }, 60_000);
+});
+
 /** 3000 generated documents in 6 segments, 40 of them deleted, and a seeded picker of (skewed) vocabulary words. */
 async function prunedCorpus(seed: number) {
   const idx = newIndex();
