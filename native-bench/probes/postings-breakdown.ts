@@ -1,19 +1,24 @@
 /**
  * Where the bytes of a kept index's postings go (issue 6: postings with positions ≤ 0.35 × raw text),
  * for an index written by `search-1m.ts build`:
- *   nice -n 19 npx tsx native-bench/probes/postings-breakdown.ts DIR
+ *   nice -n 19 npx tsx native-bench/probes/postings-breakdown.ts DIR [alternatives]
  * Opens every dictionary block, large postings value and positions chunk (index format 5), and tallies:
  * term headers, skip tables (block bounds and impacts), doc-id deltas, term frequencies, positions, and
- * the sealing overhead; and terms by document frequency.
+ * the sealing overhead; and terms by document frequency. `alternatives` prices other encodings of the same
+ * numbers (what a format change could still take): patched frame of reference for doc-id deltas (the
+ * cheapest width per block, larger values as exceptions of 1 index byte + a varint of the high bits), tf − 1
+ * where every document of a block holds the field, and positions bit-packed in runs of 128 (plain or
+ * patched; the run's tail as varints).
  */
 import path from 'node:path';
 import { open } from 'lmdb';
 import { recordCipherFromSecret } from '../../src/crypto/index.js';
 import { IndexStore, type Key } from '../../src/index/index-store.js';
-import { decodeSkipTable, NUM_FIELDS, readVarint } from '../../src/index/postings-codec.js';
+import { BLOCK_SIZE, bitsFor, decodeSkipTable, NUM_FIELDS, readVarint, unpack } from '../../src/index/postings-codec.js';
 
 const dir = process.argv[2];
-if (!dir) throw new Error('usage: postings-breakdown.ts DIR');
+if (!dir) throw new Error('usage: postings-breakdown.ts DIR [alternatives]');
+const alternatives = process.argv[3] === 'alternatives';
 const root = open({ path: path.join(dir, 'archivar.mdb'), readOnly: true, noSubdir: true });
 const cipher = recordCipherFromSecret(new Uint8Array(32).fill(7));
 await cipher.ready('bench');
@@ -31,6 +36,52 @@ const t = {
   terms: 0,
   blocks: 0,
 };
+const alt = { docPatched: 0, tfMinusOne: 0, posPacked: 0, posPatched: 0 };
+const varintBytes = (v: number) => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : 4);
+
+/** Bytes of n values packed at the cheapest width b, values ≥ 2^b as exceptions; 2 bytes of header. */
+function patchedBytes(values: ArrayLike<number>, n: number): number {
+  let max = 0;
+  for (let i = 0; i < n; i++) if (values[i]! > max) max = values[i]!;
+  const top = bitsFor(max);
+  let best = Number.POSITIVE_INFINITY;
+  for (let b = Math.max(0, top - 8); b <= top; b++) {
+    let exceptions = 0;
+    for (let i = 0; i < n; i++) {
+      const high = Math.floor(values[i]! / 2 ** b);
+      if (high > 0) exceptions += 1 + varintBytes(high);
+    }
+    best = Math.min(best, 2 + ((n * b + 7) >>> 3) + exceptions);
+  }
+  return best;
+}
+
+/** Positions bytes (varints) priced as runs of 128 bit-packed values. */
+function positionsAlternatives(v: Uint8Array): void {
+  const st = { off: 0 };
+  const run = new Int32Array(BLOCK_SIZE);
+  let n = 0;
+  const flushRun = (tail: boolean) => {
+    if (tail) {
+      for (let i = 0; i < n; i++) {
+        alt.posPacked += varintBytes(run[i]!);
+        alt.posPatched += varintBytes(run[i]!);
+      }
+    } else {
+      let max = 0;
+      for (let i = 0; i < n; i++) if (run[i]! > max) max = run[i]!;
+      alt.posPacked += 1 + ((n * bitsFor(max) + 7) >>> 3);
+      alt.posPatched += patchedBytes(run, n);
+    }
+    n = 0;
+  };
+  while (st.off < v.length) {
+    run[n++] = readVarint(v, st);
+    if (n === BLOCK_SIZE) flushRun(false);
+  }
+  flushRun(true);
+}
+
 const byDf = new Map<string, { terms: number; bytes: number; posBytes: number }>();
 const dfBucket = (df: number) =>
   df === 1 ? '1' : df <= 3 ? '2-3' : df <= 10 ? '4-10' : df <= 128 ? '11-128' : df <= 10000 ? '129-10k' : '>10k';
@@ -53,6 +104,7 @@ function postings(p: Uint8Array, posBytes: number): void {
     const docBytes = 1 + ((n * bits + 7) >>> 3);
     t.docBits += docBytes;
     t.tfBits += end - off - docBytes;
+    if (alternatives) blockAlternatives(p, s.fieldMask[b]!, off, n, bits);
     t.blocks++;
   }
   t.terms++;
@@ -62,6 +114,25 @@ function postings(p: Uint8Array, posBytes: number): void {
   e.bytes += p.length;
   e.posBytes += posBytes;
   byDf.set(k, e);
+}
+
+const DELTAS = new Int32Array(BLOCK_SIZE);
+const TFS = new Int32Array(BLOCK_SIZE);
+function blockAlternatives(p: Uint8Array, mask: number, off: number, n: number, bits: number): void {
+  let o = unpack(p, off + 1, n, bits, DELTAS);
+  alt.docPatched += patchedBytes(DELTAS, n);
+  for (let f = 0; f < NUM_FIELDS; f++) {
+    if (!(mask & (1 << f))) continue;
+    const tbits = p[o++]!;
+    o = unpack(p, o, n, tbits, TFS);
+    let min = Number.POSITIVE_INFINITY;
+    let max = 0;
+    for (let i = 0; i < n; i++) {
+      min = Math.min(min, TFS[i]!);
+      max = Math.max(max, TFS[i]!);
+    }
+    alt.tfMinusOne += 1 + ((n * bitsFor(min >= 1 ? max - 1 : max) + 7) >>> 3);
+  }
 }
 
 const termsDb = store.terms as unknown as { getRange(o: object): Iterable<{ key: Key; value: Uint8Array }> };
@@ -104,6 +175,7 @@ for (const { key, value } of posDb.getRange({})) {
   const v = store.open('positions', key, value);
   t.plain += v.length;
   t.positions += v.length;
+  if (alternatives) positionsAlternatives(v);
 }
 const MB = (n: number) => +(n / 1e6).toFixed(1);
 console.log(
@@ -119,6 +191,16 @@ console.log(
     docIdsMB: MB(t.docBits),
     tfsMB: MB(t.tfBits),
     positionsMB: MB(t.positions),
+    ...(alternatives
+      ? {
+          alternativesMB: {
+            docIdsPatched: MB(alt.docPatched),
+            tfsMinusOne: MB(alt.tfMinusOne),
+            positionsPacked128: MB(alt.posPacked),
+            positionsPatched128: MB(alt.posPatched),
+          },
+        }
+      : {}),
     byDf: Object.fromEntries(
       [...byDf].map(([k, e]) => [k, { terms: e.terms, postingsMB: MB(e.bytes), positionsMB: MB(e.posBytes) }]),
     ),
