@@ -2,13 +2,13 @@
  * Where the bytes of a kept index's postings go (issue 6: postings with positions ≤ 0.35 × raw text),
  * for an index written by `search-1m.ts build`:
  *   nice -n 19 npx tsx native-bench/probes/postings-breakdown.ts DIR [alternatives]
- * Opens every dictionary block, large postings value and positions chunk (index format 5), and tallies:
+ * Opens every dictionary block, large postings value and positions chunk (index format 6), and tallies:
  * term headers, skip tables (block bounds and impacts), doc-id deltas, term frequencies, positions, and
  * the sealing overhead; and terms by document frequency. `alternatives` prices other encodings of the same
  * numbers (what a format change could still take): patched frame of reference for doc-id deltas (the
- * cheapest width per block, larger values as exceptions of 1 index byte + a varint of the high bits), tf − 1
- * where every document of a block holds the field, and positions bit-packed in runs of 128 (plain or
- * patched; the run's tail as varints).
+ * cheapest width per block, larger values as exceptions of 1 index byte + a varint of the high bits) and
+ * tf − 1 where every document of a block holds the field. (At a878659 it also priced format 5's varint
+ * positions as runs of 128 bit-packed values, which format 6 adopted.)
  */
 import path from 'node:path';
 import { open } from 'lmdb';
@@ -36,7 +36,7 @@ const t = {
   terms: 0,
   blocks: 0,
 };
-const alt = { docPatched: 0, tfMinusOne: 0, posPacked: 0, posPatched: 0 };
+const alt = { docPatched: 0, tfMinusOne: 0 };
 const varintBytes = (v: number) => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : 4);
 
 /** Bytes of n values packed at the cheapest width b, values ≥ 2^b as exceptions; 2 bytes of header. */
@@ -54,32 +54,6 @@ function patchedBytes(values: ArrayLike<number>, n: number): number {
     best = Math.min(best, 2 + ((n * b + 7) >>> 3) + exceptions);
   }
   return best;
-}
-
-/** Positions bytes (varints) priced as runs of 128 bit-packed values. */
-function positionsAlternatives(v: Uint8Array): void {
-  const st = { off: 0 };
-  const run = new Int32Array(BLOCK_SIZE);
-  let n = 0;
-  const flushRun = (tail: boolean) => {
-    if (tail) {
-      for (let i = 0; i < n; i++) {
-        alt.posPacked += varintBytes(run[i]!);
-        alt.posPatched += varintBytes(run[i]!);
-      }
-    } else {
-      let max = 0;
-      for (let i = 0; i < n; i++) if (run[i]! > max) max = run[i]!;
-      alt.posPacked += 1 + ((n * bitsFor(max) + 7) >>> 3);
-      alt.posPatched += patchedBytes(run, n);
-    }
-    n = 0;
-  };
-  while (st.off < v.length) {
-    run[n++] = readVarint(v, st);
-    if (n === BLOCK_SIZE) flushRun(false);
-  }
-  flushRun(true);
 }
 
 const byDf = new Map<string, { terms: number; bytes: number; posBytes: number }>();
@@ -175,7 +149,6 @@ for (const { key, value } of posDb.getRange({})) {
   const v = store.open('positions', key, value);
   t.plain += v.length;
   t.positions += v.length;
-  if (alternatives) positionsAlternatives(v);
 }
 const MB = (n: number) => +(n / 1e6).toFixed(1);
 console.log(
@@ -196,8 +169,6 @@ console.log(
           alternativesMB: {
             docIdsPatched: MB(alt.docPatched),
             tfsMinusOne: MB(alt.tfMinusOne),
-            positionsPacked128: MB(alt.posPacked),
-            positionsPatched128: MB(alt.posPatched),
           },
         }
       : {}),

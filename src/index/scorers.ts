@@ -10,11 +10,12 @@ import {
   blockLength,
   decodeBlockDocs,
   decodeBlockTfs,
+  docPositions,
   FIELD_POSITION_SHIFT,
   locateBlockTfs,
   NUM_FIELDS,
   packedAt,
-  readDocPositions,
+  readPositionDeltas,
   type SkipTable,
 } from './postings-codec.js';
 
@@ -157,10 +158,12 @@ export class TermScorer extends Scorer {
   private readonly bound: Float64Array;
   private readonly maxBound: number;
   private shallowBlock = 0;
-  private positionsBuf: Uint8Array | undefined;
+  /** The position deltas of block posBlock (phrases), and where doc posDocIdx's start in them. */
+  private posDeltas = new Int32Array(256);
+  private posLoaded = false;
   private posBlock = -1;
   private posDocIdx = 0;
-  private posOff = 0;
+  private posStart = 0;
   private posScratch = new Int32Array(16);
 
   constructor(
@@ -346,27 +349,30 @@ export class TermScorer extends Scorer {
 
   /** Field-based positions of the term in the current doc (a view valid until the next call). */
   positions(): Int32Array {
-    if (this.posBlock !== this.block || this.posDocIdx > this.i) {
-      // Only this block's positions: a frequent term's whole list would be megabytes read per query.
+    if (this.posBlock !== this.block) {
+      // Only this block's positions, decoded at once: a frequent term's whole list would be megabytes.
       const { positionOffset, blockCount, positionBytes } = this.skip;
       const from = positionOffset[this.block]!;
       const to = this.block + 1 < blockCount ? positionOffset[this.block + 1]! : positionBytes;
-      this.positionsBuf = this.loadPositions(from, to - from);
+      const bytes = this.loadPositions(from, to - from);
+      let count = 0;
+      for (let j = blockLength(this.skip, this.block) - 1; j >= 0; j--) count += this.freqAt(j);
+      if (this.posDeltas.length < count) this.posDeltas = new Int32Array(count * 2);
+      if (bytes !== undefined) readPositionDeltas(bytes, 0, count, this.posDeltas);
+      this.posLoaded = bytes !== undefined;
       this.posBlock = this.block;
       this.posDocIdx = 0;
-      this.posOff = 0;
+      this.posStart = 0;
     }
-    const buf = this.positionsBuf;
-    if (buf === undefined) return new Int32Array(0);
-    let off = this.posOff;
-    // Skip the positions of earlier docs in the block.
-    for (; this.posDocIdx < this.i; this.posDocIdx++) {
-      for (let c = this.freqAt(this.posDocIdx); c > 0; c--) while (buf[off++]! & 0x80);
+    if (!this.posLoaded) return new Int32Array(0);
+    if (this.posDocIdx > this.i) {
+      this.posDocIdx = 0;
+      this.posStart = 0;
     }
-    this.posOff = off;
+    for (; this.posDocIdx < this.i; this.posDocIdx++) this.posStart += this.freqAt(this.posDocIdx);
     const count = this.freqAt(this.i);
     if (this.posScratch.length < count) this.posScratch = new Int32Array(count * 2);
-    readDocPositions(buf, off, this.tfs, this.i, this.posScratch);
+    docPositions(this.posDeltas, this.posStart, this.tfs, this.i, this.posScratch);
     return this.posScratch.subarray(0, count);
   }
 }

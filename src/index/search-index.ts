@@ -739,9 +739,9 @@ function skipTableOf(postings: Uint8Array): SkipTable {
  * (`prepareFormat`). 2: block impacts became (tf, norm) frontiers; 3: grouped by the fields holding the term;
  * 4: Suggest's words sealed in one value per write (word-list.ts) instead of one per word; 5: positions
  * without their field (known from the frequencies) in one chunked stream per segment, blocks cut to LMDB's
- * pages.
+ * pages; 6: a block's position deltas bit-packed in runs of 128.
  */
-export const INDEX_FORMAT = 5;
+export const INDEX_FORMAT = 6;
 /** Outside every tenant's key range (tenant ids are never empty). */
 const FORMAT_KEY: Key = ['', 'format'];
 const REBUILD_KEY: Key = ['', 'rebuild'];

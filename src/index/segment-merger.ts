@@ -32,7 +32,16 @@ import {
   type TenantStats,
   toBuffer,
 } from './index-store.js';
-import { BLOCK_SIZE, compareTerms, decodeBlock, decodeSkipTable, NUM_FIELDS, readDocPositions } from './postings-codec.js';
+import {
+  BLOCK_SIZE,
+  compareTerms,
+  decodeBlock,
+  decodeSkipTable,
+  docPositions,
+  grown,
+  NUM_FIELDS,
+  readPositionDeltas,
+} from './postings-codec.js';
 import { type PutFn, segmentTerms, type TermEntry } from './segment-format.js';
 import { IntList, SegmentTermEncoder } from './segment-writer.js';
 
@@ -335,8 +344,9 @@ async function abandon(store: IndexStore, tenantId: string, id: number, uid: str
   return 'stale';
 }
 
-/** One doc's positions in appendPostings (grown as needed). */
-let docPositions = new Int32Array(256);
+/** One block's position deltas and one doc's positions in appendPostings (grown as needed). */
+let blockDeltas: Int32Array = new Int32Array(1024);
+let oneDoc: Int32Array = new Int32Array(256);
 
 /** Decode one source term's postings and positions, keeping live docs under their new numbers. */
 function appendPostings(
@@ -354,14 +364,19 @@ function appendPostings(
   let off = 0;
   for (let b = 0; b < skip.blockCount; b++) {
     const n = decodeBlock(postings, skip, b, docsBuf, tfsBuf);
+    let blockCount = 0;
+    for (let f = 0; f < NUM_FIELDS; f++) for (let i = 0; i < n; i++) blockCount += tfsBuf[f * BLOCK_SIZE + i]!;
+    if (blockDeltas.length < blockCount) blockDeltas = grown(blockDeltas, blockCount);
+    off = readPositionDeltas(pos, off, blockCount, blockDeltas);
+    let k = 0;
     for (let i = 0; i < n; i++) {
       let count = 0;
       for (let f = 0; f < NUM_FIELDS; f++) count += tfsBuf[f * BLOCK_SIZE + i]!;
-      if (docPositions.length < count) docPositions = new Int32Array(count * 2);
-      off = readDocPositions(pos, off, tfsBuf, i, docPositions);
+      if (oneDoc.length < count) oneDoc = grown(oneDoc, count);
+      k = docPositions(blockDeltas, k, tfsBuf, i, oneDoc);
       const target = map[docsBuf[i]!]!;
       if (target < 0) continue;
-      for (let k = 0; k < count; k++) positions.push(docPositions[k]!);
+      for (let c = 0; c < count; c++) positions.push(oneDoc[c]!);
       docs.push(target);
       for (let f = 0; f < NUM_FIELDS; f++) tfsDocMajor.push(tfsBuf[f * BLOCK_SIZE + i]!);
     }

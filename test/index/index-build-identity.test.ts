@@ -5,8 +5,8 @@
  * as the word list reads them back: the stored fingerprints were retaken (with the code before index format
  * 4, which then stored one value per word) when format 4 sealed them in one value per write. Format 5
  * changed the bytes of positions and dictionary blocks (fieldless positions in a chunked stream, blocks cut
- * to LMDB pages), so `built` and `stored` were retaken then; the token, term and word fingerprints, which
- * pin what is indexed, stayed.
+ * to LMDB pages), so `built` and `stored` were retaken then, and again for format 6 (position deltas
+ * bit-packed in runs of 128); the token, term and word fingerprints, which pin what is indexed, stayed.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, type RootDatabase } from 'lmdb';
@@ -152,8 +152,8 @@ describe('index build identity', () => {
     });
     const corpus = await fingerprint(corpusDocs(3000), 1000);
     expect(corpus).toEqual({
-      built: '6827e4a422688f271575ab49d398ff88475bc756740faa76e52fba157e025984',
-      stored: '6d4a4f63c869449e32a90c5599465189268580739d26c40665d85a1d4a69ce3c',
+      built: 'e419677af1189e98fa386711042f429fa9d22550bcc3f05618e7ab9db040a12e',
+      stored: '709c7e187e2328c6245f499adf5d65a8ac64fbd98c981d81d49e7ce6958d4517',
       words: 37740,
     });
   }, 120_000);
