@@ -174,26 +174,38 @@ function writePositionRuns(w: ByteWriter, deltas: Int32Array, m: number): void {
   for (; k < m; k++) w.varint(deltas[k]!);
 }
 
-/** Reads the `count` position deltas of one block from `src` at `off` into out[0..count); returns the offset after them. */
-export function readPositionDeltas(src: Uint8Array, off: number, count: number, out: Int32Array): number {
-  let k = 0;
-  for (; k + POSITION_RUN <= count; k += POSITION_RUN) {
+/**
+ * Reads a block's position deltas (`count` in all) from `src` into `out`, continuing at state.k (deltas read)
+ * and state.off (its byte offset), until at least `upTo` are read: a phrase decodes only as far as the doc
+ * it checks.
+ */
+export function readPositionDeltas(
+  src: Uint8Array,
+  state: { off: number; k: number },
+  count: number,
+  upTo: number,
+  out: Int32Array,
+): void {
+  let { off, k } = state;
+  for (; k < upTo && k + POSITION_RUN <= count; k += POSITION_RUN) {
     const bits = src[off++]!;
     off = unpack(src, off, POSITION_RUN, bits, RUN);
     out.set(RUN, k);
   }
-  for (; k < count; k++) {
-    let b = src[off++]!;
-    let v = b & 0x7f;
-    let shift = 7;
-    while (b & 0x80) {
-      b = src[off++]!;
-      v |= (b & 0x7f) << shift;
-      shift += 7;
+  if (k < upTo)
+    for (; k < count; k++) {
+      let b = src[off++]!;
+      let v = b & 0x7f;
+      let shift = 7;
+      while (b & 0x80) {
+        b = src[off++]!;
+        v |= (b & 0x7f) << shift;
+        shift += 7;
+      }
+      out[k] = v;
     }
-    out[k] = v;
-  }
-  return off;
+  state.off = off;
+  state.k = k;
 }
 
 /**

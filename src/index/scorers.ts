@@ -158,9 +158,14 @@ export class TermScorer extends Scorer {
   private readonly bound: Float64Array;
   private readonly maxBound: number;
   private shallowBlock = 0;
-  /** The position deltas of block posBlock (phrases), and where doc posDocIdx's start in them. */
+  /**
+   * Block posBlock's positions (phrases): its bytes, its deltas decoded so far (posRead.k of posCount, as far
+   * as a checked doc needed) and where doc posDocIdx's start in them.
+   */
+  private posBytes: Uint8Array | undefined;
   private posDeltas = new Int32Array(256);
-  private posLoaded = false;
+  private posCount = 0;
+  private readonly posRead = { off: 0, k: 0 };
   private posBlock = -1;
   private posDocIdx = 0;
   private posStart = 0;
@@ -354,23 +359,26 @@ export class TermScorer extends Scorer {
       const { positionOffset, blockCount, positionBytes } = this.skip;
       const from = positionOffset[this.block]!;
       const to = this.block + 1 < blockCount ? positionOffset[this.block + 1]! : positionBytes;
-      const bytes = this.loadPositions(from, to - from);
+      this.posBytes = this.loadPositions(from, to - from);
       let count = 0;
       for (let j = blockLength(this.skip, this.block) - 1; j >= 0; j--) count += this.freqAt(j);
       if (this.posDeltas.length < count) this.posDeltas = new Int32Array(count * 2);
-      if (bytes !== undefined) readPositionDeltas(bytes, 0, count, this.posDeltas);
-      this.posLoaded = bytes !== undefined;
+      this.posCount = count;
+      this.posRead.off = 0;
+      this.posRead.k = 0;
       this.posBlock = this.block;
       this.posDocIdx = 0;
       this.posStart = 0;
     }
-    if (!this.posLoaded) return new Int32Array(0);
+    if (this.posBytes === undefined) return new Int32Array(0);
     if (this.posDocIdx > this.i) {
       this.posDocIdx = 0;
       this.posStart = 0;
     }
     for (; this.posDocIdx < this.i; this.posDocIdx++) this.posStart += this.freqAt(this.posDocIdx);
     const count = this.freqAt(this.i);
+    if (this.posRead.k < this.posStart + count)
+      readPositionDeltas(this.posBytes, this.posRead, this.posCount, this.posStart + count, this.posDeltas);
     if (this.posScratch.length < count) this.posScratch = new Int32Array(count * 2);
     docPositions(this.posDeltas, this.posStart, this.tfs, this.i, this.posScratch);
     return this.posScratch.subarray(0, count);

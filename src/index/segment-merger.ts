@@ -367,7 +367,9 @@ function appendPostings(
     let blockCount = 0;
     for (let f = 0; f < NUM_FIELDS; f++) for (let i = 0; i < n; i++) blockCount += tfsBuf[f * BLOCK_SIZE + i]!;
     if (blockDeltas.length < blockCount) blockDeltas = grown(blockDeltas, blockCount);
-    off = readPositionDeltas(pos, off, blockCount, blockDeltas);
+    const read = { off, k: 0 };
+    readPositionDeltas(pos, read, blockCount, blockCount, blockDeltas);
+    off = read.off;
     let k = 0;
     for (let i = 0; i < n; i++) {
       let count = 0;
