@@ -121,11 +121,19 @@ if (mode === 'fts-build') {
   const warmMs = Math.round(performance.now() - tOpen);
   // PROF=file.cpuprofile: a CPU profile of the timed rounds only (not the warm-up's lazy loading).
   const profFile = process.env.PROF;
-  const session = profFile ? new inspector.Session() : undefined;
+  // HEAPPROF=file.heapprofile: where the timed rounds allocate (sampled, collected objects included).
+  const heapFile = process.env.HEAPPROF;
+  const session = profFile || heapFile ? new inspector.Session() : undefined;
   const post = (method: string, params?: object) =>
     new Promise<unknown>((resolve, reject) => session?.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
-  if (session) {
-    session.connect();
+  session?.connect();
+  if (heapFile)
+    await post('HeapProfiler.startSampling', {
+      samplingInterval: 16384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  if (profFile) {
     await post('Profiler.enable');
     await post('Profiler.setSamplingInterval', { interval: 200 });
     await post('Profiler.start');
@@ -175,11 +183,15 @@ if (mode === 'fts-build') {
         : {}),
     };
   }
-  if (session && profFile) {
+  if (heapFile) {
+    const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+    fs.writeFileSync(heapFile, JSON.stringify(profile));
+  }
+  if (profFile) {
     const { profile } = (await post('Profiler.stop')) as { profile: unknown };
     fs.writeFileSync(profFile, JSON.stringify(profile));
-    session.disconnect();
   }
+  session?.disconnect();
   await new Promise((r) => setTimeout(r, 200)); // gc entries are delivered asynchronously
   gcObserver.disconnect();
   const totals: Record<string, string> = {};
