@@ -579,7 +579,8 @@ export function decodeBlockTfs(postings: Uint8Array, skip: SkipTable, b: number,
     }
     const tbits = postings[off++]!;
     off = unpack(postings, off, n, tbits, scratch);
-    tfs.set(scratch.subarray(0, n), f * BLOCK_SIZE);
+    // Copied by hand: `tfs.set(scratch.subarray(…))` made a view per field and block.
+    for (let i = 0, row = f * BLOCK_SIZE; i < n; i++) tfs[row + i] = scratch[i]!;
   }
 }
 

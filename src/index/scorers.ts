@@ -545,7 +545,9 @@ export class ConjunctionScorer extends Scorer {
     handOwnMinimums(this.children, min);
   }
   override advance(target: number): number {
-    const [lead, ...others] = this.byCost;
+    // By index, not `[lead, ...others]`: advance runs per matching doc, and the rest array was garbage.
+    const byCost = this.byCost;
+    const lead = byCost[0];
     if (lead === undefined) return (this.doc = NO_MORE_DOCS);
     outer: for (;;) {
       if (this.minCompetitive > 0) target = this.skipNonCompetitive(target);
@@ -556,7 +558,8 @@ export class ConjunctionScorer extends Scorer {
         target = d + 1;
         continue;
       }
-      for (const o of others) {
+      for (let k = 1; k < byCost.length; k++) {
+        const o = byCost[k]!;
         const od = o.doc < d ? o.advance(d) : o.doc;
         if (od > d) {
           target = od;
