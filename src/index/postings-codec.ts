@@ -27,6 +27,8 @@
  * (as varints alone they took 167 MB at 1M documents, packed 144). Readers get field-based positions
  * (field × 2^24 + position), so a phrase never spans two fields.
  */
+import { grow } from './slice-table.js';
+
 export const BLOCK_SIZE = 128;
 /** Field order: body first so that its positions, the bulk, start at 0 and delta-code small. */
 export const FIELDS = ['body', 'title', 'subject', 'fileName', 'sender'] as const;
@@ -151,13 +153,6 @@ export function unpack(src: Uint8Array, off: number, n: number, bits: number, ou
 export const POSITION_RUN = 128;
 const RUN = new Int32Array(POSITION_RUN);
 
-/** `values` grown to hold at least `n` (contents kept). */
-export function grown(values: Int32Array, n: number): Int32Array {
-  const next = new Int32Array(Math.max(n, values.length * 2));
-  next.set(values);
-  return next;
-}
-
 /** One block's position deltas in encoding (grown as needed). */
 let positionDeltas: Int32Array = new Int32Array(1024);
 
@@ -186,25 +181,13 @@ export function readPositionDeltas(
   upTo: number,
   out: Int32Array,
 ): void {
-  let { off, k } = state;
+  let k = state.k;
   for (; k < upTo && k + POSITION_RUN <= count; k += POSITION_RUN) {
-    const bits = src[off++]!;
-    off = unpack(src, off, POSITION_RUN, bits, RUN);
+    const bits = src[state.off++]!;
+    state.off = unpack(src, state.off, POSITION_RUN, bits, RUN);
     out.set(RUN, k);
   }
-  if (k < upTo)
-    for (; k < count; k++) {
-      let b = src[off++]!;
-      let v = b & 0x7f;
-      let shift = 7;
-      while (b & 0x80) {
-        b = src[off++]!;
-        v |= (b & 0x7f) << shift;
-        shift += 7;
-      }
-      out[k] = v;
-    }
-  state.off = off;
+  if (k < upTo) for (; k < count; k++) out[k] = readVarint(src, state);
   state.k = k;
 }
 
@@ -367,7 +350,7 @@ export function encodePostingsTo(input: PostingsInput, w: { head: ByteWriter; bo
         let last = f * FIELD_POSITION_SHIFT;
         for (let c = tfs[f * df + from + i]!; c > 0; c--) {
           const p = positions[posIdx++]!;
-          if (m === positionDeltas.length) positionDeltas = grown(positionDeltas, m + 1);
+          if (m === positionDeltas.length) positionDeltas = grow(positionDeltas, m * 2);
           positionDeltas[m++] = p - last;
           last = p;
         }

@@ -355,7 +355,8 @@ export class TermScorer extends Scorer {
   /** Field-based positions of the term in the current doc (a view valid until the next call). */
   positions(): Int32Array {
     if (this.posBlock !== this.block) {
-      // Only this block's positions, decoded at once: a frequent term's whole list would be megabytes.
+      // Only this block's positions (a frequent term's whole list would be megabytes), decoded below only
+      // as far as the doc checked.
       const { positionOffset, blockCount, positionBytes } = this.skip;
       const from = positionOffset[this.block]!;
       const to = this.block + 1 < blockCount ? positionOffset[this.block + 1]! : positionBytes;

@@ -38,7 +38,6 @@ import {
   decodeBlock,
   decodeSkipTable,
   docPositions,
-  grown,
   NUM_FIELDS,
   readPositionDeltas,
 } from './postings-codec.js';
@@ -366,7 +365,7 @@ function appendPostings(
     const n = decodeBlock(postings, skip, b, docsBuf, tfsBuf);
     let blockCount = 0;
     for (let f = 0; f < NUM_FIELDS; f++) for (let i = 0; i < n; i++) blockCount += tfsBuf[f * BLOCK_SIZE + i]!;
-    if (blockDeltas.length < blockCount) blockDeltas = grown(blockDeltas, blockCount);
+    if (blockDeltas.length < blockCount) blockDeltas = new Int32Array(blockCount * 2);
     const read = { off, k: 0 };
     readPositionDeltas(pos, read, blockCount, blockCount, blockDeltas);
     off = read.off;
@@ -374,7 +373,7 @@ function appendPostings(
     for (let i = 0; i < n; i++) {
       let count = 0;
       for (let f = 0; f < NUM_FIELDS; f++) count += tfsBuf[f * BLOCK_SIZE + i]!;
-      if (oneDoc.length < count) oneDoc = grown(oneDoc, count);
+      if (oneDoc.length < count) oneDoc = new Int32Array(count * 2);
       k = docPositions(blockDeltas, k, tfsBuf, i, oneDoc);
       const target = map[docsBuf[i]!]!;
       if (target < 0) continue;
