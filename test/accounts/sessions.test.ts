@@ -292,13 +292,15 @@ describe('login rate limits and timing', () => {
     };
     const known: number[] = [];
     const unknown: number[] = [];
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 4; i++) {
+      s.clock.advance(15 * 60_000); // past the failed-login window, which allows three
       known.push(await time('timing@example.org'));
       unknown.push(await time(`nobody${i}@example.org`));
     }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    // Both run one scrypt of the same cost (~2^13); without the dummy hash, unknown would be ~0 ms.
-    expect(mean(unknown)).toBeGreaterThan(mean(known) * 0.4);
+    // Both run one scrypt of the same cost (~2^13); without the dummy hash, unknown would be ~0 ms. The
+    // fastest of each: other test files on the same cores only ever add time (a mean of two samples was
+    // once 22 vs 71 ms in a full run).
+    expect(Math.min(...unknown)).toBeGreaterThan(Math.min(...known) * 0.4);
   });
 
   it('limits registrations per client address', async () => {
