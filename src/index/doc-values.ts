@@ -100,24 +100,48 @@ const NONE = -1;
 /** Years counted in a dense array by the facet collector (others, if any, in a map). */
 const YEARS = 4096;
 
-/** Facet values of one segment's documents by local doc (NONE: no value); see DocValuesStore.segmentFacets. */
+/**
+ * Facet values of one segment's documents; see DocValuesStore.segmentFacets. The few distinct (type, language,
+ * source, year) combinations of a segment are numbered, and so are its distinct tag sets: counting a match is
+ * a read and an increment for each (the counts are spread over the facets once per segment), not one pass
+ * per facet and a loop over each document's tags.
+ */
 export interface SegmentFacets {
-  readonly type: Int32Array;
-  readonly lang: Int32Array;
-  readonly source: Int32Array;
-  readonly year: Int32Array;
-  /** Tags of local doc d: tagIds[tagStart[d] .. tagStart[d + 1]). */
-  readonly tagStart: Int32Array;
-  readonly tagIds: Int32Array;
+  /** Combination c is type, lang, source, year = combos[4c .. 4c + 3] (NONE: no value). */
+  readonly combos: Int32Array;
+  /** Local doc d → its combination (NONE: no live document). */
+  readonly group: Int32Array;
+  /** Local doc d → its tag set (0: no tags); set s is tagSetIds[tagSetStart[s] .. tagSetStart[s + 1]). */
+  readonly tagSet: Int32Array;
+  readonly tagSetStart: Int32Array;
+  readonly tagSetIds: Int32Array;
   readonly tagVersion: number;
 }
 
-/** counts[values[docs[i]]]++ for every value that is not NONE. */
-function countInto(counts: Int32Array, values: Int32Array, docs: Int32Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const k = values[docs[i]!]!;
-    if (k !== NONE) counts[k]!++;
+/** Numbers the distinct tag lists of a segment's docs (set 0 is the empty one). */
+function tagSets(
+  n: number,
+  tagsOf: (d: number) => ArrayLike<number> | undefined,
+): { tagSet: Int32Array; tagSetStart: Int32Array; tagSetIds: Int32Array } {
+  const tagSet = new Int32Array(n);
+  const ids = new Map<string, number>([['', 0]]);
+  const start: number[] = [0, 0];
+  const members: number[] = [];
+  for (let d = 0; d < n; d++) {
+    const tags = tagsOf(d);
+    if (tags === undefined || tags.length === 0) continue;
+    const sorted = Array.from(tags).sort((x, y) => x - y);
+    const key = sorted.join(',');
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(key, id);
+      members.push(...sorted);
+      start.push(members.length);
+    }
+    tagSet[d] = id;
   }
+  return { tagSet, tagSetStart: Int32Array.from(start), tagSetIds: Int32Array.from(members) };
 }
 
 /** `a`, or a zero-extended copy of length `n` if it is shorter. */
@@ -450,10 +474,10 @@ export class DocValuesStore {
 
   /**
    * The facet values of one segment's documents in local doc order, so counting a segment's matches reads
-   * these arrays front to back instead of jumping through ordinals (a cache miss per document and column at
+   * one array front to back instead of jumping through ordinals (a cache miss per document and column at
    * 1M documents). Type, language, source and year of a live (segment, local doc) never change: a document
    * re-indexed goes to a new segment and is deleted in the old one, in one transaction. Tags change in place
-   * (setTags), so they are rebuilt when the tenant's tagVersion moved.
+   * (setTags), so the tag sets are rebuilt when the tenant's tagVersion moved.
    */
   segmentFacets(
     tenantId: string,
@@ -465,27 +489,35 @@ export class DocValuesStore {
     if (f !== undefined && f.tagVersion === cols.tagVersion) return f;
     const ords = this.segmentOrdinals(tenantId, seg, transaction);
     const n = ords.length;
+    const tags = tagSets(n, (d) => (ords[d] === NONE ? undefined : cols.tagIds(ords[d]!)));
+    let { combos, group } = f ?? { combos: new Int32Array(0), group: new Int32Array(0) };
     if (f === undefined) {
-      const type = new Int32Array(n);
-      const lang = new Int32Array(n);
-      const source = new Int32Array(n);
-      const year = new Int32Array(n);
+      // Only built once: tags are the one value that changes in place.
+      const ids = new Map<string, number>();
+      const parts: number[] = [];
+      group = new Int32Array(n);
       for (let d = 0; d < n; d++) {
         const o = ords[d]!;
-        const live = o !== NONE;
-        type[d] = live ? cols.type[o]! : NONE;
-        lang[d] = live ? cols.lang[o]! : NONE;
-        source[d] = live ? cols.source[o]! : NONE;
-        year[d] = live ? cols.year[o]! : NONE;
+        if (o === NONE) {
+          group[d] = NONE;
+          continue;
+        }
+        const t = cols.type[o]!;
+        const l = cols.lang[o]!;
+        const src = cols.source[o]!;
+        const y = cols.year[o]!;
+        const key = `${t},${l},${src},${y}`;
+        let id = ids.get(key);
+        if (id === undefined) {
+          id = ids.size;
+          ids.set(key, id);
+          parts.push(t, l, src, y);
+        }
+        group[d] = id;
       }
-      f = { type, lang, source, year, tagStart: new Int32Array(0), tagIds: new Int32Array(0), tagVersion: -1 };
+      combos = Int32Array.from(parts);
     }
-    const tags = flatten(
-      n,
-      (d) => (ords[d] === NONE ? undefined : cols.tagIds(ords[d]!)),
-      (k) => new Int32Array(k),
-    );
-    f = { ...f, tagStart: tags.start, tagIds: tags.values, tagVersion: cols.tagVersion };
+    f = { combos, group, ...tags, tagVersion: cols.tagVersion };
     remember(this.#segFacets, seg.segmentUid, f, SEGMENT_CACHE);
     return f;
   }
@@ -605,11 +637,21 @@ export class DocValuesStore {
     const otherYears = new Map<number, number>();
     let collected = new Int32Array(collect ? 1024 : 0);
     let n = 0;
+    /** The segment being visited, its counts per combination and per tag set (see SegmentFacets). */
+    let segment: SegmentFacets | undefined;
+    let segmentCounts = new Int32Array(0);
+    let tagSetCounts = new Int32Array(0);
     const visitor: MatchVisitor = {
       segment: (_t, meta, transaction) => {
         const seg = { segmentId: meta.id, segmentUid: meta.uid, docs: meta.docs };
         const ords = this.segmentOrdinals(tenantId, seg, transaction);
         const f = counting ? this.segmentFacets(tenantId, seg, transaction) : undefined;
+        fold();
+        if (f !== undefined) {
+          segment = f;
+          segmentCounts = new Int32Array(f.combos.length / 4);
+          tagSetCounts = new Int32Array(doTag ? f.tagSetStart.length - 1 : 0);
+        }
         if (doType) type = atLeast(type, cols.types.names.length);
         if (doLang) lang = atLeast(lang, cols.langs.names.length);
         if (doSource) source = atLeast(source, cols.sources.names.length);
@@ -627,27 +669,45 @@ export class DocValuesStore {
             }
           }
           if (f === undefined) return;
-          // One facet at a time: each pass reads one column of the segment in ascending doc order.
-          if (doType) countInto(type, f.type, docs, count);
-          if (doLang) countInto(lang, f.lang, docs, count);
-          if (doSource) countInto(source, f.source, docs, count);
-          if (doYear) {
-            const fy = f.year;
-            for (let i = 0; i < count; i++) {
-              const y = fy[docs[i]!]!;
-              if (y >= 0 && y < YEARS) year[y]!++;
-              else if (y !== NONE) otherYears.set(y, (otherYears.get(y) ?? 0) + 1);
-            }
-          }
-          if (doTag) {
-            const { tagStart, tagIds } = f;
-            for (let i = 0; i < count; i++) {
-              const d = docs[i]!;
-              for (let j = tagStart[d]!, end = tagStart[d + 1]!; j < end; j++) tag[tagIds[j]!]!++;
-            }
+          const { group, tagSet } = f;
+          const counts = segmentCounts;
+          const perSet = tagSetCounts;
+          for (let i = 0; i < count; i++) {
+            const d = docs[i]!;
+            const g = group[d]!;
+            if (g === NONE) continue;
+            counts[g]!++;
+            if (doTag) perSet[tagSet[d]!]!++;
           }
         };
       },
+    };
+    /** Spreads a segment's counts per combination over the facets (once per segment, not per match). */
+    const fold = (): void => {
+      if (segment === undefined) return;
+      const { combos } = segment;
+      for (let g = 0; g < segmentCounts.length; g++) {
+        const c = segmentCounts[g]!;
+        if (c === 0) continue;
+        const at = g * 4;
+        const t = combos[at]!;
+        const l = combos[at + 1]!;
+        const src = combos[at + 2]!;
+        const y = combos[at + 3]!;
+        if (doType && t !== NONE) type[t]! += c;
+        if (doLang && l !== NONE) lang[l]! += c;
+        if (doSource && src !== NONE) source[src]! += c;
+        if (doYear && y !== NONE) {
+          if (y >= 0 && y < YEARS) year[y]! += c;
+          else otherYears.set(y, (otherYears.get(y) ?? 0) + c);
+        }
+      }
+      const { tagSetStart, tagSetIds } = segment;
+      for (let set = 1; set < tagSetCounts.length; set++) {
+        const c = tagSetCounts[set]!;
+        if (c > 0) for (let j = tagSetStart[set]!; j < tagSetStart[set + 1]!; j++) tag[tagSetIds[j]!]! += c;
+      }
+      segment = undefined;
     };
     const counted = (f: FacetField): [number, number][] => {
       const out: [number, number][] = [];
@@ -672,8 +732,9 @@ export class DocValuesStore {
     };
     return {
       visitor,
-      facets: () =>
-        facets.map((field) => ({
+      facets: () => {
+        fold();
+        return facets.map((field) => ({
           field,
           buckets: counted(field)
             .map(([k, count]) => ({ value: name(field, k), count }))
@@ -681,7 +742,8 @@ export class DocValuesStore {
             .sort((a, b) =>
               field === 'year' ? Number(b.value) - Number(a.value) : b.count - a.count || (a.value < b.value ? -1 : 1),
             ),
-        })),
+        }));
+      },
       ordinals: () => collected.subarray(0, n),
     };
   }

@@ -322,6 +322,12 @@ describe('facets', () => {
         lang: brute((v) => [v.lang]),
       };
       for (const f of r.facets) expect(new Map(f.buckets.map((b) => [b.value, b.count]))).toEqual(expected[f.field]);
+      // Each facet asked alone counts the same (the counts per value combination are spread per field).
+      for (const field of ['type', 'year', 'tag', 'source', 'lang'] as const) {
+        const one = await e.search('t1', q, { facets: [field], limit: 1 });
+        expect(one.facets.map((f) => f.field)).toEqual([field]);
+        expect(new Map(one.facets[0]!.buckets.map((b) => [b.value, b.count]))).toEqual(expected[field]);
+      }
     }
   });
 });
