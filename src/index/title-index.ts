@@ -13,9 +13,12 @@
  */
 import { normaliseWord } from './analyser.js';
 import { lowerBound } from './fuzzy.js';
+import { grow } from './slice-table.js';
 
 interface Word {
   readonly word: string;
+  /** Index in TitleIndex's word table (what a title's word list holds). */
+  readonly id: number;
   /** Ordinals of the titles holding the word, ascending. */
   readonly ords: number[];
 }
@@ -43,8 +46,19 @@ export function titleWords(title: string): string[] {
 
 export class TitleIndex {
   readonly #byWord = new Map<string, Word>();
-  /** Per ordinal its title's words (title order), for removal and for checking a candidate's prefix. */
-  readonly #ofOrd: (Word[] | undefined)[] = [];
+  /** Words by id; a word no title holds any more is dropped at the next merge (its id is not reused). */
+  readonly #words: (Word | undefined)[] = [];
+  /**
+   * Per ordinal its title's word ids (title order), for removal and for checking a candidate's prefix:
+   * arena[at[ord] .. at[ord] + count[ord]), at NONE for no title. One typed arena rather than an array
+   * per title (a million small arrays were a third of this index's heap, and the garbage collector walks
+   * them all); compacted once half of it is garbage.
+   */
+  #at = new Int32Array(1024).fill(NONE);
+  #count = new Int32Array(1024);
+  #arena = new Int32Array(4096);
+  #arenaUsed = 0;
+  #arenaGarbage = 0;
   #sorted: Word[] = [];
   #pending: Word[] = [];
 
@@ -58,18 +72,38 @@ export class TitleIndex {
 
   /** Enter a title's words for `ord` (which holds none); `fresh` gets each word new to the index. */
   #add(ord: number, title: string, fresh: (e: Word) => void): void {
-    const words: Word[] = [];
-    for (const w of titleWords(title)) {
+    const words = titleWords(title);
+    if (words.length === 0) return;
+    if (ord >= this.#at.length) {
+      const size = Math.max(this.#at.length * 2, ord + 1);
+      const old = this.#at.length;
+      this.#at = grow(this.#at, size);
+      this.#at.fill(NONE, old);
+      this.#count = grow(this.#count, size);
+    }
+    if (this.#arenaUsed + words.length > this.#arena.length)
+      this.#arena = grow(this.#arena, Math.max(this.#arena.length * 2, this.#arenaUsed + words.length));
+    const at = this.#arenaUsed;
+    for (const [k, w] of words.entries()) {
       let e = this.#byWord.get(w);
       if (e === undefined) {
-        e = { word: w, ords: [] };
+        e = { word: w, id: this.#words.length, ords: [] };
+        this.#words.push(e);
         this.#byWord.set(w, e);
         fresh(e);
       }
       insertSorted(e.ords, ord);
-      words.push(e);
+      this.#arena[at + k] = e.id;
     }
-    this.#ofOrd[ord] = words;
+    this.#at[ord] = at;
+    this.#count[ord] = words.length;
+    this.#arenaUsed += words.length;
+  }
+
+  /** The word ids of ord's title, as a view of the arena (valid until the next write), or undefined. */
+  #own(ord: number): Int32Array | undefined {
+    const at = ord < this.#at.length ? this.#at[ord]! : NONE;
+    return at === NONE ? undefined : this.#arena.subarray(at, at + this.#count[ord]!);
   }
 
   /** Load titles in bulk (a tenant's first Suggest): one sort instead of a sorted insert per new word. */
@@ -84,13 +118,34 @@ export class TitleIndex {
   }
 
   remove(ord: number): void {
-    const words = this.#ofOrd[ord];
-    if (words === undefined) return;
-    this.#ofOrd[ord] = undefined;
-    for (const e of words) {
+    const own = this.#own(ord);
+    if (own === undefined) return;
+    for (const id of own) {
+      const e = this.#words[id]!;
       const i = lowerBound(e.ords, ord);
       if (e.ords[i] === ord) e.ords.splice(i, 1);
     }
+    this.#at[ord] = NONE;
+    this.#arenaGarbage += own.length;
+    if (this.#arenaGarbage > 4096 && this.#arenaGarbage * 2 > this.#arenaUsed) this.#compact();
+  }
+
+  /** Copies the live titles' word ids to a new arena, in ordinal order. */
+  #compact(): void {
+    const live = this.#arenaUsed - this.#arenaGarbage;
+    const next = new Int32Array(Math.max(4096, live * 2));
+    let used = 0;
+    for (let ord = 0; ord < this.#at.length; ord++) {
+      const at = this.#at[ord]!;
+      if (at === NONE) continue;
+      const n = this.#count[ord]!;
+      next.set(this.#arena.subarray(at, at + n), used);
+      this.#at[ord] = used;
+      used += n;
+    }
+    this.#arena = next;
+    this.#arenaUsed = used;
+    this.#arenaGarbage = 0;
   }
 
   /**
@@ -115,10 +170,10 @@ export class TitleIndex {
     let checks = 0;
     // A candidate is checked against its own few title words.
     const consider = (ord: number): boolean => {
-      const own = this.#ofOrd[ord];
+      const own = this.#own(ord);
       if (own === undefined || seen?.has(ord)) return true;
       seen?.add(ord);
-      const at = own.findIndex((e) => e.word.startsWith(prefix));
+      const at = own.findIndex((id) => this.#words[id]!.word.startsWith(prefix));
       if (at >= 0) found.push({ ord, at, words: own.length });
       return found.length < GATHER;
     };
@@ -149,8 +204,8 @@ export class TitleIndex {
       outer: for (const e of byLength)
         for (const ord of e.ords) {
           if (++checks > MAX_CHECKS) break outer;
-          const own = this.#ofOrd[ord];
-          if (own === undefined || !must.every((w) => own.includes(w))) continue;
+          const own = this.#own(ord);
+          if (own === undefined || !must.every((w) => own.includes(w.id))) continue;
           if (!consider(ord)) break outer;
         }
     }
@@ -180,12 +235,17 @@ export class TitleIndex {
     while (i < old.length || j < add.length) {
       const e = j >= add.length || (i < old.length && compare(old[i]!.word, add[j]!.word) < 0) ? old[i++]! : add[j++]!;
       if (e.ords.length > 0) merged.push(e);
-      else this.#byWord.delete(e.word);
+      else {
+        this.#byWord.delete(e.word);
+        this.#words[e.id] = undefined;
+      }
     }
     this.#sorted = merged;
     this.#pending = [];
   }
 }
+
+const NONE = -1;
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

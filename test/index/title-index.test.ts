@@ -89,6 +89,34 @@ describe('title index', () => {
     check();
   });
 
+  it('stays equal to brute force through thousands of rewrites (its word lists are compacted on the way)', () => {
+    const next = rng(7);
+    const pick = () => VOCAB[Math.floor(next() * VOCAB.length)]!;
+    const titles = new Map<number, string>();
+    const ix = new TitleIndex();
+    // Forty ordinals (spread beyond the first table size), rewritten and removed many times over: few
+    // enough titles that every query's matches are all gathered before ranking, as brute force ranks them.
+    const ords = Array.from({ length: 40 }, () => Math.floor(next() * 3_000));
+    for (let i = 0; i < 6_000; i++) {
+      const ord = ords[Math.floor(next() * ords.length)]!;
+      if (next() < 0.25) {
+        titles.delete(ord);
+        ix.set(ord, undefined);
+      } else {
+        const t = Array.from({ length: 1 + Math.floor(next() * 6) }, pick).join(' ');
+        titles.set(ord, t);
+        ix.set(ord, t);
+      }
+      if (i % 20 === 19)
+        for (let q = 0; q < 25; q++) {
+          const whole = Array.from({ length: Math.floor(next() * 3) }, pick);
+          const last = pick();
+          const typed = [...whole, last.slice(0, 1 + Math.floor(next() * last.length))].join(' ');
+          expect(ix.search(typed, 10), typed).toEqual(expected(titles, typed).slice(0, 10));
+        }
+    }
+  });
+
   it('finds a title through its rarest word however frequent the others are', () => {
     const ix = new TitleIndex();
     const titles: [number, string][] = [];
