@@ -248,6 +248,9 @@ export interface Sqlite {
   close(): void;
 }
 
+/** What the kinds' statements use (the 1M probe also answers them from another thread). */
+export type SqliteQueries = Pick<Sqlite, 'run' | 'count' | 'facets'>;
+
 /** `create`: a new file gets the schema; false reopens one built before (the 1M probe). */
 export function openSqlite(Database: SqliteCtor, file: string, create = true): Sqlite {
   const db = new Database(file);
@@ -322,10 +325,10 @@ export function openSqlite(Database: SqliteCtor, file: string, create = true): S
 export interface Instance {
   readonly label: string;
   ours(o: Ours): Promise<number>;
-  sql?(s: Sqlite): number;
+  sql?(s: SqliteQueries): number;
   /** Untimed, for the log: how many documents match. */
   oursTotal(o: Ours): Promise<string>;
-  sqlTotal?(s: Sqlite): number;
+  sqlTotal?(s: SqliteQueries): number;
 }
 
 export interface Kind {
