@@ -113,6 +113,9 @@ export class TitleIndex {
       this.remove(ord);
       this.#add(ord, title, (e) => fresh.push(e));
     }
+    // Doubling left up to half of the arena empty: keep an eighth for the titles still to come.
+    const keep = Math.max(4096, this.#arenaUsed + (this.#arenaUsed >> 3));
+    if (this.#arena.length > keep) this.#arena = this.#arena.slice(0, keep);
     this.#pending = this.#pending.concat(fresh).sort((a, b) => compare(a.word, b.word));
     this.#mergePending();
   }
