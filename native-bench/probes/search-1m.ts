@@ -21,7 +21,6 @@ import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Corpus } from '../harness/data.js';
 import { loadSqlite } from '../harness/sqlite.js';
-import { openSqliteThread, type TimedSqlite } from '../harness/sqlite-thread.js';
 import {
   CHUNK,
   chooseTypos,
@@ -32,6 +31,7 @@ import {
   openOurs,
   openSqlite,
   percentile,
+  type Sqlite,
 } from '../stages/search-scaling.js';
 
 const SECRET = new Uint8Array(32).fill(7);
@@ -96,8 +96,8 @@ if (mode === 'fts-build') {
   const wanted = (arg3 ?? 'faceted,suggest,suggest.typo').split(',');
   const rounds = Number(arg4 ?? 30);
   const ours = await openOurs(dir, SECRET);
-  // FTS5 on a thread of its own (sqlite-thread.ts: its garbage stays out of our heap), timed there.
-  const sqlite: TimedSqlite | undefined = fs.existsSync(ftsMarker) ? openSqliteThread(ftsFile) : undefined;
+  const Database = fs.existsSync(ftsMarker) ? await loadSqlite() : undefined;
+  const sqlite: Sqlite | undefined = typeof Database === 'function' ? openSqlite(Database, ftsFile, false) : undefined;
   const typos = await chooseTypos(ours, words.typoTargets, log);
   // ONLY=regexp keeps the queries whose label matches it (for profiling one query).
   const only = process.env.ONLY === undefined ? undefined : new RegExp(process.env.ONLY);
@@ -157,9 +157,9 @@ if (mode === 'fts-build') {
         all.push(t);
         per.get(q.label)?.push(t);
         if (sqlite && q.sql) {
-          sqlite.takeMs();
+          const s0 = performance.now();
           q.sql(sqlite);
-          const st = sqlite.takeMs();
+          const st = performance.now() - s0;
           allSql.push(st);
           perSql.get(q.label)?.push(st);
         }

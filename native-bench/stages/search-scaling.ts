@@ -248,9 +248,6 @@ export interface Sqlite {
   close(): void;
 }
 
-/** What the kinds' statements use (the 1M probe also answers them from another thread). */
-export type SqliteQueries = Pick<Sqlite, 'run' | 'count' | 'facets'>;
-
 /** `create`: a new file gets the schema; false reopens one built before (the 1M probe). */
 export function openSqlite(Database: SqliteCtor, file: string, create = true): Sqlite {
   const db = new Database(file);
@@ -325,10 +322,10 @@ export function openSqlite(Database: SqliteCtor, file: string, create = true): S
 export interface Instance {
   readonly label: string;
   ours(o: Ours): Promise<number>;
-  sql?(s: SqliteQueries): number;
+  sql?(s: Sqlite): number;
   /** Untimed, for the log: how many documents match. */
   oursTotal(o: Ours): Promise<string>;
-  sqlTotal?(s: SqliteQueries): number;
+  sqlTotal?(s: Sqlite): number;
 }
 
 export interface Kind {
