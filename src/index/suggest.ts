@@ -167,20 +167,25 @@ const TYPO_SCAN = 2000;
 export function prefixDistance(typed: string, word: string, max: number, rows?: Int32Array): number {
   const n = typed.length;
   const scratch = rows !== undefined && rows.length >= 2 * (n + 1) ? rows : new Int32Array(2 * (n + 1));
-  let prev = scratch.subarray(0, n + 1);
-  let cur = scratch.subarray(n + 1, 2 * (n + 1));
-  for (let i = 0; i <= n; i++) prev[i] = i;
+  // Two rows in one array, by offset (a subarray per row was an allocation per word scanned).
+  let prev = 0;
+  let cur = n + 1;
+  for (let i = 0; i <= n; i++) scratch[prev + i] = i;
   let best = n;
   for (let j = 1; j <= word.length; j++) {
-    cur[0] = j;
+    scratch[cur] = j;
     let rowMin = j;
     const wc = word.charCodeAt(j - 1);
     for (let i = 1; i <= n; i++) {
-      const v = Math.min(prev[i]! + 1, cur[i - 1]! + 1, prev[i - 1]! + (typed.charCodeAt(i - 1) === wc ? 0 : 1));
-      cur[i] = v;
+      const v = Math.min(
+        scratch[prev + i]! + 1,
+        scratch[cur + i - 1]! + 1,
+        scratch[prev + i - 1]! + (typed.charCodeAt(i - 1) === wc ? 0 : 1),
+      );
+      scratch[cur + i] = v;
       if (v < rowMin) rowMin = v;
     }
-    if (cur[n]! < best) best = cur[n]!;
+    if (scratch[cur + n]! < best) best = scratch[cur + n]!;
     if (rowMin > max) break; // every longer prefix is at least this far
     const t = prev;
     prev = cur;
