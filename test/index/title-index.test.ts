@@ -44,6 +44,37 @@ function expected(titles: Map<number, string>, typed: string): number[] {
   return out.sort((a, b) => a.at - b.at || a.words - b.words || a.ord - b.ord).map((f) => f.ord);
 }
 
+/** Random titles over VOCAB, kept in the index and in a map, and queries checked against brute force. */
+function randomTitles(seed: number) {
+  const next = rng(seed);
+  const pick = () => VOCAB[Math.floor(next() * VOCAB.length)]!;
+  const titles = new Map<number, string>();
+  const ix = new TitleIndex();
+  const title = (maxWords: number) => Array.from({ length: 1 + Math.floor(next() * maxWords) }, pick).join(' ');
+  return {
+    next,
+    titles,
+    ix,
+    title,
+    /** Removes ord's title with chance `removal`, else gives it a new one. */
+    change(ord: number, removal: number, maxWords: number) {
+      const t = next() < removal ? undefined : title(maxWords);
+      if (t === undefined) titles.delete(ord);
+      else titles.set(ord, t);
+      ix.set(ord, t);
+    },
+    check(queries: number) {
+      for (let q = 0; q < queries; q++) {
+        const whole = Array.from({ length: Math.floor(next() * 3) }, pick);
+        const last = pick();
+        const typed = [...whole, last.slice(0, 1 + Math.floor(next() * last.length))].join(' ');
+        // Limit above the gather size would truncate differently; 10 is what Suggest asks.
+        expect(ix.search(typed, 10), typed).toEqual(expected(titles, typed).slice(0, 10));
+      }
+    },
+  };
+}
+
 describe('title index', () => {
   it('folds case and umlauts like the analyser, so "mül" and "mue" complete "Müller"', () => {
     const ix = new TitleIndex();
@@ -59,61 +90,22 @@ describe('title index', () => {
   });
 
   it('equals brute force over random titles, through adds, replacements and removals', () => {
-    const next = rng(42);
-    const pick = () => VOCAB[Math.floor(next() * VOCAB.length)]!;
-    const titles = new Map<number, string>();
-    const ix = new TitleIndex();
-    const check = () => {
-      for (let q = 0; q < 200; q++) {
-        const whole = Array.from({ length: Math.floor(next() * 3) }, pick);
-        const last = pick();
-        const typed = [...whole, last.slice(0, 1 + Math.floor(next() * last.length))].join(' ');
-        // Limit above the gather size would truncate differently; 10 is what Suggest asks.
-        expect(ix.search(typed, 10), typed).toEqual(expected(titles, typed).slice(0, 10));
-      }
-    };
-    for (let ord = 0; ord < 40; ord++) titles.set(ord, Array.from({ length: 1 + Math.floor(next() * 5) }, pick).join(' '));
-    ix.load(titles);
-    check();
-    for (let i = 0; i < 30; i++) {
-      const ord = Math.floor(next() * 50);
-      if (next() < 0.3) {
-        titles.delete(ord);
-        ix.set(ord, undefined);
-      } else {
-        const t = Array.from({ length: 1 + Math.floor(next() * 5) }, pick).join(' ');
-        titles.set(ord, t);
-        ix.set(ord, t);
-      }
-    }
-    check();
+    const w = randomTitles(42);
+    for (let ord = 0; ord < 40; ord++) w.titles.set(ord, w.title(5));
+    w.ix.load(w.titles);
+    w.check(200);
+    for (let i = 0; i < 30; i++) w.change(Math.floor(w.next() * 50), 0.3, 5);
+    w.check(200);
   });
 
   it('stays equal to brute force through thousands of rewrites (its word lists are compacted on the way)', () => {
-    const next = rng(7);
-    const pick = () => VOCAB[Math.floor(next() * VOCAB.length)]!;
-    const titles = new Map<number, string>();
-    const ix = new TitleIndex();
+    const w = randomTitles(7);
     // Forty ordinals (spread beyond the first table size), rewritten and removed many times over: few
     // enough titles that every query's matches are all gathered before ranking, as brute force ranks them.
-    const ords = Array.from({ length: 40 }, () => Math.floor(next() * 3_000));
+    const ords = Array.from({ length: 40 }, () => Math.floor(w.next() * 3_000));
     for (let i = 0; i < 6_000; i++) {
-      const ord = ords[Math.floor(next() * ords.length)]!;
-      if (next() < 0.25) {
-        titles.delete(ord);
-        ix.set(ord, undefined);
-      } else {
-        const t = Array.from({ length: 1 + Math.floor(next() * 6) }, pick).join(' ');
-        titles.set(ord, t);
-        ix.set(ord, t);
-      }
-      if (i % 20 === 19)
-        for (let q = 0; q < 25; q++) {
-          const whole = Array.from({ length: Math.floor(next() * 3) }, pick);
-          const last = pick();
-          const typed = [...whole, last.slice(0, 1 + Math.floor(next() * last.length))].join(' ');
-          expect(ix.search(typed, 10), typed).toEqual(expected(titles, typed).slice(0, 10));
-        }
+      w.change(ords[Math.floor(w.next() * ords.length)]!, 0.25, 6);
+      if (i % 20 === 19) w.check(25);
     }
   });
 
