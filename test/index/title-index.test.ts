@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TitleIndex, titleWords } from '../../src/index/title-index.js';
-
-/** A small deterministic generator (xorshift), so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
+import { rng } from '../helpers/rng.js';
 
 const VOCAB = [
   'Rechnung',
