@@ -118,6 +118,33 @@ export interface SegmentFacets {
   readonly tagVersion: number;
 }
 
+/** Numbers the distinct (type, lang, source, year) of a segment's live docs (ords: local doc → ordinal). */
+function combinations(ords: Int32Array, cols: TenantColumns): { combos: Int32Array; group: Int32Array } {
+  const group = new Int32Array(ords.length);
+  const ids = new Map<string, number>();
+  const parts: number[] = [];
+  for (let d = 0; d < ords.length; d++) {
+    const o = ords[d]!;
+    if (o === NONE) {
+      group[d] = NONE;
+      continue;
+    }
+    const t = cols.type[o]!;
+    const l = cols.lang[o]!;
+    const src = cols.source[o]!;
+    const y = cols.year[o]!;
+    const key = `${t},${l},${src},${y}`;
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(key, id);
+      parts.push(t, l, src, y);
+    }
+    group[d] = id;
+  }
+  return { combos: Int32Array.from(parts), group };
+}
+
 /** Numbers the distinct tag lists of a segment's docs (set 0 is the empty one). */
 function tagSets(
   n: number,
@@ -488,35 +515,9 @@ export class DocValuesStore {
     let f = this.#segFacets.get(seg.segmentUid);
     if (f !== undefined && f.tagVersion === cols.tagVersion) return f;
     const ords = this.segmentOrdinals(tenantId, seg, transaction);
-    const n = ords.length;
-    const tags = tagSets(n, (d) => (ords[d] === NONE ? undefined : cols.tagIds(ords[d]!)));
-    let { combos, group } = f ?? { combos: new Int32Array(0), group: new Int32Array(0) };
-    if (f === undefined) {
-      // Only built once: tags are the one value that changes in place.
-      const ids = new Map<string, number>();
-      const parts: number[] = [];
-      group = new Int32Array(n);
-      for (let d = 0; d < n; d++) {
-        const o = ords[d]!;
-        if (o === NONE) {
-          group[d] = NONE;
-          continue;
-        }
-        const t = cols.type[o]!;
-        const l = cols.lang[o]!;
-        const src = cols.source[o]!;
-        const y = cols.year[o]!;
-        const key = `${t},${l},${src},${y}`;
-        let id = ids.get(key);
-        if (id === undefined) {
-          id = ids.size;
-          ids.set(key, id);
-          parts.push(t, l, src, y);
-        }
-        group[d] = id;
-      }
-      combos = Int32Array.from(parts);
-    }
+    const tags = tagSets(ords.length, (d) => (ords[d] === NONE ? undefined : cols.tagIds(ords[d]!)));
+    // Combinations are built once: tags are the one value that changes in place.
+    const { combos, group } = f ?? combinations(ords, cols);
     f = { combos, group, ...tags, tagVersion: cols.tagVersion };
     remember(this.#segFacets, seg.segmentUid, f, SEGMENT_CACHE);
     return f;
