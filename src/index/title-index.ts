@@ -100,10 +100,9 @@ export class TitleIndex {
     this.#arenaUsed += words.length;
   }
 
-  /** The word ids of ord's title, as a view of the arena (valid until the next write), or undefined. */
-  #own(ord: number): Int32Array | undefined {
-    const at = ord < this.#at.length ? this.#at[ord]! : NONE;
-    return at === NONE ? undefined : this.#arena.subarray(at, at + this.#count[ord]!);
+  /** Where ord's title's word ids start in the arena (count[ord] of them), or NONE for no title. */
+  #start(ord: number): number {
+    return ord < this.#at.length ? this.#at[ord]! : NONE;
   }
 
   /** Load titles in bulk (a tenant's first Suggest): one sort instead of a sorted insert per new word. */
@@ -121,16 +120,25 @@ export class TitleIndex {
   }
 
   remove(ord: number): void {
-    const own = this.#own(ord);
-    if (own === undefined) return;
-    for (const id of own) {
-      const e = this.#words[id]!;
+    const at = this.#start(ord);
+    if (at === NONE) return;
+    const n = this.#count[ord]!;
+    for (let k = at; k < at + n; k++) {
+      const e = this.#words[this.#arena[k]!]!;
       const i = lowerBound(e.ords, ord);
       if (e.ords[i] === ord) e.ords.splice(i, 1);
     }
     this.#at[ord] = NONE;
-    this.#arenaGarbage += own.length;
+    this.#arenaGarbage += n;
     if (this.#arenaGarbage > 4096 && this.#arenaGarbage * 2 > this.#arenaUsed) this.#compact();
+  }
+
+  /** Whether ord's title holds word `id`. */
+  #holds(ord: number, id: number): boolean {
+    const at = this.#start(ord);
+    if (at === NONE) return false;
+    for (let k = at, end = at + this.#count[ord]!; k < end; k++) if (this.#arena[k] === id) return true;
+    return false;
   }
 
   /** Copies the live titles' word ids to a new arena, in ordinal order. */
@@ -173,11 +181,15 @@ export class TitleIndex {
     let checks = 0;
     // A candidate is checked against its own few title words.
     const consider = (ord: number): boolean => {
-      const own = this.#own(ord);
-      if (own === undefined || seen?.has(ord)) return true;
+      const start = this.#start(ord);
+      if (start === NONE || seen?.has(ord)) return true;
       seen?.add(ord);
-      const at = own.findIndex((id) => this.#words[id]!.word.startsWith(prefix));
-      if (at >= 0) found.push({ ord, at, words: own.length });
+      const n = this.#count[ord]!;
+      for (let at = 0; at < n; at++)
+        if (this.#words[this.#arena[start + at]!]!.word.startsWith(prefix)) {
+          found.push({ ord, at, words: n });
+          break;
+        }
       return found.length < GATHER;
     };
     const shortest = must[0]?.ords;
@@ -207,8 +219,7 @@ export class TitleIndex {
       outer: for (const e of byLength)
         for (const ord of e.ords) {
           if (++checks > MAX_CHECKS) break outer;
-          const own = this.#own(ord);
-          if (own === undefined || !must.every((w) => own.includes(w.id))) continue;
+          if (!must.every((w) => this.#holds(ord, w.id))) continue;
           if (!consider(ord)) break outer;
         }
     }
