@@ -160,15 +160,15 @@ export class TermScorer extends Scorer {
   private shallowBlock = 0;
   /**
    * Block posBlock's positions (phrases): its bytes, its deltas decoded so far (posRead.k of posCount, as far
-   * as a checked doc needed) and where doc posDocIdx's start in them.
+   * as a checked doc needed), and where each doc's start in them (posFrom[i], the sum of the frequencies of
+   * the docs before it, filled once per block).
    */
   private posBytes: Uint8Array | undefined;
   private posDeltas = new Int32Array(256);
   private posCount = 0;
   private readonly posRead = { off: 0, k: 0 };
   private posBlock = -1;
-  private posDocIdx = 0;
-  private posStart = 0;
+  private readonly posFrom = new Int32Array(BLOCK_SIZE + 1);
   private posScratch = new Int32Array(16);
 
   constructor(
@@ -344,15 +344,10 @@ export class TermScorer extends Scorer {
     return m;
   }
 
-  /** Total term frequency over all fields at the current doc. */
-  private freqAt(i: number): number {
-    let c = 0;
-    const tfs = this.tfs;
-    for (let f = 0; f < NUM_FIELDS; f++) c += tfs[f * BLOCK_SIZE + i]!;
-    return c;
-  }
-
-  /** Field-based positions of the term in the current doc (a view valid until the next call). */
+  /**
+   * Field-based positions of the term in the current doc: a view of this scorer's own buffer, valid until
+   * its next call (a phrase asks each of its words once per doc, so nothing is copied).
+   */
   positions(): Int32Array {
     if (this.posBlock !== this.block) {
       // Only this block's positions (a frequent term's whole list would be megabytes), decoded below only
@@ -361,30 +356,32 @@ export class TermScorer extends Scorer {
       const from = positionOffset[this.block]!;
       const to = this.block + 1 < blockCount ? positionOffset[this.block + 1]! : positionBytes;
       this.posBytes = this.loadPositions(from, to - from);
+      const tfs = this.tfs;
+      const starts = this.posFrom;
+      const n = blockLength(this.skip, this.block);
       let count = 0;
-      for (let j = blockLength(this.skip, this.block) - 1; j >= 0; j--) count += this.freqAt(j);
+      for (let j = 0; j < n; j++) {
+        starts[j] = count;
+        for (let f = 0; f < NUM_FIELDS; f++) count += tfs[f * BLOCK_SIZE + j]!;
+      }
+      starts[n] = count;
       if (this.posDeltas.length < count) this.posDeltas = new Int32Array(count * 2);
       this.posCount = count;
       this.posRead.off = 0;
       this.posRead.k = 0;
       this.posBlock = this.block;
-      this.posDocIdx = 0;
-      this.posStart = 0;
     }
-    if (this.posBytes === undefined) return new Int32Array(0);
-    if (this.posDocIdx > this.i) {
-      this.posDocIdx = 0;
-      this.posStart = 0;
-    }
-    for (; this.posDocIdx < this.i; this.posDocIdx++) this.posStart += this.freqAt(this.posDocIdx);
-    const count = this.freqAt(this.i);
-    if (this.posRead.k < this.posStart + count)
-      readPositionDeltas(this.posBytes, this.posRead, this.posCount, this.posStart + count, this.posDeltas);
-    if (this.posScratch.length < count) this.posScratch = new Int32Array(count * 2);
-    docPositions(this.posDeltas, this.posStart, this.tfs, this.i, this.posScratch);
-    return this.posScratch.subarray(0, count);
+    if (this.posBytes === undefined) return EMPTY_POSITIONS;
+    const start = this.posFrom[this.i]!;
+    const end = this.posFrom[this.i + 1]!;
+    if (this.posRead.k < end) readPositionDeltas(this.posBytes, this.posRead, this.posCount, end, this.posDeltas);
+    if (this.posScratch.length < end - start) this.posScratch = new Int32Array((end - start) * 2);
+    docPositions(this.posDeltas, start, this.tfs, this.i, this.posScratch);
+    return this.posScratch.subarray(0, end - start);
   }
 }
+
+const EMPTY_POSITIONS = new Int32Array(0);
 
 function firstBlockAtLeast(lastDoc: Int32Array, target: number, from: number): number {
   let lo = from;
@@ -474,17 +471,33 @@ export class GroupScorer extends Scorer {
     for (const mem of this.members) if (mem.doc === this.doc) m |= mem.fieldMaskAt();
     return m;
   }
+  /** The matching members' positions, merged (a member's own view when only one matches the doc). */
   positions(): Int32Array {
-    const lists: Int32Array[] = [];
-    for (const m of this.members) if (m.doc === this.doc) lists.push(m.positions().slice());
-    if (lists.length === 1) return lists[0]!;
-    const all = new Int32Array(lists.reduce((a, l) => a + l.length, 0));
-    let o = 0;
-    for (const l of lists) {
-      all.set(l, o);
-      o += l.length;
+    let only: Int32Array | undefined;
+    let merged = 0;
+    for (const m of this.members) {
+      if (m.doc !== this.doc) continue;
+      const p = m.positions();
+      if (only === undefined) {
+        only = p;
+        continue;
+      }
+      // A second member matches too: gather copies in this group's buffer.
+      if (merged === 0) merged = this.gather(only, 0);
+      merged = this.gather(p, merged);
     }
-    return all.sort();
+    if (only === undefined) return EMPTY_POSITIONS;
+    return merged === 0 ? only : this.merged.subarray(0, merged).sort();
+  }
+  private merged = new Int32Array(16);
+  private gather(p: Int32Array, at: number): number {
+    if (this.merged.length < at + p.length) {
+      const next = new Int32Array((at + p.length) * 2);
+      next.set(this.merged.subarray(0, at));
+      this.merged = next;
+    }
+    this.merged.set(p, at);
+    return at + p.length;
   }
 }
 
@@ -818,6 +831,7 @@ export class PhraseScorer extends FilterScorer {
     private readonly fieldMask = -1,
   ) {
     super(new ConjunctionScorer(words));
+    this.idx = new Int32Array(words.length);
   }
   /** The conjunction sits on `doc` when this is asked: check the words' positions there. */
   protected override accepts(): boolean {
@@ -826,13 +840,18 @@ export class PhraseScorer extends FilterScorer {
   private inMask(p: number): boolean {
     return ((1 << Math.floor(p / FIELD_POSITION_SHIFT)) & this.fieldMask) !== 0;
   }
+  /** Each word's positions at the current doc: views of the words' own buffers (distinct scorers). */
+  private readonly lists: Int32Array[] = [];
+  private readonly idx: Int32Array;
   private positionsMatch(): boolean {
-    const lists = this.words.map((w) => w.positions().slice());
+    const lists = this.lists;
+    for (let w = 0; w < this.words.length; w++) lists[w] = this.words[w]!.positions();
+    this.idx.fill(0);
     return this.slop > 0 ? this.withinWindow(lists) : this.consecutive(lists);
   }
   private consecutive(lists: Int32Array[]): boolean {
     const first = lists[0]!;
-    const idx = new Int32Array(lists.length);
+    const idx = this.idx;
     for (let k = 0; k < first.length; k++) {
       const p = first[k]!;
       if (!this.inMask(p)) continue;
@@ -851,7 +870,7 @@ export class PhraseScorer extends FilterScorer {
   /** Smallest range holding one position of every word (k-way merge), compared with the allowed span. */
   private withinWindow(lists: Int32Array[]): boolean {
     const span = lists.length - 1 + this.slop;
-    const idx = new Int32Array(lists.length);
+    const idx = this.idx;
     for (;;) {
       let min = Number.POSITIVE_INFINITY;
       let max = Number.NEGATIVE_INFINITY;

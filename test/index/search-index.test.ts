@@ -95,6 +95,18 @@ describe('SearchIndex on a small German/English corpus', () => {
     expect(await ids(idx, '"brown quick"')).toEqual([]);
   });
 
+  it('a phrase word matches through any of its alternatives, also when several occur in the document', async () => {
+    const idx = newIndex();
+    // "Häuser" is asked as "haus" (German stem) or "haeuser" (English): this English text holds both, and
+    // only the second stands before "bauen" (English stem "bauen"; the German alternative is "baun").
+    await idx.addDocuments('t1', [
+      { docId: 'both', language: 'eng', fields: { body: ['haus blue haeuser bauen'] } },
+      { docId: 'apart', language: 'eng', fields: { body: ['haeuser blue haus green bauen'] } },
+    ]);
+    expect(await ids(idx, '"häuser bauen"')).toEqual(['both']);
+    expect(new Set(await ids(idx, 'häuser bauen'))).toEqual(new Set(['both', 'apart']));
+  });
+
   it('matches umlaut variants', async () => {
     const idx = newIndex();
     await idx.addDocuments('t1', CORPUS);
