@@ -494,7 +494,7 @@ export class SearchIndex {
       // Re-score the cursor's document where it is now: writes since the last page shift scores.
       const at = this.store.ids.get([tenantId, after.d], topt);
       const view = at && views.find((v) => v.meta.id === at[0]);
-      const ctx: ScoringContext = { norms: view?.norms ?? new Uint8Array(0), invK, k1 };
+      const ctx: ScoringContext = { norms: view?.norms ?? new Uint8Array(0), docs: view?.meta.docs ?? 0, invK, k1 };
       const scorer =
         at && view && !isDeleted(view.deletes, at[1])
           ? this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction)
@@ -510,7 +510,7 @@ export class SearchIndex {
     // Nothing the scorer can still find beats the heap (filters alone score 0; ties at a word's best).
     const done = (scorer: Scorer) => scorer.exactMax() && scorer.maxScore() <= heap.minScore();
     for (const view of views) {
-      const ctx: ScoringContext = { norms: view.norms, invK, k1 };
+      const ctx: ScoringContext = { norms: view.norms, docs: view.meta.docs, invK, k1 };
       const scorer = this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction);
       const visit = scorer !== undefined ? options.visitor?.segment(tenantId, view.meta, transaction) : undefined;
       if (scorer !== undefined && visit !== undefined && batch !== undefined) {
@@ -690,13 +690,19 @@ export class SearchIndex {
     return out;
   }
 
+  /**
+   * A segment's norms field by field (ScoringContext.norms), transposed from the stored doc-by-doc layout:
+   * scoring a block of a term found only in the body then reads the body's bytes alone, a fifth of the
+   * cache lines, which at 1M documents is 1 MB per segment rather than 5.
+   */
   #norms(tenantId: string, meta: SegmentMeta, transaction: Transaction): Uint8Array {
     let n = this.#normsCache.get(meta.uid);
     if (n === undefined) {
-      n =
-        (this.store.norms as unknown as BinaryGetter).getBinary([tenantId, meta.id], { transaction }) ??
-        new Uint8Array(meta.docs * NUM_FIELDS);
-      n = new Uint8Array(n); // own copy: the cache outlives the snapshot
+      const stored = (this.store.norms as unknown as BinaryGetter).getBinary([tenantId, meta.id], { transaction });
+      n = new Uint8Array(meta.docs * NUM_FIELDS); // own memory: the cache outlives the snapshot
+      if (stored !== undefined)
+        for (let d = 0; d < meta.docs; d++)
+          for (let f = 0; f < NUM_FIELDS; f++) n[f * meta.docs + d] = stored[d * NUM_FIELDS + f]!;
       remember(this.#normsCache, meta.uid, n, 512);
     }
     return n;
