@@ -12,10 +12,12 @@ import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { pack, unpack } from 'msgpackr';
 import type { IndexStore, Key } from './index-store.js';
 import { RANGE_END } from './index-store.js';
+import { NONE, OrdinalSlices } from './ordinal-slices.js';
 import type { DocFilter } from './query-ast.js';
 import { remember } from './remember.js';
 import type { MatchVisitor } from './search-index.js';
 import type { IndexDoc } from './segment-writer.js';
+import { TextColumn, TextIds } from './text-column.js';
 
 export interface DocValues {
   title: string;
@@ -96,7 +98,6 @@ class Interner {
   }
 }
 
-const NONE = -1;
 /** Years counted in a dense array by the facet collector (others, if any, in a map). */
 const YEARS = 4096;
 
@@ -192,19 +193,17 @@ interface DocStrings {
   invoices: readonly string[];
 }
 
-/** Arena entries are compacted once this many are garbage and they are half of the arena. */
-const ARENA_SLACK = 1 << 16;
-
 /**
  * One tenant's columns. Ordinals are per process and never reused for another id. Nothing here is a JS object
- * per document but the id and title strings (and the rare DocStrings): at 1M documents whole DocValues
- * objects held ~1 GB of heap, whose collections were the p99 tails of every query.
+ * per document but the rare DocStrings (ids and titles are UTF-8 and lists are runs of numbers in typed
+ * arenas, ordinal-slices.ts): at 1M documents whole DocValues objects held ~1 GB of heap, whose collections
+ * were the p99 tails of every query.
  */
 export class TenantColumns {
-  readonly ordOf = new Map<string, number>();
-  ids: string[] = [];
+  /** Ordinals by document id, and each ordinal's id (the `ids` column). */
+  readonly #byId = new TextIds();
   /** titleOf(values) by ordinal (Suggest, title sort); undefined when not indexed. */
-  titles: (string | undefined)[] = [];
+  readonly titles = new TextColumn();
   live = new Uint8Array(1024);
   dateMs = new Float64Array(1024);
   createdMs = new Float64Array(1024);
@@ -213,14 +212,10 @@ export class TenantColumns {
   lang = new Int32Array(1024);
   source = new Int32Array(1024);
   /**
-   * Ordinal o's recognised dates, amounts (cents) and tag ids live in `arena` from arenaAt[o] (NONE: none) as
-   * [dates, amounts, tags, ...dates, ...amounts, ...tags]: one typed array for all documents. A rewritten
-   * document appends a new entry; the old one is garbage until the arena is compacted.
+   * Ordinal o's recognised dates, amounts (cents) and tag ids, as [dates, amounts, tags, ...dates,
+   * ...amounts, ...tags]: one typed arena for all documents.
    */
-  arenaAt = new Int32Array(1024);
-  arena = new Float64Array(4096);
-  #arenaUsed = 0;
-  #arenaGarbage = 0;
+  readonly #lists = new OrdinalSlices((n) => new Float64Array(n));
   readonly strings = new Map<number, DocStrings>();
   readonly types = new Interner();
   readonly langs = new Interner();
@@ -229,16 +224,17 @@ export class TenantColumns {
   /** Bumped when a document's tags change in place (setTags): per-segment facet tags are rebuilt then. */
   tagVersion = 0;
 
+  /** Each ordinal's document id. */
+  get ids(): TextColumn {
+    return this.#byId.ids;
+  }
+
   ordinal(docId: string): number {
-    let o = this.ordOf.get(docId);
-    if (o === undefined) {
-      o = this.ids.length;
-      this.ids.push(docId);
-      this.titles.push(undefined);
+    let o = this.#byId.find(docId);
+    if (o < 0) {
+      o = this.#byId.add(docId);
       if (o >= this.dateMs.length) this.#grow();
-      this.arenaAt[o] = NONE; // before #clear, which counts an entry it replaces as garbage
       this.#clear(o);
-      this.ordOf.set(docId, o);
     }
     return o;
   }
@@ -248,7 +244,7 @@ export class TenantColumns {
     this.#clear(o);
     if (v === undefined) return;
     this.live[o] = 1;
-    this.titles[o] = titleOf(v);
+    this.titles.set(o, titleOf(v));
     this.dateMs[o] = v.dateMs;
     this.createdMs[o] = v.createdMs;
     this.year[o] = v.dateMs > 0 ? new Date(v.dateMs).getUTCFullYear() : NONE;
@@ -264,24 +260,26 @@ export class TenantColumns {
   numbers(column: RangeColumn, o: number): ArrayLike<number> | undefined {
     if (this.live[o] === 0) return undefined;
     if (column === 'created') return [this.createdMs[o]!];
-    const at = this.arenaAt[o]!;
+    const at = this.#lists.start(o);
     const own = this.dateMs[o]! > 0;
     if (at === NONE) return column === 'date' && own ? [this.dateMs[o]!] : undefined;
-    const dates = this.arena[at]!;
+    const a = this.#lists.arena;
+    const dates = a[at]!;
     if (column === 'amount') {
       const from = at + 3 + dates;
-      return this.arena.subarray(from, from + this.arena[at + 1]!);
+      return a.subarray(from, from + a[at + 1]!);
     }
-    const list = this.arena.subarray(at + 3, at + 3 + dates);
+    const list = a.subarray(at + 3, at + 3 + dates);
     return own ? [this.dateMs[o]!, ...list] : list;
   }
 
   /** Ordinal o's tag ids (interned in tagNames). */
   tagIds(o: number): ArrayLike<number> | undefined {
-    const at = this.arenaAt[o]!;
-    if (at === NONE || this.arena[at + 2] === 0) return undefined;
-    const from = at + 3 + this.arena[at]! + this.arena[at + 1]!;
-    return this.arena.subarray(from, from + this.arena[at + 2]!);
+    const at = this.#lists.start(o);
+    const a = this.#lists.arena;
+    if (at === NONE || a[at + 2] === 0) return undefined;
+    const from = at + 3 + a[at]! + a[at + 1]!;
+    return a.subarray(from, from + a[at + 2]!);
   }
 
   /** Ordinal o's names of a name column or string list (what a `names` value clause tests). */
@@ -302,49 +300,24 @@ export class TenantColumns {
 
   #clear(o: number): void {
     this.live[o] = 0;
-    this.titles[o] = undefined;
+    this.titles.set(o, undefined);
     this.type[o] = this.lang[o] = this.source[o] = this.year[o] = NONE;
     this.strings.delete(o);
-    const at = this.arenaAt[o]!;
-    if (at !== NONE) this.#arenaGarbage += 3 + this.arena[at]! + this.arena[at + 1]! + this.arena[at + 2]!;
-    this.arenaAt[o] = NONE;
+    this.#lists.clear(o);
   }
 
   #append(o: number, v: DocValues): void {
     const size = 3 + v.dates.length + v.amounts.length + v.tags.length;
-    if (this.#arenaGarbage > ARENA_SLACK && this.#arenaGarbage * 2 > this.#arenaUsed) this.#compact();
-    if (this.#arenaUsed + size > this.arena.length) {
-      const next = new Float64Array(Math.max(this.arena.length * 2, this.#arenaUsed + size));
-      next.set(this.arena.subarray(0, this.#arenaUsed));
-      this.arena = next;
-    }
-    const a = this.arena;
-    let k = this.#arenaUsed;
-    this.arenaAt[o] = k;
+    let k = this.#lists.reserve(o, size);
+    const at = k;
+    const a = this.#lists.arena;
     a[k++] = v.dates.length;
     a[k++] = v.amounts.length;
     a[k++] = v.tags.length;
     for (const d of v.dates) a[k++] = d;
     for (const x of v.amounts) a[k++] = Math.round(x * 100);
     for (const t of v.tags) a[k++] = this.tagNames.id(t);
-    this.#arenaUsed = k;
-  }
-
-  /** Copies the live entries to a fresh arena, in ordinal order. */
-  #compact(): void {
-    const next = new Float64Array(Math.max(4096, (this.#arenaUsed - this.#arenaGarbage) * 2));
-    let k = 0;
-    for (let o = 0; o < this.ids.length; o++) {
-      const at = this.arenaAt[o]!;
-      if (at === NONE) continue;
-      const size = 3 + this.arena[at]! + this.arena[at + 1]! + this.arena[at + 2]!;
-      next.set(this.arena.subarray(at, at + size), k);
-      this.arenaAt[o] = k;
-      k += size;
-    }
-    this.arena = next;
-    this.#arenaUsed = k;
-    this.#arenaGarbage = 0;
+    this.#lists.commit(o, at, size);
   }
 
   #grow(): void {
@@ -361,7 +334,6 @@ export class TenantColumns {
     this.type = g(this.type, (k) => new Int32Array(k));
     this.lang = g(this.lang, (k) => new Int32Array(k));
     this.source = g(this.source, (k) => new Int32Array(k));
-    this.arenaAt = g(this.arenaAt, (k) => new Int32Array(k));
   }
 }
 

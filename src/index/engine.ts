@@ -211,14 +211,16 @@ export class SearchEngine {
     const r = await this.index.search(tenantId, { ast }, { limit: 1, snippets: false, visitor: collector!.visitor });
     const cols = this.values.columns(tenantId);
     const key = (o: number): number | string => {
-      const title = cols.titles[o];
-      return sort === 'title' ? (title ? normaliseWord(title) : '') : cols.dateMs[o]!;
+      if (sort !== 'title') return cols.dateMs[o]!;
+      const title = cols.titles.get(o);
+      return title ? normaliseWord(title) : '';
     };
-    const cmp = (ka: number | string, ida: string, kb: number | string, idb: string): number => {
+    const order = (ka: number | string, kb: number | string): number => {
       const c = ka === kb ? 0 : ka < kb ? -1 : 1;
-      const k = sort === 'date_desc' ? -c : c;
-      return k !== 0 ? k : ida < idb ? -1 : ida > idb ? 1 : 0;
+      return sort === 'date_desc' ? -c : c;
     };
+    const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+    const cmp = (ka: number | string, ida: string, kb: number | string, idb: string): number => order(ka, kb) || byId(ida, idb);
     // One pass keeping the best `limit + 1` after the cursor (small sorted array: limit ≤ 1000). Indexed, and
     // a date worse than the last kept one is dropped as a plain number before any key is made: iterating
     // the ordinals and boxing each date cost ~8 MB of garbage per query over 100k matches at 1M.
@@ -232,9 +234,12 @@ export class SearchEngine {
         if (sort === 'date_desc' ? dates[o]! < worst : dates[o]! > worst) continue;
       }
       const k = key(o);
-      const id = cols.ids[o]!;
-      if (after && cmp(k, id, after.k, after.id) <= 0) continue;
-      if (best.length > limit && cmp(k, id, best[best.length - 1]!.k, best[best.length - 1]!.id) >= 0) continue;
+      // The id (decoded from the ids column) only breaks ties of the key, and names what is kept.
+      let id: string | undefined;
+      if (after && (order(k, after.k) || byId((id ??= cols.ids.get(o)!), after.id)) <= 0) continue;
+      const last = best.length > limit ? best[best.length - 1]! : undefined;
+      if (last && (order(k, last.k) || byId((id ??= cols.ids.get(o)!), last.id)) >= 0) continue;
+      id ??= cols.ids.get(o)!;
       let i = best.length;
       while (i > 0 && cmp(k, id, best[i - 1]!.k, best[i - 1]!.id) < 0) i--;
       best.splice(i, 0, { k, id });

@@ -75,11 +75,7 @@ export class Suggester {
     if (ix === undefined) {
       ix = new TitleIndex();
       const cols = this.values.columns(tenantId);
-      const titles: [number, string][] = [];
-      cols.titles.forEach((title, ord) => {
-        if (title !== undefined) titles.push([ord, title]);
-      });
-      ix.load(titles);
+      ix.load(cols.titles.entries());
       this.#titles.set(tenantId, ix);
     }
     return ix;
@@ -143,9 +139,9 @@ export class Suggester {
       if (ords.length === 0 && out.length > 0) ords = ix.search(out[0]!.text, limit);
       for (const o of ords) {
         if (out.length >= limit) break;
-        const title = cols.titles[o];
+        const title = cols.titles.get(o);
         if (title === undefined) continue;
-        out.push({ text: title, kind: 'title', docId: cols.ids[o]! });
+        out.push({ text: title, kind: 'title', docId: cols.ids.get(o)! });
       }
     }
     return out.slice(0, limit);

@@ -13,7 +13,7 @@
  */
 import { normaliseWord } from './analyser.js';
 import { lowerBound } from './fuzzy.js';
-import { grow } from './slice-table.js';
+import { NONE, OrdinalSlices } from './ordinal-slices.js';
 
 interface Word {
   readonly word: string;
@@ -49,16 +49,10 @@ export class TitleIndex {
   /** Words by id; a word no title holds any more is dropped at the next merge (its id is not reused). */
   readonly #words: (Word | undefined)[] = [];
   /**
-   * Per ordinal its title's word ids (title order), for removal and for checking a candidate's prefix:
-   * arena[at[ord] .. at[ord] + count[ord]), at NONE for no title. One typed arena rather than an array
-   * per title (a million small arrays were a third of this index's heap, and the garbage collector walks
-   * them all); compacted once half of it is garbage.
+   * Per ordinal its title's word ids (title order), for removal and for checking a candidate's prefix. One
+   * typed arena rather than an array per title: a million small arrays were a third of this index's heap.
    */
-  #at = new Int32Array(1024).fill(NONE);
-  #count = new Int32Array(1024);
-  #arena = new Int32Array(4096);
-  #arenaUsed = 0;
-  #arenaGarbage = 0;
+  readonly #titleWords = new OrdinalSlices((n) => new Int32Array(n), 4096);
   #sorted: Word[] = [];
   #pending: Word[] = [];
 
@@ -74,16 +68,8 @@ export class TitleIndex {
   #add(ord: number, title: string, fresh: (e: Word) => void): void {
     const words = titleWords(title);
     if (words.length === 0) return;
-    if (ord >= this.#at.length) {
-      const size = Math.max(this.#at.length * 2, ord + 1);
-      const old = this.#at.length;
-      this.#at = grow(this.#at, size);
-      this.#at.fill(NONE, old);
-      this.#count = grow(this.#count, size);
-    }
-    if (this.#arenaUsed + words.length > this.#arena.length)
-      this.#arena = grow(this.#arena, Math.max(this.#arena.length * 2, this.#arenaUsed + words.length));
-    const at = this.#arenaUsed;
+    const at = this.#titleWords.reserve(ord, words.length);
+    const ids = this.#titleWords.arena;
     for (const [k, w] of words.entries()) {
       let e = this.#byWord.get(w);
       if (e === undefined) {
@@ -93,16 +79,9 @@ export class TitleIndex {
         fresh(e);
       }
       insertSorted(e.ords, ord);
-      this.#arena[at + k] = e.id;
+      ids[at + k] = e.id;
     }
-    this.#at[ord] = at;
-    this.#count[ord] = words.length;
-    this.#arenaUsed += words.length;
-  }
-
-  /** Where ord's title's word ids start in the arena (count[ord] of them), or NONE for no title. */
-  #start(ord: number): number {
-    return ord < this.#at.length ? this.#at[ord]! : NONE;
+    this.#titleWords.commit(ord, at, words.length);
   }
 
   /** Load titles in bulk (a tenant's first Suggest): one sort instead of a sorted insert per new word. */
@@ -112,51 +91,30 @@ export class TitleIndex {
       this.remove(ord);
       this.#add(ord, title, (e) => fresh.push(e));
     }
-    // Doubling left up to half of the arena empty: keep an eighth for the titles still to come.
-    const keep = Math.max(4096, this.#arenaUsed + (this.#arenaUsed >> 3));
-    if (this.#arena.length > keep) this.#arena = this.#arena.slice(0, keep);
+    this.#titleWords.trim();
     this.#pending = this.#pending.concat(fresh).sort((a, b) => compare(a.word, b.word));
     this.#mergePending();
   }
 
   remove(ord: number): void {
-    const at = this.#start(ord);
+    const at = this.#titleWords.start(ord);
     if (at === NONE) return;
-    const n = this.#count[ord]!;
-    for (let k = at; k < at + n; k++) {
-      const e = this.#words[this.#arena[k]!]!;
+    const ids = this.#titleWords.arena;
+    for (let k = at, end = at + this.#titleWords.length(ord); k < end; k++) {
+      const e = this.#words[ids[k]!]!;
       const i = lowerBound(e.ords, ord);
       if (e.ords[i] === ord) e.ords.splice(i, 1);
     }
-    this.#at[ord] = NONE;
-    this.#arenaGarbage += n;
-    if (this.#arenaGarbage > 4096 && this.#arenaGarbage * 2 > this.#arenaUsed) this.#compact();
+    this.#titleWords.clear(ord);
   }
 
   /** Whether ord's title holds word `id`. */
   #holds(ord: number, id: number): boolean {
-    const at = this.#start(ord);
+    const at = this.#titleWords.start(ord);
     if (at === NONE) return false;
-    for (let k = at, end = at + this.#count[ord]!; k < end; k++) if (this.#arena[k] === id) return true;
+    const ids = this.#titleWords.arena;
+    for (let k = at, end = at + this.#titleWords.length(ord); k < end; k++) if (ids[k] === id) return true;
     return false;
-  }
-
-  /** Copies the live titles' word ids to a new arena, in ordinal order. */
-  #compact(): void {
-    const live = this.#arenaUsed - this.#arenaGarbage;
-    const next = new Int32Array(Math.max(4096, live * 2));
-    let used = 0;
-    for (let ord = 0; ord < this.#at.length; ord++) {
-      const at = this.#at[ord]!;
-      if (at === NONE) continue;
-      const n = this.#count[ord]!;
-      next.set(this.#arena.subarray(at, at + n), used);
-      this.#at[ord] = used;
-      used += n;
-    }
-    this.#arena = next;
-    this.#arenaUsed = used;
-    this.#arenaGarbage = 0;
   }
 
   /**
@@ -181,12 +139,13 @@ export class TitleIndex {
     let checks = 0;
     // A candidate is checked against its own few title words.
     const consider = (ord: number): boolean => {
-      const start = this.#start(ord);
+      const start = this.#titleWords.start(ord);
       if (start === NONE || seen?.has(ord)) return true;
       seen?.add(ord);
-      const n = this.#count[ord]!;
+      const n = this.#titleWords.length(ord);
+      const ids = this.#titleWords.arena;
       for (let at = 0; at < n; at++)
-        if (this.#words[this.#arena[start + at]!]!.word.startsWith(prefix)) {
+        if (this.#words[ids[start + at]!]!.word.startsWith(prefix)) {
           found.push({ ord, at, words: n });
           break;
         }
@@ -258,8 +217,6 @@ export class TitleIndex {
     this.#pending = [];
   }
 }
-
-const NONE = -1;
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

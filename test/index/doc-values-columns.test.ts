@@ -69,10 +69,10 @@ describe('TenantColumns', () => {
     const lists: StringList[] = ['to', 'ibans', 'invoices'];
     for (const [id, v] of model) {
       const o = cols.ordinal(id);
-      expect(cols.ids[o]).toBe(id);
+      expect(cols.ids.get(o)).toBe(id);
       if (v === undefined) {
         expect(cols.live[o]).toBe(0);
-        expect(cols.titles[o]).toBeUndefined();
+        expect(cols.titles.get(o)).toBeUndefined();
         expect(cols.numbers('created', o)).toBeUndefined();
         expect(cols.tagIds(o)).toBeUndefined();
         for (const c of [...columns, ...lists]) expect(cols.names(c, o)).toEqual([]);
@@ -80,7 +80,7 @@ describe('TenantColumns', () => {
       }
       const want = expected(v);
       expect(cols.live[o]).toBe(1);
-      expect(cols.titles[o]).toBe(want.title);
+      expect(cols.titles.get(o)).toBe(want.title);
       expect(cols.dateMs[o]).toBe(v.dateMs);
       expect(cols.year[o]).toBe(v.dateMs > 0 ? new Date(v.dateMs).getUTCFullYear() : -1);
       for (const c of ['date', 'created', 'amount'] as const) expect(Array.from(cols.numbers(c, o) ?? [])).toEqual(want[c]);
