@@ -160,7 +160,8 @@ export class TitleIndex {
     if (shortest !== undefined && prefixCount >= shortest.length) {
       // The whole words' lists intersected front to back (sorted, so each cursor only moves forward).
       const cursors = new Int32Array(must.length);
-      outer: for (const ord of shortest) {
+      outer: for (let i = 0; i < shortest.length; i++) {
+        const ord = shortest[i]!;
         if (++checks > MAX_CHECKS) break;
         for (let m = 1; m < must.length; m++) {
           const list = must[m]!.ords;
@@ -175,12 +176,16 @@ export class TitleIndex {
       // Walk the prefix's words, shortest (closest to what was typed) first; check the whole words per title.
       const byLength = [...range].sort((a, b) => a.word.length - b.word.length);
       if (byLength.length > 1) seen = new Set();
-      outer: for (const e of byLength)
-        for (const ord of e.ords) {
+      // Indexed loops: a closure or iterator per candidate was most of what a Suggest allocated.
+      outer: for (let k = 0; k < byLength.length; k++) {
+        const ords = byLength[k]!.ords;
+        candidates: for (let i = 0; i < ords.length; i++) {
           if (++checks > MAX_CHECKS) break outer;
-          if (!must.every((w) => this.#holds(ord, w.id))) continue;
+          const ord = ords[i]!;
+          for (let m = 0; m < must.length; m++) if (!this.#holds(ord, must[m]!.id)) continue candidates;
           if (!consider(ord)) break outer;
         }
+      }
     }
     found.sort((a, b) => a.at - b.at || a.words - b.words || a.ord - b.ord);
     return found.slice(0, limit).map((f) => f.ord);
