@@ -229,6 +229,11 @@ export class TenantColumns {
     return this.#byId.ids;
   }
 
+  /** Ordinals handed out (documents seen by this process, deleted ones included). */
+  get size(): number {
+    return this.#byId.size;
+  }
+
   ordinal(docId: string): number {
     let o = this.#byId.find(docId);
     if (o < 0) {
@@ -336,6 +341,12 @@ export class TenantColumns {
     this.source = g(this.source, (k) => new Int32Array(k));
   }
 }
+
+/**
+ * A segment holding at least 1/ID_SCAN_RATIO of its tenant's documents gets its ordinals from a walk of the
+ * tenant's id map (about ten times cheaper per document than opening the segment's own records).
+ */
+const ID_SCAN_RATIO = 10;
 
 /** Entries of each per-segment cache of values (the oldest goes first). */
 const SEGMENT_CACHE = 4096;
@@ -458,13 +469,24 @@ export class DocValuesStore {
     if (m === undefined) {
       const cols = this.columns(tenantId);
       m = new Int32Array(seg.docs).fill(NONE);
-      for (const { key, value } of this.store.docs.getRange({
-        start: [tenantId, seg.segmentId],
-        end: [tenantId, seg.segmentId, RANGE_END],
-        transaction,
-      })) {
-        const local = (key as Key)[2] as number;
-        if (local < seg.docs) m[local] = cols.ordinal(this.store.docOf(key as Key, value).id);
+      if (seg.docs * ID_SCAN_RATIO >= cols.size) {
+        // A large part of the tenant: walk its plain id map (`index-ids`, docId → [segment, local]) rather
+        // than open each of the segment's sealed document records. At 1M documents the records took ~10 µs
+        // each (an AES-GCM open), the id map ~1 µs per tenant document. Live documents only: a deleted one
+        // keeps NONE, and deleted documents are never visited.
+        for (const { key, value } of this.store.ids.getRange({ start: [tenantId], end: [tenantId, RANGE_END], transaction })) {
+          const [segmentId, local] = value;
+          if (segmentId === seg.segmentId && local < seg.docs) m[local] = cols.ordinal((key as Key)[1] as string);
+        }
+      } else {
+        for (const { key, value } of this.store.docs.getRange({
+          start: [tenantId, seg.segmentId],
+          end: [tenantId, seg.segmentId, RANGE_END],
+          transaction,
+        })) {
+          const local = (key as Key)[2] as number;
+          if (local < seg.docs) m[local] = cols.ordinal(this.store.docOf(key as Key, value).id);
+        }
       }
       remember(this.#segOrds, seg.segmentUid, m, SEGMENT_CACHE);
     }
