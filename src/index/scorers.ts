@@ -18,6 +18,7 @@ import {
   readPositionDeltas,
   type SkipTable,
 } from './postings-codec.js';
+import { grow } from './slice-table.js';
 
 export const NO_MORE_DOCS = 0x7fffffff;
 /** Bounds are compared with a little slack so that rounding can never prune a competitive doc. */
@@ -476,7 +477,8 @@ export class GroupScorer extends Scorer {
   /** The matching members' positions, merged (a member's own view when only one matches the doc). */
   positions(): Int32Array {
     let only: Int32Array | undefined;
-    let merged = 0;
+    /** Entries gathered in `merged`, once a second member matches (-1 until then). */
+    let gathered = -1;
     for (const m of this.members) {
       if (m.doc !== this.doc) continue;
       const p = m.positions();
@@ -485,19 +487,15 @@ export class GroupScorer extends Scorer {
         continue;
       }
       // A second member matches too: gather copies in this group's buffer.
-      if (merged === 0) merged = this.gather(only, 0);
-      merged = this.gather(p, merged);
+      if (gathered < 0) gathered = this.gather(only, 0);
+      gathered = this.gather(p, gathered);
     }
     if (only === undefined) return EMPTY_POSITIONS;
-    return merged === 0 ? only : this.merged.subarray(0, merged).sort();
+    return gathered < 0 ? only : this.merged.subarray(0, gathered).sort();
   }
   private merged = new Int32Array(16);
   private gather(p: Int32Array, at: number): number {
-    if (this.merged.length < at + p.length) {
-      const next = new Int32Array((at + p.length) * 2);
-      next.set(this.merged.subarray(0, at));
-      this.merged = next;
-    }
+    if (this.merged.length < at + p.length) this.merged = grow(this.merged, (at + p.length) * 2);
     this.merged.set(p, at);
     return at + p.length;
   }
