@@ -86,10 +86,10 @@ export abstract class Scorer {
 
 /** Things scorers need about the segment and the BM25F parameters. */
 export interface ScoringContext {
-  /** Field by field: the norm of (doc, field f) is norms[f * docs + doc]. */
+  /** Field by field: the norm of (doc, field f) is norms[f * segmentDocs + doc]. */
   norms: Uint8Array;
-  /** Documents of the segment (the stride of norms). */
-  docs: number;
+  /** Documents of the segment: the length of each field's row of norms. */
+  segmentDocs: number;
   /** invK[f * 256 + norm] = weight_f / (1 − b_f + b_f · len / avgLen_f) */
   invK: Float64Array;
   k1: number;
@@ -247,7 +247,7 @@ export class TermScorer extends Scorer {
 
   /** Scores of every doc of the current block, by the same arithmetic as score(). */
   private scoreBlock(): void {
-    const { norms, invK, k1, docs: stride } = this.ctx;
+    const { norms, invK, k1, segmentDocs } = this.ctx;
     const tfs = this.tfs;
     const docs = this.docs;
     const n = blockLength(this.skip, this.block);
@@ -260,7 +260,7 @@ export class TermScorer extends Scorer {
       if (!(mask & (1 << f))) continue;
       const row = f * BLOCK_SIZE;
       const inv = f * 256;
-      const normsOf = f * stride;
+      const normsOf = f * segmentDocs;
       for (let i = 0; i < n; i++) {
         const tf = tfs[row + i]!;
         if (tf > 0) t[i] = t[i]! + tf * invK[inv + norms[normsOf + docs[i]!]!]!;
@@ -301,11 +301,11 @@ export class TermScorer extends Scorer {
 
   override score(): number {
     if (this.scoredBlock === this.block) return this.blockScores[this.i]!;
-    const { norms, invK, k1, docs } = this.ctx;
+    const { norms, invK, k1, segmentDocs } = this.ctx;
     let t = 0;
     for (let f = 0; f < NUM_FIELDS; f++) {
       const tf = this.tfAt(f);
-      if (tf > 0) t += tf * invK[f * 256 + norms[f * docs + this.doc]!]!;
+      if (tf > 0) t += tf * invK[f * 256 + norms[f * segmentDocs + this.doc]!]!;
     }
     return (this.idfk1 * t) / (k1 + t);
   }

@@ -494,7 +494,7 @@ export class SearchIndex {
       // Re-score the cursor's document where it is now: writes since the last page shift scores.
       const at = this.store.ids.get([tenantId, after.d], topt);
       const view = at && views.find((v) => v.meta.id === at[0]);
-      const ctx: ScoringContext = { norms: view?.norms ?? new Uint8Array(0), docs: view?.meta.docs ?? 0, invK, k1 };
+      const ctx: ScoringContext = { norms: view?.norms ?? new Uint8Array(0), segmentDocs: view?.meta.docs ?? 0, invK, k1 };
       const scorer =
         at && view && !isDeleted(view.deletes, at[1])
           ? this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction)
@@ -510,7 +510,7 @@ export class SearchIndex {
     // Nothing the scorer can still find beats the heap (filters alone score 0; ties at a word's best).
     const done = (scorer: Scorer) => scorer.exactMax() && scorer.maxScore() <= heap.minScore();
     for (const view of views) {
-      const ctx: ScoringContext = { norms: view.norms, docs: view.meta.docs, invK, k1 };
+      const ctx: ScoringContext = { norms: view.norms, segmentDocs: view.meta.docs, invK, k1 };
       const scorer = this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction);
       const visit = scorer !== undefined ? options.visitor?.segment(tenantId, view.meta, transaction) : undefined;
       if (scorer !== undefined && visit !== undefined && batch !== undefined) {
