@@ -68,12 +68,15 @@ export class TextIds {
   /** The ordinal of `id`, or -1. */
   find(id: string): number {
     const h = hashRange(id, 0, id.length);
-    const len = this.#encode(id);
+    // Encoded only once a slot's hash matches: a new id (every first sighting) usually meets none.
+    let len = -1;
     const mask = this.#slots.length - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const e = this.#slots[s]! - 1;
       if (e < 0) return -1;
-      if (this.#hashes[e] === h && this.ids.holds(e, this.#scratch, len)) return e;
+      if (this.#hashes[e] !== h) continue;
+      if (len < 0) len = this.#encode(id);
+      if (this.ids.holds(e, this.#scratch, len)) return e;
     }
   }
 
