@@ -33,9 +33,9 @@ const TAG = 16;
 export const RECORD_OVERHEAD = 1 + NONCE + TAG;
 
 /** 'imap': the IMAP importer's ledger keys and status (src/imap/ledger.ts). */
-export type RecordPurpose = 'index-block' | 'index-word' | 'index-values' | 'document' | 'imap';
+export type RecordPurpose = 'index-block' | 'index-word' | 'document' | 'imap';
 
-const PURPOSES: readonly RecordPurpose[] = ['index-block', 'index-word', 'index-values', 'document', 'imap'];
+const PURPOSES: readonly RecordPurpose[] = ['index-block', 'index-word', 'document', 'imap'];
 
 interface TenantRecordKeys {
   aead: Map<RecordPurpose, KeyObject>;

@@ -1,21 +1,21 @@
 /**
- * Per-document values beside the segments: what value fields (`tag:`, `date:`, `amount:` …), facets and the
- * date/title sort orders read. Durable in the sub-database `index-values` ([tenant, docId] → DocValues,
- * msgpack), written by the index's write hook in the same transaction as the segment (so a document and its
- * values appear and vanish together); tag changes rewrite only this record.
+ * Per-document values: what value fields (`tag:`, `date:`, `amount:` …), facets and the date/title sort
+ * orders read. Durable with their segment (segment-values.ts: sealed blocks of 128 documents in
+ * `index-values`), written by the index's write hook in the same transaction as the segment (so a document
+ * and its values appear and vanish together), copied by merges; tag changes rewrite the document's block.
  *
  * Queries read a compact in-memory column store per tenant (typed arrays over a per-process ordinal per
  * document id, interned strings), loaded lazily from LMDB and updated in step by the same hooks, plus a
  * per-segment map local doc → ordinal (segments are immutable, so the map is cached by segment uid).
  */
-import type { Database, RootDatabase, Transaction } from 'lmdb';
-import { pack, unpack } from 'msgpackr';
-import type { IndexStore, Key } from './index-store.js';
-import { RANGE_END } from './index-store.js';
+import type { RootDatabase, Transaction } from 'lmdb';
+import type { BinaryGetter, IndexStore } from './index-store.js';
 import { NONE, OrdinalSlices } from './ordinal-slices.js';
 import type { DocFilter } from './query-ast.js';
 import { remember } from './remember.js';
 import type { MatchVisitor } from './search-index.js';
+import { isDeleted, listSegments } from './segment-merger.js';
+import { putSegmentValues, segmentValueBlocks, updateValue, VALUES_BLOCK } from './segment-values.js';
 import type { IndexDoc } from './segment-writer.js';
 import { TextColumn, TextIds } from './text-column.js';
 
@@ -244,10 +244,11 @@ export class TenantColumns {
     return o;
   }
 
-  set(docId: string, v: DocValues | undefined): void {
+  /** Sets (or with undefined clears) a document's values; returns its ordinal. */
+  set(docId: string, v: DocValues | undefined): number {
     const o = this.ordinal(docId);
     this.#clear(o);
-    if (v === undefined) return;
+    if (v === undefined) return o;
     this.live[o] = 1;
     this.titles.set(o, titleOf(v));
     this.dateMs[o] = v.dateMs;
@@ -259,6 +260,7 @@ export class TenantColumns {
     if (v.dates.length + v.amounts.length + v.tags.length > 0) this.#append(o, v);
     if (v.to.length + v.ibans.length + v.invoices.length > 0)
       this.strings.set(o, { to: v.to, ibans: v.ibans, invoices: v.invoices });
+    return o;
   }
 
   /** Ordinal o's numbers of a range column: its own date and the dates in its text; upload time; amounts. */
@@ -342,12 +344,6 @@ export class TenantColumns {
   }
 }
 
-/**
- * A segment holding at least 1/ID_SCAN_RATIO of its tenant's documents gets its ordinals from a walk of the
- * tenant's id map (about ten times cheaper per document than opening the segment's own records).
- */
-const ID_SCAN_RATIO = 10;
-
 /** Entries of each per-segment cache of values (the oldest goes first). */
 const SEGMENT_CACHE = 4096;
 
@@ -383,8 +379,6 @@ export interface SegmentNumbers {
 }
 
 export class DocValuesStore {
-  /** [tenant, docId] → DocValues, msgpack, sealed with the tenant's record key (they hold titles, IBANs …). */
-  readonly db: Database<Buffer, Key>;
   readonly #tenants = new Map<string, TenantColumns>();
   /** Segment uid → local doc → ordinal. */
   readonly #segOrds = new Map<string, Int32Array>();
@@ -396,31 +390,24 @@ export class DocValuesStore {
 
   constructor(private readonly store: IndexStore) {
     this.root = store.root;
-    this.db = store.root.openDB({ name: 'index-values', encoding: 'binary' });
-  }
-
-  #seal(tenantId: string, docId: string, v: DocValues): Buffer {
-    return this.store.cipher.seal(tenantId, 'index-values', pack(v), docId);
-  }
-
-  #open(tenantId: string, docId: string, sealed: Uint8Array): DocValues {
-    return unpack(this.store.cipher.open(tenantId, 'index-values', sealed, docId)) as DocValues;
   }
 
   // ------------------------------------------------------------ writes (inside index write transactions)
 
-  putSync(tenantId: string, docId: string, v: DocValues): void {
-    this.db.put([tenantId, docId], this.#seal(tenantId, docId, v));
-    this.#tenants.get(tenantId)?.set(docId, v);
+  /** A new segment's documents, local doc i = ids[i]: stored with the segment, and in the columns if loaded. */
+  addSegment(tenantId: string, segmentId: number, ids: readonly string[], values: readonly DocValues[]): void {
+    putSegmentValues(this.store, tenantId, segmentId, ids, values);
+    const cols = this.#tenants.get(tenantId);
+    if (cols !== undefined) for (let i = 0; i < ids.length; i++) cols.set(ids[i]!, values[i]);
   }
 
-  removeSync(tenantId: string, docId: string): void {
-    this.db.remove([tenantId, docId]);
+  /** A document was deleted (its values go with its segment's next merge). */
+  removed(tenantId: string, docId: string): void {
     this.#tenants.get(tenantId)?.set(docId, undefined);
   }
 
-  dropSync(tenantId: string): void {
-    for (const k of [...this.db.getKeys({ start: [tenantId], end: [tenantId, RANGE_END] })]) this.db.remove(k as Key);
+  /** The tenant's index was dropped (with it every values block). */
+  dropped(tenantId: string): void {
     this.#tenants.delete(tenantId);
   }
 
@@ -431,29 +418,49 @@ export class DocValuesStore {
     tags: readonly string[] | (() => readonly string[] | undefined),
   ): Promise<boolean> {
     return this.root.childTransaction(() => {
-      const v = this.get(tenantId, docId);
-      const now = typeof tags === 'function' ? tags() : tags;
-      if (v === undefined || now === undefined) return false;
-      this.putSync(tenantId, docId, { ...v, tags: [...now] });
+      let next: DocValues | undefined;
+      updateValue(this.store, tenantId, docId, (current) => {
+        const now = typeof tags === 'function' ? tags() : tags;
+        if (now !== undefined) next = { ...(current as DocValues), tags: [...now] };
+        return next;
+      });
+      if (next === undefined) return false;
       const cols = this.#tenants.get(tenantId);
-      if (cols !== undefined) cols.tagVersion++;
+      if (cols !== undefined) {
+        cols.set(docId, next);
+        cols.tagVersion++;
+      }
       return true;
     });
   }
 
-  get(tenantId: string, docId: string): DocValues | undefined {
-    const sealed = this.db.get([tenantId, docId]);
-    return sealed === undefined ? undefined : this.#open(tenantId, docId, sealed);
-  }
-
   // ------------------------------------------------------------ reads
 
+  /**
+   * The tenant's columns, loaded on first use from every listed segment's values blocks in one snapshot
+   * (live documents only); each segment's local doc → ordinal map is filled on the way.
+   */
   columns(tenantId: string): TenantColumns {
     let c = this.#tenants.get(tenantId);
     if (c === undefined) {
       c = new TenantColumns();
-      for (const { key, value } of this.db.getRange({ start: [tenantId], end: [tenantId, RANGE_END] }))
-        c.set((key as Key)[1] as string, this.#open(tenantId, (key as Key)[1] as string, value));
+      const transaction = this.root.useReadTransaction();
+      try {
+        for (const seg of listSegments(this.store, tenantId, transaction)) {
+          const dels = (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, seg.id], { transaction });
+          const ords = new Int32Array(seg.docs).fill(NONE);
+          for (const { block, decoded } of segmentValueBlocks(this.store, tenantId, seg.id, transaction)) {
+            const { ids, values } = decoded;
+            for (let i = 0, local = block * VALUES_BLOCK; i < ids.length && local < seg.docs; i++, local++) {
+              const v = values![i] as DocValues | null;
+              if (v !== null && !isDeleted(dels, local)) ords[local] = c.set(ids[i]!, v);
+            }
+          }
+          remember(this.#segOrds, seg.uid, ords, SEGMENT_CACHE);
+        }
+      } finally {
+        transaction.done();
+      }
       this.#tenants.set(tenantId, c);
     }
     return c;
@@ -467,26 +474,14 @@ export class DocValuesStore {
   ): Int32Array {
     let m = this.#segOrds.get(seg.segmentUid);
     if (m === undefined) {
+      // A segment written or merged after the columns were loaded: the ids of its values blocks.
       const cols = this.columns(tenantId);
       m = new Int32Array(seg.docs).fill(NONE);
-      if (seg.docs * ID_SCAN_RATIO >= cols.size) {
-        // A large part of the tenant: walk its plain id map (`index-ids`, docId → [segment, local]) rather
-        // than open each of the segment's sealed document records. At 1M documents the records took ~10 µs
-        // each (an AES-GCM open), the id map ~1 µs per tenant document. Live documents only: a deleted one
-        // keeps NONE, and deleted documents are never visited.
-        for (const { key, value } of this.store.ids.getRange({ start: [tenantId], end: [tenantId, RANGE_END], transaction })) {
-          const [segmentId, local] = value;
-          if (segmentId === seg.segmentId && local < seg.docs) m[local] = cols.ordinal((key as Key)[1] as string);
-        }
-      } else {
-        for (const { key, value } of this.store.docs.getRange({
-          start: [tenantId, seg.segmentId],
-          end: [tenantId, seg.segmentId, RANGE_END],
-          transaction,
-        })) {
-          const local = (key as Key)[2] as number;
-          if (local < seg.docs) m[local] = cols.ordinal(this.store.docOf(key as Key, value).id);
-        }
+      const dels = (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, seg.segmentId], { transaction });
+      for (const { block, decoded } of segmentValueBlocks(this.store, tenantId, seg.segmentId, transaction, true)) {
+        const { ids } = decoded;
+        for (let i = 0, local = block * VALUES_BLOCK; i < ids.length && local < seg.docs; i++, local++)
+          if (!isDeleted(dels, local)) m[local] = cols.ordinal(ids[i]!);
       }
       remember(this.#segOrds, seg.segmentUid, m, SEGMENT_CACHE);
     }

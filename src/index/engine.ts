@@ -80,22 +80,24 @@ export class SearchEngine {
       ...indexOptions,
       hooks: {
         added: (tenantId, segmentId, docs, newWords) => {
-          for (const d of docs as readonly ValuedIndexDoc[]) {
+          const ids = docs.map((d) => d.docId);
+          const values = (docs as readonly ValuedIndexDoc[]).map((d) => {
             const v = d.values ?? valuesFromIndexDoc(d);
             const tags = d.freshTags?.();
             if (tags) v.tags = [...tags];
-            this.values.putSync(tenantId, d.docId, v);
-            this.suggester.titleChanged(tenantId, d.docId, titleOf(v));
-          }
+            return v;
+          });
+          this.values.addSegment(tenantId, segmentId, ids, values);
+          for (let i = 0; i < ids.length; i++) this.suggester.titleChanged(tenantId, ids[i]!, titleOf(values[i]!));
           this.dictionary.segmentAdded(tenantId, segmentId);
           this.words.added(tenantId, newWords);
         },
         deleted: (tenantId, docId) => {
-          this.values.removeSync(tenantId, docId);
+          this.values.removed(tenantId, docId);
           this.suggester.titleChanged(tenantId, docId, undefined);
         },
         dropped: (tenantId) => {
-          this.values.dropSync(tenantId);
+          this.values.dropped(tenantId);
           this.dictionary.dropped(tenantId);
           this.suggester.dropped(tenantId);
         },

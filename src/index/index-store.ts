@@ -23,6 +23,8 @@
  *   index-deletes   [t, segId]              → tombstone bitset                 binary
  *   index-docs      [t, segId, localDoc]    → sealed DocRecord (msgpack)
  *   index-ids       [t, docId]              → [segId, localDoc]      (msgpack)
+ *   index-values    [t, segId, blockNo]     → sealed ids and values (doc-values.ts) of 128 local docs
+ *                                             (segment-values.ts)
  *   index-words     [t, blockNo]            → sealed [folded, the word as first written, …]: the words new to
  *                                             one write; as-you-type completion shows words, not index terms
  *                                             ("Müller", not "mull")
@@ -59,7 +61,7 @@ export interface DocRecord {
 export type Key = (string | number)[];
 
 /** Sub-databases whose values are sealed. */
-export type SealedDb = 'dirs' | 'terms' | 'positions' | 'large' | 'docs' | 'words';
+export type SealedDb = 'dirs' | 'terms' | 'positions' | 'large' | 'docs' | 'words' | 'values';
 
 /** The binary read of lmdb-js's Database, which its typings leave out (index values are plain bytes). */
 export type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction }): Uint8Array | undefined };
@@ -85,6 +87,7 @@ export class IndexStore {
   readonly docs: Database<Buffer, Key>;
   readonly ids: Database<[number, number], Key>;
   readonly words: Database<Buffer, Key>;
+  readonly values: Database<Buffer, Key>;
 
   constructor(
     readonly root: RootDatabase,
@@ -100,6 +103,7 @@ export class IndexStore {
     this.docs = root.openDB({ name: 'index-docs', encoding: 'binary' });
     this.ids = root.openDB({ name: 'index-ids', encoding: 'msgpack' });
     this.words = root.openDB({ name: 'index-words', encoding: 'binary' });
+    this.values = root.openDB({ name: 'index-values', encoding: 'binary' });
   }
 
   /** Seals a value of a sealed sub-database, bound to its key (the tenant is key[0]). */
@@ -148,6 +152,7 @@ export class IndexStore {
       this.docs,
       this.ids,
       this.words,
+      this.values,
     ] as Database<unknown, Key>[];
   }
 }

@@ -92,7 +92,10 @@ export interface SearchIndexOptions {
 
 /** In-transaction write hooks: whatever they write commits or rolls back with the index write. */
 export interface IndexWriteHooks {
-  /** `newWords`: [folded, as written] pairs the tenant's word list did not have yet. */
+  /**
+   * `docs[i]` is the new segment's local doc i. `newWords`: [folded, as written] pairs the tenant's word list
+   * did not have yet.
+   */
   added?(tenantId: string, segmentId: number, docs: readonly IndexDoc[], newWords: readonly [string, string][]): void;
   deleted?(tenantId: string, docId: string): void;
   dropped?(tenantId: string): void;
@@ -745,9 +748,10 @@ function skipTableOf(postings: Uint8Array): SkipTable {
  * (`prepareFormat`). 2: block impacts became (tf, norm) frontiers; 3: grouped by the fields holding the term;
  * 4: Suggest's words sealed in one value per write (word-list.ts) instead of one per word; 5: positions
  * without their field (known from the frequencies) in one chunked stream per segment, blocks cut to LMDB's
- * pages; 6: a block's position deltas bit-packed in runs of 128.
+ * pages; 6: a block's position deltas bit-packed in runs of 128; 7: per-document values in blocks by segment
+ * (segment-values.ts) instead of one record per document id.
  */
-export const INDEX_FORMAT = 6;
+export const INDEX_FORMAT = 7;
 /** Outside every tenant's key range (tenant ids are never empty). */
 const FORMAT_KEY: Key = ['', 'format'];
 const REBUILD_KEY: Key = ['', 'rebuild'];

@@ -42,6 +42,16 @@ import {
   readPositionDeltas,
 } from './postings-codec.js';
 import { type PutFn, segmentTerms, type TermEntry } from './segment-format.js';
+import {
+  decodeValuesBlock,
+  encodeValuesBlock,
+  readValue,
+  segmentValueBlocks,
+  VALUES_BLOCK,
+  valueEditsSince,
+  valuesBlocks,
+  watchValueEdits,
+} from './segment-values.js';
 import { IntList, SegmentTermEncoder } from './segment-writer.js';
 
 export interface MergePolicy {
@@ -197,6 +207,8 @@ export async function mergeSegments(
   if (newId === undefined) return 'stale';
   const activeKey = `${tenantId}\0${newId}`;
   active(root).add(activeKey);
+  // Before the snapshot: values edited in place after it are carried over at the swap.
+  const edits = watchValueEdits(root);
   const snapshot = root.useReadTransaction();
   try {
     const topt = { transaction: snapshot };
@@ -226,10 +238,23 @@ export async function mergeSegments(
     }
     const norms = new Uint8Array(records.length * NUM_FIELDS);
     for (const [i, p] of normParts.entries()) norms.set(p, i * NUM_FIELDS);
+    // The live documents' values (segment-values.ts), under their new numbers.
+    const values = new Array<unknown>(records.length).fill(null);
+    for (const [s, seg] of sources.entries()) {
+      const map = remap[s]!;
+      for (const { block, decoded } of segmentValueBlocks(store, tenantId, seg.id, snapshot)) {
+        const from = block * VALUES_BLOCK;
+        decoded.values!.forEach((v, i) => {
+          const target = map[from + i] ?? -1;
+          if (target >= 0) values[target] = v;
+        });
+        if (block % 64 === 63) await yieldToLoop();
+      }
+    }
 
     // Buffered writes of the new segment, flushed in chunks while the pending marker is ours.
     // Values are sealed as they are buffered (sealing copies them out of the encoder's scratch buffers).
-    let ops: { db: 'dirs' | 'terms' | 'positions' | 'large' | 'docs' | 'norms'; key: Key; value: Buffer }[] = [];
+    let ops: { db: 'dirs' | 'terms' | 'positions' | 'large' | 'docs' | 'norms' | 'values'; key: Key; value: Buffer }[] = [];
     let buffered = 0;
     const put: PutFn = (db, key, value) => {
       ops.push({ db, key, value: store.seal(db, key, value) });
@@ -293,6 +318,16 @@ export async function mergeSegments(
         buffered += 256;
         if (buffered >= chunkBytes && !(await flush())) return await abandon(store, tenantId, newId, uid);
       }
+      for (const { key, plain } of valuesBlocks(
+        tenantId,
+        newId,
+        records.map((r) => r.id),
+        values,
+      )) {
+        ops.push({ db: 'values', key, value: store.seal('values', key, plain) });
+        buffered += plain.length + 32;
+        if (buffered >= chunkBytes && !(await flush())) return await abandon(store, tenantId, newId, uid);
+      }
       if (ops.length > 0 && !(await flush())) return await abandon(store, tenantId, newId, uid);
     }
 
@@ -319,6 +354,7 @@ export async function mergeSegments(
         meta.remove([tenantId, 'seg', seg.id]);
         meta.put([tenantId, 'garbage', seg.id], { uid: seg.uid } satisfies Marker);
       });
+      carryValueEdits(store, tenantId, newId, sources, remap, valueEditsSince(root, edits.from));
       meta.remove([tenantId, 'pending', newId]);
       let created: SegmentMeta | undefined;
       if (records.length > 0) {
@@ -333,7 +369,34 @@ export async function mergeSegments(
     return result;
   } finally {
     snapshot.done();
+    edits.done();
     active(root).delete(activeKey);
+  }
+}
+
+/**
+ * Values edited in place (tags) since the merge's snapshot: copy the sources' current ones into the new
+ * segment (inside the swap transaction; such edits are few).
+ */
+function carryValueEdits(
+  store: IndexStore,
+  tenantId: string,
+  newId: number,
+  sources: readonly SegmentMeta[],
+  remap: readonly Int32Array[],
+  edits: readonly { tenantId: string; segmentId: number; local: number }[],
+): void {
+  for (const e of edits) {
+    if (e.tenantId !== tenantId) continue;
+    const s = sources.findIndex((seg) => seg.id === e.segmentId);
+    const target = s < 0 ? -1 : (remap[s]![e.local] ?? -1);
+    if (target < 0) continue;
+    const key: Key = [tenantId, newId, Math.floor(target / VALUES_BLOCK)];
+    const plain = store.get('values', key);
+    if (plain === undefined) continue;
+    const { ids, values } = decodeValuesBlock(plain);
+    values![target % VALUES_BLOCK] = readValue(store, tenantId, e.segmentId, e.local) ?? null;
+    store.putSealed('values', key, encodeValuesBlock(ids, values!));
   }
 }
 
@@ -400,7 +463,7 @@ async function removeSegmentData(
 ): Promise<void> {
   const meta = store.meta as unknown as MetaDb;
   const ours = () => (meta.get([tenantId, kind, id]) as Marker | undefined)?.uid === uid;
-  for (const db of [store.dirs, store.terms, store.positions, store.large, store.docs]) {
+  for (const db of [store.dirs, store.terms, store.positions, store.large, store.docs, store.values]) {
     for (;;) {
       const done = await store.root.childTransaction(() => {
         if (!ours()) return true;

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DocValues, ValuedIndexDoc } from '../../src/index/doc-values.js';
 import { SearchEngine } from '../../src/index/engine.js';
 import { InMemoryTextStore } from '../../src/index/index.js';
+import { RANGE_END } from '../../src/index/index-store.js';
 import { testCipher } from '../helpers/index-cipher.js';
 
 let dir: string;
@@ -431,6 +432,97 @@ describe('cursor pagination', () => {
     expect(r.nextCursor).toBeDefined();
     await expect(e.search('t1', 'rechnung', { sort: 'title', cursor: r.nextCursor! })).rejects.toThrow(/cursor/);
     await expect(e.search('t1', 'rechnung', { cursor: r.nextCursor! })).rejects.toThrow(/cursor/);
+  });
+});
+
+describe('values kept with their segments', () => {
+  it('follow deletes, updates, tags edited during a merge, and a restart: facets and tag filters equal brute force', async () => {
+    let e = engine();
+    let seed = 3;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const types = ['application/pdf', 'image/png', 'text/plain'];
+    const make = (id: string) =>
+      doc(id, `gemeinsam ${['alpha', 'beta', 'gamma'][rnd(3)]}`, {
+        mediaType: types[rnd(types.length)]!,
+        dateMs: Date.UTC(2018 + rnd(6), rnd(12), 1),
+        source: rnd(2) ? 'upload' : 'imap',
+        tags: ['a', 'b', 'c'].filter(() => rnd(3) === 0),
+      });
+    const model = new Map<string, DocValues>();
+    const add = async (docs: ValuedIndexDoc[]) => {
+      await e.index.addDocuments('t1', docs);
+      for (const d of docs) model.set(d.docId, d.values!);
+    };
+    const retag = async (id: string, tags: string[]) => {
+      expect(await e.setTags('t1', id, tags)).toBe(true);
+      model.set(id, { ...model.get(id)!, tags });
+    };
+    // 300 documents in four segments, each over several values blocks (128 documents).
+    for (let i = 0; i < 300; i += 75) await add(Array.from({ length: 75 }, (_, k) => make(`d${i + k}`)));
+    await e.index.addDocuments('t2', [make('other')]);
+    const check = async () => {
+      const r = await e.search('t1', 'gemeinsam', { facets: ['type', 'year', 'tag', 'source'], limit: 1 });
+      expect(r.total).toBe(model.size);
+      const brute = (f: (v: DocValues) => string[]) => {
+        const m = new Map<string, number>();
+        for (const v of model.values()) for (const k of f(v)) m.set(k, (m.get(k) ?? 0) + 1);
+        return m;
+      };
+      const expected = {
+        type: brute((v) => [v.mediaType]),
+        year: brute((v) => [String(new Date(v.dateMs).getUTCFullYear())]),
+        tag: brute((v) => v.tags),
+        source: brute((v) => [v.source]),
+      };
+      for (const f of r.facets)
+        expect(new Map(f.buckets.map((b) => [b.value, b.count])), f.field).toEqual(expected[f.field as 'type']);
+      for (const tag of ['a', 'b', 'c', 'während'])
+        expect((await e.search('t1', `tag:${tag}`, { limit: 1000 })).hits.map((h) => h.docId).sort()).toEqual(
+          [...model]
+            .filter(([, v]) => v.tags.includes(tag))
+            .map(([id]) => id)
+            .sort(),
+        );
+    };
+    for (const id of ['d1', 'd140', 'd299']) {
+      await e.index.deleteDocument('t1', id);
+      model.delete(id);
+    }
+    await add([make('d7'), make('d200')]); // updates: delete + add in a new segment
+    await retag('d10', ['b', 'neu']);
+    await check();
+
+    // A tag edited after the merge took its snapshot is carried into the merged segment.
+    const merging = e.index.merge({ tenantId: 't1', force: true });
+    const pending = () => [...e.index.store.meta.getKeys({ start: ['t1', 'pending'], end: ['t1', 'pending', RANGE_END] })];
+    while (pending().length === 0) await new Promise((r) => setImmediate(r));
+    await retag('d20', ['während']);
+    await retag('d7', ['während', 'a']);
+    await merging;
+    await check();
+    // One segment is left, and the merged-away segments' values blocks are gone.
+    const blocks = [...e.index.store.values.getKeys({ start: ['t1'], end: ['t1', RANGE_END] })];
+    expect(blocks.map((k) => (k as unknown[])[2])).toEqual([0, 1, 2]);
+
+    // After a restart the columns are loaded from the blocks; a segment written then is read through its ids.
+    await e.index.deleteDocument('t1', 'd30');
+    model.delete('d30');
+    await e.index.close();
+    await root.close();
+    root = open({ path: dir });
+    e = engine(root);
+    await check();
+    const titles = async (typed: string) =>
+      (await e.suggest('t1', typed)).suggestions.filter((x) => x.kind === 'title').map((x) => x.docId);
+    expect(await titles('d31.txt')).toEqual(['d31']);
+    expect(await titles('d30.txt')).toEqual([]); // deleted: no title to suggest
+    await add([make('n1'), make('n2')]);
+    await retag('n2', ['während']);
+    await check();
+    expect((await e.search('t2', 'gemeinsam', { facets: ['type'] })).total).toBe(1);
   });
 });
 
