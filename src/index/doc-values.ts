@@ -15,7 +15,14 @@ import type { DocFilter } from './query-ast.js';
 import { remember } from './remember.js';
 import type { MatchVisitor } from './search-index.js';
 import { isDeleted, listSegments } from './segment-merger.js';
-import { putSegmentValues, segmentValueBlocks, updateValue, VALUES_BLOCK } from './segment-values.js';
+import {
+  decodeValuesBlock,
+  decodeValuesBlockIds,
+  putSegmentValues,
+  segmentValueBlocks,
+  updateValue,
+  VALUES_BLOCK,
+} from './segment-values.js';
 import type { IndexDoc } from './segment-writer.js';
 import { TextColumn, TextIds } from './text-column.js';
 
@@ -449,10 +456,10 @@ export class DocValuesStore {
         for (const seg of listSegments(this.store, tenantId, transaction)) {
           const dels = (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, seg.id], { transaction });
           const ords = new Int32Array(seg.docs).fill(NONE);
-          for (const { block, decoded } of segmentValueBlocks(this.store, tenantId, seg.id, transaction)) {
-            const { ids, values } = decoded;
+          for (const { block, stored } of segmentValueBlocks(this.store, tenantId, seg.id, transaction)) {
+            const { ids, values } = decodeValuesBlock(stored);
             for (let i = 0, local = block * VALUES_BLOCK; i < ids.length && local < seg.docs; i++, local++) {
-              const v = values![i] as DocValues | null;
+              const v = values[i] as DocValues | null;
               if (v !== null && !isDeleted(dels, local)) ords[local] = c.set(ids[i]!, v);
             }
           }
@@ -478,8 +485,8 @@ export class DocValuesStore {
       const cols = this.columns(tenantId);
       m = new Int32Array(seg.docs).fill(NONE);
       const dels = (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, seg.segmentId], { transaction });
-      for (const { block, decoded } of segmentValueBlocks(this.store, tenantId, seg.segmentId, transaction, true)) {
-        const { ids } = decoded;
+      for (const { block, stored } of segmentValueBlocks(this.store, tenantId, seg.segmentId, transaction)) {
+        const ids = decodeValuesBlockIds(stored);
         for (let i = 0, local = block * VALUES_BLOCK; i < ids.length && local < seg.docs; i++, local++)
           if (!isDeleted(dels, local)) m[local] = cols.ordinal(ids[i]!);
       }

@@ -242,9 +242,9 @@ export async function mergeSegments(
     const values = new Array<unknown>(records.length).fill(null);
     for (const [s, seg] of sources.entries()) {
       const map = remap[s]!;
-      for (const { block, decoded } of segmentValueBlocks(store, tenantId, seg.id, snapshot)) {
+      for (const { block, stored } of segmentValueBlocks(store, tenantId, seg.id, snapshot)) {
         const from = block * VALUES_BLOCK;
-        decoded.values!.forEach((v, i) => {
+        decodeValuesBlock(stored).values.forEach((v, i) => {
           const target = map[from + i] ?? -1;
           if (target >= 0) values[target] = v;
         });
@@ -395,8 +395,8 @@ function carryValueEdits(
     const plain = store.get('values', key);
     if (plain === undefined) continue;
     const { ids, values } = decodeValuesBlock(plain);
-    values![target % VALUES_BLOCK] = readValue(store, tenantId, e.segmentId, e.local) ?? null;
-    store.putSealed('values', key, encodeValuesBlock(ids, values!));
+    values[target % VALUES_BLOCK] = readValue(store, tenantId, e.segmentId, e.local) ?? null;
+    store.putSealed('values', key, encodeValuesBlock(ids, values));
   }
 }
 

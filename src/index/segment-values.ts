@@ -29,8 +29,8 @@ export const VALUES_BLOCK = 128;
 
 export interface ValuesBlock {
   ids: string[];
-  /** Undefined when only the ids were decoded; null for a doc without values. */
-  values?: unknown[];
+  /** Null for a doc without values. */
+  values: unknown[];
 }
 
 /** No shared structures: each block carries the record definitions it uses. */
@@ -47,11 +47,16 @@ export function encodeValuesBlock(ids: readonly string[], values: readonly unkno
 }
 
 /** `stored` was sealed by us (authenticated before this), so its decompressed size is honest. */
-export function decodeValuesBlock(stored: Uint8Array, idsOnly = false): ValuesBlock {
+export function decodeValuesBlock(stored: Uint8Array): ValuesBlock {
   const view = decompress(stored);
   const n = view.readUInt32LE(0);
-  const ids = unpack(view.subarray(4, 4 + n)) as string[];
-  return idsOnly ? { ids } : { ids, values: records.unpack(view.subarray(4 + n)) as unknown[] };
+  return { ids: unpack(view.subarray(4, 4 + n)) as string[], values: records.unpack(view.subarray(4 + n)) as unknown[] };
+}
+
+/** Only the ids of a block (its values are not decoded). */
+export function decodeValuesBlockIds(stored: Uint8Array): string[] {
+  const view = decompress(stored);
+  return unpack(view.subarray(4, 4 + view.readUInt32LE(0))) as string[];
 }
 
 /** The blocks of a new segment's values, local docs 0 … ids.length − 1 (for a write transaction's puts). */
@@ -79,20 +84,19 @@ export function putSegmentValues(
   for (const { key, plain } of valuesBlocks(tenantId, segmentId, ids, values)) store.putSealed('values', key, plain);
 }
 
-/** Every values block of a segment, in order (in the snapshot given). */
+/** Every values block of a segment, in order (in the snapshot given), opened but not decoded. */
 export function* segmentValueBlocks(
   store: IndexStore,
   tenantId: string,
   segmentId: number,
   transaction: Transaction | undefined,
-  idsOnly = false,
-): Generator<{ block: number; decoded: ValuesBlock }> {
+): Generator<{ block: number; stored: Buffer }> {
   for (const { key, value } of store.values.getRange({
     start: [tenantId, segmentId],
     end: [tenantId, segmentId, RANGE_END],
     ...(transaction ? { transaction } : {}),
   }))
-    yield { block: (key as Key)[2] as number, decoded: decodeValuesBlock(store.open('values', key as Key, value), idsOnly) };
+    yield { block: (key as Key)[2] as number, stored: store.open('values', key as Key, value) };
 }
 
 /** One local doc's values, or undefined. */
@@ -105,7 +109,7 @@ export function readValue(
 ): unknown {
   const plain = store.get('values', [tenantId, segmentId, Math.floor(local / VALUES_BLOCK)], transaction);
   if (plain === undefined) return undefined;
-  return decodeValuesBlock(plain).values![local % VALUES_BLOCK] ?? undefined;
+  return decodeValuesBlock(plain).values[local % VALUES_BLOCK] ?? undefined;
 }
 
 /**
@@ -120,12 +124,12 @@ export function updateValue(store: IndexStore, tenantId: string, docId: string, 
   const plain = store.get('values', key);
   if (plain === undefined) return false;
   const { ids, values } = decodeValuesBlock(plain);
-  const current = values![local % VALUES_BLOCK];
+  const current = values[local % VALUES_BLOCK];
   if (current === undefined || current === null) return false;
   const next = change(current);
   if (next === undefined) return false;
-  values![local % VALUES_BLOCK] = next;
-  store.putSealed('values', key, encodeValuesBlock(ids, values!));
+  values[local % VALUES_BLOCK] = next;
+  store.putSealed('values', key, encodeValuesBlock(ids, values));
   noteEdit(store.root, tenantId, segmentId, local);
   return true;
 }
