@@ -44,6 +44,31 @@ export function titleWords(title: string): string[] {
   return out;
 }
 
+const NON_ASCII = /[^\p{ASCII}]/u;
+
+/**
+ * The words of a title as written (WORD_RE's matches) into `out`. An ASCII title is split by a scan of its
+ * char codes, without a match object per word.
+ */
+function rawWords(title: string, out: string[]): void {
+  out.length = 0;
+  if (NON_ASCII.test(title)) {
+    for (const m of title.matchAll(WORD_RE)) out.push(m[0]);
+    return;
+  }
+  let start = -1;
+  for (let i = 0; i <= title.length; i++) {
+    const c = i < title.length ? title.charCodeAt(i) : 0;
+    // [A-Za-z0-9]: what \p{L} and \p{N} match among ASCII characters.
+    const word = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (word && start < 0) start = i;
+    else if (!word && start >= 0) {
+      out.push(title.slice(start, i));
+      start = -1;
+    }
+  }
+}
+
 export class TitleIndex {
   readonly #byWord = new Map<string, Word>();
   /** Words by id; a word no title holds any more is dropped at the next merge (its id is not reused). */
@@ -67,29 +92,62 @@ export class TitleIndex {
   /** Enter a title's words for `ord` (which holds none); `fresh` gets each word new to the index. */
   #add(ord: number, title: string, fresh: (e: Word) => void): void {
     const words = titleWords(title);
-    if (words.length === 0) return;
-    const at = this.#titleWords.reserve(ord, words.length);
+    const entries: Word[] = [];
+    for (let k = 0; k < words.length; k++) entries.push(this.#entry(words[k]!, fresh));
+    this.#enter(ord, entries);
+  }
+
+  /** The entry of folded word `w`, made (and handed to `fresh`) if new. */
+  #entry(w: string, fresh: (e: Word) => void): Word {
+    let e = this.#byWord.get(w);
+    if (e === undefined) {
+      e = { word: w, id: this.#words.length, ords: [] };
+      this.#words.push(e);
+      this.#byWord.set(w, e);
+      fresh(e);
+    }
+    return e;
+  }
+
+  /** Enter `ord` (which holds none) under its title's distinct words. */
+  #enter(ord: number, entries: readonly Word[]): void {
+    if (entries.length === 0) return;
+    const at = this.#titleWords.reserve(ord, entries.length);
     const ids = this.#titleWords.arena;
-    for (const [k, w] of words.entries()) {
-      let e = this.#byWord.get(w);
-      if (e === undefined) {
-        e = { word: w, id: this.#words.length, ords: [] };
-        this.#words.push(e);
-        this.#byWord.set(w, e);
-        fresh(e);
-      }
+    for (let k = 0; k < entries.length; k++) {
+      const e = entries[k]!;
       insertSorted(e.ords, ord);
       ids[at + k] = e.id;
     }
-    this.#titleWords.commit(ord, at, words.length);
+    this.#titleWords.commit(ord, at, entries.length);
   }
 
-  /** Load titles in bulk (a tenant's first Suggest): one sort instead of a sorted insert per new word. */
+  /**
+   * Load titles in bulk (a tenant's first Suggest, 1M titles at 1M documents): one sort instead of a sorted
+   * insert per new word, and each distinct word as written folded and looked up once, not once per title
+   * (folding was a quarter of the load).
+   */
   load(titles: Iterable<[number, string]>): void {
     const fresh: Word[] = [];
+    const add = (e: Word) => fresh.push(e);
+    /** Word as written → its entry (null: it folds to nothing). */
+    const byRaw = new Map<string, Word | null>();
+    const raw: string[] = [];
+    const entries: Word[] = [];
     for (const [ord, title] of titles) {
       this.remove(ord);
-      this.#add(ord, title, (e) => fresh.push(e));
+      rawWords(title, raw);
+      entries.length = 0;
+      for (let k = 0; k < raw.length; k++) {
+        let e = byRaw.get(raw[k]!);
+        if (e === undefined) {
+          const w = normaliseWord(raw[k]!);
+          e = w.length > 0 ? this.#entry(w, add) : null;
+          byRaw.set(raw[k]!, e);
+        }
+        if (e !== null && !entries.includes(e)) entries.push(e);
+      }
+      this.#enter(ord, entries);
     }
     this.#titleWords.trim();
     this.#pending = this.#pending.concat(fresh).sort((a, b) => compare(a.word, b.word));

@@ -16,7 +16,17 @@ const VOCAB = [
   'kaufen',
   'x1',
   '2024',
+  'RE-2024-0042',
+  'Nr.5',
+  'Café',
+  'ÉCLAIR',
+  'naïve',
+  'A_b',
+  '1999',
+  'Zoll',
 ];
+/** Between words: load() splits ASCII titles by its own scan and the others by WORD_RE. */
+const SEPARATORS = [' ', ' ', ', ', ' - ', '_', '/', ' (', ') '];
 
 /** What the index must answer, by brute force: titles holding the whole words and a word with the prefix. */
 function expected(titles: Map<number, string>, typed: string): number[] {
@@ -38,7 +48,10 @@ function randomTitles(seed: number) {
   const pick = () => VOCAB[Math.floor(next() * VOCAB.length)]!;
   const titles = new Map<number, string>();
   const ix = new TitleIndex();
-  const title = (maxWords: number) => Array.from({ length: 1 + Math.floor(next() * maxWords) }, pick).join(' ');
+  const title = (maxWords: number) =>
+    Array.from({ length: 1 + Math.floor(next() * maxWords) }, pick).reduce(
+      (t, w) => t + SEPARATORS[Math.floor(next() * SEPARATORS.length)]! + w,
+    );
   return {
     next,
     titles,
