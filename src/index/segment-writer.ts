@@ -285,8 +285,8 @@ export class SegmentBuilder {
       return ids;
     }
     // Without surrogates compareTerms is code-unit order. Terms are first put in buckets by their first two
-    // code units (a counting sort, in order), then each bucket is sorted by the built-in string sort without
-    // a comparator: a fraction of the comparisons of one sort over all terms.
+    // code units (a counting sort, in order), then each bucket's ids are sorted in place by their terms'
+    // code units (sortIds): the built-in sort needed the terms copied out and each id found again by hash.
     const n = names.length;
     const keys = new Int32Array(n);
     const count = new Int32Array(BUCKETS + 1);
@@ -298,32 +298,10 @@ export class SegmentBuilder {
     for (let b = 0; b < BUCKETS; b++) count[b + 1]! += count[b]!;
     const fill = count.slice(0, BUCKETS);
     for (let i = 0; i < n; i++) ids[fill[keys[i]!]!++] = i;
-    const bucket: string[] = [];
     for (let b = 0; b < BUCKETS; b++) {
       const from = count[b]!;
       const to = count[b + 1]!;
-      if (to - from < 2) continue;
-      if (to - from <= SMALL_BUCKET) {
-        // Insertion sort of the ids by their terms: no copy out and no lookup of the ids back.
-        for (let j = from + 1; j < to; j++) {
-          const id = ids[j]!;
-          const term = names[id]!;
-          let k = j;
-          while (k > from && names[ids[k - 1]!]! > term) {
-            ids[k] = ids[k - 1]!;
-            k--;
-          }
-          ids[k] = id;
-        }
-        continue;
-      }
-      bucket.length = 0;
-      for (let j = from; j < to; j++) bucket.push(names[ids[j]!]!);
-      bucket.sort();
-      for (let j = from; j < to; j++) {
-        const term = bucket[j - from]!;
-        ids[j] = this.terms.find(term, 0, term.length, hashRange(term, 0, term.length));
-      }
+      if (to - from >= 2) sortIds(ids, names, from, to, 0);
     }
     return ids;
   }
@@ -409,8 +387,54 @@ export class SegmentBuilder {
 
 const SURROGATE_RE = /[\uD800-\uDFFF]/;
 
-/** Buckets up to this size are sorted in place (termOrder). */
-const SMALL_BUCKET = 16;
+/** Ranges up to this size are insertion-sorted (sortIds). */
+const SMALL_SORT = 16;
+
+/** Code unit d of s, -1 past its end (a shorter term sorts first). */
+function unitAt(s: string, d: number): number {
+  return d < s.length ? s.charCodeAt(d) : -1;
+}
+
+/**
+ * Sorts ids[lo, hi) by names[id] in code-unit order, all of whose first d code units are equal: a multikey
+ * (three-way radix) quicksort, which reads each code unit about once, with an insertion sort for short ranges.
+ */
+function sortIds(ids: Int32Array, names: readonly string[], lo: number, hi: number, d: number): void {
+  while (hi - lo > SMALL_SORT) {
+    const pivot = unitAt(names[ids[(lo + hi) >>> 1]!]!, d);
+    let lt = lo;
+    let gt = hi - 1;
+    let i = lo;
+    while (i <= gt) {
+      const id = ids[i]!;
+      const c = unitAt(names[id]!, d);
+      if (c < pivot) {
+        ids[i++] = ids[lt]!;
+        ids[lt++] = id;
+      } else if (c > pivot) {
+        ids[i] = ids[gt]!;
+        ids[gt--] = id;
+      } else i++;
+    }
+    sortIds(ids, names, lo, lt, d);
+    sortIds(ids, names, gt + 1, hi, d);
+    // Terms are distinct: at most one ends at d, and it is the whole middle range.
+    if (pivot < 0) return;
+    lo = lt;
+    hi = gt + 1;
+    d++;
+  }
+  for (let j = lo + 1; j < hi; j++) {
+    const id = ids[j]!;
+    const term = names[id]!;
+    let k = j;
+    while (k > lo && names[ids[k - 1]!]! > term) {
+      ids[k] = ids[k - 1]!;
+      k--;
+    }
+    ids[k] = id;
+  }
+}
 
 /** termOrder's buckets: first code unit below 128 × (no second, second below 127, the rest), then the rest. */
 const BUCKETS = 128 * 129 + 1;
