@@ -299,7 +299,19 @@ export const MAX_GROUPS = 4;
  * by norm, then only pairs with a tf above every shorter one's; merged down to MAX_IMPACTS. Returns k.
  */
 function impactFrontier(pairs: Int32Array, n: number): number {
-  const sorted = pairs.subarray(0, n).sort();
+  // Most terms are in a doc or two of a block: sort those in place, sparing a view and the built-in sort.
+  let sorted = pairs;
+  if (n > SMALL_IMPACT_SORT) sorted = pairs.subarray(0, n).sort();
+  else
+    for (let i = 1; i < n; i++) {
+      const v = pairs[i]!;
+      let j = i;
+      while (j > 0 && pairs[j - 1]! > v) {
+        pairs[j] = pairs[j - 1]!;
+        j--;
+      }
+      pairs[j] = v;
+    }
   let k = 0;
   let best = 0;
   for (let i = 0; i < n; i++) {
@@ -327,6 +339,7 @@ function impactFrontier(pairs: Int32Array, n: number): number {
   }
   return k;
 }
+const SMALL_IMPACT_SORT = 16;
 const TF_LIMIT = 1 << 23;
 const TF_MASK = TF_LIMIT - 1;
 const DELTAS = new Uint32Array(BLOCK_SIZE);
@@ -363,7 +376,7 @@ export function encodePostingsTo(input: PostingsInput, w: { head: ByteWriter; bo
     }
     const lastDoc = prev;
     let mask = 0;
-    maxTf.fill(0);
+    for (let f = 0; f < NUM_FIELDS; f++) maxTf[f] = 0;
     for (let f = 0; f < NUM_FIELDS; f++) {
       for (let i = 0; i < n; i++) {
         const tf = tfs[f * df + from + i]!;

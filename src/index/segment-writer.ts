@@ -369,7 +369,7 @@ export class SegmentBuilder {
           prev = d;
         }
       }
-      tfsBuf.fill(0, 0, df * NUM_FIELDS);
+      for (let k = df * NUM_FIELDS - 1; k >= 0; k--) tfsBuf[k] = 0;
       let i = -1;
       prev = -1;
       for (let k = from; k < to; k++) {
