@@ -307,8 +307,8 @@ export class SegmentBuilder {
   }
 
   /**
-   * Terms in dictionary order (compareTerms) with field-major frequencies. The yielded arrays are views
-   * into buffers reused for the next term: consume (encode) each before advancing.
+   * Terms in dictionary order (compareTerms) with field-major frequencies, each term's arrays its own copy:
+   * for tests and inspection (finishSegment uses eachSortedTerm).
    */
   *sortedTerms(): Generator<[string, TermPostingsInput]> {
     const all: [string, TermPostingsInput][] = [];
