@@ -11,6 +11,7 @@
  * "schutzerklaerung", "erklaerung", …) at the word's position; a query for "Datenschutz" or "Erklärung"
  * then finds the compound. Queries are not split (precision).
  */
+import { FNV_BASIS, FNV_PRIME, hashRange, SliceTable } from './slice-table.js';
 
 const WORDS = `
 abend abfall abgabe ablauf abrechnung absender abschluss abschnitt abteilung adresse akte aktie amt
@@ -38,7 +39,13 @@ werk wert wetter wirtschaft wissen wohnung zahl zahlung zeit zeitung zentrum zer
 zug zugang zulassung zusatz zweck miet wohn tuer auszug vertraege auszuege kosten
 `;
 
-const LEXICON: ReadonlySet<string> = new Set(WORDS.split(/\s+/).filter((w) => w.length > 0));
+const LEXICON_WORDS = [...new Set(WORDS.split(/\s+/).filter((w) => w.length > 0))];
+/** The lexicon, looked up by a range of the word (a split tries ~n²/2 ranges of every new word). */
+const LEXICON = new SliceTable(LEXICON_WORDS.length);
+for (const w of LEXICON_WORDS) LEXICON.add(w, hashRange(w, 0, w.length));
+const MAX_LEXICON_WORD = Math.max(...LEXICON_WORDS.map((w) => w.length));
+/** hashRange(word, i, j) for j = i … n, per split (words are at most 64 characters). */
+const RANGE_HASH = new Int32Array(65);
 
 /** Linking elements allowed after a non-final part. */
 const LINKS = ['', 's', 'es', 'n', 'en', 'er', 'e'];
@@ -62,9 +69,16 @@ export function splitCompound(word: string): CompoundPart[] | undefined {
   const step = new Array<number>(n + 1).fill(0);
   best[n] = 0;
   for (let i = n - MIN_PART; i >= 0; i--) {
-    for (let j = n; j >= i + MIN_PART; j--) {
-      const cand = word.slice(i, j);
-      if (!LEXICON.has(cand)) continue;
+    const top = Math.min(n, i + MAX_LEXICON_WORD);
+    let h = FNV_BASIS;
+    for (let j = i; j < top; j++) {
+      h = Math.imul(h ^ word.charCodeAt(j), FNV_PRIME);
+      RANGE_HASH[j + 1] = h;
+    }
+    for (let j = top; j >= i + MIN_PART; j--) {
+      const id = LEXICON.find(word, i, j, RANGE_HASH[j]!);
+      if (id < 0) continue;
+      const cand = LEXICON.keys[id]!;
       if (j === n || ENDINGS.includes(word.slice(j))) {
         // final part, maybe with an inflection ending
         if (1 < best[i]!) {

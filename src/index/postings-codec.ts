@@ -69,6 +69,14 @@ export class ByteWriter {
     this.buf.set(b, this.len);
     this.len += b.length;
   }
+  /** Appends src[from, to): short runs (most terms' values) by a loop, sparing a view and a call. */
+  bytesFrom(src: Uint8Array, from: number, to: number): void {
+    const n = to - from;
+    this.ensure(n);
+    if (n > 32) this.buf.set(src.subarray(from, to), this.len);
+    else for (let i = 0, out = this.len; i < n; i++) this.buf[out + i] = src[from + i]!;
+    this.len += n;
+  }
   /** Bit-pack n values of `bits` bits each (LSB first). */
   packed(values: ArrayLike<number>, from: number, n: number, bits: number): void {
     if (bits === 0) return;
@@ -260,6 +268,10 @@ export interface PostingsInput {
   positions: ArrayLike<number>;
   /** Norm byte of (doc, field): norms[doc * NUM_FIELDS + f]. */
   norms: Uint8Array;
+  /** The term's docs are docs[0, count) (default: all of docs), so a builder can pass a reused buffer whole. */
+  count?: number;
+  /** Its positions start at positions[positionsFrom] (default 0). */
+  positionsFrom?: number;
 }
 
 /** Encode postings and positions of one term. */
@@ -287,7 +299,19 @@ export const MAX_GROUPS = 4;
  * by norm, then only pairs with a tf above every shorter one's; merged down to MAX_IMPACTS. Returns k.
  */
 function impactFrontier(pairs: Int32Array, n: number): number {
-  const sorted = pairs.subarray(0, n).sort();
+  // Most terms are in a doc or two of a block: sort those in place, sparing a view and the built-in sort.
+  let sorted = pairs;
+  if (n > SMALL_IMPACT_SORT) sorted = pairs.subarray(0, n).sort();
+  else
+    for (let i = 1; i < n; i++) {
+      const v = pairs[i]!;
+      let j = i;
+      while (j > 0 && pairs[j - 1]! > v) {
+        pairs[j] = pairs[j - 1]!;
+        j--;
+      }
+      pairs[j] = v;
+    }
   let k = 0;
   let best = 0;
   for (let i = 0; i < n; i++) {
@@ -315,6 +339,7 @@ function impactFrontier(pairs: Int32Array, n: number): number {
   }
   return k;
 }
+const SMALL_IMPACT_SORT = 16;
 const TF_LIMIT = 1 << 23;
 const TF_MASK = TF_LIMIT - 1;
 const DELTAS = new Uint32Array(BLOCK_SIZE);
@@ -329,14 +354,14 @@ export function encodePostingsTo(input: PostingsInput, w: { head: ByteWriter; bo
   head.len = 0;
   body.len = 0;
   pos.len = 0;
-  const df = docs.length;
+  const df = input.count ?? docs.length;
   const blockCount = Math.ceil(df / BLOCK_SIZE);
   head.varint(df);
   head.varint(blockCount);
   const deltas = DELTAS;
   const maxTf = MAX_TF;
   let prevLast = -1;
-  let posIdx = 0;
+  let posIdx = input.positionsFrom ?? 0;
   for (let b = 0; b < blockCount; b++) {
     const from = b * BLOCK_SIZE;
     const n = Math.min(BLOCK_SIZE, df - from);
@@ -351,7 +376,7 @@ export function encodePostingsTo(input: PostingsInput, w: { head: ByteWriter; bo
     }
     const lastDoc = prev;
     let mask = 0;
-    maxTf.fill(0);
+    for (let f = 0; f < NUM_FIELDS; f++) maxTf[f] = 0;
     for (let f = 0; f < NUM_FIELDS; f++) {
       for (let i = 0; i < n; i++) {
         const tf = tfs[f * df + from + i]!;

@@ -79,10 +79,27 @@ export class DictionaryWriter {
   ) {}
 
   add(term: string, postings: Uint8Array, positions: Uint8Array): void {
-    if (this.cur.length < term.length * 3) this.cur = new Uint8Array(term.length * 3);
-    const len = encoder.encodeInto(term, this.cur).written;
-    const large = postings.length > LARGE_BYTES;
-    const inline = large ? 0 : postings.length;
+    this.addParts(term, postings, postings.length, EMPTY, 0, positions, positions.length);
+  }
+
+  /**
+   * add() with the postings in two parts (head ++ body, as encodePostingsTo writes them) and each buffer
+   * with its length: the segment builder hands its writers' buffers over as they are, without a
+   * concatenation and three views per term (~30k terms per segment).
+   */
+  addParts(
+    term: string,
+    head: Uint8Array,
+    headLen: number,
+    body: Uint8Array,
+    bodyLen: number,
+    positions: Uint8Array,
+    positionsLen: number,
+  ): void {
+    const len = this.encodeTerm(term);
+    const postingsLen = headLen + bodyLen;
+    const large = postingsLen > LARGE_BYTES;
+    const inline = large ? 0 : postingsLen;
     if (
       this.count > 0 &&
       BLOCK_LEAD_BYTES + this.header.len + len + ENTRY_FIELDS_BYTES + this.postings.len + inline > BLOCK_VALUE_BYTES
@@ -100,20 +117,40 @@ export class DictionaryWriter {
     h.varint(this.count === 0 ? 0 : shared);
     const from = this.count === 0 ? 0 : shared;
     h.varint(len - from);
-    h.bytes(cur.subarray(from, len));
+    h.bytesFrom(cur, from, len);
     h.varint(inline);
-    h.varint(positions.length);
-    if (large) this.put('large', [this.tenantId, this.segmentId, this.firstTerms.length, this.count, 0], postings);
-    else this.postings.bytes(postings);
-    this.appendPositions(positions);
-    this.postingsBytes += postings.length;
-    this.positionsBytes += positions.length;
+    h.varint(positionsLen);
+    if (large) {
+      const whole = new Uint8Array(postingsLen);
+      whole.set(head.subarray(0, headLen));
+      whole.set(body.subarray(0, bodyLen), headLen);
+      this.put('large', [this.tenantId, this.segmentId, this.firstTerms.length, this.count, 0], whole);
+    } else {
+      this.postings.bytesFrom(head, 0, headLen);
+      this.postings.bytesFrom(body, 0, bodyLen);
+    }
+    this.appendPositions(positions, positionsLen);
+    this.postingsBytes += postingsLen;
+    this.positionsBytes += positionsLen;
     this.terms++;
     // Swap buffers: cur becomes prev.
     this.cur = this.prev;
     this.prev = cur;
     this.prevLen = len;
     if (++this.count >= BLOCK_TERMS) this.flush();
+  }
+
+  /** The term's UTF-8 into this.cur; returns its length. ASCII (most terms) is copied as is. */
+  private encodeTerm(term: string): number {
+    const n = term.length;
+    if (this.cur.length < n * 3) this.cur = new Uint8Array(n * 3);
+    const cur = this.cur;
+    for (let i = 0; i < n; i++) {
+      const c = term.charCodeAt(i);
+      if (c >= 128) return encoder.encodeInto(term, cur).written;
+      cur[i] = c;
+    }
+    return n;
   }
 
   finish(): void {
@@ -125,9 +162,9 @@ export class DictionaryWriter {
   }
 
   /** Appends to the positions stream and writes every chunk it fills. */
-  private appendPositions(positions: Uint8Array): void {
+  private appendPositions(positions: Uint8Array, n: number): void {
     const s = this.stream;
-    s.bytes(positions);
+    s.bytesFrom(positions, 0, n);
     let at = 0;
     for (; s.len - at >= POSITIONS_CHUNK; at += POSITIONS_CHUNK)
       this.put('positions', [this.tenantId, this.segmentId, this.chunks++], s.buf.subarray(at, at + POSITIONS_CHUNK));

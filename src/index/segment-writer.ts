@@ -32,18 +32,31 @@ export interface TermPostingsInput {
 /** Words worth completing: letters (and inner hyphens), no digits or codes. */
 const WORD_RE = /^\p{L}+(?:-\p{L}+)*$/u;
 
-/** WORD_RE, with a loop for plain ASCII (most words) instead of the Unicode regex. */
-function isCompletionWord(w: string): boolean {
+/**
+ * Whether w is a word worth completing (WORD_RE, with a loop for plain ASCII, most words, instead of the
+ * Unicode regex), and if so how normaliseWord folds it: NOT_A_WORD, ASCII_LOWER (w itself), ASCII_UPPER
+ * (w.toLowerCase()) or OTHER (normaliseWord). Spares the two regex tests normaliseWord makes on ASCII.
+ */
+function completionWordKind(w: string): number {
   let hyphen = true; // at the start, as after a hyphen: a letter must follow
+  let upper = false;
   for (let i = 0; i < w.length; i++) {
     const c = w.charCodeAt(i);
-    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) hyphen = false;
-    else if (c === 45 && !hyphen) hyphen = true;
-    else if (c >= 128) return WORD_RE.test(w);
-    else return false;
+    if (c >= 97 && c <= 122) hyphen = false;
+    else if (c >= 65 && c <= 90) {
+      hyphen = false;
+      upper = true;
+    } else if (c === 45 && !hyphen) hyphen = true;
+    else if (c >= 128) return WORD_RE.test(w) ? OTHER : NOT_A_WORD;
+    else return NOT_A_WORD;
   }
-  return !hyphen;
+  if (hyphen) return NOT_A_WORD;
+  return upper ? ASCII_UPPER : ASCII_LOWER;
 }
+const NOT_A_WORD = 0;
+const ASCII_LOWER = 1;
+const ASCII_UPPER = 2;
+const OTHER = 3;
 
 /** Growable Int32Array. */
 export class IntList {
@@ -251,8 +264,10 @@ export class SegmentBuilder {
   /** Every term's first word that Suggest may complete, with its folded form, in term order. */
   private eachWord(f: (folded: string, word: string) => void): void {
     for (const w of this.firstWords) {
-      if (w.length < 2 || !isCompletionWord(w)) continue;
-      f(normaliseWord(w), w);
+      if (w.length < 2) continue;
+      const kind = completionWordKind(w);
+      if (kind === NOT_A_WORD) continue;
+      f(kind === ASCII_LOWER ? w : kind === ASCII_UPPER ? w.toLowerCase() : normaliseWord(w), w);
     }
   }
 
@@ -270,8 +285,8 @@ export class SegmentBuilder {
       return ids;
     }
     // Without surrogates compareTerms is code-unit order. Terms are first put in buckets by their first two
-    // code units (a counting sort, in order), then each bucket is sorted by the built-in string sort without
-    // a comparator: a fraction of the comparisons of one sort over all terms.
+    // code units (a counting sort, in order), then each bucket's ids are sorted in place by their terms'
+    // code units (sortIds): the built-in sort needed the terms copied out and each id found again by hash.
     const n = names.length;
     const keys = new Int32Array(n);
     const count = new Int32Array(BUCKETS + 1);
@@ -283,27 +298,34 @@ export class SegmentBuilder {
     for (let b = 0; b < BUCKETS; b++) count[b + 1]! += count[b]!;
     const fill = count.slice(0, BUCKETS);
     for (let i = 0; i < n; i++) ids[fill[keys[i]!]!++] = i;
-    const bucket: string[] = [];
     for (let b = 0; b < BUCKETS; b++) {
       const from = count[b]!;
       const to = count[b + 1]!;
-      if (to - from < 2) continue;
-      bucket.length = 0;
-      for (let j = from; j < to; j++) bucket.push(names[ids[j]!]!);
-      bucket.sort();
-      for (let j = from; j < to; j++) {
-        const term = bucket[j - from]!;
-        ids[j] = this.terms.find(term, 0, term.length, hashRange(term, 0, term.length));
-      }
+      if (to - from >= 2) sortIds(ids, names, from, to, 0);
     }
     return ids;
   }
 
   /**
-   * Terms in dictionary order (compareTerms) with field-major frequencies. The yielded arrays are views
-   * into buffers reused for the next term: consume (encode) each before advancing.
+   * Terms in dictionary order (compareTerms) with field-major frequencies, each term's arrays its own copy:
+   * for tests and inspection (finishSegment uses eachSortedTerm).
    */
   *sortedTerms(): Generator<[string, TermPostingsInput]> {
+    const all: [string, TermPostingsInput][] = [];
+    this.eachSortedTerm((term, docs, df, tfs, positions, from, to) => {
+      all.push([term, { docs: docs.slice(0, df), tfs: tfs.slice(0, df * NUM_FIELDS), positions: positions.slice(from, to) }]);
+    });
+    yield* all;
+  }
+
+  /**
+   * Calls f for every term in dictionary order (compareTerms): its docs are docs[0, df), its field-major
+   * frequencies tfs[0, df × NUM_FIELDS) (tfs[f × df + i]), its positions positions[from, to). The buffers
+   * are reused for the next term; passed whole with bounds, not as views: ~30k terms per segment.
+   */
+  eachSortedTerm(
+    f: (term: string, docs: Int32Array, df: number, tfs: Uint32Array, positions: Int32Array, from: number, to: number) => void,
+  ): void {
     const nTerms = this.termNames.length;
     const nTok = this.numTokens;
     const nDocs = this.numDocs;
@@ -334,9 +356,6 @@ export class SegmentBuilder {
     const ids = this.termOrder();
     const docsBuf = new Int32Array(maxTok);
     const tfsBuf = new Uint32Array(maxTok * NUM_FIELDS);
-    // One tuple and one input object, refilled per term (consumed before the next: see above).
-    const input: TermPostingsInput = { docs: docsBuf, tfs: tfsBuf, positions: sPos };
-    const out: [string, TermPostingsInput] = ['', input];
     for (let x = 0; x < nTerms; x++) {
       const id = ids[x]!;
       const from = start[id]!;
@@ -350,8 +369,7 @@ export class SegmentBuilder {
           prev = d;
         }
       }
-      const tfs = tfsBuf.subarray(0, df * NUM_FIELDS);
-      tfs.fill(0);
+      for (let k = df * NUM_FIELDS - 1; k >= 0; k--) tfsBuf[k] = 0;
       let i = -1;
       prev = -1;
       for (let k = from; k < to; k++) {
@@ -360,18 +378,63 @@ export class SegmentBuilder {
           i++;
           prev = d;
         }
-        tfs[Math.floor(sPos[k]! / FIELD_POSITION_SHIFT) * df + i]!++;
+        tfsBuf[Math.floor(sPos[k]! / FIELD_POSITION_SHIFT) * df + i]!++;
       }
-      input.docs = docsBuf.subarray(0, df);
-      input.tfs = tfs;
-      input.positions = sPos.subarray(from, to);
-      out[0] = names[id]!;
-      yield out;
+      f(names[id]!, docsBuf, df, tfsBuf, sPos, from, to);
     }
   }
 }
 
 const SURROGATE_RE = /[\uD800-\uDFFF]/;
+
+/** Ranges up to this size are insertion-sorted (sortIds). */
+const SMALL_SORT = 16;
+
+/** Code unit d of s, -1 past its end (a shorter term sorts first). */
+function unitAt(s: string, d: number): number {
+  return d < s.length ? s.charCodeAt(d) : -1;
+}
+
+/**
+ * Sorts ids[lo, hi) by names[id] in code-unit order, all of whose first d code units are equal: a multikey
+ * (three-way radix) quicksort, which reads each code unit about once, with an insertion sort for short ranges.
+ */
+function sortIds(ids: Int32Array, names: readonly string[], lo: number, hi: number, d: number): void {
+  while (hi - lo > SMALL_SORT) {
+    const pivot = unitAt(names[ids[(lo + hi) >>> 1]!]!, d);
+    let lt = lo;
+    let gt = hi - 1;
+    let i = lo;
+    while (i <= gt) {
+      const id = ids[i]!;
+      const c = unitAt(names[id]!, d);
+      if (c < pivot) {
+        ids[i++] = ids[lt]!;
+        ids[lt++] = id;
+      } else if (c > pivot) {
+        ids[i] = ids[gt]!;
+        ids[gt--] = id;
+      } else i++;
+    }
+    sortIds(ids, names, lo, lt, d);
+    sortIds(ids, names, gt + 1, hi, d);
+    // Terms are distinct: at most one ends at d, and it is the whole middle range.
+    if (pivot < 0) return;
+    lo = lt;
+    hi = gt + 1;
+    d++;
+  }
+  for (let j = lo + 1; j < hi; j++) {
+    const id = ids[j]!;
+    const term = names[id]!;
+    let k = j;
+    while (k > lo && names[ids[k - 1]!]! > term) {
+      ids[k] = ids[k - 1]!;
+      k--;
+    }
+    ids[k] = id;
+  }
+}
 
 /** termOrder's buckets: first code unit below 128 × (no second, second below 127, the rest), then the rest. */
 const BUCKETS = 128 * 129 + 1;
@@ -388,28 +451,44 @@ function bucketOf(term: string): number {
 /** Encodes terms (in compareTerms order) into a segment's dictionary blocks. */
 export class SegmentTermEncoder {
   private readonly w = { head: new ByteWriter(4096), body: new ByteWriter(16384), pos: new ByteWriter(16384) };
-  private postings = new Uint8Array(16384);
   readonly dict: DictionaryWriter;
   private readonly input: PostingsInput;
 
   constructor(tenantId: string, segmentId: number, put: PutFn, norms: Uint8Array) {
     this.dict = new DictionaryWriter(tenantId, segmentId, put);
     // One input object for every term (no per-term spread).
-    this.input = { docs: new Int32Array(0), tfs: new Uint32Array(0), positions: new Int32Array(0), norms };
+    this.input = {
+      docs: new Int32Array(0),
+      tfs: new Uint32Array(0),
+      positions: new Int32Array(0),
+      norms,
+      count: 0,
+      positionsFrom: 0,
+    };
   }
 
   add(term: string, input: TermPostingsInput): void {
+    this.addRange(term, input.docs, input.docs.length, input.tfs, input.positions, 0);
+  }
+
+  /** add() with the docs docs[0, df) and the positions from positions[positionsFrom] (SegmentBuilder.eachSortedTerm). */
+  addRange(
+    term: string,
+    docs: ArrayLike<number>,
+    df: number,
+    tfs: ArrayLike<number>,
+    positions: ArrayLike<number>,
+    positionsFrom: number,
+  ): void {
     const w = this.w;
     const full = this.input;
-    full.docs = input.docs;
-    full.tfs = input.tfs;
-    full.positions = input.positions;
+    full.docs = docs;
+    full.count = df;
+    full.tfs = tfs;
+    full.positions = positions;
+    full.positionsFrom = positionsFrom;
     encodePostingsTo(full, w);
-    const len = w.head.len + w.body.len;
-    if (this.postings.length < len) this.postings = new Uint8Array(len * 2);
-    this.postings.set(w.head.buf.subarray(0, w.head.len));
-    this.postings.set(w.body.buf.subarray(0, w.body.len), w.head.len);
-    this.dict.add(term, this.postings.subarray(0, len), w.pos.buf.subarray(0, w.pos.len));
+    this.dict.addParts(term, w.head.buf, w.head.len, w.body.buf, w.body.len, w.pos.buf, w.pos.len);
   }
 
   finish(): void {
@@ -469,7 +548,7 @@ export function finishSegment(builder: SegmentBuilder): BuiltSegment {
   };
   const norms = builder.normsBytes();
   const enc = new SegmentTermEncoder('', 0, put, norms);
-  for (const [term, input] of builder.sortedTerms()) enc.add(term, input);
+  builder.eachSortedTerm((term, docs, df, tfs, positions, from) => enc.addRange(term, docs, df, tfs, positions, from));
   enc.finish();
   return {
     records: builder.records,
