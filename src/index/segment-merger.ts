@@ -240,6 +240,7 @@ export async function mergeSegments(
     for (const [i, p] of normParts.entries()) norms.set(p, i * NUM_FIELDS);
     // The live documents' values (segment-values.ts), under their new numbers.
     const values = new Array<unknown>(records.length).fill(null);
+    let valuesSlice = performance.now();
     for (const [s, seg] of sources.entries()) {
       const map = remap[s]!;
       for (const { block, stored } of segmentValueBlocks(store, tenantId, seg.id, snapshot)) {
@@ -248,7 +249,10 @@ export async function mergeSegments(
           const target = map[from + i] ?? -1;
           if (target >= 0) values[target] = v;
         });
-        if (block % 64 === 63) await yieldToLoop();
+        if (performance.now() - valuesSlice >= sliceMs) {
+          await yieldToLoop();
+          valuesSlice = performance.now();
+        }
       }
     }
 
@@ -327,6 +331,10 @@ export async function mergeSegments(
         ops.push({ db: 'values', key, value: store.seal('values', key, plain) });
         buffered += plain.length + 32;
         if (buffered >= chunkBytes && !(await flush())) return await abandon(store, tenantId, newId, uid);
+        if (performance.now() - sliceStart >= sliceMs) {
+          await yieldToLoop();
+          sliceStart = performance.now();
+        }
       }
       if (ops.length > 0 && !(await flush())) return await abandon(store, tenantId, newId, uid);
     }
