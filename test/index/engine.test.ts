@@ -7,6 +7,7 @@ import type { DocValues, ValuedIndexDoc } from '../../src/index/doc-values.js';
 import { SearchEngine } from '../../src/index/engine.js';
 import { InMemoryTextStore } from '../../src/index/index.js';
 import { RANGE_END } from '../../src/index/index-store.js';
+import { collectGarbage, listSegments, mergeSegments } from '../../src/index/segment-merger.js';
 import { testCipher } from '../helpers/index-cipher.js';
 
 let dir: string;
@@ -495,13 +496,22 @@ describe('values kept with their segments', () => {
     await retag('d10', ['b', 'neu']);
     await check();
 
-    // A tag edited after the merge took its snapshot is carried into the merged segment.
-    const merging = e.index.merge({ tenantId: 't1', force: true });
-    const pending = () => [...e.index.store.meta.getKeys({ start: ['t1', 'pending'], end: ['t1', 'pending', RANGE_END] })];
-    while (pending().length === 0) await new Promise((r) => setImmediate(r));
+    // A tag edited after the merge took its snapshot is carried into the merged segment. The merge yields
+    // after every step (sliceMs 0), so the edits land while it runs: it is pending until its swap.
+    const store = e.index.store;
+    let merged = false;
+    const merging = mergeSegments(store, 't1', listSegments(store, 't1'), { sliceMs: 0 }).then((r) => {
+      merged = true;
+      return r;
+    });
+    const pending = () => [...store.meta.getKeys({ start: ['t1', 'pending'], end: ['t1', 'pending', RANGE_END] })];
+    while (pending().length === 0 && !merged) await new Promise((r) => setImmediate(r));
+    expect(merged, 'the merge ended before the edits').toBe(false);
     await retag('d20', ['während']);
     await retag('d7', ['während', 'a']);
-    await merging;
+    expect(merged, 'the merge ended before the edits').toBe(false);
+    expect(await merging).toMatchObject({ docs: model.size, deleted: 0 }); // tombstones purged
+    await collectGarbage(store, 't1');
     await check();
     // One segment is left, and the merged-away segments' values blocks are gone.
     const blocks = [...e.index.store.values.getKeys({ start: ['t1'], end: ['t1', RANGE_END] })];
