@@ -16,12 +16,14 @@ import { remember } from './remember.js';
 import type { MatchVisitor } from './search-index.js';
 import { isDeleted, listSegments } from './segment-merger.js';
 import {
+  committedEdit,
   decodeValuesBlock,
   decodeValuesBlockIds,
   putSegmentValues,
   segmentValueBlocks,
   updateValue,
   VALUES_BLOCK,
+  type ValueEdit,
 } from './segment-values.js';
 import type { IndexDoc } from './segment-writer.js';
 import { TextColumn, TextIds } from './text-column.js';
@@ -424,21 +426,26 @@ export class DocValuesStore {
     docId: string,
     tags: readonly string[] | (() => readonly string[] | undefined),
   ): Promise<boolean> {
-    return this.root.childTransaction(() => {
-      let next: DocValues | undefined;
-      updateValue(this.store, tenantId, docId, (current) => {
-        const now = typeof tags === 'function' ? tags() : tags;
-        if (now !== undefined) next = { ...(current as DocValues), tags: [...now] };
-        return next;
+    let edit: ValueEdit | undefined;
+    try {
+      return await this.root.childTransaction(() => {
+        let next: DocValues | undefined;
+        edit = updateValue(this.store, tenantId, docId, (current) => {
+          const now = typeof tags === 'function' ? tags() : tags;
+          if (now !== undefined) next = { ...(current as DocValues), tags: [...now] };
+          return next;
+        });
+        if (next === undefined) return false;
+        const cols = this.#tenants.get(tenantId);
+        if (cols !== undefined) {
+          cols.set(docId, next);
+          cols.tagVersion++;
+        }
+        return true;
       });
-      if (next === undefined) return false;
-      const cols = this.#tenants.get(tenantId);
-      if (cols !== undefined) {
-        cols.set(docId, next);
-        cols.tagVersion++;
-      }
-      return true;
-    });
+    } finally {
+      if (edit !== undefined) committedEdit(edit);
+    }
   }
 
   // ------------------------------------------------------------ reads

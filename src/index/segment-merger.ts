@@ -99,16 +99,6 @@ export interface MergeOptions {
   sliceMs?: number;
   /** Bytes of the new segment buffered before a write transaction takes them. */
   chunkBytes?: number;
-  /**
-   * Called inside the swap transaction: remap[i][local] is the new local doc of source i's doc, or −1.
-   * Per-segment data kept elsewhere (doc values) is carried over here.
-   */
-  onSwap?: (
-    tenantId: string,
-    newSegment: SegmentMeta | undefined,
-    sources: readonly SegmentMeta[],
-    remap: readonly Int32Array[],
-  ) => void;
 }
 
 type Marker = { uid: string };
@@ -370,7 +360,6 @@ export async function mergeSegments(
         meta.put([tenantId, 'seg', newId], created);
         if (deleted > 0) store.deletes.put([tenantId, newId], toBuffer(bits));
       }
-      options.onSwap?.(tenantId, created, sources, remap);
       return created;
     });
     if (result === 'stale') return await abandon(store, tenantId, newId, uid);

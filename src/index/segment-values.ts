@@ -16,7 +16,8 @@
  * them from 1.7–2.4 s to ~0.8 s (docs/performance.md).
  *
  * Values change in place only through `updateValue` (tags). A merge that read its sources in an older
- * snapshot carries such edits over at its swap (`valueEditsSince`), as it carries over tombstones.
+ * snapshot carries such edits over at its swap (`valueEditsSince`), as it carries over tombstones; an edit
+ * counts as in a snapshot only once its transaction has committed.
  */
 import type { RootDatabase, Transaction } from 'lmdb';
 import { Packr, pack, unpack } from 'msgpackr';
@@ -113,36 +114,48 @@ export function readValue(
 }
 
 /**
- * Replaces one live document's values in its segment (inside a write transaction); false when the document
- * is not indexed. `change` gets the current values and returns the new ones, or undefined to leave them.
+ * Replaces one live document's values in its segment (inside a write transaction); undefined when the
+ * document is not indexed. `change` gets the current values and returns the new ones, or undefined to leave
+ * them. Hand the returned edit to `committedEdit` once the transaction has ended.
  */
-export function updateValue(store: IndexStore, tenantId: string, docId: string, change: (current: unknown) => unknown): boolean {
+export function updateValue(
+  store: IndexStore,
+  tenantId: string,
+  docId: string,
+  change: (current: unknown) => unknown,
+): ValueEdit | undefined {
   const at = store.ids.get([tenantId, docId]);
-  if (at === undefined) return false;
+  if (at === undefined) return undefined;
   const [segmentId, local] = at;
   const key: Key = [tenantId, segmentId, Math.floor(local / VALUES_BLOCK)];
   const plain = store.get('values', key);
-  if (plain === undefined) return false;
+  if (plain === undefined) return undefined;
   const { ids, values } = decodeValuesBlock(plain);
   const current = values[local % VALUES_BLOCK];
-  if (current === undefined || current === null) return false;
+  if (current === undefined || current === null) return undefined;
   const next = change(current);
-  if (next === undefined) return false;
+  if (next === undefined) return undefined;
   values[local % VALUES_BLOCK] = next;
   store.putSealed('values', key, encodeValuesBlock(ids, values));
-  noteEdit(store.root, tenantId, segmentId, local);
-  return true;
+  return noteEdit(store.root, tenantId, segmentId, local);
 }
 
 // ------------------------------------------------------------ edits a running merge must carry over
 
-interface ValueEdit {
+/** An edit in place, logged until it is committed and no merge that may have missed it is running. */
+export interface ValueEdit {
   tenantId: string;
   segmentId: number;
   local: number;
+  /** Set by the editor once its write transaction has ended (`committedEdit`). */
+  committed: boolean;
 }
 
-/** Per environment: edits made while a merge of this process held a snapshot, and how many merges do. */
+/**
+ * Per environment: the edits not yet known to be in every running merge's snapshot, and how many merges
+ * run. An edit is logged whatever runs: its transaction may commit only after a merge that starts now has
+ * taken its snapshot, and that merge must carry it over.
+ */
 const edits = new WeakMap<RootDatabase, { log: ValueEdit[]; readers: number }>();
 
 function editsOf(root: RootDatabase): { log: ValueEdit[]; readers: number } {
@@ -154,26 +167,36 @@ function editsOf(root: RootDatabase): { log: ValueEdit[]; readers: number } {
   return e;
 }
 
-function noteEdit(root: RootDatabase, tenantId: string, segmentId: number, local: number): void {
+function noteEdit(root: RootDatabase, tenantId: string, segmentId: number, local: number): ValueEdit {
   const e = editsOf(root);
-  // Nobody reads an older snapshot of the values: nothing to carry over.
-  if (e.readers > 0) e.log.push({ tenantId, segmentId, local });
+  // Committed edits are in every later snapshot: with no merge reading an older one, they can go.
+  if (e.readers === 0 && e.log.length > 0) e.log = e.log.filter((x) => !x.committed);
+  const edit = { tenantId, segmentId, local, committed: false };
+  e.log.push(edit);
+  return edit;
+}
+
+/** The write transaction of an edit that updateValue returned has ended (committed or not). */
+export function committedEdit(edit: ValueEdit): void {
+  edit.committed = true;
 }
 
 /**
- * A merge about to read its sources: later edits are logged for it. Returns the position to read the log
- * from; call the returned `done` when the merge ends (swapped or not).
+ * A merge about to take its snapshot: it must carry over the edits not committed now and those made later.
+ * Returns where they start in the log; call `done` when the merge ends (swapped or not).
  */
 export function watchValueEdits(root: RootDatabase): { from: number; done: () => void } {
   const e = editsOf(root);
   e.readers++;
   let open = true;
+  let from = 0;
+  while (from < e.log.length && e.log[from]!.committed) from++;
   return {
-    from: e.log.length,
+    from,
     done: () => {
       if (!open) return;
       open = false;
-      if (--e.readers === 0) e.log.length = 0;
+      if (--e.readers === 0) e.log = e.log.filter((x) => !x.committed);
     },
   };
 }
