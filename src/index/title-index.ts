@@ -35,10 +35,12 @@ const PENDING_LIMIT = 1_024;
 const WORD_RE = /[\p{L}\p{N}]+/gu;
 
 /** The distinct folded words of a title, in order of first appearance. */
-export function titleWords(title: string): string[] {
+function titleWords(title: string): string[] {
+  const raw: string[] = [];
+  rawWords(title, raw);
   const out: string[] = [];
-  for (const m of title.matchAll(WORD_RE)) {
-    const w = normaliseWord(m[0]);
+  for (const r of raw) {
+    const w = normaliseWord(r);
     if (w.length > 0 && !out.includes(w)) out.push(w);
   }
   return out;

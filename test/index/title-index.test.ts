@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TitleIndex, titleWords } from '../../src/index/title-index.js';
+import { normaliseWord } from '../../src/index/analyser.js';
+import { TitleIndex } from '../../src/index/title-index.js';
 import { rng } from '../helpers/rng.js';
 
 const VOCAB = [
@@ -28,13 +29,26 @@ const VOCAB = [
 /** Between words: load() splits ASCII titles by its own scan and the others by WORD_RE. */
 const SEPARATORS = [' ', ' ', ', ', ' - ', '_', '/', ' (', ') '];
 
+/**
+ * A title's distinct folded words, straight from the definition (letters and digits, folded as the analyser
+ * folds words): the index splits ASCII titles by its own scan, which this checks.
+ */
+function wordsOf(title: string): string[] {
+  const out: string[] = [];
+  for (const [raw] of title.matchAll(/[\p{L}\p{N}]+/gu)) {
+    const w = normaliseWord(raw);
+    if (w.length > 0 && !out.includes(w)) out.push(w);
+  }
+  return out;
+}
+
 /** What the index must answer, by brute force: titles holding the whole words and a word with the prefix. */
 function expected(titles: Map<number, string>, typed: string): number[] {
-  const words = titleWords(typed);
+  const words = wordsOf(typed);
   const prefix = words.pop()!;
   const out: { ord: number; at: number; words: number }[] = [];
   for (const [ord, title] of titles) {
-    const own = titleWords(title);
+    const own = wordsOf(title);
     if (!words.every((w) => own.includes(w))) continue;
     const at = own.findIndex((w) => w.startsWith(prefix));
     if (at >= 0) out.push({ ord, at, words: own.length });
