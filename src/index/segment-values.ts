@@ -100,15 +100,9 @@ export function* segmentValueBlocks(
     yield { block: (key as Key)[2] as number, stored: store.open('values', key as Key, value) };
 }
 
-/** One local doc's values, or undefined. */
-export function readValue(
-  store: IndexStore,
-  tenantId: string,
-  segmentId: number,
-  local: number,
-  transaction?: Transaction,
-): unknown {
-  const plain = store.get('values', [tenantId, segmentId, Math.floor(local / VALUES_BLOCK)], transaction);
+/** One local doc's values, or undefined (read in the current write transaction: the merge's swap). */
+export function readValue(store: IndexStore, tenantId: string, segmentId: number, local: number): unknown {
+  const plain = store.get('values', [tenantId, segmentId, Math.floor(local / VALUES_BLOCK)]);
   if (plain === undefined) return undefined;
   return decodeValuesBlock(plain).values[local % VALUES_BLOCK] ?? undefined;
 }
