@@ -663,11 +663,17 @@ export class DisjunctionScorer extends Scorer {
   private readonly sorted: Scorer[];
   private essentialFrom = 0;
   private readonly prefixMax: Float64Array;
+  /** maxScore() of each of sorted (a group's walks its members). */
+  private readonly maxOf: Float64Array;
+  /** The score advance computed for doc `scored`. */
+  private scored = -1;
+  private sum = 0;
   constructor(private readonly children: Scorer[]) {
     super();
     this.sorted = [...children].sort((a, b) => a.maxScore() - b.maxScore());
+    this.maxOf = Float64Array.from(this.sorted, (c) => c.maxScore());
     this.prefixMax = new Float64Array(this.sorted.length + 1);
-    for (let i = 0; i < this.sorted.length; i++) this.prefixMax[i + 1] = this.prefixMax[i]! + this.sorted[i]!.maxScore();
+    for (let i = 0; i < this.sorted.length; i++) this.prefixMax[i + 1] = this.prefixMax[i]! + this.maxOf[i]!;
   }
   override probedOnly(): void {
     for (const c of this.children) c.probedOnly();
@@ -678,6 +684,9 @@ export class DisjunctionScorer extends Scorer {
     const limit = competitiveFloor(min);
     let e = 0;
     while (e < this.sorted.length && this.prefixMax[e + 1]! < limit) e++;
+    // The minimum only rises, so a child once non-essential stays so: from now on it is only probed at the
+    // essential children's docs, where scoring its whole block to skip within it would cost more.
+    for (let k = this.essentialFrom; k < e; k++) this.sorted[k]!.probedOnly();
     this.essentialFrom = e;
     handOwnMinimums(this.children, min);
   }
@@ -695,30 +704,35 @@ export class DisjunctionScorer extends Scorer {
       }
       if (d >= NO_MORE_DOCS) return (this.doc = NO_MORE_DOCS);
       if (ess > 0) {
+        // The children's maxima on d first: the non-essential ones are advanced to d, so a doc that only one
+        // child holds (most docs of a union) is dropped without computing a score when that child's best
+        // alone cannot reach the minimum.
         let bound = 0;
-        for (let k = ess; k < sorted.length; k++) if (sorted[k]!.doc === d) bound += sorted[k]!.score();
-        for (let k = 0; k < ess; k++) {
+        const maxOf = this.maxOf;
+        for (let k = ess; k < sorted.length; k++) if (sorted[k]!.doc === d) bound += maxOf[k]!;
+        for (let k = ess - 1; k >= 0; k--) {
           const c = sorted[k]!;
-          if (c.doc > d) continue;
-          if (c.doc === d) bound += c.score();
-          else {
-            c.advanceShallow(d);
-            bound += c.maxScoreUpTo(d);
-          }
+          if ((c.doc < d ? c.advance(d) : c.doc) === d) bound += maxOf[k]!;
         }
         if (bound < limit) {
           target = d + 1;
           continue;
         }
-        for (let k = 0; k < ess; k++) {
-          const c = sorted[k]!;
-          if (c.doc < d) c.advance(d);
+        // Every child is on or past d now: the exact score, summed as score() sums it.
+        let s = 0;
+        for (const c of this.children) if (c.doc === d) s += c.score();
+        if (s < limit) {
+          target = d + 1;
+          continue;
         }
+        this.sum = s;
+        this.scored = d;
       }
       return (this.doc = d);
     }
   }
   override score(): number {
+    if (this.scored === this.doc) return this.sum;
     let s = 0;
     for (const c of this.children) if (c.doc === this.doc) s += c.score();
     return s;

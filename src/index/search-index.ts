@@ -44,7 +44,7 @@ import {
   TermScorer,
   TestedScorer,
 } from './scorers.js';
-import { prefixTerms, termPositions, termPostings } from './segment-format.js';
+import { prefixTerms, termPositionsReader, termPostings } from './segment-format.js';
 import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMerges } from './segment-merger.js';
 import { buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
 import { makeSnippets, type Snippet } from './snippets.js';
@@ -605,7 +605,7 @@ export class SearchIndex {
       for (const [i, term] of terms.entries()) {
         const p = postings.get(term)?.[view.rank];
         if (p === undefined) continue;
-        const load: PositionsLoader = (from, len) => termPositions(p, from, len, transaction);
+        const load: PositionsLoader = termPositionsReader(p, transaction);
         members.push(new TermScorer(p, skipTableOf(p), ctx, idfk1.get(term)! * (boosts?.[i] ?? 1), load, fieldMask));
       }
       if (members.length === 0) return undefined;
