@@ -164,7 +164,7 @@ export class TermScorer extends Scorer {
   /**
    * Block posBlock's positions (phrases): its bytes, its deltas decoded so far (posRead.k of posCount, as far
    * as a checked doc needed), and where each doc's start in them (posFrom[i], the sum of the frequencies of
-   * the docs before it, filled once per block).
+   * the docs before it, filled as far as a checked doc needed).
    */
   private posBytes: Uint8Array | undefined;
   private posDeltas = new Int32Array(256);
@@ -172,6 +172,8 @@ export class TermScorer extends Scorer {
   private readonly posRead = { off: 0, k: 0 };
   private posBlock = -1;
   private readonly posFrom = new Int32Array(BLOCK_SIZE + 1);
+  /** posFrom[0 .. posFromUpTo] are filled. */
+  private posFromUpTo = 0;
   private posScratch = new Int32Array(16);
 
   constructor(
@@ -359,24 +361,33 @@ export class TermScorer extends Scorer {
       const from = positionOffset[this.block]!;
       const to = this.block + 1 < blockCount ? positionOffset[this.block + 1]! : positionBytes;
       this.posBytes = this.loadPositions(from, to - from);
+      // The block's total frequency (where its runs of deltas end) row by row; each doc's start is summed
+      // below only as far as a checked doc needs, as most docs of a block are never checked.
       const tfs = this.tfs;
-      const starts = this.posFrom;
       const n = blockLength(this.skip, this.block);
       let count = 0;
-      for (let j = 0; j < n; j++) {
-        starts[j] = count;
-        for (let f = 0; f < NUM_FIELDS; f++) count += tfs[f * BLOCK_SIZE + j]!;
-      }
-      starts[n] = count;
+      for (let f = 0; f < NUM_FIELDS; f++) for (let j = f * BLOCK_SIZE, end = j + n; j < end; j++) count += tfs[j]!;
       if (this.posDeltas.length < count) this.posDeltas = new Int32Array(count * 2);
       this.posCount = count;
+      this.posFrom[0] = 0;
+      this.posFromUpTo = 0;
       this.posRead.off = 0;
       this.posRead.k = 0;
       this.posBlock = this.block;
     }
     if (this.posBytes === undefined) return EMPTY_POSITIONS;
-    const start = this.posFrom[this.i]!;
-    const end = this.posFrom[this.i + 1]!;
+    const starts = this.posFrom;
+    if (this.posFromUpTo <= this.i) {
+      const tfs = this.tfs;
+      let j = this.posFromUpTo;
+      for (let count = starts[j]!; j <= this.i; j++) {
+        for (let f = 0; f < NUM_FIELDS; f++) count += tfs[f * BLOCK_SIZE + j]!;
+        starts[j + 1] = count;
+      }
+      this.posFromUpTo = j;
+    }
+    const start = starts[this.i]!;
+    const end = starts[this.i + 1]!;
     if (this.posRead.k < end) readPositionDeltas(this.posBytes, this.posRead, this.posCount, end, this.posDeltas);
     if (this.posScratch.length < end - start) this.posScratch = new Int32Array((end - start) * 2);
     docPositions(this.posDeltas, start, this.tfs, this.i, this.posScratch);
