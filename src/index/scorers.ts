@@ -217,12 +217,16 @@ export class TermScorer extends Scorer {
       const docs = this.docs;
       let i = this.i;
       while (docs[i]! < target) i++;
-      if (this.bulk && this.minCompetitive > 0) {
-        // Walking the block in order: score it whole and pass over docs below the minimum on their own.
-        if (this.scoredBlock !== this.block) this.scoreBlock();
-        const floor = competitiveFloor(this.minCompetitive);
+      const floor = this.bulk ? this.blockFloor() : 0;
+      if (floor > 0) {
+        // Walking the block in order: pass over docs below the minimum on their own, the whole block when its
+        // bound is, else scoring it whole.
         const n = blockLength(this.skip, this.block);
-        while (i < n && this.blockScores[i]! < floor) i++;
+        if (this.bound[this.block]! < floor) i = n;
+        else {
+          if (this.scoredBlock !== this.block) this.scoreBlock();
+          while (i < n && this.blockScores[i]! < floor) i++;
+        }
         if (i === n) {
           this.i = n - 1;
           target = lastDoc[this.block]! + 1;
@@ -245,6 +249,34 @@ export class TermScorer extends Scorer {
 
   override probedOnly(): void {
     this.bulk = false;
+  }
+
+  /** The conjunction this term leads, if any (leadOf). */
+  private partners: LeadPartners | undefined;
+  private partnersBlock = -1;
+  private partnersMax = 0;
+
+  /**
+   * Makes this term the lead of `conjunction`, whose other children add at most `partnersMaxUpTo` over a
+   * range of docs: a block's docs are then held to the conjunction's minimum less what the others can add
+   * over that block, rather than less their maxima over the whole segment (handOwnMinimums).
+   */
+  leadOf(conjunction: LeadPartners): void {
+    this.partners = conjunction;
+  }
+
+  /** The score a doc of the current block needs on its own, or ≤ 0 when none is known. */
+  private blockFloor(): number {
+    const own = this.minCompetitive > 0 ? competitiveFloor(this.minCompetitive) : 0;
+    const p = this.partners;
+    if (p === undefined || p.minimum() <= 0) return own;
+    if (this.partnersBlock !== this.block) {
+      // The block's doc range from the skip table (its first doc lies after the previous block's last).
+      const { lastDoc } = this.skip;
+      this.partnersMax = p.partnersMaxUpTo(this.block > 0 ? lastDoc[this.block - 1]! + 1 : 0, lastDoc[this.block]!);
+      this.partnersBlock = this.block;
+    }
+    return Math.max(own, competitiveFloor(p.minimum()) - this.partnersMax);
   }
 
   /** Scores of every doc of the current block, by the same arithmetic as score(). */
@@ -527,13 +559,21 @@ function handOwnMinimums(children: readonly Scorer[], min: number): void {
   }
 }
 
+/** A conjunction as its lead term sees it (TermScorer.leadOf). */
+interface LeadPartners {
+  /** The conjunction's minimum (0 until one is set). */
+  minimum(): number;
+  /** What the children after the lead add at most to a doc in [from, to]. */
+  partnersMaxUpTo(from: number, to: number): number;
+}
+
 /**
  * All children must match; the score is the sum in the children's given order. Once a minimum is set, a
  * doc the children agree on is scored child by child, cheapest (rarest) first, and dropped as soon as the
  * others' bounds over the current window cannot lift it to the minimum: a frequent word's score is then
  * never computed for the docs a rarer word already rules out.
  */
-export class ConjunctionScorer extends Scorer {
+export class ConjunctionScorer extends Scorer implements LeadPartners {
   private readonly byCost: Scorer[];
   /** Index in `children` of each of byCost. */
   private readonly order: Int32Array;
@@ -560,6 +600,20 @@ export class ConjunctionScorer extends Scorer {
     this.bounds = new Float64Array(children.length);
     this.sparseLead = children.length > 1 && this.byCost[0]!.cost() * 4 <= this.byCost[1]!.cost();
     for (let k = 1; k < this.byCost.length; k++) this.byCost[k]!.probedOnly();
+    if (children.length > 1 && this.byCost[0] instanceof TermScorer) this.byCost[0].leadOf(this);
+  }
+  minimum(): number {
+    return this.minCompetitive;
+  }
+  /** What the children after the lead add at most to a doc in [from, to] (TermScorer.leadOf). */
+  partnersMaxUpTo(from: number, to: number): number {
+    let s = 0;
+    for (let k = 1; k < this.byCost.length; k++) {
+      const c = this.byCost[k]!;
+      c.advanceShallow(from);
+      s += c.maxScoreUpTo(to);
+    }
+    return s;
   }
   override probedOnly(): void {
     for (const c of this.children) c.probedOnly();
