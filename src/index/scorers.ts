@@ -251,18 +251,18 @@ export class TermScorer extends Scorer {
     this.bulk = false;
   }
 
-  /** The conjunction this term leads, if any (leadOf). */
+  /** The conjunction or disjunction this term is a child of, if any (leadOf). */
   private partners: LeadPartners | undefined;
   private partnersBlock = -1;
   private partnersMax = 0;
 
   /**
-   * Makes this term the lead of `conjunction`, whose other children add at most `partnersMaxUpTo` over a
-   * range of docs: a block's docs are then held to the conjunction's minimum less what the others can add
-   * over that block, rather than less their maxima over the whole segment (handOwnMinimums).
+   * Makes this term a child of `parent` (a sum), whose other children add at most `partnersMaxUpTo` over a
+   * range of docs: a block's docs are then held to the parent's minimum less what the others can add over
+   * that block, rather than less their maxima over the whole segment (handOwnMinimums).
    */
-  leadOf(conjunction: LeadPartners): void {
-    this.partners = conjunction;
+  childOf(parent: LeadPartners): void {
+    this.partners = parent;
   }
 
   /** The score a doc of the current block needs on its own, or ≤ 0 when none is known. */
@@ -273,7 +273,7 @@ export class TermScorer extends Scorer {
     if (this.partnersBlock !== this.block) {
       // The block's doc range from the skip table (its first doc lies after the previous block's last).
       const { lastDoc } = this.skip;
-      this.partnersMax = p.partnersMaxUpTo(this.block > 0 ? lastDoc[this.block - 1]! + 1 : 0, lastDoc[this.block]!);
+      this.partnersMax = p.partnersMaxUpTo(this, this.block > 0 ? lastDoc[this.block - 1]! + 1 : 0, lastDoc[this.block]!);
       this.partnersBlock = this.block;
     }
     return Math.max(own, competitiveFloor(p.minimum()) - this.partnersMax);
@@ -549,6 +549,17 @@ export class GroupScorer extends Scorer {
  * `min` with every other child at its maximum: a doc below that in one child cannot compete whichever
  * others match it, so the child may pass over it.
  */
+/** What `children` but `child` add at most to a doc in [from, to] (their block bounds there). */
+function othersMaxUpTo(children: readonly Scorer[], child: Scorer, from: number, to: number): number {
+  let s = 0;
+  for (const c of children) {
+    if (c === child) continue;
+    c.advanceShallow(from);
+    s += c.maxScoreUpTo(to);
+  }
+  return s;
+}
+
 function handOwnMinimums(children: readonly Scorer[], min: number): void {
   let all = 0;
   for (const c of children) all += c.maxScore();
@@ -559,12 +570,12 @@ function handOwnMinimums(children: readonly Scorer[], min: number): void {
   }
 }
 
-/** A conjunction as its lead term sees it (TermScorer.leadOf). */
+/** A conjunction or disjunction as a term among its children sees it (TermScorer.childOf). */
 interface LeadPartners {
-  /** The conjunction's minimum (0 until one is set). */
+  /** The parent's minimum (0 until one is set). */
   minimum(): number;
-  /** What the children after the lead add at most to a doc in [from, to]. */
-  partnersMaxUpTo(from: number, to: number): number;
+  /** What the children but `child` add at most to a doc in [from, to]. */
+  partnersMaxUpTo(child: Scorer, from: number, to: number): number;
 }
 
 /**
@@ -600,20 +611,14 @@ export class ConjunctionScorer extends Scorer implements LeadPartners {
     this.bounds = new Float64Array(children.length);
     this.sparseLead = children.length > 1 && this.byCost[0]!.cost() * 4 <= this.byCost[1]!.cost();
     for (let k = 1; k < this.byCost.length; k++) this.byCost[k]!.probedOnly();
-    if (children.length > 1 && this.byCost[0] instanceof TermScorer) this.byCost[0].leadOf(this);
+    // Only the lead walks its blocks in order (the others are probed).
+    if (children.length > 1 && this.byCost[0] instanceof TermScorer) this.byCost[0].childOf(this);
   }
   minimum(): number {
     return this.minCompetitive;
   }
-  /** What the children after the lead add at most to a doc in [from, to] (TermScorer.leadOf). */
-  partnersMaxUpTo(from: number, to: number): number {
-    let s = 0;
-    for (let k = 1; k < this.byCost.length; k++) {
-      const c = this.byCost[k]!;
-      c.advanceShallow(from);
-      s += c.maxScoreUpTo(to);
-    }
-    return s;
+  partnersMaxUpTo(child: Scorer, from: number, to: number): number {
+    return othersMaxUpTo(this.children, child, from, to);
   }
   override probedOnly(): void {
     for (const c of this.children) c.probedOnly();
@@ -724,7 +729,7 @@ export class ConjunctionScorer extends Scorer implements LeadPartners {
 }
 
 /** Any child may match; the score is the sum of the matching children. MaxScore pruning at top level. */
-export class DisjunctionScorer extends Scorer {
+export class DisjunctionScorer extends Scorer implements LeadPartners {
   private readonly sorted: Scorer[];
   private essentialFrom = 0;
   private readonly prefixMax: Float64Array;
@@ -737,11 +742,18 @@ export class DisjunctionScorer extends Scorer {
     super();
     this.sorted = [...children].sort((a, b) => a.maxScore() - b.maxScore());
     this.maxOf = Float64Array.from(this.sorted, (c) => c.maxScore());
+    for (const c of children) if (c instanceof TermScorer) c.childOf(this);
     this.prefixMax = new Float64Array(this.sorted.length + 1);
     for (let i = 0; i < this.sorted.length; i++) this.prefixMax[i + 1] = this.prefixMax[i]! + this.maxOf[i]!;
   }
   override probedOnly(): void {
     for (const c of this.children) c.probedOnly();
+  }
+  minimum(): number {
+    return this.minCompetitive;
+  }
+  partnersMaxUpTo(child: Scorer, from: number, to: number): number {
+    return othersMaxUpTo(this.children, child, from, to);
   }
   /** Chooses the essential children (MaxScore) and gives each child its own minimum (handOwnMinimums). */
   override setMinCompetitiveScore(min: number): void {
