@@ -5,7 +5,8 @@
  * and its values appear and vanish together), copied by merges; tag changes rewrite the document's block.
  *
  * Queries read a compact in-memory column store per tenant (typed arrays over a per-process ordinal per
- * document id, interned strings), loaded lazily from LMDB and updated in step by the same hooks, plus a
+ * document id, interned strings), loaded from LMDB in time slices by the warm-up after a start (`load`;
+ * engine.ts awaits it before a tenant's first query) and updated in step by the same hooks, plus a
  * per-segment map local doc → ordinal (segments are immutable, so the map is cached by segment uid).
  */
 import type { RootDatabase, Transaction } from 'lmdb';
@@ -27,6 +28,7 @@ import {
 } from './segment-values.js';
 import type { IndexDoc } from './segment-writer.js';
 import { TextColumn, TextIds } from './text-column.js';
+import type { Between, Slicer } from './warm-up.js';
 
 export interface DocValues {
   title: string;
@@ -128,57 +130,78 @@ export interface SegmentFacets {
   readonly tagVersion: number;
 }
 
-/** Numbers the distinct (type, lang, source, year) of a segment's live docs (ords: local doc → ordinal). */
-function combinations(ords: Int32Array, cols: TenantColumns): { combos: Int32Array; group: Int32Array } {
-  const group = new Int32Array(ords.length);
-  const ids = new Map<string, number>();
-  const parts: number[] = [];
-  for (let d = 0; d < ords.length; d++) {
-    const o = ords[d]!;
-    if (o === NONE) {
-      group[d] = NONE;
-      continue;
-    }
-    const t = cols.type[o]!;
-    const l = cols.lang[o]!;
-    const src = cols.source[o]!;
-    const y = cols.year[o]!;
-    const key = `${t},${l},${src},${y}`;
-    let id = ids.get(key);
-    if (id === undefined) {
-      id = ids.size;
-      ids.set(key, id);
-      parts.push(t, l, src, y);
-    }
-    group[d] = id;
-  }
-  return { combos: Int32Array.from(parts), group };
-}
+/**
+ * Builds a segment's SegmentFacets over ranges of its local docs, so the warm-up can do it in slices: the
+ * distinct (type, lang, source, year) of its live docs, and its distinct tag lists (set 0 is the empty one).
+ */
+class FacetsBuilder {
+  readonly group: Int32Array;
+  readonly tagSet: Int32Array;
+  readonly #combos = new Map<string, number>();
+  readonly #parts: number[] = [];
+  readonly #sets = new Map<string, number>([['', 0]]);
+  readonly #start: number[] = [0, 0];
+  readonly #members: number[] = [];
 
-/** Numbers the distinct tag lists of a segment's docs (set 0 is the empty one). */
-function tagSets(
-  n: number,
-  tagsOf: (d: number) => ArrayLike<number> | undefined,
-): { tagSet: Int32Array; tagSetStart: Int32Array; tagSetIds: Int32Array } {
-  const tagSet = new Int32Array(n);
-  const ids = new Map<string, number>([['', 0]]);
-  const start: number[] = [0, 0];
-  const members: number[] = [];
-  for (let d = 0; d < n; d++) {
-    const tags = tagsOf(d);
-    if (tags === undefined || tags.length === 0) continue;
-    const sorted = Array.from(tags).sort((x, y) => x - y);
-    const key = sorted.join(',');
-    let id = ids.get(key);
-    if (id === undefined) {
-      id = ids.size;
-      ids.set(key, id);
-      members.push(...sorted);
-      start.push(members.length);
-    }
-    tagSet[d] = id;
+  /** ords: local doc → ordinal (NONE: no live document); `combos` false: only the tag sets are built. */
+  constructor(
+    private readonly ords: Int32Array,
+    private readonly cols: TenantColumns,
+    private readonly combos: boolean,
+  ) {
+    this.group = new Int32Array(combos ? ords.length : 0);
+    this.tagSet = new Int32Array(ords.length);
   }
-  return { tagSet, tagSetStart: Int32Array.from(start), tagSetIds: Int32Array.from(members) };
+
+  /** Local docs from .. to − 1. */
+  run(from: number, to: number): void {
+    const { ords, cols } = this;
+    for (let d = from; d < to; d++) {
+      const o = ords[d]!;
+      if (o === NONE) {
+        if (this.combos) this.group[d] = NONE;
+        continue;
+      }
+      if (this.combos) {
+        const t = cols.type[o]!;
+        const l = cols.lang[o]!;
+        const src = cols.source[o]!;
+        const y = cols.year[o]!;
+        const key = `${t},${l},${src},${y}`;
+        let id = this.#combos.get(key);
+        if (id === undefined) {
+          id = this.#combos.size;
+          this.#combos.set(key, id);
+          this.#parts.push(t, l, src, y);
+        }
+        this.group[d] = id;
+      }
+      const tags = cols.tagIds(o);
+      if (tags === undefined || tags.length === 0) continue;
+      const sorted = Array.from(tags).sort((x, y) => x - y);
+      const key = sorted.join(',');
+      let id = this.#sets.get(key);
+      if (id === undefined) {
+        id = this.#sets.size;
+        this.#sets.set(key, id);
+        this.#members.push(...sorted);
+        this.#start.push(this.#members.length);
+      }
+      this.tagSet[d] = id;
+    }
+  }
+
+  /** The facets; `f`: the segment's earlier facets whose combinations are kept (built without them). */
+  facets(tagVersion: number, f?: SegmentFacets): SegmentFacets {
+    return {
+      combos: f?.combos ?? Int32Array.from(this.#parts),
+      group: f?.group ?? this.group,
+      tagSet: this.tagSet,
+      tagSetStart: Int32Array.from(this.#start),
+      tagSetIds: Int32Array.from(this.#members),
+      tagVersion,
+    };
+  }
 }
 
 /** `a`, or a zero-extended copy of length `n` if it is shorter. */
@@ -355,6 +378,8 @@ export class TenantColumns {
 
 /** Entries of each per-segment cache of values (the oldest goes first). */
 const SEGMENT_CACHE = 4096;
+/** Local docs a facets slice takes between looks at the clock. */
+const FACETS_SLICE = 1024;
 
 /** Doc d's numbers (none: undefined) end to end: doc d's are values[start[d] .. start[d + 1]). */
 function flatten<A extends Int32Array | Float64Array>(
@@ -387,8 +412,19 @@ export interface SegmentNumbers {
   values: Float64Array;
 }
 
+/** A tenant's columns being loaded (DocValuesStore.load). */
+interface Loading {
+  /** The hooks' changes since the load began, replayed in order on the loaded columns. */
+  readonly log: ((c: TenantColumns) => void)[];
+  cancelled: boolean;
+  promise: Promise<void>;
+}
+
 export class DocValuesStore {
   readonly #tenants = new Map<string, TenantColumns>();
+  readonly #loading = new Map<string, Loading>();
+  /** setTags transactions not ended yet (a load's snapshot is taken once those begun before it have). */
+  readonly #tagWrites = new Set<Promise<unknown>>();
   /** Segment uid → local doc → ordinal. */
   readonly #segOrds = new Map<string, Int32Array>();
   /** Segment uid → facet values in local doc order. */
@@ -406,18 +442,32 @@ export class DocValuesStore {
   /** A new segment's documents, local doc i = ids[i]: stored with the segment, and in the columns if loaded. */
   addSegment(tenantId: string, segmentId: number, ids: readonly string[], values: readonly DocValues[]): void {
     putSegmentValues(this.store, tenantId, segmentId, ids, values);
-    const cols = this.#tenants.get(tenantId);
-    if (cols !== undefined) for (let i = 0; i < ids.length; i++) cols.set(ids[i]!, values[i]);
+    this.#change(tenantId, (cols) => {
+      for (let i = 0; i < ids.length; i++) cols.set(ids[i]!, values[i]);
+    });
   }
 
   /** A document was deleted (its values go with its segment's next merge). */
   removed(tenantId: string, docId: string): void {
-    this.#tenants.get(tenantId)?.set(docId, undefined);
+    this.#change(tenantId, (cols) => cols.set(docId, undefined));
   }
 
-  /** The tenant's index was dropped (with it every values block). */
+  /**
+   * The tenant's index was dropped (with it every values block): loaded or being loaded, its columns are
+   * empty now (a load under way is abandoned), so queries racing the drop or a reindex still find columns.
+   */
   dropped(tenantId: string): void {
-    this.#tenants.delete(tenantId);
+    const loading = this.#loading.get(tenantId);
+    if (loading !== undefined) loading.cancelled = true;
+    this.#loading.delete(tenantId);
+    if (loading !== undefined || this.#tenants.has(tenantId)) this.#tenants.set(tenantId, new TenantColumns());
+  }
+
+  /** Applies a hook's change to the tenant's columns, or logs it for the load under way (none: no-op). */
+  #change(tenantId: string, change: (cols: TenantColumns) => void): void {
+    const cols = this.#tenants.get(tenantId);
+    if (cols !== undefined) change(cols);
+    else this.#loading.get(tenantId)?.log.push(change);
   }
 
   /** Tags changed on the record: rewrite them here (no text re-analysis). False if the doc is not indexed. */
@@ -427,56 +477,123 @@ export class DocValuesStore {
     tags: readonly string[] | (() => readonly string[] | undefined),
   ): Promise<boolean> {
     let edit: ValueEdit | undefined;
-    try {
-      return await this.root.childTransaction(() => {
-        let next: DocValues | undefined;
-        edit = updateValue(this.store, tenantId, docId, (current) => {
-          const now = typeof tags === 'function' ? tags() : tags;
-          if (now !== undefined) next = { ...(current as DocValues), tags: [...now] };
-          return next;
-        });
-        if (next === undefined) return false;
-        const cols = this.#tenants.get(tenantId);
-        if (cols !== undefined) {
-          cols.set(docId, next);
-          cols.tagVersion++;
-        }
-        return true;
+    const write = this.root.childTransaction(() => {
+      let next: DocValues | undefined;
+      edit = updateValue(this.store, tenantId, docId, (current) => {
+        const now = typeof tags === 'function' ? tags() : tags;
+        if (now !== undefined) next = { ...(current as DocValues), tags: [...now] };
+        return next;
       });
+      if (next === undefined) return false;
+      const changed = next;
+      this.#change(tenantId, (cols) => {
+        cols.set(docId, changed);
+        cols.tagVersion++;
+      });
+      return true;
+    });
+    this.#tagWrites.add(write);
+    try {
+      return await write;
     } finally {
+      this.#tagWrites.delete(write);
       if (edit !== undefined) committedEdit(edit);
+    }
+  }
+
+  // ------------------------------------------------------------ loading (the warm-up, engine.ts)
+
+  /** Whether the tenant's columns are loaded (`columns` answers). */
+  loaded(tenantId: string): boolean {
+    return this.#tenants.has(tenantId);
+  }
+
+  /**
+   * Loads the tenant's columns from every listed segment's values blocks, in slices, and fills each
+   * segment's local doc → ordinal map on the way; joins a load under way. Resolves without columns when the
+   * tenant was dropped meanwhile.
+   *
+   * Nothing is lost between the snapshot and the hooks: the hooks' changes are logged from the moment the
+   * load begins, and the snapshot is taken (`between`) once no index write is in flight and every setTags
+   * transaction begun earlier has ended. So each write whose hook ran before the log began is in the
+   * snapshot, each later one is in the log, and replaying the log in order after the snapshot gives what the
+   * hooks would have made of loaded columns (a logged write that is in the snapshot too is set again, in
+   * its place in the order). A write whose hook ran before the load but which commits after its snapshot
+   * (the race the merger's edit log handles) cannot happen.
+   */
+  load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
+    if (this.#tenants.has(tenantId)) return Promise.resolve();
+    const current = this.#loading.get(tenantId);
+    if (current !== undefined) return current.promise;
+    const loading: Loading = { log: [], cancelled: false, promise: Promise.resolve() };
+    this.#loading.set(tenantId, loading);
+    loading.promise = this.#load(tenantId, loading, slicer, between).finally(() => {
+      if (this.#loading.get(tenantId) === loading) this.#loading.delete(tenantId);
+    });
+    return loading.promise;
+  }
+
+  async #load(tenantId: string, loading: Loading, slicer: Slicer, between: Between): Promise<void> {
+    const transaction = await between(async () => {
+      await Promise.allSettled([...this.#tagWrites]);
+      return this.root.useReadTransaction();
+    });
+    const c = new TenantColumns();
+    try {
+      for (const seg of listSegments(this.store, tenantId, transaction)) {
+        const dels = (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, seg.id], { transaction });
+        const ords = new Int32Array(seg.docs).fill(NONE);
+        for (const { block, stored } of segmentValueBlocks(this.store, tenantId, seg.id, transaction)) {
+          const { ids, values } = decodeValuesBlock(stored);
+          for (let i = 0, local = block * VALUES_BLOCK; i < ids.length && local < seg.docs; i++, local++) {
+            const v = values[i] as DocValues | null;
+            if (v !== null && !isDeleted(dels, local)) ords[local] = c.set(ids[i]!, v);
+          }
+          if (slicer.due) await slicer.next();
+          if (loading.cancelled) return;
+        }
+        remember(this.#segOrds, seg.uid, ords, SEGMENT_CACHE);
+      }
+    } finally {
+      transaction.done();
+    }
+    if (loading.cancelled) return;
+    // Replayed and installed in one go: no hook runs in between.
+    for (const change of loading.log) change(c);
+    this.#tenants.set(tenantId, c);
+  }
+
+  /** Builds the facet values of each listed segment of a loaded tenant not built yet (see segmentFacets), in slices. */
+  async warmFacets(tenantId: string, slicer: Slicer): Promise<void> {
+    const cols = this.#tenants.get(tenantId);
+    if (cols === undefined) return;
+    const transaction = this.root.useReadTransaction();
+    try {
+      for (const seg of listSegments(this.store, tenantId, transaction)) {
+        const at = { segmentId: seg.id, segmentUid: seg.uid, docs: seg.docs };
+        if (this.#segFacets.get(seg.uid)?.tagVersion === cols.tagVersion) continue;
+        const ords = this.segmentOrdinals(tenantId, at, transaction);
+        const version = cols.tagVersion;
+        const b = new FacetsBuilder(ords, cols, true);
+        for (let d = 0; d < ords.length; d += FACETS_SLICE) {
+          b.run(d, Math.min(ords.length, d + FACETS_SLICE));
+          if (slicer.due) await slicer.next();
+          if (this.#tenants.get(tenantId) !== cols) return; // dropped meanwhile
+        }
+        // Tags edited while this was built are in it or not: under the old version it is rebuilt on use.
+        remember(this.#segFacets, seg.uid, b.facets(version), SEGMENT_CACHE);
+      }
+    } finally {
+      transaction.done();
     }
   }
 
   // ------------------------------------------------------------ reads
 
-  /**
-   * The tenant's columns, loaded on first use from every listed segment's values blocks in one snapshot
-   * (live documents only); each segment's local doc → ordinal map is filled on the way.
-   */
+  /** The tenant's columns; they must be loaded (`load`: the engine awaits it before any read). */
   columns(tenantId: string): TenantColumns {
-    let c = this.#tenants.get(tenantId);
-    if (c === undefined) {
-      c = new TenantColumns();
-      const transaction = this.root.useReadTransaction();
-      try {
-        for (const seg of listSegments(this.store, tenantId, transaction)) {
-          const dels = (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, seg.id], { transaction });
-          const ords = new Int32Array(seg.docs).fill(NONE);
-          for (const { block, stored } of segmentValueBlocks(this.store, tenantId, seg.id, transaction)) {
-            const { ids, values } = decodeValuesBlock(stored);
-            for (let i = 0, local = block * VALUES_BLOCK; i < ids.length && local < seg.docs; i++, local++) {
-              const v = values[i] as DocValues | null;
-              if (v !== null && !isDeleted(dels, local)) ords[local] = c.set(ids[i]!, v);
-            }
-          }
-          remember(this.#segOrds, seg.uid, ords, SEGMENT_CACHE);
-        }
-      } finally {
-        transaction.done();
-      }
-      this.#tenants.set(tenantId, c);
-    }
+    const c = this.#tenants.get(tenantId);
+    if (c === undefined) throw new Error(`the values of tenant ${tenantId} are not loaded (await the engine's warm-up)`);
     return c;
   }
 
@@ -518,10 +635,10 @@ export class DocValuesStore {
     let f = this.#segFacets.get(seg.segmentUid);
     if (f !== undefined && f.tagVersion === cols.tagVersion) return f;
     const ords = this.segmentOrdinals(tenantId, seg, transaction);
-    const tags = tagSets(ords.length, (d) => (ords[d] === NONE ? undefined : cols.tagIds(ords[d]!)));
     // Combinations are built once: tags are the one value that changes in place.
-    const { combos, group } = f ?? combinations(ords, cols);
-    f = { combos, group, ...tags, tagVersion: cols.tagVersion };
+    const b = new FacetsBuilder(ords, cols, f === undefined);
+    b.run(0, ords.length);
+    f = b.facets(cols.tagVersion, f);
     remember(this.#segFacets, seg.segmentUid, f, SEGMENT_CACHE);
     return f;
   }

@@ -3,6 +3,12 @@
  * around it — value fields and facets from per-document values (doc-values.ts), typo tolerance from the
  * term dictionary (term-dictionary.ts, fuzzy.ts), date/title sort orders with keyset cursors, "did you
  * mean", and as-you-type suggestions (suggest.ts). See docs/search.md.
+ *
+ * Those need per-tenant caches in memory, built from LMDB after a start by a warm-up in time slices
+ * (warm-up.ts): `warmUp` builds them for every tenant in the background, and a tenant's query or Suggest
+ * awaits its own (starting it, ahead of the others, if it had not started) instead of building them on the
+ * request path. Order per tenant: values columns, facets, term dictionary (a query's needs), then titles
+ * and words (Suggest's).
  */
 import type { RootDatabase } from 'lmdb';
 import { type AnalyserLanguage, analyse, analyseQueryText, normaliseWord } from './analyser.js';
@@ -25,6 +31,7 @@ import { Suggester, type Suggestion } from './suggest.js';
 import { TermDictionary } from './term-dictionary.js';
 import type { TextStore } from './text-store.js';
 import { valueClause } from './value-fields.js';
+import { type Between, Slicer } from './warm-up.js';
 import { WordList } from './word-list.js';
 
 export type SortOrder = 'score' | 'date_desc' | 'date_asc' | 'title';
@@ -53,6 +60,17 @@ export interface EngineSearchResult {
 export interface SearchEngineOptions extends Omit<SearchIndexOptions, 'hooks'> {
   /** "Now" for relative dates (`created:last-week`). */
   clock?: () => number;
+  /**
+   * Milliseconds the warm-up works before the event loop gets a turn (default 5; 0 yields at every step:
+   * tests use it to write between steps).
+   */
+  warmSliceMs?: number;
+}
+
+/** A tenant's warm-up: `search` once a query can run, `all` (begun by a Suggest or `warmUp`) once Suggest can too. */
+interface TenantWarmUp {
+  search: Promise<void>;
+  all?: Promise<void>;
 }
 
 /** Fuzzy matches rank below exact ones: their score is scaled by this per edit. */
@@ -69,10 +87,15 @@ export class SearchEngine {
   readonly #clock: () => number;
   readonly #textStore: TextStore | undefined;
   readonly #language: AnalyserLanguage;
+  readonly #warmSliceMs: number;
+  readonly #warming = new Map<string, TenantWarmUp>();
+  readonly #stopWarming = new AbortController();
+  readonly #between: Between;
 
   constructor(root: RootDatabase, options: SearchEngineOptions) {
-    const { clock, ...indexOptions } = options;
+    const { clock, warmSliceMs, ...indexOptions } = options;
     this.#clock = clock ?? Date.now;
+    this.#warmSliceMs = warmSliceMs ?? 5;
     this.#textStore = options.textStore;
     this.#language = options.queryLanguage ?? 'deu+eng';
     // The hooks run inside the index's write transactions (see SearchIndexOptions.hooks).
@@ -107,6 +130,83 @@ export class SearchEngine {
     this.dictionary = new TermDictionary(this.index.store);
     this.words = new WordList(this.index.store);
     this.suggester = new Suggester(this.values, this.dictionary, this.words);
+    this.#between = (fn) => this.index.exclusive(fn);
+  }
+
+  /**
+   * Builds every tenant's caches in the background, one tenant after the other (those a query asked for
+   * first are already under way). Resolves when all are built; a tenant that fails is reported to
+   * `onError` and skipped.
+   */
+  async warmUp(onError: (tenantId: string, err: unknown) => void = () => {}): Promise<void> {
+    const tenants = new Set<string>();
+    for (const key of this.index.store.meta.getKeys()) {
+      const k = key as unknown[];
+      if (k[1] === 'stats') tenants.add(k[0] as string);
+    }
+    for (const t of tenants) {
+      if (this.#stopWarming.signal.aborted) return;
+      try {
+        await this.ready(t);
+      } catch (err) {
+        if (!this.#stopWarming.signal.aborted) onError(t, err);
+      }
+    }
+  }
+
+  /**
+   * Resolves once the tenant's caches are built: for 'search' those a query reads, for 'all' Suggest's too.
+   * Starts the tenant's warm-up if it had not started. A drop of the tenant during it starts it over.
+   */
+  async ready(tenantId: string, what: keyof TenantWarmUp = 'all'): Promise<void> {
+    for (;;) {
+      const w = this.#warmUpOf(tenantId, what);
+      await w[what];
+      const search = this.values.loaded(tenantId) && this.dictionary.loaded(tenantId);
+      if (search && (what === 'search' || (this.suggester.loaded(tenantId) && this.words.loaded(tenantId)))) return;
+      // Something was not built (a drop before its load began): let this run end, then start another.
+      await Promise.allSettled([w.search, w.all]);
+      if (this.#warming.get(tenantId) === w) this.#warming.delete(tenantId);
+    }
+  }
+
+  /**
+   * Stops the warm-up (a shutdown): what is under way ends at its next slice, its snapshots released, before
+   * this resolves (LMDB may then close); queries still waiting for it fail.
+   */
+  async stopWarmUp(): Promise<void> {
+    this.#stopWarming.abort(new Error('the search engine is closing'));
+    await Promise.allSettled([...this.#warming.values()].flatMap((w) => [w.search, w.all]));
+  }
+
+  #warmUpOf(tenantId: string, what: keyof TenantWarmUp): TenantWarmUp {
+    const slicer = new Slicer(this.#warmSliceMs, this.#stopWarming.signal);
+    let run = this.#warming.get(tenantId);
+    // A failed run is forgotten, so the next query tries again (and gets its own error).
+    const forget = () => {
+      if (this.#warming.get(tenantId) === run) this.#warming.delete(tenantId);
+    };
+    if (run === undefined) {
+      const search = (async () => {
+        await this.index.store.cipher.ready(tenantId);
+        await this.values.load(tenantId, slicer, this.#between);
+        await this.values.warmFacets(tenantId, slicer);
+        await this.dictionary.load(tenantId, slicer, this.#between);
+      })();
+      run = { search };
+      this.#warming.set(tenantId, run);
+      search.catch(forget);
+    }
+    if (what === 'all' && run.all === undefined) {
+      const search = run.search;
+      run.all = (async () => {
+        await search;
+        await this.suggester.load(tenantId, slicer);
+        await this.words.load(tenantId, slicer, this.#between);
+      })();
+      run.all.catch(forget);
+    }
+    return run;
   }
 
   /** Tags changed on a document: searchable (`tag:`) and faceted at once; false if it is not indexed. */
@@ -121,6 +221,7 @@ export class SearchEngine {
 
   async suggest(tenantId: string, typed: string, limit = 8): Promise<{ suggestions: Suggestion[]; tookMicros: number }> {
     await this.index.store.cipher.ready(tenantId);
+    await this.ready(tenantId);
     const t0 = process.hrtime.bigint();
     const suggestions = this.suggester.suggest(tenantId, typed, limit);
     return { suggestions, tookMicros: Number((process.hrtime.bigint() - t0) / 1000n) };
@@ -128,6 +229,7 @@ export class SearchEngine {
 
   async search(tenantId: string, query: string, options: EngineSearchOptions = {}): Promise<EngineSearchResult> {
     await this.index.store.cipher.ready(tenantId);
+    await this.ready(tenantId, 'search');
     const t0 = process.hrtime.bigint();
     const ast = parseQuery(query);
     const now = this.#clock();

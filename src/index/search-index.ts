@@ -209,6 +209,11 @@ export class SearchIndex {
     return run;
   }
 
+  /** Run `fn` in the write queue: no add, delete or drop is in flight meanwhile (warm-up snapshots, warm-up.ts). */
+  exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    return this.#enqueue(async () => fn());
+  }
+
   /** Index documents as one new segment; a document whose id exists replaces it (delete + add). */
   addDocuments(tenantId: string, docs: readonly IndexDoc[]): Promise<{ segmentId: number; docs: number }> {
     checkTenant(tenantId);

@@ -3,14 +3,16 @@
  * ("Müller", not the index term "mull"), from the tenant's word list (word-list.ts: folded forms sorted in
  * memory, so a typed prefix is a range) and, typo tolerant, from a bounded fuzzy prefix walk over the term
  * dictionary mapped back to words; and matching document titles from a title index (title-index.ts). One
- * title index per tenant, built lazily from the titles in the per-document values (so it is rebuilt from
- * LMDB after a restart) and kept in step by the same write hooks that keep those values.
+ * title index per tenant, built by the warm-up (`load`, in slices) from the titles in the per-document
+ * values (so it is rebuilt from LMDB after a restart) and kept in step by the same write hooks that keep
+ * those values.
  */
 import { analyseToTokens, normaliseWord } from './analyser.js';
 import type { DocValuesStore } from './doc-values.js';
 import { containsTerm, fuzzySearch, lowerBound, prefixRange } from './fuzzy.js';
 import type { TermDictionary } from './term-dictionary.js';
 import { TitleIndex } from './title-index.js';
+import type { Slicer } from './warm-up.js';
 import type { WordList } from './word-list.js';
 
 export interface Suggestion {
@@ -19,8 +21,17 @@ export interface Suggestion {
   docId?: string;
 }
 
+/** A tenant's title index being built: ordinals below `next` are in it. */
+interface Building {
+  readonly ix: TitleIndex;
+  next: number;
+  cancelled: boolean;
+  promise: Promise<void>;
+}
+
 export class Suggester {
   readonly #titles = new Map<string, TitleIndex>();
+  readonly #building = new Map<string, Building>();
   constructor(
     private readonly values: DocValuesStore,
     private readonly dictionary: TermDictionary,
@@ -71,25 +82,69 @@ export class Suggester {
   }
 
   #index(tenantId: string): TitleIndex {
-    let ix = this.#titles.get(tenantId);
-    if (ix === undefined) {
-      ix = new TitleIndex();
-      const cols = this.values.columns(tenantId);
-      ix.load(cols.titles.entries());
-      this.#titles.set(tenantId, ix);
-    }
+    const ix = this.#titles.get(tenantId);
+    if (ix === undefined) throw new Error(`the titles of tenant ${tenantId} are not loaded (await the engine's warm-up)`);
     return ix;
   }
 
-  /** A document's title changed or it was (re)indexed; no-op until the tenant's index is built. */
-  titleChanged(tenantId: string, docId: string, title: string | undefined): void {
-    const ix = this.#titles.get(tenantId);
-    if (ix === undefined) return;
-    ix.set(this.values.columns(tenantId).ordinal(docId), title);
+  /** Whether the tenant's title index is built. */
+  loaded(tenantId: string): boolean {
+    return this.#titles.has(tenantId);
   }
 
+  /**
+   * Builds the tenant's title index from its loaded columns, in slices; joins a build under way. The columns
+   * are kept current by the hooks meanwhile: a title is read when the build reaches its ordinal, and a title
+   * that changes behind it is set at once (titleChanged), so the index is current when it is installed.
+   */
+  load(tenantId: string, slicer: Slicer): Promise<void> {
+    if (this.#titles.has(tenantId) || !this.values.loaded(tenantId)) return Promise.resolve();
+    const current = this.#building.get(tenantId);
+    if (current !== undefined) return current.promise;
+    const b: Building = { ix: new TitleIndex(), next: 0, cancelled: false, promise: Promise.resolve() };
+    this.#building.set(tenantId, b);
+    b.promise = this.#build(tenantId, b, slicer).finally(() => {
+      if (this.#building.get(tenantId) === b) this.#building.delete(tenantId);
+    });
+    return b.promise;
+  }
+
+  async #build(tenantId: string, b: Building, slicer: Slicer): Promise<void> {
+    const cols = this.values.columns(tenantId);
+    const load = b.ix.bulk();
+    // The size is read each time: documents added during the build get new ordinals at the end.
+    while (b.next < cols.size) {
+      const title = cols.titles.get(b.next);
+      if (title !== undefined) load.add(b.next, title);
+      b.next++;
+      if ((b.next & 255) === 0 && slicer.due) {
+        await slicer.next();
+        if (b.cancelled) return;
+      }
+    }
+    load.end();
+    this.#titles.set(tenantId, b.ix);
+  }
+
+  /** A document's title changed or it was (re)indexed; no-op until the tenant's index is built or being built. */
+  titleChanged(tenantId: string, docId: string, title: string | undefined): void {
+    const ix = this.#titles.get(tenantId);
+    if (ix !== undefined) {
+      ix.set(this.values.columns(tenantId).ordinal(docId), title);
+      return;
+    }
+    const b = this.#building.get(tenantId);
+    if (b === undefined) return;
+    const ord = this.values.columns(tenantId).ordinal(docId);
+    if (ord < b.next) b.ix.set(ord, title);
+  }
+
+  /** The tenant was dropped: built or being built, its title index is empty now (see DocValuesStore.dropped). */
   dropped(tenantId: string): void {
-    this.#titles.delete(tenantId);
+    const b = this.#building.get(tenantId);
+    if (b !== undefined) b.cancelled = true;
+    this.#building.delete(tenantId);
+    if (b !== undefined || this.#titles.has(tenantId)) this.#titles.set(tenantId, new TitleIndex());
     this.words.dropped(tenantId);
   }
 

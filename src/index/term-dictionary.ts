@@ -1,7 +1,8 @@
 /**
  * The per-tenant term dictionary in memory, for typo tolerance (`term~`, did-you-mean) and word
- * completion: the distinct terms of the tenant's segments as one sorted array, loaded lazily from the
- * segments' dictionary blocks (segment-format.ts) and kept in step by the index write hook (each new segment's terms go to a small
+ * completion: the distinct terms of the tenant's segments as one sorted array, loaded by the warm-up from
+ * the segments' dictionary blocks (segment-format.ts; `load`, in slices) and kept in step by the index
+ * write hook (each new segment's terms go to a small
  * sorted delta, folded into the main array when it grows). Terms of deleted documents stay until the next
  * load: they can only expand to postings that no longer match, never to a wrong hit.
  */
@@ -9,6 +10,7 @@ import type { Transaction } from 'lmdb';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
 import { segmentTerms } from './segment-format.js';
+import { type Between, type Slicer, sortInSlices } from './warm-up.js';
 
 const FOLD_AT = 4096;
 
@@ -18,8 +20,16 @@ interface TenantTerms {
   deltaSorted: string[] | undefined;
 }
 
+/** A tenant's terms being loaded: the terms of segments added since the load began. */
+interface Loading {
+  readonly delta: Set<string>;
+  cancelled: boolean;
+  promise: Promise<void>;
+}
+
 export class TermDictionary {
   readonly #tenants = new Map<string, TenantTerms>();
+  readonly #loading = new Map<string, Loading>();
   constructor(private readonly store: IndexStore) {}
 
   /**
@@ -27,11 +37,8 @@ export class TermDictionary {
    * a small delta of recent segments; search both rather than merge per query.
    */
   lists(tenantId: string): (readonly string[])[] {
-    let t = this.#tenants.get(tenantId);
-    if (t === undefined) {
-      t = { main: this.#load(tenantId), delta: new Set(), deltaSorted: undefined };
-      this.#tenants.set(tenantId, t);
-    }
+    const t = this.#tenants.get(tenantId);
+    if (t === undefined) throw new Error(`the terms of tenant ${tenantId} are not loaded (await the engine's warm-up)`);
     if (t.delta.size === 0) return [t.main];
     t.deltaSorted ??= [...t.delta].sort();
     if (t.delta.size < FOLD_AT) return [t.main, t.deltaSorted];
@@ -44,33 +51,70 @@ export class TermDictionary {
   /** Called in the write transaction that wrote segment `segmentId` (reads see its keys). */
   segmentAdded(tenantId: string, segmentId: number, transaction?: Transaction): void {
     const t = this.#tenants.get(tenantId);
-    if (t === undefined) return; // not loaded yet: the load will see it
+    // Being loaded: kept aside now (the segment may be merged away before the load ends). Neither: no-op.
+    const delta = t?.delta ?? this.#loading.get(tenantId)?.delta;
+    if (delta === undefined) return;
     for (const { term } of segmentTerms(this.store, tenantId, segmentId, transaction ? { transaction } : {})) {
-      if (!t.delta.has(term)) {
-        t.delta.add(term);
-        t.deltaSorted = undefined;
+      if (!delta.has(term)) {
+        delta.add(term);
+        if (t !== undefined) t.deltaSorted = undefined;
       }
     }
   }
 
+  /** The tenant was dropped: loaded or being loaded, its terms are none now (see DocValuesStore.dropped). */
   dropped(tenantId: string): void {
-    this.#tenants.delete(tenantId);
+    const loading = this.#loading.get(tenantId);
+    if (loading !== undefined) loading.cancelled = true;
+    this.#loading.delete(tenantId);
+    if (loading !== undefined || this.#tenants.has(tenantId))
+      this.#tenants.set(tenantId, { main: [], delta: new Set(), deltaSorted: undefined });
   }
 
-  #load(tenantId: string): string[] {
+  /** Whether the tenant's terms are loaded (`lists` answers). */
+  loaded(tenantId: string): boolean {
+    return this.#tenants.has(tenantId);
+  }
+
+  /**
+   * Loads the tenant's terms from its segments in one snapshot, in slices; joins a load under way. The
+   * snapshot is taken between index writes, after the load began: a segment added before it is in it, one
+   * added after it has its terms kept aside by segmentAdded (both is harmless: a set).
+   */
+  load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
+    if (this.#tenants.has(tenantId)) return Promise.resolve();
+    const current = this.#loading.get(tenantId);
+    if (current !== undefined) return current.promise;
+    const loading: Loading = { delta: new Set(), cancelled: false, promise: Promise.resolve() };
+    this.#loading.set(tenantId, loading);
+    loading.promise = this.#load(tenantId, loading, slicer, between).finally(() => {
+      if (this.#loading.get(tenantId) === loading) this.#loading.delete(tenantId);
+    });
+    return loading.promise;
+  }
+
+  async #load(tenantId: string, loading: Loading, slicer: Slicer, between: Between): Promise<void> {
     const seen = new Set<string>();
-    const txn = this.store.root.useReadTransaction();
+    const txn = await between(() => this.store.root.useReadTransaction());
     try {
-      for (const key of this.store.meta.getKeys({
-        start: [tenantId, 'seg'],
-        end: [tenantId, 'seg', RANGE_END],
-        transaction: txn,
-      }))
-        for (const { term } of segmentTerms(this.store, tenantId, (key as Key)[2] as number, { transaction: txn }))
+      const segments = [
+        ...this.store.meta.getKeys({ start: [tenantId, 'seg'], end: [tenantId, 'seg', RANGE_END], transaction: txn }),
+      ];
+      for (const key of segments) {
+        let n = 0;
+        for (const { term } of segmentTerms(this.store, tenantId, (key as Key)[2] as number, { transaction: txn })) {
           seen.add(term);
+          if ((++n & 1023) === 0 && slicer.due) {
+            await slicer.next();
+            if (loading.cancelled) return;
+          }
+        }
+      }
     } finally {
       txn.done();
     }
-    return [...seen].sort();
+    const main = await sortInSlices([...seen], slicer);
+    if (loading.cancelled) return;
+    this.#tenants.set(tenantId, { main, delta: loading.delta, deltaSorted: undefined });
   }
 }

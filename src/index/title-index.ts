@@ -82,13 +82,16 @@ export class TitleIndex {
   readonly #titleWords = new OrdinalSlices((n) => new Int32Array(n), 4096);
   #sorted: Word[] = [];
   #pending: Word[] = [];
+  /** A bulk load is under way (`bulk`): its new words join the sorted list only when it ends. */
+  #bulk = false;
 
   /** Index a title: `set(ord, title)` replaces what `ord` had; an empty title removes it. */
   set(ord: number, title: string | undefined): void {
     this.remove(ord);
     if (!title) return;
     this.#add(ord, title, (e) => this.#pending.splice(lowerBoundWord(this.#pending, e.word), 0, e));
-    if (this.#pending.length >= Math.max(PENDING_LIMIT, this.#sorted.length / 8)) this.#mergePending();
+    // Not during a bulk load: a merge would drop a word the load holds but has not entered yet.
+    if (!this.#bulk && this.#pending.length >= Math.max(PENDING_LIMIT, this.#sorted.length / 8)) this.#mergePending();
   }
 
   /** Enter a title's words for `ord` (which holds none); `fresh` gets each word new to the index. */
@@ -130,30 +133,46 @@ export class TitleIndex {
    * (folding was a quarter of the load).
    */
   load(titles: Iterable<[number, string]>): void {
+    const b = this.bulk();
+    for (const [ord, title] of titles) b.add(ord, title);
+    b.end();
+  }
+
+  /**
+   * `load` in pieces (the warm-up's slices): add titles, then end. `set` may be called in between (for
+   * ordinals already added: a title that changed meanwhile).
+   */
+  bulk(): { add(ord: number, title: string): void; end(): void } {
+    this.#bulk = true;
     const fresh: Word[] = [];
     const add = (e: Word) => fresh.push(e);
     /** Word as written → its entry (null: it folds to nothing). */
     const byRaw = new Map<string, Word | null>();
     const raw: string[] = [];
     const entries: Word[] = [];
-    for (const [ord, title] of titles) {
-      this.remove(ord);
-      rawWords(title, raw);
-      entries.length = 0;
-      for (let k = 0; k < raw.length; k++) {
-        let e = byRaw.get(raw[k]!);
-        if (e === undefined) {
-          const w = normaliseWord(raw[k]!);
-          e = w.length > 0 ? this.#entry(w, add) : null;
-          byRaw.set(raw[k]!, e);
+    return {
+      add: (ord, title) => {
+        this.remove(ord);
+        rawWords(title, raw);
+        entries.length = 0;
+        for (let k = 0; k < raw.length; k++) {
+          let e = byRaw.get(raw[k]!);
+          if (e === undefined) {
+            const w = normaliseWord(raw[k]!);
+            e = w.length > 0 ? this.#entry(w, add) : null;
+            byRaw.set(raw[k]!, e);
+          }
+          if (e !== null && !entries.includes(e)) entries.push(e);
         }
-        if (e !== null && !entries.includes(e)) entries.push(e);
-      }
-      this.#enter(ord, entries);
-    }
-    this.#titleWords.trim();
-    this.#pending = this.#pending.concat(fresh).sort((a, b) => compare(a.word, b.word));
-    this.#mergePending();
+        this.#enter(ord, entries);
+      },
+      end: () => {
+        this.#bulk = false;
+        this.#titleWords.trim();
+        this.#pending = this.#pending.concat(fresh).sort((a, b) => compare(a.word, b.word));
+        this.#mergePending();
+      },
+    };
   }
 
   remove(ord: number): void {

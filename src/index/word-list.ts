@@ -4,14 +4,15 @@
  * a write sealed together as one value under [t, block number] (so no word is in a key or a plaintext
  * value; one seal per write instead of one seal, HMAC and read per word: the per-word values cost the index
  * writer's thread more than the rest of a segment write). Searched in memory: the tenant's folded forms as a
- * sorted array (prefixes are ranges, fuzzy.ts walks it), loaded on first use and kept in step by the index's
- * write hook. Words are never removed before a Reindex or erasure: Suggest checks a word against the live
+ * sorted array (prefixes are ranges, fuzzy.ts walks it), loaded by the warm-up (`load`, in slices) and kept
+ * in step by the index's write hook. Words are never removed before a Reindex or erasure: Suggest checks a word against the live
  * term dictionary before offering it.
  */
 import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
+import { type Between, type Slicer, sortInSlices } from './warm-up.js';
 
 /**
  * Where a tenant's stored-word cache is anchored: a record in `index-words` written with the cache (key
@@ -105,8 +106,16 @@ interface TenantWords {
   written: Map<string, string>;
 }
 
+/** A tenant's words being loaded: the words writes added since the load began, in order. */
+interface Loading {
+  readonly added: (readonly [string, string])[];
+  cancelled: boolean;
+  promise: Promise<void>;
+}
+
 export class WordList {
   readonly #tenants = new Map<string, TenantWords>();
+  readonly #loading = new Map<string, Loading>();
   constructor(private readonly store: IndexStore) {}
 
   /** The tenant's folded words as sorted lists (search each: a small delta is not merged per query). */
@@ -126,10 +135,14 @@ export class WordList {
     return this.#tenant(tenantId).written.get(folded);
   }
 
-  /** Words a write added (called in its transaction); a no-op until the tenant's list is loaded. */
+  /** Words a write added (called in its transaction); kept for a load under way, else a no-op until loaded. */
   added(tenantId: string, words: readonly (readonly [string, string])[]): void {
     const t = this.#tenants.get(tenantId);
-    if (t === undefined) return;
+    if (t === undefined) {
+      const loading = this.#loading.get(tenantId);
+      if (loading !== undefined) for (const w of words) loading.added.push(w);
+      return;
+    }
     for (const [folded, word] of words) {
       if (t.written.has(folded)) continue;
       t.written.set(folded, word);
@@ -138,22 +151,63 @@ export class WordList {
     }
   }
 
+  /** The tenant was dropped: loaded or being loaded, its words are none now (see DocValuesStore.dropped). */
   dropped(tenantId: string): void {
-    this.#tenants.delete(tenantId);
+    const loading = this.#loading.get(tenantId);
+    if (loading !== undefined) loading.cancelled = true;
+    this.#loading.delete(tenantId);
+    if (loading !== undefined || this.#tenants.has(tenantId))
+      this.#tenants.set(tenantId, { main: [], delta: undefined, fresh: new Set(), written: new Map() });
   }
 
-  #tenant(tenantId: string): TenantWords {
-    let t = this.#tenants.get(tenantId);
-    if (t === undefined) {
-      const written = new Map<string, string>();
-      for (const { key, value } of this.store.words.getRange({ start: [tenantId], end: [tenantId, RANGE_END] })) {
+  /** Whether the tenant's words are loaded (`lists` answers). */
+  loaded(tenantId: string): boolean {
+    return this.#tenants.has(tenantId);
+  }
+
+  /**
+   * Loads the tenant's words in one snapshot, in slices; joins a load under way. As in DocValuesStore.load:
+   * the snapshot is taken between index writes after the load began, so each write's words are in it or
+   * kept by `added` (in both, the first spelling still wins: the snapshot's are older).
+   */
+  load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
+    if (this.#tenants.has(tenantId)) return Promise.resolve();
+    const current = this.#loading.get(tenantId);
+    if (current !== undefined) return current.promise;
+    const loading: Loading = { added: [], cancelled: false, promise: Promise.resolve() };
+    this.#loading.set(tenantId, loading);
+    loading.promise = this.#load(tenantId, loading, slicer, between).finally(() => {
+      if (this.#loading.get(tenantId) === loading) this.#loading.delete(tenantId);
+    });
+    return loading.promise;
+  }
+
+  async #load(tenantId: string, loading: Loading, slicer: Slicer, between: Between): Promise<void> {
+    const written = new Map<string, string>();
+    const transaction = await between(() => this.store.root.useReadTransaction());
+    try {
+      for (const { key, value } of this.store.words.getRange({ start: [tenantId], end: [tenantId, RANGE_END], transaction })) {
         if (typeof (key as Key)[1] !== 'number') continue; // the cache anchor
         const pairs = openBlock(this.store, key as Key, value);
         for (let i = 0; i < pairs.length; i += 2) if (!written.has(pairs[i]!)) written.set(pairs[i]!, pairs[i + 1]!);
+        if (slicer.due) {
+          await slicer.next();
+          if (loading.cancelled) return;
+        }
       }
-      t = { main: [...written.keys()].sort(), delta: undefined, fresh: new Set(), written };
-      this.#tenants.set(tenantId, t);
+    } finally {
+      transaction.done();
     }
+    const main = await sortInSlices([...written.keys()], slicer);
+    if (loading.cancelled) return;
+    const t: TenantWords = { main, delta: undefined, fresh: new Set(), written };
+    this.#tenants.set(tenantId, t);
+    this.added(tenantId, loading.added);
+  }
+
+  #tenant(tenantId: string): TenantWords {
+    const t = this.#tenants.get(tenantId);
+    if (t === undefined) throw new Error(`the words of tenant ${tenantId} are not loaded (await the engine's warm-up)`);
     return t;
   }
 }

@@ -118,6 +118,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     clock: () => clock.now(),
   });
   const searchIndex = searchEngine.index;
+  // Every tenant's query caches, built in time slices in the background: a tenant's first query after a
+  // start no longer holds the event loop for seconds (it awaits its own tenant's warm-up).
+  void searchEngine.warmUp((tenantId, err) => log.error({ err, tenantId }, 'the search warm-up of a tenant failed'));
   indexer ??= searchIndexer(searchIndex, documents);
   // Tags live in the index's per-document values: a tag change rewrites them (no text re-analysis).
   documents.onTagged = (doc) =>
@@ -256,6 +259,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       rebuildAbort.abort();
       await indexRebuild;
       await pool.close();
+      await searchEngine.stopWarmUp();
       await searchIndex.close();
       if (!(await store.close())) log.warn('LMDB did not close cleanly (a write could not land); committed data is safe');
       process.off('unhandledRejection', onUnhandled);

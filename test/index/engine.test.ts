@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { normaliseWord } from '../../src/index/analyser.js';
 import type { DocValues, FacetField, ValuedIndexDoc } from '../../src/index/doc-values.js';
 import { SearchEngine } from '../../src/index/engine.js';
 import { InMemoryTextStore } from '../../src/index/index.js';
@@ -664,5 +665,152 @@ describe('the index at rest', () => {
     const moved = other.index.store.terms.getBinary(['t1', 2, 0]) as Uint8Array;
     await other.index.store.terms.put(['t1', 1, 0], Buffer.from(moved));
     await expect(other.search('t1', 'Sauerteig')).rejects.toThrow(/failed authentication/);
+  });
+});
+
+describe('the warm-up after a start', () => {
+  it('loses no write made while it runs, and a query made during it answers as brute force does', async () => {
+    // Slices of 0 ms: the warm-up yields after every block and step, so the writes below land between them.
+    const warmEngine = (r = root) =>
+      new SearchEngine(r, {
+        cipher: testCipher,
+        textStore: new InMemoryTextStore(),
+        autoMerge: false,
+        clock: () => NOW,
+        warmSliceMs: 0,
+      });
+    const rnd = lcg(11);
+    // Three letters per document (no word is a prefix of another): its title word and its body word.
+    const code = (i: number) => String.fromCharCode(97 + (i % 26), 97 + (Math.floor(i / 26) % 26), 97 + Math.floor(i / 676));
+    const types = ['application/pdf', 'image/png', 'text/plain'];
+    const make = (i: number) =>
+      doc(`d${i}`, `gemeinsam qx${code(i)} ${['alpha', 'beta'][rnd(2)]}`, {
+        title: `Akte Qy${code(i)}`,
+        mediaType: types[rnd(types.length)]!,
+        dateMs: Date.UTC(2015 + rnd(8), rnd(12), 1 + rnd(28)),
+        source: rnd(2) ? 'upload' : 'imap',
+        lang: rnd(2) ? 'deu' : 'eng',
+        tags: ['a', 'b', 'c'].filter(() => rnd(3) === 0),
+      });
+    const model = new Map<string, DocValues>();
+    let e = warmEngine();
+    let next = 0;
+    const add = async (n: number) => {
+      const docs = Array.from({ length: n }, () => make(next++));
+      await e.index.addDocuments('t1', docs);
+      for (const d of docs) model.set(d.docId, d.values!);
+    };
+    const remove = async (id: string) => {
+      expect(await e.index.deleteDocument('t1', id)).toBe(true);
+      model.delete(id);
+    };
+    const retag = async (id: string, tags: string[]) => {
+      expect(await e.setTags('t1', id, tags)).toBe(true);
+      model.set(id, { ...model.get(id)!, tags });
+    };
+    const pick = () => [...model.keys()][rnd(model.size)]!;
+    // 700 documents in five segments of several values blocks (128 documents) each, a delete and a tag edit.
+    for (let i = 0; i < 5; i++) await add(140);
+    await e.index.addDocuments('t2', [make(17_000)]);
+    await remove('d5');
+    await retag('d7', ['b', 'alt']);
+    const check = async () => {
+      const r = await e.search('t1', 'gemeinsam', { facets: ['type', 'year', 'tag', 'source', 'lang'], limit: 1 });
+      expect(r.total).toBe(model.size);
+      const expected = bruteFacets(model.values());
+      for (const f of r.facets) expect(new Map(f.buckets.map((b) => [b.value, b.count])), f.field).toEqual(expected[f.field]);
+      const filters: [string, (v: DocValues) => boolean][] = [
+        ['tag:a', (v) => v.tags.includes('a')],
+        ['tag:früh', (v) => v.tags.includes('früh')],
+        ['tag:spät', (v) => v.tags.includes('spät')],
+        ['type:png', (v) => v.mediaType === 'image/png'],
+        ['source:imap lang:eng', (v) => v.source === 'imap' && v.lang === 'eng'],
+      ];
+      for (const [q, takes] of filters)
+        expect((await e.search('t1', q, { limit: 1000 })).hits.map((h) => h.docId).sort(), q).toEqual(
+          [...model]
+            .filter(([, v]) => takes(v))
+            .map(([id]) => id)
+            .sort(),
+        );
+      const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+      const sorted = async (sort: 'date_desc' | 'title') =>
+        (await e.search('t1', 'gemeinsam', { sort, limit: 1000, snippets: false })).hits.map((h) => h.docId);
+      expect(await sorted('date_desc')).toEqual(
+        [...model].sort(([a, x], [b, y]) => y.dateMs - x.dateMs || byId(a, b)).map(([id]) => id),
+      );
+      expect(await sorted('title')).toEqual(
+        [...model].sort(([a, x], [b, y]) => byId(normaliseWord(x.title), normaliseWord(y.title)) || byId(a, b)).map(([id]) => id),
+      );
+    };
+    await e.index.close();
+    await root.close();
+    root = open({ path: dir });
+    e = warmEngine(root);
+
+    // A tag edit whose transaction has run its callback but not committed when the warm-up begins (it is
+    // then in the warm-up's snapshot, or it is nowhere), and writes asked for just before.
+    let callbackRan!: () => void;
+    const ran = new Promise<void>((resolve) => {
+      callbackRan = resolve;
+    });
+    model.set('d10', { ...model.get('d10')!, tags: ['c', 'früh'] });
+    const early = [
+      e.setTags('t1', 'd10', () => {
+        callbackRan();
+        return ['c', 'früh'];
+      }),
+      add(2),
+      remove('d300'),
+    ];
+    await ran;
+    let warmed = false;
+    const warming = e.warmUp().then(() => {
+      warmed = true;
+    });
+    await Promise.all(early);
+    const store = e.index.store;
+    let merging: Promise<unknown> | undefined;
+    let during = 0;
+    let midway: boolean | undefined;
+    while (!warmed) {
+      during++;
+      if (during === 2) {
+        // A query while the tenant's values are still loading awaits them and counts what is there now.
+        midway = !e.values.loaded('t1');
+        const r = await e.search('t1', 'gemeinsam', { facets: ['type', 'tag'], limit: 1 });
+        expect(r.total).toBe(model.size);
+        const expected = bruteFacets(model.values());
+        for (const f of r.facets) expect(new Map(f.buckets.map((b) => [b.value, b.count])), f.field).toEqual(expected[f.field]);
+      } else if (during === 3) {
+        // A merge of three segments runs beside the warm-up (and beside the edits after it).
+        merging = mergeSegments(store, 't1', listSegments(store, 't1').slice(0, 3), { sliceMs: 0 });
+      } else {
+        const op = rnd(3);
+        if (op === 0) await add(1 + rnd(3));
+        else if (op === 1) await remove(pick());
+        else await retag(pick(), ['spät', ...['a', 'b'].filter(() => rnd(2) === 0)]);
+      }
+    }
+    await warming;
+    expect(await merging).toMatchObject({ deleted: 0 });
+    await check();
+    // Suggest: each live document's title and body word, no deleted document's title.
+    for (let i = 0; i < next; i++) {
+      const id = `d${i}`;
+      const titles = (await e.suggest('t1', `qy${code(i)}`)).suggestions.filter((s) => s.kind === 'title');
+      expect(
+        titles.map((s) => s.docId),
+        id,
+      ).toEqual(model.has(id) ? [id] : []);
+      if (model.has(id))
+        expect(
+          (await e.suggest('t1', `qx${code(i)}`)).suggestions.map((s) => s.text),
+          id,
+        ).toContain(`qx${code(i)}`);
+    }
+    expect((await e.search('t2', 'gemeinsam', { facets: ['type'] })).total).toBe(1);
+    expect(midway, 'the query was asked while the values were loading').toBe(true);
+    expect(during, 'writes made while the warm-up ran').toBeGreaterThanOrEqual(6);
   });
 });

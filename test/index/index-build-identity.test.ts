@@ -16,6 +16,7 @@ import { analyseDocument, type IndexDoc } from '../../src/index/analyse-document
 import { type AnalyserLanguage, analyseToTokens } from '../../src/index/analyser.js';
 import { IndexStore, type Key, RANGE_END, type SealedDb } from '../../src/index/index-store.js';
 import { type BuiltSegment, finishSegment, SegmentBuilder, writeBuiltSegment } from '../../src/index/segment-writer.js';
+import { Slicer } from '../../src/index/warm-up.js';
 import { WordList } from '../../src/index/word-list.js';
 import { testCipher } from '../helpers/index-cipher.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -123,6 +124,7 @@ async function fingerprint(docs: readonly IndexDoc[], batch: number): Promise<{ 
   }
   // Suggest's words as the word list reads them back (their layout in index-words is word-list.ts's affair).
   const wordList = new WordList(store);
+  await wordList.load('t', new Slicer(5), (fn) => Promise.resolve(fn()));
   for (const list of wordList.lists('t')) for (const f of list) hashOf(stored, ['words', f, wordList.written('t', f)]);
   for (const { key, value } of store.norms.getRange({ start: ['t'], end: ['t', RANGE_END] }))
     hashOf(stored, ['norms', key, Buffer.from(value).toString('base64')]);
