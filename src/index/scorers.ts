@@ -251,7 +251,7 @@ export class TermScorer extends Scorer {
     this.bulk = false;
   }
 
-  /** The conjunction or disjunction this term is a child of, if any (leadOf). */
+  /** The conjunction or disjunction this term is a child of, if any (childOf). */
   private partners: LeadPartners | undefined;
   private partnersBlock = -1;
   private partnersMax = 0;
@@ -544,11 +544,6 @@ export class GroupScorer extends Scorer {
   }
 }
 
-/**
- * Gives each child of a sum (conjunction or disjunction) what it must score alone for the sum to reach
- * `min` with every other child at its maximum: a doc below that in one child cannot compete whichever
- * others match it, so the child may pass over it.
- */
 /** What `children` but `child` add at most to a doc in [from, to] (their block bounds there). */
 function othersMaxUpTo(children: readonly Scorer[], child: Scorer, from: number, to: number): number {
   let s = 0;
@@ -560,6 +555,11 @@ function othersMaxUpTo(children: readonly Scorer[], child: Scorer, from: number,
   return s;
 }
 
+/**
+ * Gives each child of a sum (conjunction or disjunction) what it must score alone for the sum to reach
+ * `min` with every other child at its maximum: a doc below that in one child cannot compete whichever
+ * others match it, so the child may pass over it.
+ */
 function handOwnMinimums(children: readonly Scorer[], min: number): void {
   let all = 0;
   for (const c of children) all += c.maxScore();
