@@ -145,6 +145,8 @@ function blockBounds(
 
 export class TermScorer extends Scorer {
   private block = -1;
+  /** lastDoc[block]: the current block's last doc (-1 before the first). */
+  private blockEnd = -1;
   private i = 0;
   private readonly docs = new Int32Array(BLOCK_SIZE);
   /**
@@ -203,15 +205,17 @@ export class TermScorer extends Scorer {
   }
 
   override advance(target: number): number {
-    const { lastDoc, blockCount } = this.skip;
     for (;;) {
       if (this.minCompetitive > 0) target = this.skipNonCompetitive(target);
-      if (target >= NO_MORE_DOCS || target > lastDoc[blockCount - 1]!) return (this.doc = NO_MORE_DOCS);
-      if (this.block < 0 || target > lastDoc[this.block]!) {
+      // Most calls stay in the current block: the list's end is checked only when leaving it.
+      if (target > this.blockEnd) {
+        const { lastDoc, blockCount } = this.skip;
+        if (target >= NO_MORE_DOCS || target > lastDoc[blockCount - 1]!) return (this.doc = NO_MORE_DOCS);
         let b = Math.max(this.block, 0);
         if (lastDoc[b]! < target) b = firstBlockAtLeast(lastDoc, target, b + 1);
         this.tfsOff = decodeBlockDocs(this.postings, this.skip, b, this.docs);
         this.block = b;
+        this.blockEnd = lastDoc[b]!;
         this.i = 0;
       }
       const docs = this.docs;
@@ -229,7 +233,7 @@ export class TermScorer extends Scorer {
         }
         if (i === n) {
           this.i = n - 1;
-          target = lastDoc[this.block]! + 1;
+          target = this.blockEnd + 1;
           continue;
         }
       }
@@ -772,21 +776,24 @@ export class DisjunctionScorer extends Scorer implements LeadPartners {
     const ess = this.essentialFrom;
     if (ess >= sorted.length) return (this.doc = NO_MORE_DOCS);
     const limit = competitiveFloor(this.minCompetitive);
+    const maxOf = this.maxOf;
     for (;;) {
+      // The next doc of the essential children, and the sum of the maxima of those on it.
       let d = NO_MORE_DOCS;
+      let bound = 0;
       for (let k = ess; k < sorted.length; k++) {
         const c = sorted[k]!;
         const cd = c.doc < target ? c.advance(target) : c.doc;
-        if (cd < d) d = cd;
+        if (cd < d) {
+          d = cd;
+          bound = maxOf[k]!;
+        } else if (cd === d) bound += maxOf[k]!;
       }
       if (d >= NO_MORE_DOCS) return (this.doc = NO_MORE_DOCS);
       if (ess > 0) {
         // The children's maxima on d first: the non-essential ones are advanced to d, so a doc that only one
         // child holds (most docs of a union) is dropped without computing a score when that child's best
         // alone cannot reach the minimum.
-        let bound = 0;
-        const maxOf = this.maxOf;
-        for (let k = ess; k < sorted.length; k++) if (sorted[k]!.doc === d) bound += maxOf[k]!;
         for (let k = ess - 1; k >= 0; k--) {
           const c = sorted[k]!;
           if ((c.doc < d ? c.advance(d) : c.doc) === d) bound += maxOf[k]!;
