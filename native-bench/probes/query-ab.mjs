@@ -1,0 +1,45 @@
+/**
+ * A/B of query latency for two versions of the code in one process, on one kept index (search-1m.ts
+ * `build`): both sides open it, then rounds of `per` calls alternate A B, B A, … so that this machine's
+ * swings hit both alike; prints each side's median and first quartile in ms. Each side is a bundle of
+ * native-bench/stages/search-scaling.ts (it exports openOurs) made with
+ * `npx esbuild native-bench/stages/search-scaling.ts --bundle --platform=node --format=esm
+ * --packages=external --outfile=native-bench/probes/_A.mjs` at each version; bundles need node_modules
+ * beside them, and the worker pool's entry (`worker-entry.js`, e.g. a link to
+ * src/workers/source-bootstrap.mjs) in the same folder. With the same bundle on both sides the medians
+ * agreed within 0.5 % (2026-11-29).
+ *   flock /tmp/bench.lock node native-bench/probes/query-ab.mjs ./_A.mjs ./_B.mjs DIR "query" [rounds=10] [per=30]
+ */
+const [fa, fb, dir, q, roundsArg, perArg] = process.argv.slice(2);
+if (!fa || !fb || !dir || q === undefined) throw new Error('usage: query-ab.mjs A.mjs B.mjs DIR "query" [rounds] [per]');
+const rounds = Number(roundsArg ?? 10);
+const per = Number(perArg ?? 30);
+const key = new Uint8Array(32).fill(7);
+const a = await (await import(fa)).openOurs(dir, key);
+const b = await (await import(fb)).openOurs(dir, key);
+for (let i = 0; i < 10; i++) {
+  await a.search(q);
+  await b.search(q);
+}
+const times = { A: [], B: [] };
+for (let r = 0; r < rounds; r++) {
+  for (const [side, o] of r % 2
+    ? [
+        ['A', a],
+        ['B', b],
+      ]
+    : [
+        ['B', b],
+        ['A', a],
+      ]) {
+    for (let i = 0; i < per; i++) {
+      const t = performance.now();
+      await o.search(q);
+      times[side].push(performance.now() - t);
+    }
+  }
+}
+const at = (x, f) => x.sort((p, s) => p - s)[Math.floor(x.length * f)].toFixed(3);
+console.log(JSON.stringify({ q, A: at(times.A, 0.5), A25: at(times.A, 0.25), B: at(times.B, 0.5), B25: at(times.B, 0.25) }));
+await a.close();
+await b.close();
