@@ -12,7 +12,6 @@
  * pair is answered after a few candidates, a rare one has a short list to walk.
  */
 import { normaliseWord } from './analyser.js';
-import { lowerBound } from './fuzzy.js';
 import { NONE, OrdinalSlices } from './ordinal-slices.js';
 
 interface Word {
@@ -20,7 +19,38 @@ interface Word {
   /** Index in TitleIndex's word table (what a title's word list holds). */
   readonly id: number;
   /** Ordinals of the titles holding the word, ascending. */
-  readonly ords: number[];
+  readonly ords: SortedOrds;
+}
+
+/**
+ * Ordinals ascending, in a typed array: as JS arrays, a million titles' words were ~7M slots (57 MB) that
+ * every full garbage collection scanned.
+ */
+class SortedOrds {
+  items = new Int32Array(2);
+  length = 0;
+
+  insert(v: number): void {
+    const n = this.length;
+    // Titles mostly arrive in ordinal order: appending is the common case.
+    const i = n === 0 || this.items[n - 1]! < v ? n : lowerBoundIn(this.items, n, v);
+    if (i < n && this.items[i] === v) return;
+    if (n === this.items.length) {
+      const next = new Int32Array(n * 2);
+      next.set(this.items);
+      this.items = next;
+    }
+    if (i < n) this.items.copyWithin(i + 1, i, n);
+    this.items[i] = v;
+    this.length = n + 1;
+  }
+
+  remove(v: number): void {
+    const i = lowerBoundIn(this.items, this.length, v);
+    if (i >= this.length || this.items[i] !== v) return;
+    this.items.copyWithin(i, i + 1, this.length);
+    this.length--;
+  }
 }
 
 /** Titles holding all typed words are collected up to this many before ranking (then cut to the limit). */
@@ -106,7 +136,7 @@ export class TitleIndex {
   #entry(w: string, fresh: (e: Word) => void): Word {
     let e = this.#byWord.get(w);
     if (e === undefined) {
-      e = { word: w, id: this.#words.length, ords: [] };
+      e = { word: w, id: this.#words.length, ords: new SortedOrds() };
       this.#words.push(e);
       this.#byWord.set(w, e);
       fresh(e);
@@ -121,7 +151,7 @@ export class TitleIndex {
     const ids = this.#titleWords.arena;
     for (let k = 0; k < entries.length; k++) {
       const e = entries[k]!;
-      insertSorted(e.ords, ord);
+      e.ords.insert(ord);
       ids[at + k] = e.id;
     }
     this.#titleWords.commit(ord, at, entries.length);
@@ -180,9 +210,7 @@ export class TitleIndex {
     if (at === NONE) return;
     const ids = this.#titleWords.arena;
     for (let k = at, end = at + this.#titleWords.length(ord); k < end; k++) {
-      const e = this.#words[ids[k]!]!;
-      const i = lowerBound(e.ords, ord);
-      if (e.ords[i] === ord) e.ords.splice(i, 1);
+      this.#words[ids[k]!]!.ords.remove(ord);
     }
     this.#titleWords.clear(ord);
   }
@@ -240,14 +268,14 @@ export class TitleIndex {
       // The whole words' lists intersected front to back (sorted, so each cursor only moves forward).
       const cursors = new Int32Array(must.length);
       outer: for (let i = 0; i < shortest.length; i++) {
-        const ord = shortest[i]!;
+        const ord = shortest.items[i]!;
         if (++checks > MAX_CHECKS) break;
         for (let m = 1; m < must.length; m++) {
           const list = must[m]!.ords;
-          const c = gallop(list, ord, cursors[m]!);
+          const c = gallop(list.items, list.length, ord, cursors[m]!);
           cursors[m] = c;
           if (c >= list.length) break outer;
-          if (list[c] !== ord) continue outer;
+          if (list.items[c] !== ord) continue outer;
         }
         if (!consider(ord)) break;
       }
@@ -260,7 +288,7 @@ export class TitleIndex {
         const ords = byLength[k]!.ords;
         candidates: for (let i = 0; i < ords.length; i++) {
           if (++checks > MAX_CHECKS) break outer;
-          const ord = ords[i]!;
+          const ord = ords.items[i]!;
           for (let m = 0; m < must.length; m++) if (!this.#holds(ord, must[m]!.id)) continue candidates;
           if (!consider(ord)) break outer;
         }
@@ -317,17 +345,17 @@ function lowerBoundWord(sorted: readonly Word[], word: string): number {
   return lo;
 }
 
-/** First index ≥ from with list[i] ≥ v (exponential then binary search: cheap for short hops). */
-function gallop(list: readonly number[], v: number, from: number): number {
+/** First index ≥ from, below n, with list[i] ≥ v (exponential then binary search: cheap for short hops). */
+function gallop(list: Int32Array, n: number, v: number, from: number): number {
   let step = 1;
   let lo = from;
   let hi = from;
-  while (hi < list.length && list[hi]! < v) {
+  while (hi < n && list[hi]! < v) {
     lo = hi + 1;
     hi += step;
     step *= 2;
   }
-  hi = Math.min(hi, list.length);
+  hi = Math.min(hi, n);
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (list[mid]! < v) lo = mid + 1;
@@ -336,12 +364,14 @@ function gallop(list: readonly number[], v: number, from: number): number {
   return lo;
 }
 
-function insertSorted(list: number[], v: number): void {
-  // Titles mostly arrive in ordinal order: appending is the common case.
-  if (list.length === 0 || list[list.length - 1]! < v) {
-    list.push(v);
-    return;
+/** First index below n with list[i] ≥ v. */
+function lowerBoundIn(list: Int32Array, n: number, v: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < v) lo = mid + 1;
+    else hi = mid;
   }
-  const i = lowerBound(list, v);
-  if (list[i] !== v) list.splice(i, 0, v);
+  return lo;
 }
