@@ -228,6 +228,11 @@ export function indexTermNames(): readonly string[] {
   return termIds.keys;
 }
 
+/** The hash (hashRange) of the term with that id. */
+export function indexTermHash(id: number): number {
+  return termIds.hashOf(id);
+}
+
 function termIdOf(term: string): number {
   const h = hashRange(term, 0, term.length);
   const e = termIds.find(term, 0, term.length, h);
@@ -236,17 +241,17 @@ function termIdOf(term: string): number {
 
 /**
  * One generation of an id word cache, flat: slot pairs [hash, entry + 1] (open addressing, load ≤ 1/2), and
- * per entry in `data` [first char in `chars`, length, term count, term ids…]. A hit costs a slot, an entry
- * and the word's characters, all in typed arrays (no string, array or Map to follow).
+ * per entry in `data` [length, term count, term ids…, the word's UTF-16 code units two to an int]. A hit
+ * costs a slot and one entry (for most words within a cache line): no string, array or Map to follow.
  */
 class FlatWordTable {
   readonly slots: Int32Array;
   readonly mask: number;
   size = 0;
-  data = new Int32Array(1 << 14);
+  data = new Int32Array(1 << 16);
+  /** `data`'s code units. */
+  units = new Uint16Array(this.data.buffer);
   dataLen = 0;
-  chars = new Uint16Array(1 << 15);
-  charsLen = 0;
 
   constructor(capacity: number) {
     let n = 2;
@@ -264,11 +269,11 @@ class FlatWordTable {
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const o = slots[2 * s + 1]! - 1;
       if (o < 0) return -1;
-      if (slots[2 * s] !== h || data[o + 1] !== len) continue;
-      const chars = this.chars;
-      const c = data[o]!;
+      if (slots[2 * s] !== h || data[o] !== len) continue;
+      const units = this.units;
+      const c = 2 * (o + 2 + data[o + 1]!);
       let i = 0;
-      while (i < len && chars[c + i] === text.charCodeAt(start + i)) i++;
+      while (i < len && units[c + i] === text.charCodeAt(start + i)) i++;
       if (i === len) return o;
     }
   }
@@ -276,41 +281,37 @@ class FlatWordTable {
   /** Adds text[start, end) (absent; hash h) with ids[from, from + count); returns its entry. */
   add(text: string, start: number, end: number, h: number, ids: ArrayLike<number>, from: number, count: number): number {
     const len = end - start;
-    const c = this.reserveChars(len);
-    const chars = this.chars;
-    for (let i = 0; i < len; i++) chars[c + i] = text.charCodeAt(start + i);
-    return this.addEntry(c, len, h, ids, from, count);
+    const o = this.addEntry(len, h, ids, from, count);
+    const units = this.units;
+    const c = 2 * (o + 2 + count);
+    for (let i = 0; i < len; i++) units[c + i] = text.charCodeAt(start + i);
+    return o;
   }
 
   /** Adds the entry f of another table (hash h), absent here. */
   addFrom(other: FlatWordTable, f: number, h: number): number {
     const od = other.data;
-    const len = od[f + 1]!;
-    const c = this.reserveChars(len);
-    this.chars.set(other.chars.subarray(od[f]!, od[f]! + len), c);
-    return this.addEntry(c, len, h, od, f + 3, od[f + 2]!);
+    const len = od[f]!;
+    const count = od[f + 1]!;
+    const o = this.addEntry(len, h, od, f + 2, count);
+    const c = 2 * (f + 2 + count);
+    this.units.set(other.units.subarray(c, c + len), 2 * (o + 2 + count));
+    return o;
   }
 
-  private reserveChars(len: number): number {
-    const c = this.charsLen;
-    if (c + len > this.chars.length) {
-      const next = new Uint16Array(Math.max(this.chars.length * 2, c + len));
-      next.set(this.chars);
-      this.chars = next;
-    }
-    this.charsLen = c + len;
-    return c;
-  }
-
-  private addEntry(c: number, len: number, h: number, ids: ArrayLike<number>, from: number, count: number): number {
+  /** Reserves an entry, its ids set and its slot taken; the caller writes its code units. */
+  private addEntry(len: number, h: number, ids: ArrayLike<number>, from: number, count: number): number {
     const o = this.dataLen;
-    if (o + 3 + count > this.data.length) this.data = grow(this.data, Math.max(this.data.length * 2, o + 3 + count));
+    const size = 2 + count + ((len + 1) >>> 1);
+    if (o + size > this.data.length) {
+      this.data = grow(this.data, Math.max(this.data.length * 2, o + size));
+      this.units = new Uint16Array(this.data.buffer);
+    }
     const data = this.data;
-    data[o] = c;
-    data[o + 1] = len;
-    data[o + 2] = count;
-    for (let k = 0; k < count; k++) data[o + 3 + k] = ids[from + k]!;
-    this.dataLen = o + 3 + count;
+    data[o] = len;
+    data[o + 1] = count;
+    for (let k = 0; k < count; k++) data[o + 2 + k] = ids[from + k]!;
+    this.dataLen = o + size;
     const slots = this.slots;
     const mask = this.mask;
     let s = h & mask;
@@ -377,8 +378,8 @@ function wordTermIds(
   const cache = ID_CACHES[language];
   const o = cache.entry(text, start, end, hashRange(text, start, end), language);
   const data = cache.young!.data;
-  const n = data[o + 2]!;
-  for (let k = 0; k < n; k++) sink(data[o + 3 + k]!, pos, from, to);
+  const n = data[o + 1]!;
+  for (let k = 0; k < n; k++) sink(data[o + 2 + k]!, pos, from, to);
 }
 
 function computeWordTerms(word: string, language: AnalyserLanguage, mode: AnalyseMode): readonly string[] {

@@ -4,7 +4,7 @@
  */
 import { type AnalysedDoc, analyseFields, fieldPosition, type IndexDoc, MAX_WORD_CHARS } from './analyse-document.js';
 import type { AnalyserLanguage } from './analyser.js';
-import { indexTermEpoch, indexTermNames, normaliseWord } from './analyser.js';
+import { indexTermEpoch, indexTermHash, indexTermNames, normaliseWord } from './analyser.js';
 import type { DocRecord, IndexStore, Key } from './index-store.js';
 import { toBuffer } from './index-store.js';
 import {
@@ -188,8 +188,7 @@ export class SegmentBuilder {
     const builderStamp = this.stamp;
     const names = indexTermNames();
     /** The segment's id of a term met the first time in this document (hash lookup, adding it if new). */
-    const idOf = (term: string, start: number, end: number): number => {
-      const h = hashRange(term, 0, term.length);
+    const idOf = (term: string, h: number, start: number, end: number): number => {
       let id = table.find(term, 0, term.length, h);
       if (id < 0) {
         id = table.add(term, h);
@@ -218,16 +217,13 @@ export class SegmentBuilder {
     // Words' terms by the analyser's thread-wide id: two typed-array loads find the segment's id.
     const idSink = (termId: number, position: number, start: number, end: number): void => {
       let id: number;
-      if (termId < byTermStamp.length && byTermStamp[termId] === builderStamp) id = byTermId[termId]!;
+      const k = 2 * termId;
+      if (k < byTerm.length && byTerm[k] === builderStamp) id = byTerm[k + 1]!;
       else {
-        id = idOf(names[termId]!, start, end);
-        if (termId >= byTermStamp.length) {
-          const size = Math.max(termId + 1, byTermStamp.length * 2);
-          byTermStamp = grow(byTermStamp, size);
-          byTermId = grow(byTermId, size);
-        }
-        byTermStamp[termId] = builderStamp;
-        byTermId[termId] = id;
+        id = idOf(names[termId]!, indexTermHash(termId), start, end);
+        if (k >= byTerm.length) byTerm = grow(byTerm, Math.max(k + 2, byTerm.length * 2));
+        byTerm[k] = builderStamp;
+        byTerm[k + 1] = id;
       }
       push(id, position);
     };
@@ -235,7 +231,7 @@ export class SegmentBuilder {
     const sink = (term: string, position: number, start: number, end: number): void => {
       let id = ids.get(term);
       if (id === undefined) {
-        id = idOf(term, start, end);
+        id = idOf(term, hashRange(term, 0, term.length), start, end);
         ids.set(term, id);
       }
       push(id, position);
@@ -430,12 +426,11 @@ export class SegmentBuilder {
 const SURROGATE_RE = /[\uD800-\uDFFF]/;
 
 /**
- * By the analyser's term id (analyseForIndex), thread-wide: the stamp of the builder that last met the term
- * and the term's id in that builder's segment. A builder's first sighting of a term (a stamp not its own)
- * finds it by hash; every later one is these two loads.
+ * By the analyser's term id (analyseForIndex), thread-wide, side by side: the stamp of the builder that last
+ * met the term and the term's id in that builder's segment. A builder's first sighting of a term (a stamp
+ * not its own) finds it by hash; every later one is one load of this pair.
  */
-let byTermStamp = new Int32Array(1 << 16);
-let byTermId = new Int32Array(1 << 16);
+let byTerm = new Int32Array(1 << 17);
 let lastStamp = 0;
 
 /** Ranges up to this size are insertion-sorted (sortIds). */
