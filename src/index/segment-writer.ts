@@ -305,7 +305,7 @@ export class SegmentBuilder {
       if (w.length < 2) continue;
       const kind = completionWordKind(w);
       if (kind === NOT_A_WORD) continue;
-      f(kind === ASCII_LOWER ? w : kind === ASCII_UPPER ? w.toLowerCase() : normaliseWord(w), w);
+      f(kind === ASCII_LOWER ? w : kind === ASCII_UPPER ? w.toLowerCase() : foldedWord(w), w);
     }
   }
 
@@ -416,7 +416,7 @@ export class SegmentBuilder {
           i++;
           prev = d;
         }
-        tfsBuf[Math.floor(sPos[k]! / FIELD_POSITION_SHIFT) * df + i]!++;
+        tfsBuf[(sPos[k]! >>> FIELD_SHIFT_BITS) * df + i]!++;
       }
       f(names[id]!, docsBuf, df, tfsBuf, sPos, from, to);
     }
@@ -424,6 +424,31 @@ export class SegmentBuilder {
 }
 
 const SURROGATE_RE = /[\uD800-\uDFFF]/;
+
+/** log2(FIELD_POSITION_SHIFT): a field-based position's field is position >>> FIELD_SHIFT_BITS. */
+const FIELD_SHIFT_BITS = Math.log2(FIELD_POSITION_SHIFT);
+
+/**
+ * normaliseWord of Suggest's non-ASCII words, remembered (thread-wide; three Unicode normalisations a word,
+ * and a segment has the same words as the last): dropped when the analyser's options may have changed (its
+ * term id epoch moved) and when large.
+ */
+const FOLDED = new Map<string, string>();
+let foldedEpoch = 0;
+
+function foldedWord(w: string): string {
+  const epoch = indexTermEpoch();
+  if (epoch !== foldedEpoch || FOLDED.size >= 100_000) {
+    FOLDED.clear();
+    foldedEpoch = epoch;
+  }
+  let f = FOLDED.get(w);
+  if (f === undefined) {
+    f = normaliseWord(w);
+    FOLDED.set(w, f);
+  }
+  return f;
+}
 
 /**
  * By the analyser's term id (analyseForIndex), thread-wide, side by side: the stamp of the builder that last
