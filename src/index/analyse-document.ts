@@ -4,7 +4,7 @@
  * The result is compact and cheap to move between threads: the document's distinct terms once, its tokens as
  * one flat Int32Array (transferable) of [local term id, field-based position] pairs.
  */
-import { type AnalyserLanguage, analyse, type TokenSink } from './analyser.js';
+import { type AnalyserLanguage, analyse, analyseForIndex, type TermIdSink, type TokenSink } from './analyser.js';
 import { FIELD_POSITION_SHIFT, FIELDS, type FieldName, MAX_FIELD_POSITION, NUM_FIELDS } from './postings-codec.js';
 
 /** A document as the index takes it. */
@@ -60,13 +60,14 @@ function fileNameText(name: string): string {
 /**
  * Runs the analyser over a document's fields in index order (FIELDS; body pages in order, positions running
  * on over pages), calling `field(f, text)` before each text it analyses. Returns the positions per field
- * (BM25F lengths) and the characters analysed.
+ * (BM25F lengths) and the characters analysed. With `idSink`, words' terms go there by id (analyseForIndex).
  */
 export function analyseFields(
   doc: IndexDoc,
   language: AnalyserLanguage,
   sink: TokenSink,
   field: (f: number, text: string) => void,
+  idSink?: TermIdSink,
 ): { lengths: number[]; textChars: number } {
   const lengths = new Array<number>(NUM_FIELDS).fill(0);
   let textChars = 0;
@@ -77,7 +78,8 @@ export function analyseFields(
       for (const page of doc.fields.body ?? []) {
         textChars += page.length;
         field(f, page);
-        pos = analyse(page, language, sink, 'index', pos);
+        pos =
+          idSink === undefined ? analyse(page, language, sink, 'index', pos) : analyseForIndex(page, language, sink, idSink, pos);
       }
     } else {
       let t = doc.fields[name];
@@ -85,7 +87,7 @@ export function analyseFields(
       if (name === 'fileName') t = fileNameText(t);
       textChars += t.length;
       field(f, t);
-      pos = analyse(t, language, sink, 'index', 0);
+      pos = idSink === undefined ? analyse(t, language, sink, 'index', 0) : analyseForIndex(t, language, sink, idSink, 0);
     }
     lengths[f] = pos;
   }

@@ -11,7 +11,7 @@
  * runs only on tokens holding a script written without spaces (Han, Kana, Thai, Lao, Khmer, Myanmar).
  */
 import { compoundSubwords, splitCompound } from './decompound.js';
-import { hashRange, SliceTable } from './slice-table.js';
+import { grow, hashRange, SliceTable } from './slice-table.js';
 import { type AnalyserLanguage, stemEnglish, stemGerman } from './stemmers.js';
 
 export type { AnalyserLanguage } from './stemmers.js';
@@ -21,6 +21,12 @@ export type AnalyseMode = 'index' | 'query';
 
 /** Receives one term at a position; start/end are UTF-16 offsets of the source word in the text. */
 export type TokenSink = (term: string, position: number, start: number, end: number) => void;
+
+/**
+ * Receives one term of a cached word by its thread-wide id (`indexTermNames()[id]`), for the segment
+ * builder (`analyseForIndex`): the id maps to the builder's own by two typed-array loads, not a Map lookup.
+ */
+export type TermIdSink = (termId: number, position: number, start: number, end: number) => void;
 
 /** What a token is (the scanner in `analyse` implements exactly this). */
 export const TOKEN_RE = /[\p{L}\p{M}\p{N}]+(?:[-/.,:_'’][\p{L}\p{M}\p{N}]+)*/gu;
@@ -86,6 +92,7 @@ export function setAnalyserOptions(next: Partial<AnalyserOptions>): AnalyserOpti
     caches.index.clear();
     caches.query.clear();
   }
+  resetIndexTermIds();
   return previous;
 }
 
@@ -189,6 +196,192 @@ const CACHES: Record<AnalyserLanguage, ReturnType<typeof newCaches>> = {
   'deu+eng': newCaches(),
 };
 
+/**
+ * Thread-wide ids of the terms that words analysed for the index yield (`analyseForIndex`): a word cached
+ * once holds its terms' ids inline, and the builder maps an id to its own by a typed-array stamp. Numbers,
+ * codes and IBANs are not cached (mostly distinct) and reach the builder as strings. Bounded: beyond
+ * MAX_TERM_IDS the ids and the id word caches start over (between documents, see `indexTermEpoch`).
+ */
+let termIds = new SliceTable(1 << 16);
+let termIdEpoch = 1;
+const MAX_TERM_IDS = 1 << 20;
+
+function resetIndexTermIds(): void {
+  termIds = new SliceTable(1 << 16);
+  termIdEpoch++;
+  ID_CACHES.deu.clear();
+  ID_CACHES.eng.clear();
+  ID_CACHES['deu+eng'].clear();
+}
+
+/**
+ * The term ids' epoch, starting them over first when there are too many: ids are stable while it is
+ * unchanged. Call between documents only (a builder holds ids of the epoch it saw).
+ */
+export function indexTermEpoch(): number {
+  if (termIds.size > MAX_TERM_IDS) resetIndexTermIds();
+  return termIdEpoch;
+}
+
+/** Term by id (`TermIdSink`); the array grows in place within an epoch. */
+export function indexTermNames(): readonly string[] {
+  return termIds.keys;
+}
+
+/** The hash (hashRange) of the term with that id. */
+export function indexTermHash(id: number): number {
+  return termIds.hashOf(id);
+}
+
+function termIdOf(term: string): number {
+  const h = hashRange(term, 0, term.length);
+  const e = termIds.find(term, 0, term.length, h);
+  return e >= 0 ? e : termIds.add(term, h);
+}
+
+/**
+ * One generation of an id word cache, flat: slot pairs [hash, entry + 1] (open addressing, load ≤ 1/2), and
+ * per entry in `data` [length, term count, term ids…, the word's UTF-16 code units two to an int]. A hit
+ * costs a slot and one entry (for most words within a cache line): no string, array or Map to follow.
+ */
+class FlatWordTable {
+  readonly slots: Int32Array;
+  readonly mask: number;
+  size = 0;
+  data = new Int32Array(1 << 16);
+  /** `data`'s code units. */
+  units = new Uint16Array(this.data.buffer);
+  dataLen = 0;
+
+  constructor(capacity: number) {
+    let n = 2;
+    while (n < capacity * 2) n *= 2;
+    this.slots = new Int32Array(2 * n);
+    this.mask = n - 1;
+  }
+
+  /** Entry of text[start, end) (hash h), or -1. */
+  find(text: string, start: number, end: number, h: number): number {
+    const len = end - start;
+    const slots = this.slots;
+    const mask = this.mask;
+    const data = this.data;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const o = slots[2 * s + 1]! - 1;
+      if (o < 0) return -1;
+      if (slots[2 * s] !== h || data[o] !== len) continue;
+      const units = this.units;
+      const c = 2 * (o + 2 + data[o + 1]!);
+      let i = 0;
+      while (i < len && units[c + i] === text.charCodeAt(start + i)) i++;
+      if (i === len) return o;
+    }
+  }
+
+  /** Adds text[start, end) (absent; hash h) with ids[from, from + count); returns its entry. */
+  add(text: string, start: number, end: number, h: number, ids: ArrayLike<number>, from: number, count: number): number {
+    const len = end - start;
+    const o = this.addEntry(len, h, ids, from, count);
+    const units = this.units;
+    const c = 2 * (o + 2 + count);
+    for (let i = 0; i < len; i++) units[c + i] = text.charCodeAt(start + i);
+    return o;
+  }
+
+  /** Adds the entry f of another table (hash h), absent here. */
+  addFrom(other: FlatWordTable, f: number, h: number): number {
+    const od = other.data;
+    const len = od[f]!;
+    const count = od[f + 1]!;
+    const o = this.addEntry(len, h, od, f + 2, count);
+    const c = 2 * (f + 2 + count);
+    this.units.set(other.units.subarray(c, c + len), 2 * (o + 2 + count));
+    return o;
+  }
+
+  /** Reserves an entry, its ids set and its slot taken; the caller writes its code units. */
+  private addEntry(len: number, h: number, ids: ArrayLike<number>, from: number, count: number): number {
+    const o = this.dataLen;
+    const size = 2 + count + ((len + 1) >>> 1);
+    if (o + size > this.data.length) {
+      this.data = grow(this.data, Math.max(this.data.length * 2, o + size));
+      this.units = new Uint16Array(this.data.buffer);
+    }
+    const data = this.data;
+    data[o] = len;
+    data[o + 1] = count;
+    for (let k = 0; k < count; k++) data[o + 2 + k] = ids[from + k]!;
+    this.dataLen = o + size;
+    const slots = this.slots;
+    const mask = this.mask;
+    let s = h & mask;
+    while (slots[2 * s + 1] !== 0) s = (s + 1) & mask;
+    slots[2 * s] = h;
+    slots[2 * s + 1] = o + 1;
+    this.size++;
+    return o;
+  }
+}
+
+/** WordCache's two generations for the index mode's term ids. */
+class IdWordCache {
+  young: FlatWordTable | undefined;
+  #old: FlatWordTable | undefined;
+  readonly #scratch: number[] = [];
+
+  constructor(readonly limit: number) {}
+
+  /** Entry of text[start, end) (hash h) in `young`, after adding it there if it was not. */
+  entry(text: string, start: number, end: number, h: number, language: AnalyserLanguage): number {
+    let y = this.young;
+    if (y === undefined) y = this.young = new FlatWordTable(this.limit);
+    const e = y.find(text, start, end, h);
+    if (e >= 0) return e;
+    const o = this.#old;
+    const f = o === undefined ? -1 : o.find(text, start, end, h);
+    if (y.size >= this.limit) {
+      this.#old = y;
+      y = this.young = new FlatWordTable(this.limit);
+    }
+    if (f >= 0) return y.addFrom(o!, f, h);
+    const raw = start === 0 && end === text.length ? text : text.slice(start, end);
+    const terms = computeWordTerms(normaliseWord(raw), language, 'index');
+    const ids = this.#scratch;
+    ids.length = 0;
+    for (const t of terms) ids.push(termIdOf(t));
+    return y.add(text, start, end, h, ids, 0, ids.length);
+  }
+
+  clear(): void {
+    this.young = undefined;
+    this.#old = undefined;
+  }
+}
+
+const ID_CACHES: Record<AnalyserLanguage, IdWordCache> = {
+  deu: new IdWordCache(CACHE_LIMIT),
+  eng: new IdWordCache(CACHE_LIMIT),
+  'deu+eng': new IdWordCache(CACHE_LIMIT),
+};
+
+/** Calls `sink` with the term ids of the word text[start, end) (index mode), reporting [from, to) as its span. */
+function wordTermIds(
+  text: string,
+  start: number,
+  end: number,
+  language: AnalyserLanguage,
+  sink: TermIdSink,
+  pos: number,
+  from: number,
+  to: number,
+): void {
+  const cache = ID_CACHES[language];
+  const o = cache.entry(text, start, end, hashRange(text, start, end), language);
+  const data = cache.young!.data;
+  const n = data[o + 1]!;
+  for (let k = 0; k < n; k++) sink(data[o + 2 + k]!, pos, from, to);
+}
+
 function computeWordTerms(word: string, language: AnalyserLanguage, mode: AnalyseMode): readonly string[] {
   if (word.length === 0) return [];
   if (word.length > MAX_TERM_LENGTH) return [word.slice(0, MAX_TERM_LENGTH)];
@@ -260,6 +453,32 @@ export function analyse(
   mode: AnalyseMode = 'index',
   firstPosition = 0,
 ): number {
+  return scan(text, language, sink, undefined, mode, firstPosition);
+}
+
+/**
+ * `analyse` in index mode for the segment builder: the terms of words (cached) go to `idSink` by thread-wide
+ * id, those of numbers, codes and IBANs to `sink` as strings; the same terms at the same positions in the
+ * same order as `analyse`. Ids hold while `indexTermEpoch()` is unchanged.
+ */
+export function analyseForIndex(
+  text: string,
+  language: AnalyserLanguage,
+  sink: TokenSink,
+  idSink: TermIdSink,
+  firstPosition: number,
+): number {
+  return scan(text, language, sink, idSink, 'index', firstPosition);
+}
+
+function scan(
+  text: string,
+  language: AnalyserLanguage,
+  sink: TokenSink,
+  idSink: TermIdSink | undefined,
+  mode: AnalyseMode,
+  firstPosition: number,
+): number {
   let pos = firstPosition;
   const ibans = findIbans(text);
   let ibanIdx = 0;
@@ -320,7 +539,8 @@ export function analyse(
     }
     if (plain) {
       // ASCII letters and digits only: the common case.
-      for (const t of wordTerms(text, start, end, language, mode)) sink(t, pos, start, end);
+      if (idSink !== undefined) wordTermIds(text, start, end, language, idSink, pos, start, end);
+      else for (const t of wordTerms(text, start, end, language, mode)) sink(t, pos, start, end);
       pos++;
       continue;
     }
@@ -328,8 +548,10 @@ export function analyse(
     if (NO_SPACE_SCRIPT_RE.test(raw)) {
       for (const s of segmenter.segment(raw)) {
         if (!s.isWordLike) continue;
-        for (const t of wordTerms(s.segment, 0, s.segment.length, language, mode))
-          sink(t, pos, start + s.index, start + s.index + s.segment.length);
+        const from = start + s.index;
+        const to = from + s.segment.length;
+        if (idSink !== undefined) wordTermIds(s.segment, 0, s.segment.length, language, idSink, pos, from, to);
+        else for (const t of wordTerms(s.segment, 0, s.segment.length, language, mode)) sink(t, pos, from, to);
         pos++;
       }
       continue;
@@ -346,12 +568,14 @@ export function analyse(
         const at = raw.indexOf(piece, off);
         off = at + piece.length;
         if (piece.length === 0) continue;
-        for (const t of wordTerms(piece, 0, piece.length, language, mode)) sink(t, pos, start + at, start + off);
+        if (idSink !== undefined) wordTermIds(piece, 0, piece.length, language, idSink, pos, start + at, start + off);
+        else for (const t of wordTerms(piece, 0, piece.length, language, mode)) sink(t, pos, start + at, start + off);
         pos++;
       }
       continue;
     }
-    for (const t of wordTerms(text, start, end, language, mode)) sink(t, pos, start, end);
+    if (idSink !== undefined) wordTermIds(text, start, end, language, idSink, pos, start, end);
+    else for (const t of wordTerms(text, start, end, language, mode)) sink(t, pos, start, end);
     pos++;
   }
   return pos;

@@ -4,7 +4,7 @@
  */
 import { type AnalysedDoc, analyseFields, fieldPosition, type IndexDoc, MAX_WORD_CHARS } from './analyse-document.js';
 import type { AnalyserLanguage } from './analyser.js';
-import { normaliseWord } from './analyser.js';
+import { indexTermEpoch, indexTermHash, indexTermNames, normaliseWord } from './analyser.js';
 import type { DocRecord, IndexStore, Key } from './index-store.js';
 import { toBuffer } from './index-store.js';
 import {
@@ -101,6 +101,9 @@ export class SegmentBuilder {
   /** Per term: the document (local + 1) and position it last had a token at (addDocument). */
   private lastDoc = new Int32Array(1024);
   private lastPos = new Int32Array(1024);
+  /** This builder's stamp in BY_TERM_ID (fresh when the analyser's term ids start over) and their epoch. */
+  private stamp = 0;
+  private epoch = 0;
 
   get numDocs(): number {
     return this.records.length;
@@ -176,22 +179,29 @@ export class SegmentBuilder {
     let tokPos = this.tokPos;
     let lastDoc = this.lastDoc;
     let lastPos = this.lastPos;
-    const sink = (term: string, position: number, start: number, end: number): void => {
-      let id = ids.get(term);
-      if (id === undefined) {
-        const h = hashRange(term, 0, term.length);
-        id = table.find(term, 0, term.length, h);
-        if (id < 0) {
-          id = table.add(term, h);
-          if (!this.astral && SURROGATE_RE.test(term)) this.astral = true;
-          this.firstWords.push(end - start <= MAX_WORD_CHARS ? text.slice(start, end) : '');
-        }
-        ids.set(term, id);
-        if (id >= lastDoc.length) {
-          lastDoc = this.lastDoc = grow(lastDoc, Math.max(id + 1, lastDoc.length * 2));
-          lastPos = this.lastPos = grow(lastPos, lastDoc.length);
-        }
+    const epoch = indexTermEpoch();
+    if (epoch !== this.epoch) {
+      // New builder, or the analyser's ids started over: none of BY_TERM_ID's entries is this builder's.
+      this.epoch = epoch;
+      this.stamp = ++lastStamp;
+    }
+    const builderStamp = this.stamp;
+    const names = indexTermNames();
+    /** The segment's id of a term met the first time in this document (hash lookup, adding it if new). */
+    const idOf = (term: string, h: number, start: number, end: number): number => {
+      let id = table.find(term, 0, term.length, h);
+      if (id < 0) {
+        id = table.add(term, h);
+        if (!this.astral && SURROGATE_RE.test(term)) this.astral = true;
+        this.firstWords.push(end - start <= MAX_WORD_CHARS ? text.slice(start, end) : '');
       }
+      if (id >= lastDoc.length) {
+        lastDoc = this.lastDoc = grow(lastDoc, Math.max(id + 1, lastDoc.length * 2));
+        lastPos = this.lastPos = grow(lastPos, lastDoc.length);
+      }
+      return id;
+    };
+    const push = (id: number, position: number): void => {
       const pos = fieldPosition(field, position);
       // The same term twice at one position (e.g. a code piece equal to a stem) counts once.
       if (lastDoc[id] === stamp && lastPos[id] === pos) return;
@@ -204,10 +214,38 @@ export class SegmentBuilder {
       tokTerm[n] = id;
       tokPos[n++] = pos;
     };
-    const { lengths, textChars } = analyseFields(doc, language, sink, (f, t) => {
-      field = f;
-      text = t;
-    });
+    // Words' terms by the analyser's thread-wide id: two typed-array loads find the segment's id.
+    const idSink = (termId: number, position: number, start: number, end: number): void => {
+      let id: number;
+      const k = 2 * termId;
+      if (k < byTerm.length && byTerm[k] === builderStamp) id = byTerm[k + 1]!;
+      else {
+        id = idOf(names[termId]!, indexTermHash(termId), start, end);
+        if (k >= byTerm.length) byTerm = grow(byTerm, Math.max(k + 2, byTerm.length * 2));
+        byTerm[k] = builderStamp;
+        byTerm[k + 1] = id;
+      }
+      push(id, position);
+    };
+    // Numbers, codes and IBANs as strings.
+    const sink = (term: string, position: number, start: number, end: number): void => {
+      let id = ids.get(term);
+      if (id === undefined) {
+        id = idOf(term, hashRange(term, 0, term.length), start, end);
+        ids.set(term, id);
+      }
+      push(id, position);
+    };
+    const { lengths, textChars } = analyseFields(
+      doc,
+      language,
+      sink,
+      (f, t) => {
+        field = f;
+        text = t;
+      },
+      idSink,
+    );
     this.numTokens = n;
     this.endDocument(doc.docId, doc.createdMs ?? 0, doc.mediaType ?? '', language, lengths, textChars);
   }
@@ -267,7 +305,7 @@ export class SegmentBuilder {
       if (w.length < 2) continue;
       const kind = completionWordKind(w);
       if (kind === NOT_A_WORD) continue;
-      f(kind === ASCII_LOWER ? w : kind === ASCII_UPPER ? w.toLowerCase() : normaliseWord(w), w);
+      f(kind === ASCII_LOWER ? w : kind === ASCII_UPPER ? w.toLowerCase() : foldedWord(w), w);
     }
   }
 
@@ -378,7 +416,7 @@ export class SegmentBuilder {
           i++;
           prev = d;
         }
-        tfsBuf[Math.floor(sPos[k]! / FIELD_POSITION_SHIFT) * df + i]!++;
+        tfsBuf[(sPos[k]! >>> FIELD_SHIFT_BITS) * df + i]!++;
       }
       f(names[id]!, docsBuf, df, tfsBuf, sPos, from, to);
     }
@@ -386,6 +424,39 @@ export class SegmentBuilder {
 }
 
 const SURROGATE_RE = /[\uD800-\uDFFF]/;
+
+/** log2(FIELD_POSITION_SHIFT): a field-based position's field is position >>> FIELD_SHIFT_BITS. */
+const FIELD_SHIFT_BITS = Math.log2(FIELD_POSITION_SHIFT);
+
+/**
+ * normaliseWord of Suggest's non-ASCII words, remembered (thread-wide; three Unicode normalisations a word,
+ * and a segment has the same words as the last): dropped when the analyser's options may have changed (its
+ * term id epoch moved) and when large.
+ */
+const FOLDED = new Map<string, string>();
+let foldedEpoch = 0;
+
+function foldedWord(w: string): string {
+  const epoch = indexTermEpoch();
+  if (epoch !== foldedEpoch || FOLDED.size >= 100_000) {
+    FOLDED.clear();
+    foldedEpoch = epoch;
+  }
+  let f = FOLDED.get(w);
+  if (f === undefined) {
+    f = normaliseWord(w);
+    FOLDED.set(w, f);
+  }
+  return f;
+}
+
+/**
+ * By the analyser's term id (analyseForIndex), thread-wide, side by side: the stamp of the builder that last
+ * met the term and the term's id in that builder's segment. A builder's first sighting of a term (a stamp
+ * not its own) finds it by hash; every later one is one load of this pair.
+ */
+let byTerm = new Int32Array(1 << 17);
+let lastStamp = 0;
 
 /** Ranges up to this size are insertion-sorted (sortIds). */
 const SMALL_SORT = 16;

@@ -50,6 +50,11 @@ export class SliceTable {
     }
   }
 
+  /** The hash key `e` was added with. */
+  hashOf(e: number): number {
+    return this.hashes[e]!;
+  }
+
   /** Adds a key known to be absent; returns its id. */
   add(key: string, h: number): number {
     const e = this.keys.length;
