@@ -28,7 +28,7 @@ import {
 } from './segment-values.js';
 import type { IndexDoc } from './segment-writer.js';
 import { TextColumn, TextIds } from './text-column.js';
-import type { Between, Slicer } from './warm-up.js';
+import { type Between, joinOrStart, type Slicer } from './warm-up.js';
 
 export interface DocValues {
   title: string;
@@ -523,14 +523,9 @@ export class DocValuesStore {
    */
   load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
     if (this.#tenants.has(tenantId)) return Promise.resolve();
-    const current = this.#loading.get(tenantId);
-    if (current !== undefined) return current.promise;
-    const loading: Loading = { log: [], cancelled: false, promise: Promise.resolve() };
-    this.#loading.set(tenantId, loading);
-    loading.promise = this.#load(tenantId, loading, slicer, between).finally(() => {
-      if (this.#loading.get(tenantId) === loading) this.#loading.delete(tenantId);
-    });
-    return loading.promise;
+    return joinOrStart(this.#loading, tenantId, { log: [], cancelled: false, promise: Promise.resolve() }, (loading) =>
+      this.#load(tenantId, loading, slicer, between),
+    );
   }
 
   async #load(tenantId: string, loading: Loading, slicer: Slicer, between: Between): Promise<void> {

@@ -12,7 +12,7 @@ import type { DocValuesStore } from './doc-values.js';
 import { containsTerm, fuzzySearch, lowerBound, prefixRange } from './fuzzy.js';
 import type { TermDictionary } from './term-dictionary.js';
 import { TitleIndex } from './title-index.js';
-import type { Slicer } from './warm-up.js';
+import { joinOrStart, type Slicer } from './warm-up.js';
 import type { WordList } from './word-list.js';
 
 export interface Suggestion {
@@ -99,14 +99,12 @@ export class Suggester {
    */
   load(tenantId: string, slicer: Slicer): Promise<void> {
     if (this.#titles.has(tenantId) || !this.values.loaded(tenantId)) return Promise.resolve();
-    const current = this.#building.get(tenantId);
-    if (current !== undefined) return current.promise;
-    const b: Building = { ix: new TitleIndex(), next: 0, cancelled: false, promise: Promise.resolve() };
-    this.#building.set(tenantId, b);
-    b.promise = this.#build(tenantId, b, slicer).finally(() => {
-      if (this.#building.get(tenantId) === b) this.#building.delete(tenantId);
-    });
-    return b.promise;
+    return joinOrStart(
+      this.#building,
+      tenantId,
+      { ix: new TitleIndex(), next: 0, cancelled: false, promise: Promise.resolve() },
+      (b) => this.#build(tenantId, b, slicer),
+    );
   }
 
   async #build(tenantId: string, b: Building, slicer: Slicer): Promise<void> {

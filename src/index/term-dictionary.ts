@@ -10,7 +10,7 @@ import type { Transaction } from 'lmdb';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
 import { segmentTerms } from './segment-format.js';
-import { type Between, type Slicer, sortInSlices } from './warm-up.js';
+import { type Between, joinOrStart, type Slicer, sortInSlices } from './warm-up.js';
 
 const FOLD_AT = 4096;
 
@@ -83,14 +83,12 @@ export class TermDictionary {
    */
   load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
     if (this.#tenants.has(tenantId)) return Promise.resolve();
-    const current = this.#loading.get(tenantId);
-    if (current !== undefined) return current.promise;
-    const loading: Loading = { delta: new Set(), cancelled: false, promise: Promise.resolve() };
-    this.#loading.set(tenantId, loading);
-    loading.promise = this.#load(tenantId, loading, slicer, between).finally(() => {
-      if (this.#loading.get(tenantId) === loading) this.#loading.delete(tenantId);
-    });
-    return loading.promise;
+    return joinOrStart(
+      this.#loading,
+      tenantId,
+      { delta: new Set<string>(), cancelled: false, promise: Promise.resolve() },
+      (loading) => this.#load(tenantId, loading, slicer, between),
+    );
   }
 
   async #load(tenantId: string, loading: Loading, slicer: Slicer, between: Between): Promise<void> {

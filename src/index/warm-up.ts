@@ -9,6 +9,25 @@
 /** Runs `fn` when no write of the index is in flight (SearchIndex.exclusive): where a load takes its snapshot. */
 export type Between = <T>(fn: () => T | Promise<T>) => Promise<T>;
 
+/**
+ * One load of a tenant's cache at a time: joins the one under way in `loads`, else installs `fresh`, runs it
+ * and forgets it once it has ended.
+ */
+export function joinOrStart<L extends { promise: Promise<void> }>(
+  loads: Map<string, L>,
+  tenantId: string,
+  fresh: L,
+  run: (load: L) => Promise<void>,
+): Promise<void> {
+  const current = loads.get(tenantId);
+  if (current !== undefined) return current.promise;
+  loads.set(tenantId, fresh);
+  fresh.promise = run(fresh).finally(() => {
+    if (loads.get(tenantId) === fresh) loads.delete(tenantId);
+  });
+  return fresh.promise;
+}
+
 /** How long a slice may run before the loop gets a turn; time, not a count (blocks differ in size). */
 export class Slicer {
   #from = performance.now();

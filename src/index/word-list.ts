@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
-import { type Between, type Slicer, sortInSlices } from './warm-up.js';
+import { type Between, joinOrStart, type Slicer, sortInSlices } from './warm-up.js';
 
 /**
  * Where a tenant's stored-word cache is anchored: a record in `index-words` written with the cache (key
@@ -172,14 +172,9 @@ export class WordList {
    */
   load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
     if (this.#tenants.has(tenantId)) return Promise.resolve();
-    const current = this.#loading.get(tenantId);
-    if (current !== undefined) return current.promise;
-    const loading: Loading = { added: [], cancelled: false, promise: Promise.resolve() };
-    this.#loading.set(tenantId, loading);
-    loading.promise = this.#load(tenantId, loading, slicer, between).finally(() => {
-      if (this.#loading.get(tenantId) === loading) this.#loading.delete(tenantId);
-    });
-    return loading.promise;
+    return joinOrStart(this.#loading, tenantId, { added: [], cancelled: false, promise: Promise.resolve() }, (loading) =>
+      this.#load(tenantId, loading, slicer, between),
+    );
   }
 
   async #load(tenantId: string, loading: Loading, slicer: Slicer, between: Between): Promise<void> {
