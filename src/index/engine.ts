@@ -139,12 +139,7 @@ export class SearchEngine {
    * `onError` and skipped.
    */
   async warmUp(onError: (tenantId: string, err: unknown) => void = () => {}): Promise<void> {
-    const tenants = new Set<string>();
-    for (const key of this.index.store.meta.getKeys()) {
-      const k = key as unknown[];
-      if (k[1] === 'stats') tenants.add(k[0] as string);
-    }
-    for (const t of tenants) {
+    for (const t of this.index.tenants()) {
       if (this.#stopWarming.signal.aborted) return;
       try {
         await this.ready(t);

@@ -282,7 +282,7 @@ export class SearchIndex {
     const meta = this.store.meta as unknown as MetaDb;
     const stored = meta.get(FORMAT_KEY);
     if (stored !== INDEX_FORMAT) {
-      const tenants = this.#allTenants();
+      const tenants = this.tenants();
       for (const t of tenants) await this.dropTenant(t);
       await this.#enqueue(() =>
         this.store.root.childTransaction(() => {
@@ -328,7 +328,7 @@ export class SearchIndex {
     if (this.#closed) return Promise.reject(new Error('SearchIndex is closed'));
     // Merges run beside the write queue (adds stay fresh meanwhile), one at a time; see segment-merger.ts.
     const run = this.#merges.then(async () => {
-      const tenants = options.tenantId !== undefined ? [options.tenantId] : this.#allTenants();
+      const tenants = options.tenantId !== undefined ? [options.tenantId] : this.tenants();
       for (const t of tenants) await this.store.cipher.ready(t);
       const merges = await runMerges(this.store, tenants, { force: options.force ?? false, policy: this.#policy });
       for (const t of tenants) this.#dirtyTenants.delete(t);
@@ -374,7 +374,8 @@ export class SearchIndex {
     return out;
   }
 
-  #allTenants(): string[] {
+  /** Every tenant with an index (a stats record). */
+  tenants(): string[] {
     const out: string[] = [];
     for (const key of this.store.meta.getKeys()) {
       const k = key as Key;
