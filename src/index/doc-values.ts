@@ -28,7 +28,7 @@ import {
 } from './segment-values.js';
 import type { IndexDoc } from './segment-writer.js';
 import { TextColumn, TextIds } from './text-column.js';
-import { type Between, joinOrStart, type Slicer } from './warm-up.js';
+import { type Between, type Slicer, TenantLoads } from './warm-up.js';
 
 export interface DocValues {
   title: string;
@@ -417,12 +417,11 @@ interface Loading {
   /** The hooks' changes since the load began, replayed in order on the loaded columns. */
   readonly log: ((c: TenantColumns) => void)[];
   cancelled: boolean;
-  promise: Promise<void>;
 }
 
 export class DocValuesStore {
   readonly #tenants = new Map<string, TenantColumns>();
-  readonly #loading = new Map<string, Loading>();
+  readonly #loading = new TenantLoads<Loading>();
   /** setTags transactions not ended yet (a load's snapshot is taken once those begun before it have). */
   readonly #tagWrites = new Set<Promise<unknown>>();
   /** Segment uid → local doc → ordinal. */
@@ -457,10 +456,7 @@ export class DocValuesStore {
    * empty now (a load under way is abandoned), so queries racing the drop or a reindex still find columns.
    */
   dropped(tenantId: string): void {
-    const loading = this.#loading.get(tenantId);
-    if (loading !== undefined) loading.cancelled = true;
-    this.#loading.delete(tenantId);
-    if (loading !== undefined || this.#tenants.has(tenantId)) this.#tenants.set(tenantId, new TenantColumns());
+    if (this.#loading.cancel(tenantId) || this.#tenants.has(tenantId)) this.#tenants.set(tenantId, new TenantColumns());
   }
 
   /** Applies a hook's change to the tenant's columns, or logs it for the load under way (none: no-op). */
@@ -523,8 +519,10 @@ export class DocValuesStore {
    */
   load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
     if (this.#tenants.has(tenantId)) return Promise.resolve();
-    return joinOrStart(this.#loading, tenantId, { log: [], cancelled: false, promise: Promise.resolve() }, (loading) =>
-      this.#load(tenantId, loading, slicer, between),
+    return this.#loading.start(
+      tenantId,
+      () => ({ log: [], cancelled: false }),
+      (loading) => this.#load(tenantId, loading, slicer, between),
     );
   }
 

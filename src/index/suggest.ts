@@ -12,7 +12,7 @@ import type { DocValuesStore } from './doc-values.js';
 import { containsTerm, fuzzySearch, lowerBound, prefixRange } from './fuzzy.js';
 import type { TermDictionary } from './term-dictionary.js';
 import { TitleIndex } from './title-index.js';
-import { joinOrStart, type Slicer } from './warm-up.js';
+import { type Slicer, TenantLoads } from './warm-up.js';
 import type { WordList } from './word-list.js';
 
 export interface Suggestion {
@@ -26,12 +26,11 @@ interface Building {
   readonly ix: TitleIndex;
   next: number;
   cancelled: boolean;
-  promise: Promise<void>;
 }
 
 export class Suggester {
   readonly #titles = new Map<string, TitleIndex>();
-  readonly #building = new Map<string, Building>();
+  readonly #building = new TenantLoads<Building>();
   constructor(
     private readonly values: DocValuesStore,
     private readonly dictionary: TermDictionary,
@@ -99,10 +98,9 @@ export class Suggester {
    */
   load(tenantId: string, slicer: Slicer): Promise<void> {
     if (this.#titles.has(tenantId) || !this.values.loaded(tenantId)) return Promise.resolve();
-    return joinOrStart(
-      this.#building,
+    return this.#building.start(
       tenantId,
-      { ix: new TitleIndex(), next: 0, cancelled: false, promise: Promise.resolve() },
+      () => ({ ix: new TitleIndex(), next: 0, cancelled: false }),
       (b) => this.#build(tenantId, b, slicer),
     );
   }
@@ -139,10 +137,7 @@ export class Suggester {
 
   /** The tenant was dropped: built or being built, its title index is empty now (see DocValuesStore.dropped). */
   dropped(tenantId: string): void {
-    const b = this.#building.get(tenantId);
-    if (b !== undefined) b.cancelled = true;
-    this.#building.delete(tenantId);
-    if (b !== undefined || this.#titles.has(tenantId)) this.#titles.set(tenantId, new TitleIndex());
+    if (this.#building.cancel(tenantId) || this.#titles.has(tenantId)) this.#titles.set(tenantId, new TitleIndex());
     this.words.dropped(tenantId);
   }
 

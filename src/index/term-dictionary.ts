@@ -10,7 +10,7 @@ import type { Transaction } from 'lmdb';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
 import { segmentTerms } from './segment-format.js';
-import { type Between, joinOrStart, type Slicer, sortInSlices } from './warm-up.js';
+import { type Between, type Slicer, sortInSlices, TenantLoads } from './warm-up.js';
 
 const FOLD_AT = 4096;
 
@@ -24,12 +24,11 @@ interface TenantTerms {
 interface Loading {
   readonly delta: Set<string>;
   cancelled: boolean;
-  promise: Promise<void>;
 }
 
 export class TermDictionary {
   readonly #tenants = new Map<string, TenantTerms>();
-  readonly #loading = new Map<string, Loading>();
+  readonly #loading = new TenantLoads<Loading>();
   constructor(private readonly store: IndexStore) {}
 
   /**
@@ -64,10 +63,7 @@ export class TermDictionary {
 
   /** The tenant was dropped: loaded or being loaded, its terms are none now (see DocValuesStore.dropped). */
   dropped(tenantId: string): void {
-    const loading = this.#loading.get(tenantId);
-    if (loading !== undefined) loading.cancelled = true;
-    this.#loading.delete(tenantId);
-    if (loading !== undefined || this.#tenants.has(tenantId))
+    if (this.#loading.cancel(tenantId) || this.#tenants.has(tenantId))
       this.#tenants.set(tenantId, { main: [], delta: new Set(), deltaSorted: undefined });
   }
 
@@ -83,10 +79,9 @@ export class TermDictionary {
    */
   load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
     if (this.#tenants.has(tenantId)) return Promise.resolve();
-    return joinOrStart(
-      this.#loading,
+    return this.#loading.start(
       tenantId,
-      { delta: new Set<string>(), cancelled: false, promise: Promise.resolve() },
+      () => ({ delta: new Set<string>(), cancelled: false }),
       (loading) => this.#load(tenantId, loading, slicer, between),
     );
   }

@@ -10,22 +10,38 @@
 export type Between = <T>(fn: () => T | Promise<T>) => Promise<T>;
 
 /**
- * One load of a tenant's cache at a time: joins the one under way in `loads`, else installs `fresh`, runs it
- * and forgets it once it has ended.
+ * The loads under way of one per-tenant cache, at most one per tenant: a load is joined while it runs and
+ * forgotten once it has ended; a drop of the tenant cancels it (the load looks at `cancelled` after each
+ * slice and then installs nothing).
  */
-export function joinOrStart<L extends { promise: Promise<void> }>(
-  loads: Map<string, L>,
-  tenantId: string,
-  fresh: L,
-  run: (load: L) => Promise<void>,
-): Promise<void> {
-  const current = loads.get(tenantId);
-  if (current !== undefined) return current.promise;
-  loads.set(tenantId, fresh);
-  fresh.promise = run(fresh).finally(() => {
-    if (loads.get(tenantId) === fresh) loads.delete(tenantId);
-  });
-  return fresh.promise;
+export class TenantLoads<L extends { cancelled: boolean }> {
+  readonly #loads = new Map<string, { load: L; promise: Promise<void> }>();
+
+  /** The tenant's load under way, if any (the hooks keep their changes in it). */
+  get(tenantId: string): L | undefined {
+    return this.#loads.get(tenantId)?.load;
+  }
+
+  /** Joins the tenant's load under way, else runs `run` on a new one, `make()`. */
+  start(tenantId: string, make: () => L, run: (load: L) => Promise<void>): Promise<void> {
+    const current = this.#loads.get(tenantId);
+    if (current !== undefined) return current.promise;
+    const entry = { load: make(), promise: Promise.resolve() };
+    this.#loads.set(tenantId, entry);
+    entry.promise = run(entry.load).finally(() => {
+      if (this.#loads.get(tenantId) === entry) this.#loads.delete(tenantId);
+    });
+    return entry.promise;
+  }
+
+  /** Cancels the tenant's load under way; whether there was one. */
+  cancel(tenantId: string): boolean {
+    const current = this.#loads.get(tenantId);
+    if (current === undefined) return false;
+    current.load.cancelled = true;
+    this.#loads.delete(tenantId);
+    return true;
+  }
 }
 
 /** How long a slice may run before the loop gets a turn; time, not a count (blocks differ in size). */

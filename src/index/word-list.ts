@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
-import { type Between, joinOrStart, type Slicer, sortInSlices } from './warm-up.js';
+import { type Between, type Slicer, sortInSlices, TenantLoads } from './warm-up.js';
 
 /**
  * Where a tenant's stored-word cache is anchored: a record in `index-words` written with the cache (key
@@ -110,12 +110,11 @@ interface TenantWords {
 interface Loading {
   readonly added: (readonly [string, string])[];
   cancelled: boolean;
-  promise: Promise<void>;
 }
 
 export class WordList {
   readonly #tenants = new Map<string, TenantWords>();
-  readonly #loading = new Map<string, Loading>();
+  readonly #loading = new TenantLoads<Loading>();
   constructor(private readonly store: IndexStore) {}
 
   /** The tenant's folded words as sorted lists (search each: a small delta is not merged per query). */
@@ -153,10 +152,7 @@ export class WordList {
 
   /** The tenant was dropped: loaded or being loaded, its words are none now (see DocValuesStore.dropped). */
   dropped(tenantId: string): void {
-    const loading = this.#loading.get(tenantId);
-    if (loading !== undefined) loading.cancelled = true;
-    this.#loading.delete(tenantId);
-    if (loading !== undefined || this.#tenants.has(tenantId))
+    if (this.#loading.cancel(tenantId) || this.#tenants.has(tenantId))
       this.#tenants.set(tenantId, { main: [], delta: undefined, fresh: new Set(), written: new Map() });
   }
 
@@ -172,8 +168,10 @@ export class WordList {
    */
   load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
     if (this.#tenants.has(tenantId)) return Promise.resolve();
-    return joinOrStart(this.#loading, tenantId, { added: [], cancelled: false, promise: Promise.resolve() }, (loading) =>
-      this.#load(tenantId, loading, slicer, between),
+    return this.#loading.start(
+      tenantId,
+      () => ({ added: [], cancelled: false }),
+      (loading) => this.#load(tenantId, loading, slicer, between),
     );
   }
 
