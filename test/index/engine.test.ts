@@ -971,4 +971,50 @@ describe('the warm-up after a start', () => {
     expect(await ids(e, 'tag:spät', 't2')).toEqual(['x2']);
     expect(await ids(e, 'tag:a', 't2')).toEqual(['x1']);
   });
+
+  it('keeps nothing of a tenant dropped while its caches load, and indexes it afresh after', async () => {
+    let e = warmEngine();
+    const old = Array.from({ length: 300 }, (_, i) => doc(`d${i}`, `gemeinsam qx${code(i)}`, { title: `Akte Qy${code(i)}` }));
+    for (let i = 0; i < old.length; i += 100) await e.index.addDocuments('t1', old.slice(i, i + 100));
+    await e.index.close();
+    await root.close();
+    root = open({ path: dir });
+    e = warmEngine(root);
+    // The drop lands while the values load: after its snapshot and first block, before its next slice.
+    let reached!: () => void;
+    const atFirstSlice = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    class Held extends Slicer {
+      #first = true;
+      override async next(): Promise<void> {
+        if (this.#first) {
+          this.#first = false;
+          reached();
+          await gate;
+        }
+        return super.next();
+      }
+    }
+    const load = e.values.load.bind(e.values);
+    e.values.load = (t: string, _slicer: Slicer, between: Between) => load(t, new Held(0), between);
+    const warming = e.ready('t1');
+    await atFirstSlice;
+    expect(e.values.loaded('t1')).toBe(false);
+    await e.index.dropTenant('t1');
+    release();
+    await warming;
+    await e.index.addDocuments('t1', [doc('n1', 'gemeinsam neu', { title: 'Akte Neu' })]);
+    const r = await e.search('t1', 'gemeinsam', { facets: ['type'], limit: 10 });
+    expect(r.hits.map((h) => h.docId)).toEqual(['n1']);
+    expect(r.facets.find((f) => f.field === 'type')?.buckets).toEqual([{ value: 'text/plain', count: 1 }]);
+    const titles = async (typed: string) =>
+      (await e.suggest('t1', typed)).suggestions.filter((x) => x.kind === 'title').map((x) => x.docId);
+    expect(await titles('akte')).toEqual(['n1']);
+    expect(await titles(`qy${code(5)}`)).toEqual([]);
+  });
 });
