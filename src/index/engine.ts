@@ -154,15 +154,20 @@ export class SearchEngine {
    * Starts the tenant's warm-up if it had not started. A drop of the tenant during it starts it over.
    */
   async ready(tenantId: string, what: keyof TenantWarmUp = 'all'): Promise<void> {
-    for (;;) {
+    // Checked first: every query comes through here, and once built there is no run to look up.
+    while (!this.#built(tenantId, what)) {
       const w = this.#warmUpOf(tenantId, what);
       await w[what];
-      const search = this.values.loaded(tenantId) && this.dictionary.loaded(tenantId);
-      if (search && (what === 'search' || (this.suggester.loaded(tenantId) && this.words.loaded(tenantId)))) return;
+      if (this.#built(tenantId, what)) return;
       // Something was not built (a drop before its load began): let this run end, then start another.
       await Promise.allSettled([w.search, w.all]);
       if (this.#warming.get(tenantId) === w) this.#warming.delete(tenantId);
     }
+  }
+
+  #built(tenantId: string, what: keyof TenantWarmUp): boolean {
+    const search = this.values.loaded(tenantId) && this.dictionary.loaded(tenantId);
+    return search && (what === 'search' || (this.suggester.loaded(tenantId) && this.words.loaded(tenantId)));
   }
 
   /**
