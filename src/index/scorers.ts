@@ -283,6 +283,50 @@ export class TermScorer extends Scorer {
     return Math.max(own, competitiveFloor(p.minimum()) - this.partnersMax);
   }
 
+  /**
+   * A disjunction's window (DisjunctionScorer.fillWindow): puts the score of each of its docs in [from, to)
+   * that reaches `floor` into the window as child k, scoring whole blocks; a block whose bound is below
+   * `floor` is passed over undecoded (none of its docs can make the sum compete). Docs before `from` that
+   * the scorer already passed are not looked at again. Afterwards the scorer sits on its first doc ≥ `to`,
+   * or, when it stopped at a block boundary without decoding further, reports `to − 1` (before every doc it
+   * has left), so the next advance locates its doc.
+   */
+  collectWindow(from: number, to: number, floor: number, w: Window, k: number): void {
+    const { lastDoc, blockCount } = this.skip;
+    let b = Math.max(this.block, 0);
+    if (lastDoc[b]! < from) b = firstBlockAtLeast(lastDoc, from, b + 1);
+    const at = k * WINDOW;
+    const bit = 1 << k;
+    for (; b < blockCount && (b === 0 || lastDoc[b - 1]! + 1 < to); b++) {
+      if (this.bound[b]! < floor) continue;
+      if (b !== this.block) {
+        this.tfsOff = decodeBlockDocs(this.postings, this.skip, b, this.docs);
+        this.block = b;
+        this.blockEnd = lastDoc[b]!;
+        this.i = 0;
+      }
+      if (this.scoredBlock !== b) this.scoreBlock();
+      const docs = this.docs;
+      const blockScores = this.blockScores;
+      const n = blockLength(this.skip, b);
+      let i = 0;
+      while (docs[i]! < from) i++;
+      for (; i < n; i++) {
+        const d = docs[i]!;
+        if (d >= to) break;
+        const s = blockScores[i]!;
+        if (s >= floor) w.add(d - from, at, bit, s);
+      }
+      if (i < n) {
+        this.i = i;
+        this.doc = docs[i]!;
+        return;
+      }
+      this.i = n - 1;
+    }
+    this.doc = b >= blockCount ? NO_MORE_DOCS : to - 1;
+  }
+
   /** Scores of every doc of the current block, by the same arithmetic as score(). */
   private scoreBlock(): void {
     const { norms, invK, k1, segmentDocs } = this.ctx;
@@ -477,6 +521,22 @@ export class GroupScorer extends Scorer {
     this.minCompetitive = min;
     this.active = this.members.filter((m) => mayCompete(m.maxScore(), min));
     for (const m of this.active) m.setMinCompetitiveScore(min);
+  }
+  /**
+   * As TermScorer.collectWindow, each member into child k's slot, which keeps a doc's best (the group's
+   * score); only for a group without a field restriction (else a member's doc needs its fields checked).
+   */
+  collectWindow(from: number, to: number, floor: number, w: Window, k: number): void {
+    let doc = NO_MORE_DOCS;
+    for (const m of this.active) {
+      m.collectWindow(from, to, floor, w, k);
+      if (m.doc < doc) doc = m.doc;
+    }
+    this.doc = doc;
+  }
+  /** Whether collectWindow can gather its docs. */
+  get collectsWindows(): boolean {
+    return this.fieldMask === -1;
   }
   override advance(target: number): number {
     let min = NO_MORE_DOCS;
@@ -732,7 +792,50 @@ export class ConjunctionScorer extends Scorer implements LeadPartners {
   }
 }
 
-/** Any child may match; the score is the sum of the matching children. MaxScore pruning at top level. */
+/** Docs of a disjunction's window (DisjunctionScorer.fillWindow): a window's doc ids span this many. */
+const WINDOW = 2048;
+
+/**
+ * The children's scores of one window of docs [from, from + WINDOW): scores[k · WINDOW + j] is child k's
+ * score of doc from + j when bit k of mask[j] is set; `bits` has bit j set for each doc any child holds.
+ * Entries are cleared as they are read (DisjunctionScorer.fillWindow).
+ */
+export class Window {
+  readonly scores: Float64Array;
+  readonly mask = new Int32Array(WINDOW);
+  /** The gathered scores of doc from + j added up (in no set order: a filter, not the score). */
+  readonly sum = new Float64Array(WINDOW);
+  readonly bits = new Int32Array(WINDOW >>> 5);
+  constructor(children: number) {
+    this.scores = new Float64Array(children * WINDOW);
+  }
+  /** Child `bit` (its scores from `at`) scores s on doc from + j; a group's members keep their best. */
+  add(j: number, at: number, bit: number, s: number): void {
+    const m = this.mask[j]!;
+    if ((m & bit) === 0) {
+      this.scores[at + j] = s;
+      this.sum[j] = m === 0 ? s : this.sum[j]! + s;
+      if (m === 0) this.bits[j >>> 5]! |= 1 << (j & 31);
+      this.mask[j] = m | bit;
+    } else if (s > this.scores[at + j]!) {
+      this.sum[j] = this.sum[j]! + (s - this.scores[at + j]!);
+      this.scores[at + j] = s;
+    }
+  }
+}
+
+/**
+ * Any child may match; the score is the sum of the matching children. MaxScore pruning at top level.
+ *
+ * Walked in order with a minimum (the top level, or under filters), it scores windows of WINDOW docs in
+ * bulk, as Lucene's MaxScoreBulkScorer: in each window the children are split by their maxima over it into
+ * essential ones, whose docs and scores are gathered block by block (TermScorer.collectWindow), and
+ * non-essential ones, probed only at a gathered doc whose score may still reach the minimum with theirs.
+ * The docs that reach it wait in a list with their exact scores (summed in the children's given order) and
+ * are handed out one by one, each checked again against the minimum, which may have risen meanwhile. Docs
+ * of a union that only one child holds are then dropped by an array scan instead of a merge step each.
+ * Probed at scattered docs (a conjunction's child), it merges its children doc by doc.
+ */
 export class DisjunctionScorer extends Scorer implements LeadPartners {
   private readonly sorted: Scorer[];
   private essentialFrom = 0;
@@ -742,6 +845,22 @@ export class DisjunctionScorer extends Scorer implements LeadPartners {
   /** The score advance computed for doc `scored`. */
   private scored = -1;
   private sum = 0;
+  /** Whether it is only probed at scattered docs (probedOnly): windows would cost more than they skip. */
+  private probed = false;
+  /** Set once advance scores by windows; then it always does (its children have moved past the window). */
+  private window: Window | undefined;
+  /** The first doc after the current window. */
+  private windowEnd = 0;
+  /** Docs of the window that reached the minimum, their scores, and the next to hand out. */
+  private readonly candDocs = new Int32Array(WINDOW);
+  private readonly candScores = new Float64Array(WINDOW);
+  private candCount = 0;
+  private candNext = 0;
+  /** The children (by index in `children`) ordered by their maxima over the window, and those maxima. */
+  private readonly byWindowMax: Int32Array;
+  private readonly windowMax: Float64Array;
+  /** The window's probed children (by index in `children`), lowest maximum first. */
+  private readonly probe: Int32Array;
   constructor(private readonly children: Scorer[]) {
     super();
     this.sorted = [...children].sort((a, b) => a.maxScore() - b.maxScore());
@@ -749,8 +868,12 @@ export class DisjunctionScorer extends Scorer implements LeadPartners {
     for (const c of children) if (c instanceof TermScorer) c.childOf(this);
     this.prefixMax = new Float64Array(this.sorted.length + 1);
     for (let i = 0; i < this.sorted.length; i++) this.prefixMax[i + 1] = this.prefixMax[i]! + this.maxOf[i]!;
+    this.byWindowMax = new Int32Array(children.length);
+    this.windowMax = new Float64Array(children.length);
+    this.probe = new Int32Array(children.length);
   }
   override probedOnly(): void {
+    this.probed = true;
     for (const c of this.children) c.probedOnly();
   }
   minimum(): number {
@@ -772,6 +895,143 @@ export class DisjunctionScorer extends Scorer implements LeadPartners {
     handOwnMinimums(this.children, min);
   }
   override advance(target: number): number {
+    if (this.window === undefined && (this.probed || this.minCompetitive <= 0 || this.children.length > 31)) {
+      return this.advanceByDoc(target);
+    }
+    if (this.window === undefined) {
+      // From here on every child is advanced to scattered docs only (collectWindow walks the essential ones).
+      this.window = new Window(this.children.length);
+      this.windowEnd = target;
+      for (const c of this.children) c.probedOnly();
+    }
+    for (;;) {
+      const limit = competitiveFloor(this.minCompetitive);
+      while (this.candNext < this.candCount) {
+        const i = this.candNext++;
+        const d = this.candDocs[i]!;
+        const s = this.candScores[i]!;
+        if (d < target || s < limit) continue;
+        this.sum = s;
+        this.scored = d;
+        return (this.doc = d);
+      }
+      const from = Math.max(target, this.windowEnd);
+      if (from >= NO_MORE_DOCS) return (this.doc = NO_MORE_DOCS);
+      if (!this.fillWindow(from)) return (this.doc = NO_MORE_DOCS);
+    }
+  }
+
+  /**
+   * Gathers the docs of [from, from + WINDOW) that may reach the minimum into the candidate list; false
+   * when no doc at or after `from` can (no child has one, or their bounds to the end are below it).
+   */
+  private fillWindow(from: number): boolean {
+    const children = this.children;
+    const n = children.length;
+    const to = Math.min(from + WINDOW, NO_MORE_DOCS);
+    this.windowEnd = to;
+    this.candCount = 0;
+    this.candNext = 0;
+    const limit = competitiveFloor(this.minCompetitive);
+    // Each child's maximum over the window, children sorted by it (insertion sort: a handful of children).
+    const wmax = this.windowMax;
+    const order = this.byWindowMax;
+    let total = 0;
+    let anyLeft = false;
+    /** Whether some child's bounds end before the last doc (else the window's bounds hold to the end). */
+    let boundsEnd = false;
+    for (let k = 0; k < n; k++) {
+      const c = children[k]!;
+      if (c.doc < NO_MORE_DOCS) anyLeft = true;
+      if (c.advanceShallow(from) < NO_MORE_DOCS) boundsEnd = true;
+      const m = c.maxScoreUpTo(to - 1);
+      wmax[k] = m;
+      total += m;
+      let j = k;
+      while (j > 0 && wmax[order[j - 1]!]! > m) {
+        order[j] = order[j - 1]!;
+        j--;
+      }
+      order[j] = k;
+    }
+    if (!anyLeft) return false;
+    if (total < limit) return boundsEnd;
+    // Non-essential: the children of the lowest maxima that together cannot reach the minimum. Those are
+    // probed at the gathered docs that may still reach it with them, unless they hold no more docs than the
+    // others together: then one pass over their docs costs less than the probes, and they are gathered too.
+    let e = 0;
+    let lowest = 0;
+    while (e < n && lowest + wmax[order[e]!]! < limit) lowest += wmax[order[e++]!]!;
+    let gatheredCost = 0;
+    for (let x = e; x < n; x++) gatheredCost += children[order[x]!]!.cost();
+    const probe = this.probe;
+    let p = 0;
+    let probedMax = 0;
+    const w = this.window!;
+    for (let x = 0; x < n; x++) {
+      const k = order[x]!;
+      const c = children[k]!;
+      if (x < e && c.cost() > gatheredCost) {
+        probe[p++] = k;
+        probedMax += wmax[k]!;
+        continue;
+      }
+      // A doc below this alone cannot reach the minimum whatever the others add over the window.
+      const floor = limit - (total - wmax[k]!);
+      if (c instanceof TermScorer || (c instanceof GroupScorer && c.collectsWindows)) {
+        c.collectWindow(from, to, floor, w, k);
+        continue;
+      }
+      const at = k * WINDOW;
+      const bit = 1 << k;
+      for (let d = c.doc < from ? c.advance(from) : c.doc; d < to; d = c.advance(d + 1)) {
+        const s = c.score();
+        if (s >= floor) w.add(d - from, at, bit, s);
+      }
+    }
+    // The gathered docs in order: their gathered scores, then the probed children from the highest maximum
+    // down while they may still lift the doc to the minimum, then the exact sum.
+    const { scores, mask, bits, sum } = w;
+    for (let word = 0; word < bits.length; word++) {
+      let v = bits[word]!;
+      if (v === 0) continue;
+      bits[word] = 0;
+      while (v !== 0) {
+        const low = v & -v;
+        const j = (word << 5) + 31 - Math.clz32(low);
+        v ^= low;
+        let m = mask[j]!;
+        mask[j] = 0;
+        let got = sum[j]!;
+        let rest = probedMax;
+        if (got + rest < limit) continue;
+        const d = from + j;
+        for (let x = p - 1; x >= 0; x--) {
+          const k = probe[x]!;
+          const c = children[k]!;
+          if ((c.doc < d ? c.advance(d) : c.doc) === d) {
+            const s = c.score();
+            scores[k * WINDOW + j] = s;
+            m |= 1 << k;
+            got += s;
+          }
+          rest -= wmax[k]!;
+          if (got + rest < limit) break;
+        }
+        if (got + rest < limit) continue;
+        // The sum in the children's given order, as score() adds it (the same float as unpruned scoring).
+        let s = 0;
+        for (let k = 0; k < n; k++) if (m & (1 << k)) s += scores[k * WINDOW + j]!;
+        if (s < limit) continue;
+        this.candDocs[this.candCount] = d;
+        this.candScores[this.candCount++] = s;
+      }
+    }
+    return true;
+  }
+
+  /** Doc-at-a-time: the next doc of the essential children that may reach the minimum (MaxScore). */
+  private advanceByDoc(target: number): number {
     const sorted = this.sorted;
     const ess = this.essentialFrom;
     if (ess >= sorted.length) return (this.doc = NO_MORE_DOCS);

@@ -298,47 +298,95 @@ async function prunedCorpus(seed: number) {
   return { idx, rnd, word };
 }
 
+/** A random query of every kind pruning handles: OR, AND, nested, fields, phrases, prefixes, exclusions. */
+function randomQuery(rnd: () => number, word: () => string): string {
+  const n = 1 + Math.floor(rnd() * 3);
+  const words = Array.from({ length: n }, word);
+  const r = rnd();
+  // Field restrictions prune with bounds of only the fields they allow; a prefix's expansions prune
+  // each on its own bounds (the best one scores).
+  const stem = words[0]!.slice(0, 1 + Math.floor(rnd() * 2));
+  return r < 0.3
+    ? words.join(' OR ')
+    : r < 0.55
+      ? words.join(' ')
+      : r < 0.63
+        ? `${words[0]} (${words.slice(1).join(' OR ') || 'alpha'})`
+        : r < 0.7
+          ? `title:${words.join(' OR title:')}`
+          : r < 0.77
+            ? `from:${words[0]} OR ${words.slice(1).join(' OR ') || 'alpha'}`
+            : r < 0.84
+              ? `"${words.join(' ')}"`
+              : r < 0.9
+                ? `${stem}*`
+                : r < 0.95
+                  ? `${stem}* OR ${words.slice(1).join(' ') || 'beta'}`
+                  : `${stem}* -${words[1] ?? 'beta'} ${r < 0.975 ? 'title:' : ''}${stem}*`;
+}
+
+/** Runs `count` random queries pruned and exhaustively; returns how many were pruned (total estimated). */
+async function comparePruned(
+  idx: SearchIndex,
+  rnd: () => number,
+  word: () => string,
+  count: number,
+  kinds: (rnd: () => number, word: () => string) => string = randomQuery,
+): Promise<number> {
+  let pruned = 0;
+  for (let i = 0; i < count; i++) {
+    const q = kinds(rnd, word);
+    const fast = await idx.search('t1', q, { limit: 10, exactTotalUpTo: 0, snippets: false });
+    const slow = await idx.search('t1', q, { limit: 10, exhaustive: true, snippets: false });
+    expect(
+      fast.hits.map((h) => h.docId),
+      q,
+    ).toEqual(slow.hits.map((h) => h.docId));
+    fast.hits.forEach((h, k) => {
+      expect(Math.abs(h.score - (slow.hits[k]?.score ?? Number.NaN))).toBeLessThanOrEqual(1e-9);
+    });
+    if (!fast.totalExact) pruned++;
+  }
+  return pruned;
+}
+
 describe('top-k pruning', () => {
   it('returns the same top 10 as exhaustive scoring on 1000 random queries', async () => {
     const { idx, rnd, word } = await prunedCorpus(99);
-    let pruned = 0;
-    for (let i = 0; i < 1000; i++) {
-      const n = 1 + Math.floor(rnd() * 3);
-      const words = Array.from({ length: n }, word);
-      const r = rnd();
-      // Field restrictions prune with bounds of only the fields they allow; a prefix's expansions prune
-      // each on its own bounds (the best one scores).
-      const stem = words[0]!.slice(0, 1 + Math.floor(rnd() * 2));
-      const q =
-        r < 0.3
-          ? words.join(' OR ')
-          : r < 0.55
-            ? words.join(' ')
-            : r < 0.63
-              ? `${words[0]} (${words.slice(1).join(' OR ') || 'alpha'})`
-              : r < 0.7
-                ? `title:${words.join(' OR title:')}`
-                : r < 0.77
-                  ? `from:${words[0]} OR ${words.slice(1).join(' OR ') || 'alpha'}`
-                  : r < 0.84
-                    ? `"${words.join(' ')}"`
-                    : r < 0.9
-                      ? `${stem}*`
-                      : r < 0.95
-                        ? `${stem}* OR ${words.slice(1).join(' ') || 'beta'}`
-                        : `${stem}* -${words[1] ?? 'beta'} ${r < 0.975 ? 'title:' : ''}${stem}*`;
-      const fast = await idx.search('t1', q, { limit: 10, exactTotalUpTo: 0, snippets: false });
-      const slow = await idx.search('t1', q, { limit: 10, exhaustive: true, snippets: false });
-      expect(
-        fast.hits.map((h) => h.docId),
-        q,
-      ).toEqual(slow.hits.map((h) => h.docId));
-      fast.hits.forEach((h, k) => {
-        expect(Math.abs(h.score - (slow.hits[k]?.score ?? Number.NaN))).toBeLessThanOrEqual(1e-9);
-      });
-      if (!fast.totalExact) pruned++;
-    }
-    expect(pruned).toBeGreaterThan(100);
+    expect(await comparePruned(idx, rnd, word, 1000)).toBeGreaterThan(100);
+  });
+
+  it('returns the same top 10 in one merged segment, where a disjunction scores several windows of docs', async () => {
+    const { idx, rnd, word } = await prunedCorpus(5);
+    await idx.merge({ force: true });
+    // Unions of 2–4 words and unions under a word or a filter: each walks windows of 2048 docs in order.
+    const unions = (r: () => number, w: () => string) => {
+      const words = Array.from({ length: 2 + Math.floor(r() * 3) }, w);
+      const x = r();
+      return x < 0.6 ? words.join(' OR ') : x < 0.8 ? `(${words.join(' OR ')}) -${w()}` : `${w()}* OR ${words.join(' OR ')}`;
+    };
+    expect(await comparePruned(idx, rnd, word, 400, unions)).toBeGreaterThan(200);
+  });
+
+  it('passes over windows of a union that cannot reach the minimum and still finds the better documents after them', async () => {
+    const idx = newIndex();
+    const filler = Array.from({ length: 60 }, (_, i) => `füllwort${i % 30}`).join(' ');
+    const doc = (docId: string, body: string): IndexDoc => ({ docId, language: 'deu', fields: { body: [body] } });
+    // First segment: ten short documents with both words fill the top 10.
+    await idx.addDocuments(
+      't1',
+      Array.from({ length: 10 }, (_, i) => doc(`first-${i}`, `alpha beta ${filler.slice(0, 40)}`)),
+    );
+    // Second: 2 500 long documents score lower (the first window of 2 048 docs cannot reach the minimum),
+    // then ten short ones with each word twice score higher than any before.
+    const second: IndexDoc[] = [];
+    for (let i = 0; i < 2500; i++) second.push(doc(`long-${i}`, `alpha ${i < 2048 ? 'beta ' : ''}${filler}`));
+    for (let i = 0; i < 10; i++) second.push(doc(`best-${i}`, 'alpha alpha beta beta'));
+    await idx.addDocuments('t1', second);
+    const fast = await idx.search('t1', 'alpha OR beta', { limit: 10, exactTotalUpTo: 0, snippets: false });
+    expect(fast.hits.map((h) => h.docId)).toEqual(Array.from({ length: 10 }, (_, i) => `best-${i}`));
+    const slow = await idx.search('t1', 'alpha OR beta', { limit: 10, exhaustive: true, snippets: false });
+    expect(fast.hits.map((h) => h.score)).toEqual(slow.hits.map((h) => h.score));
   });
 
   it('with a match visitor: visits every match once, in order, and still returns the exhaustive top 10', async () => {
