@@ -796,17 +796,31 @@ export class ConjunctionScorer extends Scorer implements LeadPartners {
 const WINDOW = 2048;
 
 /**
+ * Windows of disjunctions that walked to their end, clean (every entry is cleared as it is read), for the
+ * next ones: each is ~100 KB of typed arrays, and a query makes a disjunction per segment.
+ */
+const freeWindows: Window[] = [];
+
+function takeWindow(children: number): Window {
+  const i = freeWindows.findIndex((w) => w.children >= children);
+  return i >= 0 ? freeWindows.splice(i, 1)[0]! : new Window(Math.max(children, 4));
+}
+
+/**
  * The children's scores of one window of docs [from, from + WINDOW): scores[k · WINDOW + j] is child k's
  * score of doc from + j when bit k of mask[j] is set; `bits` has bit j set for each doc any child holds.
  * Entries are cleared as they are read (DisjunctionScorer.fillWindow).
  */
 export class Window {
   readonly scores: Float64Array;
+  /** Docs of the window that reached the minimum, and their scores. */
+  readonly candDocs = new Int32Array(WINDOW);
+  readonly candScores = new Float64Array(WINDOW);
   readonly mask = new Int32Array(WINDOW);
   /** The gathered scores of doc from + j added up (in no set order: a filter, not the score). */
   readonly sum = new Float64Array(WINDOW);
   readonly bits = new Int32Array(WINDOW >>> 5);
-  constructor(children: number) {
+  constructor(readonly children: number) {
     this.scores = new Float64Array(children * WINDOW);
   }
   /** Child `bit` (its scores from `at`) scores s on doc from + j; a group's members keep their best. */
@@ -851,9 +865,9 @@ export class DisjunctionScorer extends Scorer implements LeadPartners {
   private window: Window | undefined;
   /** The first doc after the current window. */
   private windowEnd = 0;
-  /** Docs of the window that reached the minimum, their scores, and the next to hand out. */
-  private readonly candDocs = new Int32Array(WINDOW);
-  private readonly candScores = new Float64Array(WINDOW);
+  /** Whether it walked by windows to its end (and gave its window back). */
+  private ended = false;
+  /** The window's candidates (Window.candDocs), and the next to hand out. */
   private candCount = 0;
   private candNext = 0;
   /** The children (by index in `children`) ordered by their maxima over the window, and those maxima. */
@@ -895,29 +909,35 @@ export class DisjunctionScorer extends Scorer implements LeadPartners {
     handOwnMinimums(this.children, min);
   }
   override advance(target: number): number {
+    if (this.ended) return (this.doc = NO_MORE_DOCS);
     if (this.window === undefined && (this.probed || this.minCompetitive <= 0 || this.children.length > 31)) {
       return this.advanceByDoc(target);
     }
     if (this.window === undefined) {
       // From here on every child is advanced to scattered docs only (collectWindow walks the essential ones).
-      this.window = new Window(this.children.length);
+      this.window = takeWindow(this.children.length);
       this.windowEnd = target;
       for (const c of this.children) c.probedOnly();
     }
+    const { candDocs, candScores } = this.window;
     for (;;) {
       const limit = competitiveFloor(this.minCompetitive);
       while (this.candNext < this.candCount) {
         const i = this.candNext++;
-        const d = this.candDocs[i]!;
-        const s = this.candScores[i]!;
+        const d = candDocs[i]!;
+        const s = candScores[i]!;
         if (d < target || s < limit) continue;
         this.sum = s;
         this.scored = d;
         return (this.doc = d);
       }
       const from = Math.max(target, this.windowEnd);
-      if (from >= NO_MORE_DOCS) return (this.doc = NO_MORE_DOCS);
-      if (!this.fillWindow(from)) return (this.doc = NO_MORE_DOCS);
+      if (from >= NO_MORE_DOCS || !this.fillWindow(from)) {
+        if (freeWindows.length < 8) freeWindows.push(this.window);
+        this.window = undefined;
+        this.ended = true;
+        return (this.doc = NO_MORE_DOCS);
+      }
     }
   }
 
@@ -1023,8 +1043,8 @@ export class DisjunctionScorer extends Scorer implements LeadPartners {
         let s = 0;
         for (let k = 0; k < n; k++) if (m & (1 << k)) s += scores[k * WINDOW + j]!;
         if (s < limit) continue;
-        this.candDocs[this.candCount] = d;
-        this.candScores[this.candCount++] = s;
+        w.candDocs[this.candCount] = d;
+        w.candScores[this.candCount++] = s;
       }
     }
     return true;
