@@ -95,7 +95,11 @@ export class RecordCipher {
    * stay in memory, like the KeyObject they come from; never log, store or send them elsewhere.
    */
   recordKey(tenantId: string, purpose: RecordPurpose): Uint8Array {
-    return this.#aead(tenantId, purpose).export();
+    const exported = this.#aead(tenantId, purpose).export();
+    // Its own ArrayBuffer, so it can be moved to a thread (not a slice of a shared pool).
+    const key = new Uint8Array(exported);
+    exported.fill(0);
+    return key;
   }
 
   open(tenantId: string, purpose: RecordPurpose, sealed: Uint8Array, aad: string): Buffer {

@@ -42,7 +42,15 @@ export function poolAnalyser(pool: Pick<WorkerPool, 'run'>, log: Logger, segment
     if (textChars(docs) <= segmentTaskChars) {
       try {
         const task = { type: 'build-segment' as const, docs: docs.map(plainIndexDoc), defaultLanguage };
-        return (await pool.run(sealing ? { ...task, sealing } : task)).segment;
+        if (sealing === undefined) return (await pool.run(task)).segment;
+        // A copy of the key moved to the thread (which zeroes it), as a job's file key is; the fallback
+        // below still has the caller's.
+        const moved = { ...sealing, key: sealing.key.slice() };
+        try {
+          return (await pool.run({ ...task, sealing: moved }, { transfer: [moved.key.buffer] })).segment;
+        } finally {
+          moved.key.fill(0); // detached (empty) once moved; not, if the pool refused the task
+        }
       } catch (err) {
         fallback(err, docs);
         return sealedIf(buildSegment(docs, defaultLanguage), sealing);
