@@ -49,7 +49,9 @@ export function poolAnalyser(pool: Pick<WorkerPool, 'run'>, log: Logger, segment
         try {
           return (await pool.run({ ...task, sealing: moved }, { transfer: [moved.key.buffer] })).segment;
         } finally {
-          moved.key.fill(0); // detached (empty) once moved; not, if the pool refused the task
+          // Empty (its buffer detached) once moved; still here if the pool refused the task. fill() on a
+          // detached buffer throws.
+          if (moved.key.byteLength > 0) moved.key.fill(0);
         }
       } catch (err) {
         fallback(err, docs);

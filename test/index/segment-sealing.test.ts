@@ -12,7 +12,8 @@ import { tempDir } from '../helpers/temp-dir.js';
 /** Segments sealed where they are built (a pool thread) for a segment id taken when the add is queued. */
 describe('segments sealed where they are built', () => {
   const pool = new WorkerPool({ threads: 1, maxQueue: 4 });
-  const log = createLogger('warn');
+  const logged: string[] = [];
+  const log = createLogger('warn', { write: (line: string) => logged.push(line) } as unknown as NodeJS.WritableStream);
   let dir: ReturnType<typeof tempDir>;
   let root: RootDatabase;
   beforeAll(async () => {
@@ -51,6 +52,7 @@ describe('segments sealed where they are built', () => {
     const sealing = { tenantId: 'sealed', segmentId: 1, key: testCipher.recordKey('sealed', 'index-block') };
     const sealed = await poolAnalyser(pool, log)(docs, 'deu+eng', sealing);
     expect(sealed.sealedFor).toEqual({ tenantId: 'sealed', segmentId: 1 });
+    expect(logged).toEqual([]); // built and sealed in the pool, not by the fallback here
     await expect(root.transaction(() => writeBuiltSegment(store, 'sealed', 2, sealed))).rejects.toThrow(
       'cannot be written as sealed/2',
     );
