@@ -49,7 +49,7 @@ export {
   verifyPassword,
 } from './password.js';
 export type { RandomSource } from './random.js';
-export { RECORD_OVERHEAD, RecordCipher, type RecordPurpose, recordCipherFromSecret } from './record-cipher.js';
+export { RECORD_OVERHEAD, RecordCipher, type RecordPurpose, RecordSealer, recordCipherFromSecret } from './record-cipher.js';
 export {
   DEFAULT_COMPRESSION_LEVEL,
   type SealedStream,

@@ -83,18 +83,23 @@ export class RecordCipher {
   }
 
   seal(tenantId: string, purpose: RecordPurpose, plaintext: Uint8Array, aad: string): Buffer {
-    const key = this.#aead(tenantId, purpose);
     const out = Buffer.allocUnsafe(RECORD_OVERHEAD + plaintext.byteLength);
-    out[0] = VERSION;
-    const nonce = out.subarray(1, 1 + NONCE);
-    this.#randomNonce(nonce);
-    const c = createCipheriv('aes-256-gcm', key, nonce);
-    c.setAAD(Buffer.from(aad, 'utf8'));
-    let n = 1 + NONCE;
-    n += c.update(plaintext).copy(out, n);
-    n += c.final().copy(out, n);
-    c.getAuthTag().copy(out, n);
+    this.#randomNonce(out.subarray(1, 1 + NONCE));
+    sealAt(this.#aead(tenantId, purpose), out, 0, plaintext, aad);
     return out;
+  }
+
+  /**
+   * The tenant's record key for `purpose` as raw bytes (a copy), for a worker thread of this process that
+   * seals records the same way (RecordSealer): index segments are sealed where they are built. The bytes
+   * stay in memory, like the KeyObject they come from; never log, store or send them elsewhere.
+   */
+  recordKey(tenantId: string, purpose: RecordPurpose): Uint8Array {
+    const exported = this.#aead(tenantId, purpose).export();
+    // Its own ArrayBuffer, so it can be moved to a thread (not a slice of a shared pool).
+    const key = new Uint8Array(exported);
+    exported.fill(0);
+    return key;
   }
 
   open(tenantId: string, purpose: RecordPurpose, sealed: Uint8Array, aad: string): Buffer {
@@ -148,6 +153,42 @@ export class RecordCipher {
   #aead(tenantId: string, purpose: RecordPurpose): KeyObject {
     return this.#tenant(tenantId).aead.get(purpose) as KeyObject;
   }
+}
+
+/**
+ * Seals records with one record key (RecordCipher.recordKey) in the same format as RecordCipher.seal, in
+ * whichever thread holds it; values go straight into a caller's buffer so many can be laid end to end.
+ */
+export class RecordSealer {
+  readonly #key: KeyObject;
+  readonly #pool = Buffer.alloc(NONCE * 341);
+  #poolAt = this.#pool.length;
+
+  constructor(key: Uint8Array) {
+    this.#key = createSecretKey(key);
+  }
+
+  /** Seals `plaintext` into `out` at `at` (RECORD_OVERHEAD + its length bytes); returns where it ends. */
+  sealInto(out: Buffer, at: number, plaintext: Uint8Array, aad: string): number {
+    if (this.#poolAt + NONCE > this.#pool.length) {
+      randomFillSync(this.#pool);
+      this.#poolAt = 0;
+    }
+    this.#pool.copy(out, at + 1, this.#poolAt, this.#poolAt + NONCE);
+    this.#poolAt += NONCE;
+    return sealAt(this.#key, out, at, plaintext, aad);
+  }
+}
+
+/** Writes version, (the nonce already at at + 1), ciphertext and tag; returns the end. */
+function sealAt(key: KeyObject, out: Buffer, at: number, plaintext: Uint8Array, aad: string): number {
+  out[at] = VERSION;
+  const c = createCipheriv('aes-256-gcm', key, out.subarray(at + 1, at + 1 + NONCE));
+  c.setAAD(Buffer.from(aad, 'utf8'));
+  let n = at + 1 + NONCE;
+  n += c.update(plaintext).copy(out, n);
+  n += c.final().copy(out, n);
+  return n + c.getAuthTag().copy(out, n);
 }
 
 function derive(tenantKey: Uint8Array, purpose: string): Buffer {

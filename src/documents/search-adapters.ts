@@ -1,7 +1,7 @@
 import { analyseInThread } from '../index/analyse-document.js';
 import type { DocValues, ValuedIndexDoc } from '../index/doc-values.js';
 import type { AnalyserLanguage, IndexDoc, SearchIndex, TextStore } from '../index/index.js';
-import { buildSegment, finishSegment, type SegmentBuild, SegmentBuilder } from '../index/segment-writer.js';
+import { buildSegment, finishSegment, type SegmentBuild, SegmentBuilder, sealedIf } from '../index/segment-writer.js';
 import { type RecognizedValue, recognizeValues } from '../pipeline/recognize.js';
 import type { Logger } from '../server/logger.js';
 import type { DocumentRecord } from '../store/document-store.js';
@@ -38,13 +38,24 @@ export function poolAnalyser(pool: Pick<WorkerPool, 'run'>, log: Logger, segment
       { err, documents: docs.length },
       'the pool could not analyse documents for the index; analysing them in the main thread',
     );
-  return async (docs, defaultLanguage) => {
+  return async (docs, defaultLanguage, sealing) => {
     if (textChars(docs) <= segmentTaskChars) {
       try {
-        return (await pool.run({ type: 'build-segment', docs: docs.map(plainIndexDoc), defaultLanguage })).segment;
+        const task = { type: 'build-segment' as const, docs: docs.map(plainIndexDoc), defaultLanguage };
+        if (sealing === undefined) return (await pool.run(task)).segment;
+        // A copy of the key moved to the thread (which zeroes it), as a job's file key is; the fallback
+        // below still has the caller's.
+        const moved = { ...sealing, key: sealing.key.slice() };
+        try {
+          return (await pool.run({ ...task, sealing: moved }, { transfer: [moved.key.buffer] })).segment;
+        } finally {
+          // Empty (its buffer detached) once moved; still here if the pool refused the task. fill() on a
+          // detached buffer throws.
+          if (moved.key.byteLength > 0) moved.key.fill(0);
+        }
       } catch (err) {
         fallback(err, docs);
-        return buildSegment(docs, defaultLanguage);
+        return sealedIf(buildSegment(docs, defaultLanguage), sealing);
       }
     }
     const parts = await Promise.all(
@@ -59,7 +70,7 @@ export function poolAnalyser(pool: Pick<WorkerPool, 'run'>, log: Logger, segment
     );
     const builder = new SegmentBuilder();
     for (const part of parts) for (const d of part) builder.add(d);
-    return finishSegment(builder);
+    return sealedIf(finishSegment(builder), sealing);
   };
 }
 

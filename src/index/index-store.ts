@@ -72,7 +72,8 @@ export type MetaDb = {
   remove(key: Key): Promise<boolean>;
 };
 
-function aadOf(db: SealedDb, key: Key): string {
+/** The AAD a sealed value is bound to: its sub-database and key (the tenant is bound by the record key). */
+export function sealedAad(db: SealedDb, key: Key): string {
   return `${db}/${key.slice(1).join('/')}`;
 }
 
@@ -108,11 +109,11 @@ export class IndexStore {
 
   /** Seals a value of a sealed sub-database, bound to its key (the tenant is key[0]). */
   seal(db: SealedDb, key: Key, plain: Uint8Array): Buffer {
-    return this.cipher.seal(key[0] as string, 'index-block', plain, aadOf(db, key));
+    return this.cipher.seal(key[0] as string, 'index-block', plain, sealedAad(db, key));
   }
 
   open(db: SealedDb, key: Key, sealed: Uint8Array): Buffer {
-    return this.cipher.open(key[0] as string, 'index-block', sealed, aadOf(db, key));
+    return this.cipher.open(key[0] as string, 'index-block', sealed, sealedAad(db, key));
   }
 
   /** Reads and opens one sealed value. */
@@ -155,6 +156,27 @@ export class IndexStore {
       this.values,
     ] as Database<unknown, Key>[];
   }
+}
+
+/** Per environment and tenant: the next segment id this process has not handed out yet. */
+const nextSegmentIds = new WeakMap<RootDatabase, Map<string, number>>();
+
+/**
+ * Hands out a tenant's next segment id: at least `storedNext` (TenantStats.nextSegmentId as read) and never
+ * one handed out before in this process, whether or not the write that took it has committed. Adds take
+ * theirs when they are queued, so their segment is built and sealed for it in a pool thread while earlier
+ * writes and merges (which take theirs here too) go on; the writer stores nextSegmentId past it. Ids do
+ * not restart after a tenant is dropped (a build for the old id may still be under way).
+ */
+export function reserveSegmentId(root: RootDatabase, tenantId: string, storedNext: number): number {
+  let byTenant = nextSegmentIds.get(root);
+  if (byTenant === undefined) {
+    byTenant = new Map();
+    nextSegmentIds.set(root, byTenant);
+  }
+  const id = Math.max(storedNext, byTenant.get(tenantId) ?? 0);
+  byTenant.set(tenantId, id + 1);
+  return id;
 }
 
 /** The end of a key range holding `prefix` and every longer key. */

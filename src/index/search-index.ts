@@ -18,6 +18,7 @@ import {
   type Key,
   type MetaDb,
   RANGE_END,
+  reserveSegmentId,
   type SegmentMeta,
   type TenantStats,
   toBuffer,
@@ -224,29 +225,37 @@ export class SearchIndex {
       byId.delete(d.docId);
       byId.set(d.docId, d);
     }
-    // Analysis and the segment's layout start now, beside the writer (in the pool when the server gives an
-    // analyser); the write keeps its place in the queue, so a later delete of the same document still comes
-    // after it.
-    const building = this.#buildSegment([...byId.values()], this.#opts.defaultLanguage);
-    building.catch(() => {}); // awaited below; not an unhandled rejection while the queue is busy
+    // Analysis, the segment's layout and its sealing start now, beside the writer (in the pool when the
+    // server gives an analyser), for a segment id taken now; the write keeps its place in the queue, so a
+    // later delete of the same document still comes after it.
+    const segmentId = reserveSegmentId(this.store.root, tenantId, this.#stats(tenantId).nextSegmentId);
+    let key: Uint8Array | undefined;
+    const building = this.store.cipher.ready(tenantId).then(() => {
+      key = this.store.cipher.recordKey(tenantId, 'index-block');
+      return this.#buildSegment([...byId.values()], this.#opts.defaultLanguage, { tenantId, segmentId, key });
+    });
+    // The key's copy is not needed once the segment is built (or failed).
+    const built = building.finally(() => key?.fill(0));
+    built.catch(() => {}); // awaited below; not an unhandled rejection while the queue is busy
     return this.#enqueue(async () => {
       await this.store.cipher.ready(tenantId);
-      const built = await building;
-      const numDocs = built.records.length;
+      const segment = await built;
+      const numDocs = segment.records.length;
       if (this.#textStore?.put) for (const d of byId.values()) await this.#textStore.put(tenantId, d.docId, d.fields.body ?? []);
       if (numDocs === 0) return { segmentId: 0, docs: 0 };
-      const segmentId = await this.store.root.childTransaction(() => {
+      await this.store.root.childTransaction(() => {
         const stats = this.#stats(tenantId);
         for (const id of byId.keys()) this.#tombstone(tenantId, id, stats);
-        const id = stats.nextSegmentId++;
-        const written = writeBuiltSegment(this.store, tenantId, id, built);
-        this.#hooks?.added?.(tenantId, id, [...byId.values()], written.newWords);
-        const meta: SegmentMeta = { id, uid: newSegmentUid(), docs: numDocs, deleted: 0 };
-        this.store.meta.put([tenantId, 'seg', id], meta);
+        if (this.store.meta.get([tenantId, 'seg', segmentId]) !== undefined)
+          throw new Error(`segment ${segmentId} of tenant ${tenantId} exists already`);
+        stats.nextSegmentId = Math.max(stats.nextSegmentId, segmentId + 1);
+        const written = writeBuiltSegment(this.store, tenantId, segmentId, segment);
+        this.#hooks?.added?.(tenantId, segmentId, [...byId.values()], written.newWords);
+        const meta: SegmentMeta = { id: segmentId, uid: newSegmentUid(), docs: numDocs, deleted: 0 };
+        this.store.meta.put([tenantId, 'seg', segmentId], meta);
         stats.docs += numDocs;
-        for (const r of built.records) for (let f = 0; f < NUM_FIELDS; f++) stats.lengthSum[f]! += r.lengths[f]!;
+        for (const r of segment.records) for (let f = 0; f < NUM_FIELDS; f++) stats.lengthSum[f]! += r.lengths[f]!;
         this.store.meta.put([tenantId, 'stats'], stats);
-        return id;
       });
       this.#afterWrite(tenantId);
       return { segmentId, docs: numDocs };

@@ -28,6 +28,7 @@ import {
   type Key,
   type MetaDb,
   RANGE_END,
+  reserveSegmentId,
   type SegmentMeta,
   type TenantStats,
   toBuffer,
@@ -189,7 +190,7 @@ export async function mergeSegments(
   const newId = await root.childTransaction(() => {
     if (!sourcesUnchanged()) return undefined;
     const stats = (meta.get([tenantId, 'stats']) as TenantStats | undefined) ?? emptyStats();
-    const id = stats.nextSegmentId;
+    const id = reserveSegmentId(root, tenantId, stats.nextSegmentId);
     meta.put([tenantId, 'stats'], { ...stats, nextSegmentId: id + 1 });
     meta.put([tenantId, 'pending', id], { uid } satisfies Marker);
     return id;

@@ -2,11 +2,14 @@
  * Builds one segment in memory from analysed documents and writes it in the caller's write transaction.
  * Segments are immutable once written; only their tombstone bitset changes until a merge replaces them.
  */
+
+import { pack } from 'msgpackr';
+import { RECORD_OVERHEAD, RecordSealer } from '../crypto/record-cipher.js';
 import { type AnalysedDoc, analyseFields, fieldPosition, type IndexDoc, MAX_WORD_CHARS } from './analyse-document.js';
 import type { AnalyserLanguage } from './analyser.js';
 import { indexTermEpoch, indexTermHash, indexTermNames, normaliseWord } from './analyser.js';
 import type { DocRecord, IndexStore, Key } from './index-store.js';
-import { toBuffer } from './index-store.js';
+import { sealedAad, toBuffer } from './index-store.js';
 import {
   ByteWriter,
   compareTerms,
@@ -569,8 +572,9 @@ export class SegmentTermEncoder {
 
 /**
  * A segment built apart from the store, in a pool worker or in this thread: every value of its dictionary
- * (segment-format.ts) as plaintext, laid end to end in one buffer, so the writer's thread only seals and
- * writes them. Moves between threads as a few transferred buffers and two strings.
+ * (segment-format.ts) laid end to end in one buffer, as plaintext (the writer's thread seals them) or, after
+ * sealBuiltSegment, sealed with its doc records after them, so the writer's thread only writes them. Moves
+ * between threads as a few transferred buffers and two strings.
  */
 export interface BuiltSegment {
   records: DocRecord[];
@@ -590,10 +594,33 @@ export interface BuiltSegment {
    */
   words: string;
   textChars: number;
+  /** Set by sealBuiltSegment: `bytes` holds sealed values bound to this tenant and segment id. */
+  sealedFor?: { tenantId: string; segmentId: number };
+  /** With sealedFor: where each sealed doc record ends in `bytes` (they follow the dictionary's values). */
+  docEnd?: Int32Array;
 }
 
-/** Builds a segment's values in memory (the work of a write that needs no store and no key). */
-export type SegmentBuild = (docs: readonly IndexDoc[], defaultLanguage: AnalyserLanguage) => Promise<BuiltSegment>;
+/**
+ * What a segment is sealed for where it is built: its tenant, the segment id reserved for it
+ * (reserveSegmentId) and the tenant's index-block record key (RecordCipher.recordKey). The key bytes reach
+ * a pool thread of this process by postMessage, as documents' plaintext already does; they are never
+ * logged or stored, and whoever holds them zeroes them after the build.
+ */
+export interface SegmentSealing {
+  tenantId: string;
+  segmentId: number;
+  key: Uint8Array;
+}
+
+/**
+ * Builds a segment's values in memory (the work of a write that needs no store), sealed when given a
+ * `sealing` (an implementation may leave them plaintext: the writer then seals them).
+ */
+export type SegmentBuild = (
+  docs: readonly IndexDoc[],
+  defaultLanguage: AnalyserLanguage,
+  sealing?: SegmentSealing,
+) => Promise<BuiltSegment>;
 
 const PUT_DBS = ['dirs', 'terms', 'positions', 'large'] as const;
 
@@ -643,11 +670,60 @@ export function buildSegment(docs: readonly IndexDoc[], defaultLanguage: Analyse
 }
 
 /** The in-thread SegmentBuild (the default; also the fallback when the pool cannot take the work). */
-export const buildInThread: SegmentBuild = async (docs, defaultLanguage) => buildSegment(docs, defaultLanguage);
+export const buildInThread: SegmentBuild = async (docs, defaultLanguage, sealing) =>
+  sealedIf(buildSegment(docs, defaultLanguage), sealing);
+
+/** `s` sealed when there is a `sealing`. */
+export function sealedIf(s: BuiltSegment, sealing: SegmentSealing | undefined): BuiltSegment {
+  return sealing === undefined ? s : sealBuiltSegment(s, sealing);
+}
+
+/**
+ * Seals a built segment's dictionary values and packs and seals its doc records, each bound to its key as
+ * IndexStore.seal binds it, where the segment was built: the writer's thread then only writes the bytes.
+ */
+export function sealBuiltSegment(s: BuiltSegment, sealing: SegmentSealing): BuiltSegment {
+  const { tenantId, segmentId } = sealing;
+  const sealer = new RecordSealer(sealing.key);
+  const docs = s.records.map((r) => pack(r));
+  let size = s.bytes.byteLength + s.putDb.length * RECORD_OVERHEAD;
+  for (const d of docs) size += d.byteLength + RECORD_OVERHEAD;
+  // Its own ArrayBuffer (not the shared pool of small Buffers), to be transferred.
+  const out = Buffer.allocUnsafeSlow(size);
+  const putEnd = new Int32Array(s.putDb.length);
+  let from = 0;
+  let at = 0;
+  for (let i = 0; i < s.putDb.length; i++) {
+    const db = PUT_DBS[s.putDb[i]!]!;
+    const end = s.putEnd[i]!;
+    at = sealer.sealInto(out, at, s.bytes.subarray(from, end), sealedAad(db, valueKey(s, i, tenantId, segmentId)));
+    putEnd[i] = at;
+    from = end;
+  }
+  const docEnd = new Int32Array(docs.length);
+  for (let i = 0; i < docs.length; i++) {
+    at = sealer.sealInto(out, at, docs[i]!, sealedAad('docs', [tenantId, segmentId, i]));
+    docEnd[i] = at;
+  }
+  return { ...s, putEnd, bytes: out, sealedFor: { tenantId, segmentId }, docEnd };
+}
+
+/** The store key of a built segment's `i`th dictionary value. */
+function valueKey(s: BuiltSegment, i: number, tenantId: string, segmentId: number): Key {
+  const key: Key = [tenantId, segmentId];
+  for (let k = 0; k < 3; k++) {
+    const v = s.putKey[3 * i + k]!;
+    if (v < 0) break;
+    key.push(v);
+  }
+  return key;
+}
 
 /** The buffers of a BuiltSegment, to transfer rather than copy. */
 export function builtBuffers(s: BuiltSegment): ArrayBufferLike[] {
-  return [s.norms.buffer, s.putDb.buffer, s.putKey.buffer, s.putEnd.buffer, s.bytes.buffer];
+  const buffers = [s.norms.buffer, s.putDb.buffer, s.putKey.buffer, s.putEnd.buffer, s.bytes.buffer];
+  if (s.docEnd) buffers.push(s.docEnd.buffer);
+  return buffers;
 }
 
 /**
@@ -666,22 +742,38 @@ export function writeBuiltSegment(
     for (let i = 0; i + 1 < parts.length; i += 2) if (!words.has(parts[i]!)) words.set(parts[i]!, parts[i + 1]!);
   }
   const newWords = addWords(store, tenantId, words);
-  let from = 0;
-  for (let i = 0; i < s.putDb.length; i++) {
-    const key: Key = [tenantId, segmentId];
-    for (let k = 0; k < 3; k++) {
-      const v = s.putKey[3 * i + k]!;
-      if (v < 0) break;
-      key.push(v);
+  if (s.sealedFor !== undefined) writeSealed(store, tenantId, segmentId, s);
+  else {
+    let from = 0;
+    for (let i = 0; i < s.putDb.length; i++) {
+      const end = s.putEnd[i]!;
+      store.putSealed(PUT_DBS[s.putDb[i]!]!, valueKey(s, i, tenantId, segmentId), s.bytes.subarray(from, end));
+      from = end;
     }
-    const end = s.putEnd[i]!;
-    store.putSealed(PUT_DBS[s.putDb[i]!]!, key, s.bytes.subarray(from, end));
-    from = end;
+    for (let i = 0; i < s.records.length; i++) store.putDoc(tenantId, segmentId, i, s.records[i]!);
   }
   store.norms.put([tenantId, segmentId], toBuffer(s.norms));
-  for (let i = 0; i < s.records.length; i++) {
-    store.putDoc(tenantId, segmentId, i, s.records[i]!);
-    store.ids.put([tenantId, s.records[i]!.id], [segmentId, i]);
-  }
+  for (let i = 0; i < s.records.length; i++) store.ids.put([tenantId, s.records[i]!.id], [segmentId, i]);
   return { postingsBytes: s.postingsBytes, positionsBytes: s.positionsBytes, newWords };
+}
+
+/** Writes the values sealBuiltSegment sealed: for this tenant and segment id only (their AAD says so). */
+function writeSealed(store: IndexStore, tenantId: string, segmentId: number, s: BuiltSegment): void {
+  const { sealedFor, docEnd } = s;
+  if (sealedFor?.tenantId !== tenantId || sealedFor.segmentId !== segmentId || docEnd?.length !== s.records.length)
+    throw new Error(
+      `a segment sealed for ${sealedFor?.tenantId}/${sealedFor?.segmentId} cannot be written as ${tenantId}/${segmentId}`,
+    );
+  const bytes = toBuffer(s.bytes);
+  let from = 0;
+  for (let i = 0; i < s.putDb.length; i++) {
+    const end = s.putEnd[i]!;
+    store[PUT_DBS[s.putDb[i]!]!].put(valueKey(s, i, tenantId, segmentId), bytes.subarray(from, end));
+    from = end;
+  }
+  for (let i = 0; i < docEnd.length; i++) {
+    const end = docEnd[i]!;
+    store.docs.put([tenantId, segmentId, i], bytes.subarray(from, end));
+    from = end;
+  }
 }

@@ -36,6 +36,10 @@ export class WorkerPool {
       maxThreads: options.threads,
       maxQueue: options.maxQueue,
       idleTimeout: 60_000,
+      // A task that finds no free thread goes back to the head of the queue, not the tail (piscina's
+      // default): tasks start in the order given, so the index writer, which commits segments in order,
+      // is not left waiting for one sent to the back while later ones finish (the build's tail).
+      stricterFIFO: true,
       resourceLimits: { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 1024 },
     });
     this.#observer = observer;

@@ -5,7 +5,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { AnalysedDoc } from '../index/analyse-document.js';
 import type { AnalyserLanguage } from '../index/analyser.js';
-import type { BuiltSegment, IndexDoc } from '../index/segment-writer.js';
+import type { BuiltSegment, IndexDoc, SegmentSealing } from '../index/segment-writer.js';
 
 /** Diagnostic task: waits `delayMs` (abortable by terminating the worker) and echoes the payload size. */
 export interface SelftestTask {
@@ -171,14 +171,16 @@ export interface AnalyseDocumentsResult {
 }
 
 /**
- * Analyses documents and builds their whole index segment (sorted terms, encoded postings: plaintext, the
- * writer seals them), so the writer's thread only seals and writes.
+ * Analyses documents and builds their whole index segment (sorted terms, encoded postings), sealed when the
+ * task carries a `sealing` (plaintext otherwise: the writer seals it), so the writer's thread only writes.
  */
 export interface BuildSegmentTask {
   type: 'build-segment';
   /** Plain IndexDocs (cloned). */
   docs: IndexDoc[];
   defaultLanguage: AnalyserLanguage;
+  /** The tenant's index-block key among them (cloned; zeroed here after use). */
+  sealing?: SegmentSealing;
 }
 
 /** The segment's buffers transferred. */

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { analyseDocument } from '../index/analyse-document.js';
-import { buildSegment, builtBuffers } from '../index/segment-writer.js';
+import { buildSegment, builtBuffers, sealedIf } from '../index/segment-writer.js';
 import type {
   AnalyseDocumentsResult,
   BuildSegmentResult,
@@ -87,6 +87,10 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     case 'analyse-documents':
       return moved({ type: 'analyse-documents', docs: task.docs.map((d) => analyseDocument(d, task.defaultLanguage)) });
     case 'build-segment':
-      return moved({ type: 'build-segment', segment: buildSegment(task.docs, task.defaultLanguage) });
+      try {
+        return moved({ type: 'build-segment', segment: sealedIf(buildSegment(task.docs, task.defaultLanguage), task.sealing) });
+      } finally {
+        task.sealing?.key.fill(0);
+      }
   }
 }

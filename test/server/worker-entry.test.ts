@@ -26,4 +26,20 @@ describe('worker entry', () => {
     expect(result).toMatchObject({ type: 'selftest', bytes: 3 });
     expect(result.threadId).not.toBe(threadId);
   });
+
+  it('starts queued tasks in the order they were given', async () => {
+    // The index writer commits segments in order; one sent to the back of the queue held every later one.
+    const one = new WorkerPool({ threads: 1, maxQueue: 16 });
+    try {
+      const done: number[] = [];
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          one.run({ type: 'selftest', delayMs: 0, payload: new Uint8Array(i) }).then((r) => done.push(r.bytes)),
+        ),
+      );
+      expect(done).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    } finally {
+      await one.close();
+    }
+  });
 });
