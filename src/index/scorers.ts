@@ -166,7 +166,7 @@ export class TermScorer extends Scorer {
   /**
    * Block posBlock's positions (phrases): its bytes, its deltas decoded so far (posRead.k of posCount, as far
    * as a checked doc needed), and where each doc's start in them (posFrom[i], the sum of the frequencies of
-   * the docs before it, filled as far as a checked doc needed).
+   * the docs before it).
    */
   private posBytes: Uint8Array | undefined;
   private posDeltas = new Int32Array(256);
@@ -174,9 +174,12 @@ export class TermScorer extends Scorer {
   private readonly posRead = { off: 0, k: 0 };
   private posBlock = -1;
   private readonly posFrom = new Int32Array(BLOCK_SIZE + 1);
-  /** posFrom[0 .. posFromUpTo] are filled. */
-  private posFromUpTo = 0;
   private posScratch = new Int32Array(16);
+  /**
+   * Views of posScratch by length (views[n] = its first n entries): positions() hands out one per doc, and
+   * making a typed-array view costs more than a short phrase check.
+   */
+  private posViews: Int32Array[] = [];
 
   constructor(
     private readonly postings: Uint8Array,
@@ -441,37 +444,40 @@ export class TermScorer extends Scorer {
       const from = positionOffset[this.block]!;
       const to = this.block + 1 < blockCount ? positionOffset[this.block + 1]! : positionBytes;
       this.posBytes = this.loadPositions(from, to - from);
-      // The block's total frequency (where its runs of deltas end) row by row; each doc's start is summed
-      // below only as far as a checked doc needs, as most docs of a block are never checked.
+      // Each doc's start (its total frequency over the fields, row by row, then summed up); the block's total
+      // is where its runs of deltas end.
       const tfs = this.tfs;
       const n = blockLength(this.skip, this.block);
-      let count = 0;
-      for (let f = 0; f < NUM_FIELDS; f++) for (let j = f * BLOCK_SIZE, end = j + n; j < end; j++) count += tfs[j]!;
+      const starts = this.posFrom;
+      starts.fill(0, 0, n + 1);
+      for (let f = 0; f < NUM_FIELDS; f++) {
+        const row = f * BLOCK_SIZE;
+        for (let j = 0; j < n; j++) starts[j + 1] = starts[j + 1]! + tfs[row + j]!;
+      }
+      for (let j = 0; j < n; j++) starts[j + 1] = starts[j + 1]! + starts[j]!;
+      const count = starts[n]!;
       if (this.posDeltas.length < count) this.posDeltas = new Int32Array(count * 2);
       this.posCount = count;
-      this.posFrom[0] = 0;
-      this.posFromUpTo = 0;
       this.posRead.off = 0;
       this.posRead.k = 0;
       this.posBlock = this.block;
     }
     if (this.posBytes === undefined) return EMPTY_POSITIONS;
-    const starts = this.posFrom;
-    if (this.posFromUpTo <= this.i) {
-      const tfs = this.tfs;
-      let j = this.posFromUpTo;
-      for (let count = starts[j]!; j <= this.i; j++) {
-        for (let f = 0; f < NUM_FIELDS; f++) count += tfs[f * BLOCK_SIZE + j]!;
-        starts[j + 1] = count;
-      }
-      this.posFromUpTo = j;
-    }
-    const start = starts[this.i]!;
-    const end = starts[this.i + 1]!;
+    const start = this.posFrom[this.i]!;
+    const end = this.posFrom[this.i + 1]!;
     if (this.posRead.k < end) readPositionDeltas(this.posBytes, this.posRead, this.posCount, end, this.posDeltas);
-    if (this.posScratch.length < end - start) this.posScratch = new Int32Array((end - start) * 2);
+    const len = end - start;
+    if (this.posScratch.length < len) {
+      this.posScratch = new Int32Array(len * 2);
+      this.posViews = [];
+    }
     docPositions(this.posDeltas, start, this.tfs, this.i, this.posScratch);
-    return this.posScratch.subarray(0, end - start);
+    let view = this.posViews[len];
+    if (view === undefined) {
+      view = this.posScratch.subarray(0, len);
+      this.posViews[len] = view;
+    }
+    return view;
   }
 }
 
