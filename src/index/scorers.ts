@@ -312,7 +312,9 @@ export class TermScorer extends Scorer {
       const docs = this.docs;
       const blockScores = this.blockScores;
       const n = blockLength(this.skip, b);
-      let i = 0;
+      // From where the scorer stands in the block (0 in a block just decoded): a block the last window ended
+      // in goes on from there, not from its first doc.
+      let i = this.i;
       while (docs[i]! < from) i++;
       for (; i < n; i++) {
         const d = docs[i]!;
