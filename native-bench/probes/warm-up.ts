@@ -14,23 +14,32 @@ import { openOurs } from '../stages/search-scaling.js';
 const [dir, tenant = 'bench'] = process.argv.slice(2);
 if (!dir) throw new Error('usage: warm-up.ts DIR [tenant]');
 
-// Slices over 20 ms and the caller that ran them (Slicer.next is awaited at the end of every slice).
-const longSlices: { ms: number; at: string }[] = [];
-const resumed = new WeakMap<Slicer, number>();
+// Slices over 20 ms, with the callers that began and ended them (Slicer.next is awaited at the end of every
+// slice): a slice that spans the end of one load and the start of the next shows both.
+// cpuMs: the process's CPU time over the slice (all threads): far below ms, the slice waited for a core.
+const longSlices: { ms: number; cpuMs: number; at: string }[] = [];
+const resumed = new WeakMap<Slicer, { t: number; cpu: NodeJS.CpuUsage; from: string }>();
+const caller = () =>
+  (new Error().stack ?? '')
+    .split('\n')[3]
+    ?.trim()
+    .replace(/^at /, '')
+    .replace(/\(.*\/src\//, '(src/') ?? '';
 const next = Slicer.prototype.next;
 Slicer.prototype.next = async function (this: Slicer) {
-  const ms = performance.now() - (resumed.get(this) ?? performance.now());
+  const at = caller();
+  const from = resumed.get(this);
+  const ms = performance.now() - (from?.t ?? performance.now());
   if (ms > 20) {
-    const at =
-      (new Error().stack ?? '')
-        .split('\n')[2]
-        ?.trim()
-        .replace(/^at /, '')
-        .replace(/\(.*\/src\//, '(src/') ?? '';
-    longSlices.push({ ms: Math.round(ms), at });
+    const cpu = from === undefined ? 0 : process.cpuUsage(from.cpu);
+    longSlices.push({
+      ms: Math.round(ms),
+      cpuMs: cpu === 0 ? 0 : Math.round((cpu.user + cpu.system) / 1000),
+      at: from === undefined || from.from === at ? at : `${from.from} → ${at}`,
+    });
   }
   await next.call(this);
-  resumed.set(this, performance.now());
+  resumed.set(this, { t: performance.now(), cpu: process.cpuUsage(), from: at });
 };
 
 const ours = await openOurs(dir, new Uint8Array(32).fill(7));
@@ -79,7 +88,7 @@ console.log(
     heapMiB: mib(m.heapUsed),
     rssMiB: mib(m.rss),
     slicesOver20ms: longSlices.length,
-    longest: longSlices.slice(0, 5),
+    longest: longSlices.slice(0, 6),
   }),
 );
 await ours.close();
