@@ -107,7 +107,7 @@ export class Suggester {
 
   async #build(tenantId: string, b: Building, slicer: Slicer): Promise<void> {
     const cols = this.values.columns(tenantId);
-    const load = b.ix.bulk(cols.size);
+    const load = b.ix.bulk();
     // The size is read each time: documents added during the build get new ordinals at the end.
     while (b.next < cols.size) {
       const title = cols.titles.get(b.next);

@@ -62,8 +62,6 @@ const MAX_CHECKS = 50_000;
 const MAX_PREFIX_WORDS = 2_000;
 /** New words wait in a second sorted list until it holds this many (or an eighth of the first), then merge. */
 const PENDING_LIMIT = 1_024;
-/** Titles a bulk load adds before it sizes the word ids for all it expects. */
-const PRESIZE_AFTER = 1_024;
 
 const WORD_RE = /[\p{L}\p{N}]+/gu;
 
@@ -173,12 +171,10 @@ export class TitleIndex {
 
   /**
    * `load` in pieces (the warm-up's slices): add titles, then end. `set` may be called in between (for
-   * ordinals already added: a title that changed meanwhile). `expected`: about how many titles come (the
-   * ordinals' bound); after the first 1024 the per-title word ids are sized for all at once, not doubled.
+   * ordinals already added: a title that changed meanwhile).
    */
-  bulk(expected = 0): { add(ord: number, title: string): void; end(): void; ending(): Generator<void> } {
+  bulk(): { add(ord: number, title: string): void; end(): void; ending(): Generator<void> } {
     this.#bulk = true;
-    let added = 0;
     const fresh: Word[] = [];
     const add = (e: Word) => fresh.push(e);
     /** Word as written → its entry (null: it folds to nothing). */
@@ -200,9 +196,6 @@ export class TitleIndex {
           if (e !== null && !entries.includes(e)) entries.push(e);
         }
         this.#enter(ord, entries);
-        // As TenantColumns.presize: doubled, the copies at 512k titles held the event loop for tens of ms.
-        if (++added === PRESIZE_AFTER && expected > added)
-          this.#titleWords.presize(expected, Math.ceil((this.#titleWords.used * expected * 1.125) / added));
       },
       end: () => {
         for (const _ of this.#endBulk(fresh));
