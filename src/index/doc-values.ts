@@ -566,9 +566,13 @@ export class DocValuesStore {
             const v = values[i] as DocValues | null;
             if (v !== null && !isDeleted(dels, local)) ords[local] = c.set(ids[i]!, v);
           }
-          // Sized once for every document listed (deleted ones too: a bound), from the sizes of the first ones.
-          if (c.size >= PRESIZE_AFTER && c.dateMs.length < docs)
-            for (const _ of c.presize(docs)) if (slicer.due) await slicer.next();
+          // Sized once for every document listed (deleted ones too: a bound), from the sizes of the first ones;
+          // a turn of the loop before each step whatever the clock says (each allocates megabytes).
+          if (c.size >= PRESIZE_AFTER && c.dateMs.length < docs) {
+            await slicer.next();
+            for (const _ of c.presize(docs)) await slicer.next();
+            if (loading.cancelled) return;
+          }
           if (slicer.due) await slicer.next();
           if (loading.cancelled) return;
         }
