@@ -179,6 +179,11 @@ export class WordList {
     const written = new Map<string, string>();
     const transaction = await between(() => this.store.root.useReadTransaction());
     try {
+      // The title index's end may have used this slice; the first block is the largest (22k words at 1M).
+      if (slicer.due) {
+        await slicer.next();
+        if (loading.cancelled) return;
+      }
       for (const { key, value } of this.store.words.getRange({ start: [tenantId], end: [tenantId, RANGE_END], transaction })) {
         if (typeof (key as Key)[1] !== 'number') continue; // the cache anchor
         const pairs = openBlock(this.store, key as Key, value);
