@@ -359,8 +359,27 @@ export class TenantColumns {
     this.#lists.commit(o, at, size);
   }
 
-  #grow(): void {
-    const n = this.dateMs.length * 2;
+  /**
+   * Makes room for `n` documents in one copy of each column, table and arena (the warm-up's load, which
+   * knows the count from its segments): grown by doubling, each copy at 512k documents held the event loop
+   * for 30–150 ms. The arenas are sized from what the documents so far took, with an eighth to spare. One
+   * structure per step (still 5–20 ms each at 1M): the caller may give the event loop a turn in between.
+   */
+  *presize(n: number): Generator<void> {
+    const scale = this.size > 0 ? (n / this.size) * 1.125 : 0;
+    const bytes = (used: number) => Math.ceil(used * scale);
+    this.ids.presize(n, bytes(this.ids.used));
+    yield;
+    this.#byId.presize(n);
+    yield;
+    this.titles.presize(n, bytes(this.titles.used));
+    yield;
+    this.#lists.presize(n, bytes(this.#lists.used));
+    yield;
+    if (n > this.dateMs.length) this.#grow(n);
+  }
+
+  #grow(n = this.dateMs.length * 2): void {
     const g = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
       b.set(a);
@@ -378,6 +397,8 @@ export class TenantColumns {
 
 /** Entries of each per-segment cache of values (the oldest goes first). */
 const SEGMENT_CACHE = 4096;
+/** Documents a load reads before it sizes the columns for all (their arenas by these documents' sizes). */
+const PRESIZE_AFTER = 1024;
 /** Local docs a facets slice takes between looks at the clock. */
 const FACETS_SLICE = 1024;
 
@@ -533,7 +554,10 @@ export class DocValuesStore {
     });
     const c = new TenantColumns();
     try {
-      for (const seg of listSegments(this.store, tenantId, transaction)) {
+      const segments = listSegments(this.store, tenantId, transaction);
+      let docs = 0;
+      for (const seg of segments) docs += seg.docs;
+      for (const seg of segments) {
         const dels = (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, seg.id], { transaction });
         const ords = new Int32Array(seg.docs).fill(NONE);
         for (const { block, stored } of segmentValueBlocks(this.store, tenantId, seg.id, transaction)) {
@@ -541,6 +565,13 @@ export class DocValuesStore {
           for (let i = 0, local = block * VALUES_BLOCK; i < ids.length && local < seg.docs; i++, local++) {
             const v = values[i] as DocValues | null;
             if (v !== null && !isDeleted(dels, local)) ords[local] = c.set(ids[i]!, v);
+          }
+          // Sized once for every document listed (deleted ones too: a bound), from the sizes of the first ones;
+          // a turn of the loop before each step whatever the clock says (each allocates megabytes).
+          if (c.size >= PRESIZE_AFTER && c.dateMs.length < docs) {
+            await slicer.next();
+            for (const _ of c.presize(docs)) await slicer.next();
+            if (loading.cancelled) return;
           }
           if (slicer.due) await slicer.next();
           if (loading.cancelled) return;

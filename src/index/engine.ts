@@ -192,6 +192,8 @@ export class SearchEngine {
         await this.values.load(tenantId, slicer, this.#between);
         await this.values.warmFacets(tenantId, slicer);
         await this.dictionary.load(tenantId, slicer, this.#between);
+        // The segments' norms (the index's own cache): every query reads them, so the first need not build them.
+        await this.index.warmNorms(tenantId, slicer);
       })();
       run = { search };
       this.#warming.set(tenantId, run);

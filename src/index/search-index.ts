@@ -50,6 +50,7 @@ import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMe
 import { buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
 import { makeSnippets, type Snippet } from './snippets.js';
 import type { TextStore } from './text-store.js';
+import { inSlices, type Slicer } from './warm-up.js';
 
 export interface SearchIndexOptions {
   /**
@@ -714,16 +715,41 @@ export class SearchIndex {
    * cache lines, which at 1M documents is 1 MB per segment rather than 5.
    */
   #norms(tenantId: string, meta: SegmentMeta, transaction: Transaction): Uint8Array {
-    let n = this.#normsCache.get(meta.uid);
-    if (n === undefined) {
-      const stored = (this.store.norms as unknown as BinaryGetter).getBinary([tenantId, meta.id], { transaction });
-      n = new Uint8Array(meta.docs * NUM_FIELDS); // own memory: the cache outlives the snapshot
-      if (stored !== undefined)
-        for (let d = 0; d < meta.docs; d++)
-          for (let f = 0; f < NUM_FIELDS; f++) n[f * meta.docs + d] = stored[d * NUM_FIELDS + f]!;
-      remember(this.#normsCache, meta.uid, n, 512);
+    const n = this.#normsCache.get(meta.uid);
+    if (n !== undefined) return n;
+    const steps = this.#buildNorms(tenantId, meta, transaction);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
     }
+  }
+
+  /** #norms built and cached, in steps of 64k documents. */
+  *#buildNorms(tenantId: string, meta: SegmentMeta, transaction: Transaction): Generator<void, Uint8Array> {
+    const stored = (this.store.norms as unknown as BinaryGetter).getBinary([tenantId, meta.id], { transaction });
+    const n = new Uint8Array(meta.docs * NUM_FIELDS); // own memory: the cache outlives the snapshot
+    if (stored !== undefined)
+      for (let from = 0; from < meta.docs; from += 1 << 16) {
+        for (let d = from, to = Math.min(meta.docs, from + (1 << 16)); d < to; d++)
+          for (let f = 0; f < NUM_FIELDS; f++) n[f * meta.docs + d] = stored[d * NUM_FIELDS + f]!;
+        yield;
+      }
+    remember(this.#normsCache, meta.uid, n, 512);
     return n;
+  }
+
+  /**
+   * Builds the norms of the tenant's segments not cached yet, in the warm-up's slices: the first query after
+   * a start then finds them (at 1M documents, transposing them was the largest part of its work).
+   */
+  async warmNorms(tenantId: string, slicer: Slicer): Promise<void> {
+    const transaction = this.store.root.useReadTransaction();
+    try {
+      for (const meta of this.#segments(tenantId, transaction))
+        if (!this.#normsCache.has(meta.uid)) await inSlices(this.#buildNorms(tenantId, meta, transaction), slicer);
+    } finally {
+      transaction.done();
+    }
   }
 
   /** Terms starting with `prefix`, shortest first, capped; the scan per segment is bounded too. */

@@ -12,7 +12,7 @@ import type { DocValuesStore } from './doc-values.js';
 import { containsTerm, fuzzySearch, lowerBound, prefixRange } from './fuzzy.js';
 import type { TermDictionary } from './term-dictionary.js';
 import { TitleIndex } from './title-index.js';
-import { type Slicer, TenantLoads } from './warm-up.js';
+import { inSlices, type Slicer, TenantLoads } from './warm-up.js';
 import type { WordList } from './word-list.js';
 
 export interface Suggestion {
@@ -118,7 +118,8 @@ export class Suggester {
         if (b.cancelled) return;
       }
     }
-    load.end();
+    await inSlices(load.ending(), slicer);
+    if (b.cancelled) return;
     this.#titles.set(tenantId, b.ix);
   }
 

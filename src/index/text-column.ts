@@ -31,6 +31,16 @@ export class TextColumn {
     this.#runs.commit(o, at, written);
   }
 
+  /** Bytes held (strings and garbage). */
+  get used(): number {
+    return this.#runs.used;
+  }
+
+  /** Room for ordinals below `ordinals` and `bytes` of strings (see OrdinalSlices.presize). */
+  presize(ordinals: number, bytes: number): void {
+    this.#runs.presize(ordinals, bytes);
+  }
+
   /** Whether ordinal o holds exactly the bytes utf8[0 .. len). */
   holds(o: number, utf8: Uint8Array, len: number): boolean {
     const at = this.#runs.start(o);
@@ -77,6 +87,17 @@ export class TextIds {
       if (this.#hashes[e] !== h) continue;
       if (len < 0) len = this.#encode(id);
       if (this.ids.holds(e, this.#scratch, len)) return e;
+    }
+  }
+
+  /** A table for `count` ordinals without a rehash (a bulk load that knows its size; `ids` is sized apart). */
+  presize(count: number): void {
+    if (count > this.#hashes.length) this.#hashes = grow(this.#hashes, count);
+    let n = this.#slots.length;
+    while (count * 2 > n) n *= 2;
+    if (n > this.#slots.length) {
+      this.#slots = new Int32Array(n);
+      for (let e = 0; e < this.#count; e++) this.#place(e);
     }
   }
 

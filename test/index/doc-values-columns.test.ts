@@ -54,12 +54,18 @@ function expected(v: DocValues) {
 }
 
 describe('TenantColumns', () => {
-  it('answers every column as the values say through rewrites, deletes and arena compactions', () => {
+  // Presized (as the warm-up's load does, after its first documents) for more documents than come, or fewer.
+  it.each([
+    ['grown by doubling', undefined],
+    ['presized for more', 12_000],
+    ['presized for fewer', 4_000],
+  ])('answers every column as the values say through rewrites, deletes and arena compactions (%s)', (_, presize) => {
     const r = rng(42);
     const cols = new TenantColumns();
     const model = new Map<string, DocValues | undefined>();
     // 10 000 documents rewritten about six times each: the arena's garbage passes its bound several times.
     for (let step = 0; step < 60_000; step++) {
+      if (step === 2_000 && presize !== undefined) for (const _ of cols.presize(presize));
       const id = `doc-${r(10_000)}`;
       const v = r(8) === 0 ? undefined : randomValues(r, step);
       cols.set(id, v);

@@ -113,6 +113,27 @@ describe('title index', () => {
     w.check(200);
   });
 
+  it('answers the same after a bulk load ended in steps as after one set per title', () => {
+    for (const seed of [4_000, 1_500]) {
+      const w = randomTitles(seed);
+      for (let ord = 0; ord < 3_000; ord++) w.titles.set(ord, w.title(6));
+      const bulk = w.ix.bulk();
+      for (const [ord, title] of w.titles) bulk.add(ord, title);
+      // Titles that change while the load ends (the warm-up's hooks): one between each pair of its steps.
+      let step = 0;
+      for (const _ of bulk.ending()) w.change(step++ * 7, 0.3, 6);
+      expect(step, 'the end takes steps').toBeGreaterThan(1);
+      const plain = new TitleIndex();
+      for (const [ord, title] of w.titles) plain.set(ord, title);
+      for (let q = 0; q < 300; q++) {
+        const word = VOCAB[Math.floor(w.next() * VOCAB.length)]!;
+        const typed = `${VOCAB[Math.floor(w.next() * VOCAB.length)]!} ${word.slice(0, 1 + Math.floor(w.next() * word.length))}`;
+        expect(w.ix.search(typed, 10), typed).toEqual(plain.search(typed, 10));
+        expect(w.ix.search(word.slice(0, 2), 10), word).toEqual(plain.search(word.slice(0, 2), 10));
+      }
+    }
+  });
+
   it('stays equal to brute force through thousands of rewrites (its word lists are compacted on the way)', () => {
     const w = randomTitles(7);
     // Forty ordinals (spread beyond the first table size), rewritten and removed many times over: few
