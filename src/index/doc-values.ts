@@ -441,8 +441,8 @@ interface Loading {
 }
 
 export class DocValuesStore {
-  readonly #tenants = new Map<string, TenantColumns>();
-  readonly #loading = new TenantLoads<Loading>();
+  readonly #loading = new TenantLoads<Loading, TenantColumns>();
+  readonly #tenants = this.#loading.loaded;
   /** setTags transactions not ended yet (a load's snapshot is taken once those begun before it have). */
   readonly #tagWrites = new Set<Promise<unknown>>();
   /** Segment uid → local doc → ordinal. */
@@ -477,7 +477,7 @@ export class DocValuesStore {
    * empty now (a load under way is abandoned), so queries racing the drop or a reindex still find columns.
    */
   dropped(tenantId: string): void {
-    if (this.#loading.cancel(tenantId) || this.#tenants.has(tenantId)) this.#tenants.set(tenantId, new TenantColumns());
+    this.#loading.dropped(tenantId, () => new TenantColumns());
   }
 
   /** Applies a hook's change to the tenant's columns, or logs it for the load under way (none: no-op). */
@@ -539,7 +539,6 @@ export class DocValuesStore {
    * (the race the merger's edit log handles) cannot happen.
    */
   load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
-    if (this.#tenants.has(tenantId)) return Promise.resolve();
     return this.#loading.start(
       tenantId,
       () => ({ log: [], cancelled: false }),

@@ -29,8 +29,8 @@ interface Building {
 }
 
 export class Suggester {
-  readonly #titles = new Map<string, TitleIndex>();
-  readonly #building = new TenantLoads<Building>();
+  readonly #building = new TenantLoads<Building, TitleIndex>();
+  readonly #titles = this.#building.loaded;
   constructor(
     private readonly values: DocValuesStore,
     private readonly dictionary: TermDictionary,
@@ -97,7 +97,7 @@ export class Suggester {
    * that changes behind it is set at once (titleChanged), so the index is current when it is installed.
    */
   load(tenantId: string, slicer: Slicer): Promise<void> {
-    if (this.#titles.has(tenantId) || !this.values.loaded(tenantId)) return Promise.resolve();
+    if (!this.values.loaded(tenantId)) return Promise.resolve();
     return this.#building.start(
       tenantId,
       () => ({ ix: new TitleIndex(), next: 0, cancelled: false }),
@@ -138,7 +138,7 @@ export class Suggester {
 
   /** The tenant was dropped: built or being built, its title index is empty now (see DocValuesStore.dropped). */
   dropped(tenantId: string): void {
-    if (this.#building.cancel(tenantId) || this.#titles.has(tenantId)) this.#titles.set(tenantId, new TitleIndex());
+    this.#building.dropped(tenantId, () => new TitleIndex());
     this.words.dropped(tenantId);
   }
 

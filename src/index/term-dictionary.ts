@@ -27,8 +27,8 @@ interface Loading {
 }
 
 export class TermDictionary {
-  readonly #tenants = new Map<string, TenantTerms>();
-  readonly #loading = new TenantLoads<Loading>();
+  readonly #loading = new TenantLoads<Loading, TenantTerms>();
+  readonly #tenants = this.#loading.loaded;
   constructor(private readonly store: IndexStore) {}
 
   /**
@@ -63,8 +63,7 @@ export class TermDictionary {
 
   /** The tenant was dropped: loaded or being loaded, its terms are none now (see DocValuesStore.dropped). */
   dropped(tenantId: string): void {
-    if (this.#loading.cancel(tenantId) || this.#tenants.has(tenantId))
-      this.#tenants.set(tenantId, { main: [], delta: new Set(), deltaSorted: undefined });
+    this.#loading.dropped(tenantId, () => ({ main: [], delta: new Set(), deltaSorted: undefined }));
   }
 
   /** Whether the tenant's terms are loaded (`lists` answers). */
@@ -78,7 +77,6 @@ export class TermDictionary {
    * added after it has its terms kept aside by segmentAdded (both is harmless: a set).
    */
   load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
-    if (this.#tenants.has(tenantId)) return Promise.resolve();
     return this.#loading.start(
       tenantId,
       () => ({ delta: new Set<string>(), cancelled: false }),

@@ -14,7 +14,9 @@ export type Between = <T>(fn: () => T | Promise<T>) => Promise<T>;
  * forgotten once it has ended; a drop of the tenant cancels it (the load looks at `cancelled` after each
  * slice and then installs nothing).
  */
-export class TenantLoads<L extends { cancelled: boolean }> {
+export class TenantLoads<L extends { cancelled: boolean }, T = unknown> {
+  /** Each tenant's cache once loaded (a load ends by setting it): a load of a tenant here does nothing. */
+  readonly loaded = new Map<string, T>();
   readonly #loads = new Map<string, { load: L; promise: Promise<void> }>();
 
   /** The tenant's load under way, if any (the hooks keep their changes in it). */
@@ -22,8 +24,9 @@ export class TenantLoads<L extends { cancelled: boolean }> {
     return this.#loads.get(tenantId)?.load;
   }
 
-  /** Joins the tenant's load under way, else runs `run` on a new one, `make()`. */
+  /** Unless the tenant is loaded: joins its load under way, else runs `run` on a new one, `make()`. */
   start(tenantId: string, make: () => L, run: (load: L) => Promise<void>): Promise<void> {
+    if (this.loaded.has(tenantId)) return Promise.resolve();
     const current = this.#loads.get(tenantId);
     if (current !== undefined) return current.promise;
     const entry = { load: make(), promise: Promise.resolve() };
@@ -41,6 +44,14 @@ export class TenantLoads<L extends { cancelled: boolean }> {
     current.load.cancelled = true;
     this.#loads.delete(tenantId);
     return true;
+  }
+
+  /**
+   * The tenant was dropped: its load under way is cancelled, and a tenant loaded or being loaded has
+   * `empty()` from now on (nothing of its old data; later writes reach it as any loaded tenant's do).
+   */
+  dropped(tenantId: string, empty: () => T): void {
+    if (this.cancel(tenantId) || this.loaded.has(tenantId)) this.loaded.set(tenantId, empty());
   }
 }
 

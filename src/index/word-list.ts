@@ -113,8 +113,8 @@ interface Loading {
 }
 
 export class WordList {
-  readonly #tenants = new Map<string, TenantWords>();
-  readonly #loading = new TenantLoads<Loading>();
+  readonly #loading = new TenantLoads<Loading, TenantWords>();
+  readonly #tenants = this.#loading.loaded;
   constructor(private readonly store: IndexStore) {}
 
   /** The tenant's folded words as sorted lists (search each: a small delta is not merged per query). */
@@ -152,8 +152,7 @@ export class WordList {
 
   /** The tenant was dropped: loaded or being loaded, its words are none now (see DocValuesStore.dropped). */
   dropped(tenantId: string): void {
-    if (this.#loading.cancel(tenantId) || this.#tenants.has(tenantId))
-      this.#tenants.set(tenantId, { main: [], delta: undefined, fresh: new Set(), written: new Map() });
+    this.#loading.dropped(tenantId, () => ({ main: [], delta: undefined, fresh: new Set(), written: new Map() }));
   }
 
   /** Whether the tenant's words are loaded (`lists` answers). */
@@ -167,7 +166,6 @@ export class WordList {
    * kept by `added` (in both, the first spelling still wins: the snapshot's are older).
    */
   load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
-    if (this.#tenants.has(tenantId)) return Promise.resolve();
     return this.#loading.start(
       tenantId,
       () => ({ added: [], cancelled: false }),
