@@ -382,6 +382,26 @@ function wordTermIds(
   for (let k = 0; k < n; k++) sink(data[o + 2 + k]!, pos, from, to);
 }
 
+/**
+ * The terms of the word text[start, end) at `pos`, reported as [from, to): by id to `idSink` when there is
+ * one (`analyseForIndex`), else as strings to `sink`.
+ */
+function wordTermsTo(
+  text: string,
+  start: number,
+  end: number,
+  language: AnalyserLanguage,
+  mode: AnalyseMode,
+  sink: TokenSink,
+  idSink: TermIdSink | undefined,
+  pos: number,
+  from: number,
+  to: number,
+): void {
+  if (idSink !== undefined) wordTermIds(text, start, end, language, idSink, pos, from, to);
+  else for (const t of wordTerms(text, start, end, language, mode)) sink(t, pos, from, to);
+}
+
 function computeWordTerms(word: string, language: AnalyserLanguage, mode: AnalyseMode): readonly string[] {
   if (word.length === 0) return [];
   if (word.length > MAX_TERM_LENGTH) return [word.slice(0, MAX_TERM_LENGTH)];
@@ -539,8 +559,7 @@ function scan(
     }
     if (plain) {
       // ASCII letters and digits only: the common case.
-      if (idSink !== undefined) wordTermIds(text, start, end, language, idSink, pos, start, end);
-      else for (const t of wordTerms(text, start, end, language, mode)) sink(t, pos, start, end);
+      wordTermsTo(text, start, end, language, mode, sink, idSink, pos, start, end);
       pos++;
       continue;
     }
@@ -550,8 +569,7 @@ function scan(
         if (!s.isWordLike) continue;
         const from = start + s.index;
         const to = from + s.segment.length;
-        if (idSink !== undefined) wordTermIds(s.segment, 0, s.segment.length, language, idSink, pos, from, to);
-        else for (const t of wordTerms(s.segment, 0, s.segment.length, language, mode)) sink(t, pos, from, to);
+        wordTermsTo(s.segment, 0, s.segment.length, language, mode, sink, idSink, pos, from, to);
         pos++;
       }
       continue;
@@ -568,14 +586,12 @@ function scan(
         const at = raw.indexOf(piece, off);
         off = at + piece.length;
         if (piece.length === 0) continue;
-        if (idSink !== undefined) wordTermIds(piece, 0, piece.length, language, idSink, pos, start + at, start + off);
-        else for (const t of wordTerms(piece, 0, piece.length, language, mode)) sink(t, pos, start + at, start + off);
+        wordTermsTo(piece, 0, piece.length, language, mode, sink, idSink, pos, start + at, start + off);
         pos++;
       }
       continue;
     }
-    if (idSink !== undefined) wordTermIds(text, start, end, language, idSink, pos, start, end);
-    else for (const t of wordTerms(text, start, end, language, mode)) sink(t, pos, start, end);
+    wordTermsTo(text, start, end, language, mode, sink, idSink, pos, start, end);
     pos++;
   }
   return pos;
