@@ -50,7 +50,7 @@ import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMe
 import { buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
 import { makeSnippets, type Snippet } from './snippets.js';
 import type { TextStore } from './text-store.js';
-import { inSlices, type Slicer } from './warm-up.js';
+import { allSteps, inSlices, type Slicer } from './warm-up.js';
 
 export interface SearchIndexOptions {
   /**
@@ -715,13 +715,7 @@ export class SearchIndex {
    * cache lines, which at 1M documents is 1 MB per segment rather than 5.
    */
   #norms(tenantId: string, meta: SegmentMeta, transaction: Transaction): Uint8Array {
-    const n = this.#normsCache.get(meta.uid);
-    if (n !== undefined) return n;
-    const steps = this.#buildNorms(tenantId, meta, transaction);
-    for (;;) {
-      const step = steps.next();
-      if (step.done) return step.value;
-    }
+    return this.#normsCache.get(meta.uid) ?? allSteps(this.#buildNorms(tenantId, meta, transaction));
   }
 
   /** #norms built and cached, in steps of 64k documents. */

@@ -13,7 +13,7 @@
  */
 import { normaliseWord } from './analyser.js';
 import { NONE, OrdinalSlices } from './ordinal-slices.js';
-import { sortInSteps } from './warm-up.js';
+import { allSteps, sortInSteps } from './warm-up.js';
 
 interface Word {
   readonly word: string;
@@ -198,7 +198,7 @@ export class TitleIndex {
         this.#enter(ord, entries);
       },
       end: () => {
-        for (const _ of this.#endBulk(fresh));
+        allSteps(this.#endBulk(fresh));
       },
       ending: () => this.#endBulk(fresh),
     };

@@ -76,6 +76,14 @@ export class Slicer {
   }
 }
 
+/** Runs `steps` (a generator that yields where it may pause) to its end at once, with no pause; its result. */
+export function allSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
 /** Runs `steps` (a generator that yields where it may pause) in the slicer's slices; its result. */
 export async function inSlices<T>(steps: Generator<void, T>, slicer: Slicer): Promise<T> {
   for (;;) {
