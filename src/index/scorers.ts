@@ -852,7 +852,8 @@ export class Window {
  * Walked in order with a minimum (the top level, or under filters), it scores windows of WINDOW docs in
  * bulk, as Lucene's MaxScoreBulkScorer: in each window the children are split by their maxima over it into
  * essential ones, whose docs and scores are gathered block by block (TermScorer.collectWindow), and
- * non-essential ones, probed only at a gathered doc whose score may still reach the minimum with theirs.
+ * non-essential ones, probed only at a gathered doc whose score may still reach the minimum with theirs
+ * (or gathered too when they hold no more docs than the essential ones: see fillWindow).
  * The docs that reach it wait in a list with their exact scores (summed in the children's given order) and
  * are handed out one by one, each checked again against the minimum, which may have risen meanwhile. Docs
  * of a union that only one child holds are then dropped by an array scan instead of a merge step each.
