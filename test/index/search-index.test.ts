@@ -389,6 +389,33 @@ describe('top-k pruning', () => {
     expect(fast.hits.map((h) => h.score)).toEqual(slow.hits.map((h) => h.score));
   });
 
+  it('probes a word at the first doc of a window after it stopped gathering at the previous window’s end', async () => {
+    const idx = newIndex();
+    const filler = (n: number) => Array.from({ length: n }, (_, i) => `füllwort${i % 30}`).join(' ');
+    const doc = (docId: string, body: string): IndexDoc => ({ docId, language: 'deu', fields: { body: [body] } });
+    // First segment: ten long documents with `gamma` set a low minimum.
+    await idx.addDocuments(
+      't1',
+      Array.from({ length: 10 }, (_, i) => doc(`first-${i}`, `gamma ${filler(200)}`)),
+    );
+    // Second: `gamma` in a block of 128 short docs, then in a block of 128 long ones that ends at doc 2 047,
+    // the first window's last: both words are gathered there, and `gamma` stops at its block's end. From doc
+    // 2 048 on, `alpha` (rarer, higher) is gathered and the long `gamma` only probed, first at doc 2 048,
+    // which does not hold it.
+    const gammaLong = new Set(Array.from({ length: 128 }, (_, j) => 2047 - 15 * (127 - j)));
+    const second: IndexDoc[] = [];
+    for (let i = 0; i < 128; i++) second.push(doc(`short-${i}`, `gamma gamma ${filler(5)}`));
+    for (let i = 128; i < 2048; i++) second.push(doc(`other-${i}`, gammaLong.has(i) ? `gamma ${filler(200)}` : filler(5)));
+    for (let i = 2048; i < 2112; i++) second.push(doc(`alpha-${i}`, `alpha alpha ${filler(5)}`));
+    for (let i = 2112; i < 2400; i++) second.push(doc(`other-${i}`, `gamma ${filler(200)}`));
+    await idx.addDocuments('t1', second);
+    const fast = await idx.search('t1', 'alpha OR gamma', { limit: 10, exactTotalUpTo: 0, snippets: false });
+    const slow = await idx.search('t1', 'alpha OR gamma', { limit: 10, exhaustive: true, snippets: false });
+    expect(slow.hits.map((h) => h.docId)).toEqual(Array.from({ length: 10 }, (_, i) => `alpha-${2048 + i}`));
+    expect(fast.hits.map((h) => h.docId)).toEqual(slow.hits.map((h) => h.docId));
+    expect(fast.hits.map((h) => h.score)).toEqual(slow.hits.map((h) => h.score));
+  });
+
   it('with a match visitor: visits every match once, in order, and still returns the exhaustive top 10', async () => {
     const { idx, rnd, word } = await prunedCorpus(7);
     for (let i = 0; i < 300; i++) {
