@@ -87,7 +87,7 @@ export async function runOp(op: OpName, ctx: OpContext): Promise<void> {
       const query = QUERIES[ctx.rng.below(QUERIES.length)] as string;
       await unary(
         ctx.connection.search.search.bind(ctx.connection.search),
-        { query, limit: 10, cursor: '', sort: 0, facets: [], snippets: 2 },
+        { query, limit: 10, cursor: '', sort: 0, facets: [], snippets: 2, noSnippets: false },
         {
           deadline: new Date(Date.now() + ctx.deadlineMs),
         },

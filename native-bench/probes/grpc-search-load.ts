@@ -50,7 +50,15 @@ for (let w = 0; w < Number(process.env.WAIT_S ?? 0); w++) {
 }
 
 const search = (query: string) =>
-  unary(connection.search.search.bind(connection.search), { query, limit: 10, cursor: '', sort: 0, facets: [], snippets: 2 });
+  unary(connection.search.search.bind(connection.search), {
+    query,
+    limit: 10,
+    cursor: '',
+    sort: 0,
+    facets: [],
+    snippets: 2,
+    noSnippets: false,
+  });
 for (const q of QUERIES) for (let r = 0; r < 5; r++) await search(q);
 
 const session = new Session();

@@ -26,7 +26,6 @@ import { fuzzySearch } from './fuzzy.js';
 import type { QueryNode } from './query-ast.js';
 import { parseQuery, QuerySyntaxError } from './query-parser.js';
 import { type SearchHit, SearchIndex, type SearchIndexOptions } from './search-index.js';
-import { makeSnippets } from './snippets.js';
 import { Suggester, type Suggestion } from './suggest.js';
 import { TermDictionary } from './term-dictionary.js';
 import type { TextStore } from './text-store.js';
@@ -42,6 +41,8 @@ export interface EngineSearchOptions {
   sort?: SortOrder;
   facets?: readonly FacetField[];
   snippets?: boolean;
+  /** Snippets per hit at most (default: the index's maxSnippets, 2). */
+  maxSnippets?: number;
   /** Retry words of 5+ letters typo tolerant when nothing matches (default true). */
   autoTypos?: boolean;
 }
@@ -308,6 +309,7 @@ export class SearchEngine {
           limit,
           ...(options.cursor ? { cursor: options.cursor } : {}),
           snippets: options.snippets !== false,
+          ...(options.maxSnippets !== undefined ? { maxSnippets: options.maxSnippets } : {}),
           ...(collector ? { visitor: collector.visitor } : {}),
         },
       );
@@ -358,7 +360,7 @@ export class SearchEngine {
       let snippets: SearchHit['snippets'] = [];
       if (this.#textStore && options.snippets !== false) {
         const pages = await this.#textStore.get(tenantId, b.id);
-        if (pages) snippets = makeSnippets(pages, terms, this.#language, { maxSnippets: 2, windowChars: 200 });
+        if (pages) snippets = this.index.snippets(pages, terms, this.#language, options.maxSnippets);
       }
       hits.push({ docId: b.id, score: 0, snippets });
     }

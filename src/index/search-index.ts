@@ -126,6 +126,8 @@ export interface SearchOptions {
   exactTotalUpTo?: number;
   language?: AnalyserLanguage;
   snippets?: boolean;
+  /** Snippets per hit at most (default: the index's maxSnippets). */
+  maxSnippets?: number;
   visitor?: MatchVisitor;
 }
 
@@ -449,11 +451,7 @@ export class SearchIndex {
       let snippets: Snippet[] = [];
       if (this.#textStore && options.snippets !== false) {
         const pages = await this.#textStore.get(tenantId, h.docId);
-        if (pages)
-          snippets = makeSnippets(pages, core.terms, language, {
-            maxSnippets: this.#opts.maxSnippets,
-            windowChars: this.#opts.snippetChars,
-          });
+        if (pages) snippets = this.snippets(pages, core.terms, language, options.maxSnippets);
       }
       hits.push({ docId: h.docId, score: h.score, snippets });
     }
@@ -467,6 +465,14 @@ export class SearchIndex {
     if (k < core.total && k < this.#opts.maxResultWindow && core.hits.length >= k)
       result.nextCursor = encodeCursor(k, page[page.length - 1]);
     return result;
+  }
+
+  /** A hit's snippets: the pages' windows densest in `terms` (snippets.ts), at most `max` (default maxSnippets). */
+  snippets(pages: readonly string[], terms: ReadonlySet<string>, language: AnalyserLanguage, max?: number): Snippet[] {
+    return makeSnippets(pages, terms, language, {
+      maxSnippets: max ?? this.#opts.maxSnippets,
+      windowChars: this.#opts.snippetChars,
+    });
   }
 
   #searchSnapshot(

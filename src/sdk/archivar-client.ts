@@ -243,7 +243,14 @@ export class ArchivarClient {
   /** Ranked search in the caller's tenant (query language in docs/search.md). A read: retried on UNAVAILABLE. */
   async search(
     query: string,
-    options: { limit?: number; cursor?: string; sort?: SortOrder; facets?: readonly string[]; snippets?: number } = {},
+    options: {
+      limit?: number;
+      cursor?: string;
+      sort?: SortOrder;
+      facets?: readonly string[];
+      /** Snippets per hit, 0..5 (0: the server's 2); `false`: none, and the search costs less. */
+      snippets?: number | false;
+    } = {},
     settings: CallSettings = {},
   ): Promise<SearchResponse> {
     const s = this.unarySettings(settings);
@@ -253,7 +260,8 @@ export class ArchivarClient {
       cursor: options.cursor ?? '',
       sort: options.sort ?? SortOrder.SORT_ORDER_UNSPECIFIED,
       facets: [...(options.facets ?? [])],
-      snippets: options.snippets ?? 0,
+      snippets: options.snippets || 0,
+      noSnippets: options.snippets === false,
     };
     return this.read(() => callUnary(this.connection.search.search.bind(this.connection.search), request, s), s.signal);
   }

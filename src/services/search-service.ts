@@ -38,6 +38,7 @@ export function createSearchService(
       const limit = req.limit === 0 ? 10 : req.limit;
       if (limit > 100) throw invalidArgument('limit must be at most 100');
       if (req.snippets > 5) throw invalidArgument('snippets must be at most 5');
+      const perHit = req.noSnippets ? 0 : req.snippets === 0 ? 2 : req.snippets;
       const sort = SORTS[req.sort];
       if (sort === undefined) throw invalidArgument('unknown sort order');
       for (const f of req.facets)
@@ -51,7 +52,8 @@ export function createSearchService(
           sort,
           facets: req.facets as FacetField[],
           ...(req.cursor ? { cursor: req.cursor } : {}),
-          snippets: true,
+          snippets: perHit > 0,
+          maxSnippets: perHit,
         });
       } catch (err) {
         if (err instanceof QuerySyntaxError) throw invalidArgument(`query syntax: ${err.message}`);
@@ -73,7 +75,7 @@ export function createSearchService(
         const doc = app.store.db('documents').doesExist([p.tenantId, h.docId]) ? documents.get(p.tenantId, h.docId) : undefined;
         if (!doc) continue;
         const meta = doc.metadata as Record<string, unknown>;
-        const snippets = h.snippets.slice(0, req.snippets === 0 ? 2 : req.snippets);
+        const snippets = h.snippets;
         // Hit boxes only for documents with OCR word boxes; opened only for the hits on this page.
         let words: WordsPage[] | undefined;
         let pages: readonly string[] | undefined;

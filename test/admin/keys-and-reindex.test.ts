@@ -33,14 +33,30 @@ describe('Admin: master key rotation and reindex', () => {
   });
 
   const search = (q: string) =>
-    unary(t.client.search.search.bind(t.client.search), { query: q, limit: 10, cursor: '', sort: 0, facets: [], snippets: 0 });
+    unary(t.client.search.search.bind(t.client.search), {
+      query: q,
+      limit: 10,
+      cursor: '',
+      sort: 0,
+      facets: [],
+      snippets: 0,
+      noSnippets: false,
+    });
 
   it('keeps operators out of documents and members out of admin calls', async () => {
     await expect(unary(admin.documents.get.bind(admin.documents), { documentId: docId })).rejects.toMatchObject({
       code: grpc.status.PERMISSION_DENIED,
     });
     await expect(
-      unary(admin.search.search.bind(admin.search), { query: 'x', limit: 0, cursor: '', sort: 0, facets: [], snippets: 0 }),
+      unary(admin.search.search.bind(admin.search), {
+        query: 'x',
+        limit: 0,
+        cursor: '',
+        sort: 0,
+        facets: [],
+        snippets: 0,
+        noSnippets: false,
+      }),
     ).rejects.toMatchObject({
       code: grpc.status.PERMISSION_DENIED,
     });

@@ -43,7 +43,7 @@ export async function startSearchFixture(corpus: Record<string, string>): Promis
 export function search(
   c: Connection,
   query: string,
-  more: { sort?: number; facets?: string[]; limit?: number; cursor?: string } = {},
+  more: { sort?: number; facets?: string[]; limit?: number; cursor?: string; snippets?: number; noSnippets?: boolean } = {},
 ) {
   return unary(c.search.search.bind(c.search), {
     query,
@@ -51,6 +51,7 @@ export function search(
     cursor: more.cursor ?? '',
     sort: more.sort ?? 0,
     facets: more.facets ?? [],
-    snippets: 0,
+    snippets: more.snippets ?? 0,
+    noSnippets: more.noSnippets ?? false,
   });
 }

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchIndexer } from '../../src/documents/search-adapters.js';
 import { type Connection, unary } from '../../src/sdk/index.js';
@@ -39,6 +40,31 @@ describe('SearchService over gRPC', () => {
     expect((await search(t.client, 'Erklärung')).hits.map((h) => h.documentId)).toEqual([ids['datenschutz.txt']]);
     expect((await search(t.client, 'run')).hits.map((h) => h.documentId)).toEqual([ids['running.txt']]);
     expect((await search(t.client, 'RE-2024-0042')).hits.map((h) => h.documentId)).toEqual([ids['rechnung.txt']]);
+  });
+
+  it('gives as many snippets per hit as asked (one per page with hits, at most 5), or none', async () => {
+    const pdf = await PDFDocument.create();
+    const font = await pdf.embedFont(StandardFonts.Helvetica);
+    for (let p = 1; p <= 6; p++)
+      pdf.addPage([595, 842]).drawText(`Seite ${p}: der Quartalsbericht, Abschnitt ${p}.`, { x: 72, y: 770, size: 12, font });
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const { documentId } = await uploadPlaintext(t.client, key, Buffer.from(await pdf.save()), {
+      fileName: 'bericht.pdf',
+      mediaType: 'application/pdf',
+    });
+    await t.server.runner.whenIdle();
+    const pages = async (more: { snippets?: number; noSnippets?: boolean }) => {
+      const res = await search(t.client, 'Quartalsbericht', more);
+      expect(res.hits.map((h) => h.documentId)).toEqual([documentId]);
+      return res.hits[0]?.snippets.map((s) => s.page);
+    };
+    expect(await pages({})).toEqual([1, 2]);
+    expect(await pages({ snippets: 5 })).toEqual([1, 2, 3, 4, 5]);
+    expect(await pages({ snippets: 1 })).toEqual([1]);
+    expect(await pages({ snippets: 5, noSnippets: true })).toEqual([]);
+    await expect(search(t.client, 'Quartalsbericht', { snippets: 6 })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
   });
 
   it('ranks the document that says it more often first, and counts the total', async () => {

@@ -87,7 +87,15 @@ describe('server', () => {
     });
     const forged = connect({ server: t.address, insecure: true, token: 'forged-token-aaaaaaaaaaaaaaaa' });
     await expect(
-      unary(forged.search.search.bind(forged.search), { query: 'x', limit: 0, cursor: '', sort: 0, facets: [], snippets: 0 }),
+      unary(forged.search.search.bind(forged.search), {
+        query: 'x',
+        limit: 0,
+        cursor: '',
+        sort: 0,
+        facets: [],
+        snippets: 0,
+        noSnippets: false,
+      }),
     ).rejects.toMatchObject({
       code: grpc.status.UNAUTHENTICATED,
       details: expect.stringContaining('log in again'),
