@@ -4,7 +4,8 @@
  * generator's kind; the searches alone are profiled (inspector), so the profile shows where a search's time
  * goes in the server. Prints one JSON line (throughput, p50/p99) and writes the profile to PROFILE if given.
  * WAIT_S=3 waits that long after the uploads (background merges take the burst's one-document segments
- * down to a handful within ~1 s), printing the segment count each second.
+ * down to a handful within ~1 s), printing the segment count each second; NO_SNIPPETS=1 asks for hits without
+ * snippets.
  *   WAIT_S=3 npx tsx native-bench/probes/grpc-search-load.ts [docs=1000] [callers=32] [seconds=15] [PROFILE]
  */
 import fs from 'node:fs';
@@ -22,6 +23,7 @@ const docs = Number(process.argv[2] ?? 1000);
 const callers = Number(process.argv[3] ?? 32);
 const seconds = Number(process.argv[4] ?? 15);
 const profileFile = process.argv[5];
+const noSnippets = process.env.NO_SNIPPETS === '1';
 const QUERIES = ['rechnung', 'vertrag kunde', 'invoice amount', '"quarterly report"', 'müller', 'zahlung 2024', 'archive*'];
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'archivar-grpcsearch-'));
@@ -57,7 +59,7 @@ const search = (query: string) =>
     sort: 0,
     facets: [],
     snippets: 2,
-    noSnippets: false,
+    noSnippets,
   });
 for (const q of QUERIES) for (let r = 0; r < 5; r++) await search(q);
 
@@ -92,6 +94,7 @@ console.log(
   JSON.stringify({
     docs,
     callers,
+    noSnippets,
     searches: times.length,
     perSecond: +(times.length / elapsed).toFixed(1),
     p50Ms: at(0.5),
