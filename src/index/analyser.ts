@@ -11,7 +11,7 @@
  * runs only on tokens holding a script written without spaces (Han, Kana, Thai, Lao, Khmer, Myanmar).
  */
 import { compoundSubwords, splitCompound } from './decompound.js';
-import { grow, hashRange, SliceTable } from './slice-table.js';
+import { FNV_BASIS, FNV_PRIME, grow, hashRange, SliceTable } from './slice-table.js';
 import { type AnalyserLanguage, stemEnglish, stemGerman } from './stemmers.js';
 
 export type { AnalyserLanguage } from './stemmers.js';
@@ -31,21 +31,30 @@ export type TermIdSink = (termId: number, position: number, start: number, end: 
 /** What a token is (the scanner in `analyse` implements exactly this). */
 export const TOKEN_RE = /[\p{L}\p{M}\p{N}]+(?:[-/.,:_'’][\p{L}\p{M}\p{N}]+)*/gu;
 const WORD_CHAR_RE = /^[\p{L}\p{M}\p{N}]/u;
-/** Word-character test for the BMP, memoised in a bitmap (0 unknown, 1 no, 2 yes). */
+/**
+ * Word-character test for the BMP, memoised in a bitmap (0 unknown, 1 no, 2 yes); ASCII filled in at once.
+ * One table load per character: the scanner's range compares for ASCII cost more (it runs per character of
+ * every text analysed: index builds and snippets).
+ */
 const WORD_CHAR_MEMO = new Uint8Array(65536);
+for (let c = 0; c < 128; c++) WORD_CHAR_MEMO[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 2 : 1;
 
 /** Width (0, 1 or 2 code units) of the word character at i, 0 if none. */
 function wordCharWidth(text: string, i: number, c: number): number {
-  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
+  const m = WORD_CHAR_MEMO[c]!;
+  if (m === 2) return 1;
+  if (m === 1) return 0;
+  return wordCharWidthSlow(text, i, c);
+}
+
+/** A high surrogate (a code point beyond the BMP, never memoised) or a BMP character not seen before. */
+function wordCharWidthSlow(text: string, i: number, c: number): number {
   if (c >= 0xd800 && c <= 0xdbff) {
     const cp = text.codePointAt(i)!;
     return cp > 0xffff && WORD_CHAR_RE.test(String.fromCodePoint(cp)) ? 2 : 0;
   }
-  let m = WORD_CHAR_MEMO[c]!;
-  if (m === 0) {
-    m = WORD_CHAR_RE.test(String.fromCharCode(c)) ? 2 : 1;
-    WORD_CHAR_MEMO[c] = m;
-  }
+  const m = WORD_CHAR_RE.test(String.fromCharCode(c)) ? 2 : 1;
+  WORD_CHAR_MEMO[c] = m;
   return m === 2 ? 1 : 0;
 }
 
@@ -125,9 +134,15 @@ const TRANSLIT: Record<string, string> = { ä: 'ae', ö: 'oe', ü: 'ue', ß: 'ss
  * Cached per language and mode, looked up by the characters in place, so a word seen before costs neither
  * a substring nor a Map lookup.
  */
-function wordTerms(text: string, start: number, end: number, language: AnalyserLanguage, mode: AnalyseMode): readonly string[] {
+function wordTerms(
+  text: string,
+  start: number,
+  end: number,
+  h: number,
+  language: AnalyserLanguage,
+  mode: AnalyseMode,
+): readonly string[] {
   const cache = CACHES[language][mode];
-  const h = hashRange(text, start, end);
   const hit = cache.get(text, start, end, h);
   if (hit !== undefined) return hit;
   const raw = start === 0 && end === text.length ? text : text.slice(start, end);
@@ -364,11 +379,15 @@ const ID_CACHES: Record<AnalyserLanguage, IdWordCache> = {
   'deu+eng': new IdWordCache(CACHE_LIMIT),
 };
 
-/** Calls `sink` with the term ids of the word text[start, end) (index mode), reporting [from, to) as its span. */
+/**
+ * Calls `sink` with the term ids of the word text[start, end) (hashRange `h`; index mode), reporting
+ * [from, to) as its span.
+ */
 function wordTermIds(
   text: string,
   start: number,
   end: number,
+  h: number,
   language: AnalyserLanguage,
   sink: TermIdSink,
   pos: number,
@@ -376,20 +395,21 @@ function wordTermIds(
   to: number,
 ): void {
   const cache = ID_CACHES[language];
-  const o = cache.entry(text, start, end, hashRange(text, start, end), language);
+  const o = cache.entry(text, start, end, h, language);
   const data = cache.young!.data;
   const n = data[o + 1]!;
   for (let k = 0; k < n; k++) sink(data[o + 2 + k]!, pos, from, to);
 }
 
 /**
- * The terms of the word text[start, end) at `pos`, reported as [from, to): by id to `idSink` when there is
- * one (`analyseForIndex`), else as strings to `sink`.
+ * The terms of the word text[start, end) (hashRange `h`) at `pos`, reported as [from, to): by id to `idSink`
+ * when there is one (`analyseForIndex`), else as strings to `sink`.
  */
 function wordTermsTo(
   text: string,
   start: number,
   end: number,
+  h: number,
   language: AnalyserLanguage,
   mode: AnalyseMode,
   sink: TokenSink,
@@ -398,8 +418,8 @@ function wordTermsTo(
   from: number,
   to: number,
 ): void {
-  if (idSink !== undefined) wordTermIds(text, start, end, language, idSink, pos, from, to);
-  else for (const t of wordTerms(text, start, end, language, mode)) sink(t, pos, from, to);
+  if (idSink !== undefined) wordTermIds(text, start, end, h, language, idSink, pos, from, to);
+  else for (const t of wordTerms(text, start, end, h, language, mode)) sink(t, pos, from, to);
 }
 
 function computeWordTerms(word: string, language: AnalyserLanguage, mode: AnalyseMode): readonly string[] {
@@ -517,6 +537,9 @@ function scan(
     const start = i;
     let plain = c < 128;
     let digit = c < 58;
+    // hashRange(text, start, end) as the token is scanned (the word caches' key), not in a second pass.
+    let h = Math.imul(FNV_BASIS ^ c, FNV_PRIME);
+    if (w === 2) h = Math.imul(h ^ text.charCodeAt(i + 1), FNV_PRIME);
     i += w;
     for (;;) {
       if (i >= n) break;
@@ -525,11 +548,14 @@ function scan(
       if (w > 0) {
         if (c >= 128) plain = false;
         else if (c < 58) digit = true;
+        h = Math.imul(h ^ c, FNV_PRIME);
+        if (w === 2) h = Math.imul(h ^ text.charCodeAt(i + 1), FNV_PRIME);
         i += w;
         continue;
       }
       if (isJoiner(c) && i + 1 < n && wordCharWidth(text, i + 1, text.charCodeAt(i + 1)) > 0) {
         plain = false;
+        h = Math.imul(h ^ c, FNV_PRIME);
         i++;
         continue;
       }
@@ -559,7 +585,7 @@ function scan(
     }
     if (plain) {
       // ASCII letters and digits only: the common case.
-      wordTermsTo(text, start, end, language, mode, sink, idSink, pos, start, end);
+      wordTermsTo(text, start, end, h, language, mode, sink, idSink, pos, start, end);
       pos++;
       continue;
     }
@@ -569,7 +595,8 @@ function scan(
         if (!s.isWordLike) continue;
         const from = start + s.index;
         const to = from + s.segment.length;
-        wordTermsTo(s.segment, 0, s.segment.length, language, mode, sink, idSink, pos, from, to);
+        const seg = s.segment;
+        wordTermsTo(seg, 0, seg.length, hashRange(seg, 0, seg.length), language, mode, sink, idSink, pos, from, to);
         pos++;
       }
       continue;
@@ -586,12 +613,13 @@ function scan(
         const at = raw.indexOf(piece, off);
         off = at + piece.length;
         if (piece.length === 0) continue;
-        wordTermsTo(piece, 0, piece.length, language, mode, sink, idSink, pos, start + at, start + off);
+        const ph = hashRange(piece, 0, piece.length);
+        wordTermsTo(piece, 0, piece.length, ph, language, mode, sink, idSink, pos, start + at, start + off);
         pos++;
       }
       continue;
     }
-    wordTermsTo(text, start, end, language, mode, sink, idSink, pos, start, end);
+    wordTermsTo(text, start, end, h, language, mode, sink, idSink, pos, start, end);
     pos++;
   }
   return pos;
