@@ -1,7 +1,7 @@
 /**
  * Tiered merging. Segments fall into tiers by size (tier = ⌊log_mergeFactor(docs)⌋, every segment below
  * floorDocs in the lowest); when a tier holds mergeFactor segments they are merged into one, which lands a
- * tier higher. The floor matters for a server fed one document at a time: without it tiers 0 and 1 kept up
+ * tier higher (the lowest tier's merge takes as many as hold mergeFactor × floorDocs documents). The floor matters for a server fed one document at a time: without it tiers 0 and 1 kept up
  * to 18 segments below 100 documents, and every query term is looked up in every segment. A segment whose tombstones
  * exceed maxDeletedRatio is rewritten on its own to purge them.
  *
@@ -64,10 +64,12 @@ export interface MergePolicy {
 
 export const DEFAULT_MERGE_POLICY: MergePolicy = { mergeFactor: 10, maxDeletedRatio: 0.3, floorDocs: 100 };
 
+const live = (seg: SegmentMeta): number => Math.max(1, seg.docs - seg.deleted);
+
 function tierOf(seg: SegmentMeta, policy: MergePolicy): number {
-  const live = Math.max(1, seg.docs - seg.deleted);
-  if (live < policy.floorDocs) return 0;
-  return Math.floor(Math.log(live) / Math.log(policy.mergeFactor) + 1e-9);
+  const n = live(seg);
+  if (n < policy.floorDocs) return 0;
+  return Math.floor(Math.log(n) / Math.log(policy.mergeFactor) + 1e-9);
 }
 
 /** The next merge to run for a tenant's segments, or undefined. */
@@ -81,7 +83,16 @@ export function selectMerge(segments: readonly SegmentMeta[], policy: MergePolic
   }
   for (const t of [...tiers.keys()].sort((a, b) => a - b)) {
     const list = tiers.get(t)!;
-    if (list.length >= policy.mergeFactor) return list.slice(0, policy.mergeFactor * 2);
+    if (list.length < policy.mergeFactor) continue;
+    if (t > 0) return list.slice(0, policy.mergeFactor * 2);
+    // Below the floor: as many as hold up to mergeFactor × floorDocs live documents (at least mergeFactor).
+    // Each processed upload is a segment of its own, and merges run one at a time: taken twenty at a time, a
+    // burst of 1 400 uploads left 648 segments when processing ended, and queries over them took 25× longer.
+    let n = 0;
+    let docs = 0;
+    while (n < list.length && (n < policy.mergeFactor || docs + live(list[n]!) <= policy.mergeFactor * policy.floorDocs))
+      docs += live(list[n++]!);
+    return list.slice(0, n);
   }
   for (const s of segments) if (s.docs > 0 && s.deleted / s.docs > policy.maxDeletedRatio) return [s];
   return undefined;

@@ -20,4 +20,27 @@ describe('the tiered merge policy', () => {
     // Live documents count: a 150-document segment with 60 deleted is below the floor (and over the deleted ratio).
     expect(ids(selectMerge([seg(1, 150, 60)], policy))).toEqual([1]);
   });
+
+  it('takes a burst of one-document segments in one merge, up to factor × floor documents', () => {
+    const policy = DEFAULT_MERGE_POLICY; // factor 10, floor 100: up to 1 000 documents below the floor at once
+    const burst = Array.from({ length: 1500 }, (_, i) => seg(i + 1, 1));
+    expect(selectMerge(burst, policy)?.length).toBe(1000);
+    expect(selectMerge(burst.slice(0, 600), policy)?.length).toBe(600);
+    // Larger small segments: as many as hold 1 000 documents (ten of 99: an eleventh would pass it).
+    const mixed = [...Array.from({ length: 12 }, (_, i) => seg(i + 1, 99)), seg(13, 10)];
+    expect(ids(selectMerge(mixed, policy))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(
+      selectMerge(
+        Array.from({ length: 15 }, (_, i) => seg(i + 1, 99, 0)),
+        policy,
+      )?.length,
+    ).toBe(10);
+    // Above the floor nothing changed: at most twice the factor per merge.
+    expect(
+      selectMerge(
+        Array.from({ length: 25 }, (_, i) => seg(i + 1, 150)),
+        policy,
+      )?.length,
+    ).toBe(20);
+  });
 });
