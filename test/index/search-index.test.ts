@@ -5,6 +5,7 @@ import { open, type RootDatabase } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type IndexDoc, InMemoryTextStore, SearchIndex, type SearchIndexOptions } from '../../src/index/index.js';
 import type { MatchVisitor } from '../../src/index/search-index.js';
+import { listSegments } from '../../src/index/segment-merger.js';
 import { testCipher } from '../helpers/index-cipher.js';
 
 let dir: string;
@@ -247,6 +248,29 @@ describe('SearchIndex isolation, merging, rebuild', () => {
     for (const r of results) for (const id of r) expect(final).toContain(id);
     expect(reference).toBeDefined();
     expect((await idx.search('t1', 'alpha beta', { limit: 1000 })).total).toBe(final.length);
+  });
+
+  it('removes every key of hundreds of merged-away segments, more than one removal transaction holds', async () => {
+    const idx = newIndex();
+    const docs = generateCorpus(600, 12);
+    // One document per segment, as processed uploads come; one tombstone, so `deletes` has a key too.
+    await Promise.all(docs.map((d) => idx.addDocuments('t1', [d])));
+    await idx.deleteDocument('t1', docs[0]!.docId);
+    const store = idx.store;
+    const dbs = { dirs: store.dirs, terms: store.terms, positions: store.positions, large: store.large, docs: store.docs };
+    const keysOf = (db: (typeof dbs)[keyof typeof dbs] | typeof store.values | typeof store.norms | typeof store.deletes) => [
+      ...db.getKeys({ start: ['t1'], end: ['t1', '\u{10FFFF}'] }),
+    ];
+    const before = Object.values(dbs).reduce((n, db) => n + keysOf(db).length, keysOf(store.values).length);
+    expect(before, 'more keys than one removal transaction takes (2 000)').toBeGreaterThan(2000);
+    const expected = await ids(idx, 'alpha OR beta');
+    await idx.merge({ tenantId: 't1', force: true });
+    const [only] = listSegments(store, 't1');
+    for (const db of [...Object.values(dbs), store.values, store.norms])
+      for (const key of keysOf(db)) expect((key as unknown[])[1]).toBe(only?.id);
+    expect(keysOf(store.deletes)).toEqual([]);
+    expect([...store.meta.getKeys({ start: ['t1', 'garbage'], end: ['t1', 'garbage', '\u{10FFFF}'] })]).toEqual([]);
+    expect(await ids(idx, 'alpha OR beta')).toEqual(expected);
   });
 });
 
