@@ -230,7 +230,7 @@ async function runApi(ctx: BenchContext, c: Collection, depth: number): Promise<
       await server.idle();
       const seconds = (performance.now() - started) / 1000;
       // The language each document was analysed with (the pipeline detects it).
-      const all = await client.search('type:text', { limit: 1, facets: ['lang'] });
+      const all = await client.search('type:text', { limit: 1, facets: ['lang'], snippets: false });
       const buckets = all.facets.find((f) => f.field === 'lang')?.buckets ?? [];
       const other = Number(all.total) - buckets.reduce((n, b) => n + Number(b.count), 0);
       ctx.log(
@@ -240,7 +240,8 @@ async function runApi(ctx: BenchContext, c: Collection, depth: number): Promise<
       const rankings = new Map<string, string[]>();
       const q0 = performance.now();
       for (const q of c.queries) {
-        const res = await client.search(q.words.join(' OR '), { limit: depth });
+        // Rankings only: hits without snippets (no text opened or re-analysed).
+        const res = await client.search(q.words.join(' OR '), { limit: depth, snippets: false });
         rankings.set(
           q.id,
           res.hits.map((h) => byDocument.get(h.documentId) ?? ''),
