@@ -61,15 +61,21 @@ export class Suggester {
     const rows = new Int32Array(2 * (word.length + 1));
     const two = word.slice(0, 2);
     for (const folded of this.words.lists(tenantId)) {
-      // The first TYPO_SCAN words starting with the two letters (a range of the sorted list), without
-      // copying them: only the few within one edit are kept, in the order prefixRange gave them.
+      // The first TYPO_SCAN words starting with the two letters (a range of the sorted list). Their trie is
+      // walked for the few within one edit (scanning each word was most of a typo'd Suggest's work); the
+      // walk does not count a swap as one edit, as prefixDistance does not.
+      const from = lowerBound(folded, two);
+      const to = prefixEnd(folded, from, Math.min(from + TYPO_SCAN, folded.length), two);
+      const walk = {
+        prefix: true,
+        transpositions: false,
+        from,
+        to,
+        limit: Number.POSITIVE_INFINITY,
+        maxVisits: Number.POSITIVE_INFINITY,
+      };
       const near: { f: string; distance: number }[] = [];
-      for (let i = lowerBound(folded, two), end = i + TYPO_SCAN; i < end && i < folded.length; i++) {
-        const f = folded[i]!;
-        if (!f.startsWith(two)) break;
-        const distance = prefixDistance(word, f, 1, rows);
-        if (distance <= 1) near.push({ f, distance });
-      }
+      for (const { term: f } of fuzzySearch(folded, word, 1, walk)) near.push({ f, distance: prefixDistance(word, f, 1, rows) });
       near.sort((a, b) => a.f.length - b.f.length || (a.f < b.f ? -1 : 1));
       for (const { f, distance } of near) {
         const w = this.words.written(tenantId, f);
@@ -204,6 +210,16 @@ function isLive(word: string, lists: readonly (readonly string[])[]): boolean {
 
 /** Words scanned per list for typo'd completions (the first of the range sharing the first two letters). */
 const TYPO_SCAN = 2000;
+
+/** First index in [from, to) of the sorted list whose word does not start with `prefix` (those that do come first). */
+function prefixEnd(sorted: readonly string[], from: number, to: number, prefix: string): number {
+  while (from < to) {
+    const m = (from + to) >>> 1;
+    if (sorted[m]!.startsWith(prefix)) from = m + 1;
+    else to = m;
+  }
+  return from;
+}
 
 /**
  * Edit distance from `typed` to the closest prefix of `word`, or max + 1 once it exceeds `max`. `rows`:
