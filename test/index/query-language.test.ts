@@ -3,6 +3,7 @@ import { fuzzySearch } from '../../src/index/fuzzy.js';
 import { snippetBoxes } from '../../src/index/hit-boxes.js';
 import { parseQuery, QuerySyntaxError } from '../../src/index/query-parser.js';
 import { prefixDistance } from '../../src/index/suggest.js';
+import { rng } from '../helpers/rng.js';
 
 describe('the full grammar', () => {
   it('parses NOT, AND, fuzzy words, fields, phrases with proximity', () => {
@@ -56,11 +57,8 @@ describe('the full grammar', () => {
       '>',
       'ü',
     ];
-    let seed = 42;
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
+    const next = rng(42);
+    const rnd = (n: number) => Math.floor(next() * n);
     const t0 = Date.now();
     for (let i = 0; i < 20_000; i++) {
       const q = Array.from({ length: 1 + rnd(16) }, () => alphabet[rnd(alphabet.length)]).join('');
@@ -106,11 +104,8 @@ describe('fuzzy dictionary walk', () => {
         }
       return d[a.length]?.[b.length] ?? Number.POSITIVE_INFINITY;
     };
-    let seed = 3;
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
+    const next = rng(3);
+    const rnd = (n: number) => Math.floor(next() * n);
     const word = () => Array.from({ length: 2 + rnd(6) }, () => 'abcd'[rnd(4)]).join('');
     const words = [...new Set(Array.from({ length: 300 }, word))].sort();
     for (let i = 0; i < 50; i++) {
@@ -131,11 +126,8 @@ describe('fuzzy dictionary walk', () => {
       }
       return prev[b.length]!;
     };
-    let seed = 11;
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
+    const next = rng(11);
+    const rnd = (n: number) => Math.floor(next() * n);
     const word = () => Array.from({ length: 1 + rnd(7) }, () => 'abcü'[rnd(4)]).join('');
     for (const max of [1, 2]) {
       const scratch = new Int32Array(64);
