@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer } from '../../src/server/server.js';
 import { uploadPlaintext } from '../helpers/raw-upload.js';
+import { search as searchAs } from '../helpers/search-fixture.js';
 import { startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer, testVerifier } from '../helpers/test-server.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdefgh';
@@ -32,32 +33,13 @@ describe('Admin: master key rotation and reindex', () => {
     await t.stop();
   });
 
-  const search = (q: string) =>
-    unary(t.client.search.search.bind(t.client.search), {
-      query: q,
-      limit: 10,
-      cursor: '',
-      sort: 0,
-      facets: [],
-      snippets: 0,
-      noSnippets: false,
-    });
+  const search = (q: string) => searchAs(t.client, q);
 
   it('keeps operators out of documents and members out of admin calls', async () => {
     await expect(unary(admin.documents.get.bind(admin.documents), { documentId: docId })).rejects.toMatchObject({
       code: grpc.status.PERMISSION_DENIED,
     });
-    await expect(
-      unary(admin.search.search.bind(admin.search), {
-        query: 'x',
-        limit: 0,
-        cursor: '',
-        sort: 0,
-        facets: [],
-        snippets: 0,
-        noSnippets: false,
-      }),
-    ).rejects.toMatchObject({
+    await expect(searchAs(admin, 'x')).rejects.toMatchObject({
       code: grpc.status.PERMISSION_DENIED,
     });
     await expect(unary(t.client.admin.reindex.bind(t.client.admin), { tenantId: 't1' })).rejects.toMatchObject({

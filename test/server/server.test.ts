@@ -4,6 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, unary } from '../../src/sdk/index.js';
 import { apiProtoFiles, PROTO_DIR } from '../../src/server/proto-files.js';
+import { search } from '../helpers/search-fixture.js';
 import { LIST_ALL, REPO_ROOT, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
 
 const SERVICES = [
@@ -86,17 +87,7 @@ describe('server', () => {
       code: grpc.status.UNAUTHENTICATED,
     });
     const forged = connect({ server: t.address, insecure: true, token: 'forged-token-aaaaaaaaaaaaaaaa' });
-    await expect(
-      unary(forged.search.search.bind(forged.search), {
-        query: 'x',
-        limit: 0,
-        cursor: '',
-        sort: 0,
-        facets: [],
-        snippets: 0,
-        noSnippets: false,
-      }),
-    ).rejects.toMatchObject({
+    await expect(search(forged, 'x')).rejects.toMatchObject({
       code: grpc.status.UNAUTHENTICATED,
       details: expect.stringContaining('log in again'),
     });
