@@ -1,9 +1,10 @@
 /**
  * Tiered merging. Segments fall into tiers by size (tier = ⌊log_mergeFactor(docs)⌋, every segment below
  * floorDocs in the lowest); when a tier holds mergeFactor segments they are merged into one, which lands a
- * tier higher (the lowest tier's merge takes as many as hold mergeFactor × floorDocs documents). The floor matters for a server fed one document at a time: without it tiers 0 and 1 kept up
- * to 18 segments below 100 documents, and every query term is looked up in every segment. A segment whose tombstones
- * exceed maxDeletedRatio is rewritten on its own to purge them.
+ * tier higher (the lowest tier's merge takes as many as hold mergeFactor × floorDocs documents). The floor
+ * matters for a server fed one document at a time: without it tiers 0 and 1 kept up to 18 segments below 100
+ * documents, and every query term is looked up in every segment. A segment whose tombstones exceed
+ * maxDeletedRatio is rewritten on its own to purge them.
  *
  * A merge must not stall the event loop (queries and gRPC share it) nor the writer (freshness), so it runs
  * in three steps:
@@ -460,14 +461,11 @@ function appendPostings(
 const GC_CHUNK = 2000;
 
 /**
- * Remove a segment's records in bounded write transactions, each checking its marker ([t, kind, id] with
- * this uid) still stands — after a dropTenant the id may belong to a new segment.
- */
-/**
- * Removes the data of `segments` (id and marker uid; those whose marker changed are left alone), up to
- * GC_CHUNK keys per write transaction across segments: a merge of hundreds of one-document segments left as
- * many garbage segments, and a transaction per sub-database and segment (seven awaited commits each) took
- * 3–18 s per merge, during which no other merge ran.
+ * Removes the records of `segments` (id and marker uid) in bounded write transactions, each checking that a
+ * segment's marker ([t, kind, id] with this uid) still stands — after a dropTenant the id may belong to a new
+ * segment. Up to GC_CHUNK keys per transaction across segments: a merge of hundreds of one-document segments
+ * leaves as many garbage segments, and a transaction per sub-database and segment (seven awaited commits
+ * each) took 3–18 s after such a merge, during which no other merge ran.
  */
 async function removeSegmentsData(
   store: IndexStore,
