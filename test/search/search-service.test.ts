@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchIndexer } from '../../src/documents/search-adapters.js';
-import { type Connection, unary } from '../../src/sdk/index.js';
+import { ArchivarClient, type Connection, unary } from '../../src/sdk/index.js';
 import { JobRunner } from '../../src/workers/job-runner.js';
 import { uploadPlaintext } from '../helpers/raw-upload.js';
 import { type SearchFixture, search, startSearchFixture } from '../helpers/search-fixture.js';
@@ -62,6 +62,10 @@ describe('SearchService over gRPC', () => {
     expect(await pages({ snippets: 5 })).toEqual([1, 2, 3, 4, 5]);
     expect(await pages({ snippets: 1 })).toEqual([1]);
     expect(await pages({ snippets: 5, noSnippets: true })).toEqual([]);
+    // The SDK's spelling of both.
+    const sdk = new ArchivarClient(t.client);
+    expect((await sdk.search('Quartalsbericht', { snippets: 5 })).hits[0]?.snippets.map((s) => s.page)).toEqual([1, 2, 3, 4, 5]);
+    expect((await sdk.search('Quartalsbericht', { snippets: false })).hits[0]?.snippets).toEqual([]);
     await expect(search(t.client, 'Quartalsbericht', { snippets: 6 })).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
     });
