@@ -1,8 +1,10 @@
 /**
  * Probe: what one search costs through the real server (gRPC, sealed texts, snippets) against the same
  * engine in process. Uploads the first N Cranfield documents to a server started in this process, then
- * times Cranfield queries (words OR'd, top 10) through the API. With --cpu-prof, the profile shows where.
- *   npx tsx native-bench/probes/api-search-cost.ts [docs=400] [queries=20]
+ * times Cranfield queries (words OR'd, top 10) through the API as soon as processing is idle. Prints the
+ * index's segments then (each processed upload is a segment until merges fold them); WAIT_S=N waits N
+ * seconds first, printing them each second. With --cpu-prof, the profile shows where.
+ *   [WAIT_S=3] npx tsx native-bench/probes/api-search-cost.ts [docs=400] [queries=20]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,6 +42,13 @@ for (let i = 0; i < docs.length; i += 16)
     docs.slice(i, i + 16).map((d) => client.upload(Buffer.from(`${d.title}\n\n${d.text}`), { fileName: `c${d.id}.txt` })),
   );
 await server.runner.whenIdle();
+const meta = server.app.store.root.openDB({ name: 'index-meta', encoding: 'msgpack' });
+const segments = () => [...meta.getKeys({})].filter((k) => (k as unknown[])[1] === 'seg').length;
+for (let w = 0; w < Number(process.env.WAIT_S ?? 0); w++) {
+  console.error(`segments ${segments()} after ${w} s`);
+  await new Promise((r) => setTimeout(r, 1000));
+}
+const segmentsAtQueries = segments();
 const times: number[] = [];
 for (const q of queries) {
   const words = q
@@ -51,7 +60,15 @@ for (const q of queries) {
   times.push(performance.now() - t0);
 }
 times.sort((a, b) => a - b);
-console.log(JSON.stringify({ docs: n, queries: nq, p50Ms: times[Math.floor(times.length / 2)], maxMs: times.at(-1) }));
+console.log(
+  JSON.stringify({
+    docs: n,
+    queries: nq,
+    segments: segmentsAtQueries,
+    p50Ms: times[Math.floor(times.length / 2)],
+    maxMs: times.at(-1),
+  }),
+);
 await server.shutdown();
 fs.rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);
