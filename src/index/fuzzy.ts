@@ -156,10 +156,25 @@ export function containsTerm(dict: readonly string[], term: string): boolean {
 
 /** Terms starting with `prefix` (binary search on the sorted dictionary), shortest first. */
 export function prefixRange(dict: readonly string[], prefix: string, limit: number, scan = 2000): string[] {
+  const [lo, hi] = prefixBounds(dict, prefix, scan);
+  return dict
+    .slice(lo, hi)
+    .sort((a, b) => a.length - b.length || (a < b ? -1 : 1))
+    .slice(0, limit);
+}
+
+/** [lo, hi): where the first `scan` (at most) of the sorted list's terms starting with `prefix` lie. */
+export function prefixBounds(dict: readonly string[], prefix: string, scan: number): [number, number] {
   const lo = lowerBound(dict, prefix);
-  const out: string[] = [];
-  for (let i = lo; i < dict.length && i < lo + scan && dict[i]!.startsWith(prefix); i++) out.push(dict[i]!);
-  return out.sort((a, b) => a.length - b.length || (a < b ? -1 : 1)).slice(0, limit);
+  let a = lo;
+  let b = Math.min(dict.length, lo + scan);
+  // Those starting with the prefix come first in [lo, …): the first that does not, by binary search.
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    if (dict[m]!.startsWith(prefix)) a = m + 1;
+    else b = m;
+  }
+  return [lo, a];
 }
 
 /** Sorted union of two sorted unique arrays. */

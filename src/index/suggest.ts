@@ -9,7 +9,7 @@
  */
 import { analyseToTokens, normaliseWord } from './analyser.js';
 import type { DocValuesStore } from './doc-values.js';
-import { containsTerm, fuzzySearch, lowerBound, prefixRange } from './fuzzy.js';
+import { containsTerm, fuzzySearch, prefixBounds, prefixRange } from './fuzzy.js';
 import type { TermDictionary } from './term-dictionary.js';
 import { TitleIndex } from './title-index.js';
 import { inSlices, type Slicer, TenantLoads } from './warm-up.js';
@@ -64,8 +64,7 @@ export class Suggester {
       // The first TYPO_SCAN words starting with the two letters (a range of the sorted list). Their trie is
       // walked for the few within one edit (scanning each word was most of a typo'd Suggest's work); the
       // walk does not count a swap as one edit, as prefixDistance does not.
-      const from = lowerBound(folded, two);
-      const to = prefixEnd(folded, from, Math.min(from + TYPO_SCAN, folded.length), two);
+      const [from, to] = prefixBounds(folded, two, TYPO_SCAN);
       const walk = {
         prefix: true,
         transpositions: false,
@@ -210,16 +209,6 @@ function isLive(word: string, lists: readonly (readonly string[])[]): boolean {
 
 /** Words scanned per list for typo'd completions (the first of the range sharing the first two letters). */
 const TYPO_SCAN = 2000;
-
-/** First index in [from, to) of the sorted list whose word does not start with `prefix` (those that do come first). */
-function prefixEnd(sorted: readonly string[], from: number, to: number, prefix: string): number {
-  while (from < to) {
-    const m = (from + to) >>> 1;
-    if (sorted[m]!.startsWith(prefix)) from = m + 1;
-    else to = m;
-  }
-  return from;
-}
 
 /**
  * Edit distance from `typed` to the closest prefix of `word`, or max + 1 once it exceeds `max`. `rows`:
