@@ -166,14 +166,14 @@ export class TitleIndex {
   load(titles: Iterable<[number, string]>): void {
     const b = this.bulk();
     for (const [ord, title] of titles) b.add(ord, title);
-    b.end();
+    allSteps(b.ending());
   }
 
   /**
-   * `load` in pieces (the warm-up's slices): add titles, then end. `set` may be called in between (for
-   * ordinals already added: a title that changed meanwhile).
+   * `load` in pieces (the warm-up's slices): add titles, then run `ending()`'s steps. `set` may be called in
+   * between (for ordinals already added: a title that changed meanwhile).
    */
-  bulk(): { add(ord: number, title: string): void; end(): void; ending(): Generator<void> } {
+  bulk(): { add(ord: number, title: string): void; ending(): Generator<void> } {
     this.#bulk = true;
     const fresh: Word[] = [];
     const add = (e: Word) => fresh.push(e);
@@ -196,9 +196,6 @@ export class TitleIndex {
           if (e !== null && !entries.includes(e)) entries.push(e);
         }
         this.#enter(ord, entries);
-      },
-      end: () => {
-        allSteps(this.#endBulk(fresh));
       },
       ending: () => this.#endBulk(fresh),
     };
