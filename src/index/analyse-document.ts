@@ -6,6 +6,7 @@
  */
 import { type AnalyserLanguage, analyse, analyseForIndex, type TermIdSink, type TokenSink } from './analyser.js';
 import { FIELD_POSITION_SHIFT, FIELDS, type FieldName, MAX_FIELD_POSITION, NUM_FIELDS } from './postings-codec.js';
+import { SpanWriter } from './spans.js';
 
 /** A document as the index takes it. */
 export interface IndexDoc {
@@ -42,6 +43,8 @@ export interface AnalysedDoc {
   words: string;
   /** [local term id, FIELD_POSITION_SHIFT * field + position] pairs, in document order. */
   tokens: Int32Array;
+  /** Where each body position lies in its page (spans.ts). */
+  spans: Uint8Array;
   /** Characters analysed (for throughput figures). */
   textChars: number;
 }
@@ -59,14 +62,14 @@ function fileNameText(name: string): string {
 
 /**
  * Runs the analyser over a document's fields in index order (FIELDS; body pages in order, positions running
- * on over pages), calling `field(f, text)` before each text it analyses. Returns the positions per field
+ * on over pages), calling `field(f, text, position)` before each text it analyses (position: its first). Returns the positions per field
  * (BM25F lengths) and the characters analysed. With `idSink`, words' terms go there by id (analyseForIndex).
  */
 export function analyseFields(
   doc: IndexDoc,
   language: AnalyserLanguage,
   sink: TokenSink,
-  field: (f: number, text: string) => void,
+  field: (f: number, text: string, position: number) => void,
   idSink?: TermIdSink,
 ): { lengths: number[]; textChars: number } {
   const lengths = new Array<number>(NUM_FIELDS).fill(0);
@@ -77,7 +80,7 @@ export function analyseFields(
     if (name === 'body') {
       for (const page of doc.fields.body ?? []) {
         textChars += page.length;
-        field(f, page);
+        field(f, page, pos);
         pos =
           idSink === undefined ? analyse(page, language, sink, 'index', pos) : analyseForIndex(page, language, sink, idSink, pos);
       }
@@ -86,7 +89,7 @@ export function analyseFields(
       if (t === undefined || t.length === 0) continue;
       if (name === 'fileName') t = fileNameText(t);
       textChars += t.length;
-      field(f, t);
+      field(f, t, 0);
       pos = idSink === undefined ? analyse(t, language, sink, 'index', 0) : analyseForIndex(t, language, sink, idSink, 0);
     }
     lengths[f] = pos;
@@ -104,7 +107,10 @@ export function analyseDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage
   let n = 0;
   let field = 0;
   let text = '';
+  const spans = new SpanWriter();
+  spans.begin();
   const sink = (term: string, position: number, start: number, end: number): void => {
+    if (field === 0) spans.token(position, start, end);
     let id = ids.get(term);
     if (id === undefined) {
       id = terms.length;
@@ -130,9 +136,10 @@ export function analyseDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage
     tokens[n++] = id;
     tokens[n++] = pos;
   };
-  const { lengths, textChars } = analyseFields(doc, language, sink, (f, t) => {
+  const { lengths, textChars } = analyseFields(doc, language, sink, (f, t, position) => {
     field = f;
     text = t;
+    if (f === 0) spans.page(position);
   });
   return {
     docId: doc.docId,
@@ -144,6 +151,7 @@ export function analyseDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage
     termCount: terms.length,
     words: words.join('\n'),
     tokens: tokens.slice(0, n),
+    spans: spans.finish(lengths[0]!),
     textChars,
   };
 }

@@ -354,13 +354,21 @@ export class SearchEngine {
       if (best.length > limit + 1) best.pop();
     }
     const page = best.slice(0, limit);
-    const terms = new Set(r.terms ?? []);
+    const withSnippets = this.#textStore !== undefined && options.snippets !== false;
+    const highlights = withSnippets
+      ? await this.index.highlights(
+          tenantId,
+          page.map((b) => b.id),
+          r.terms ?? [],
+        )
+      : [];
     const hits: SearchHit[] = [];
-    for (const b of page) {
+    for (const [i, b] of page.entries()) {
       let snippets: SearchHit['snippets'] = [];
-      if (this.#textStore && options.snippets !== false) {
-        const pages = await this.#textStore.get(tenantId, b.id);
-        if (pages) snippets = this.index.snippets(pages, terms, this.#language, options.maxSnippets);
+      const found = highlights[i];
+      if (withSnippets && found !== undefined && found.size > 0) {
+        const pages = await this.#textStore!.get(tenantId, b.id);
+        if (pages) snippets = this.index.snippets(pages, found, options.maxSnippets);
       }
       hits.push({ docId: b.id, score: 0, snippets });
     }

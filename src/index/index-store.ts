@@ -23,6 +23,8 @@
  *   index-deletes   [t, segId]              → tombstone bitset                 binary
  *   index-docs      [t, segId, localDoc]    → sealed DocRecord (msgpack)
  *   index-ids       [t, docId]              → [segId, localDoc]      (msgpack)
+ *   index-spans     [t, docId]              → sealed: where each body position lies in its page (spans.ts),
+ *                                             for snippets; by document, so merges leave it alone
  *   index-values    [t, segId, blockNo]     → sealed ids and values (doc-values.ts) of 128 local docs
  *                                             (segment-values.ts)
  *   index-words     [t, blockNo]            → sealed [folded, the word as first written, …]: the words new to
@@ -61,7 +63,7 @@ export interface DocRecord {
 export type Key = (string | number)[];
 
 /** Sub-databases whose values are sealed. */
-export type SealedDb = 'dirs' | 'terms' | 'positions' | 'large' | 'docs' | 'words' | 'values';
+export type SealedDb = 'dirs' | 'terms' | 'positions' | 'large' | 'docs' | 'words' | 'values' | 'spans';
 
 /** The binary read of lmdb-js's Database, which its typings leave out (index values are plain bytes). */
 export type BinaryGetter = { getBinary(key: Key, options?: { transaction?: Transaction }): Uint8Array | undefined };
@@ -89,6 +91,7 @@ export class IndexStore {
   readonly ids: Database<[number, number], Key>;
   readonly words: Database<Buffer, Key>;
   readonly values: Database<Buffer, Key>;
+  readonly spans: Database<Buffer, Key>;
 
   constructor(
     readonly root: RootDatabase,
@@ -105,6 +108,7 @@ export class IndexStore {
     this.ids = root.openDB({ name: 'index-ids', encoding: 'msgpack' });
     this.words = root.openDB({ name: 'index-words', encoding: 'binary' });
     this.values = root.openDB({ name: 'index-values', encoding: 'binary' });
+    this.spans = root.openDB({ name: 'index-spans', encoding: 'binary' });
   }
 
   /** Seals a value of a sealed sub-database, bound to its key (the tenant is key[0]). */
@@ -154,6 +158,7 @@ export class IndexStore {
       this.ids,
       this.words,
       this.values,
+      this.spans,
     ] as Database<unknown, Key>[];
   }
 }

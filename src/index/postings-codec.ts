@@ -208,18 +208,24 @@ function writePositionRuns(w: ByteWriter, deltas: Int32Array, m: number): void {
 /**
  * Reads a block's position deltas (`count` in all) from `src` into `out`, continuing at state.k (deltas read)
  * and state.off (its byte offset), until at least `upTo` are read: a phrase decodes only as far as the doc
- * it checks.
+ * it checks. Deltas before `from` are not needed (the caller goes forward): runs of them are skipped, left unset.
  */
 export function readPositionDeltas(
   src: Uint8Array,
   state: { off: number; k: number },
   count: number,
+  from: number,
   upTo: number,
   out: Int32Array,
 ): void {
   let k = state.k;
   for (; k < upTo && k + POSITION_RUN <= count; k += POSITION_RUN) {
     const bits = src[state.off++]!;
+    // A run wholly before the deltas asked for is stepped over, not unpacked (a hit late in a block).
+    if (k + POSITION_RUN <= from) {
+      state.off += (POSITION_RUN * bits + 7) >>> 3;
+      continue;
+    }
     state.off = unpack(src, state.off, POSITION_RUN, bits, RUN);
     out.set(RUN, k);
   }

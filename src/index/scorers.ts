@@ -95,6 +95,18 @@ export interface ScoringContext {
   k1: number;
 }
 
+/**
+ * The context of a TermScorer that only walks to documents and reads their positions (a hit's highlights,
+ * search-index.ts): it computes no block bounds and must not be scored.
+ */
+export const POSITIONS_ONLY: ScoringContext = Object.freeze({
+  norms: new Uint8Array(0),
+  segmentDocs: 0,
+  invK: new Float64Array(0),
+  k1: 0,
+});
+const EMPTY_BOUNDS = new Float64Array(0);
+
 /** Bytes [from, from + len) of a term's positions, loaded when a phrase needs a block's (phrases only). */
 export type PositionsLoader = (from: number, len: number) => Uint8Array | undefined;
 
@@ -195,6 +207,12 @@ export class TermScorer extends Scorer {
     fieldMask = -1,
   ) {
     super();
+    if (ctx === POSITIONS_ONLY) {
+      // No block bounds: nothing is scored or skipped, and the memo of the query's bounds stays as it is.
+      this.bound = EMPTY_BOUNDS;
+      this.maxBound = Number.POSITIVE_INFINITY;
+      return;
+    }
     const memo = boundsMemo.get(skip);
     if (memo !== undefined && memo.invK === ctx.invK && memo.idfk1 === idfk1 && memo.fieldMask === fieldMask) {
       this.bound = memo.bound;
@@ -467,7 +485,7 @@ export class TermScorer extends Scorer {
     if (this.posBytes === undefined) return EMPTY_POSITIONS;
     const start = this.posFrom[this.i]!;
     const end = this.posFrom[this.i + 1]!;
-    if (this.posRead.k < end) readPositionDeltas(this.posBytes, this.posRead, this.posCount, end, this.posDeltas);
+    if (this.posRead.k < end) readPositionDeltas(this.posBytes, this.posRead, this.posCount, start, end, this.posDeltas);
     const len = end - start;
     if (this.posScratch.length < len) {
       this.posScratch = new Int32Array(len * 2);

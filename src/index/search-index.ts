@@ -23,7 +23,16 @@ import {
   type TenantStats,
   toBuffer,
 } from './index-store.js';
-import { decodeNorm, decodeSkipTable, FIELDS, type FieldName, NUM_FIELDS, readDf, type SkipTable } from './postings-codec.js';
+import {
+  decodeNorm,
+  decodeSkipTable,
+  FIELD_POSITION_SHIFT,
+  FIELDS,
+  type FieldName,
+  NUM_FIELDS,
+  readDf,
+  type SkipTable,
+} from './postings-codec.js';
 import type { ParsedQuery } from './query-ast.js';
 import { parseQuery } from './query-parser.js';
 import { compileQuery, mapPrefixes, type Plan, planTerms } from './query-plan.js';
@@ -38,6 +47,7 @@ import {
   mayCompete,
   NO_MORE_DOCS,
   PhraseScorer,
+  POSITIONS_ONLY,
   type PositionalScorer,
   type PositionsLoader,
   type Scorer,
@@ -49,6 +59,7 @@ import { prefixTerms, termPositionsReader, termPostings } from './segment-format
 import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMerges } from './segment-merger.js';
 import { buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
 import { makeSnippets, type Snippet } from './snippets.js';
+import { type SpanHit, spansAt } from './spans.js';
 import type { TextStore } from './text-store.js';
 import { allSteps, inSlices, type Slicer } from './warm-up.js';
 
@@ -404,6 +415,7 @@ export class SearchIndex {
     const meta = this.store.meta.get([tenantId, 'seg', segId]) as SegmentMeta | undefined;
     const rec = this.store.doc(tenantId, segId, local);
     this.store.ids.remove([tenantId, docId]);
+    this.store.spans.remove([tenantId, docId]);
     if (meta === undefined || rec === undefined) return true;
     const bits = new Uint8Array(Math.ceil(meta.docs / 8));
     const old = this.store.deletes.getBinary([tenantId, segId]);
@@ -430,28 +442,38 @@ export class SearchIndex {
     const k = Math.min(offset + limit, this.#opts.maxResultWindow);
     const language = options.language ?? this.#opts.queryLanguage;
     const compiled = compileQuery(ast, language);
-    let core: { total: number; totalExact: boolean; hits: { docId: string; score: number; at?: HitKey }[]; terms: Set<string> } =
-      {
-        total: 0,
-        totalExact: true,
-        hits: [],
-        terms: new Set(),
-      };
+    let core: Snapshot = {
+      total: 0,
+      totalExact: true,
+      hits: [],
+      terms: new Set(),
+    };
+    const withSnippets = this.#textStore !== undefined && options.snippets !== false;
+    let highlights: Map<number, SpanHit[]>[] = [];
     if (compiled !== undefined && k > offset) {
       const txn = this.store.root.useReadTransaction();
       try {
         core = this.#searchSnapshot(tenantId, compiled, k, options, txn, cursor.after);
+        if (withSnippets)
+          highlights = this.#highlightsIn(
+            tenantId,
+            core.hits.slice(offset, k) as Located[],
+            [...core.terms],
+            txn,
+            core.postingsOf,
+          );
       } finally {
         txn.done();
       }
     }
     const page = core.hits.slice(offset, k);
     const hits: SearchHit[] = [];
-    for (const h of page) {
+    for (const [i, h] of page.entries()) {
       let snippets: Snippet[] = [];
-      if (this.#textStore && options.snippets !== false) {
-        const pages = await this.#textStore.get(tenantId, h.docId);
-        if (pages) snippets = this.snippets(pages, core.terms, language, options.maxSnippets);
+      const found = highlights[i];
+      if (withSnippets && found !== undefined && found.size > 0) {
+        const pages = await this.#textStore!.get(tenantId, h.docId);
+        if (pages) snippets = this.snippets(pages, found, options.maxSnippets);
       }
       hits.push({ docId: h.docId, score: h.score, snippets });
     }
@@ -467,11 +489,96 @@ export class SearchIndex {
     return result;
   }
 
-  /** A hit's snippets: the pages' windows densest in `terms` (snippets.ts), at most `max` (default maxSnippets). */
-  snippets(pages: readonly string[], terms: ReadonlySet<string>, language: AnalyserLanguage, max?: number): Snippet[] {
-    return makeSnippets(pages, terms, language, {
+  /**
+   * A hit's snippets from its highlights (`highlights`, by page index): the pages' densest windows
+   * (snippets.ts), at most `max` (default maxSnippets).
+   */
+  snippets(pages: readonly string[], highlights: ReadonlyMap<number, readonly SpanHit[]>, max?: number): Snippet[] {
+    return makeSnippets(pages, highlights, {
       maxSnippets: max ?? this.#opts.maxSnippets,
       windowChars: this.#opts.snippetChars,
+    });
+  }
+
+  /**
+   * Where `terms` (index terms a query matched) occur in the body of each of the tenant's documents `docIds`,
+   * by page index; an empty map for a document not in the index. For hits found elsewhere than `search`
+   * (the date and title orders, engine.ts).
+   */
+  async highlights(tenantId: string, docIds: readonly string[], terms: readonly string[]): Promise<Map<number, SpanHit[]>[]> {
+    checkTenant(tenantId);
+    await this.store.cipher.ready(tenantId);
+    const txn = this.store.root.useReadTransaction();
+    try {
+      const located: Located[] = [];
+      const at: number[] = [];
+      for (const [i, docId] of docIds.entries()) {
+        const where = this.store.ids.get([tenantId, docId], { transaction: txn });
+        if (where === undefined) continue;
+        located.push({ docId, at: where });
+        at.push(i);
+      }
+      const found = this.#highlightsIn(tenantId, located, terms, txn);
+      const out = docIds.map(() => new Map<number, SpanHit[]>());
+      for (const [j, i] of at.entries()) out[i] = found[j]!;
+      return out;
+    } finally {
+      txn.done();
+    }
+  }
+
+  /**
+   * Each hit's highlights in the snapshot `transaction`: the body positions of `terms` in it, read from the
+   * postings (the term numbered by its index in `terms`), mapped to page characters by the document's stored
+   * spans (spans.ts). No page is re-analysed.
+   */
+  #highlightsIn(
+    tenantId: string,
+    hits: readonly Located[],
+    terms: readonly string[],
+    transaction: Transaction,
+    postingsOf: (term: string, segmentId: number) => Uint8Array | undefined = (term, segmentId) =>
+      termPostings(this.store, tenantId, segmentId, term, transaction),
+  ): Map<number, SpanHit[]>[] {
+    const positions: number[][] = hits.map(() => []);
+    const termOf: number[][] = hits.map(() => []);
+    // Per segment its hits in doc order, so each term's postings are walked forward once.
+    const bySegment = new Map<number, number[]>();
+    for (const [i, h] of hits.entries()) {
+      const list = bySegment.get(h.at[0]);
+      if (list === undefined) bySegment.set(h.at[0], [i]);
+      else list.push(i);
+    }
+    for (const [segmentId, list] of bySegment) {
+      list.sort((a, b) => hits[a]!.at[1] - hits[b]!.at[1]);
+      for (const [t, term] of terms.entries()) {
+        const p = postingsOf(term, segmentId);
+        if (p === undefined) continue;
+        const walk = new TermScorer(p, skipTableOf(p), POSITIONS_ONLY, 0, termPositionsReader(p, transaction));
+        for (const i of list) {
+          const doc = hits[i]!.at[1];
+          if (walk.doc > doc || walk.advance(doc) !== doc) continue;
+          // Field-based positions, the body's (field 0) first.
+          for (const q of walk.positions()) {
+            if (q >= FIELD_POSITION_SHIFT) break;
+            positions[i]!.push(q);
+            termOf[i]!.push(t);
+          }
+        }
+      }
+    }
+    return hits.map((h, i) => {
+      const pos = positions[i]!;
+      if (pos.length === 0) return new Map();
+      const spans = this.store.get('spans', [tenantId, h.docId], transaction);
+      if (spans === undefined) return new Map();
+      // In position order (terms' lists are each ascending); at one position, in term order.
+      const order = pos.map((_, k) => k).sort((a, b) => pos[a]! - pos[b]! || termOf[i]![a]! - termOf[i]![b]!);
+      return spansAt(
+        spans,
+        order.map((k) => pos[k]!),
+        order.map((k) => termOf[i]![k]!),
+      );
     });
   }
 
@@ -482,7 +589,7 @@ export class SearchIndex {
     options: SearchOptions,
     transaction: Transaction,
     after?: CursorKey,
-  ): { total: number; totalExact: boolean; hits: { docId: string; score: number; at?: HitKey }[]; terms: Set<string> } {
+  ): Snapshot {
     const topt = { transaction };
     const stats = this.#stats(tenantId, transaction);
     const segments = this.#segments(tenantId, transaction);
@@ -563,7 +670,14 @@ export class SearchIndex {
       const seg = views[rank]!.meta;
       return { docId: this.#docId(tenantId, seg, doc, transaction), score, at: [seg.id, doc] as const };
     });
-    return { total: estimate, totalExact, hits, terms: planTerms(plan, new Set(), true) };
+    const rank = new Map(segments.map((seg, r) => [seg.id, r]));
+    // The query's postings, for the hits' highlights in the same snapshot.
+    const postingsOf = (term: string, segmentId: number): Uint8Array | undefined => {
+      const per = postings.get(term);
+      const r = rank.get(segmentId);
+      return per !== undefined && r !== undefined ? per[r] : termPostings(this.store, tenantId, segmentId, term, transaction);
+    };
+    return { total: estimate, totalExact, hits, terms: planTerms(plan, new Set(), true), postingsOf };
   }
 
   /**
@@ -790,12 +904,25 @@ function skipTableOf(postings: Uint8Array): SkipTable {
  * 4: Suggest's words sealed in one value per write (word-list.ts) instead of one per word; 5: positions
  * without their field (known from the frequencies) in one chunked stream per segment, blocks cut to LMDB's
  * pages; 6: a block's position deltas bit-packed in runs of 128; 7: per-document values in blocks by segment
- * (segment-values.ts) instead of one record per document id.
+ * (segment-values.ts) instead of one record per document id; 8: each document's word spans (spans.ts) for
+ * snippets without re-analysis.
  */
-export const INDEX_FORMAT = 7;
+export const INDEX_FORMAT = 8;
 /** Outside every tenant's key range (tenant ids are never empty). */
 const FORMAT_KEY: Key = ['', 'format'];
 const REBUILD_KEY: Key = ['', 'rebuild'];
+
+/** What a query found in one snapshot; `postingsOf` reads its terms' postings there (a query with hits). */
+type Snapshot = {
+  total: number;
+  totalExact: boolean;
+  hits: { docId: string; score: number; at?: HitKey }[];
+  terms: Set<string>;
+  postingsOf?: (term: string, segmentId: number) => Uint8Array | undefined;
+};
+
+/** A document and where it lies in the index ([segment id, local doc]). */
+type Located = { docId: string; at: HitKey };
 
 function checkTenant(tenantId: string): void {
   if (typeof tenantId !== 'string' || tenantId.length === 0) throw new Error('a tenant id is required');

@@ -440,7 +440,7 @@ function appendPostings(
     for (let f = 0; f < NUM_FIELDS; f++) for (let i = 0; i < n; i++) blockCount += tfsBuf[f * BLOCK_SIZE + i]!;
     if (blockDeltas.length < blockCount) blockDeltas = new Int32Array(blockCount * 2);
     const read = { off, k: 0 };
-    readPositionDeltas(pos, read, blockCount, blockCount, blockDeltas);
+    readPositionDeltas(pos, read, blockCount, 0, blockCount, blockDeltas);
     off = read.off;
     let k = 0;
     for (let i = 0; i < n; i++) {

@@ -21,6 +21,7 @@ import {
 } from './postings-codec.js';
 import { DictionaryWriter, type PutFn } from './segment-format.js';
 import { FNV_BASIS, FNV_PRIME, grow, hashRange, SliceTable } from './slice-table.js';
+import { SpanWriter } from './spans.js';
 import { addWords } from './word-list.js';
 
 export type { IndexDoc };
@@ -94,6 +95,10 @@ export class SegmentBuilder {
   private astral = false;
   private map = new Int32Array(1024);
   readonly records: DocRecord[] = [];
+  /** The documents' spans (spans.ts) end to end; spanEnd[d]: where document d's end. */
+  private readonly spans = new ByteWriter(1 << 16);
+  private spanEnd = new Int32Array(1024);
+  private readonly spanWriter = new SpanWriter();
   private norms = new Uint8Array(64 * NUM_FIELDS);
   /** The word that first produced each term of this segment (by term id). */
   private readonly firstWords: string[] = [];
@@ -163,7 +168,7 @@ export class SegmentBuilder {
       n++;
     }
     this.numTokens = n;
-    this.endDocument(doc.docId, doc.createdMs, doc.mediaType, doc.language, doc.lengths, doc.textChars);
+    this.endDocument(doc.docId, doc.createdMs, doc.mediaType, doc.language, doc.lengths, doc.textChars, doc.spans);
   }
 
   /**
@@ -190,6 +195,8 @@ export class SegmentBuilder {
     }
     const builderStamp = this.stamp;
     const names = indexTermNames();
+    const spans = this.spanWriter;
+    spans.begin();
     /** The segment's id of a term met the first time in this document (hash lookup, adding it if new). */
     const idOf = (term: string, h: number, start: number, end: number): number => {
       let id = table.find(term, 0, term.length, h);
@@ -219,6 +226,7 @@ export class SegmentBuilder {
     };
     // Words' terms by the analyser's thread-wide id: two typed-array loads find the segment's id.
     const idSink = (termId: number, position: number, start: number, end: number): void => {
+      if (field === 0) spans.token(position, start, end);
       let id: number;
       const k = 2 * termId;
       if (k < byTerm.length && byTerm[k] === builderStamp) id = byTerm[k + 1]!;
@@ -232,6 +240,7 @@ export class SegmentBuilder {
     };
     // Numbers, codes and IBANs as strings.
     const sink = (term: string, position: number, start: number, end: number): void => {
+      if (field === 0) spans.token(position, start, end);
       let id = ids.get(term);
       if (id === undefined) {
         id = idOf(term, hashRange(term, 0, term.length), start, end);
@@ -243,14 +252,15 @@ export class SegmentBuilder {
       doc,
       language,
       sink,
-      (f, t) => {
+      (f, t, position) => {
         field = f;
         text = t;
+        if (f === 0) spans.page(position);
       },
       idSink,
     );
     this.numTokens = n;
-    this.endDocument(doc.docId, doc.createdMs ?? 0, doc.mediaType ?? '', language, lengths, textChars);
+    this.endDocument(doc.docId, doc.createdMs ?? 0, doc.mediaType ?? '', language, lengths, textChars, spans.finish(lengths[0]!));
   }
 
   private endDocument(
@@ -260,9 +270,13 @@ export class SegmentBuilder {
     language: AnalyserLanguage,
     lengths: number[],
     textChars: number,
+    spans: Uint8Array,
   ): void {
     const local = this.records.length;
     if (local + 2 > this.docStart.length) this.docStart = grow(this.docStart, this.docStart.length * 2);
+    if (local + 1 > this.spanEnd.length) this.spanEnd = grow(this.spanEnd, this.spanEnd.length * 2);
+    this.spans.bytes(spans);
+    this.spanEnd[local] = this.spans.len;
     this.docStart[local + 1] = this.numTokens;
     this.textChars += textChars;
     if (this.norms.length < (local + 1) * NUM_FIELDS) {
@@ -314,6 +328,11 @@ export class SegmentBuilder {
 
   normsBytes(): Uint8Array {
     return this.norms.slice(0, this.numDocs * NUM_FIELDS);
+  }
+
+  /** The documents' spans end to end and where each document's end (empty for a document without pages). */
+  spansBytes(): { spans: Uint8Array; spanEnd: Int32Array } {
+    return { spans: this.spans.buf.slice(0, this.spans.len), spanEnd: this.spanEnd.slice(0, this.numDocs) };
   }
 
   /** Term ids in dictionary order (compareTerms). */
@@ -593,6 +612,12 @@ export interface BuiltSegment {
    * a folded form may repeat, its first word is the one that counts.
    */
   words: string;
+  /**
+   * Per document its spans (spans.ts), end to end: document d's end at spanEnd[d] (none when it starts
+   * there too). Sealed by sealBuiltSegment, each bound to its tenant and document id.
+   */
+  spans: Uint8Array;
+  spanEnd: Int32Array;
   textChars: number;
   /** Set by sealBuiltSegment: `bytes` holds sealed values bound to this tenant and segment id. */
   sealedFor?: { tenantId: string; segmentId: number };
@@ -658,6 +683,7 @@ export function finishSegment(builder: SegmentBuilder): BuiltSegment {
     postingsBytes: enc.dict.postingsBytes,
     positionsBytes: enc.dict.positionsBytes,
     words: builder.wordPairs(),
+    ...builder.spansBytes(),
     textChars: builder.textChars,
   };
 }
@@ -705,7 +731,18 @@ export function sealBuiltSegment(s: BuiltSegment, sealing: SegmentSealing): Buil
     at = sealer.sealInto(out, at, docs[i]!, sealedAad('docs', [tenantId, segmentId, i]));
     docEnd[i] = at;
   }
-  return { ...s, putEnd, bytes: out, sealedFor: { tenantId, segmentId }, docEnd };
+  const spans = Buffer.allocUnsafeSlow(s.spans.byteLength + s.records.length * RECORD_OVERHEAD);
+  const spanEnd = new Int32Array(s.records.length);
+  let spanFrom = 0;
+  let spanAt = 0;
+  for (let i = 0; i < s.records.length; i++) {
+    const end = s.spanEnd[i]!;
+    if (end > spanFrom)
+      spanAt = sealer.sealInto(spans, spanAt, s.spans.subarray(spanFrom, end), sealedAad('spans', [tenantId, s.records[i]!.id]));
+    spanEnd[i] = spanAt;
+    spanFrom = end;
+  }
+  return { ...s, putEnd, bytes: out, sealedFor: { tenantId, segmentId }, docEnd, spans, spanEnd };
 }
 
 /** The store key of a built segment's `i`th dictionary value. */
@@ -721,7 +758,15 @@ function valueKey(s: BuiltSegment, i: number, tenantId: string, segmentId: numbe
 
 /** The buffers of a BuiltSegment, to transfer rather than copy. */
 export function builtBuffers(s: BuiltSegment): ArrayBufferLike[] {
-  const buffers = [s.norms.buffer, s.putDb.buffer, s.putKey.buffer, s.putEnd.buffer, s.bytes.buffer];
+  const buffers = [
+    s.norms.buffer,
+    s.putDb.buffer,
+    s.putKey.buffer,
+    s.putEnd.buffer,
+    s.bytes.buffer,
+    s.spans.buffer,
+    s.spanEnd.buffer,
+  ];
   if (s.docEnd) buffers.push(s.docEnd.buffer);
   return buffers;
 }
@@ -751,6 +796,12 @@ export function writeBuiltSegment(
       from = end;
     }
     for (let i = 0; i < s.records.length; i++) store.putDoc(tenantId, segmentId, i, s.records[i]!);
+    let from2 = 0;
+    for (let i = 0; i < s.records.length; i++) {
+      const end = s.spanEnd[i]!;
+      if (end > from2) store.putSealed('spans', [tenantId, s.records[i]!.id], s.spans.subarray(from2, end));
+      from2 = end;
+    }
   }
   store.norms.put([tenantId, segmentId], toBuffer(s.norms));
   for (let i = 0; i < s.records.length; i++) store.ids.put([tenantId, s.records[i]!.id], [segmentId, i]);
@@ -774,6 +825,13 @@ function writeSealed(store: IndexStore, tenantId: string, segmentId: number, s: 
   for (let i = 0; i < docEnd.length; i++) {
     const end = docEnd[i]!;
     store.docs.put([tenantId, segmentId, i], bytes.subarray(from, end));
+    from = end;
+  }
+  const spans = toBuffer(s.spans);
+  from = 0;
+  for (let i = 0; i < s.records.length; i++) {
+    const end = s.spanEnd[i]!;
+    if (end > from) store.spans.put([tenantId, s.records[i]!.id], spans.subarray(from, end));
     from = end;
   }
 }

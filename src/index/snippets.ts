@@ -1,9 +1,10 @@
 /**
  * Snippets: the page windows with the densest query hits, cut at word boundaries, with highlight ranges as
- * UTF-16 offsets into the snippet text. Page text is re-analysed with the index analyser, so a highlight is
- * exactly a word that produced a matching term (stems, umlaut variants, compound parts, codes).
+ * UTF-16 offsets into the snippet text. The hits are the words whose positions the index matched (stems,
+ * umlaut variants, compound parts, codes), mapped to characters by the spans stored at index time
+ * (spans.ts): no page is re-analysed.
  */
-import { type AnalyserLanguage, analyse } from './analyser.js';
+import type { SpanHit } from './spans.js';
 
 export interface Highlight {
   start: number;
@@ -21,48 +22,29 @@ export interface SnippetOptions {
   maxSnippets: number;
   /** Target window length in UTF-16 code units. */
   windowChars: number;
-  /** UTF-16 code units of a document's pages analysed at most, in page order (default SNIPPET_ANALYSED_CHARS). */
-  maxAnalysedChars?: number;
 }
 
 /**
- * Re-analysing a document for its snippets costs ~26 ms per million characters here, on the thread that
- * serves every RPC, and a search has ten hits: a hit's text beyond this gives no snippet (as Elasticsearch's
- * highlighter stops at its max_analyzed_offset). ~150 pages of dense text.
+ * The best windows of `pages` given their hits (`highlights`: by page index, each page's in text order; a
+ * hit's `term` tells the query's terms apart): at most one per page, best first.
  */
-export const SNIPPET_ANALYSED_CHARS = 500_000;
-
-interface Hit {
-  start: number;
-  end: number;
-  term: string;
-}
-
 export function makeSnippets(
   pages: readonly string[],
-  terms: ReadonlySet<string>,
-  language: AnalyserLanguage,
+  highlights: ReadonlyMap<number, readonly SpanHit[]>,
   opts: SnippetOptions,
 ): Snippet[] {
-  const candidates: { page: number; score: number; from: number; to: number; hits: Hit[] }[] = [];
-  let budget = opts.maxAnalysedChars ?? SNIPPET_ANALYSED_CHARS;
-  pages.forEach((text, p) => {
-    if (budget <= 0) return;
-    // A page the budget ends in is analysed up to the last whitespace before that, so no word is cut.
-    let upTo = text.length;
-    if (upTo > budget) {
-      upTo = budget;
-      while (upTo > 0 && !/\s/.test(text[upTo]!)) upTo--;
-    }
-    budget -= text.length;
-    const hits: Hit[] = [];
-    analyse(upTo === text.length ? text : text.slice(0, upTo), language, (term, _pos, start, end) => {
-      if (!terms.has(term)) return;
+  const candidates: { page: number; score: number; from: number; to: number; hits: SpanHit[] }[] = [];
+  for (const [p, found] of highlights) {
+    const text = pages[p];
+    if (text === undefined) continue;
+    // One hit per word (a word can match several terms); none past the text (it changed since the snapshot).
+    const hits: SpanHit[] = [];
+    for (const h of found) {
+      if (h.end > text.length) break;
       const last = hits[hits.length - 1];
-      if (last && last.start === start) return;
-      hits.push({ start, end, term });
-    });
-    if (hits.length === 0) return;
+      if (last === undefined || last.start !== h.start) hits.push(h);
+    }
+    if (hits.length === 0) continue;
     // Slide a window over the hits; score = distinct terms × 2 + hit count.
     let best = { score: -1, i: 0, j: 0 };
     let j = 0;
@@ -89,7 +71,7 @@ export function makeSnippets(
       to = ws >= 0 ? last.end + ws : last.end;
     }
     candidates.push({ page: p + 1, score: best.score, from, to, hits: hits.slice(best.i, best.j + 1) });
-  });
+  }
   candidates.sort((a, b) => b.score - a.score || a.page - b.page);
   return candidates.slice(0, opts.maxSnippets).map((c) => {
     const raw = pages[c.page - 1]!.slice(c.from, c.to);

@@ -52,7 +52,7 @@ type Moved = ProcessDocumentResult | RenderPageResult | AnalyseDocumentsResult |
 
 function buffersOf(result: Moved): ArrayBufferLike[] {
   if (result.type === 'build-segment') return builtBuffers(result.segment);
-  if (result.type === 'analyse-documents') return result.docs.map((d) => d.tokens.buffer);
+  if (result.type === 'analyse-documents') return result.docs.flatMap((d) => [d.tokens.buffer, d.spans.buffer]);
   if (result.type === 'render-page') return result.outcome === 'rendered' ? [result.png.buffer] : [];
   if (result.outcome !== 'extracted') return [];
   const buffers = new Set<ArrayBufferLike>([result.text.buffer, result.words.buffer]);

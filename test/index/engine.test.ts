@@ -439,6 +439,20 @@ describe('cursor pagination', () => {
     },
   );
 
+  it('give the date and title orders the same snippets as the score order', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    const q = 'rechnung OR mietvertrag OR urlaub';
+    const snippetsOf = async (sort?: 'date_desc' | 'title') =>
+      Object.fromEntries(
+        (await e.search('t1', q, { limit: 50, ...(sort ? { sort } : {}) })).hits.map((h) => [h.docId, h.snippets]),
+      );
+    const byScore = await snippetsOf();
+    expect(Object.values(byScore).flat().length).toBeGreaterThan(2);
+    expect(await snippetsOf('date_desc')).toEqual(byScore);
+    expect(await snippetsOf('title')).toEqual(byScore);
+  });
+
   it('rejects a cursor of another sort order', async () => {
     const e = engine();
     await e.index.addDocuments('t1', CORPUS);

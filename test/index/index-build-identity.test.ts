@@ -68,7 +68,7 @@ function hashOf(h: Hash, v: unknown): void {
 /** Everything a built segment holds, hashed (toEqual on megabytes of typed arrays takes seconds). */
 function segmentDigest(s: BuiltSegment): string {
   const h = createHash('sha256');
-  for (const a of [s.norms, s.putDb, s.putKey, s.putEnd, s.bytes]) {
+  for (const a of [s.norms, s.putDb, s.putKey, s.putEnd, s.bytes, s.spans, s.spanEnd]) {
     hashOf(h, a.length);
     h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   }

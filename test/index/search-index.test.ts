@@ -3,10 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { analyse } from '../../src/index/analyser.js';
 import { type IndexDoc, InMemoryTextStore, SearchIndex, type SearchIndexOptions } from '../../src/index/index.js';
 import type { MatchVisitor } from '../../src/index/search-index.js';
 import { listSegments } from '../../src/index/segment-merger.js';
 import { testCipher } from '../helpers/index-cipher.js';
+import { rng } from '../helpers/rng.js';
 
 let dir: string;
 let root: RootDatabase;
@@ -165,6 +167,65 @@ describe('SearchIndex on a small German/English corpus', () => {
     expect(s.text.slice(h.start, h.end)).toBe('überweisen');
   });
 
+  it('highlights the words the index matched, from each document’s stored spans, through merges, updates and deletes', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    const shown = async (q: string) =>
+      Object.fromEntries(
+        (await idx.search('t1', q, { limit: 20, maxSnippets: 5 })).hits.map((h) => [
+          h.docId,
+          h.snippets.map((s) => [s.page, ...s.highlights.map((x) => s.text.slice(x.start, x.end))]),
+        ]),
+      );
+    const rechnungMueller = {
+      'de-rechnung': [[1, 'Müller', 'Rechnung']],
+      'de-mahnung': [[1, 'Mueller', 'Rechnungen']],
+    };
+    expect(await shown('Rechnung Müller')).toEqual(rechnungMueller);
+    // A match in the title only (de-erklaerung) has no snippet.
+    expect(await shown('Datenschutz*')).toEqual({ 'de-datenschutz': [[1, 'Datenschutzerklärung']], 'de-erklaerung': [] });
+    expect(await shown('"DE89 3704 0044 0532 0130 00"')).toEqual({ 'de-rechnung': [[2, 'DE89 3704 0044 0532 0130 00']] });
+    expect(await shown('RE-2024-0042 OR überweisen')).toEqual({
+      'de-rechnung': [
+        [1, 'RE-2024-0042'],
+        [2, 'überweisen'],
+      ],
+    });
+    // A word asked for in the title is shown where the body holds it too (stems included).
+    expect(await shown('title:Arbeitsvertrag')).toEqual({ 'de-vertrag': [[1, 'Arbeitsvertrag']] });
+    expect(await shown('title:running')).toEqual({ 'en-run': [[1, 'running', 'Runs']] });
+    await idx.merge({ force: true });
+    expect(await shown('Rechnung Müller')).toEqual(rechnungMueller);
+    // The same by document id (the date and title orders' hits), in the order asked; unknown ids get none.
+    const byId = await idx.highlights('t1', ['nope', 'de-mahnung'], ['mull', 'mueller', 'rechnung']);
+    expect(byId.map((m) => [...m.entries()])).toEqual([
+      [],
+      [
+        [
+          0,
+          [
+            { start: 5, end: 12, term: 0 },
+            { start: 21, end: 31, term: 2 },
+          ],
+        ],
+      ],
+    ]);
+    // An update's snippets come from its new text; a deleted document's spans are gone with it.
+    await idx.addDocuments('t1', [
+      { docId: 'de-mahnung', language: 'deu', fields: { body: ['Letzte Mahnung: Rechnung von Müller'] } },
+    ]);
+    expect((await shown('Rechnung Müller'))['de-mahnung']).toEqual([[1, 'Rechnung', 'Müller']]);
+    await idx.deleteDocument('t1', 'de-mahnung');
+    const spanKeys = () =>
+      [...idx.store.spans.getKeys({ start: ['t1'], end: ['t1', '\u{10FFFF}'] })].map((k) => (k as string[])[1]);
+    expect(spanKeys()).not.toContain('de-mahnung');
+    expect(spanKeys().sort()).toEqual(
+      CORPUS.map((d) => d.docId)
+        .filter((d) => d !== 'de-mahnung')
+        .sort(),
+    );
+  });
+
   it('paginates with a cursor', async () => {
     const idx = newIndex();
     await idx.addDocuments('t1', CORPUS);
@@ -271,6 +332,57 @@ describe('SearchIndex isolation, merging, rebuild', () => {
     expect(keysOf(store.deletes)).toEqual([]);
     expect([...store.meta.getKeys({ start: ['t1', 'garbage'], end: ['t1', 'garbage', '\u{10FFFF}'] })]).toEqual([]);
     expect(await ids(idx, 'alpha OR beta')).toEqual(expected);
+  });
+});
+
+describe('highlights from postings and spans', () => {
+  it('equal re-analysing every page, for hits deep in blocks of frequent words, before and after a merge', async () => {
+    const next = rng(11);
+    const VOCAB = ['Rechnung', 'Rechnungen', 'alpha', 'beta', 'gamma', 'Datenschutzerklärung', 'RE-2024-7', 'müller', 'x1'];
+    const docs: IndexDoc[] = Array.from({ length: 400 }, (_, d) => ({
+      docId: `d${d}`,
+      language: d % 3 === 0 ? 'eng' : 'deu',
+      fields: {
+        body: Array.from({ length: 1 + Math.floor(next() * 3) }, () =>
+          Array.from({ length: 5 + Math.floor(next() * 60) }, () => VOCAB[Math.floor(next() * VOCAB.length)]).join(' '),
+        ),
+      },
+    }));
+    const idx = newIndex();
+    for (let i = 0; i < docs.length; i += 100) await idx.addDocuments('t1', docs.slice(i, i + 100));
+    /** Each page's words yielding one of `terms`, in order, with the first matching term per word. */
+    const expected = (doc: IndexDoc, terms: string[]) => {
+      const out: [number, number, number, number][] = [];
+      let pos = 0;
+      for (const [p, text] of (doc.fields.body ?? []).entries())
+        pos = analyse(
+          text,
+          doc.language!,
+          (term, _q, start, end) => {
+            const t = terms.indexOf(term);
+            if (t >= 0) out.push([p, start, end, t]);
+          },
+          'index',
+          pos,
+        );
+      return out.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[3] - b[3]);
+    };
+    const check = async () => {
+      for (const terms of [['alpha'], ['rechnung', 'beta'], ['gamma', 'mull', 'datenschutzerklarung', 're-2024-7'], ['nichts']]) {
+        const got = await idx.highlights(
+          't1',
+          docs.map((d) => d.docId),
+          terms,
+        );
+        for (const [i, doc] of docs.entries()) {
+          const flat = [...got[i]!.entries()].flatMap(([p, hits]) => hits.map((h) => [p, h.start, h.end, h.term]));
+          expect(flat, `${doc.docId} ${terms}`).toEqual(expected(doc, terms));
+        }
+      }
+    };
+    await check();
+    await idx.merge({ force: true });
+    await check();
   });
 });
 

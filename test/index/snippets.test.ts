@@ -1,37 +1,65 @@
 import { describe, expect, it } from 'vitest';
-import { makeSnippets, SNIPPET_ANALYSED_CHARS } from '../../src/index/snippets.js';
+import { analyseDocument } from '../../src/index/analyse-document.js';
+import { makeSnippets } from '../../src/index/snippets.js';
+import { type SpanHit, spansAt } from '../../src/index/spans.js';
 
 const opts = { maxSnippets: 5, windowChars: 60 };
-const terms = new Set(['rechnung']);
 const filler = (n: number) => 'und der Vertrag '.repeat(Math.ceil(n / 16)).slice(0, n);
 
+/** Hits of every occurrence of `words` (as written) in each page, numbered by word. */
+function hitsOf(pages: readonly string[], words: readonly string[]): Map<number, SpanHit[]> {
+  const out = new Map<number, SpanHit[]>();
+  pages.forEach((text, p) => {
+    const hits: SpanHit[] = [];
+    for (const [term, w] of words.entries())
+      for (let at = text.indexOf(w); at >= 0; at = text.indexOf(w, at + 1)) hits.push({ start: at, end: at + w.length, term });
+    hits.sort((a, b) => a.start - b.start || a.term - b.term);
+    if (hits.length > 0) out.set(p, hits);
+  });
+  return out;
+}
+
+const shown = (snippets: ReturnType<typeof makeSnippets>) =>
+  snippets.map((s) => s.highlights.map((h) => s.text.slice(h.start, h.end)));
+
 describe('snippets', () => {
-  it('highlights the densest window of each page with hits, best first', () => {
+  it('show the densest window of each page with hits, best first', () => {
     const pages = [`${filler(200)} Rechnung ${filler(200)}`, `Rechnung und Rechnung, ${filler(100)}`, filler(300)];
-    const got = makeSnippets(pages, terms, 'deu', opts);
+    const got = makeSnippets(pages, hitsOf(pages, ['Rechnung']), opts);
     expect(got.map((s) => s.page)).toEqual([2, 1]);
-    expect(got.map((s) => s.highlights.map((h) => s.text.slice(h.start, h.end)))).toEqual([
-      ['Rechnung', 'Rechnung'],
-      ['Rechnung'],
-    ]);
+    expect(shown(got)).toEqual([['Rechnung', 'Rechnung'], ['Rechnung']]);
+    expect(got[1]!.text.startsWith('Vertrag')).toBe(false); // cut at whitespace: no word cut in half
   });
 
-  it('analyses a document only up to its budget of characters, cutting at a word boundary', () => {
-    // Page 1 holds a hit near its start, page 2 "Rechnungen" at 501–511, page 3 a hit at its start.
-    const pages = [`Rechnung ${filler(991)}`, `${filler(500)} Rechnungen ${filler(489)}`, `Rechnung ${filler(991)}`];
-    const snippets = (max?: number) => makeSnippets(pages, terms, 'deu', { ...opts, maxAnalysedChars: max });
-    const pagesOf = (max: number) => snippets(max).map((s) => s.page);
-    expect(snippets().map((s) => s.page)).toEqual([1, 2, 3]);
-    expect(pagesOf(3000)).toEqual([1, 2, 3]);
-    expect(pagesOf(2000)).toEqual([1, 2]);
-    // The budget ends in page 2 after its hit: the whole word is highlighted.
-    const page2 = snippets(1000 + 512).find((s) => s.page === 2);
-    expect(page2?.highlights.map((h) => page2.text.slice(h.start, h.end))).toEqual(['Rechnungen']);
-    // It ends inside "Rechnungen", just after "Rechnung": the page is analysed up to the space before it, not
-    // as far as the cut (where "Rechnung" would be a false hit).
-    expect(pagesOf(1000 + 509)).toEqual([1]);
-    expect(pagesOf(5)).toEqual([]);
-    // The default leaves room for long documents.
-    expect(SNIPPET_ANALYSED_CHARS).toBe(500_000);
+  it('rank windows holding more distinct terms above more hits of one', () => {
+    const page = `Rechnung Rechnung Rechnung ${filler(120)} Rechnung an Müller ${filler(120)}`;
+    const got = makeSnippets([page], hitsOf([page], ['Rechnung', 'Müller']), { ...opts, maxSnippets: 1 });
+    expect(shown(got)).toEqual([['Rechnung', 'Müller']]);
+  });
+
+  it('take one hit per word, and none past a page that changed since the hits were found', () => {
+    const page = `${filler(40)} Rechnung ${filler(40)}`;
+    const at = page.indexOf('Rechnung');
+    const both = new Map([
+      [
+        0,
+        [
+          { start: at, end: at + 8, term: 0 },
+          { start: at, end: at + 8, term: 1 },
+          { start: page.length - 7, end: page.length + 1, term: 0 },
+        ],
+      ],
+    ]);
+    expect(shown(makeSnippets([page], both, opts))).toEqual([['Rechnung']]);
+    expect(makeSnippets(['kurz'], both, opts)).toEqual([]);
+    expect(makeSnippets([page], new Map([[3, both.get(0)!]]), opts)).toEqual([]);
+  });
+
+  it('highlight the words the index found, from their stored spans', () => {
+    // Positions 1 (Rechnungen) and 5 (Datenschutzerklärung, a compound) of a German page.
+    const pages = ['Die Rechnungen und die neue Datenschutzerklärung liegen bei.'];
+    const doc = analyseDocument({ docId: 'd', fields: { body: pages } }, 'deu');
+    const got = makeSnippets(pages, spansAt(doc.spans, [1, 5], [0, 1]), opts);
+    expect(shown(got)).toEqual([['Rechnungen', 'Datenschutzerklärung']]);
   });
 });
