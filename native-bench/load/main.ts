@@ -16,6 +16,8 @@ const USAGE = `usage: npm run bench -- --load [options]
   --connections N        HTTP/2 connections (default 2)
   --upload-bytes N       plaintext size of each upload and seeded document (default 10240)
   --seed-docs N          documents uploaded before the run for get/download (default 50)
+  --settle-ms N          wait this long after the seeded documents are processed, so the run sees the index
+                         after the burst's background merges (default 0: right after processing)
   --deadline-ms N        per-request deadline (default 10000)
   --max-in-flight N      open mode: sends beyond this are counted as CLIENT_SATURATED (default 5000)
   --target HOST:PORT     use a running server (default: start one on loopback)
@@ -79,6 +81,7 @@ export async function loadMain(argv: string[]): Promise<number> {
       connections: { type: 'string', default: '2' },
       'upload-bytes': { type: 'string', default: '10240' },
       'seed-docs': { type: 'string', default: '50' },
+      'settle-ms': { type: 'string', default: '0' },
       'deadline-ms': { type: 'string', default: '10000' },
       'max-in-flight': { type: 'string', default: '5000' },
       target: { type: 'string' },
@@ -120,6 +123,7 @@ export async function loadMain(argv: string[]): Promise<number> {
     token: values.token ?? process.env.ARCHIVAR_TOKEN,
     connections: num('connections', values.connections, 1),
     seedDocs: num('seed-docs', values['seed-docs'], 0),
+    settleMs: num('settle-ms', values['settle-ms'], 0),
     uploadBytes: num('upload-bytes', values['upload-bytes'], 1),
     deadlineMs: num('deadline-ms', values['deadline-ms'], 1),
     serverSettings: values['pool-threads'] ? { 'pool-threads': values['pool-threads'] } : undefined,

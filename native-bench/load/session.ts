@@ -15,6 +15,8 @@ export interface SessionOptions {
   readonly token?: string | undefined;
   readonly connections: number;
   readonly seedDocs: number;
+  /** Milliseconds to wait after the seeded documents are processed (the burst's background merges). */
+  readonly settleMs?: number | undefined;
   readonly uploadBytes: number;
   readonly deadlineMs: number;
   readonly serverSettings?: Record<string, string> | undefined;
@@ -68,6 +70,7 @@ export async function openLoadSession(o: SessionOptions): Promise<LoadSession> {
     ids.push(res.documentId);
   }
   await server?.idle();
+  if (o.settleMs) await new Promise((r) => setTimeout(r, o.settleMs));
   const contexts = connections.map((c) => makeOpContext(c, ids, o.uploadBytes, o.deadlineMs));
   return {
     address,

@@ -16,7 +16,7 @@ const dir = process.argv[2];
 if (!dir) throw new Error('usage: index-size.ts DIR');
 const { docs } = JSON.parse(fs.readFileSync(path.join(dir, 'built.json'), 'utf8')) as { docs: number };
 const root = open({ path: path.join(dir, 'archivar.mdb'), readOnly: true, noSubdir: true });
-const NAMES = ['meta', 'dirs', 'terms', 'positions', 'large', 'norms', 'deletes', 'docs', 'ids', 'words'];
+const NAMES = ['meta', 'dirs', 'terms', 'positions', 'large', 'norms', 'deletes', 'docs', 'ids', 'words', 'spans'];
 const MB = (n: number) => +(n / 1e6).toFixed(1);
 const dbs: Record<string, { entries: number; pagesMB: number; valuesMB: number }> = {};
 for (const name of NAMES) {
