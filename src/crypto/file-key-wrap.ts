@@ -19,8 +19,8 @@ import { type RandomSource, secureRandom } from './random.js';
 import {
   ENVELOPE_TENANT,
   ENVELOPE_X25519,
-  encodeBinding,
   encodeSealedHeader,
+  encodeWithBinding,
   FILE_KEY_BYTES,
   type SealContext,
   type SealedHeader,
@@ -105,20 +105,19 @@ export function wrapFileKeyForTenant(
   random: RandomSource = secureRandom,
 ): Buffer {
   checkFileKey(fileKey);
-  const boundBinding = requireFullBinding(binding);
+  requireFullBinding(binding);
   const nonce = random(12);
   const prefix = Buffer.concat([Buffer.of(ENVELOPE_TENANT), keyIdToBytes(tenantKey.keyId), nonce]);
   const subkey = tenantSubkey(tenantKey);
-  const wrapped = gcmSeal(subkey, nonce, fileKey, tenantAad(streamHeader, prefix, boundBinding));
+  const wrapped = gcmSeal(subkey, nonce, fileKey, tenantAad(streamHeader, prefix, binding));
   wipe(subkey);
   return Buffer.concat([prefix, wrapped]);
 }
 
-function requireFullBinding(binding: SealContext): Buffer {
+function requireFullBinding(binding: SealContext): void {
   if (binding.tenantId === undefined || binding.documentId === undefined || binding.kind === undefined) {
     throw new TypeError('tenant envelopes need tenantId, documentId and kind');
   }
-  return encodeBinding(binding);
 }
 
 function tenantSubkey(tenantKey: TenantKey): Buffer {
@@ -127,8 +126,8 @@ function tenantSubkey(tenantKey: TenantKey): Buffer {
   return hkdfExpand('sha256', tenantKey.key, TENANT_SUBKEY_INFO, 32);
 }
 
-function tenantAad(streamHeader: Uint8Array, prefix: Uint8Array, binding: Buffer): Buffer {
-  return Buffer.concat([TENANT_AAD_LABEL, streamHeader, prefix, binding]);
+function tenantAad(streamHeader: Uint8Array, prefix: Uint8Array, binding: SealContext): Buffer {
+  return encodeWithBinding([TENANT_AAD_LABEL, streamHeader, prefix], binding);
 }
 
 /** Unwrap an X25519 envelope with the recipient's key pair (the server's or a downloader's). */
@@ -158,9 +157,13 @@ export function unwrapFileKeyForTenant(header: Uint8Array | SealedHeader, tenant
     throw new SealedFormatError('wrong-key', `object is wrapped to tenant key ${env.keyId}, not ${tenantKey.keyId}`);
   }
   const subkey = tenantSubkey(tenantKey);
-  const aad = tenantAad(h.stream.bytes, env.bytes.subarray(0, 29), requireFullBinding(binding));
-  const fileKey = gcmOpen(subkey, env.nonce, env.wrappedKey, aad);
-  wipe(subkey);
+  let fileKey: Buffer | undefined;
+  try {
+    requireFullBinding(binding);
+    fileKey = gcmOpen(subkey, env.nonce, env.wrappedKey, tenantAad(h.stream.bytes, env.bytes.subarray(0, 29), binding));
+  } finally {
+    wipe(subkey);
+  }
   if (!fileKey) throw new SealedFormatError('wrong-key', 'file key does not unwrap with this tenant key and binding');
   return fileKey;
 }
