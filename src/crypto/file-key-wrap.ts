@@ -39,6 +39,11 @@ import {
 export interface TenantKey {
   readonly keyId: KeyId;
   readonly key: Buffer;
+  /**
+   * The subkey that wraps file keys, when derived once by `withWrapKey` (saves an HMAC per open);
+   * otherwise derived per use. Whoever zeroes `key` must zero this too.
+   */
+  readonly wrapKey?: Buffer | undefined;
 }
 
 const X25519_INFO = Buffer.from('archivar/sealed/v1/x25519-file-key\0', 'latin1');
@@ -110,7 +115,7 @@ export function wrapFileKeyForTenant(
   const prefix = Buffer.concat([Buffer.of(ENVELOPE_TENANT), keyIdToBytes(tenantKey.keyId), nonce]);
   const subkey = tenantSubkey(tenantKey);
   const wrapped = gcmSeal(subkey, nonce, fileKey, tenantAad(streamHeader, prefix, binding));
-  wipe(subkey);
+  if (subkey !== tenantKey.wrapKey) wipe(subkey);
   return Buffer.concat([prefix, wrapped]);
 }
 
@@ -120,10 +125,23 @@ function requireFullBinding(binding: SealContext): void {
   }
 }
 
+/** The tenant's file-key wrapping key: its `wrapKey` if it has one (not to be wiped), else derived. */
 function tenantSubkey(tenantKey: TenantKey): Buffer {
-  if (tenantKey.key.byteLength !== 32) throw new SealedFormatError('wrong-key', 'tenant key must be 32 bytes');
+  return tenantKey.wrapKey ?? deriveTenantSubkey(tenantKey.key);
+}
+
+function deriveTenantSubkey(key: Buffer): Buffer {
+  if (key.byteLength !== 32) throw new SealedFormatError('wrong-key', 'tenant key must be 32 bytes');
   // A dedicated subkey: the tenant key may wrap other things later without sharing a GCM key.
-  return hkdfExpand('sha256', tenantKey.key, TENANT_SUBKEY_INFO, 32);
+  return hkdfExpand('sha256', key, TENANT_SUBKEY_INFO, 32);
+}
+
+/**
+ * The same tenant key with its file-key wrapping subkey derived once, for a holder that keeps the key
+ * for many opens (the keyring) and zeroes both when it drops them.
+ */
+export function withWrapKey(tenantKey: TenantKey): TenantKey {
+  return { keyId: tenantKey.keyId, key: tenantKey.key, wrapKey: deriveTenantSubkey(tenantKey.key) };
 }
 
 function tenantAad(streamHeader: Uint8Array, prefix: Uint8Array, binding: SealContext): Buffer {
@@ -162,7 +180,7 @@ export function unwrapFileKeyForTenant(header: Uint8Array | SealedHeader, tenant
     requireFullBinding(binding);
     fileKey = gcmOpen(subkey, env.nonce, env.wrappedKey, tenantAad(h.stream.bytes, env.bytes.subarray(0, 29), binding));
   } finally {
-    wipe(subkey);
+    if (subkey !== tenantKey.wrapKey) wipe(subkey);
   }
   if (!fileKey) throw new SealedFormatError('wrong-key', 'file key does not unwrap with this tenant key and binding');
   return fileKey;
