@@ -5,8 +5,8 @@
  * opening all N. Each side is a source tree (a folder holding `src/`, e.g. a copy of `src/` at another
  * commit with `node_modules` linked beside it); with two sides the rounds alternate A B, B A, … so this
  * machine's swings hit both alike. Prints per side the median and first quartile over rounds of the mean
- * wall µs per open and the median of the process CPU µs per open (user + system, GC threads included),
- * B/A of the medians and the median of B/A within each round. The same tree on both sides shows the
+ * wall µs per open, the medians of the process CPU µs (user + system, GC threads included) and of the
+ * minor page faults per open, B/A of the medians and the median of B/A within each round. The same tree on both sides shows the
  * noise floor.
  *
  *   flock /tmp/bench.lock npx tsx native-bench/probes/open-cost.ts A_DIR [B_DIR|-] [n=200] [rounds=30] [size=10240]
@@ -34,6 +34,7 @@ interface Side {
   readonly close: () => Promise<void>;
   readonly perRound: number[];
   readonly cpuPerRound: number[];
+  readonly faultsPerRound: number[];
 }
 
 async function side(name: string, dir: string): Promise<Side> {
@@ -65,10 +66,12 @@ async function side(name: string, dir: string): Promise<Side> {
     },
     perRound: [],
     cpuPerRound: [],
+    faultsPerRound: [],
   };
 }
 
 async function round(s: Side): Promise<void> {
+  const faults0 = process.resourceUsage().minorPageFault;
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   let bytes = 0;
@@ -78,6 +81,7 @@ async function round(s: Side): Promise<void> {
   if (bytes !== N * SIZE) throw new Error('short open');
   s.perRound.push(us);
   s.cpuPerRound.push((cpu.user + cpu.system) / N);
+  s.faultsPerRound.push((process.resourceUsage().minorPageFault - faults0) / N);
 }
 
 const sides: Side[] = [await side('A', aDir)];
@@ -87,6 +91,7 @@ for (let r = 0; r < 5; r++) for (const s of sides) await round(s);
 for (const s of sides) {
   s.perRound.length = 0;
   s.cpuPerRound.length = 0;
+  s.faultsPerRound.length = 0;
 }
 for (let r = 0; r < ROUNDS; r++) {
   const order = r % 2 ? [...sides].reverse() : sides;
@@ -99,6 +104,7 @@ for (const s of sides) {
     p50us: +at(s.perRound, 0.5).toFixed(2),
     p25us: +at(s.perRound, 0.25).toFixed(2),
     cpuP50us: +at(s.cpuPerRound, 0.5).toFixed(2),
+    faultsP50: +at(s.faultsPerRound, 0.5).toFixed(2),
   };
 }
 if (sides.length === 2) {
