@@ -160,6 +160,28 @@ function cryptInto(cipher: { update(data: Uint8Array): Buffer }, input: Uint8Arr
 }
 
 /**
+ * Opens a whole body that is shorter than one full ciphertext chunk, so it can only be the final
+ * chunk 0: what ChunkDecryptor does for such a body (same checks, errors and messages), without its
+ * two chunk-sized buffers. The plaintext is a Buffer of its own.
+ */
+export function openOnlyChunk(keys: Pick<ChunkKeys, 'key' | 'baseNonce'>, body: Uint8Array, chunkSize: number): Buffer {
+  checkChunkSize(chunkSize);
+  if (body.byteLength >= chunkSize + TAG_BYTES) throw new RangeError('openOnlyChunk: body holds a full chunk');
+  if (body.byteLength < TAG_BYTES) throw new SealedFormatError('truncated', 'sealed stream is truncated');
+  const ctLen = body.byteLength - TAG_BYTES;
+  const decipher = createDecipheriv('aes-256-gcm', keys.key, chunkNonce(keys.baseNonce, 0), { authTagLength: TAG_BYTES });
+  decipher.setAuthTag(body.subarray(ctLen));
+  const plain = decipher.update(body.subarray(0, ctLen));
+  try {
+    decipher.final();
+  } catch {
+    plain.fill(0);
+    throw new SealedFormatError('authentication-failed', 'sealed chunk 0 failed authentication (final chunk)');
+  }
+  return plain;
+}
+
+/**
  * Streaming decryptor over arbitrarily framed ciphertext. A full ciphertext chunk is authenticated as
  * soon as it is complete (decrypted in place when it lies within one input piece), but its plaintext
  * is released only once at least one more byte arrived: at the end of input a full-size chunk means

@@ -19,8 +19,8 @@ import { type RandomSource, secureRandom } from './random.js';
 import {
   ENVELOPE_TENANT,
   ENVELOPE_X25519,
-  encodeBinding,
   encodeSealedHeader,
+  encodeWithBinding,
   FILE_KEY_BYTES,
   type SealContext,
   type SealedHeader,
@@ -39,6 +39,11 @@ import {
 export interface TenantKey {
   readonly keyId: KeyId;
   readonly key: Buffer;
+  /**
+   * The subkey that wraps file keys, when derived once by `withWrapKey` (saves an HMAC per open);
+   * otherwise derived per use. Whoever zeroes `key` must zero this too.
+   */
+  readonly wrapKey?: Buffer | undefined;
 }
 
 const X25519_INFO = Buffer.from('archivar/sealed/v1/x25519-file-key\0', 'latin1');
@@ -105,30 +110,42 @@ export function wrapFileKeyForTenant(
   random: RandomSource = secureRandom,
 ): Buffer {
   checkFileKey(fileKey);
-  const boundBinding = requireFullBinding(binding);
+  requireFullBinding(binding);
   const nonce = random(12);
   const prefix = Buffer.concat([Buffer.of(ENVELOPE_TENANT), keyIdToBytes(tenantKey.keyId), nonce]);
   const subkey = tenantSubkey(tenantKey);
-  const wrapped = gcmSeal(subkey, nonce, fileKey, tenantAad(streamHeader, prefix, boundBinding));
-  wipe(subkey);
+  const wrapped = gcmSeal(subkey, nonce, fileKey, tenantAad(streamHeader, prefix, binding));
+  if (subkey !== tenantKey.wrapKey) wipe(subkey);
   return Buffer.concat([prefix, wrapped]);
 }
 
-function requireFullBinding(binding: SealContext): Buffer {
+function requireFullBinding(binding: SealContext): void {
   if (binding.tenantId === undefined || binding.documentId === undefined || binding.kind === undefined) {
     throw new TypeError('tenant envelopes need tenantId, documentId and kind');
   }
-  return encodeBinding(binding);
 }
 
+/** The tenant's file-key wrapping key: its `wrapKey` if it has one (not to be wiped), else derived. */
 function tenantSubkey(tenantKey: TenantKey): Buffer {
-  if (tenantKey.key.byteLength !== 32) throw new SealedFormatError('wrong-key', 'tenant key must be 32 bytes');
-  // A dedicated subkey: the tenant key may wrap other things later without sharing a GCM key.
-  return hkdfExpand('sha256', tenantKey.key, TENANT_SUBKEY_INFO, 32);
+  return tenantKey.wrapKey ?? deriveTenantSubkey(tenantKey.key);
 }
 
-function tenantAad(streamHeader: Uint8Array, prefix: Uint8Array, binding: Buffer): Buffer {
-  return Buffer.concat([TENANT_AAD_LABEL, streamHeader, prefix, binding]);
+function deriveTenantSubkey(key: Buffer): Buffer {
+  if (key.byteLength !== 32) throw new SealedFormatError('wrong-key', 'tenant key must be 32 bytes');
+  // A dedicated subkey: the tenant key may wrap other things later without sharing a GCM key.
+  return hkdfExpand('sha256', key, TENANT_SUBKEY_INFO, 32);
+}
+
+/**
+ * The same tenant key with its file-key wrapping subkey derived once, for a holder that keeps the key
+ * for many opens (the keyring) and zeroes both when it drops them.
+ */
+export function withWrapKey(tenantKey: TenantKey): TenantKey {
+  return { keyId: tenantKey.keyId, key: tenantKey.key, wrapKey: deriveTenantSubkey(tenantKey.key) };
+}
+
+function tenantAad(streamHeader: Uint8Array, prefix: Uint8Array, binding: SealContext): Buffer {
+  return encodeWithBinding([TENANT_AAD_LABEL, streamHeader, prefix], binding);
 }
 
 /** Unwrap an X25519 envelope with the recipient's key pair (the server's or a downloader's). */
@@ -158,9 +175,13 @@ export function unwrapFileKeyForTenant(header: Uint8Array | SealedHeader, tenant
     throw new SealedFormatError('wrong-key', `object is wrapped to tenant key ${env.keyId}, not ${tenantKey.keyId}`);
   }
   const subkey = tenantSubkey(tenantKey);
-  const aad = tenantAad(h.stream.bytes, env.bytes.subarray(0, 29), requireFullBinding(binding));
-  const fileKey = gcmOpen(subkey, env.nonce, env.wrappedKey, aad);
-  wipe(subkey);
+  let fileKey: Buffer | undefined;
+  try {
+    requireFullBinding(binding);
+    fileKey = gcmOpen(subkey, env.nonce, env.wrappedKey, tenantAad(h.stream.bytes, env.bytes.subarray(0, 29), binding));
+  } finally {
+    if (subkey !== tenantKey.wrapKey) wipe(subkey);
+  }
   if (!fileKey) throw new SealedFormatError('wrong-key', 'file key does not unwrap with this tenant key and binding');
   return fileKey;
 }

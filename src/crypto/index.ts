@@ -9,6 +9,7 @@ export {
   type TenantKey,
   unwrapFileKeyForTenant,
   unwrapFileKeyX25519,
+  withWrapKey,
   wrapFileKeyForTenant,
   wrapFileKeyToX25519,
 } from './file-key-wrap.js';

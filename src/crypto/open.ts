@@ -6,7 +6,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { constantTimeEqual, wipe } from './bytes.js';
-import { ChunkDecryptor, deriveAndCheckChunkKeys, TAG_BYTES } from './chunked-aead.js';
+import { ChunkDecryptor, deriveAndCheckChunkKeys, openOnlyChunk, TAG_BYTES } from './chunked-aead.js';
 import { SealedFormatError } from './errors.js';
 import { type OpenKey, resolveFileKey } from './file-key-wrap.js';
 import { slices } from './seal.js';
@@ -18,7 +18,7 @@ import {
   TRAILER_BYTES,
   toSealedHeader,
 } from './sealed-format.js';
-import { BoundedDecompressor } from './zstd.js';
+import { BoundedDecompressor, decompressFrameInto } from './zstd.js';
 
 export interface OpenOptions {
   /** Hard cap on the decompressed size: exceeding it throws 'too-large' before allocating more. */
@@ -105,56 +105,28 @@ function chunkKeysFor(header: SealedHeader, key: OpenKey, context: SealContext |
   }
 }
 
+/** zstd's worst-case expansion is ~1/256 plus block headers: a message bigger than this is not honest. */
+function maxMessageBytes(maxPlaintextBytes: number): number {
+  return maxPlaintextBytes + Math.ceil(maxPlaintextBytes / 128) + 65_536 + TRAILER_BYTES;
+}
+
 /**
- * Incremental opener (push style): write ciphertext of any framing, get verified plaintext back;
- * end() checks the final chunk and the trailer. Validates header and key in the constructor.
+ * The message layer (zstd frame || trailer) of authenticated plaintext pieces: bounded decompression,
+ * then the trailer check (length + SHA-256).
  */
-export class Opener {
-  private readonly decryptor: ChunkDecryptor;
+class MessageDecoder {
   private readonly decompressor: BoundedDecompressor;
   private readonly splitter = new TrailerSplitter();
   private readonly hash: Hash = createHash('sha256');
   private readonly maxMessageBytes: number;
-  private result: OpenSummary | undefined;
 
-  constructor(header: Uint8Array | SealedHeader, key: OpenKey, options: OpenOptions) {
-    const max = checkedLimit(options.maxPlaintextBytes, 'maxPlaintextBytes');
-    const h = toSealedHeader(header);
-    this.decryptor = new ChunkDecryptor(chunkKeysFor(h, key, options.context), h.stream.chunkSize);
-    this.decompressor = new BoundedDecompressor(max);
-    // zstd's worst-case expansion is ~1/256 plus block headers: anything bigger is not honest.
-    this.maxMessageBytes = max + Math.ceil(max / 128) + 65_536 + TRAILER_BYTES;
+  constructor(maxPlaintextBytes: number) {
+    this.decompressor = new BoundedDecompressor(maxPlaintextBytes);
+    this.maxMessageBytes = maxMessageBytes(maxPlaintextBytes);
   }
 
-  /** Yields verified plaintext lazily (at most one zstd output buffer at a time). */
-  *write(ciphertext: Uint8Array): Generator<Buffer, void, undefined> {
-    // Each message piece is a view of the decryptor's reused buffer, consumed before the next.
-    for (const piece of this.decryptor.pushViews(ciphertext)) yield* this.consume(piece);
-  }
-
-  /** Final chunk, then the trailer check; the last plaintext is yielded before the check. */
-  *end(): Generator<Buffer, void, undefined> {
-    yield* this.consume(this.decryptor.finishView());
-    this.decompressor.end();
-    const trailer = this.splitter.trailer();
-    const digest = this.hash.digest();
-    if (trailer.plaintextBytes !== this.decompressor.outputBytes || !constantTimeEqual(trailer.digest, digest)) {
-      throw new SealedFormatError('digest-mismatch', 'plaintext digest does not match the sealed content id');
-    }
-    this.result = {
-      plaintextBytes: this.decompressor.outputBytes,
-      contentDigest: digest,
-      contentId: digest.toString('hex'),
-      chunkCount: this.decryptor.chunkCount,
-    };
-  }
-
-  get summary(): OpenSummary {
-    if (!this.result) throw new Error('Opener: summary before end');
-    return this.result;
-  }
-
-  private *consume(piece: Buffer): Generator<Buffer, void, undefined> {
+  /** Yields the decompressed plaintext of `piece` (which may be a view of a reused buffer). */
+  *write(piece: Buffer): Generator<Buffer, void, undefined> {
     for (const compressed of this.splitter.push(piece)) {
       if (this.splitter.total > this.maxMessageBytes) {
         throw new SealedFormatError('too-large', 'sealed payload exceeds the size limit');
@@ -164,6 +136,57 @@ export class Opener {
         yield plain;
       }
     }
+  }
+
+  /** End of message: the frame must be complete and the plaintext must match the trailer. */
+  end(): { plaintextBytes: number; contentDigest: Buffer } {
+    this.decompressor.end();
+    const trailer = this.splitter.trailer();
+    const digest = this.hash.digest();
+    if (trailer.plaintextBytes !== this.decompressor.outputBytes || !constantTimeEqual(trailer.digest, digest)) {
+      throw new SealedFormatError('digest-mismatch', 'plaintext digest does not match the sealed content id');
+    }
+    return { plaintextBytes: this.decompressor.outputBytes, contentDigest: digest };
+  }
+}
+
+/**
+ * Incremental opener (push style): write ciphertext of any framing, get verified plaintext back;
+ * end() checks the final chunk and the trailer. Validates header and key in the constructor.
+ */
+export class Opener {
+  private readonly decryptor: ChunkDecryptor;
+  private readonly message: MessageDecoder;
+  private result: OpenSummary | undefined;
+
+  constructor(header: Uint8Array | SealedHeader, key: OpenKey, options: OpenOptions) {
+    const max = checkedLimit(options.maxPlaintextBytes, 'maxPlaintextBytes');
+    const h = toSealedHeader(header);
+    this.decryptor = new ChunkDecryptor(chunkKeysFor(h, key, options.context), h.stream.chunkSize);
+    this.message = new MessageDecoder(max);
+  }
+
+  /** Yields verified plaintext lazily (at most one zstd output buffer at a time). */
+  *write(ciphertext: Uint8Array): Generator<Buffer, void, undefined> {
+    // Each message piece is a view of the decryptor's reused buffer, consumed before the next.
+    for (const piece of this.decryptor.pushViews(ciphertext)) yield* this.message.write(piece);
+  }
+
+  /** Final chunk, then the trailer check; the last plaintext is yielded before the check. */
+  *end(): Generator<Buffer, void, undefined> {
+    yield* this.message.write(this.decryptor.finishView());
+    const { plaintextBytes, contentDigest } = this.message.end();
+    this.result = {
+      plaintextBytes,
+      contentDigest,
+      contentId: contentDigest.toString('hex'),
+      chunkCount: this.decryptor.chunkCount,
+    };
+  }
+
+  get summary(): OpenSummary {
+    if (!this.result) throw new Error('Opener: summary before end');
+    return this.result;
   }
 }
 
@@ -206,13 +229,49 @@ export function openStream(
   return { [Symbol.asyncIterator]: () => iterator, summary: done.promise };
 }
 
-/** Open a whole sealed object (header || body) held in memory. */
+/**
+ * Open a whole sealed object (header || body) held in memory. A body shorter than one full chunk
+ * (e.g. a document's extracted text) takes a one-shot path; every other body, and any message the
+ * one-shot path does not accept as it stands, goes through the streaming opener, so results and
+ * errors are the same either way.
+ */
 export function openBuffer(sealed: Uint8Array, key: OpenKey, options: OpenOptions): Buffer {
   const { header, body } = splitSealed(sealed);
+  if (body.byteLength < header.stream.chunkSize + TAG_BYTES) {
+    const max = checkedLimit(options.maxPlaintextBytes, 'maxPlaintextBytes');
+    const message = openOnlyChunk(chunkKeysFor(header, key, options.context), body, header.stream.chunkSize);
+    return decodeWholeMessage(message, max);
+  }
   const opener = new Opener(header, key, options);
   const parts: Buffer[] = [];
   for (const slice of slices(body)) parts.push(...opener.write(slice));
   parts.push(...opener.end());
+  return Buffer.concat(parts);
+}
+
+/**
+ * zstd frame || trailer, all authenticated and in memory: decompressed in one call into a buffer of
+ * the length the trailer states (at most the limit), then hashed once. Whatever that does not accept
+ * (bad frame, data after it, a trailer whose length or digest is not the output's, a message over the
+ * size cap) is decoded again by MessageDecoder, which raises the streaming path's error.
+ */
+function decodeWholeMessage(message: Buffer, maxPlaintextBytes: number): Buffer {
+  const end = message.byteLength - TRAILER_BYTES;
+  if (end > 0 && message.byteLength <= maxMessageBytes(maxPlaintextBytes)) {
+    const stated = message.readBigUInt64BE(end);
+    if (stated <= BigInt(maxPlaintextBytes)) {
+      const out = Buffer.allocUnsafe(Number(stated));
+      const written = decompressFrameInto(message.subarray(0, end), out);
+      if (written === out.byteLength) {
+        const digest = createHash('sha256').update(out).digest();
+        if (constantTimeEqual(digest, message.subarray(end + 8))) return out;
+      }
+      out.fill(0);
+    }
+  }
+  const decoder = new MessageDecoder(maxPlaintextBytes);
+  const parts = [...decoder.write(message)];
+  decoder.end();
   return Buffer.concat(parts);
 }
 

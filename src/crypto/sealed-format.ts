@@ -86,21 +86,49 @@ export interface SealedHeader {
   readonly byteLength: number;
 }
 
-/** Encodes one binding field: 0x00 absent, or 0x01 || u16 BE length || UTF-8. */
-function bindingField(value: string | undefined): Buffer {
-  if (value === undefined) return Buffer.of(0);
-  const bytes = Buffer.from(value, 'utf8');
-  if (bytes.byteLength > MAX_BINDING_FIELD_BYTES) throw new RangeError('binding field too long');
-  return Buffer.concat([Buffer.of(1), u16be(bytes.byteLength), bytes]);
+/** Bytes of one binding field: 0x00 absent, or 0x01 || u16 BE length || UTF-8. */
+function bindingFieldBytes(value: string | undefined): number {
+  if (value === undefined) return 1;
+  const length = Buffer.byteLength(value, 'utf8');
+  if (length > MAX_BINDING_FIELD_BYTES) throw new RangeError('binding field too long');
+  return 3 + length;
+}
+
+function writeBindingField(out: Buffer, offset: number, value: string | undefined): number {
+  if (value === undefined) {
+    out[offset] = 0;
+    return offset + 1;
+  }
+  out[offset] = 1;
+  const length = out.write(value, offset + 3, 'utf8');
+  out.writeUInt16BE(length, offset + 1);
+  return offset + 3 + length;
+}
+
+/** `prefix || encodeBinding(context)` in one buffer: every open encodes its binding twice. */
+export function encodeWithBinding(prefix: readonly Uint8Array[], context: SealContext | undefined): Buffer {
+  const t = context?.tenantId;
+  const d = context?.documentId;
+  const k = context?.kind;
+  let offset = 0;
+  for (const p of prefix) offset += p.byteLength;
+  const out = Buffer.allocUnsafe(offset + bindingFieldBytes(t) + bindingFieldBytes(d) + bindingFieldBytes(k));
+  offset = 0;
+  for (const p of prefix) {
+    out.set(p, offset);
+    offset += p.byteLength;
+  }
+  writeBindingField(out, writeBindingField(out, writeBindingField(out, offset, t), d), k);
+  return out;
 }
 
 export function encodeBinding(context: SealContext | undefined): Buffer {
-  return Buffer.concat([bindingField(context?.tenantId), bindingField(context?.documentId), bindingField(context?.kind)]);
+  return encodeWithBinding([], context);
 }
 
 /** The C2SP context: label || header bytes 0..7 (magic, version, suite, compression, n) || binding. */
 export function chunkContext(streamHeader: Uint8Array, context: SealContext | undefined): Buffer {
-  return Buffer.concat([CONTEXT_LABEL, streamHeader.subarray(0, 8), encodeBinding(context)]);
+  return encodeWithBinding([CONTEXT_LABEL, streamHeader.subarray(0, 8)], context);
 }
 
 export function encodeStreamHeader(chunkSizeLog2: number, salt: Uint8Array, commitment: Uint8Array): Buffer {

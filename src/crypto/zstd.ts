@@ -176,3 +176,27 @@ export class BoundedDecompressor {
     if (dctx && idleDCtx.length < MAX_IDLE_DCTX) idleDCtx.push(dctx);
   }
 }
+
+/**
+ * Decompresses `src` into `dst` in one call when `src` is exactly one complete frame (same window
+ * limit as BoundedDecompressor) whose whole output fits `dst`; returns the bytes written, or
+ * undefined for anything else (malformed, incomplete, data after the frame, output that would not
+ * fit), where the caller runs BoundedDecompressor for the exact error. Never writes beyond `dst`.
+ */
+export function decompressFrameInto(src: Uint8Array, dst: Buffer): number | undefined {
+  if (src.byteLength === 0) return undefined;
+  const dctx = take(idleDCtx, () => new zstd.DCtx());
+  dctx.setParameter(zstd.DParameter.windowLogMax, ZSTD_WINDOW_LOG_MAX);
+  let ret: number;
+  let produced: number;
+  let consumed: number;
+  try {
+    [ret, produced, consumed] = dctx.decompressStream(dst, src);
+  } catch {
+    return undefined; // a failed context is left to the GC, as BoundedDecompressor does
+  }
+  // ret 0: the frame ended and everything it holds was flushed into dst.
+  if (ret !== 0 || consumed !== src.byteLength) return undefined;
+  if (idleDCtx.length < MAX_IDLE_DCTX) idleDCtx.push(dctx);
+  return produced;
+}

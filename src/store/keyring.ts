@@ -16,6 +16,7 @@ import {
   type TenantKey,
   unwrapServerKey,
   unwrapTenantKey,
+  withWrapKey,
   type X25519KeyPair,
 } from '../crypto/index.js';
 import type { Logger } from '../server/logger.js';
@@ -99,8 +100,19 @@ export class Keyring {
       await db.ifNoExists(tenantId, () => db.put(tenantId, created.wrapped));
       wrapped = db.get(tenantId) as Buffer;
     }
-    const key = await unwrapTenantKey(this.#master, wrapped);
-    if (this.#shredded.has(tenantId)) throw new TenantErasedError(tenantId);
+    const unwrapped = await unwrapTenantKey(this.#master, wrapped);
+    if (this.#shredded.has(tenantId)) {
+      unwrapped.key.fill(0);
+      throw new TenantErasedError(tenantId);
+    }
+    // A concurrent call got here first: keep one copy, the one shredTenant will zero.
+    const raced = this.#tenantKeys.get(tenantId);
+    if (raced) {
+      unwrapped.key.fill(0);
+      return raced;
+    }
+    // Its file-key wrapping subkey is derived once here and zeroed with it (shredTenant).
+    const key = withWrapKey(unwrapped);
     this.#tenantKeys.set(tenantId, key);
     return key;
   }
@@ -145,7 +157,9 @@ export class Keyring {
   /** Crypto-shredding: after this nothing sealed for the tenant can be opened again. */
   async shredTenant(tenantId: string): Promise<void> {
     this.#shredded.add(tenantId);
-    this.#tenantKeys.get(tenantId)?.key.fill(0);
+    const key = this.#tenantKeys.get(tenantId);
+    key?.key.fill(0);
+    key?.wrapKey?.fill(0);
     this.#tenantKeys.delete(tenantId);
     this.records.forget(tenantId);
     await this.#store.db('tenantKeys').remove(tenantId);
