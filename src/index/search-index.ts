@@ -26,9 +26,9 @@ import {
 import {
   decodeNorm,
   decodeSkipTable,
-  FIELD_POSITION_SHIFT,
   FIELDS,
   type FieldName,
+  MAX_FIELD_POSITION,
   NUM_FIELDS,
   readDf,
   type SkipTable,
@@ -558,9 +558,10 @@ export class SearchIndex {
         for (const i of list) {
           const doc = hits[i]!.at[1];
           if (walk.doc > doc || walk.advance(doc) !== doc) continue;
-          // Field-based positions, the body's (field 0) first.
+          // Field-based positions, the body's (field 0) first; the last one a field can hold also stands for
+          // every position past it (fieldPosition), so it names no word.
           for (const q of walk.positions()) {
-            if (q >= FIELD_POSITION_SHIFT) break;
+            if (q >= MAX_FIELD_POSITION) break;
             positions[i]!.push(q);
             termOf[i]!.push(t);
           }
