@@ -139,7 +139,7 @@ export function analyseDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage
   const { lengths, textChars } = analyseFields(doc, language, sink, (f, t, position) => {
     field = f;
     text = t;
-    if (f === 0) spans.page(position);
+    if (f === 0) spans.page(position, t);
   });
   return {
     docId: doc.docId,

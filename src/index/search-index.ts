@@ -59,7 +59,7 @@ import { prefixTerms, termPositionsReader, termPostings } from './segment-format
 import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMerges } from './segment-merger.js';
 import { buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
 import { makeSnippets, type Snippet } from './snippets.js';
-import { type SpanHit, spansAt } from './spans.js';
+import { type PageHits, spansAt } from './spans.js';
 import type { TextStore } from './text-store.js';
 import { allSteps, inSlices, type Slicer } from './warm-up.js';
 
@@ -449,7 +449,7 @@ export class SearchIndex {
       terms: new Set(),
     };
     const withSnippets = this.#textStore !== undefined && options.snippets !== false;
-    let highlights: Map<number, SpanHit[]>[] = [];
+    let highlights: Map<number, PageHits>[] = [];
     if (compiled !== undefined && k > offset) {
       const txn = this.store.root.useReadTransaction();
       try {
@@ -493,7 +493,7 @@ export class SearchIndex {
    * A hit's snippets from its highlights (`highlights`, by page index): the pages' densest windows
    * (snippets.ts), at most `max` (default maxSnippets).
    */
-  snippets(pages: readonly string[], highlights: ReadonlyMap<number, readonly SpanHit[]>, max?: number): Snippet[] {
+  snippets(pages: readonly string[], highlights: ReadonlyMap<number, PageHits>, max?: number): Snippet[] {
     return makeSnippets(pages, highlights, {
       maxSnippets: max ?? this.#opts.maxSnippets,
       windowChars: this.#opts.snippetChars,
@@ -505,7 +505,7 @@ export class SearchIndex {
    * by page index; an empty map for a document not in the index. For hits found elsewhere than `search`
    * (the date and title orders, engine.ts).
    */
-  async highlights(tenantId: string, docIds: readonly string[], terms: readonly string[]): Promise<Map<number, SpanHit[]>[]> {
+  async highlights(tenantId: string, docIds: readonly string[], terms: readonly string[]): Promise<Map<number, PageHits>[]> {
     checkTenant(tenantId);
     await this.store.cipher.ready(tenantId);
     const txn = this.store.root.useReadTransaction();
@@ -519,7 +519,7 @@ export class SearchIndex {
         at.push(i);
       }
       const found = this.#highlightsIn(tenantId, located, terms, txn);
-      const out = docIds.map(() => new Map<number, SpanHit[]>());
+      const out = docIds.map(() => new Map<number, PageHits>());
       for (const [j, i] of at.entries()) out[i] = found[j]!;
       return out;
     } finally {
@@ -539,7 +539,7 @@ export class SearchIndex {
     transaction: Transaction,
     postingsOf: (term: string, segmentId: number) => Uint8Array | undefined = (term, segmentId) =>
       termPostings(this.store, tenantId, segmentId, term, transaction),
-  ): Map<number, SpanHit[]>[] {
+  ): Map<number, PageHits>[] {
     const positions: number[][] = hits.map(() => []);
     const termOf: number[][] = hits.map(() => []);
     // Per segment its hits in doc order, so each term's postings are walked forward once.
@@ -560,7 +560,10 @@ export class SearchIndex {
           if (walk.doc > doc || walk.advance(doc) !== doc) continue;
           // Field-based positions, the body's (field 0) first; the last one a field can hold also stands for
           // every position past it (fieldPosition), so it names no word.
-          for (const q of walk.positions()) {
+          const found = walk.positions();
+          const n = Math.min(found.length, HIGHLIGHT_POSITIONS);
+          for (let j = 0; j < n; j++) {
+            const q = found[j]!;
             if (q >= MAX_FIELD_POSITION) break;
             positions[i]!.push(q);
             termOf[i]!.push(t);
@@ -921,6 +924,13 @@ type Snapshot = {
   terms: Set<string>;
   postingsOf?: (term: string, segmentId: number) => Uint8Array | undefined;
 };
+
+/**
+ * A hit's first occurrences of each term that its snippets are chosen from: a word that occurs thousands of
+ * times in a long document would otherwise cost a span and a sort entry each (the windows then come from
+ * its first pages, as Elasticsearch's highlighter stops at max_analyzed_offset).
+ */
+const HIGHLIGHT_POSITIONS = 1000;
 
 /** A document and where it lies in the index ([segment id, local doc]). */
 type Located = { docId: string; at: HitKey };

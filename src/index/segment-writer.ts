@@ -255,7 +255,7 @@ export class SegmentBuilder {
       (f, t, position) => {
         field = f;
         text = t;
-        if (f === 0) spans.page(position);
+        if (f === 0) spans.page(position, t);
       },
       idSink,
     );

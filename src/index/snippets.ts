@@ -4,7 +4,7 @@
  * umlaut variants, compound parts, codes), mapped to characters by the spans stored at index time
  * (spans.ts): no page is re-analysed.
  */
-import type { SpanHit } from './spans.js';
+import { type PageHits, type SpanHit, samePage } from './spans.js';
 
 export interface Highlight {
   start: number;
@@ -26,21 +26,21 @@ export interface SnippetOptions {
 
 /**
  * The best windows of `pages` given their hits (`highlights`: by page index, each page's in text order; a
- * hit's `term` tells the query's terms apart): at most one per page, best first.
+ * hit's `term` tells the query's terms apart): at most one per page, best first. A page whose text is not the
+ * one its hits were found in (replaced after the index snapshot) gives none.
  */
 export function makeSnippets(
   pages: readonly string[],
-  highlights: ReadonlyMap<number, readonly SpanHit[]>,
+  highlights: ReadonlyMap<number, PageHits>,
   opts: SnippetOptions,
 ): Snippet[] {
   const candidates: { page: number; score: number; from: number; to: number; hits: SpanHit[] }[] = [];
   for (const [p, found] of highlights) {
     const text = pages[p];
-    if (text === undefined) continue;
-    // One hit per word (a word can match several terms); none past the text (it changed since the snapshot).
+    if (text === undefined || !samePage(text, found)) continue;
+    // One hit per word (a word can match several terms).
     const hits: SpanHit[] = [];
-    for (const h of found) {
-      if (h.end > text.length) break;
+    for (const h of found.hits) {
       const last = hits[hits.length - 1];
       if (last === undefined || last.start !== h.start) hits.push(h);
     }

@@ -5,14 +5,20 @@
  * instead of re-analysing every page of every hit for every search (~26 ms per million characters on the
  * thread that serves every RPC; docs/performance.md, "Search over gRPC with snippets").
  *
- * Layout of one document: varint pages, then per page: varint positions, varint bytes, and one entry per
- * position of the page in order. An entry is the gap from the previous span's end (0 at the page start) and
- * the span's length: one byte (gap << 4 | length) when gap ≤ 14 and length ≤ 15, else 0xF0 followed by the
- * zig-zagged gap and the length as varints (an IBAN's span covers the words after its first, so a gap can
- * be negative). A position without a term (a word that yields none) is the entry 0: an empty span.
- * About one byte per word; a page's entries are skipped whole when none of its positions is asked for.
+ * Layout of one document: varint pages, then per page: varint positions, varint bytes, varint length and
+ * 4 bytes hash (hashRange) of the page text the spans were taken from (a hit's text is opened after the
+ * index snapshot, and may have been replaced since: its spans are then not used), and one entry per
+ * position of the page in order, in 4-bit units (low half of a byte first). An entry is the gap from the
+ * previous span's end (0 at the page start) and the span's length. The common word, one character after the
+ * last (84 % of words in the benchmark corpus), is one unit: its length, 1..15. Any other is a 0 unit and a
+ * byte of two units, (gap << 4 | length) for gap ≤ 14 and length ≤ 15, or 0xF0 and then the zig-zagged gap
+ * and the length as varints of two units a byte (an IBAN's span covers the words after its first, so a gap
+ * can be negative). A position without a term (a word that yields none) is the byte 0: an empty span.
+ * About 0.66 byte per word here (the entropy of (gap, length) is 0.51); a page's entries are skipped whole
+ * when none of its positions is asked for.
  */
-import { ByteWriter, readVarint } from './postings-codec.js';
+import { ByteWriter, MAX_FIELD_POSITION, readVarint } from './postings-codec.js';
+import { hashRange } from './slice-table.js';
 
 const ESCAPE = 0xf0;
 
@@ -25,6 +31,16 @@ export class SpanWriter {
   #pageFrom = 0;
   #next = 0;
   #prevEnd = 0;
+  /** The page's last byte holds one unit so far. */
+  #half = false;
+  /** The page text's length and hash. */
+  #length = 0;
+  #hash = 0;
+  /** Where the last entry's units start, the span it holds, and the previous span's end before it. */
+  #lastAt = 0;
+  #lastStart = 0;
+  #lastEnd = 0;
+  #lastPrevEnd = 0;
 
   /** Starts a document. */
   begin(): void {
@@ -33,41 +49,98 @@ export class SpanWriter {
     this.#next = 0;
   }
 
-  /** Starts a page whose first position is `position` (the previous page ends there). */
-  page(position: number): void {
-    if (this.#pages > 0) this.#endPage(position);
+  /** Starts a page, `text`, whose first position is `position` (the previous page ends there). */
+  page(position: number, text: string): void {
+    if (this.#pages > 0) this.#endPage(Math.min(position, MAX_FIELD_POSITION));
     this.#pages++;
     this.#pageFrom = position;
     this.#next = position;
     this.#prevEnd = 0;
     this.#page.len = 0;
+    this.#half = false;
+    this.#length = text.length;
+    this.#hash = hashRange(text, 0, text.length);
   }
 
-  /** A term at `position` from text[start, end) of the current page; later terms at the same position add nothing. */
+  /**
+   * A term at `position` from text[start, end) of the current page. Of the terms at one position, the
+   * narrowest span inside the first is kept: a word's own, not the IBAN it begins (the IBAN's term comes
+   * first, spanning the groups after it, which have positions and spans of their own).
+   */
   token(position: number, start: number, end: number): void {
-    if (position < this.#next) return;
-    const w = this.#page;
-    w.ensure(position - this.#next + 11);
+    // Positions past the cap are never asked for (fieldPosition folds them into the cap).
+    if (position >= MAX_FIELD_POSITION) return;
+    if (position < this.#next) {
+      if (position !== this.#next - 1 || start < this.#lastStart || end >= this.#lastEnd || start >= end) return;
+      this.#truncate(this.#lastAt);
+      this.#prevEnd = this.#lastPrevEnd;
+      this.#next = position;
+    }
     while (this.#next < position) {
-      w.buf[w.len++] = 0;
+      this.#escaped(0);
       this.#next++;
     }
+    this.#lastAt = 2 * this.#page.len - (this.#half ? 1 : 0);
+    this.#lastStart = start;
+    this.#lastEnd = end;
+    this.#lastPrevEnd = this.#prevEnd;
     const gap = start - this.#prevEnd;
     const len = end - start;
-    if (gap >= 0 && gap <= 14 && len <= 15) w.buf[w.len++] = (gap << 4) | len;
+    if (gap === 1 && len <= 15) this.#unit(len);
+    else if (gap >= 0 && gap <= 14 && len <= 15) this.#escaped((gap << 4) | len);
     else {
-      w.buf[w.len++] = ESCAPE;
-      w.varint(gap >= 0 ? gap * 2 : -gap * 2 - 1);
-      w.varint(len);
+      this.#escaped(ESCAPE);
+      this.#varint(gap >= 0 ? gap * 2 : -gap * 2 - 1);
+      this.#varint(len);
     }
     this.#prevEnd = end;
     this.#next = position + 1;
   }
 
+  /** Drops the page's units from unit `at` on. */
+  #truncate(at: number): void {
+    const w = this.#page;
+    w.len = (at + 1) >>> 1;
+    this.#half = (at & 1) === 1;
+    if (this.#half) w.buf[w.len - 1]! &= 15;
+  }
+
+  /** One 4-bit unit. */
+  #unit(u: number): void {
+    const w = this.#page;
+    if (this.#half) {
+      w.buf[w.len - 1]! |= u << 4;
+      this.#half = false;
+    } else {
+      w.u8(u);
+      this.#half = true;
+    }
+  }
+
+  /** A 0 unit, then `b` as two units. */
+  #escaped(b: number): void {
+    this.#unit(0);
+    this.#unit(b & 15);
+    this.#unit(b >>> 4);
+  }
+
+  #varint(v: number): void {
+    while (v >= 0x80) {
+      this.#byte((v & 0x7f) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    this.#byte(v);
+  }
+
+  #byte(b: number): void {
+    this.#unit(b & 15);
+    this.#unit(b >>> 4);
+  }
+
   /** Ends the document at `endPosition` (its body length); returns its spans (a copy), empty without pages. */
   finish(endPosition: number): Uint8Array {
     if (this.#pages === 0) return new Uint8Array(0);
-    this.#endPage(endPosition);
+    this.#endPage(Math.min(endPosition, MAX_FIELD_POSITION));
     const head = new ByteWriter(8);
     head.varint(this.#pages);
     const out = new Uint8Array(head.len + this.#doc.len);
@@ -78,14 +151,18 @@ export class SpanWriter {
 
   #endPage(endPosition: number): void {
     const w = this.#page;
-    if (endPosition > this.#next) {
-      w.ensure(endPosition - this.#next);
-      w.buf.fill(0, w.len, w.len + endPosition - this.#next);
-      w.len += endPosition - this.#next;
-      this.#next = endPosition;
+    while (this.#next < endPosition) {
+      this.#escaped(0);
+      this.#next++;
     }
     this.#doc.varint(this.#next - this.#pageFrom);
     this.#doc.varint(w.len);
+    this.#doc.varint(this.#length);
+    const h = this.#hash;
+    this.#doc.u8(h & 255);
+    this.#doc.u8((h >>> 8) & 255);
+    this.#doc.u8((h >>> 16) & 255);
+    this.#doc.u8(h >>> 24);
     this.#doc.bytesFrom(w.buf, 0, w.len);
   }
 }
@@ -97,13 +174,25 @@ export interface SpanHit {
   term: number;
 }
 
+/** A page's highlighted words, and the length and hash of the text they were found in. */
+export interface PageHits {
+  hits: SpanHit[];
+  length: number;
+  hash: number;
+}
+
+/** Whether `text` is the page text the hits were found in (else their offsets mean nothing in it). */
+export function samePage(text: string, page: PageHits): boolean {
+  return text.length === page.length && (hashRange(text, 0, text.length) | 0) === page.hash;
+}
+
 /**
  * The spans of `positions` (ascending body positions; `terms[i]` is the term found at `positions[i]`), by
  * page index (0-based), each page's in order. A position beyond the recorded pages, or at an empty span,
  * gives nothing.
  */
-export function spansAt(spans: Uint8Array, positions: ArrayLike<number>, terms: ArrayLike<number>): Map<number, SpanHit[]> {
-  const out = new Map<number, SpanHit[]>();
+export function spansAt(spans: Uint8Array, positions: ArrayLike<number>, terms: ArrayLike<number>): Map<number, PageHits> {
+  const out = new Map<number, PageHits>();
   const n = positions.length;
   if (n === 0 || spans.length === 0) return out;
   const st = { off: 0 };
@@ -113,26 +202,43 @@ export function spansAt(spans: Uint8Array, positions: ArrayLike<number>, terms: 
   for (let p = 0; p < pages && k < n; p++) {
     const count = readVarint(spans, st);
     const bytes = readVarint(spans, st);
+    const length = readVarint(spans, st);
+    const o = st.off;
+    const hash = spans[o]! | (spans[o + 1]! << 8) | (spans[o + 2]! << 16) | (spans[o + 3]! << 24) | 0;
+    st.off += 4;
     const to = from + count;
     const pageEnd = st.off + bytes;
     if (positions[k]! < to) {
       let hits: SpanHit[] | undefined;
       let pos = from;
       let prevEnd = 0;
+      // The page's units, by index u from its first byte.
+      const base = st.off;
+      let u = 0;
       while (k < n && positions[k]! < to) {
         const want = positions[k]!;
         let start = prevEnd;
         let end = prevEnd;
         // Entries up to and including the wanted position; a repeated position (two terms at one word) reuses it.
         while (pos <= want) {
-          const b = spans[st.off++]!;
-          if (b !== ESCAPE) {
-            start = prevEnd + (b >>> 4);
-            end = start + (b & 15);
+          const first = unitAt(spans, base, u++);
+          if (first !== 0) {
+            start = prevEnd + 1;
+            end = start + first;
           } else {
-            const z = readVarint(spans, st);
-            start = prevEnd + (z & 1 ? -(z + 1) / 2 : z / 2);
-            end = start + readVarint(spans, st);
+            const b = unitAt(spans, base, u) | (unitAt(spans, base, u + 1) << 4);
+            u += 2;
+            if (b !== ESCAPE) {
+              start = prevEnd + (b >>> 4);
+              end = start + (b & 15);
+            } else {
+              const z = unitVarint(spans, base, u);
+              u = z.u;
+              start = prevEnd + (z.v & 1 ? -(z.v + 1) / 2 : z.v / 2);
+              const l = unitVarint(spans, base, u);
+              u = l.u;
+              end = start + l.v;
+            }
           }
           if (end > start) prevEnd = end;
           pos++;
@@ -148,10 +254,27 @@ export function spansAt(spans: Uint8Array, positions: ArrayLike<number>, terms: 
           k++;
         }
       }
-      if (hits !== undefined) out.set(p, hits);
+      if (hits !== undefined) out.set(p, { hits, length, hash });
     }
     st.off = pageEnd;
     from = to;
   }
   return out;
+}
+
+/** The 4-bit unit u of the units starting at byte `base` (the low half of a byte first). */
+function unitAt(spans: Uint8Array, base: number, u: number): number {
+  const b = spans[base + (u >>> 1)]!;
+  return u & 1 ? b >>> 4 : b & 15;
+}
+
+/** A varint of bytes of two units each, from unit u; `u` after it (rare: long gaps and words). */
+function unitVarint(spans: Uint8Array, base: number, u: number): { v: number; u: number } {
+  let v = 0;
+  for (let scale = 1; ; scale *= 128) {
+    const b = unitAt(spans, base, u) | (unitAt(spans, base, u + 1) << 4);
+    u += 2;
+    v += (b & 0x7f) * scale;
+    if (b < 0x80) return { v, u };
+  }
 }

@@ -7,6 +7,7 @@ import { analyse } from '../../src/index/analyser.js';
 import { type IndexDoc, InMemoryTextStore, SearchIndex, type SearchIndexOptions } from '../../src/index/index.js';
 import type { MatchVisitor } from '../../src/index/search-index.js';
 import { listSegments } from '../../src/index/segment-merger.js';
+import type { PageHits } from '../../src/index/spans.js';
 import { testCipher } from '../helpers/index-cipher.js';
 import { rng } from '../helpers/rng.js';
 
@@ -184,7 +185,10 @@ describe('SearchIndex on a small German/English corpus', () => {
     expect(await shown('Rechnung Müller')).toEqual(rechnungMueller);
     // A match in the title only (de-erklaerung) has no snippet.
     expect(await shown('Datenschutz*')).toEqual({ 'de-datenschutz': [[1, 'Datenschutzerklärung']], 'de-erklaerung': [] });
-    expect(await shown('"DE89 3704 0044 0532 0130 00"')).toEqual({ 'de-rechnung': [[2, 'DE89 3704 0044 0532 0130 00']] });
+    // An IBAN's term shares the position of its first group: that group's own span is kept, so no two
+    // highlights overlap and each is one word (an OCR word box).
+    expect(await shown('"DE89 3704 0044 0532 0130 00"')).toEqual({ 'de-rechnung': [[2, 'DE89']] });
+    expect(await shown('"DE89 3704"')).toEqual({ 'de-rechnung': [[2, 'DE89', '3704']] });
     expect(await shown('RE-2024-0042 OR überweisen')).toEqual({
       'de-rechnung': [
         [1, 'RE-2024-0042'],
@@ -198,7 +202,7 @@ describe('SearchIndex on a small German/English corpus', () => {
     expect(await shown('Rechnung Müller')).toEqual(rechnungMueller);
     // The same by document id (the date and title orders' hits), in the order asked; unknown ids get none.
     const byId = await idx.highlights('t1', ['nope', 'de-mahnung'], ['mull', 'mueller', 'rechnung']);
-    expect(byId.map((m) => [...m.entries()])).toEqual([
+    expect(byId.map((m) => [...m.entries()].map(([p, page]) => [p, page.hits]))).toEqual([
       [],
       [
         [
@@ -224,6 +228,38 @@ describe('SearchIndex on a small German/English corpus', () => {
         .filter((d) => d !== 'de-mahnung')
         .sort(),
     );
+  });
+
+  it('shows no highlight from a page whose text changed after the index read its spans', async () => {
+    const texts = new InMemoryTextStore();
+    const idx = newIndex({ textStore: texts });
+    await idx.addDocuments('t1', [
+      { docId: 'a', language: 'deu', fields: { body: ['Die Rechnung an Müller', 'Seite zwei: Rechnung'] } },
+    ]);
+    const pagesOf = async () => (await idx.search('t1', 'Rechnung')).hits[0]!.snippets.map((s) => s.page);
+    expect(await pagesOf()).toEqual([1, 2]);
+    // As when a reprocessed document's new text is stored before the index has taken it: page 1 of the
+    // same length with another word where the hit was, page 2 as it was.
+    texts.put('t1', 'a', ['Die Zeichnug an Müller', 'Seite zwei: Rechnung']);
+    expect(await pagesOf()).toEqual([2]);
+  });
+
+  it('chooses snippets among the first 1 000 occurrences of each term in a hit', async () => {
+    const idx = newIndex();
+    const body = ['Rechnung '.repeat(1000), 'Rechnung und Mahnung', 'Mahnung'];
+    await idx.addDocuments('t1', [{ docId: 'long', language: 'deu', fields: { body } }]);
+    const shown = async (q: string) =>
+      (await idx.search('t1', q, { maxSnippets: 5 })).hits[0]!.snippets.map((s) => [
+        s.page,
+        [...new Set(s.highlights.map((h) => s.text.slice(h.start, h.end)))],
+      ]);
+    // Page 2's Rechnung is the 1 001st; Mahnung's occurrences are its first and second.
+    expect(await shown('Rechnung')).toEqual([[1, ['Rechnung']]]);
+    expect(await shown('Rechnung Mahnung')).toEqual([
+      [1, ['Rechnung']],
+      [2, ['Mahnung']],
+      [3, ['Mahnung']],
+    ]);
   });
 
   it('paginates with a cursor', async () => {
@@ -374,9 +410,13 @@ describe('highlights from postings and spans', () => {
           docs.map((d) => d.docId),
           terms,
         );
-        for (const [i, doc] of docs.entries()) {
-          const flat = [...got[i]!.entries()].flatMap(([p, hits]) => hits.map((h) => [p, h.start, h.end, h.term]));
-          expect(flat, `${doc.docId} ${terms}`).toEqual(expected(doc, terms));
+        const flat = (m: Map<number, PageHits>) =>
+          [...m.entries()].flatMap(([p, page]) => page.hits.map((h) => [p, h.start, h.end, h.term]));
+        for (const [i, doc] of docs.entries()) expect(flat(got[i]!), `${doc.docId} ${terms}`).toEqual(expected(doc, terms));
+        // One document at a time: the walk starts at it, stepping over the runs of positions before it.
+        for (const doc of docs.filter((_, i) => i % 7 === 3)) {
+          const [one] = await idx.highlights('t1', [doc.docId], terms);
+          expect(flat(one!), `${doc.docId} alone, ${terms}`).toEqual(expected(doc, terms));
         }
       }
     };

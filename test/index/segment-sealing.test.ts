@@ -40,7 +40,7 @@ describe('segments sealed where they are built', () => {
 
   function opened(store: IndexStore, tenantId: string): [SealedDb, Key, string][] {
     const out: [SealedDb, Key, string][] = [];
-    for (const db of ['dirs', 'terms', 'positions', 'large', 'docs'] as const)
+    for (const db of ['dirs', 'terms', 'positions', 'large', 'docs', 'spans'] as const)
       for (const { key, value } of store[db].getRange({ start: [tenantId], end: [tenantId, RANGE_END] }))
         out.push([db, (key as Key).slice(1), store.open(db, key as Key, value).toString('base64')]);
     return out;
@@ -64,6 +64,11 @@ describe('segments sealed where they are built', () => {
     const doc0 = store.docs.get(['sealed', 1, 0]) as Uint8Array;
     expect(() => store.open('docs', ['sealed', 1, 1], doc0)).toThrow('failed authentication');
     expect(() => store.open('docs', ['plain', 1, 0], doc0)).toThrow('failed authentication');
+    // The same for a document's word spans: bound to its tenant and document id.
+    const spans0 = store.spans.get(['sealed', 'd0']) as Uint8Array;
+    expect(opened(store, 'sealed').filter(([db]) => db === 'spans')).toHaveLength(docs.length);
+    expect(() => store.open('spans', ['sealed', 'd1'], spans0)).toThrow('failed authentication');
+    expect(() => store.open('spans', ['plain', 'd0'], spans0)).toThrow('failed authentication');
     expect(store.doc('sealed', 1, 7)?.id).toBe('d7');
   });
 
