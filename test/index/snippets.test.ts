@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyseDocument } from '../../src/index/analyse-document.js';
-import { hashRange } from '../../src/index/slice-table.js';
 import { makeSnippets } from '../../src/index/snippets.js';
-import { type PageHits, type SpanHit, spansAt } from '../../src/index/spans.js';
+import { type PageHits, pageFingerprint, type SpanHit, spansAt } from '../../src/index/spans.js';
 
 const opts = { maxSnippets: 5, windowChars: 60 };
 const filler = (n: number) => 'und der Vertrag '.repeat(Math.ceil(n / 16)).slice(0, n);
@@ -11,7 +10,7 @@ const filler = (n: number) => 'und der Vertrag '.repeat(Math.ceil(n / 16)).slice
 const pageOf = (text: string, hits: SpanHit[]): PageHits => ({
   hits,
   length: text.length,
-  hash: hashRange(text, 0, text.length) | 0,
+  hash: pageFingerprint(text),
 });
 
 function hitsOf(pages: readonly string[], words: readonly string[]): Map<number, PageHits> {
