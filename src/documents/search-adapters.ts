@@ -16,13 +16,22 @@ import { type DocumentIndexer, type IndexedDocument, indexedDocument, TEXT_KIND,
 export function sealedTextStore(documents: Documents): TextStore {
   const { blobs, keyring } = documents.deps;
   return {
-    async get(tenantId, docId) {
+    async get(tenantId, docId, wanted) {
       const pieces = [...blobs.read(tenantId, docId, TEXT_KIND)];
       if (pieces.length === 0) return undefined;
       // blobs.read hands out copies: a one-piece text (most) is opened as it is, not copied again.
       const sealed = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
       const plain = await keyring.openForTenant(tenantId, sealed, { kind: TEXT_KIND, id: docId });
-      return plain.toString('utf8').split('\f');
+      if (wanted === undefined) return plain.toString('utf8').split('\f');
+      // Only the pages asked for are decoded (a form feed byte is never part of a longer UTF-8 sequence).
+      const pages: string[] = [];
+      for (let from = 0, p = 0; ; p++) {
+        const ff = plain.indexOf(0x0c, from);
+        const end = ff < 0 ? plain.length : ff;
+        pages.push(wanted.has(p) ? plain.toString('utf8', from, end) : '');
+        if (ff < 0) return pages;
+        from = ff + 1;
+      }
     },
   };
 }

@@ -367,7 +367,7 @@ export class SearchEngine {
       let snippets: SearchHit['snippets'] = [];
       const found = highlights[i];
       if (withSnippets && found !== undefined && found.size > 0) {
-        const pages = await this.#textStore!.get(tenantId, b.id);
+        const pages = await this.#textStore!.get(tenantId, b.id, new Set(found.keys()));
         if (pages) snippets = this.index.snippets(pages, found, options.maxSnippets);
       }
       hits.push({ docId: b.id, score: 0, snippets });

@@ -472,7 +472,7 @@ export class SearchIndex {
       let snippets: Snippet[] = [];
       const found = highlights[i];
       if (withSnippets && found !== undefined && found.size > 0) {
-        const pages = await this.#textStore!.get(tenantId, h.docId);
+        const pages = await this.#textStore!.get(tenantId, h.docId, new Set(found.keys()));
         if (pages) snippets = this.snippets(pages, found, options.maxSnippets);
       }
       hits.push({ docId: h.docId, score: h.score, snippets });

@@ -3,7 +3,15 @@
  * stored (sealed in production). `put`/`delete` are called by SearchIndex when present.
  */
 export interface TextStore {
-  get(tenantId: string, docId: string): Promise<readonly string[] | undefined> | readonly string[] | undefined;
+  /**
+   * A document's pages. With `pages` (0-based page indexes), only those need their text: the others may
+   * be empty strings (a hit's snippets need the pages its highlights are on, not every page of a long PDF).
+   */
+  get(
+    tenantId: string,
+    docId: string,
+    pages?: ReadonlySet<number>,
+  ): Promise<readonly string[] | undefined> | readonly string[] | undefined;
   put?(tenantId: string, docId: string, pages: readonly string[]): Promise<void> | void;
   delete?(tenantId: string, docId: string): Promise<void> | void;
   dropTenant?(tenantId: string): Promise<void> | void;
