@@ -364,13 +364,16 @@ export class SearchEngine {
       : [];
     const hits: SearchHit[] = [];
     for (const [i, b] of page.entries()) {
-      let snippets: SearchHit['snippets'] = [];
+      const hit: SearchHit = { docId: b.id, score: 0, snippets: [] };
       const found = highlights[i];
       if (withSnippets && found !== undefined && found.size > 0) {
         const pages = await this.#textStore!.get(tenantId, b.id, new Set(found.keys()));
-        if (pages) snippets = this.index.snippets(pages, found, options.maxSnippets);
+        if (pages) {
+          hit.snippets = this.index.snippets(pages, found, options.maxSnippets);
+          hit.pages = pages;
+        }
       }
-      hits.push({ docId: b.id, score: 0, snippets });
+      hits.push(hit);
     }
     const last = page[page.length - 1];
     return {

@@ -146,6 +146,8 @@ export interface SearchHit {
   docId: string;
   score: number;
   snippets: Snippet[];
+  /** The hit's pages as opened for its snippets (those with highlights; the others empty), when it has any. */
+  pages?: readonly string[];
 }
 
 export interface SearchResult {
@@ -469,13 +471,16 @@ export class SearchIndex {
     const page = core.hits.slice(offset, k);
     const hits: SearchHit[] = [];
     for (const [i, h] of page.entries()) {
-      let snippets: Snippet[] = [];
+      const hit: SearchHit = { docId: h.docId, score: h.score, snippets: [] };
       const found = highlights[i];
       if (withSnippets && found !== undefined && found.size > 0) {
         const pages = await this.#textStore!.get(tenantId, h.docId, new Set(found.keys()));
-        if (pages) snippets = this.snippets(pages, found, options.maxSnippets);
+        if (pages) {
+          hit.snippets = this.snippets(pages, found, options.maxSnippets);
+          hit.pages = pages;
+        }
       }
-      hits.push({ docId: h.docId, score: h.score, snippets });
+      hits.push(hit);
     }
     const result: SearchResult = {
       total: core.total,

@@ -1,6 +1,6 @@
 import { requireTenantUser } from '../accounts/authorize.js';
 import type { Documents } from '../documents/documents.js';
-import { sealedTextStore, sealedWords, type WordsPage } from '../documents/search-adapters.js';
+import { sealedWords, type WordsPage } from '../documents/search-adapters.js';
 import type { SearchServiceService } from '../gen/archivar/v1/search.js';
 import { SortOrder } from '../gen/archivar/v1/search.js';
 import { FACET_FIELDS, type FacetField } from '../index/doc-values.js';
@@ -28,7 +28,6 @@ export function createSearchService(
   engine: SearchEngine,
   documents: Documents,
 ): AsyncService<typeof SearchServiceService> {
-  const text = sealedTextStore(documents);
   return {
     async search(req, ctx) {
       const p = requireTenantUser(ctx);
@@ -76,12 +75,12 @@ export function createSearchService(
         if (!doc) continue;
         const meta = doc.metadata as Record<string, unknown>;
         const snippets = h.snippets;
-        // Hit boxes only for documents with OCR word boxes; opened only for the hits on this page.
+        // Hit boxes only for documents with OCR word boxes, placed in the page text the snippets were cut
+        // from (the engine's, not opened again); the words opened only for the hits on this page.
         let words: WordsPage[] | undefined;
-        let pages: readonly string[] | undefined;
+        const pages = h.pages;
         if (doc.artifacts.includes('words') && snippets.length > 0) {
           words = await sealedWords(documents, p.tenantId, doc.id).catch(() => undefined);
-          if (words) pages = await text.get(p.tenantId, doc.id);
         }
         hits.push({
           documentId: doc.id,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchIndexer } from '../../src/documents/search-adapters.js';
 import { ArchivarClient, type Connection, unary } from '../../src/sdk/index.js';
 import { JobRunner } from '../../src/workers/job-runner.js';
+import { renderTextPng } from '../fixtures/text-image.js';
 import { uploadPlaintext } from '../helpers/raw-upload.js';
 import { type SearchFixture, search, startSearchFixture } from '../helpers/search-fixture.js';
 import { runCli, TEST_PRINCIPAL, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
@@ -69,6 +70,24 @@ describe('SearchService over gRPC', () => {
     await expect(search(t.client, 'Quartalsbericht', { snippets: 6 })).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
     });
+  });
+
+  it('gives an OCR’d page’s highlighted words their boxes on the page, as fractions of it', async () => {
+    const png = renderTextPng(['Quittung Nummer 4711 vom Juli', 'Bitte zahlen Sie den Betrag'], { fontSize: 40 });
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const { documentId } = await uploadPlaintext(t.client, key, png, { fileName: 'quittung.png', mediaType: 'image/png' });
+    await t.server.runner.whenIdle();
+    const res = await search(t.client, 'Juli');
+    expect(res.hits.map((h) => h.documentId)).toEqual([documentId]);
+    const snippet = res.hits[0]!.snippets[0]!;
+    expect(snippet.highlights.map((h) => snippet.text.slice(h.start, h.end))).toEqual(['Juli']);
+    // One box: the last word of the first of two lines, right of the page's middle, in its upper half.
+    expect(snippet.boxes).toHaveLength(1);
+    const box = snippet.boxes[0]!;
+    expect(box.x).toBeGreaterThan(0.5);
+    expect(box.x + box.width).toBeLessThanOrEqual(1);
+    expect(box.y + box.height).toBeLessThan(0.5);
+    expect(box.width).toBeGreaterThan(0.05);
   });
 
   it('ranks the document that says it more often first, and counts the total', async () => {
