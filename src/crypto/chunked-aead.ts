@@ -168,17 +168,37 @@ export function openOnlyChunk(keys: Pick<ChunkKeys, 'key' | 'baseNonce'>, body: 
   checkChunkSize(chunkSize);
   if (body.byteLength >= chunkSize + TAG_BYTES) throw new RangeError('openOnlyChunk: body holds a full chunk');
   if (body.byteLength < TAG_BYTES) throw new SealedFormatError('truncated', 'sealed stream is truncated');
-  const ctLen = body.byteLength - TAG_BYTES;
-  const decipher = createDecipheriv('aes-256-gcm', keys.key, chunkNonce(keys.baseNonce, 0), { authTagLength: TAG_BYTES });
-  decipher.setAuthTag(body.subarray(ctLen));
-  const plain = decipher.update(body.subarray(0, ctLen));
+  return openChunk(keys, 0, body, true);
+}
+
+/**
+ * Decrypts and authenticates chunk `counter` (ciphertext || tag): into `out` from 0 when given, else into a
+ * Buffer of its own. A wrong tag zeroes what was decrypted and throws 'authentication-failed'.
+ */
+function openChunk(
+  keys: Pick<ChunkKeys, 'key' | 'baseNonce'>,
+  counter: number,
+  sealed: Uint8Array,
+  final: boolean,
+  out?: Buffer,
+): Buffer {
+  const ctLen = sealed.byteLength - TAG_BYTES;
+  const decipher = createDecipheriv('aes-256-gcm', keys.key, chunkNonce(keys.baseNonce, counter), {
+    authTagLength: TAG_BYTES,
+  });
+  decipher.setAuthTag(sealed.subarray(ctLen));
+  const ct = sealed.subarray(0, ctLen);
+  const body = out === undefined ? decipher.update(ct) : out.subarray(0, cryptInto(decipher, ct, out));
   try {
     decipher.final();
   } catch {
-    plain.fill(0);
-    throw new SealedFormatError('authentication-failed', 'sealed chunk 0 failed authentication (final chunk)');
+    body.fill(0);
+    throw new SealedFormatError(
+      'authentication-failed',
+      `sealed chunk ${counter} failed authentication${final ? ' (final chunk)' : ''}`,
+    );
   }
-  return plain;
+  return body;
 }
 
 /**
@@ -300,20 +320,12 @@ export class ChunkDecryptor {
 
   private open(sealed: Uint8Array, final: boolean): Buffer {
     if (this.counter >= this.maxChunks) this.fail('too-large', 'sealed stream has too many chunks');
-    const ctLen = sealed.byteLength - TAG_BYTES;
-    const decipher = createDecipheriv('aes-256-gcm', this.keys.key, chunkNonce(this.keys.baseNonce, this.counter), {
-      authTagLength: TAG_BYTES,
-    });
-    decipher.setAuthTag(sealed.subarray(ctLen));
-    const body = this.plain.subarray(0, cryptInto(decipher, sealed.subarray(0, ctLen), this.plain));
+    let body: Buffer;
     try {
-      decipher.final();
-    } catch {
-      body.fill(0);
-      return this.fail(
-        'authentication-failed',
-        `sealed chunk ${this.counter} failed authentication${final ? ' (final chunk)' : ''}`,
-      );
+      body = openChunk(this.keys, this.counter, sealed, final, this.plain);
+    } catch (err) {
+      this.failed = err as SealedFormatError;
+      throw err;
     }
     this.counter++;
     return body;
