@@ -363,18 +363,8 @@ export class SearchEngine {
         )
       : [];
     const hits: SearchHit[] = [];
-    for (const [i, b] of page.entries()) {
-      const hit: SearchHit = { docId: b.id, score: 0, snippets: [] };
-      const found = highlights[i];
-      if (withSnippets && found !== undefined && found.size > 0) {
-        const pages = await this.#textStore!.get(tenantId, b.id, new Set(found.keys()));
-        if (pages) {
-          hit.snippets = this.index.snippets(pages, found, options.maxSnippets);
-          hit.pages = pages;
-        }
-      }
-      hits.push(hit);
-    }
+    for (const [i, b] of page.entries())
+      hits.push(await this.index.hitWithSnippets(tenantId, b.id, 0, highlights[i], options.maxSnippets));
     const last = page[page.length - 1];
     return {
       total: r.total,

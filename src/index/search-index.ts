@@ -470,18 +470,8 @@ export class SearchIndex {
     }
     const page = core.hits.slice(offset, k);
     const hits: SearchHit[] = [];
-    for (const [i, h] of page.entries()) {
-      const hit: SearchHit = { docId: h.docId, score: h.score, snippets: [] };
-      const found = highlights[i];
-      if (withSnippets && found !== undefined && found.size > 0) {
-        const pages = await this.#textStore!.get(tenantId, h.docId, new Set(found.keys()));
-        if (pages) {
-          hit.snippets = this.snippets(pages, found, options.maxSnippets);
-          hit.pages = pages;
-        }
-      }
-      hits.push(hit);
-    }
+    for (const [i, h] of page.entries())
+      hits.push(await this.hitWithSnippets(tenantId, h.docId, h.score, highlights[i], options.maxSnippets));
     const result: SearchResult = {
       total: core.total,
       totalExact: core.totalExact,
@@ -495,14 +485,27 @@ export class SearchIndex {
   }
 
   /**
-   * A hit's snippets from its highlights (`highlights`, by page index): the pages' densest windows
-   * (snippets.ts), at most `max` (default maxSnippets).
+   * A hit and its snippets: the densest windows (snippets.ts), at most `max` (default maxSnippets), of the
+   * pages its highlights (by page index) are on, those pages' text opened for them and kept in
+   * SearchHit.pages. No highlights, or no text store, give a hit without snippets.
    */
-  snippets(pages: readonly string[], highlights: ReadonlyMap<number, PageHits>, max?: number): Snippet[] {
-    return makeSnippets(pages, highlights, {
+  async hitWithSnippets(
+    tenantId: string,
+    docId: string,
+    score: number,
+    highlights: ReadonlyMap<number, PageHits> | undefined,
+    max?: number,
+  ): Promise<SearchHit> {
+    const hit: SearchHit = { docId, score, snippets: [] };
+    if (this.#textStore === undefined || highlights === undefined || highlights.size === 0) return hit;
+    const pages = await this.#textStore.get(tenantId, docId, new Set(highlights.keys()));
+    if (pages === undefined) return hit;
+    hit.snippets = makeSnippets(pages, highlights, {
       maxSnippets: max ?? this.#opts.maxSnippets,
       windowChars: this.#opts.snippetChars,
     });
+    hit.pages = pages;
+    return hit;
   }
 
   /**
