@@ -733,14 +733,10 @@ export function sealBuiltSegment(s: BuiltSegment, sealing: SegmentSealing): Buil
   }
   const spans = Buffer.allocUnsafeSlow(s.spans.byteLength + s.records.length * RECORD_OVERHEAD);
   const spanEnd = new Int32Array(s.records.length);
-  let spanFrom = 0;
   let spanAt = 0;
-  for (let i = 0; i < s.records.length; i++) {
-    const end = s.spanEnd[i]!;
-    if (end > spanFrom)
-      spanAt = sealer.sealInto(spans, spanAt, s.spans.subarray(spanFrom, end), sealedAad('spans', [tenantId, s.records[i]!.id]));
+  for (const [i, plain] of docSpans(s)) {
+    if (plain.length > 0) spanAt = sealer.sealInto(spans, spanAt, plain, sealedAad('spans', [tenantId, s.records[i]!.id]));
     spanEnd[i] = spanAt;
-    spanFrom = end;
   }
   return { ...s, putEnd, bytes: out, sealedFor: { tenantId, segmentId }, docEnd, spans, spanEnd };
 }
@@ -796,12 +792,7 @@ export function writeBuiltSegment(
       from = end;
     }
     for (let i = 0; i < s.records.length; i++) store.putDoc(tenantId, segmentId, i, s.records[i]!);
-    let from2 = 0;
-    for (let i = 0; i < s.records.length; i++) {
-      const end = s.spanEnd[i]!;
-      if (end > from2) store.putSealed('spans', [tenantId, s.records[i]!.id], s.spans.subarray(from2, end));
-      from2 = end;
-    }
+    for (const [i, plain] of docSpans(s)) if (plain.length > 0) store.putSealed('spans', [tenantId, s.records[i]!.id], plain);
   }
   store.norms.put([tenantId, segmentId], toBuffer(s.norms));
   for (let i = 0; i < s.records.length; i++) store.ids.put([tenantId, s.records[i]!.id], [segmentId, i]);
@@ -827,11 +818,15 @@ function writeSealed(store: IndexStore, tenantId: string, segmentId: number, s: 
     store.docs.put([tenantId, segmentId, i], bytes.subarray(from, end));
     from = end;
   }
-  const spans = toBuffer(s.spans);
-  from = 0;
+  for (const [i, sealed] of docSpans(s)) if (sealed.length > 0) store.spans.put([tenantId, s.records[i]!.id], toBuffer(sealed));
+}
+
+/** Each document's spans in a built segment (plain or sealed, as `s` holds them; empty when it has none). */
+function* docSpans(s: BuiltSegment): Generator<[number, Uint8Array]> {
+  let from = 0;
   for (let i = 0; i < s.records.length; i++) {
     const end = s.spanEnd[i]!;
-    if (end > from) store.spans.put([tenantId, s.records[i]!.id], spans.subarray(from, end));
+    yield [i, s.spans.subarray(from, end)];
     from = end;
   }
 }
