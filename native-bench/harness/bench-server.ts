@@ -18,6 +18,8 @@ export interface BenchServer {
   stats(): Promise<ServerStats>;
   /** Resolves once the job runner has nothing queued or running. */
   idle(): Promise<void>;
+  /** Starts the server's V8 CPU profiler; the profile is written to `file` when the server stops. */
+  profile(file: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,14 +43,14 @@ export async function startBenchServer(settings: Record<string, string> = {}): P
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code} before it was ready`)));
   });
   const r = await ready;
-  const ask = <T extends ChildMessage>(type: 'stats' | 'idle'): Promise<T> => {
+  const ask = <T extends ChildMessage>(type: 'stats' | 'idle' | 'profile', extra: { file?: string } = {}): Promise<T> => {
     const id = nextId++;
     return new Promise((resolve) => {
       pending.set(id, (m) => {
         pending.delete(id);
         resolve(m as T);
       });
-      child.send({ type, id });
+      child.send({ type, id, ...extra });
     });
   };
   return {
@@ -59,6 +61,9 @@ export async function startBenchServer(settings: Record<string, string> = {}): P
     stats: async () => (await ask<Extract<ChildMessage, { type: 'stats' }>>('stats')).stats,
     idle: async () => {
       await ask('idle');
+    },
+    profile: async (file) => {
+      await ask('profile', { file });
     },
     async stop() {
       if (child.exitCode === null) {

@@ -5,6 +5,7 @@
  * requests; exits when told to, or when the parent goes away.
  */
 import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
@@ -12,7 +13,11 @@ import { startServer } from '../../src/server/server.js';
 import { type LmdbBreakdown, lmdbBreakdown } from './lmdb-stats.js';
 import { SINK_SERVICE, sinkHandlers } from './sink.js';
 
-export type ParentMessage = { type: 'stats'; id: number } | { type: 'idle'; id: number } | { type: 'shutdown' };
+export type ParentMessage =
+  | { type: 'stats'; id: number }
+  | { type: 'idle'; id: number }
+  | { type: 'profile'; id: number; file: string }
+  | { type: 'shutdown' };
 export interface ServerStats {
   rssBytes: number;
   heapUsedBytes: number;
@@ -27,7 +32,8 @@ export interface ServerStats {
 export type ChildMessage =
   | { type: 'ready'; port: number; sinkPort: number; pid: number }
   | { type: 'stats'; id: number; stats: ServerStats }
-  | { type: 'idle'; id: number };
+  | { type: 'idle'; id: number }
+  | { type: 'profile'; id: number };
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as Record<string, string>;
 const dataDir = settings.data;
@@ -65,6 +71,10 @@ let stopping = false;
 async function stop(parentGone = false): Promise<void> {
   if (stopping) return;
   stopping = true;
+  if (profileSession && profileFile) {
+    const { profile } = await profileSession.post('Profiler.stop');
+    fs.writeFileSync(profileFile, JSON.stringify(profile));
+  }
   sink.forceShutdown();
   await server.shutdown();
   // The parent removes the data dir after a normal stop; an orphan cleans up after itself.
@@ -72,8 +82,21 @@ async function stop(parentGone = false): Promise<void> {
   process.exit(0);
 }
 
+/** The server's V8 CPU profile from now until it stops, written to `file` (the measured phase only). */
+async function profile(file: string): Promise<void> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  profileFile = file;
+  profileSession = session;
+}
+let profileFile: string | undefined;
+let profileSession: Session | undefined;
+
 process.on('message', (m: ParentMessage) => {
   if (m.type === 'stats') send({ type: 'stats', id: m.id, stats: stats() });
+  else if (m.type === 'profile') void profile(m.file).then(() => send({ type: 'profile', id: m.id }));
   else if (m.type === 'idle') void server.runner.whenIdle().then(() => send({ type: 'idle', id: m.id }));
   else if (m.type === 'shutdown') void stop();
 });

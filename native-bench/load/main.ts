@@ -25,6 +25,7 @@ const USAGE = `usage: npm run bench -- --load [options]
   --token T              session token for --target (default: register and log in a fresh user)
   --allow-remote         allow a non-loopback --target
   --pool-threads N       pool threads of the server this starts
+  --server-settings k=v,...   other \`archivar serve\` settings of the server this starts (e.g. text-cache-mb=0)
   --json                 one JSON object per op and one for the total`;
 
 export function printLoad(result: LoadResult, json: boolean, label = 'load'): void {
@@ -90,6 +91,7 @@ export async function loadMain(argv: string[]): Promise<number> {
       token: { type: 'string' },
       'allow-remote': { type: 'boolean', default: false },
       'pool-threads': { type: 'string' },
+      'server-settings': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -126,7 +128,10 @@ export async function loadMain(argv: string[]): Promise<number> {
     settleMs: num('settle-ms', values['settle-ms'], 0),
     uploadBytes: num('upload-bytes', values['upload-bytes'], 1),
     deadlineMs: num('deadline-ms', values['deadline-ms'], 1),
-    serverSettings: values['pool-threads'] ? { 'pool-threads': values['pool-threads'] } : undefined,
+    serverSettings: {
+      ...serverSettings(values['server-settings']),
+      ...(values['pool-threads'] ? { 'pool-threads': values['pool-threads'] } : {}),
+    },
   });
   try {
     console.error(
@@ -138,4 +143,15 @@ export async function loadMain(argv: string[]): Promise<number> {
   } finally {
     await session.close();
   }
+}
+
+/** `k=v,...` as settings of `archivar serve` (flag names without the dashes). */
+function serverSettings(list: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of (list ?? '').split(',').filter((x) => x.trim() !== '')) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new Error(`--server-settings wants k=v pairs, got ${JSON.stringify(item)}`);
+    out[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
+  }
+  return out;
 }

@@ -70,6 +70,7 @@ if (profileFile) {
   await session.post('Profiler.start');
 }
 const times: number[] = [];
+const byQuery = new Map<string, number[]>(QUERIES.map((q) => [q, []]));
 const end = performance.now() + seconds * 1000;
 let next = 0;
 const t0 = performance.now();
@@ -80,6 +81,7 @@ await Promise.all(
       const t = performance.now();
       await search(q);
       times.push(performance.now() - t);
+      byQuery.get(q)?.push(performance.now() - t);
     }
   }),
 );
@@ -88,8 +90,16 @@ if (profileFile) {
   const { profile } = await session.post('Profiler.stop');
   fs.writeFileSync(profileFile, JSON.stringify(profile));
 }
+const pick = (sorted: number[], f: number) =>
+  +(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * f))] ?? 0).toFixed(2);
 times.sort((a, b) => a - b);
-const at = (f: number) => +(times[Math.min(times.length - 1, Math.floor(times.length * f))] ?? 0).toFixed(2);
+const at = (f: number) => pick(times, f);
+const perQuery = Object.fromEntries(
+  [...byQuery].map(([q, ts]) => {
+    ts.sort((a, b) => a - b);
+    return [q, { p50: pick(ts, 0.5), p99: pick(ts, 0.99) }];
+  }),
+);
 console.log(
   JSON.stringify({
     docs,
@@ -99,6 +109,7 @@ console.log(
     perSecond: +(times.length / elapsed).toFixed(1),
     p50Ms: at(0.5),
     p99Ms: at(0.99),
+    perQuery,
     load: os.loadavg().map((l) => +l.toFixed(2)),
   }),
 );

@@ -8,31 +8,34 @@ import type { DocumentRecord } from '../store/document-store.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { Documents } from './documents.js';
 import { type DocumentIndexer, type IndexedDocument, indexedDocument, TEXT_KIND, WORDS_KIND } from './processing.js';
+import { IDENTITY_BYTES, TextCache } from './text-cache.js';
 
 /**
  * Snippet text for the index, read from the tenant-sealed text artifact (UTF-8, form feed between pages)
  * and opened in memory only when a hit needs a snippet. The index never holds document text itself.
+ * Opened texts are kept in `cache` (text-cache.ts) while the stored text stays the same sealing; the index
+ * tells the store when a document or a tenant goes, and their texts leave the cache with it.
  */
-export function sealedTextStore(documents: Documents): TextStore {
+export function sealedTextStore(documents: Documents, cache = new TextCache(0)): TextStore {
   const { blobs, keyring } = documents.deps;
   return {
     async get(tenantId, docId, wanted) {
-      const pieces = [...blobs.read(tenantId, docId, TEXT_KIND)];
-      if (pieces.length === 0) return undefined;
-      // blobs.read hands out copies: a one-piece text (most) is opened as it is, not copied again.
-      const sealed = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-      const plain = await keyring.openForTenant(tenantId, sealed, { kind: TEXT_KIND, id: docId });
-      if (wanted === undefined) return plain.toString('utf8').split('\f');
-      // Only the pages asked for are decoded (a form feed byte is never part of a longer UTF-8 sequence).
-      const pages: string[] = [];
-      for (let from = 0, p = 0; ; p++) {
-        const ff = plain.indexOf(0x0c, from);
-        const end = ff < 0 ? plain.length : ff;
-        pages.push(wanted.has(p) ? plain.toString('utf8', from, end) : '');
-        if (ff < 0) return pages;
-        from = ff + 1;
+      // The sealed header's first bytes name the stored sealing: enough to find it in the cache.
+      const head = blobs.head(tenantId, docId, TEXT_KIND, IDENTITY_BYTES);
+      if (head === undefined) {
+        cache.delete(tenantId, docId);
+        return undefined;
       }
+      const open = async () => {
+        const pieces = [...blobs.read(tenantId, docId, TEXT_KIND)];
+        // blobs.read hands out copies: a one-piece text (most) is opened as it is, not copied again.
+        const sealed = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+        return { identity: sealed, plain: await keyring.openForTenant(tenantId, sealed, { kind: TEXT_KIND, id: docId }) };
+      };
+      return cache.pages(tenantId, docId, head, open, wanted);
     },
+    delete: (tenantId, docId) => cache.delete(tenantId, docId),
+    dropTenant: (tenantId) => cache.dropTenant(tenantId),
   };
 }
 

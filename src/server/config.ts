@@ -49,6 +49,8 @@ export interface Config {
   readonly imap: ImapImportConfig;
   /** BM25F per field (docs/search.md, "Ranking and pruning"). */
   readonly search: {
+    /** Memory for recently opened hit texts (documents/text-cache.ts); 0 keeps none. */
+    readonly textCacheBytes: number;
     readonly fieldWeights: Readonly<Record<SearchField, number>>;
     readonly fieldB: Readonly<Record<SearchField, number>>;
   };
@@ -220,6 +222,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'imap-max-backoff-ms', help: 'longest wait between IMAP retries', default: String(6 * 3_600_000) },
   { flag: 'imap-rescan-ms', help: 'how often stored IMAP settings are looked for (0 = only on request)', default: '60000' },
   { flag: 'imap-idle', help: 'keep IDLE connections for automatic import (true|false)', default: 'true' },
+  { flag: 'text-cache-mb', help: "memory for recently opened hits' texts (snippets) in MB; 0 = off", default: '64' },
   {
     flag: 'field-weights',
     help: 'BM25F weight of each field (body, title, subject, filename, sender); unnamed fields keep theirs',
@@ -359,6 +362,7 @@ export function loadConfig(flags: Raw = {}, env: NodeJS.ProcessEnv = process.env
     accounts: accountsConfig(raw),
     imap: imapConfig(raw),
     search: {
+      textCacheBytes: parseInt_('text-cache-mb', need(raw, 'text-cache-mb'), 0, 1_048_576) * 2 ** 20,
       fieldWeights: parseFieldNumbers('field-weights', need(raw, 'field-weights'), defaultOf('field-weights'), 100),
       fieldB: parseFieldNumbers('field-b', need(raw, 'field-b'), defaultOf('field-b'), 1),
     },

@@ -9,6 +9,7 @@ import { ProcessingEvents } from '../documents/events.js';
 import type { DocumentIndexer } from '../documents/processing.js';
 import { poolAnalyser, rebuildIndexes, sealedTextStore, searchIndexer } from '../documents/search-adapters.js';
 import { tenantDocumentsOf } from '../documents/tenant-documents.js';
+import { TextCache } from '../documents/text-cache.js';
 import { sweepPendingUploads } from '../documents/upload.js';
 import { AccountsServiceService } from '../gen/archivar/v1/accounts.js';
 import { AdminServiceService } from '../gen/archivar/v1/admin.js';
@@ -48,6 +49,8 @@ export interface RunningServer {
   readonly imap: ImapWatchers;
   /** The search engine (tests look into the index). */
   readonly search: SearchEngine;
+  /** Opened texts of search hits, in memory (tests check what it holds). */
+  readonly textCache: TextCache;
   /** Settles when the indexes a layout change (or an interrupted rebuild) asked for are rebuilt: documents indexed. */
   readonly indexRebuild: Promise<number>;
   /** Graceful: NOT_SERVING, stop accepting, drain calls (then abort them after the grace period), close pool and LMDB. */
@@ -108,12 +111,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const swept = await sweepPendingUploads(documents.deps);
   if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
   const { fieldWeights, fieldB } = config.search;
+  const textCache = new TextCache(config.search.textCacheBytes);
   const searchEngine = new SearchEngine(store.root, {
     fieldWeights: byIndexField(fieldWeights),
     fieldB: byIndexField(fieldB),
     cipher: keyring.records,
     analyser: poolAnalyser(pool, log),
-    textStore: sealedTextStore(documents),
+    textStore: sealedTextStore(documents, textCache),
     onBackgroundError: (err) => log.error({ err }, 'background index merge failed'),
     clock: () => clock.now(),
   });
@@ -261,6 +265,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await pool.close();
       await searchEngine.stopWarmUp();
       await searchIndex.close();
+      textCache.clear();
       if (!(await store.close())) log.warn('LMDB did not close cleanly (a write could not land); committed data is safe');
       process.off('unhandledRejection', onUnhandled);
       log.info('shut down');
@@ -275,6 +280,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     runner,
     imap,
     search: searchEngine,
+    textCache,
     indexRebuild,
     shutdown,
   };

@@ -41,6 +41,18 @@ export class BlobStore {
     }
   }
 
+  /** A copy of the object's first `bytes` (at most its first piece's), or undefined when it has none. */
+  head(tenantId: string, objectId: string, kind: string, bytes: number): Buffer | undefined {
+    for (const { value } of this.#db().getRange({
+      start: [tenantId, objectId, kind, 0],
+      end: [tenantId, objectId, kind, Number.MAX_SAFE_INTEGER],
+      limit: 1,
+    })) {
+      return Buffer.from(value.subarray(0, bytes));
+    }
+    return undefined;
+  }
+
   /** Total stored bytes of an object. */
   size(tenantId: string, objectId: string, kind: string): number {
     let n = 0;

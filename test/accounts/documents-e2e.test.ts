@@ -135,6 +135,9 @@ describe('a tenant’s documents through export, isolation and erasure', () => {
         expect((await client.download(id, { kind, page, to: sink })).bytes).toBeGreaterThan(0);
       }
     }
+    // A search opens the hit's text for its snippet; the server keeps it in memory (text cache) until…
+    expect((await search(a.c, 'Kaufvertrag')).hits.map((h) => h.documentId)).toEqual([scan.documentId]);
+    expect(s.server.textCache.has(a.user.tenantId, scan.documentId)).toBe(true);
     const blobs = s.server.app.store.db('blobs');
     const tenantRange = { start: [a.user.tenantId], end: [a.user.tenantId, '\uffff'] };
     const kinds = () => new Set([...blobs.getKeys(tenantRange)].map((k) => String((k as unknown[])[2])));
@@ -169,6 +172,8 @@ describe('a tenant’s documents through export, isolation and erasure', () => {
     expect([...blobs.getKeys(tenantRange)]).toEqual([]);
     expect([...documents.deps.documents.ids(a.user.tenantId)]).toEqual([]);
     for (const db of s.server.search.index.store.all()) expect([...db.getKeys(tenantRange)]).toEqual([]);
+    // …the tenant's erasure.
+    expect(s.server.textCache.has(a.user.tenantId, scan.documentId)).toBe(false);
     await s.server.app.store.flushed();
     expect(filesContaining(s.dataDir, ['blobs-owner@example.org', 'Blobmarker'])).toEqual([]);
   });

@@ -116,8 +116,13 @@ describe('SearchService over gRPC', () => {
     });
     await t.server.runner.whenIdle();
     expect((await search(t.client, 'kündigung')).hits.map((h) => h.documentId)).toEqual([documentId]);
+    // The hit's text was opened for its snippet and kept in memory for the next search...
+    expect(t.server.textCache.has(TEST_PRINCIPAL.tenantId, documentId)).toBe(true);
     await unary(t.client.documents.delete.bind(t.client.documents), { documentId });
     expect((await search(t.client, 'kündigung')).hits).toEqual([]);
+    // ...and leaves it with the document, once the index has taken the delete.
+    await t.server.search.index.exclusive(() => undefined);
+    expect(t.server.textCache.has(TEST_PRINCIPAL.tenantId, documentId)).toBe(false);
   });
 
   it('never indexes a document deleted between its processing commit and the index write', async () => {
