@@ -23,6 +23,11 @@ export interface LoadSpec {
   readonly maxInFlight: number;
   /** After the last send, how long to wait for answers still in flight. */
   readonly drainMs: number;
+  /**
+   * First run the same load this long without recording it (JIT, the server's caches): the figures are of
+   * the server warm, as it runs once it has served a while. 0 (default) measures from the first request.
+   */
+  readonly warmupMs?: number;
 }
 
 export interface OpResult {
@@ -47,6 +52,7 @@ const nowNs = () => process.hrtime.bigint();
 
 export async function runLoad(spec: LoadSpec, ctxs: readonly OpContext[], pick: () => OpName): Promise<LoadResult> {
   if (ctxs.length === 0) throw new Error('runLoad needs at least one connection');
+  if (spec.warmupMs) await runLoad({ ...spec, durationMs: spec.warmupMs, requests: 0, warmupMs: 0 }, ctxs, pick);
   const byOp = new Map<OpName, OpResult>();
   const all = newResult();
   const record = (op: OpName, startNs: bigint, error: string | null) => {

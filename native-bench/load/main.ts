@@ -11,6 +11,7 @@ const USAGE = `usage: npm run bench -- --load [options]
   --rate N               requests/s in open mode (default 100)
   --concurrency N        callers in closed mode (default 16)
   --duration S           seconds (default 20)
+  --warmup S             first run the same load this long unrecorded (JIT, server caches; default 0)
   --requests N           stop after N requests (whichever comes first; default no limit)
   --mix op=w,...         ops: ${OPS.join(', ')} (default get=60,list=30,upload=10)
   --connections N        HTTP/2 connections (default 2)
@@ -77,6 +78,7 @@ export async function loadMain(argv: string[]): Promise<number> {
       rate: { type: 'string', default: '100' },
       concurrency: { type: 'string', default: '16' },
       duration: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '0' },
       requests: { type: 'string', default: '0' },
       mix: { type: 'string', default: 'get=60,list=30,upload=10' },
       connections: { type: 'string', default: '2' },
@@ -115,6 +117,7 @@ export async function loadMain(argv: string[]): Promise<number> {
     requests: num('requests', values.requests, 0),
     maxInFlight: num('max-in-flight', values['max-in-flight'], 1),
     drainMs: num('deadline-ms', values['deadline-ms'], 1) + 5000,
+    warmupMs: num('warmup', values.warmup, 0) * 1000,
   };
   const mix = parseMix(values.mix);
   const session = await openLoadSession({
