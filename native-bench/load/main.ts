@@ -120,6 +120,8 @@ export async function loadMain(argv: string[]): Promise<number> {
     warmupMs: num('warmup', values.warmup, 0) * 1000,
   };
   const mix = parseMix(values.mix);
+  if (values.target && (values['server-settings'] || values['pool-threads']))
+    throw new Error('--server-settings and --pool-threads set up the server this starts; not with --target');
   const session = await openLoadSession({
     target: values.target,
     tlsCa: values['tls-ca'],

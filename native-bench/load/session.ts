@@ -71,7 +71,8 @@ export async function openLoadSession(o: SessionOptions): Promise<LoadSession> {
   }
   await server?.idle();
   if (o.settleMs) await new Promise((r) => setTimeout(r, o.settleMs));
-  // ARCHIVAR_BENCH_CPU_PROF=FILE: the server's CPU profile of the measured phase (seeding left out).
+  // ARCHIVAR_BENCH_CPU_PROF=FILE: the server's CPU profile from here on (seeding and settling left out,
+  // a --warmup included).
   if (server && process.env.ARCHIVAR_BENCH_CPU_PROF) await server.profile(process.env.ARCHIVAR_BENCH_CPU_PROF);
   const contexts = connections.map((c) => makeOpContext(c, ids, o.uploadBytes, o.deadlineMs));
   return {

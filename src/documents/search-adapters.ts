@@ -34,6 +34,8 @@ export function sealedTextStore(documents: Documents, cache = new TextCache(0)):
       };
       return cache.pages(tenantId, docId, head, open, wanted);
     },
+    // The text itself is written sealed by processing; a document indexed again (reprocessed) has a new one.
+    put: (tenantId, docId) => cache.delete(tenantId, docId),
     delete: (tenantId, docId) => cache.delete(tenantId, docId),
     dropTenant: (tenantId) => cache.dropTenant(tenantId),
   };

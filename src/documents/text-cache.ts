@@ -19,21 +19,21 @@ interface OpenedText {
  * Recently opened texts of search hits, in memory only and bounded in bytes: the same documents come back
  * page after page, query after query (search as you type, paging, another sort), and opening one (unwrap,
  * key derivation, AES-GCM, zstd, SHA-256, UTF-8) costs more than the rest of its snippet. An entry is used
- * only while the stored text is the sealing it was opened from; plaintext is zeroed when it leaves.
+ * only while the stored text is the sealing it was opened from; its plaintext bytes are zeroed when it
+ * leaves (its decoded page strings are left to the garbage collector).
  */
 export class TextCache {
   readonly #lru: LRUCache<string, OpenedText> | undefined;
+  readonly #maxBytes: number;
+  /** Bumped by every delete, dropTenant and clear: a text whose opening spanned one is not kept. */
+  #generation = 0;
 
   /** `maxBytes` 0 keeps nothing. */
   constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
     this.#lru =
       maxBytes > 0
-        ? new LRUCache<string, OpenedText>({
-            maxSize: maxBytes,
-            // The plaintext and, at most, its pages decoded to UTF-16.
-            sizeCalculation: (t) => Math.max(1, t.plain.byteLength * 3),
-            dispose: (t) => t.plain.fill(0),
-          })
+        ? new LRUCache<string, OpenedText>({ maxSize: maxBytes, sizeCalculation: entrySize, dispose: (t) => t.plain.fill(0) })
         : undefined;
   }
 
@@ -57,22 +57,29 @@ export class TextCache {
       text = undefined;
     }
     if (text === undefined) {
+      const generation = this.#generation;
       const opened = await open();
-      const plain = opened.plain;
-      text = { identity: Buffer.from(opened.identity.subarray(0, IDENTITY_BYTES)), plain, pages: [], bounds: pageBounds(plain) };
-      if (this.#lru) this.#lru.set(key, text);
-      else return decodePages(text, wanted, true);
+      const plain = ownMemory(opened.plain);
+      if (plain.buffer !== opened.plain.buffer) opened.plain.fill(0);
+      text = { identity: ownMemory(opened.identity.subarray(0, IDENTITY_BYTES)), plain, pages: [], bounds: pageBounds(plain) };
+      // Not kept: no cache; a delete or an erasure came while it was opened; or it alone is over the bound
+      // (lru-cache refuses such an entry without disposing of it).
+      if (!this.#lru || generation !== this.#generation || entrySize(text) > this.#maxBytes)
+        return decodePages(text, wanted, true);
+      this.#lru.set(key, text);
     }
     return decodePages(text, wanted, false);
   }
 
   /** Forget a document's text (deleted). */
   delete(tenantId: string, docId: string): void {
+    this.#generation++;
     this.#lru?.delete(`${tenantId}\0${docId}`);
   }
 
   /** Forget every text of a tenant (erased, or its index dropped). */
   dropTenant(tenantId: string): void {
+    this.#generation++;
     if (!this.#lru) return;
     const prefix = `${tenantId}\0`;
     for (const key of [...this.#lru.keys()]) if (key.startsWith(prefix)) this.#lru.delete(key);
@@ -80,6 +87,7 @@ export class TextCache {
 
   /** Forget everything (shutdown). */
   clear(): void {
+    this.#generation++;
     this.#lru?.clear();
   }
 
@@ -91,6 +99,24 @@ export class TextCache {
   get size(): number {
     return this.#lru?.size ?? 0;
   }
+}
+
+/** What an entry counts: its plaintext, at most that again twice over as UTF-16 pages, and its bookkeeping. */
+function entrySize(t: OpenedText): number {
+  return t.plain.byteLength * 3 + ENTRY_OVERHEAD_BYTES;
+}
+const ENTRY_OVERHEAD_BYTES = 512;
+
+/**
+ * `b` in memory of its own: a small Buffer is often a view on Node's shared 8 KiB pool, and a cached view
+ * would keep the whole slab alive.
+ */
+function ownMemory(b: Uint8Array): Buffer {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength)
+    return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, 0, b.byteLength);
+  const out = Buffer.allocUnsafeSlow(b.byteLength);
+  out.set(b);
+  return out;
 }
 
 /** Page starts (a form feed byte is never part of a longer UTF-8 sequence, so pages are cut on bytes). */

@@ -222,7 +222,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'imap-max-backoff-ms', help: 'longest wait between IMAP retries', default: String(6 * 3_600_000) },
   { flag: 'imap-rescan-ms', help: 'how often stored IMAP settings are looked for (0 = only on request)', default: '60000' },
   { flag: 'imap-idle', help: 'keep IDLE connections for automatic import (true|false)', default: 'true' },
-  { flag: 'text-cache-mb', help: "memory for recently opened hits' texts (snippets) in MB; 0 = off", default: '64' },
+  { flag: 'text-cache-mb', help: "memory for recently opened hits' texts (snippets) in MiB; 0 = off", default: '64' },
   {
     flag: 'field-weights',
     help: 'BM25F weight of each field (body, title, subject, filename, sender); unnamed fields keep theirs',

@@ -80,6 +80,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
   );
   metrics = new Metrics(() => pool.queueDepth);
+  // Opened texts of search hits; a tenant's go as its key is shredded, a document's as it is deleted.
+  const textCache = new TextCache(config.search.textCacheBytes);
+  keyring.onShredded = (tenantId) => textCache.dropTenant(tenantId);
   const clock = options.clock ?? systemClock;
   let runner: JobRunner | undefined;
   let indexer: DocumentIndexer | undefined = options.indexer;
@@ -96,6 +99,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     onQueued: () => runner?.wake(),
     onDeleted: (doc) => {
       runner?.cancel(doc.id);
+      textCache.delete(doc.tenantId, doc.id);
       void Promise.resolve(indexer?.remove(doc.tenantId, doc.id)).catch((err: unknown) =>
         log.error({ err, documentId: doc.id }, 'the search index did not forget a deleted document'),
       );
@@ -111,7 +115,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const swept = await sweepPendingUploads(documents.deps);
   if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
   const { fieldWeights, fieldB } = config.search;
-  const textCache = new TextCache(config.search.textCacheBytes);
   const searchEngine = new SearchEngine(store.root, {
     fieldWeights: byIndexField(fieldWeights),
     fieldB: byIndexField(fieldB),

@@ -47,6 +47,8 @@ export class Keyring {
   readonly #shredded = new Set<string>();
   /** Seals the records LMDB reads synchronously (index, document records) under keys derived per tenant. */
   readonly records: RecordCipher = new RecordCipher((tenantId) => this.tenantKey(tenantId));
+  /** Told as a tenant's key is shredded: what it holds of the tenant in memory (opened texts) goes with it. */
+  onShredded: ((tenantId: string) => void) | undefined;
 
   private constructor(store: Store, log: Logger, master: MasterKeyProvider, server: X25519KeyPair, options: KeyringOptions) {
     this.#store = store;
@@ -162,6 +164,7 @@ export class Keyring {
     key?.wrapKey?.fill(0);
     this.#tenantKeys.delete(tenantId);
     this.records.forget(tenantId);
+    this.onShredded?.(tenantId);
     await this.#store.db('tenantKeys').remove(tenantId);
     await this.#store.flushed();
   }

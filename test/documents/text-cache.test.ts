@@ -6,6 +6,21 @@ import { TextCache } from '../../src/documents/text-cache.js';
 const tenantKey = { keyId: '0123456789abcdef0123456789abcdef', key: randomBytes(32) };
 const binding = (tenantId: string, id: string) => ({ tenantId, documentId: id, kind: 'text' as const });
 
+/** An opener that finishes only when released (a slow key unwrap, e.g. a master key in a KMS). */
+function gated(t: ReturnType<typeof stored>) {
+  let release = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  return {
+    open: async () => {
+      await gate;
+      return t.open();
+    },
+    release,
+  };
+}
+
 /** A text sealed as the server stores it, and an opener that counts its calls and keeps what it handed out. */
 function stored(tenantId: string, id: string, pages: string[]) {
   const sealed = sealBuffer(pages.join('\f'), { tenantKey, context: binding(tenantId, id) });
@@ -82,8 +97,8 @@ describe('TextCache', () => {
 
   it('keeps at most its bound, dropping the least recently used', async () => {
     const page = 'x'.repeat(1000);
-    // Each entry counts three times its plaintext (bytes and decoded pages): room for two of three.
-    const cache = new TextCache(6500);
+    // Each entry counts three times its plaintext (bytes and decoded pages) and 512 bytes: room for two of three.
+    const cache = new TextCache(7500);
     const texts = [0, 1, 2].map((i) => stored('t1', `d${i}`, [page + i]));
     await cache.pages('t1', 'd0', texts[0]!.sealed, texts[0]!.open);
     await cache.pages('t1', 'd1', texts[1]!.sealed, texts[1]!.open);
@@ -105,5 +120,35 @@ describe('TextCache', () => {
     expect(t.opened).toHaveLength(2);
     expect(t.opened.every((p) => p.every((b) => b === 0))).toBe(true);
     expect(cache.size).toBe(0);
+  });
+
+  it('does not keep a text whose document was deleted, or whose tenant was erased, while it was being opened', async () => {
+    const cache = new TextCache(1 << 20);
+    for (const forget of [() => cache.delete('t1', 'd1'), () => cache.dropTenant('t1')]) {
+      const t = stored('t1', 'd1', ['Geheimvertrag']);
+      const g = gated(t);
+      const pages = cache.pages('t1', 'd1', t.sealed, g.open);
+      forget();
+      g.release();
+      expect(await pages).toEqual(['Geheimvertrag']);
+      expect(cache.has('t1', 'd1')).toBe(false);
+      expect(t.opened[0]!.every((b) => b === 0)).toBe(true);
+    }
+  });
+
+  it('wipes a text too large to be kept, and keeps tenants whose ids share a prefix apart', async () => {
+    const cache = new TextCache(4000);
+    const big = stored('t1', 'd1', ['y'.repeat(1200)]);
+    expect(await cache.pages('t1', 'd1', big.sealed, big.open)).toEqual(['y'.repeat(1200)]);
+    expect(cache.size).toBe(0);
+    expect(big.opened[0]!.every((b) => b === 0)).toBe(true);
+
+    const t1 = stored('t1', 'd1', ['eins']);
+    const t10 = stored('t10', 'd1', ['zehn']);
+    await cache.pages('t1', 'd1', t1.sealed, t1.open);
+    await cache.pages('t10', 'd1', t10.sealed, t10.open);
+    cache.dropTenant('t1');
+    expect(cache.has('t1', 'd1')).toBe(false);
+    expect(cache.has('t10', 'd1')).toBe(true);
   });
 });
