@@ -17,6 +17,8 @@ const USAGE = `usage: npm run bench -- --load [options]
   --connections N        HTTP/2 connections (default 2)
   --upload-bytes N       plaintext size of each upload and seeded document (default 10240)
   --seed-docs N          documents uploaded before the run for get/download (default 50)
+  --seed-text uniform|zipf   seeded text: --upload-bytes of ~60 words drawn evenly (default), or the index
+                         benchmark's Zipf corpus (short documents, realistic word frequencies)
   --settle-ms N          wait this long after the seeded documents are processed, so the run sees the index
                          after the burst's background merges (default 0: right after processing)
   --deadline-ms N        per-request deadline (default 10000)
@@ -84,6 +86,7 @@ export async function loadMain(argv: string[]): Promise<number> {
       connections: { type: 'string', default: '2' },
       'upload-bytes': { type: 'string', default: '10240' },
       'seed-docs': { type: 'string', default: '50' },
+      'seed-text': { type: 'string', default: 'uniform' },
       'settle-ms': { type: 'string', default: '0' },
       'deadline-ms': { type: 'string', default: '10000' },
       'max-in-flight': { type: 'string', default: '5000' },
@@ -130,6 +133,7 @@ export async function loadMain(argv: string[]): Promise<number> {
     token: values.token ?? process.env.ARCHIVAR_TOKEN,
     connections: num('connections', values.connections, 1),
     seedDocs: num('seed-docs', values['seed-docs'], 0),
+    seedText: seedText(values['seed-text']),
     settleMs: num('settle-ms', values['settle-ms'], 0),
     uploadBytes: num('upload-bytes', values['upload-bytes'], 1),
     deadlineMs: num('deadline-ms', values['deadline-ms'], 1),
@@ -159,4 +163,9 @@ function serverSettings(list: string | undefined): Record<string, string> {
     out[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
   }
   return out;
+}
+
+function seedText(v: string): 'uniform' | 'zipf' {
+  if (v !== 'uniform' && v !== 'zipf') throw new Error('--seed-text is uniform or zipf');
+  return v;
 }

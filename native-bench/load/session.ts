@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { type Connection, connect } from '../../src/sdk/index.js';
 import { type BenchServer, realSession, startBenchServer } from '../harness/bench-server.js';
-import { textLike } from '../harness/data.js';
+import { Corpus, textLike } from '../harness/data.js';
 import { makeOpContext, type OpContext } from './ops.js';
 
 export interface SessionOptions {
@@ -18,6 +18,12 @@ export interface SessionOptions {
   /** Milliseconds to wait after the seeded documents are processed (the burst's background merges). */
   readonly settleMs?: number | undefined;
   readonly uploadBytes: number;
+  /**
+   * What the seeded documents say: `uniform` (default), --upload-bytes of the ~60 head words drawn evenly
+   * (every document holds each ~uploadBytes/400 times); `zipf`, the index benchmark's corpus (Corpus seed 1:
+   * title and a 30–229-word body, Zipf over 50 000 words, "Müller GmbH" in 2 % and "annual report" in 10 %).
+   */
+  readonly seedText?: 'uniform' | 'zipf' | undefined;
   readonly deadlineMs: number;
   readonly serverSettings?: Record<string, string> | undefined;
 }
@@ -62,8 +68,12 @@ export async function openLoadSession(o: SessionOptions): Promise<LoadSession> {
   }
   const ids: string[] = [];
   const seeder = makeOpContext(connections[0] as Connection, ids, o.uploadBytes, o.deadlineMs);
+  const corpus = o.seedText === 'zipf' ? new Corpus(1) : undefined;
+  const salt = Date.now() % 100_000;
   for (let i = 0; i < o.seedDocs; i++) {
-    const res = await seeder.client.upload(textLike(o.uploadBytes, 777_000 + i + (Date.now() % 100_000) * 1000), {
+    const d = corpus?.doc(salt * 1_000_000 + i);
+    const body = d ? Buffer.from(`${d.title}\n\n${d.body}`) : textLike(o.uploadBytes, 777_000 + i + salt * 1000);
+    const res = await seeder.client.upload(body, {
       fileName: `seed-${i}.txt`,
       mediaType: 'text/plain',
     });
