@@ -23,7 +23,7 @@ import {
   valuesFromIndexDoc,
 } from './doc-values.js';
 import { fuzzySearch } from './fuzzy.js';
-import type { QueryNode } from './query-ast.js';
+import type { ExpandedNode, FuzzyNode, PrefixNode, QueryNode } from './query-ast.js';
 import { parseQuery, QuerySyntaxError } from './query-parser.js';
 import { type SearchHit, SearchIndex, type SearchIndexOptions } from './search-index.js';
 import { Suggester, type Suggestion } from './suggest.js';
@@ -77,6 +77,9 @@ interface TenantWarmUp {
 /** Fuzzy matches rank below exact ones: their score is scaled by this per edit. */
 const FUZZY_BOOST = [1, 0.3, 0.1];
 const MAX_FUZZY_EXPANSIONS = 24;
+/** Words of the word list read for a prefix's stems, and stems kept (beside the index's own expansion). */
+const PREFIX_WORD_SCAN = 4096;
+const MAX_PREFIX_STEMS = 64;
 const KEYSET_PREFIX = 'k.';
 
 export class SearchEngine {
@@ -235,16 +238,25 @@ export class SearchEngine {
     await this.ready(tenantId, 'search');
     const t0 = process.hrtime.bigint();
     const ast = parseQuery(query);
+    // A prefix also reaches the stems of the words as written that start with it: the word list is Suggest's.
+    if (hasPrefix(ast)) await this.ready(tenantId);
     const now = this.#clock();
     let result = await this.#run(tenantId, this.#resolve(tenantId, ast, now, new Map()), options);
     if (result.total === 0 && options.autoTypos !== false && options.cursor === undefined) {
       const rewrites = new Map<QueryNode, string[]>();
-      const typo = retypo(ast);
+      const typo = retypo(ast, this.#language);
       if (typo !== ast) {
-        const retry = await this.#run(tenantId, this.#resolve(tenantId, typo, now, rewrites), options);
+        const resolved = this.#resolve(tenantId, typo, now, rewrites);
+        const retry = await this.#run(tenantId, resolved, options);
         if (retry.total > 0) {
+          // The correction is read from the best hits' highlights (the words as written): without snippets
+          // asked for, from a first page of its own.
+          const shown =
+            options.snippets === false
+              ? (await this.#run(tenantId, resolved, { limit: 3, snippets: true, maxSnippets: 1 })).hits
+              : retry.hits;
           result = retry;
-          result.didYouMean = didYouMean(query, rewrites, retry.hits, this.#language);
+          result.didYouMean = didYouMean(query, rewrites, shown, this.#language);
         }
       }
     }
@@ -256,24 +268,29 @@ export class SearchEngine {
   #resolve(tenantId: string, node: QueryNode, now: number, rewrites: Map<QueryNode, string[]>): QueryNode {
     switch (node.kind) {
       case 'fuzzy': {
-        const terms = new Map<string, number>();
-        for (const alternatives of analyseQueryText(node.text, this.#language).slice(0, 1))
-          for (const word of new Set([...alternatives, normaliseWord(node.text)]))
-            for (const l of this.dictionary.lists(tenantId))
-              for (const m of fuzzySearch(l, word, node.maxEdits, { limit: MAX_FUZZY_EXPANSIONS })) {
-                const boost = FUZZY_BOOST[m.distance] ?? 0.05;
-                if ((terms.get(m.term) ?? 0) < boost) terms.set(m.term, boost);
-              }
-        const list = [...terms].sort((a, b) => b[1] - a[1]).slice(0, MAX_FUZZY_EXPANSIONS);
+        const words = analyseQueryText(node.text, this.#language);
+        // A token that splits into several words (`foo:bar~`, `e-mail~`): each of them typo tolerant, all required.
+        if (words.length > 1)
+          return {
+            kind: 'and',
+            children: words.map((alternatives) => this.#fuzzyTerms(tenantId, alternatives, alternatives[0]!, node)),
+            position: node.position,
+          };
+        const expanded = this.#fuzzyTerms(tenantId, words[0] ?? [], normaliseWord(node.text), node);
         rewrites.set(
           node,
-          list.map(([t]) => t),
+          expanded.terms.map((t) => t.term),
         );
-        return { kind: 'expanded', terms: list.map(([term, boost]) => ({ term, boost })), position: node.position };
+        return expanded;
       }
+      case 'prefix':
+        return this.#withStems(tenantId, node);
       case 'field': {
         if ('child' in node) {
-          const child = node.child.kind === 'fuzzy' ? this.#resolve(tenantId, node.child, now, rewrites) : node.child;
+          const child =
+            node.child.kind === 'fuzzy' || node.child.kind === 'prefix'
+              ? this.#resolve(tenantId, node.child, now, rewrites)
+              : node.child;
           return { ...node, child: child as typeof node.child };
         }
         // Dates and amounts are ranges over per-segment number columns; the rest test interned names.
@@ -292,6 +309,42 @@ export class SearchEngine {
       default:
         return node;
     }
+  }
+
+  /** The dictionary's terms within `node.maxEdits` of the word's stems (or of `folded`), best first. */
+  #fuzzyTerms(tenantId: string, alternatives: readonly string[], folded: string, node: FuzzyNode): ExpandedNode {
+    const terms = new Map<string, number>();
+    for (const word of new Set([...alternatives, folded]))
+      for (const l of this.dictionary.lists(tenantId))
+        for (const m of fuzzySearch(l, word, node.maxEdits, { limit: MAX_FUZZY_EXPANSIONS })) {
+          const boost = FUZZY_BOOST[m.distance] ?? 0.05;
+          if ((terms.get(m.term) ?? 0) < boost) terms.set(m.term, boost);
+        }
+    const list = [...terms].sort((a, b) => b[1] - a[1]).slice(0, MAX_FUZZY_EXPANSIONS);
+    return { kind: 'expanded', terms: list.map(([term, boost]) => ({ term, boost })), position: node.position };
+  }
+
+  /**
+   * The prefix with the stems of the tenant's words (as written, folded) that start with it and whose stems
+   * do not: `katze*` reaches "Katzen" (stem "katz"), `mül*` "Müller" (German stem "mull"). Only the first
+   * PREFIX_WORD_SCAN words of the range are read; the index's own expansion stays capped as before.
+   */
+  #withStems(tenantId: string, node: PrefixNode): PrefixNode {
+    const prefix = normaliseWord(node.text).replace(/^[^\p{L}\p{N}]+/u, '');
+    if (prefix.length === 0 || !this.words.loaded(tenantId)) return node;
+    const stems = new Set<string>();
+    let scanned = 0;
+    for (const list of this.words.lists(tenantId)) {
+      for (let i = lowerBound(list, prefix); i < list.length && scanned < PREFIX_WORD_SCAN; i++, scanned++) {
+        const folded = list[i]!;
+        if (!folded.startsWith(prefix)) break;
+        // The word's own stems (as a query analyses it: no compound parts); a code of several words adds none.
+        const words = analyseQueryText(this.words.written(tenantId, folded) ?? folded, this.#language);
+        if (words.length === 1) for (const t of words[0]!) if (!t.startsWith(prefix)) stems.add(t);
+      }
+    }
+    if (stems.size === 0) return node;
+    return { ...node, stems: [...stems].sort((a, b) => a.length - b.length || (a < b ? -1 : 1)).slice(0, MAX_PREFIX_STEMS) };
   }
 
   async #run(tenantId: string, ast: QueryNode, options: EngineSearchOptions): Promise<EngineSearchResult> {
@@ -359,7 +412,7 @@ export class SearchEngine {
       ? await this.index.highlights(
           tenantId,
           page.map((b) => b.id),
-          r.terms ?? [],
+          r.highlight ?? { terms: [], phrases: [], loose: new Set() },
         )
       : [];
     const hits: SearchHit[] = [];
@@ -400,23 +453,55 @@ function decodeKeyset(cursor: string | undefined, sort: SortOrder): { k: number 
 
 const LETTERS_RE = /\p{L}/gu;
 
-/** The query with every positive plain word of 5+ letters made typo tolerant (1 edit, 2 from 9 letters). */
-function retypo(node: QueryNode): QueryNode {
+/** Whether the query has a prefix anywhere (it then needs the tenant's word list). */
+function hasPrefix(node: QueryNode): boolean {
+  switch (node.kind) {
+    case 'prefix':
+      return true;
+    case 'field':
+      return 'child' in node && node.child.kind === 'prefix';
+    case 'and':
+    case 'or':
+      return node.children.some(hasPrefix);
+    case 'not':
+      return hasPrefix(node.child);
+    default:
+      return false;
+  }
+}
+
+/** First index of the sorted `list` whose entry is not below `key`. */
+function lowerBound(list: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The query with every positive plain word of 5+ letters made typo tolerant (1 edit, 2 from 9 letters). A
+ * token that is several words (`foo:bar`, a code) stays as typed.
+ */
+function retypo(node: QueryNode, language: AnalyserLanguage): QueryNode {
   switch (node.kind) {
     case 'term': {
       const letters = node.text.match(LETTERS_RE)?.length ?? 0;
-      if (letters < 5) return node;
+      if (letters < 5 || analyseQueryText(node.text, language).length !== 1) return node;
       return { kind: 'fuzzy', text: node.text, maxEdits: letters >= 9 ? 2 : 1, position: node.position };
     }
     case 'field':
       if ('child' in node && node.child.kind === 'term') {
-        const child = retypo(node.child);
+        const child = retypo(node.child, language);
         return child === node.child ? node : { ...node, child: child as typeof node.child };
       }
       return node;
     case 'and':
     case 'or': {
-      const children = node.children.map(retypo);
+      const children = node.children.map((c) => retypo(c, language));
       return children.some((c, i) => c !== node.children[i]) ? { ...node, children } : node;
     }
     default:

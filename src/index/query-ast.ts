@@ -22,11 +22,16 @@ export interface TermNode {
   position: number;
 }
 
-/** `prefix*`: expands to indexed terms starting with the normalised prefix (capped). */
+/**
+ * `prefix*`: expands to indexed terms starting with the normalised prefix (capped), and to `stems`, the
+ * terms of the tenant's words as written that start with it (the engine adds them: a stem may be shorter
+ * than the typed prefix, "katz" for "Katzen" under `katze*`).
+ */
 export interface PrefixNode {
   kind: 'prefix';
   text: string;
   position: number;
+  stems?: string[];
 }
 
 /** `"exact phrase"`, or `"words near"~N`: the words within N extra positions of each other, any order. */

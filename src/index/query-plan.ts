@@ -13,7 +13,7 @@ import type { DocFilter, QueryNode } from './query-ast.js';
  */
 export type Plan =
   | { kind: 'terms'; terms: string[]; boosts?: number[]; fieldMask?: number }
-  | { kind: 'prefix'; prefix: string; fieldMask?: number }
+  | { kind: 'prefix'; prefix: string; stems?: string[]; fieldMask?: number }
   | { kind: 'phrase'; words: string[][]; slop?: number; fieldMask?: number }
   | { kind: 'filter'; filter: DocFilter }
   | { kind: 'and'; must: Plan[]; not: Plan[] }
@@ -38,12 +38,13 @@ export function compileQuery(node: QueryNode, language: AnalyserLanguage): Plan 
     }
     case 'prefix': {
       const prefix = normaliseWord(node.text).replace(/^[^\p{L}\p{N}]+/u, '');
-      return prefix.length === 0 ? undefined : { kind: 'prefix', prefix };
+      if (prefix.length === 0) return undefined;
+      return node.stems?.length ? { kind: 'prefix', prefix, stems: node.stems } : { kind: 'prefix', prefix };
     }
     case 'expanded':
-      return node.terms.length === 0
-        ? undefined
-        : { kind: 'terms', terms: node.terms.map((t) => t.term), boosts: node.terms.map((t) => t.boost) };
+      // No dictionary match is still a word that must match (`rechnung qqqqqq~` finds nothing), not a word
+      // to leave out as punctuation is.
+      return { kind: 'terms', terms: node.terms.map((t) => t.term), boosts: node.terms.map((t) => t.boost) };
     case 'filter':
       return { kind: 'filter', filter: node.filter };
     case 'field': {
@@ -103,13 +104,13 @@ export function planTerms(plan: Plan, out = new Set<string>(), positiveOnly = fa
   return out;
 }
 
-/** Replace prefix nodes by their expansions. */
+/** Replace prefix nodes by their expansions (and the stems of the words starting with them). */
 export function mapPrefixes(plan: Plan, expand: (prefix: string) => string[]): Plan {
   switch (plan.kind) {
-    case 'prefix':
-      return plan.fieldMask === undefined
-        ? { kind: 'terms', terms: expand(plan.prefix) }
-        : { kind: 'terms', terms: expand(plan.prefix), fieldMask: plan.fieldMask };
+    case 'prefix': {
+      const terms = plan.stems ? [...new Set([...expand(plan.prefix), ...plan.stems])] : expand(plan.prefix);
+      return plan.fieldMask === undefined ? { kind: 'terms', terms } : { kind: 'terms', terms, fieldMask: plan.fieldMask };
+    }
     case 'and':
       return {
         kind: 'and',
@@ -121,4 +122,46 @@ export function mapPrefixes(plan: Plan, expand: (prefix: string) => string[]): P
     default:
       return plan;
   }
+}
+
+/** A phrase of a plan as its highlights need it: each word's alternative terms, and the proximity. */
+export interface PhraseWords {
+  words: string[][];
+  slop: number;
+}
+
+/**
+ * What a hit's highlights show: the positive terms, and the phrases. A term that the plan holds only inside
+ * phrases is highlighted only where one of them matches (`"straße der"` marks that "der", not every one).
+ */
+export interface HighlightQuery {
+  terms: string[];
+  phrases: PhraseWords[];
+  /** Terms also asked for outside phrases (every occurrence highlighted). */
+  loose: ReadonlySet<string>;
+}
+
+export function highlightPlan(plan: Plan): HighlightQuery {
+  const phrases: PhraseWords[] = [];
+  const loose = new Set<string>();
+  const walk = (p: Plan): void => {
+    switch (p.kind) {
+      case 'terms':
+        for (const t of p.terms) loose.add(t);
+        break;
+      case 'phrase':
+        phrases.push({ words: p.words, slop: p.slop ?? 0 });
+        break;
+      case 'and':
+        for (const c of p.must) walk(c);
+        break;
+      case 'or':
+        for (const c of p.should) walk(c);
+        break;
+      default:
+        break;
+    }
+  };
+  walk(plan);
+  return { terms: [...planTerms(plan, new Set(), true)], phrases, loose };
 }

@@ -23,6 +23,7 @@ import {
   type TenantStats,
   toBuffer,
 } from './index-store.js';
+import { phraseOccurrences } from './phrase-highlights.js';
 import {
   decodeNorm,
   decodeSkipTable,
@@ -35,7 +36,7 @@ import {
 } from './postings-codec.js';
 import type { ParsedQuery } from './query-ast.js';
 import { parseQuery } from './query-parser.js';
-import { compileQuery, mapPrefixes, type Plan, planTerms } from './query-plan.js';
+import { compileQuery, type HighlightQuery, highlightPlan, mapPrefixes, type Plan, planTerms } from './query-plan.js';
 import { remember } from './remember.js';
 import {
   AllDocsScorer,
@@ -156,8 +157,8 @@ export interface SearchResult {
   hits: SearchHit[];
   nextCursor?: string;
   tookMicros: number;
-  /** Index terms the query matched (after prefix/fuzzy expansion): what snippets highlight. */
-  terms?: string[];
+  /** Index terms the query matched (after prefix/fuzzy expansion) and its phrases: what snippets highlight. */
+  highlight?: HighlightQuery;
 }
 
 interface SegmentView {
@@ -448,7 +449,7 @@ export class SearchIndex {
       total: 0,
       totalExact: true,
       hits: [],
-      terms: new Set(),
+      highlight: NO_HIGHLIGHTS,
     };
     const withSnippets = this.#textStore !== undefined && options.snippets !== false;
     let highlights: Map<number, PageHits>[] = [];
@@ -460,7 +461,7 @@ export class SearchIndex {
           highlights = this.#highlightsIn(
             tenantId,
             core.hits.slice(offset, k) as Located[],
-            [...core.terms],
+            core.highlight,
             txn,
             core.postingsOf,
           );
@@ -477,7 +478,7 @@ export class SearchIndex {
       totalExact: core.totalExact,
       hits,
       tookMicros: Number((process.hrtime.bigint() - t0) / 1000n),
-      terms: [...core.terms],
+      highlight: core.highlight,
     };
     if (k < core.total && k < this.#opts.maxResultWindow && core.hits.length >= k)
       result.nextCursor = encodeCursor(k, page[page.length - 1]);
@@ -509,11 +510,11 @@ export class SearchIndex {
   }
 
   /**
-   * Where `terms` (index terms a query matched) occur in the body of each of the tenant's documents `docIds`,
-   * by page index; an empty map for a document not in the index. For hits found elsewhere than `search`
-   * (the date and title orders, engine.ts).
+   * Where the terms a query matched (`query`, from a SearchResult) occur in the body of each of the tenant's
+   * documents `docIds`, by page index; an empty map for a document not in the index. For hits found
+   * elsewhere than `search` (the date and title orders, engine.ts).
    */
-  async highlights(tenantId: string, docIds: readonly string[], terms: readonly string[]): Promise<Map<number, PageHits>[]> {
+  async highlights(tenantId: string, docIds: readonly string[], query: HighlightQuery): Promise<Map<number, PageHits>[]> {
     checkTenant(tenantId);
     await this.store.cipher.ready(tenantId);
     const txn = this.store.root.useReadTransaction();
@@ -526,7 +527,7 @@ export class SearchIndex {
         located.push({ docId, at: where });
         at.push(i);
       }
-      const found = this.#highlightsIn(tenantId, located, terms, txn);
+      const found = this.#highlightsIn(tenantId, located, query, txn);
       const out = docIds.map(() => new Map<number, PageHits>());
       for (const [j, i] of at.entries()) out[i] = found[j]!;
       return out;
@@ -536,18 +537,20 @@ export class SearchIndex {
   }
 
   /**
-   * Each hit's highlights in the snapshot `transaction`: the body positions of `terms` in it, read from the
-   * postings (the term numbered by its index in `terms`), mapped to page characters by the document's stored
-   * spans (spans.ts). No page is re-analysed.
+   * Each hit's highlights in the snapshot `transaction`: the body positions of the query's terms in it, read
+   * from the postings (the term numbered by its index in `terms`), those of words only asked for in phrases
+   * kept where a phrase matches, mapped to page characters by the document's stored spans (spans.ts). No
+   * page is re-analysed.
    */
   #highlightsIn(
     tenantId: string,
     hits: readonly Located[],
-    terms: readonly string[],
+    query: HighlightQuery,
     transaction: Transaction,
     postingsOf: (term: string, segmentId: number) => Uint8Array | undefined = (term, segmentId) =>
       termPostings(this.store, tenantId, segmentId, term, transaction),
   ): Map<number, PageHits>[] {
+    const { terms } = query;
     const positions: number[][] = hits.map(() => []);
     const termOf: number[][] = hits.map(() => []);
     // Per segment its hits in doc order, so each term's postings are walked forward once.
@@ -580,7 +583,12 @@ export class SearchIndex {
       }
     }
     return hits.map((h, i) => {
-      const pos = positions[i]!;
+      let pos = positions[i]!;
+      if (query.phrases.length > 0) {
+        const keep = phraseOccurrences(pos, termOf[i]!, terms, query.phrases, query.loose);
+        termOf[i] = termOf[i]!.filter((_, k) => keep[k]);
+        pos = pos.filter((_, k) => keep[k]);
+      }
       if (pos.length === 0) return new Map();
       const spans = this.store.get('spans', [tenantId, h.docId], transaction);
       if (spans === undefined) return new Map();
@@ -605,7 +613,7 @@ export class SearchIndex {
     const topt = { transaction };
     const stats = this.#stats(tenantId, transaction);
     const segments = this.#segments(tenantId, transaction);
-    const empty = { total: 0, totalExact: true, hits: [], terms: new Set<string>() };
+    const empty = { total: 0, totalExact: true, hits: [], highlight: NO_HIGHLIGHTS };
     if (segments.length === 0) return empty;
     const plan = mapPrefixes(compiled, (prefix) => this.#expandPrefix(tenantId, segments, prefix, transaction));
     const terms = planTerms(plan);
@@ -689,7 +697,7 @@ export class SearchIndex {
       const r = rank.get(segmentId);
       return per !== undefined && r !== undefined ? per[r] : termPostings(this.store, tenantId, segmentId, term, transaction);
     };
-    return { total: estimate, totalExact, hits, terms: planTerms(plan, new Set(), true), postingsOf };
+    return { total: estimate, totalExact, hits, highlight: highlightPlan(plan), postingsOf };
   }
 
   /**
@@ -929,7 +937,7 @@ type Snapshot = {
   total: number;
   totalExact: boolean;
   hits: { docId: string; score: number; at?: HitKey }[];
-  terms: Set<string>;
+  highlight: HighlightQuery;
   postingsOf?: (term: string, segmentId: number) => Uint8Array | undefined;
 };
 
@@ -939,6 +947,8 @@ type Snapshot = {
  * its first pages, as Elasticsearch's highlighter stops at max_analyzed_offset).
  */
 const HIGHLIGHT_POSITIONS = 1000;
+
+const NO_HIGHLIGHTS: HighlightQuery = { terms: [], phrases: [], loose: new Set() };
 
 /** A document and where it lies in the index ([segment id, local doc]). */
 type Located = { docId: string; at: HitKey };

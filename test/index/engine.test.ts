@@ -226,6 +226,64 @@ describe('query language over the engine', () => {
     expect((await e.search('t1', 'foz~')).hits.map((h) => h.docId).sort()).toEqual(['invoice', 'urlaub']);
   });
 
+  it('keeps every word of a typo retry required: a word that matches nothing empties the result', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    for (const q of ['Rechnung qqqqqqq', 'rechnung qqqqqqq~', 'quick zzzzzz', 'quick zzzzzz~', 'Mietvetrag zzzzzzz']) {
+      const r = await e.search('t1', q);
+      expect(r.hits, q).toEqual([]);
+      expect(r.total, q).toBe(0);
+      expect(r.didYouMean, q).toBeUndefined();
+    }
+    // A token of several words is not cut to its first: `foo:bar` is not corrected to "for".
+    const split = await e.search('t1', 'foo:bar');
+    expect(split.total).toBe(0);
+    expect(split.didYouMean).toBeUndefined();
+    // Each of its words typo tolerant when asked for with ~, all of them required.
+    expect((await e.search('t1', 'quikc:browm~')).hits.map((h) => h.docId)).toEqual(['invoice']);
+    expect((await e.search('t1', 'quikc:zzzzz~')).total).toBe(0);
+  });
+
+  it('says "did you mean" with the word as written also when no snippets are asked for', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    for (const snippets of [true, false]) {
+      const r = await e.search('t1', 'Müllre', { snippets });
+      expect(r.hits[0]?.docId, String(snippets)).toBe('rechnung');
+      expect(r.didYouMean, String(snippets)).toBe('müller');
+      expect(
+        r.hits.every((h) => h.snippets.length === 0),
+        String(snippets),
+      ).toBe(!snippets);
+      const inv = await e.search('t1', 'invoise', { snippets });
+      expect(inv.didYouMean, String(snippets)).toBe('invoice');
+    }
+  });
+
+  it('matches a prefix against the words as written, also where their stem is shorter than the prefix', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', [
+      ...CORPUS,
+      doc('katzen', 'Drei Katzen und ein Fußgänger.'),
+      doc('katze', 'Eine Katze schläft.'),
+      doc('running', 'She was running late for the meeting.', { lang: 'eng' }),
+    ]);
+    expect(await ids(e, 'Mül*')).toEqual(['rechnung']);
+    expect(await ids(e, 'Mue*')).toEqual(['rechnung']);
+    expect(await ids(e, 'müll*')).toEqual(['rechnung']);
+    expect(await ids(e, 'from:müll*')).toEqual(['rechnung']);
+    expect(await ids(e, 'Katze*')).toEqual(['katze', 'katzen']);
+    expect(await ids(e, 'Fußgänger*')).toEqual(['katzen']);
+    expect(await ids(e, 'Fussg*')).toEqual(['katzen']);
+    expect(await ids(e, 'runni*')).toEqual(['running']);
+    expect(await ids(e, 'Verarbeitun*')).toEqual([]);
+    expect(await ids(e, 'zzz*')).toEqual([]);
+    // Another tenant's words lend it nothing.
+    await e.index.addDocuments('t2', [doc('other', 'Nichts davon.')]);
+    expect(await ids(e, 'Mül*', 't2')).toEqual([]);
+    expect(await ids(e, 'Katze*', 't2')).toEqual([]);
+  });
+
   it('updates tags without re-analysing text: searchable and faceted at once', async () => {
     const e = engine();
     await e.index.addDocuments('t1', CORPUS);

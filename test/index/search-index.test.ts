@@ -5,6 +5,7 @@ import { open, type RootDatabase } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { analyse } from '../../src/index/analyser.js';
 import { type IndexDoc, InMemoryTextStore, SearchIndex, type SearchIndexOptions } from '../../src/index/index.js';
+import type { HighlightQuery } from '../../src/index/query-plan.js';
 import type { MatchVisitor } from '../../src/index/search-index.js';
 import { listSegments } from '../../src/index/segment-merger.js';
 import type { PageHits } from '../../src/index/spans.js';
@@ -75,6 +76,9 @@ const CORPUS: IndexDoc[] = [
   { docId: 'en-brown', language: 'eng', fields: { title: 'Fox', body: ['The quick brown fox jumps over the lazy dog.'] } },
   { docId: 'en-fox', language: 'eng', fields: { title: 'Dog', body: ['The lazy dog is brown; a quick fox sleeps.'] } },
 ];
+
+/** Terms to highlight wherever they occur (no phrases). */
+const looseTerms = (terms: string[]): HighlightQuery => ({ terms, phrases: [], loose: new Set(terms) });
 
 const ids = async (idx: SearchIndex, q: string, tenant = 't1') =>
   (await idx.search(tenant, q, { limit: 20 })).hits.map((h) => h.docId);
@@ -168,6 +172,29 @@ describe('SearchIndex on a small German/English corpus', () => {
     expect(s.text.slice(h.start, h.end)).toBe('überweisen');
   });
 
+  it('highlights the words of a phrase only where the phrase matches, and loose words everywhere', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', [
+      {
+        docId: 'strasse',
+        language: 'deu',
+        fields: { body: ['Die Straße der Häuser liegt bei der Sparkasse, die Häuser der Straße auch.'] },
+      },
+    ]);
+    const shown = async (q: string) =>
+      (await idx.search('t1', q, { maxSnippets: 5 })).hits.flatMap((h) =>
+        h.snippets.flatMap((s) => s.highlights.map((x) => `${s.text.slice(x.start, x.end)}@${x.start}`)),
+      );
+    expect(await shown('"Straße der"')).toEqual(['Straße@4', 'der@11']);
+    expect(await shown('"der Häuser"')).toEqual(['der@11', 'Häuser@15']);
+    expect(await shown('"Straße der" Sparkasse')).toEqual(['Straße@4', 'der@11', 'Sparkasse@36']);
+    // "der" asked for on its own as well: every one.
+    expect(await shown('"Straße der" der')).toEqual(['Straße@4', 'der@11', 'der@32', 'der@58']);
+    // Proximity: the words within the window, in any order (the first "Häuser" is 4 words away).
+    expect(await shown('"Sparkasse Häuser"~1')).toEqual(['Sparkasse@36', 'Häuser@51']);
+    expect(await shown('"Sparkasse Häuser"~3')).toEqual(['Häuser@15', 'Sparkasse@36', 'Häuser@51']);
+  });
+
   it('highlights the words the index matched, from each document’s stored spans, through merges, updates and deletes', async () => {
     const idx = newIndex();
     await idx.addDocuments('t1', CORPUS);
@@ -201,7 +228,7 @@ describe('SearchIndex on a small German/English corpus', () => {
     await idx.merge({ force: true });
     expect(await shown('Rechnung Müller')).toEqual(rechnungMueller);
     // The same by document id (the date and title orders' hits), in the order asked; unknown ids get none.
-    const byId = await idx.highlights('t1', ['nope', 'de-mahnung'], ['mull', 'mueller', 'rechnung']);
+    const byId = await idx.highlights('t1', ['nope', 'de-mahnung'], looseTerms(['mull', 'mueller', 'rechnung']));
     expect(byId.map((m) => [...m.entries()].map(([p, page]) => [p, page.hits]))).toEqual([
       [],
       [
@@ -408,14 +435,14 @@ describe('highlights from postings and spans', () => {
         const got = await idx.highlights(
           't1',
           docs.map((d) => d.docId),
-          terms,
+          looseTerms(terms),
         );
         const flat = (m: Map<number, PageHits>) =>
           [...m.entries()].flatMap(([p, page]) => page.hits.map((h) => [p, h.start, h.end, h.term]));
         for (const [i, doc] of docs.entries()) expect(flat(got[i]!), `${doc.docId} ${terms}`).toEqual(expected(doc, terms));
         // One document at a time: the walk starts at it, stepping over the runs of positions before it.
         for (const doc of docs.filter((_, i) => i % 7 === 3)) {
-          const [one] = await idx.highlights('t1', [doc.docId], terms);
+          const [one] = await idx.highlights('t1', [doc.docId], looseTerms(terms));
           expect(flat(one!), `${doc.docId} alone, ${terms}`).toEqual(expected(doc, terms));
         }
       }
