@@ -79,7 +79,12 @@ const FUZZY_BOOST = [1, 0.3, 0.1];
 const MAX_FUZZY_EXPANSIONS = 24;
 /** Words of the word list read for a prefix's stems, and stems kept (beside the index's own expansion). */
 const PREFIX_WORD_SCAN = 4096;
+const PREFIX_WORDS_ANALYSED = 512;
 const MAX_PREFIX_STEMS = 64;
+/** Letters beyond a prefix a stemmer may cut into it from (inflections: -en, -ern, -ing, -es). */
+const SUFFIX_CUT = 3;
+/** A folded umlaut in a prefix (ä ö ü → ae oe ue): German stems keep the plain vowel there. */
+const UMLAUT_FOLD_RE = /[aou]e/;
 const KEYSET_PREFIX = 'k.';
 
 export class SearchEngine {
@@ -327,17 +332,24 @@ export class SearchEngine {
   /**
    * The prefix with the stems of the tenant's words (as written, folded) that start with it and whose stems
    * do not: `katze*` reaches "Katzen" (stem "katz"), `mül*` "Müller" (German stem "mull"). Only the first
-   * PREFIX_WORD_SCAN words of the range are read; the index's own expansion stays capped as before.
+   * PREFIX_WORD_SCAN words of the range are read (PREFIX_WORDS_ANALYSED analysed); the index's own expansion
+   * stays capped as before. A stem falls short of the prefix only where the stemmer cut into it: for words at
+   * most SUFFIX_CUT letters longer than the prefix, or anywhere under a folded umlaut (the German stemmer
+   * keeps "ü" as "u", folding makes it "ue"), so only those words are analysed.
    */
   #withStems(tenantId: string, node: PrefixNode): PrefixNode {
     const prefix = normaliseWord(node.text).replace(/^[^\p{L}\p{N}]+/u, '');
     if (prefix.length === 0 || !this.words.loaded(tenantId)) return node;
+    const maxLength = UMLAUT_FOLD_RE.test(prefix) ? Number.POSITIVE_INFINITY : prefix.length + SUFFIX_CUT;
     const stems = new Set<string>();
     let scanned = 0;
+    let analysed = 0;
     for (const list of this.words.lists(tenantId)) {
       for (let i = lowerBound(list, prefix); i < list.length && scanned < PREFIX_WORD_SCAN; i++, scanned++) {
         const folded = list[i]!;
         if (!folded.startsWith(prefix)) break;
+        if (folded.length > maxLength) continue;
+        if (++analysed > PREFIX_WORDS_ANALYSED) break;
         // The word's own stems (as a query analyses it: no compound parts); a code of several words adds none.
         const words = analyseQueryText(this.words.written(tenantId, folded) ?? folded, this.#language);
         if (words.length === 1) for (const t of words[0]!) if (!t.startsWith(prefix)) stems.add(t);
