@@ -40,7 +40,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A reader that stops early (`archivar search x | head -3`) closes the pipe: the rest of the output has
+ * nowhere to go, which is no failure of the command, so it ends quietly instead of with a stack trace.
+ */
+function quietOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
+}
+
 dropIpServernameWarning();
+quietOnClosedPipe();
 main(process.argv).then((code) => {
   process.exitCode = code;
 });

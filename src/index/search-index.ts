@@ -456,7 +456,9 @@ export class SearchIndex {
     if (compiled !== undefined && k > offset) {
       const txn = this.store.root.useReadTransaction();
       try {
-        core = this.#searchSnapshot(tenantId, compiled, k, options, txn, cursor.after);
+        // One hit more than the page: whether anything follows it (a cursor only then; the total counts
+        // the matches before a cursor too).
+        core = this.#searchSnapshot(tenantId, compiled, k + 1, options, txn, cursor.after);
         if (withSnippets)
           highlights = this.#highlightsIn(
             tenantId,
@@ -480,8 +482,7 @@ export class SearchIndex {
       tookMicros: Number((process.hrtime.bigint() - t0) / 1000n),
       highlight: core.highlight,
     };
-    if (k < core.total && k < this.#opts.maxResultWindow && core.hits.length >= k)
-      result.nextCursor = encodeCursor(k, page[page.length - 1]);
+    if (core.hits.length > k && k < this.#opts.maxResultWindow) result.nextCursor = encodeCursor(k, page[page.length - 1]);
     return result;
   }
 

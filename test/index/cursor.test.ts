@@ -44,6 +44,13 @@ describe('score-order cursor', () => {
     await idx.merge({ tenantId: 't', force: true });
     const third = await idx.search('t', 'alpha', { limit: 3, cursor: second.nextCursor! });
     expect(third.hits.map((h) => h.docId)).toEqual(['d4', 'd3', 'd2']);
+    // The last page has no cursor, also when it is full: nothing follows it.
+    const fourth = await idx.search('t', 'alpha', { limit: 1, cursor: third.nextCursor! });
+    expect(fourth.hits.map((h) => h.docId)).toEqual(['d1']);
+    expect(fourth.nextCursor).toBeUndefined();
+    const exactly = await idx.search('t', 'alpha', { limit: 10 });
+    expect(exactly.hits).toHaveLength(10);
+    expect(exactly.nextCursor).toBeUndefined();
   });
 
   it('orders equal scores by document and pages through them without repeats', async () => {
@@ -59,12 +66,16 @@ describe('score-order cursor', () => {
     const all = (await idx.search('t', 'alpha', { limit: 50 })).hits.map((h) => h.docId);
     const paged: string[] = [];
     let cursor: string | undefined;
+    let pages = 0;
     do {
       const r = await idx.search('t', 'alpha', { limit: 5, ...(cursor ? { cursor } : {}) });
       paged.push(...r.hits.map((h) => h.docId));
       cursor = r.nextCursor;
+      pages++;
     } while (cursor);
     expect(paged).toEqual(all);
+    // 12 hits in pages of 5: three pages, none of them empty.
+    expect(pages).toBe(3);
     await expect(idx.search('t', 'alpha', { cursor: 'nonsense' })).rejects.toThrow('invalid cursor');
   });
 });

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { JobRunner } from '../../src/workers/job-runner.js';
 import { renderTextPng } from '../fixtures/text-image.js';
 import { uploadPlaintext } from '../helpers/raw-upload.js';
 import { type SearchFixture, search, startSearchFixture } from '../helpers/search-fixture.js';
-import { runCli, TEST_PRINCIPAL, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
+import { runCli, spawnCli, TEST_PRINCIPAL, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
 
 const CORPUS: Record<string, string> = {
   'rechnung.txt': 'Rechnung RE-2024-0042 der Müller GmbH.\nBitte überweisen Sie den Betrag bis zum 3. März 2024.',
@@ -174,5 +175,20 @@ describe('SearchService over gRPC', () => {
     const bad = await runCli(['search', '(unbalanced'], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/INVALID_ARGUMENT: query syntax/);
+    // The page bound is checked as the help says, before anything is sent.
+    const tooMany = await runCli(['search', 'invoice', '--limit', '101'], env);
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr).toMatch(/--limit must be at most 100/);
+  });
+
+  it('archivar search ends quietly when the reader of its output is gone (| head)', async () => {
+    const env = { ARCHIVAR_TOKEN: TEST_TOKEN, ARCHIVAR_SERVER: t.address };
+    const child = spawnCli(['search', 'müller'], env);
+    child.stdout?.destroy();
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type Snippet, SortOrder } from '../../gen/archivar/v1/search.js';
 import { globalOptions } from '../client-options.js';
-import { CliError, printJson } from '../output.js';
+import { CliError, EXIT_USAGE, printJson } from '../output.js';
 import { parsePositiveInt } from './document-format.js';
 import { withDocumentsClient } from './documents-client.js';
 
@@ -18,6 +18,7 @@ export function registerSearchCommand(program: Command): void {
     .action(async (query: string, opts: { limit: string; cursor?: string; sort: string; facets?: string }, cmd: Command) => {
       const { json } = globalOptions(cmd);
       const limit = parsePositiveInt(opts.limit, '--limit', false);
+      if (limit > MAX_LIMIT) throw new CliError(`--limit must be at most ${MAX_LIMIT}, got "${opts.limit}"`, EXIT_USAGE);
       const sort = SORT_FLAGS[opts.sort];
       if (sort === undefined) throw new CliError('--sort must be score, date, date-asc or title');
       const facets = opts.facets
@@ -55,7 +56,8 @@ export function registerSearchCommand(program: Command): void {
           return;
         }
         const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-        const total = `${res.totalExact ? '' : '≥ '}${res.total}`;
+        // Beyond the exact-count bound the total is extrapolated from where counting stopped: about, not at least.
+        const total = `${res.totalExact ? '' : 'about '}${res.total}`;
         process.stdout.write(`${total} hit${res.total === 1n ? '' : 's'} (${(Number(res.tookMicros) / 1000).toFixed(1)} ms)\n`);
         if (res.didYouMean) process.stdout.write(`did you mean: ${res.didYouMean}\n`);
         res.hits.forEach((h, i) => {
@@ -71,6 +73,9 @@ export function registerSearchCommand(program: Command): void {
       });
     });
 }
+
+/** The server's bound on a page (SearchRequest.limit). */
+const MAX_LIMIT = 100;
 
 const SORT_FLAGS: Record<string, SortOrder> = {
   score: SortOrder.SORT_ORDER_SCORE,
