@@ -239,8 +239,11 @@ export class ArchivarClient {
     } while (cursor !== '');
   }
 
-  /** Deletes a document and its descendants; returns every deleted id. Never retried. */
-  /** Ranked search in the caller's tenant (query language in docs/search.md). A read: retried on UNAVAILABLE. */
+  /**
+   * Ranked search in the caller's tenant (query language in docs/search.md). A read: retried on UNAVAILABLE.
+   * A limit or snippet count that is not a whole number in range is refused here (RangeError), before it is
+   * sent: the wire's unsigned fields could not carry it.
+   */
   async search(
     query: string,
     options: {
@@ -253,6 +256,14 @@ export class ArchivarClient {
     } = {},
     settings: CallSettings = {},
   ): Promise<SearchResponse> {
+    if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit >= 0 && options.limit <= 100))
+      throw new RangeError(`search: limit must be a whole number 0..100 (0: the server's 10), got ${options.limit}`);
+    if (
+      options.snippets !== undefined &&
+      options.snippets !== false &&
+      !(Number.isInteger(options.snippets) && options.snippets >= 0 && options.snippets <= 5)
+    )
+      throw new RangeError(`search: snippets must be a whole number 0..5 or false, got ${options.snippets}`);
     const s = this.unarySettings(settings);
     const request = {
       query,
@@ -266,6 +277,7 @@ export class ArchivarClient {
     return this.read(() => callUnary(this.connection.search.search.bind(this.connection.search), request, s), s.signal);
   }
 
+  /** Deletes a document and its descendants; returns every deleted id. Never retried. */
   async delete(documentId: string, settings: CallSettings = {}): Promise<string[]> {
     const res = await callUnary(this.documents.delete.bind(this.documents), { documentId }, this.unarySettings(settings));
     return res.deletedIds;

@@ -71,6 +71,9 @@ describe('SearchService over gRPC', () => {
     await expect(search(t.client, 'Quartalsbericht', { snippets: 6 })).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
     });
+    // Out-of-range options are the caller's mistake, said as such (not a serialization failure).
+    for (const bad of [{ limit: -1 }, { limit: 1.5 }, { limit: 101 }, { snippets: 6 }, { snippets: -1 }])
+      await expect(sdk.search('Quartalsbericht', bad), JSON.stringify(bad)).rejects.toThrow(RangeError);
   });
 
   it('gives an OCR’d page’s highlighted words their boxes on the page, as fractions of it', async () => {

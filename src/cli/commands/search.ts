@@ -10,7 +10,10 @@ export function registerSearchCommand(program: Command): void {
   program
     .command('search')
     .description('search your documents (query language: docs/search.md)')
-    .argument('<query>', 'the query, e.g. "rechnung 2024 -entwurf" or "\\"exact phrase\\""')
+    .argument(
+      '<query>',
+      'the query, e.g. "rechnung 2024 -entwurf" or "\\"exact phrase\\""; one that starts with - goes after --: archivar search -- -entwurf',
+    )
     .option('--limit <n>', 'hits to show (1..100)', '10')
     .option('--cursor <cursor>', 'continue after a previous page (printed with --json)')
     .option('--sort <order>', 'score | date | date-asc | title', 'score')
