@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
 import { ArchivarClient } from '../../sdk/index.js';
 import { openConnection } from '../client-options.js';
@@ -14,6 +15,9 @@ export async function withDocumentsClient<T>(
   const connection = openConnection(cmd);
   const client = new ArchivarClient(connection);
   const controller = new AbortController();
+  // Every call in flight listens on it (`ingest --wait`: uploads and waits side by side), more than Node's
+  // default of 10 before it warns of a leak; each call removes its listener when it ends.
+  setMaxListeners(0, controller.signal);
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   try {
