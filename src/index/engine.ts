@@ -25,6 +25,7 @@ import {
 import { fuzzySearch } from './fuzzy.js';
 import type { ExpandedNode, FuzzyNode, PrefixNode, QueryNode } from './query-ast.js';
 import { parseQuery, QuerySyntaxError } from './query-parser.js';
+import { compileQuery } from './query-plan.js';
 import { type SearchHit, SearchIndex, type SearchIndexOptions } from './search-index.js';
 import { Suggester, type Suggestion } from './suggest.js';
 import { TermDictionary } from './term-dictionary.js';
@@ -246,7 +247,11 @@ export class SearchEngine {
     // A prefix also reaches the stems of the words as written that start with it: the word list is Suggest's.
     if (hasPrefix(ast)) await this.ready(tenantId);
     const now = this.#clock();
-    let result = await this.#run(tenantId, this.#resolve(tenantId, ast, now, new Map()), options);
+    const resolved = this.#resolve(tenantId, ast, now, new Map());
+    // Only punctuation (`!!!`, `...`): nothing could match; say so rather than answer "0 hits".
+    if (compileQuery(resolved, this.#language) === undefined)
+      throw new QuerySyntaxError('nothing to search for: the query has no words', 0);
+    let result = await this.#run(tenantId, resolved, options);
     if (result.total === 0 && options.autoTypos !== false && options.cursor === undefined) {
       const rewrites = new Map<QueryNode, string[]>();
       const typo = retypo(ast, this.#language);

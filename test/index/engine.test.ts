@@ -244,6 +244,15 @@ describe('query language over the engine', () => {
     expect((await e.search('t1', 'quikc:zzzzz~')).total).toBe(0);
   });
 
+  it('refuses a query with nothing to search for, and ignores punctuation beside words', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    for (const q of ['!!!', '...', ',;.', ':', '"!"'])
+      await expect(e.search('t1', q), q).rejects.toMatchObject({ name: 'QuerySyntaxError', position: 0 });
+    expect(await ids(e, 'rechnung !!!')).toEqual(['mahnung', 'rechnung']);
+    expect(await ids(e, 'type:pdf ...')).toEqual(['mahnung', 'rechnung', 'vertrag']);
+  });
+
   it('says "did you mean" with the word as written also when no snippets are asked for', async () => {
     const e = engine();
     await e.index.addDocuments('t1', CORPUS);
