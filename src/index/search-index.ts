@@ -59,7 +59,7 @@ import {
 import { prefixTerms, termPositionsReader, termPostings } from './segment-format.js';
 import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMerges } from './segment-merger.js';
 import { buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
-import { makeSnippets, type Snippet } from './snippets.js';
+import { makeSnippets, openingSnippet, type Snippet } from './snippets.js';
 import { type PageHits, spansAt } from './spans.js';
 import type { TextStore } from './text-store.js';
 import { allSteps, inSlices, type Slicer } from './warm-up.js';
@@ -489,7 +489,8 @@ export class SearchIndex {
   /**
    * A hit and its snippets: the densest windows (snippets.ts), at most `max` (default maxSnippets), of the
    * pages its highlights (by page index) are on, those pages' text opened for them and kept in
-   * SearchHit.pages. No highlights, or no text store, give a hit without snippets.
+   * SearchHit.pages. A hit with none in its body (a title match, a value filter) gets the opening of its
+   * first page. No highlights asked for (`undefined`), or no text store, give a hit without snippets.
    */
   async hitWithSnippets(
     tenantId: string,
@@ -499,7 +500,16 @@ export class SearchIndex {
     max?: number,
   ): Promise<SearchHit> {
     const hit: SearchHit = { docId, score, snippets: [] };
-    if (this.#textStore === undefined || highlights === undefined || highlights.size === 0) return hit;
+    if (this.#textStore === undefined || highlights === undefined) return hit;
+    if (highlights.size === 0) {
+      const first = await this.#textStore.get(tenantId, docId, new Set([0]));
+      const opening = openingSnippet(first?.[0], this.#opts.snippetChars);
+      if (first !== undefined && opening !== undefined) {
+        hit.snippets = [opening];
+        hit.pages = first;
+      }
+      return hit;
+    }
     const pages = await this.#textStore.get(tenantId, docId, new Set(highlights.keys()));
     if (pages === undefined) return hit;
     hit.snippets = makeSnippets(pages, highlights, {

@@ -86,3 +86,20 @@ export function makeSnippets(
     };
   });
 }
+
+/**
+ * A hit whose words are not in its body (a title match, a value filter alone): the opening of its first
+ * page, about `windowChars` long and cut at a word boundary, without highlights, so the hit still shows what
+ * the document says. None for an empty page.
+ */
+export function openingSnippet(page: string | undefined, windowChars: number): Snippet | undefined {
+  if (page === undefined) return undefined;
+  const text = page.trimStart();
+  if (text.length === 0) return undefined;
+  let to = Math.min(text.length, windowChars);
+  if (to < text.length) {
+    const ws = text.slice(0, to + 1).search(/\s\S*$/);
+    if (ws > 0) to = ws;
+  }
+  return { page: 1, text: text.slice(0, to).trimEnd(), highlights: [] };
+}

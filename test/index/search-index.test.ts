@@ -210,8 +210,12 @@ describe('SearchIndex on a small German/English corpus', () => {
       'de-mahnung': [[1, 'Mueller', 'Rechnungen']],
     };
     expect(await shown('Rechnung Müller')).toEqual(rechnungMueller);
-    // A match in the title only (de-erklaerung) has no snippet.
-    expect(await shown('Datenschutz*')).toEqual({ 'de-datenschutz': [[1, 'Datenschutzerklärung']], 'de-erklaerung': [] });
+    // A match in the title only (de-erklaerung) shows the opening of its first page, nothing highlighted.
+    expect(await shown('Datenschutz*')).toEqual({ 'de-datenschutz': [[1, 'Datenschutzerklärung']], 'de-erklaerung': [[1]] });
+    const titleOnly = (await idx.search('t1', 'title:Datenschutz')).hits.find((h) => h.docId === 'de-erklaerung');
+    expect(titleOnly?.snippets).toEqual([{ page: 1, text: 'Eine kurze Erklärung.', highlights: [] }]);
+    const off = await idx.search('t1', 'title:Datenschutz', { snippets: false });
+    expect(off.hits.map((h) => h.snippets)).toEqual(off.hits.map(() => []));
     // An IBAN's term shares the position of its first group: that group's own span is kept, so no two
     // highlights overlap and each is one word (an OCR word box).
     expect(await shown('"DE89 3704 0044 0532 0130 00"')).toEqual({ 'de-rechnung': [[2, 'DE89']] });

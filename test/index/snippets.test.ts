@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyseDocument } from '../../src/index/analyse-document.js';
-import { makeSnippets } from '../../src/index/snippets.js';
+import { makeSnippets, openingSnippet } from '../../src/index/snippets.js';
 import { type PageHits, pageFingerprint, type SpanHit, spansAt } from '../../src/index/spans.js';
 
 const opts = { maxSnippets: 5, windowChars: 60 };
@@ -70,5 +70,14 @@ describe('snippets', () => {
     const doc = analyseDocument({ docId: 'd', fields: { body: pages } }, 'deu');
     const got = makeSnippets(pages, spansAt(doc.spans, [1, 5], [0, 1]), opts);
     expect(shown(got)).toEqual([['Rechnungen', 'Datenschutzerklärung']]);
+  });
+
+  it('open a hit without body matches at its first words, cut at a word boundary', () => {
+    expect(openingSnippet('  Kurze Seite.', 40)).toEqual({ page: 1, text: 'Kurze Seite.', highlights: [] });
+    expect(openingSnippet('Eins zwei drei vier fünf', 12)).toEqual({ page: 1, text: 'Eins zwei', highlights: [] });
+    expect(openingSnippet('Eins zwei drei', 9)?.text).toBe('Eins zwei');
+    expect(openingSnippet('Donaudampfschifffahrt', 8)?.text).toBe('Donaudam');
+    expect(openingSnippet('   ', 10)).toBeUndefined();
+    expect(openingSnippet(undefined, 10)).toBeUndefined();
   });
 });
