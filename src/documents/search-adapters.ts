@@ -151,6 +151,23 @@ export async function sealedWords(documents: Documents, tenantId: string, docId:
 const LANGUAGES = new Set<string>(['deu', 'eng', 'deu+eng']);
 const DAY = 86_400_000;
 
+/** The UTC day of an ISO date (`2024-03-15…`), or undefined. */
+function isoDay(s: string): number | undefined {
+  const t = Date.parse(`${s.slice(0, 10)}T00:00:00Z`);
+  return Number.isFinite(t) ? Math.floor(t / DAY) * DAY : undefined;
+}
+
+/**
+ * A document's own date: from its metadata (a PDF's creation date, an e-mail's sent date, a photo's camera
+ * date), else the date recognised in its text (`documentDate`, the pipeline's pick); undefined when it has
+ * none. The index sorts, facets and filters (`date:`) on it, falling back to the upload time; search hits
+ * report it as it is (0 = none).
+ */
+export function documentDateMs(metadata: Record<string, unknown>, documentDate = metadata.documentDate): number | undefined {
+  const own = [metadata.createdMs, metadata.sentMs, metadata.cameraDateMs].find((v): v is number => typeof v === 'number' && v > 0);
+  return own ?? (typeof documentDate === 'string' ? isoDay(documentDate) : undefined);
+}
+
 /**
  * The per-document values value fields and facets read (doc-values.ts), from the record and the text:
  * recognised values from the metadata when the pipeline stored them, else recognised here from the pages
@@ -172,19 +189,13 @@ export function documentValues(doc: DocumentRecord, d: IndexedDocument): DocValu
     documentDate = r.documentDate;
   }
   const of = (kinds: string[]) => recognised.filter((v) => kinds.includes(v.kind)).map((v) => v.normalized);
-  const isoDay = (s: string) => {
-    const t = Date.parse(`${s.slice(0, 10)}T00:00:00Z`);
-    return Number.isFinite(t) ? Math.floor(t / DAY) * DAY : undefined;
-  };
-  const ownDate = [m.createdMs, m.sentMs, m.cameraDateMs].find((v): v is number => typeof v === 'number' && v > 0);
-  const recognisedDate = documentDate ? isoDay(documentDate) : undefined;
   return {
     title: str('title'),
     fileName: doc.fileName,
     subject: str('subject'),
     from: str('from'),
     to: [...strs('to'), ...strs('cc')],
-    dateMs: ownDate ?? recognisedDate ?? doc.createdMs,
+    dateMs: documentDateMs(m, documentDate) ?? doc.createdMs,
     createdMs: doc.createdMs,
     mediaType: doc.mediaType,
     lang: d.language,

@@ -12,6 +12,7 @@
  */
 import type { RootDatabase } from 'lmdb';
 import { type AnalyserLanguage, analyse, analyseQueryText, normaliseWord } from './analyser.js';
+import { decodeCursor } from './cursor.js';
 import {
   type DocValues,
   DocValuesStore,
@@ -453,19 +454,26 @@ function encodeKeyset(sort: SortOrder, k: number | string, id: string): string {
 
 function decodeKeyset(cursor: string | undefined, sort: SortOrder): { k: number | string; id: string } | undefined {
   if (cursor === undefined || cursor === '') return undefined;
+  let other = false;
   try {
-    if (!cursor.startsWith(KEYSET_PREFIX)) throw new Error();
-    const c = JSON.parse(Buffer.from(cursor.slice(KEYSET_PREFIX.length), 'base64url').toString()) as {
-      s?: unknown;
-      k?: unknown;
-      id?: unknown;
-    };
-    if (c.s === sort && (typeof c.k === 'number' || typeof c.k === 'string') && typeof c.id === 'string')
-      return { k: c.k, id: c.id };
+    if (!cursor.startsWith(KEYSET_PREFIX)) {
+      decodeCursor(cursor); // throws unless it is a score-order cursor
+      other = true;
+    } else {
+      const c = JSON.parse(Buffer.from(cursor.slice(KEYSET_PREFIX.length), 'base64url').toString()) as {
+        s?: unknown;
+        k?: unknown;
+        id?: unknown;
+      };
+      if ((typeof c.k === 'number' || typeof c.k === 'string') && typeof c.id === 'string') {
+        if (c.s === sort) return { k: c.k, id: c.id };
+        other = typeof c.s === 'string';
+      }
+    }
   } catch {
     // fall through
   }
-  throw new Error('invalid cursor');
+  throw new Error(other ? 'invalid cursor: it belongs to another sort order' : 'invalid cursor');
 }
 
 const LETTERS_RE = /\p{L}/gu;

@@ -25,9 +25,10 @@ function utc(y: number, m = 0, d = 1): number {
 function period(v: string, nowMs: number): Range | undefined {
   let m = /^(\d{4})$/.exec(v);
   if (m) return { from: utc(+m[1]!), to: utc(+m[1]! + 1) };
-  m = /^(\d{4})-(\d{1,2})$/.exec(v);
+  // Months and days with two digits, as ISO 8601 writes them (`2024-1` is not a month: a typo of 2024-10?).
+  m = /^(\d{4})-(\d{2})$/.exec(v);
   if (m && +m[2]! >= 1 && +m[2]! <= 12) return { from: utc(+m[1]!, +m[2]! - 1), to: utc(+m[1]!, +m[2]!) };
-  m = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(v);
+  m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
   if (m) {
     const from = utc(+m[1]!, +m[2]! - 1, +m[3]!);
     const d = new Date(from);
@@ -56,13 +57,13 @@ function period(v: string, nowMs: number): Range | undefined {
       return { from: utc(now.getUTCFullYear() - 1), to: utc(now.getUTCFullYear()) };
   }
   m = /^last-(\d{1,4})-days?$/i.exec(v);
-  if (m) return { from: today - (+m[1]! - 1) * DAY, to: today + DAY };
+  if (m && +m[1]! >= 1) return { from: today - (+m[1]! - 1) * DAY, to: today + DAY };
   return undefined;
 }
 
 /** `a..b`, `..b`, `a..`, `>a`, `>=a`, `<a`, `<=a` or a single value, over any "period" parser. */
 function rangeOf(value: string, pos: number, one: (v: string) => Range | undefined, what: string): Range {
-  const bad = (at: number) => new QuerySyntaxError(`not a ${what}: ${JSON.stringify(value.slice(0, 40))}`, at);
+  const bad = (at: number) => new QuerySyntaxError(`not ${what}: ${JSON.stringify(value.slice(0, 40))}`, at);
   const get = (v: string, at: number): Range => {
     const r = one(v);
     if (r === undefined) throw bad(at);
@@ -96,7 +97,12 @@ function rangeOf(value: string, pos: number, one: (v: string) => Range | undefin
 }
 
 export function parseDateRange(value: string, pos: number, nowMs: number): Range {
-  return rangeOf(value, pos, (v) => period(v, nowMs), 'date (2024, 2024-03, 2024-03-15, last-week …)');
+  return rangeOf(
+    value,
+    pos,
+    (v) => period(v, nowMs),
+    'a date (2024, 2024-03, 2024-03-15, last-week, last-N-days with N 1..9999 …)',
+  );
 }
 
 /** Amounts are compared in cents; `100` is the point [100.00, 100.01). */
@@ -113,7 +119,7 @@ export function parseAmountRange(value: string, pos: number): Range {
       const cents = Math.round(Number(s) * 100);
       return { from: cents, to: cents + 1 };
     },
-    'amount (100, 99.90, >100, 50..200)',
+    'an amount (100, 99.90, >100, 50..200)',
   );
 }
 
@@ -144,6 +150,8 @@ const LANG_ALIASES: Record<string, string> = {
 };
 
 const SOURCE_ALIASES: Record<string, string> = { mail: 'imap', email: 'imap', 'e-mail': 'imap', archive: 'archive-member' };
+/** Where documents come from (DocumentSource in store/document-store.ts). */
+const SOURCES = new Set(['upload', 'imap', 'attachment', 'archive-member']);
 
 const code = (s: string) => s.replace(/\s+/g, '').toUpperCase();
 
@@ -200,6 +208,11 @@ export function valueClause(field: ValueFieldName, value: string, pos: number, n
     case 'source': {
       const lower = value.toLowerCase();
       const want = SOURCE_ALIASES[lower] ?? lower;
+      if (!SOURCES.has(want))
+        throw new QuerySyntaxError(
+          `unknown source ${JSON.stringify(value.slice(0, 20))}: use upload, imap (mail), attachment or archive-member`,
+          pos,
+        );
       return names('source', (s) => s === want);
     }
     case 'to': {

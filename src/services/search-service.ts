@@ -1,6 +1,6 @@
 import { requireTenantUser } from '../accounts/authorize.js';
 import type { Documents } from '../documents/documents.js';
-import { sealedWords, type WordsPage } from '../documents/search-adapters.js';
+import { documentDateMs, sealedWords, type WordsPage } from '../documents/search-adapters.js';
 import type { SearchServiceService } from '../gen/archivar/v1/search.js';
 import { SortOrder } from '../gen/archivar/v1/search.js';
 import { FACET_FIELDS, type FacetField } from '../index/doc-values.js';
@@ -56,6 +56,8 @@ export function createSearchService(
         });
       } catch (err) {
         if (err instanceof QuerySyntaxError) throw invalidArgument(`query syntax: ${err.message}`);
+        if (err instanceof Error && /another sort order/.test(err.message))
+          throw invalidArgument('the cursor belongs to another sort order: page on in the order it came from');
         if (err instanceof Error && /cursor/i.test(err.message))
           throw invalidArgument('the cursor is not one this server handed out');
         throw err;
@@ -89,7 +91,7 @@ export function createSearchService(
           fileName: doc.fileName,
           mediaType: doc.mediaType,
           createdMs: BigInt(doc.createdMs),
-          documentDateMs: BigInt(typeof meta.createdMs === 'number' ? meta.createdMs : 0),
+          documentDateMs: BigInt(documentDateMs(meta) ?? 0),
           pageCount: typeof meta.pageCount === 'number' ? meta.pageCount : 0,
           snippets: snippets.map((s) => {
             const wp = words?.find((w) => w.page === s.page);

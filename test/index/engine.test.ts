@@ -200,6 +200,15 @@ describe('query language over the engine', () => {
     expect(await ids(e, 'created:last-10-days')).toEqual(['mahnung', 'rechnung', 'urlaub']);
     expect(await ids(e, 'created:yesterday')).toEqual(['mahnung']);
     await expect(e.search('t1', 'date:2024-13')).rejects.toMatchObject({ name: 'QuerySyntaxError', position: 5 });
+    // Months and days are written with two digits; a window of no days, or an unknown source, is refused.
+    for (const q of ['date:2024-1', 'date:2024-03-5', 'created:last-0-days', 'source:foo'])
+      await expect(e.search('t1', q), q).rejects.toMatchObject({ name: 'QuerySyntaxError' });
+    await expect(e.search('t1', 'created:last-99999-days')).rejects.toThrow(/last-N-days with N 1\.\.9999/);
+    await expect(e.search('t1', 'amount:>abc')).rejects.toThrow(/not an amount/);
+    await expect(e.search('t1', 'source:foo')).rejects.toThrow(/use upload, imap \(mail\), attachment or archive-member/);
+    expect(await ids(e, 'source:mail')).toEqual(['invoice']);
+    expect(await ids(e, 'created:last-2-days')).toEqual(['mahnung']);
+    expect(await ids(e, 'created:last-1-days')).toEqual([]);
     await expect(e.search('t1', 'amount:>abc')).rejects.toMatchObject({ name: 'QuerySyntaxError', position: 8 });
     await expect(e.search('t1', 'date:2024..2023')).rejects.toMatchObject({ name: 'QuerySyntaxError' });
   });
@@ -525,8 +534,13 @@ describe('cursor pagination', () => {
     await e.index.addDocuments('t1', CORPUS);
     const r = await e.search('t1', 'rechnung OR mietvertrag OR urlaub', { sort: 'date_desc', limit: 1 });
     expect(r.nextCursor).toBeDefined();
-    await expect(e.search('t1', 'rechnung', { sort: 'title', cursor: r.nextCursor! })).rejects.toThrow(/cursor/);
-    await expect(e.search('t1', 'rechnung', { cursor: r.nextCursor! })).rejects.toThrow(/cursor/);
+    await expect(e.search('t1', 'rechnung', { sort: 'title', cursor: r.nextCursor! })).rejects.toThrow(/another sort order/);
+    await expect(e.search('t1', 'rechnung', { cursor: r.nextCursor! })).rejects.toThrow(/another sort order/);
+    const byScore = await e.search('t1', 'rechnung OR mietvertrag OR urlaub', { limit: 1 });
+    await expect(e.search('t1', 'rechnung', { sort: 'date_asc', cursor: byScore.nextCursor! })).rejects.toThrow(
+      /another sort order/,
+    );
+    await expect(e.search('t1', 'rechnung', { sort: 'title', cursor: 'k.bm9uc2Vuc2U' })).rejects.toThrow(/^invalid cursor$/);
   });
 });
 

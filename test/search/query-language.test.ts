@@ -40,6 +40,15 @@ describe('SearchService: query language, facets, sort, tags, suggestions over gR
     expect(await hitIds('"invoice total"~2')).toEqual(sorted('invoice.txt'));
   });
 
+  it('gives each hit the date it is sorted and filtered by: found in its text, else none (0)', async () => {
+    const r = await search(t.client, 'rechnung OR invoice OR urlaub', { limit: 10 });
+    const dateOf = (name: string) => r.hits.find((h) => h.documentId === ids[name])?.documentDateMs;
+    expect(dateOf('rechnung.txt')).toBe(BigInt(Date.UTC(2024, 2, 1)));
+    expect(dateOf('invoice.txt')).toBe(0n);
+    expect(dateOf('urlaub.txt')).toBe(0n);
+    expect(await hitIds('date:2024-03-01')).toEqual(sorted('rechnung.txt'));
+  });
+
   it('corrects typos with "did you mean", and reports syntax errors with positions', async () => {
     const r = await search(t.client, 'rechnnug');
     expect(r.hits[0]?.documentId).toBe(ids['rechnung.txt']);
@@ -85,6 +94,20 @@ describe('SearchService: query language, facets, sort, tags, suggestions over gR
     expect(seen).toEqual(['invoice.txt', 'mahnung.txt', 'rechnung.txt', 'urlaub.txt']);
     const byDate = await search(t.client, 'type:text', { sort: 2, limit: 10 });
     expect(byDate.hits).toHaveLength(4);
+    // A cursor of one order, given to another, is refused with what is wrong with it.
+    const titlePage = await search(t.client, 'type:text', { sort: 4, limit: 1 });
+    await expect(search(t.client, 'type:text', { sort: 2, limit: 1, cursor: titlePage.nextCursor })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringMatching(/belongs to another sort order/),
+    });
+    await expect(search(t.client, 'type:text', { sort: 2, limit: 1, cursor: 'nonsense' })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringMatching(/not one this server handed out/),
+    });
+    const env = { ARCHIVAR_SERVER: t.address, ARCHIVAR_TOKEN: TEST_TOKEN, ARCHIVAR_INSECURE: '1' };
+    const badSort = await runCli(['search', 'type:text', '--sort', 'foo'], env);
+    expect(badSort.code).toBe(2);
+    expect(badSort.stderr).toMatch(/--sort must be/);
   });
 
   it('suggests completions and titles for the caller’s tenant only', async () => {

@@ -23,7 +23,7 @@ export function registerSearchCommand(program: Command): void {
       const limit = parsePositiveInt(opts.limit, '--limit', false);
       if (limit > MAX_LIMIT) throw new CliError(`--limit must be at most ${MAX_LIMIT}, got "${opts.limit}"`, EXIT_USAGE);
       const sort = SORT_FLAGS[opts.sort];
-      if (sort === undefined) throw new CliError('--sort must be score, date, date-asc or title');
+      if (sort === undefined) throw new CliError('--sort must be score, date, date-asc or title', EXIT_USAGE);
       const facets = opts.facets
         ? opts.facets
             .split(',')
