@@ -55,8 +55,11 @@ export type DocumentAnalyser = (docs: readonly IndexDoc[], defaultLanguage: Anal
 /** Longer words are not worth completing (AnalysedDoc.words). */
 export const MAX_WORD_CHARS = 40;
 
-/** File names: cut at "_" and before the extension so "rechnung_2024.pdf" yields rechnung, 2024, pdf. */
-function fileNameText(name: string): string {
+/**
+ * File names: cut at "_" and before the extension so "rechnung_2024.pdf" yields rechnung, 2024, pdf. A
+ * `filename:` query is cut the same way (query-plan.ts), so "fox2.txt" finds fox2, txt.
+ */
+export function fileNameText(name: string): string {
   return name.replace(/_+/g, ' ').replace(/\.([A-Za-z0-9]{1,6})$/, ' $1');
 }
 

@@ -3,6 +3,7 @@
  * stems), multi-token words ("e-mail", an IBAN written with spaces in a phrase) become phrases, prefixes are
  * expanded later against the index snapshot.
  */
+import { fileNameText } from './analyse-document.js';
 import { type AnalyserLanguage, analyseQueryText, normaliseWord } from './analyser.js';
 import { FIELDS } from './postings-codec.js';
 import type { DocFilter, QueryNode } from './query-ast.js';
@@ -49,7 +50,12 @@ export function compileQuery(node: QueryNode, language: AnalyserLanguage): Plan 
       return { kind: 'filter', filter: node.filter };
     case 'field': {
       if (!('child' in node)) throw new Error(`${node.field}: needs the search engine (value fields are resolved there)`);
-      const inner = compileQuery(node.child, language);
+      // A file name was indexed cut at its extension: so is the name asked for.
+      const child =
+        node.field === 'fileName' && (node.child.kind === 'term' || node.child.kind === 'phrase')
+          ? { ...node.child, text: fileNameText(node.child.text) }
+          : node.child;
+      const inner = compileQuery(child, language);
       if (inner === undefined) return undefined;
       const mask = fieldBit(node.field);
       if (inner.kind === 'terms' || inner.kind === 'prefix' || inner.kind === 'phrase') return { ...inner, fieldMask: mask };

@@ -149,11 +149,22 @@ describe('query language over the engine', () => {
     expect(await ids(e, 'from:schmidt')).toEqual(['mahnung']);
     expect(await ids(e, 'subject:invoice')).toEqual(['invoice']);
     expect(await ids(e, 'filename:vertrag')).toEqual(['vertrag']);
+    // A whole file name, cut at its extension as the index cut it (digits and hyphens in the name too).
+    expect(await ids(e, 'filename:vertrag.txt')).toEqual(['vertrag']);
+    expect(await ids(e, 'filename:"mahnung.txt"')).toEqual(['mahnung']);
     expect(await ids(e, 'title:mietv*')).toEqual(['vertrag']);
     expect(await ids(e, '"quick brown fox"')).toEqual(['invoice']);
     expect(await ids(e, '"brown fox"')).toEqual(['invoice']);
     expect(await ids(e, '"fox brown"~3')).toEqual(['invoice', 'urlaub']);
     expect(await ids(e, '"brown fox"~1')).toEqual(['invoice']);
+    await e.index.addDocuments('t1', [
+      doc('fox2', 'Zwei.', { fileName: 'fox2.txt' }),
+      doc('steuer', 'Drei.', { fileName: 'steuer-2023.txt' }),
+    ]);
+    expect(await ids(e, 'filename:fox2.txt')).toEqual(['fox2']);
+    expect(await ids(e, 'filename:"fox2.txt"')).toEqual(['fox2']);
+    expect(await ids(e, 'filename:steuer-2023.txt')).toEqual(['steuer']);
+    expect(await ids(e, 'filename:steuer-2023')).toEqual(['steuer']);
   });
 
   it('answers value fields: to, type, tag, lang, source, iban, invoice, amount', async () => {
