@@ -23,7 +23,7 @@ import {
   type ValuedIndexDoc,
   valuesFromIndexDoc,
 } from './doc-values.js';
-import { fuzzySearch } from './fuzzy.js';
+import { fuzzySearch, lowerBound } from './fuzzy.js';
 import type { ExpandedNode, FuzzyNode, PrefixNode, QueryNode } from './query-ast.js';
 import { parseQuery, QuerySyntaxError } from './query-parser.js';
 import { compileQuery } from './query-plan.js';
@@ -493,18 +493,6 @@ function hasPrefix(node: QueryNode): boolean {
     default:
       return false;
   }
-}
-
-/** First index of the sorted `list` whose entry is not below `key`. */
-function lowerBound(list: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**

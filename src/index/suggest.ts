@@ -171,8 +171,11 @@ export class Suggester {
         const terms: string[] = [];
         for (const l of lists) terms.push(...prefixRange(l, word, limit));
         if (terms.length < limit && word.length >= 3) {
-          for (const l of lists)
-            for (const f of fuzzySearch(l, word, 1, { prefix: true, limit, maxVisits: 20_000 })) terms.push(f.term);
+          // Only terms sharing the first two letters, as for words: `kat` is no typo of "date".
+          for (const l of lists) {
+            const [from, to] = prefixBounds(l, word.slice(0, 2), l.length);
+            for (const f of fuzzySearch(l, word, 1, { prefix: true, limit, maxVisits: 20_000, from, to })) terms.push(f.term);
+          }
         }
         terms.sort((a, b) => (a.startsWith(word) ? 0 : 1) - (b.startsWith(word) ? 0 : 1) || a.length - b.length);
         for (const t of terms) {

@@ -652,6 +652,11 @@ describe('suggestions', () => {
       docId: 'vertrag',
     });
     expect((await e.suggest('t1', 'mietw')).suggestions.some((x) => x.text === 'Mietvertrag')).toBe(true); // typo
+    // A typo is not sought in the first two letters: `kat` offers "Katze", not "Datum" nor "date".
+    await e.index.addDocuments('t1', [doc('tiere', 'Katze, Datum und date.', { title: 'x' })]);
+    expect((await e.suggest('t1', 'kat')).suggestions.filter((x) => x.kind === 'term').map((x) => x.text)).toEqual(['Katze']);
+    expect((await e.suggest('t1', 'datm')).suggestions.some((x) => x.text === 'Datum')).toBe(true);
+    await e.index.deleteDocument('t1', 'tiere');
     expect((await e.suggest('t1', 'rechenz')).suggestions).toEqual([]);
     expect((await e.suggest('t2', 'rechenz')).suggestions.map((x) => x.text)).toContain('Rechenzentrum');
     // New documents and deletes are seen at once.
