@@ -7,7 +7,7 @@ import { removeTenantRangeSync } from '../store/index.js';
 import { mapSealedError } from './crypto-errors.js';
 import type { DocumentsDeps } from './deps.js';
 import type { ProcessingEvent } from './events.js';
-import { receiveUpload, safeFileName, type UploadOrigin, type UploadResult, validateTag } from './upload.js';
+import { receiveUpload, safeFileName, tagSet, type UploadOrigin, type UploadResult, validateTag } from './upload.js';
 
 export type { DocumentsDeps } from './deps.js';
 
@@ -107,7 +107,7 @@ export class Documents {
       status: 'FAILED',
       statusReason: file.reason,
       source,
-      tags: [...new Set(file.tags ?? [])].sort(),
+      tags: tagSet(file.tags ?? []),
       createdMs: now,
       updatedMs: now,
       uploadedBy: who.userId,
@@ -257,11 +257,8 @@ export class Documents {
     const { store, documents } = this.deps;
     const tags = await store.atomic(() => {
       const doc = this.get(tenantId, id);
-      const next = new Set(doc.tags);
-      for (const t of add) next.add(t);
-      for (const t of remove) next.delete(t);
-      if (next.size > 64) throw invalidArgument('a document may carry at most 64 tags');
-      const sorted = [...next].sort();
+      const sorted = tagSet(doc.tags, add, remove);
+      if (sorted.length > 64) throw invalidArgument('a document may carry at most 64 tags');
       const updated = { ...doc, tags: sorted, updatedMs: this.deps.clock() };
       documents.updateSync(updated);
       return updated;

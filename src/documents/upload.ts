@@ -138,7 +138,7 @@ export async function receiveUpload(
       status: 'QUEUED',
       statusReason: '',
       source: origin.source,
-      tags: [...new Set(header.tags)].sort(),
+      tags: tagSet(header.tags),
       createdMs: now,
       updatedMs: now,
       uploadedBy: who.userId,
@@ -239,6 +239,18 @@ export function safeFileName(raw: string, fallback: string): string {
   let name = (raw.split(/[/\\]/).pop() ?? '').replace(/\p{Cc}/gu, '_').trim();
   while (Buffer.byteLength(name) > 255) name = name.slice(0, -1);
   return name.length > 0 && name !== '.' && name !== '..' ? name : fallback;
+}
+
+/**
+ * A document's tags from `tags` then `add` less `remove`, sorted: one tag whatever its case (`tag:steuer`
+ * finds "Steuer"), so a tag it carries in another case keeps its first spelling, and a removal removes it
+ * in any case.
+ */
+export function tagSet(tags: Iterable<string>, add: Iterable<string> = [], remove: Iterable<string> = []): string[] {
+  const byKey = new Map<string, string>();
+  for (const t of [...tags, ...add]) if (!byKey.has(t.toLowerCase())) byKey.set(t.toLowerCase(), t);
+  for (const t of remove) byKey.delete(t.toLowerCase());
+  return [...byKey.values()].sort();
 }
 
 export function validateTag(tag: string): void {

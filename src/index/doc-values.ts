@@ -878,17 +878,39 @@ export class DocValuesStore {
       visitor,
       facets: () => {
         fold();
-        return facets.map((field) => ({
-          field,
-          buckets: counted(field)
-            .map(([k, count]) => ({ value: name(field, k), count }))
+        return facets.map((field) => {
+          const buckets = counted(field).map(([k, count]) => ({ value: name(field, k), count }));
+          return {
+            field,
             // Years newest first; everything else by count, then name.
-            .sort((a, b) =>
+            buckets: (field === 'tag' ? caseless(buckets) : buckets).sort((a, b) =>
               field === 'year' ? Number(b.value) - Number(a.value) : b.count - a.count || (a.value < b.value ? -1 : 1),
             ),
-        }));
+          };
+        });
       },
       ordinals: () => collected.subarray(0, n),
     };
   }
+}
+
+/**
+ * Tag buckets as `tag:` matches them, whatever the case: spellings of one tag counted together under the
+ * most used one (a document carries a tag once in any case, Documents.tag).
+ */
+function caseless(buckets: readonly { value: string; count: number }[]): { value: string; count: number }[] {
+  const byKey = new Map<string, { value: string; count: number; best: number }>();
+  for (const b of buckets) {
+    const key = b.value.toLowerCase();
+    const m = byKey.get(key);
+    if (m === undefined) byKey.set(key, { value: b.value, count: b.count, best: b.count });
+    else {
+      m.count += b.count;
+      if (b.count > m.best) {
+        m.best = b.count;
+        m.value = b.value;
+      }
+    }
+  }
+  return [...byKey.values()].map(({ value, count }) => ({ value, count }));
 }

@@ -225,7 +225,8 @@ function recordAad(tenantId: string, id: string): string {
 function matches(doc: DocumentRecord, f: ListFilter): boolean {
   if (f.statuses && f.statuses.size > 0 && !f.statuses.has(doc.status)) return false;
   if (f.mediaTypes && f.mediaTypes.size > 0 && !f.mediaTypes.has(doc.mediaType)) return false;
-  if (f.tag && !doc.tags.includes(f.tag)) return false;
+  const tag = f.tag?.toLowerCase();
+  if (tag && !doc.tags.some((t) => t.toLowerCase() === tag)) return false;
   if (f.createdFromMs !== undefined && doc.createdMs < f.createdFromMs) return false;
   if (f.createdToMs !== undefined && doc.createdMs >= f.createdToMs) return false;
   if (f.parentId !== undefined && doc.parentId !== f.parentId) return false;

@@ -106,6 +106,13 @@ describe('ArchivarClient end to end', () => {
     const none = await client.listPage({ tag: 'no-such-tag' });
     expect(none.documents).toEqual([]);
     expect(none.nextCursor).toBe('');
+    // A tag is one tag whatever its case: in the filter, and on upload (the first spelling kept).
+    expect((await client.listPage({ tag: 'PAGED' }, { pageSize: 10 })).documents.map((d) => d.id)).toEqual([...ids].reverse());
+    const cased = await client.upload(Buffer.from(`cased ${randomBytes(8).toString('hex')}`), {
+      fileName: 'cased.txt',
+      tags: ['Ablage', 'ablage', 'ABLAGE'],
+    });
+    expect((await client.get(cased.documentId)).tags).toEqual(['Ablage']);
   });
 
   it('tags, deletes, and then answers NOT_FOUND', async () => {

@@ -81,6 +81,16 @@ describe('SearchService: query language, facets, sort, tags, suggestions over gR
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout).facets).toEqual({ tag: { finanzen: 2 } });
     expect(JSON.parse(json.stdout).hits.map((h: { fileName: string }) => h.fileName)).toEqual(['mahnung.txt', 'rechnung.txt']);
+    // One tag whatever its case: on a document, in tag: and in the facet.
+    expect((await tag(ids['invoice.txt']!, ['Backen', 'backen', 'BACKEN'])).tags).toEqual(['Backen']);
+    expect((await tag(ids['urlaub.txt']!, ['backen'])).tags).toEqual(['backen', 'privat']);
+    await expect.poll(() => hitIds('tag:BACKEN')).toEqual(sorted('invoice.txt', 'urlaub.txt'));
+    const merged = await search(t.client, 'tag:backen', { facets: ['tag'] });
+    const buckets = merged.facets.find((x) => x.field === 'tag')!.buckets.map((b) => [b.value.toLowerCase(), Number(b.count)]);
+    expect(Object.fromEntries(buckets)).toEqual({ backen: 2, privat: 1 });
+    expect((await tag(ids['invoice.txt']!, [], ['bAcKeN'])).tags).toEqual([]);
+    expect((await tag(ids['urlaub.txt']!, [], ['BACKEN'])).tags).toEqual(['privat']);
+    await expect.poll(() => hitIds('tag:backen')).toEqual([]);
   });
 
   it('sorts by title and date with cursors that page through everything once', async () => {
