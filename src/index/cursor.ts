@@ -2,16 +2,33 @@
  * Result cursors. In score order a cursor names the last hit returned — (score, segment id, local doc),
  * the order TopK ranks ties in — and the next page continues strictly after it, so documents added or
  * deleted meanwhile neither repeat nor skip hits (an offset would shift by one per write above the page).
- * Offset cursors ({o}) stay accepted for orders that have no such key.
+ * It also carries the statistics the first page was scored with (documents, field lengths, each term's
+ * document frequency): BM25 scores move with them, by another factor for each word, so a write between
+ * pages could otherwise reorder what was shown against what was not. Offset cursors ({o}) stay accepted
+ * for orders that have no such key.
  */
+import { NUM_FIELDS } from './postings-codec.js';
+
 export interface CursorKey {
   /** Score of the last hit. */
   s: number;
   /** Its segment id and local doc: the tie-break (ids grow, so the order is stable between pages). */
   g: number;
   l: number;
-  /** Its document id: the next page re-scores it where it is now (writes shift scores, merges move it). */
+  /** Its document id: the next page re-scores it where it is now (an update changes it, merges move it). */
   d?: string;
+  /** The statistics every page of this result is scored with: the first page's. */
+  st?: ScoringStats;
+}
+
+/** What BM25F scores depend on beyond the document: the tenant's documents and lengths, the terms' df. */
+export interface ScoringStats {
+  /** Documents. */
+  n: number;
+  /** Sum of each field's lengths. */
+  ls: number[];
+  /** Document frequency of each term of the query. */
+  df: Record<string, number>;
 }
 
 export interface Cursor {
@@ -22,8 +39,11 @@ export interface Cursor {
 /** Where a hit sits: [segment id, local doc]. */
 export type HitKey = readonly [number, number];
 
-export function encodeCursor(offset: number, last?: { docId: string; score: number; at?: HitKey }): string {
-  const body = last?.at !== undefined ? { s: last.score, g: last.at[0], l: last.at[1], d: last.docId } : { o: offset };
+export function encodeCursor(offset: number, last?: { docId: string; score: number; at?: HitKey }, st?: ScoringStats): string {
+  const body =
+    last?.at !== undefined
+      ? { s: last.score, g: last.at[0], l: last.at[1], d: last.docId, ...(st ? { st } : {}) }
+      : { o: offset };
   return Buffer.from(JSON.stringify(body)).toString('base64url');
 }
 
@@ -36,14 +56,40 @@ export function decodeCursor(cursor: string | undefined): Cursor {
       g?: unknown;
       l?: unknown;
       d?: unknown;
+      st?: unknown;
     };
     if (typeof c.o === 'number' && Number.isInteger(c.o) && c.o >= 0) return { offset: c.o };
-    if (typeof c.s === 'number' && Number.isInteger(c.g) && Number.isInteger(c.l))
-      return { offset: 0, after: { s: c.s, g: c.g as number, l: c.l as number, ...(typeof c.d === 'string' ? { d: c.d } : {}) } };
+    if (typeof c.s === 'number' && Number.isInteger(c.g) && Number.isInteger(c.l) && (c.st === undefined || isStats(c.st)))
+      return {
+        offset: 0,
+        after: {
+          s: c.s,
+          g: c.g as number,
+          l: c.l as number,
+          ...(typeof c.d === 'string' ? { d: c.d } : {}),
+          ...(c.st !== undefined ? { st: c.st as ScoringStats } : {}),
+        },
+      };
   } catch {
     // fall through
   }
   throw new Error('invalid cursor');
+}
+
+function isStats(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const { n, ls, df } = v as { n?: unknown; ls?: unknown; df?: unknown };
+  const count = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  return (
+    count(n) &&
+    Array.isArray(ls) &&
+    ls.length === NUM_FIELDS &&
+    ls.every(count) &&
+    typeof df === 'object' &&
+    df !== null &&
+    !Array.isArray(df) &&
+    Object.values(df).every(count)
+  );
 }
 
 /** Whether a hit comes strictly after the cursor in (score desc, segment asc, doc asc) order. */

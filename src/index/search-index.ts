@@ -10,7 +10,7 @@ import type { RootDatabase, Transaction } from 'lmdb';
 import type { RecordCipher } from '../crypto/record-cipher.js';
 import type { AnalyserLanguage } from './analyser.js';
 import { DEFAULT_FIELD_B, DEFAULT_FIELD_WEIGHTS } from './bm25f.js';
-import { type CursorKey, decodeCursor, encodeCursor, type HitKey, isAfter } from './cursor.js';
+import { type CursorKey, decodeCursor, encodeCursor, type HitKey, isAfter, type ScoringStats } from './cursor.js';
 import {
   type BinaryGetter,
   emptyStats,
@@ -482,7 +482,8 @@ export class SearchIndex {
       tookMicros: Number((process.hrtime.bigint() - t0) / 1000n),
       highlight: core.highlight,
     };
-    if (core.hits.length > k && k < this.#opts.maxResultWindow) result.nextCursor = encodeCursor(k, page[page.length - 1]);
+    if (core.hits.length > k && k < this.#opts.maxResultWindow)
+      result.nextCursor = encodeCursor(k, page[page.length - 1], core.scoredWith);
     return result;
   }
 
@@ -622,7 +623,10 @@ export class SearchIndex {
     after?: CursorKey,
   ): Snapshot {
     const topt = { transaction };
-    const stats = this.#stats(tenantId, transaction);
+    const current = this.#stats(tenantId, transaction);
+    // Later pages are scored with the first page's statistics (cursor.ts), which the cursor carries.
+    const pinned = after?.st;
+    const stats: TenantStats = pinned ? { ...current, docs: pinned.n, lengthSum: [...pinned.ls] } : current;
     const segments = this.#segments(tenantId, transaction);
     const empty = { total: 0, totalExact: true, hits: [], highlight: NO_HIGHLIGHTS };
     if (segments.length === 0) return empty;
@@ -632,10 +636,15 @@ export class SearchIndex {
     const postings = new Map<string, (Uint8Array | undefined)[]>();
     const idfk1 = new Map<string, number>();
     const k1 = this.#opts.k1;
+    const scoredWith: ScoringStats = { n: stats.docs, ls: [...stats.lengthSum], df: {} };
     for (const term of terms) {
       const perSeg = segments.map((s) => termPostings(this.store, tenantId, s.id, term, transaction));
-      let df = 0;
-      for (const p of perSeg) if (p) df += readDf(p);
+      let df = pinned && Object.hasOwn(pinned.df, term) ? pinned.df[term]! : -1;
+      if (df < 0) {
+        df = 0;
+        for (const p of perSeg) if (p) df += readDf(p);
+      }
+      scoredWith.df[term] = df;
       postings.set(term, perSeg);
       const n = Math.max(stats.docs, df);
       idfk1.set(term, Math.log(1 + (n - df + 0.5) / (df + 0.5)) * (k1 + 1));
@@ -708,7 +717,7 @@ export class SearchIndex {
       const r = rank.get(segmentId);
       return per !== undefined && r !== undefined ? per[r] : termPostings(this.store, tenantId, segmentId, term, transaction);
     };
-    return { total: estimate, totalExact, hits, highlight: highlightPlan(plan), postingsOf };
+    return { total: estimate, totalExact, hits, highlight: highlightPlan(plan), postingsOf, scoredWith };
   }
 
   /**
@@ -950,6 +959,8 @@ type Snapshot = {
   hits: { docId: string; score: number; at?: HitKey }[];
   highlight: HighlightQuery;
   postingsOf?: (term: string, segmentId: number) => Uint8Array | undefined;
+  /** The statistics the hits were scored with (the next page's cursor carries them). */
+  scoredWith?: ScoringStats;
 };
 
 /**

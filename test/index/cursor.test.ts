@@ -77,5 +77,48 @@ describe('score-order cursor', () => {
     // 12 hits in pages of 5: three pages, none of them empty.
     expect(pages).toBe(3);
     await expect(idx.search('t', 'alpha', { cursor: 'nonsense' })).rejects.toThrow('invalid cursor');
+    const forged = (st: unknown) => Buffer.from(JSON.stringify({ s: 1, g: 1, l: 0, d: 'e0', st })).toString('base64url');
+    for (const st of [
+      { n: -1, ls: [0, 0, 0, 0, 0], df: {} },
+      { n: 1, ls: [0], df: {} },
+      { n: 1, ls: [0, 0, 0, 0, 0], df: { alpha: 'x' } },
+    ])
+      await expect(idx.search('t', 'alpha', { cursor: forged(st) }), JSON.stringify(st)).rejects.toThrow('invalid cursor');
+  });
+
+  it('scores every page with the statistics of the first, so documents added meanwhile neither repeat nor skip hits', async () => {
+    const idx = new SearchIndex(root, { cipher: testCipher, autoMerge: false });
+    // Two words, documents of equal length holding one of them 1..4 times: `a` and `b` documents interleave.
+    const two = (id: string, word: string, tf: number): IndexDoc => ({
+      docId: id,
+      language: 'eng',
+      fields: { body: [`${`${word} `.repeat(tf)}${'filler '.repeat(8 - tf)}`] },
+    });
+    const docs = [1, 2, 3, 4].flatMap((tf) => [two(`a${tf}`, 'apple', tf), two(`b${tf}`, 'berry', tf)]);
+    await idx.addDocuments('t', [...docs, two('b5', 'berry', 5)]);
+    const q = 'apple OR berry';
+    const all = (await idx.search('t', q, { limit: 20 })).hits.map((h) => h.docId);
+    expect(all).toHaveLength(9);
+    const first = await idx.search('t', q, { limit: 4 });
+    // Many more documents with "apple": its idf falls, so by the tenant's new statistics every apple
+    // document would rank below the berry document that ended page one.
+    await idx.addDocuments(
+      't',
+      Array.from({ length: 40 }, (_, i) => two(`x${i}`, 'apple', 0 === i % 2 ? 1 : 2)),
+    );
+    const seen = first.hits.map((h) => h.docId);
+    let cursor = first.nextCursor;
+    while (cursor) {
+      const page = await idx.search('t', q, { limit: 4, cursor });
+      seen.push(...page.hits.map((h) => h.docId));
+      cursor = page.nextCursor;
+    }
+    const old = seen.filter((id) => !id.startsWith('x'));
+    expect(old).toEqual(all);
+    expect(new Set(seen).size).toBe(seen.length);
+    // Of the documents added meanwhile, those ranking after page one's end come on later pages (the ones
+    // with "apple" once); those ranking before it (twice, as a2 on page one) are not shown, as in the date
+    // and title orders.
+    expect(seen.filter((id) => id.startsWith('x')).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `x${2 * i}`).sort());
   });
 });
