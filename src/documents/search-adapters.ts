@@ -164,7 +164,9 @@ function isoDay(s: string): number | undefined {
  * report it as it is (0 = none).
  */
 export function documentDateMs(metadata: Record<string, unknown>, documentDate = metadata.documentDate): number | undefined {
-  const own = [metadata.createdMs, metadata.sentMs, metadata.cameraDateMs].find((v): v is number => typeof v === 'number' && v > 0);
+  const own = [metadata.createdMs, metadata.sentMs, metadata.cameraDateMs].find(
+    (v): v is number => typeof v === 'number' && v > 0,
+  );
   return own ?? (typeof documentDate === 'string' ? isoDay(documentDate) : undefined);
 }
 
