@@ -341,11 +341,17 @@ export class SearchEngine {
    * PREFIX_WORD_SCAN words of the range are read (PREFIX_WORDS_ANALYSED analysed); the index's own expansion
    * stays capped as before. A stem falls short of the prefix only where the stemmer cut into it: for words at
    * most SUFFIX_CUT letters longer than the prefix, or anywhere under a folded umlaut (the German stemmer
-   * keeps "ü" as "u", folding makes it "ue"), so only those words are analysed.
+   * keeps "ü" as "u", folding makes it "ue"), so only those words are analysed. The stems found are kept
+   * until a word is added to the tenant's words (WordList.derived): as-you-type queries repeat prefixes.
    */
   #withStems(tenantId: string, node: PrefixNode): PrefixNode {
     const prefix = normaliseWord(node.text).replace(/^[^\p{L}\p{N}]+/u, '');
     if (prefix.length === 0 || !this.words.loaded(tenantId)) return node;
+    const stems = this.words.derived(tenantId, `stems\0${prefix}`, () => this.#prefixStems(tenantId, prefix));
+    return stems.length === 0 ? node : { ...node, stems };
+  }
+
+  #prefixStems(tenantId: string, prefix: string): string[] {
     const maxLength = UMLAUT_FOLD_RE.test(prefix) ? Number.POSITIVE_INFINITY : prefix.length + SUFFIX_CUT;
     const stems = new Set<string>();
     let scanned = 0;
@@ -361,8 +367,7 @@ export class SearchEngine {
         if (words.length === 1) for (const t of words[0]!) if (!t.startsWith(prefix)) stems.add(t);
       }
     }
-    if (stems.size === 0) return node;
-    return { ...node, stems: [...stems].sort((a, b) => a.length - b.length || (a < b ? -1 : 1)).slice(0, MAX_PREFIX_STEMS) };
+    return [...stems].sort((a, b) => a.length - b.length || (a < b ? -1 : 1)).slice(0, MAX_PREFIX_STEMS);
   }
 
   async #run(tenantId: string, ast: QueryNode, options: EngineSearchOptions): Promise<EngineSearchResult> {

@@ -456,9 +456,7 @@ export class SearchIndex {
     if (compiled !== undefined && k > offset) {
       const txn = this.store.root.useReadTransaction();
       try {
-        // One hit more than the page: whether anything follows it (a cursor only then; the total counts
-        // the matches before a cursor too).
-        core = this.#searchSnapshot(tenantId, compiled, k + 1, options, txn, cursor.after);
+        core = this.#searchSnapshot(tenantId, compiled, k, options, txn, cursor.after);
         if (withSnippets)
           highlights = this.#highlightsIn(
             tenantId,
@@ -482,8 +480,7 @@ export class SearchIndex {
       tookMicros: Number((process.hrtime.bigint() - t0) / 1000n),
       highlight: core.highlight,
     };
-    if (core.hits.length > k && k < this.#opts.maxResultWindow)
-      result.nextCursor = encodeCursor(k, page[page.length - 1], core.scoredWith);
+    if (core.more && k < this.#opts.maxResultWindow) result.nextCursor = encodeCursor(k, page[page.length - 1], core.scoredWith);
     return result;
   }
 
@@ -676,6 +673,8 @@ export class SearchIndex {
     const heap = new TopK(k);
     let total = 0;
     let pruningFrom = -1;
+    // Whether matches were passed over unseen (pruning): then some may follow the page.
+    let pruned = false;
     let spaceBefore = 0;
     let totalSpace = 0;
     for (const v of views) totalSpace += v.meta.docs;
@@ -687,8 +686,13 @@ export class SearchIndex {
       const visit = scorer !== undefined ? options.visitor?.segment(tenantId, view.meta, transaction) : undefined;
       if (scorer !== undefined && visit !== undefined && batch !== undefined) {
         total += this.#visitAll(scorer, view, visit, batch, heap, boundPrune, after);
-      } else if (scorer !== undefined && !(total >= exactUpTo && heap.full() && done(scorer))) {
-        if (total >= exactUpTo && heap.full()) scorer.setMinCompetitiveScore(heap.minScore());
+      } else if (scorer !== undefined && total >= exactUpTo && heap.full() && done(scorer)) {
+        pruned = true;
+      } else if (scorer !== undefined) {
+        if (total >= exactUpTo && heap.full()) {
+          scorer.setMinCompetitiveScore(heap.minScore());
+          pruned = true;
+        }
         for (let d = scorer.nextDoc(); d < NO_MORE_DOCS; d = scorer.nextDoc()) {
           if (isDeleted(view.deletes, d)) continue;
           total++;
@@ -698,6 +702,7 @@ export class SearchIndex {
           const entered = heap.offer(score, view.rank, d);
           if (total >= exactUpTo && heap.full() && (entered || total === exactUpTo)) {
             scorer.setMinCompetitiveScore(heap.minScore());
+            pruned = true;
             if (done(scorer)) break;
           }
         }
@@ -717,7 +722,10 @@ export class SearchIndex {
       const r = rank.get(segmentId);
       return per !== undefined && r !== undefined ? per[r] : termPostings(this.store, tenantId, segmentId, term, transaction);
     };
-    return { total: estimate, totalExact, hits, highlight: highlightPlan(plan), postingsOf, scoredWith };
+    // A match after the page exists when one missed the top k, or may when matches were passed over unseen
+    // (beyond the exact-count bound: then the last page of a long list can lead to an empty one).
+    const more = heap.overflowed || pruned;
+    return { total: estimate, totalExact, hits, highlight: highlightPlan(plan), postingsOf, scoredWith, more };
   }
 
   /**
@@ -757,7 +765,10 @@ export class SearchIndex {
           boundMin = min;
           competitive = mayCompete(scorer.maxScoreUpTo(boundTo), min);
         }
-        if (!competitive) continue;
+        if (!competitive) {
+          heap.overflowed = true; // a match below the page, passed over unscored
+          continue;
+        }
       }
       const score = scorer.score();
       if (after !== undefined && !isAfter(after, score, view.meta.id, d)) continue;
@@ -961,6 +972,8 @@ type Snapshot = {
   postingsOf?: (term: string, segmentId: number) => Uint8Array | undefined;
   /** The statistics the hits were scored with (the next page's cursor carries them). */
   scoredWith?: ScoringStats;
+  /** Whether matches may follow the hits (a cursor then). */
+  more?: boolean;
 };
 
 /**
@@ -1016,6 +1029,8 @@ class TopK {
     this.docs[i] = this.docs[j]!;
     this.docs[j] = d;
   }
+  /** Whether a doc was offered to the full heap (so more than k were offered), or passed over below it. */
+  overflowed = false;
   /** Returns true when the doc entered the top k. */
   offer(score: number, rank: number, doc: number): boolean {
     if (this.k === 0) return false;
@@ -1032,6 +1047,7 @@ class TopK {
       }
       return true;
     }
+    this.overflowed = true;
     // Later docs lose ties, so only a strictly higher score enters.
     if (!(score > this.scores[0]!)) return false;
     this.scores[0] = score;

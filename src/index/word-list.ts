@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
+import { remember } from './remember.js';
 import { type Between, type Slicer, sortInSlices, TenantLoads } from './warm-up.js';
 
 /**
@@ -104,7 +105,12 @@ interface TenantWords {
   delta: string[] | undefined;
   fresh: Set<string>;
   written: Map<string, string>;
+  /** Results computed from these words (derived), each valid while `written` has the size it had. */
+  derived?: Map<string, { size: number; value: unknown }>;
 }
+
+/** Results kept per tenant by `derived` (prefix stems of recent queries). */
+const DERIVED_LIMIT = 1024;
 
 /** A tenant's words being loaded: the words writes added since the load began, in order. */
 interface Loading {
@@ -132,6 +138,21 @@ export class WordList {
   /** The word as first written, for a folded form in `lists`. */
   written(tenantId: string, folded: string): string | undefined {
     return this.#tenant(tenantId).written.get(folded);
+  }
+
+  /**
+   * `compute()` for `key`, computed again once a word was added (words are only ever added until the tenant
+   * is dropped, which starts a new set): what a query derives from the words, such as a prefix's stems.
+   */
+  derived<T>(tenantId: string, key: string, compute: () => T): T {
+    const t = this.#tenant(tenantId);
+    t.derived ??= new Map();
+    const hit = t.derived.get(key);
+    if (hit !== undefined && hit.size === t.written.size) return hit.value as T;
+    const value = compute();
+    t.derived.delete(key);
+    remember(t.derived, key, { size: t.written.size, value }, DERIVED_LIMIT);
+    return value;
   }
 
   /** Words a write added (called in its transaction); kept for a load under way, else a no-op until loaded. */

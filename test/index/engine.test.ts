@@ -307,6 +307,10 @@ describe('query language over the engine', () => {
     expect(await ids(e, 'runni*')).toEqual(['running']);
     expect(await ids(e, 'Verarbeitun*')).toEqual([]);
     expect(await ids(e, 'zzz*')).toEqual([]);
+    // A word written later counts at once (the prefix's stems are derived again).
+    expect(await ids(e, 'Hunde*')).toEqual([]);
+    await e.index.addDocuments('t1', [doc('hunde', 'Zwei Hunde bellen.')]);
+    expect(await ids(e, 'Hunde*')).toEqual(['hunde']);
     // Another tenant's words lend it nothing.
     await e.index.addDocuments('t2', [doc('other', 'Nichts davon.')]);
     expect(await ids(e, 'Mül*', 't2')).toEqual([]);
