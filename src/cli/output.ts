@@ -19,6 +19,9 @@ export function fromGrpcError(err: unknown): CliError {
   if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'number') {
     const name = status[err.code] ?? String(err.code);
     const details = 'details' in err && typeof err.details === 'string' ? err.details : '';
+    // No token sent at all: the CLI's own doing, said in its terms.
+    if (err.code === status.UNAUTHENTICATED && details.startsWith('missing "authorization'))
+      return new CliError(`${name}: not logged in; run archivar account login (or set ARCHIVAR_TOKEN)`);
     return new CliError(`${name}: ${err.code === status.UNAVAILABLE ? connectionFailure(details) : details}`);
   }
   return new CliError(err instanceof Error ? err.message : String(err));

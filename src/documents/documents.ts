@@ -41,8 +41,10 @@ export class Documents {
 
   constructor(readonly deps: DocumentsDeps) {}
 
-  upload(who: Who, messages: AsyncIterable<UploadRequest>, signal: AbortSignal): Promise<UploadResult> {
-    return receiveUpload(this.deps, who, messages, signal);
+  async upload(who: Who, messages: AsyncIterable<UploadRequest>, signal: AbortSignal): Promise<UploadResult> {
+    const result = await receiveUpload(this.deps, who, messages, signal);
+    if (result.retagged) this.onTagged?.(result.document);
+    return result;
   }
 
   /**

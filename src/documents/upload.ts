@@ -16,6 +16,8 @@ export interface UploadOrigin {
 export interface UploadResult {
   document: DocumentRecord;
   duplicate: boolean;
+  /** A duplicate whose stored document took the upload's new tags (the index must learn them). */
+  retagged?: boolean;
 }
 
 const MAX_TAGS = 64;
@@ -53,7 +55,10 @@ export async function receiveUpload(
   }
   if (header.idempotencyKey) {
     const existing = documents.byIdempotencyKey(who.tenantId, header.idempotencyKey);
-    if (existing) return { document: existing, duplicate: false };
+    if (existing) {
+      sameUpload(existing, header.fileName, header.declaredSize);
+      return { document: existing, duplicate: false };
+    }
   }
 
   const docId = newId('doc', deps.clock());
@@ -106,6 +111,8 @@ export async function receiveUpload(
         `declared size ${header.declaredSize} does not match the sealed content (${summary.plaintextBytes} bytes)`,
       );
     }
+    // An empty file has nothing to keep (the server's own ingestion records one as FAILED, with its reason).
+    if (summary.plaintextBytes === 0 && origin.source === 'upload') throw invalidArgument('the file is empty (0 bytes)');
     if (summary.plaintextBytes > config.documents.maxDocumentBytes) {
       throw resourceExhausted(
         `the document opens to ${summary.plaintextBytes} bytes, over the limit of ${config.documents.maxDocumentBytes}`,
@@ -156,7 +163,16 @@ export async function receiveUpload(
       if (existing) {
         blobs.removeSync(who.tenantId, docId);
         pending.removeSync([who.tenantId, docId]);
-        return { document: existing, duplicate: byKey === undefined };
+        if (byKey !== undefined) {
+          if (byKey.contentId !== summary.contentId) sameUpload(byKey, '', undefined, true);
+          return { document: byKey, duplicate: false };
+        }
+        // The same content again: the stored document takes the upload's new tags (nothing else of it).
+        const tags = tagSet(existing.tags, header.tags);
+        if (tags.length === existing.tags.length || tags.length > MAX_TAGS) return { document: existing, duplicate: true };
+        const updated = { ...existing, tags, updatedMs: now };
+        documents.updateSync(updated);
+        return { document: updated, duplicate: true, retagged: true };
       }
       const job = jobs.enqueueSync(who.tenantId, docId, now);
       record.jobId = job.id;
@@ -194,6 +210,17 @@ export async function receiveUpload(
         });
     }
   }
+}
+
+/**
+ * An idempotency key names one upload: a retry of it (same file name, same size when declared) gets the
+ * document it stored; another file under the same key is refused rather than answered with the first.
+ */
+function sameUpload(existing: DocumentRecord, fileName: string, declaredSize: bigint | undefined, otherContent = false): void {
+  if (otherContent || existing.fileName !== fileName || (declaredSize !== undefined && BigInt(existing.size) !== declaredSize))
+    throw invalidArgument(
+      `the idempotency key was used for another upload (${JSON.stringify(existing.fileName)}, ${existing.size} bytes); use a new key for a new file`,
+    );
 }
 
 function markPending(

@@ -173,6 +173,12 @@ describe('archivar document commands', () => {
 
     const anonymous = await runCli(['--server', t.address, 'ingest', extra]);
     expect(anonymous.code).toBe(1);
-    expect(anonymous.stderr).toMatch(/UNAUTHENTICATED/);
+    expect(anonymous.stderr).toMatch(/UNAUTHENTICATED: not logged in; run archivar account login/);
+    // A tag command with nothing to do is a usage error.
+    const ids = await cli(['--json', 'ls', '--limit', '1']);
+    const [first] = ids.stdout.trim().split('\n');
+    const noop = await cli(['tag', JSON.parse(first as string).id]);
+    expect(noop.code).toBe(2);
+    expect(noop.stderr).toMatch(/nothing to do/);
   });
 });

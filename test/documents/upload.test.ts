@@ -78,6 +78,29 @@ describe('Documents upload, download and delete', () => {
     expect(b.documentId).toBe(a.documentId);
     const c = await upload('same idempotency');
     expect(c).toMatchObject({ documentId: a.documentId, duplicate: true });
+    // The key names one upload: another file (name or declared size) under it is refused, nothing stored.
+    await expect(upload('another file', { idempotencyKey: 'key-1', fileName: 'other.txt' })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/idempotency key was used for another upload \("doc.txt", 16 bytes\)/),
+    });
+    await expect(upload('same idempotencyX', { idempotencyKey: 'key-1', declaredSize: 17n })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
+    // The same content again with new tags: the stored document takes them (in any case, once).
+    const d = await upload('same idempotency', { tags: ['Neu', 'neu'] });
+    expect(d).toMatchObject({ documentId: a.documentId, duplicate: true });
+    const got = await unary(t.client.documents.get.bind(t.client.documents), { documentId: a.documentId });
+    expect(got.document?.tags).toEqual(['Neu']);
+  });
+
+  it('refuses an empty file, and keeps nothing of it', async () => {
+    const before = await unary(t.client.documents.list.bind(t.client.documents), { ...LIST_ALL, pageSize: 100 });
+    await expect(upload('', { fileName: 'empty.txt' })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/the file is empty/),
+    });
+    const after = await unary(t.client.documents.list.bind(t.client.documents), { ...LIST_ALL, pageSize: 100 });
+    expect(after.documents.length).toBe(before.documents.length);
   });
 
   it('hides one tenant’s documents from another (NOT_FOUND like an unknown id)', async () => {

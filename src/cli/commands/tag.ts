@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { globalOptions } from '../client-options.js';
-import { CliError, printJson } from '../output.js';
+import { CliError, EXIT_USAGE, printJson } from '../output.js';
 import { withDocumentsClient } from './documents-client.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -16,7 +16,7 @@ export function registerTagCommand(program: Command): void {
     .action(async (id: string, opts: { add: string[]; remove: string[] }, cmd: Command) => {
       const { json } = globalOptions(cmd);
       if (opts.add.length === 0 && opts.remove.length === 0)
-        throw new CliError('nothing to do: give --add TAG and/or --remove TAG');
+        throw new CliError('nothing to do: give --add TAG and/or --remove TAG', EXIT_USAGE);
       await withDocumentsClient(cmd, async (client, signal) => {
         const tags = await client.tag(id, { add: opts.add, remove: opts.remove }, { signal });
         if (json) printJson({ id, tags });
