@@ -1,4 +1,10 @@
-import { parseSealedHeader, rewrapHeaderForTenant, type SealedHeader, verifySealedChunks } from '../crypto/index.js';
+import {
+  isSealedFormatError,
+  parseSealedHeader,
+  rewrapHeaderForTenant,
+  type SealedHeader,
+  verifySealedChunks,
+} from '../crypto/index.js';
 import type { UploadHeader, UploadRequest } from '../gen/archivar/v1/documents.js';
 import { cancelled, invalidArgument, resourceExhausted } from '../server/errors.js';
 import type { DocumentRecord } from '../store/document-store.js';
@@ -48,6 +54,9 @@ export async function receiveUpload(
   try {
     sealed = parseSealedHeader(header.sealedHeader);
   } catch (err) {
+    // The header arrives whole in one field: a short or malformed one is a bad field, not lost data.
+    if (isSealedFormatError(err) && (err.kind === 'truncated' || err.kind === 'invalid-payload'))
+      throw invalidArgument(`sealed header: ${err.message}`);
     throw mapSealedError(err, 'sealed header');
   }
   if (sealed.envelope.type !== 'x25519' || sealed.envelope.keyId !== keyring.serverKeyPair.keyId) {

@@ -209,6 +209,15 @@ describe('Documents upload, download and delete', () => {
         /version|sealed header/,
       ],
       [
+        'a sealed header that is no header at all',
+        async () => {
+          const s = seal('garbage header');
+          return [headerMessage(Buffer.from('nope')), ...chunkMessages(s.body)];
+        },
+        grpc.status.INVALID_ARGUMENT,
+        /sealed header/,
+      ],
+      [
         'an upload over the size limit',
         async () => {
           const s = seal(Buffer.from(randomBytes(5 * 1024 * 1024)));
