@@ -78,6 +78,7 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
 
     async get(req, ctx) {
       const p = requireTenantUser(ctx);
+      if (!req.documentId) throw invalidArgument('document_id is required');
       const doc = documents.get(p.tenantId, req.documentId);
       return { document: toProto(doc, documents) };
     },
@@ -93,6 +94,9 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
           return status;
         }),
       );
+      const { startMs = 0n, endMs = 0n } = req.created ?? {};
+      if (startMs < 0n || endMs < 0n || (startMs > 0n && endMs > 0n && endMs <= startMs))
+        throw invalidArgument('created: the range must end after it starts (milliseconds since 1970, 0 = open)');
       const page = documents.list(
         p.tenantId,
         {

@@ -103,6 +103,24 @@ describe('Documents upload, download and delete', () => {
     expect(after.documents.length).toBe(before.documents.length);
   });
 
+  it('refuses an empty document id, and answers NOT_FOUND for one no document has', async () => {
+    const get = (documentId: string) => unary(t.client.documents.get.bind(t.client.documents), { documentId });
+    await expect(get('')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'document_id is required' });
+    await expect(get('not-an-id')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  it('refuses a created range that ends before it starts', async () => {
+    const list = (startMs: bigint, endMs: bigint) =>
+      unary(t.client.documents.list.bind(t.client.documents), { ...LIST_ALL, created: { startMs, endMs } });
+    await expect(list(2000n, 1000n)).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/must end after it starts/),
+    });
+    await expect(list(-1n, 0n)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    expect((await list(1n, 0n)).documents.length).toBeGreaterThan(0);
+    expect((await list(0n, 1n)).documents).toEqual([]);
+  });
+
   it('hides one tenant’s documents from another (NOT_FOUND like an unknown id)', async () => {
     const res = await upload('tenant one secret');
     const err = (await unary(other.documents.get.bind(other.documents), { documentId: res.documentId }).catch(
