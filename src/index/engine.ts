@@ -232,6 +232,14 @@ export class SearchEngine {
     return this.values.setTags(tenantId, docId, tags);
   }
 
+  /** Distinct index terms, summed over the tenants whose term dictionaries are loaded (all, after the warm-up). */
+  termCount(): number {
+    let n = 0;
+    for (const t of this.index.tenants())
+      if (this.dictionary.loaded(t)) for (const list of this.dictionary.lists(t)) n += list.length;
+    return n;
+  }
+
   async suggest(tenantId: string, typed: string, limit = 8): Promise<{ suggestions: Suggestion[]; tookMicros: number }> {
     await this.index.store.cipher.ready(tenantId);
     await this.ready(tenantId);

@@ -197,7 +197,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   bindService(server, DocumentsServiceService, createDocumentsService(app, documents), bind);
   bindService(server, SearchServiceService, createSearchService(app, searchEngine, documents), bind);
   bindService(server, AccountsServiceService, createAccountsService(app, imap), bind);
-  bindService(server, AdminServiceService, createAdminService(app, documents, searchIndex), bind);
+  bindService(server, AdminServiceService, createAdminService(app, documents, searchEngine), bind);
 
   const definition = loadApiDefinition();
   const serviceNames = apiServiceNames(definition);

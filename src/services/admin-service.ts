@@ -5,7 +5,7 @@ import type { Documents } from '../documents/documents.js';
 import { reprocess } from '../documents/processing.js';
 import { reindexTenant } from '../documents/search-adapters.js';
 import type { AdminServiceService } from '../gen/archivar/v1/admin.js';
-import type { SearchIndex } from '../index/index.js';
+import type { SearchEngine } from '../index/engine.js';
 import type { AppContext } from '../server/app-context.js';
 import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
 import type { AsyncService } from '../server/handler.js';
@@ -19,8 +19,9 @@ import { RotationUnavailableError } from '../store/keyring.js';
 export function createAdminService(
   app: AppContext,
   documents?: Documents,
-  searchIndex?: SearchIndex,
+  search?: SearchEngine,
 ): AsyncService<typeof AdminServiceService> {
+  const searchIndex = search?.index;
   const { accounts } = app;
   return {
     async runRetention(_req, ctx) {
@@ -54,8 +55,8 @@ export function createAdminService(
         users: BigInt(users),
         documents: BigInt(docs.documents),
         storedBytes: BigInt(docs.storedBytes),
-        jobs: {},
-        indexTerms: 0n,
+        jobs: Object.fromEntries(Object.entries(documents?.deps.jobs.countByState() ?? {}).map(([k, v]) => [k, BigInt(v)])),
+        indexTerms: BigInt(search?.termCount() ?? 0),
         databaseBytes: BigInt(dbBytes),
         poolThreads: app.pool.threads,
         poolQueueDepth: app.pool.queueDepth,

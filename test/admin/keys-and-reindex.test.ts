@@ -47,6 +47,16 @@ describe('Admin: master key rotation and reindex', () => {
     });
   });
 
+  it('reports the index terms and the jobs by state in GetStats', async () => {
+    await search('zinsabrechnung'); // the tenant's caches are warm once a query ran
+    const stats = await unary(admin.admin.getStats.bind(admin.admin), {});
+    expect(stats.documents).toBe(1n);
+    // One short text: its words, stems and compound parts, more than its 8 words and far fewer than 100.
+    expect(stats.indexTerms).toBeGreaterThanOrEqual(8n);
+    expect(stats.indexTerms).toBeLessThan(100n);
+    expect(stats.jobs).toEqual({ queued: 0n, running: 0n });
+  });
+
   it('rebuilds a tenant index with identical results; an unknown tenant is NOT_FOUND', async () => {
     const before = await search('zinsabrechnung');
     expect(before.hits.map((h) => h.documentId)).toEqual([docId]);
