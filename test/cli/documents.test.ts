@@ -119,6 +119,14 @@ describe('archivar document commands', () => {
     expect(s.stdout).toBe((files['sub/deeper/notes.md'] as Buffer).toString());
     const missingOutput = await cli(['download', notes.id as string]);
     expect(missingOutput.code).toBe(2);
+    // A folder, or a file in a folder that does not exist: said plainly, before anything is fetched.
+    const toFolder = await cli(['download', notes.id as string, '-o', dir.path]);
+    expect(toFolder.code).toBe(2);
+    expect(toFolder.stderr).toMatch(/is a folder; give a file name/);
+    const nowhere = await cli(['download', notes.id as string, '-o', path.join(dir.path, 'no', 'such', 'x.md')]);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toMatch(/there is no folder/);
+    expect(nowhere.stderr).not.toMatch(/\.part/);
   });
 
   it('download --kind thumbnail, page --page N and pdf write the previews of a PDF', async () => {

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { ArtifactKind } from '../../gen/archivar/v1/common.js';
 import { globalOptions } from '../client-options.js';
@@ -31,6 +33,7 @@ export function registerDownloadCommand(program: Command): void {
       if (kind !== ArtifactKind.ARTIFACT_KIND_PAGE && page !== undefined)
         throw new CliError('--page only goes with --kind page', EXIT_USAGE);
       const toStdout = opts.output === '-';
+      if (!toStdout) checkOutputPath(opts.output);
       const result = await withDocumentsClient(cmd, (client, signal) =>
         client.download(id, {
           kind,
@@ -54,4 +57,13 @@ export function registerDownloadCommand(program: Command): void {
       else if (json) printJson(summary);
       else if (!toStdout) process.stdout.write(`wrote ${result.bytes} bytes to ${opts.output}\n`);
     });
+}
+
+/** Where -o points can take a file: not a folder, in a folder that exists (said before anything is fetched). */
+function checkOutputPath(output: string): void {
+  if (fs.statSync(output, { throwIfNoEntry: false })?.isDirectory())
+    throw new CliError(`-o ${output}: is a folder; give a file name`, EXIT_USAGE);
+  const dir = path.dirname(path.resolve(output));
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new CliError(`-o ${output}: there is no folder ${dir}`, EXIT_USAGE);
 }
