@@ -52,7 +52,7 @@ export class Documents {
    * as a client would, and take the same verified path as an upload (durable, read back, deduplicated by
    * idempotency key). The plaintext is only ever in memory.
    */
-  ingest(
+  async ingest(
     who: Who,
     file: { fileName: string; mediaType: string; bytes: Uint8Array; idempotencyKey: string; tags?: string[] },
     origin: UploadOrigin,
@@ -80,7 +80,9 @@ export class Documents {
       };
       for await (const chunk of sealed.body) yield { part: { $case: 'chunk', value: chunk } };
     }
-    return receiveUpload(this.deps, who, messages(), signal, origin);
+    const result = await receiveUpload(this.deps, who, messages(), signal, origin);
+    if (result.retagged) this.onTagged?.(result.document);
+    return result;
   }
 
   /**
