@@ -138,6 +138,11 @@ describe('archivar document commands', () => {
     const ingest = await cli(['--json', 'ingest', '--wait', file]);
     expect(ingest.code, ingest.stderr).toBe(0);
     const id = jsonLines<IngestLine>(ingest.stdout)[0]?.id as string;
+    // --json gives numbers, the PDF's own dates in its metadata too (proto JSON would give int64 as strings).
+    const got = JSON.parse((await cli(['--json', 'get', id])).stdout) as { metadata: Record<string, unknown> };
+    expect(got.metadata.pageCount).toBe(2);
+    expect(typeof got.metadata.createdMs).toBe('number');
+    expect(got.metadata.createdMs).toBeGreaterThan(Date.UTC(2020, 0, 1));
 
     const thumb = path.join(dir.path, 'thumb.webp');
     expect((await cli(['download', id, '--kind', 'thumbnail', '-o', thumb])).code).toBe(0);

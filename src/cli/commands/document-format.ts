@@ -83,10 +83,17 @@ export function documentJson(doc: Document): Record<string, unknown> {
     tags: doc.tags,
     createdMs: doc.createdMs,
     updatedMs: doc.updatedMs,
-    ...(doc.metadata ? { metadata: DocumentMetadata.toJSON(doc.metadata) } : {}),
+    ...(doc.metadata ? { metadata: metadataJson(doc.metadata) } : {}),
     children: doc.children.map((c) => ({ id: c.id, fileName: c.fileName, mediaType: c.mediaType, status: statusName(c.status) })),
     artifacts: doc.artifacts.map(kindName),
   };
+}
+
+/** The metadata as proto JSON, but with its 64-bit fields (times in ms) as numbers like the rest of --json. */
+function metadataJson(m: DocumentMetadata): unknown {
+  const json = DocumentMetadata.toJSON(m) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(m)) if (typeof v === 'bigint' && k in json) json[k] = Number(v);
+  return json;
 }
 
 /** `archivar get` without --json: one `label: value` line per known field. */
