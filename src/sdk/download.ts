@@ -124,7 +124,8 @@ export async function downloadArtifact(
   options: DownloadOptions,
 ): Promise<DownloadResult> {
   throwIfAborted(options.signal);
-  const kind = options.kind ?? ArtifactKind.ARTIFACT_KIND_ORIGINAL;
+  // Unspecified (0) is the original, as the server takes it.
+  const kind = options.kind || ArtifactKind.ARTIFACT_KIND_ORIGINAL;
   const isOriginal = kind === ArtifactKind.ARTIFACT_KIND_ORIGINAL;
   const plaintext = options.plaintext ?? (!isOriginal && options.context === undefined);
   const recipient = plaintext ? undefined : generateX25519KeyPair();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DocumentStatus } from '../../src/gen/archivar/v1/common.js';
+import { ArtifactKind, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
 import { ArchivarClient, isFinalStatus } from '../../src/sdk/index.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -46,6 +46,12 @@ describe('ArchivarClient end to end', () => {
     expect(sealed.sealed).toBe(true);
     expect(sealed.fileName).toBe('kontoauszug.txt');
     expect(fs.readFileSync(sealedOut).equals(content)).toBe(true);
+    // An unspecified kind is the original, as the server takes it: sealed like it.
+    const unspecified = await client.download(res.documentId, {
+      to: path.join(dir.path, 'unspecified.txt'),
+      kind: ArtifactKind.ARTIFACT_KIND_UNSPECIFIED,
+    });
+    expect(unspecified.sealed).toBe(true);
 
     const sink = new PassThrough();
     const parts: Buffer[] = [];
