@@ -58,7 +58,16 @@ describe('archivar account and consent commands against a spawned server', () =>
     const who = await runCli(['account', 'whoami'], { ...env, ARCHIVAR_TOKEN: token });
     expect(who.code).toBe(0);
     expect(who.stdout).toContain('Clara Kommando <cli@example.org> (owner');
+    expect(who.stdout).not.toContain('restricted');
     fs.writeFileSync(tokenFile(), `${token}\n`);
+
+    // Restriction of processing (GDPR Art. 18): set, shown by whoami, lifted.
+    const restrict = await cli(['--json', 'account', 'restrict']);
+    expect(JSON.parse(restrict.stdout)).toMatchObject({ processingRestricted: true });
+    expect((await cli(['account', 'whoami'])).stdout).toContain('processing is restricted');
+    const lift = await cli(['account', 'unrestrict']);
+    expect(lift.code).toBe(0);
+    expect((await cli(['account', 'whoami'])).stdout).not.toContain('restricted');
 
     const moved = await cli(
       ['--json', 'account', 'update', '--last-name', 'Zeile', '--email', 'cli2@example.org'],

@@ -88,7 +88,10 @@ function printUser(cmd: Command, u: User | undefined, headline: string): void {
   if (globalOptions(cmd).json) printJson(d);
   else
     process.stdout.write(
-      `${headline}: ${d.firstName} ${d.lastName} <${d.email}> (${d.role}, user ${d.id}, tenant ${d.tenantId})\n`,
+      `${headline}: ${d.firstName} ${d.lastName} <${d.email}> (${d.role}, user ${d.id}, tenant ${d.tenantId})\n` +
+        (d.processingRestricted
+          ? 'processing is restricted: no uploads, OCR or mail import until `archivar account unrestrict`\n'
+          : ''),
     );
 }
 
@@ -151,6 +154,18 @@ export function registerAccountCommand(program: Command): void {
       const res = await withConnection(cmd, (c) => unary(c.accounts.getProfile.bind(c.accounts), {}));
       printUser(cmd, res.user, 'you are');
     });
+
+  for (const [name, restricted, description] of [
+    ['restrict', true, 'restrict the processing of your data (GDPR Art. 18): no uploads, OCR or mail import until lifted'],
+    ['unrestrict', false, 'lift the restriction of processing'],
+  ] as const)
+    account
+      .command(name)
+      .description(description)
+      .action(async (_opts: unknown, cmd: Command) => {
+        const res = await withConnection(cmd, (c) => unary(c.accounts.setProcessingRestriction.bind(c.accounts), { restricted }));
+        printUser(cmd, res.user, restricted ? 'restricted' : 'lifted');
+      });
 
   account
     .command('update')
