@@ -83,13 +83,18 @@ describe('archivar document commands', () => {
 
   it('ls lists newest first with --limit, --tag and --status', async () => {
     // Independent runs in parallel: each CLI start costs a second or two.
-    const [all, limited, queued, table, bad] = await Promise.all([
+    const [all, limited, queued, table, bad, none] = await Promise.all([
       cli(['--json', 'ls', '--tag', 'inbox']),
       cli(['--json', 'ls', '--limit', '2']),
       cli(['--json', 'ls', '--status', 'queued,processing']),
       cli(['ls']),
       cli(['ls', '--status', 'sideways']),
+      cli(['ls', '--tag', 'no-such-tag']),
     ]);
+    // Nothing to list: said on stderr, no table on stdout.
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toBe('no documents\n');
     expect(all.code).toBe(0);
     const docs = jsonLines<{ id: string; createdMs: number }>(all.stdout);
     expect(docs).toHaveLength(3);

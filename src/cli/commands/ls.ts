@@ -53,7 +53,11 @@ export function registerLsCommand(program: Command): void {
 }
 
 function printTable(head: string[], rows: string[][]): void {
-  if (rows.length === 0) return;
+  // Said on stderr: a script reading the table gets no line for no document.
+  if (rows.length === 0) {
+    process.stderr.write('no documents\n');
+    return;
+  }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
