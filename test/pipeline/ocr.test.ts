@@ -27,19 +27,28 @@ const ENGLISH = ['Dear Mr Smith, the invoice for the', 'delivery of twelve boxes
 
 // One engine for the whole file: creating it loads both models (~1 s).
 let engine: OcrEngine;
-const tmpBefore = new Set<string>();
+// The engine is started with a temp directory of its own, so the check below sees only what this engine left
+// (other test files start OCR engines in parallel, each making and removing its folder in the shared one).
+let ownTmp = '';
 beforeAll(async () => {
-  for (const f of await readdir(os.tmpdir())) tmpBefore.add(f);
-  engine = await createOcrEngine({ langs: ['deu', 'eng'] });
+  ownTmp = await mkdtemp(path.join(os.tmpdir(), 'archivar-ocr-test-'));
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = ownTmp;
+  try {
+    engine = await createOcrEngine({ langs: ['deu', 'eng'] });
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+  }
 });
 afterAll(async () => {
   await engine?.terminate();
+  await rm(ownTmp, { recursive: true, force: true });
 });
 
 describe('OCR engine', () => {
   it('leaves nothing in the temp directory (the langPath folder of symlinks is gone after start)', async () => {
-    const leftovers = (await readdir(os.tmpdir())).filter((f) => f.startsWith('archivar-tessdata-') && !tmpBefore.has(f));
-    expect(leftovers).toEqual([]);
+    expect(await readdir(ownTmp)).toEqual([]);
   });
 
   it('gives word boxes from TSV equal to the blocks output it replaced (confidences within 1)', async () => {
