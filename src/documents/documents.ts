@@ -7,7 +7,7 @@ import { removeTenantRangeSync } from '../store/index.js';
 import { mapSealedError } from './crypto-errors.js';
 import type { DocumentsDeps } from './deps.js';
 import type { ProcessingEvent } from './events.js';
-import { receiveUpload, safeFileName, tagSet, type UploadOrigin, type UploadResult, validateTag } from './upload.js';
+import { MAX_TAGS, receiveUpload, safeFileName, tagSet, type UploadOrigin, type UploadResult, validateTag } from './upload.js';
 
 export type { DocumentsDeps } from './deps.js';
 
@@ -262,7 +262,7 @@ export class Documents {
     const tags = await store.atomic(() => {
       const doc = this.get(tenantId, id);
       const sorted = tagSet(doc.tags, add, remove);
-      if (sorted.length > 64) throw invalidArgument('a document may carry at most 64 tags');
+      if (sorted.length > MAX_TAGS) throw invalidArgument(`a document may carry at most ${MAX_TAGS} tags`);
       const updated = { ...doc, tags: sorted, updatedMs: this.deps.clock() };
       documents.updateSync(updated);
       return updated;

@@ -26,7 +26,7 @@ export interface UploadResult {
   retagged?: boolean;
 }
 
-const MAX_TAGS = 64;
+export const MAX_TAGS = 64;
 
 /**
  * The upload path: header first, then sealed pieces written to LMDB as they arrive (never the whole file
@@ -65,7 +65,12 @@ export async function receiveUpload(
   if (header.idempotencyKey) {
     const existing = documents.byIdempotencyKey(who.tenantId, header.idempotencyKey);
     if (existing) {
-      sameUpload(existing, header.fileName, header.declaredSize);
+      // A retry of the upload the key names: the same file name, the same size when declared.
+      if (
+        existing.fileName !== header.fileName ||
+        (header.declaredSize !== undefined && BigInt(existing.size) !== header.declaredSize)
+      )
+        throw keyUsedElsewhere(existing);
       return { document: existing, duplicate: false };
     }
   }
@@ -173,7 +178,7 @@ export async function receiveUpload(
         blobs.removeSync(who.tenantId, docId);
         pending.removeSync([who.tenantId, docId]);
         if (byKey !== undefined) {
-          if (byKey.contentId !== summary.contentId) sameUpload(byKey, '', undefined, true);
+          if (byKey.contentId !== summary.contentId) throw keyUsedElsewhere(byKey);
           return { document: byKey, duplicate: false };
         }
         // The same content again: the stored document takes the upload's new tags (nothing else of it).
@@ -222,14 +227,13 @@ export async function receiveUpload(
 }
 
 /**
- * An idempotency key names one upload: a retry of it (same file name, same size when declared) gets the
- * document it stored; another file under the same key is refused rather than answered with the first.
+ * An idempotency key names one upload: a retry of it gets the document it stored; another file under the
+ * same key is refused rather than answered with the first.
  */
-function sameUpload(existing: DocumentRecord, fileName: string, declaredSize: bigint | undefined, otherContent = false): void {
-  if (otherContent || existing.fileName !== fileName || (declaredSize !== undefined && BigInt(existing.size) !== declaredSize))
-    throw invalidArgument(
-      `the idempotency key was used for another upload (${JSON.stringify(existing.fileName)}, ${existing.size} bytes); use a new key for a new file`,
-    );
+function keyUsedElsewhere(existing: DocumentRecord): Error {
+  return invalidArgument(
+    `the idempotency key was used for another upload (${JSON.stringify(existing.fileName)}, ${existing.size} bytes); use a new key for a new file`,
+  );
 }
 
 function markPending(

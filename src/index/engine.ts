@@ -26,7 +26,7 @@ import {
 import { fuzzySearch, lowerBound } from './fuzzy.js';
 import type { ExpandedNode, FuzzyNode, PrefixNode, QueryNode } from './query-ast.js';
 import { parseQuery, QuerySyntaxError } from './query-parser.js';
-import { compileQuery } from './query-plan.js';
+import { compileQuery, NO_HIGHLIGHTS, prefixOf } from './query-plan.js';
 import { type SearchHit, SearchIndex, type SearchIndexOptions } from './search-index.js';
 import { Suggester, type Suggestion } from './suggest.js';
 import { TermDictionary } from './term-dictionary.js';
@@ -353,7 +353,7 @@ export class SearchEngine {
    * until a word is added to the tenant's words (WordList.derived): as-you-type queries repeat prefixes.
    */
   #withStems(tenantId: string, node: PrefixNode): PrefixNode {
-    const prefix = normaliseWord(node.text).replace(/^[^\p{L}\p{N}]+/u, '');
+    const prefix = prefixOf(node.text);
     if (prefix.length === 0 || !this.words.loaded(tenantId)) return node;
     const stems = this.words.derived(tenantId, `stems\0${prefix}`, () => this.#prefixStems(tenantId, prefix));
     return stems.length === 0 ? node : { ...node, stems };
@@ -443,7 +443,7 @@ export class SearchEngine {
       ? await this.index.highlights(
           tenantId,
           page.map((b) => b.id),
-          r.highlight ?? { terms: [], phrases: [], loose: new Set() },
+          r.highlight ?? NO_HIGHLIGHTS,
         )
       : [];
     const hits: SearchHit[] = [];

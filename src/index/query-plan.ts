@@ -38,7 +38,7 @@ export function compileQuery(node: QueryNode, language: AnalyserLanguage): Plan 
       return slop ? { kind: 'phrase', words, slop } : { kind: 'phrase', words };
     }
     case 'prefix': {
-      const prefix = normaliseWord(node.text).replace(/^[^\p{L}\p{N}]+/u, '');
+      const prefix = prefixOf(node.text);
       if (prefix.length === 0) return undefined;
       return node.stems?.length ? { kind: 'prefix', prefix, stems: node.stems } : { kind: 'prefix', prefix };
     }
@@ -85,6 +85,11 @@ export function compileQuery(node: QueryNode, language: AnalyserLanguage): Plan 
     case 'not':
       return undefined;
   }
+}
+
+/** A prefix as typed, as terms are matched against it: normalised, leading punctuation off ("" for none). */
+export function prefixOf(text: string): string {
+  return normaliseWord(text).replace(/^[^\p{L}\p{N}]+/u, '');
 }
 
 /** Every term a plan may read, positive and excluded. */
@@ -147,15 +152,24 @@ export interface HighlightQuery {
   loose: ReadonlySet<string>;
 }
 
+/** A query with nothing to highlight. */
+export const NO_HIGHLIGHTS: HighlightQuery = Object.freeze({ terms: [], phrases: [], loose: new Set<string>() });
+
+/** The plan's positive terms (in planTerms' order), its phrases and its loose terms, in one walk. */
 export function highlightPlan(plan: Plan): HighlightQuery {
+  const terms = new Set<string>();
   const phrases: PhraseWords[] = [];
   const loose = new Set<string>();
   const walk = (p: Plan): void => {
     switch (p.kind) {
       case 'terms':
-        for (const t of p.terms) loose.add(t);
+        for (const t of p.terms) {
+          terms.add(t);
+          loose.add(t);
+        }
         break;
       case 'phrase':
+        for (const w of p.words) for (const t of w) terms.add(t);
         phrases.push({ words: p.words, slop: p.slop ?? 0 });
         break;
       case 'and':
@@ -169,5 +183,5 @@ export function highlightPlan(plan: Plan): HighlightQuery {
     }
   };
   walk(plan);
-  return { terms: [...planTerms(plan, new Set(), true)], phrases, loose };
+  return { terms: [...terms], phrases, loose };
 }

@@ -36,7 +36,15 @@ import {
 } from './postings-codec.js';
 import type { ParsedQuery } from './query-ast.js';
 import { parseQuery } from './query-parser.js';
-import { compileQuery, type HighlightQuery, highlightPlan, mapPrefixes, type Plan, planTerms } from './query-plan.js';
+import {
+  compileQuery,
+  type HighlightQuery,
+  highlightPlan,
+  mapPrefixes,
+  NO_HIGHLIGHTS,
+  type Plan,
+  planTerms,
+} from './query-plan.js';
 import { remember } from './remember.js';
 import {
   AllDocsScorer,
@@ -982,8 +990,6 @@ type Snapshot = {
  * its first pages, as Elasticsearch's highlighter stops at max_analyzed_offset).
  */
 const HIGHLIGHT_POSITIONS = 1000;
-
-const NO_HIGHLIGHTS: HighlightQuery = { terms: [], phrases: [], loose: new Set() };
 
 /** A document and where it lies in the index ([segment id, local doc]). */
 type Located = { docId: string; at: HitKey };

@@ -87,6 +87,9 @@ function isConnection(target: Connection | ConnectOptions): target is Connection
   return 'documents' in target && 'close' in target;
 }
 
+/** The most hits a search page holds (the server's bound on SearchRequest.limit). */
+export const MAX_SEARCH_LIMIT = 100;
+
 /** Typed, retrying, cancellable client of archivar.v1.DocumentsService that seals on the client. */
 export class ArchivarClient {
   readonly connection: Connection;
@@ -256,8 +259,13 @@ export class ArchivarClient {
     } = {},
     settings: CallSettings = {},
   ): Promise<SearchResponse> {
-    if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit >= 0 && options.limit <= 100))
-      throw new RangeError(`search: limit must be a whole number 0..100 (0: the server's 10), got ${options.limit}`);
+    if (
+      options.limit !== undefined &&
+      !(Number.isInteger(options.limit) && options.limit >= 0 && options.limit <= MAX_SEARCH_LIMIT)
+    )
+      throw new RangeError(
+        `search: limit must be a whole number 0..${MAX_SEARCH_LIMIT} (0: the server's 10), got ${options.limit}`,
+      );
     if (
       options.snippets !== undefined &&
       options.snippets !== false &&

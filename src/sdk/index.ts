@@ -5,6 +5,7 @@ export {
   isFinalStatus,
   type ListFilter,
   type ListPageOptions,
+  MAX_SEARCH_LIMIT,
   type ServerKey,
   type UploadOptions,
   type UploadResult,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type Snippet, SortOrder } from '../../gen/archivar/v1/search.js';
+import { MAX_SEARCH_LIMIT } from '../../sdk/index.js';
 import { globalOptions } from '../client-options.js';
 import { CliError, EXIT_USAGE, printJson } from '../output.js';
 import { parsePositiveInt } from './document-format.js';
@@ -21,7 +22,8 @@ export function registerSearchCommand(program: Command): void {
     .action(async (query: string, opts: { limit: string; cursor?: string; sort: string; facets?: string }, cmd: Command) => {
       const { json } = globalOptions(cmd);
       const limit = parsePositiveInt(opts.limit, '--limit', false);
-      if (limit > MAX_LIMIT) throw new CliError(`--limit must be at most ${MAX_LIMIT}, got "${opts.limit}"`, EXIT_USAGE);
+      if (limit > MAX_SEARCH_LIMIT)
+        throw new CliError(`--limit must be at most ${MAX_SEARCH_LIMIT}, got "${opts.limit}"`, EXIT_USAGE);
       const sort = SORT_FLAGS[opts.sort];
       if (sort === undefined) throw new CliError('--sort must be score, date, date-asc or title', EXIT_USAGE);
       const facets = opts.facets
@@ -76,9 +78,6 @@ export function registerSearchCommand(program: Command): void {
       });
     });
 }
-
-/** The server's bound on a page (SearchRequest.limit). */
-const MAX_LIMIT = 100;
 
 const SORT_FLAGS: Record<string, SortOrder> = {
   score: SortOrder.SORT_ORDER_SCORE,
