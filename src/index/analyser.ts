@@ -29,7 +29,15 @@ export type TokenSink = (term: string, position: number, start: number, end: num
 export type TermIdSink = (termId: number, position: number, start: number, end: number) => void;
 
 /** What a token is (the scanner in `analyse` implements exactly this). */
-export const TOKEN_RE = /[\p{L}\p{M}\p{N}]+(?:[-/.,:_'’][\p{L}\p{M}\p{N}]+)*/gu;
+/**
+ * Every character other than ASCII whose NFKC form is a joiner (- / . , : _ '): full-width and small forms,
+ * the one-dot leader, vertical forms. They join as their ASCII forms do, so `ＲＥ－２０２４－０７７７` is one code
+ * (NFKC per word then makes it `re-2024-0777`); split first, it was three words no query for the code found.
+ */
+export const WIDE_JOINERS =
+  '\u2024\ufe10\ufe13\ufe33\ufe34\ufe4d\ufe4e\ufe4f\ufe50\ufe52\ufe55\ufe63\uff07\uff0c\uff0d\uff0e\uff0f\uff1a\uff3f';
+const WIDE_SEPARATORS = WIDE_JOINERS.replace('\uff07', '');
+export const TOKEN_RE = new RegExp(`[\\p{L}\\p{M}\\p{N}]+(?:[-/.,:_'’${WIDE_JOINERS}][\\p{L}\\p{M}\\p{N}]+)*`, 'gu');
 const WORD_CHAR_RE = /^[\p{L}\p{M}\p{N}]/u;
 /**
  * Word-character test for the BMP, memoised in a bitmap (0 unknown, 1 no, 2 yes); ASCII filled in at once.
@@ -58,12 +66,15 @@ function wordCharWidthSlow(text: string, i: number, c: number): number {
   return m === 2 ? 1 : 0;
 }
 
-/** - / . , : _ ' ’ join word characters into one token. */
+const WIDE_JOINER_CODES = new Set(Array.from(WIDE_JOINERS, (c) => c.charCodeAt(0)));
+
+/** - / . , : _ ' ’ (and their WIDE_JOINERS forms) join word characters into one token. */
 function isJoiner(c: number): boolean {
-  return c === 45 || c === 47 || c === 46 || c === 44 || c === 58 || c === 95 || c === 39 || c === 0x2019;
+  if (c < 128) return c === 45 || c === 47 || c === 46 || c === 44 || c === 58 || c === 95 || c === 39;
+  return c === 0x2019 || WIDE_JOINER_CODES.has(c);
 }
-const SEPARATOR_RE = /[-/.,:_]/;
-const SPLIT_RE = /[-/.,:_]+/;
+const SEPARATOR_RE = new RegExp(`[-/.,:_${WIDE_SEPARATORS}]`);
+const SPLIT_RE = new RegExp(`[-/.,:_${WIDE_SEPARATORS}]+`);
 const DIGIT_RE = /\p{N}/u;
 const NON_ASCII_RE = /[^\p{ASCII}]/u;
 const UPPER_RE = /[A-Z]/;

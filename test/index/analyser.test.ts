@@ -8,6 +8,7 @@ import {
   DEFAULT_ANALYSER_OPTIONS,
   normaliseWord,
   setAnalyserOptions,
+  WIDE_JOINERS,
 } from '../../src/index/analyser.js';
 import { snowballGerman, stemEnglish, stemGerman } from '../../src/index/stemmers.js';
 
@@ -50,6 +51,23 @@ describe('analyser', () => {
     expect(terms('W-2')).toEqual(['w-2', 'w', '2']);
     expect(terms('3,14')).toEqual(['3,14', '3', '14']);
     expect(analyseQueryText('RE-2024-0042', 'deu+eng')).toEqual([['re-2024-0042']]);
+  });
+
+  it('joins words at the full-width and small forms of the joiners, as NFKC would before splitting', () => {
+    expect(terms('ＲＥ－２０２４－０７７７')).toEqual(terms('RE-2024-0777'));
+    expect(terms('３，１４')).toEqual(terms('3,14'));
+    expect(terms('Ｗ／２ a﹒b')).toEqual(terms('W/2 a.b'));
+    expect(analyseQueryText('ＲＥ－２０２４－０７７７', 'deu+eng')).toEqual([['re-2024-0777']]);
+    // Offsets stay those of the text as written.
+    expect(analyseToTokens('Nr. ＲＥ－２０２４', 'deu').find((t) => t.term === 're-2024')).toMatchObject({ start: 4, end: 11 });
+    // WIDE_JOINERS is every character beyond ASCII whose NFKC form is a joiner.
+    const wide: string[] = [];
+    for (let c = 128; c < 0x10000; c++) {
+      if (c >= 0xd800 && c < 0xe000) continue;
+      if ("-/.,:_'".includes(String.fromCharCode(c).normalize('NFKC')) && String.fromCharCode(c).normalize('NFKC').length === 1)
+        wide.push(String.fromCharCode(c));
+    }
+    expect(wide.join('')).toBe(WIDE_JOINERS);
   });
 
   it('joins IBANs (checksum-valid only)', () => {

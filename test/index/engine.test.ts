@@ -289,6 +289,24 @@ describe('query language over the engine', () => {
     }
   });
 
+  it('finds codes written in full-width or small forms by their plain spelling, and the reverse', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', [
+      ...CORPUS,
+      doc('wide', 'Rechnungsnummer ＲＥ－２０２４－０７７７ vom Lieferanten, Vertrags﹣Nummer folgt.'),
+      doc('plain', 'Gutschrift zu RE-2024-0778.'),
+    ]);
+    expect(await ids(e, 'RE-2024-0777')).toEqual(['wide']);
+    expect(await ids(e, 're-2024-0777')).toEqual(['wide']);
+    expect(await ids(e, '"RE-2024-0777"')).toEqual(['wide']);
+    expect(await ids(e, 'ＲＥ－２０２４－０７７８')).toEqual(['plain']);
+    expect(await ids(e, 'Vertrags-Nummer')).toEqual(['wide']);
+    // The highlight covers the code as written.
+    const snippet = (await e.search('t1', 'RE-2024-0777')).hits[0]!.snippets[0]!;
+    const { start, end } = snippet.highlights[0]!;
+    expect(snippet.text.slice(start, end)).toBe('ＲＥ－２０２４－０７７７');
+  });
+
   it('matches a prefix against the words as written, also where their stem is shorter than the prefix', async () => {
     const e = engine();
     await e.index.addDocuments('t1', [
