@@ -7,7 +7,51 @@
  * pages could otherwise reorder what was shown against what was not. Offset cursors ({o}) stay accepted
  * for orders that have no such key.
  */
+import { createHash } from 'node:crypto';
 import { NUM_FIELDS } from './postings-codec.js';
+
+/** A cursor that cannot page this query: not ours or damaged, of another sort order, or of another query. */
+export class CursorError extends Error {
+  constructor(readonly reason: 'invalid' | 'other-order' | 'other-query') {
+    super(
+      reason === 'invalid'
+        ? 'invalid cursor'
+        : `invalid cursor: it belongs to another ${reason === 'other-order' ? 'sort order' : 'query'}`,
+    );
+    this.name = 'CursorError';
+  }
+}
+
+/**
+ * What the engine hands out: `key.how.page`, where `key` names the query (whitespace aside) and its sort order
+ * by a short hash, `how` says whether the typo retry answered it (`t`: later pages run the retry at once, as
+ * the original query finds nothing), and `page` is the cursor of the order (score or keyset). A cursor sent
+ * with another query would otherwise page on through that query from a foreign position.
+ */
+export function wrapCursor(query: string, sort: string, retried: boolean, page: string): string {
+  return `${queryKey(query, sort)}.${retried ? 't' : 'q'}.${page}`;
+}
+
+/** The page cursor inside a wrapped one, checked against the query and sort order it is sent with. */
+export function unwrapCursor(
+  cursor: string,
+  query: string,
+  sort: string,
+  sorts: readonly string[],
+): { page: string; retried: boolean } {
+  const m = /^([\w-]{11})\.([qt])\.(.+)$/su.exec(cursor);
+  if (m === null) throw new CursorError('invalid');
+  if (m[1] !== queryKey(query, sort))
+    throw new CursorError(sorts.some((s) => s !== sort && queryKey(query, s) === m[1]) ? 'other-order' : 'other-query');
+  return { page: m[3]!, retried: m[2] === 't' };
+}
+
+function queryKey(query: string, sort: string): string {
+  return createHash('sha256')
+    .update(`${sort}\n${query.trim().replace(/\s+/gu, ' ')}`)
+    .digest('base64url')
+    .slice(0, 11);
+}
 
 export interface CursorKey {
   /** Score of the last hit. */
@@ -73,7 +117,7 @@ export function decodeCursor(cursor: string | undefined): Cursor {
   } catch {
     // fall through
   }
-  throw new Error('invalid cursor');
+  throw new CursorError('invalid');
 }
 
 function isStats(v: unknown): boolean {

@@ -12,7 +12,7 @@
  */
 import type { RootDatabase } from 'lmdb';
 import { type AnalyserLanguage, analyse, analyseQueryText, normaliseWord } from './analyser.js';
-import { decodeCursor } from './cursor.js';
+import { CursorError, decodeCursor, unwrapCursor, wrapCursor } from './cursor.js';
 import {
   type DocValues,
   DocValuesStore,
@@ -35,7 +35,8 @@ import { valueClause } from './value-fields.js';
 import { type Between, Slicer } from './warm-up.js';
 import { WordList } from './word-list.js';
 
-export type SortOrder = 'score' | 'date_desc' | 'date_asc' | 'title';
+export const SORT_ORDERS = ['score', 'date_desc', 'date_asc', 'title'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
 
 export interface EngineSearchOptions {
   limit?: number;
@@ -260,25 +261,36 @@ export class SearchEngine {
     // Only punctuation (`!!!`, `...`): nothing could match; say so rather than answer "0 hits".
     if (compileQuery(resolved, this.#language) === undefined)
       throw new QuerySyntaxError('nothing to search for: the query has no words', 0);
-    let result = await this.#run(tenantId, resolved, options);
-    if (result.total === 0 && options.autoTypos !== false && options.cursor === undefined) {
+    const sort = options.sort ?? 'score';
+    const page = options.cursor ? unwrapCursor(options.cursor, query, sort, SORT_ORDERS) : undefined;
+    const { cursor: _, ...rest } = options;
+    const pageOptions: EngineSearchOptions = page ? { ...rest, cursor: page.page } : rest;
+    // A page of a typo-corrected result runs the correction at once: the query as typed finds nothing.
+    let result = page?.retried ? undefined : await this.#run(tenantId, resolved, pageOptions);
+    let retried = false;
+    if (options.autoTypos !== false && (result === undefined || (result.total === 0 && page === undefined))) {
       const rewrites = new Map<QueryNode, string[]>();
       const typo = retypo(ast, this.#language);
       if (typo !== ast) {
         const resolved = this.#resolve(tenantId, typo, now, rewrites);
-        const retry = await this.#run(tenantId, resolved, options);
+        const retry = await this.#run(tenantId, resolved, pageOptions);
         if (retry.total > 0) {
           // The correction is read from the best hits' highlights (the words as written): without snippets
-          // asked for, from a first page of its own.
+          // asked for, or on a later page, from a first page of its own.
           const shown =
-            options.snippets === false
+            options.snippets === false || page !== undefined
               ? (await this.#run(tenantId, resolved, { limit: 3, snippets: true, maxSnippets: 1 })).hits
               : retry.hits;
+          retry.didYouMean = didYouMean(query, rewrites, shown, this.#language);
+        }
+        if (retry.total > 0 || result === undefined) {
           result = retry;
-          result.didYouMean = didYouMean(query, rewrites, shown, this.#language);
+          retried = true;
         }
       }
     }
+    result ??= await this.#run(tenantId, resolved, pageOptions);
+    if (result.nextCursor !== undefined) result.nextCursor = wrapCursor(query, sort, retried, result.nextCursor);
     result.tookMicros = Number((process.hrtime.bigint() - t0) / 1000n);
     return result;
   }
@@ -385,7 +397,7 @@ export class SearchEngine {
     const keyset = sort !== 'score';
     const collector = facets.length > 0 || keyset ? this.values.collector(tenantId, facets, keyset) : undefined;
     if (!keyset) {
-      if (options.cursor?.startsWith(KEYSET_PREFIX)) throw new Error('invalid cursor: it belongs to another sort order');
+      if (options.cursor?.startsWith(KEYSET_PREFIX)) throw new CursorError('other-order');
       const r = await this.index.search(
         tenantId,
         { ast },
@@ -486,7 +498,7 @@ function decodeKeyset(cursor: string | undefined, sort: SortOrder): { k: number 
   } catch {
     // fall through
   }
-  throw new Error(other ? 'invalid cursor: it belongs to another sort order' : 'invalid cursor');
+  throw new CursorError(other ? 'other-order' : 'invalid');
 }
 
 const LETTERS_RE = /\p{L}/gu;

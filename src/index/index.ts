@@ -8,6 +8,7 @@ export {
   analyseToTokens,
   normaliseWord,
 } from './analyser.js';
+export { CursorError } from './cursor.js';
 export type { FieldName } from './postings-codec.js';
 export type { AndNode, NotNode, OrNode, ParsedQuery, PhraseNode, PrefixNode, QueryNode, TermNode } from './query-ast.js';
 export { parseQuery, QuerySyntaxError } from './query-parser.js';

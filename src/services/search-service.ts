@@ -6,13 +6,19 @@ import { SortOrder } from '../gen/archivar/v1/search.js';
 import { FACET_FIELDS, type FacetField } from '../index/doc-values.js';
 import type { EngineSearchResult, SortOrder as EngineSort, SearchEngine } from '../index/engine.js';
 import { snippetBoxes } from '../index/hit-boxes.js';
-import { QuerySyntaxError } from '../index/index.js';
+import { CursorError, QuerySyntaxError } from '../index/index.js';
 import type { AppContext } from '../server/app-context.js';
 import { invalidArgument } from '../server/errors.js';
 import type { AsyncService } from '../server/handler.js';
 
 const MAX_QUERY_CHARS = 1024;
 const MAX_PREFIX_CHARS = 256;
+
+const CURSOR_MESSAGES: Record<CursorError['reason'], string> = {
+  invalid: 'the cursor is not one this server handed out',
+  'other-order': 'the cursor belongs to another sort order: page on in the order it came from',
+  'other-query': 'the cursor belongs to another query: send it with the query (and sort order) it came from',
+};
 
 const SORTS: Partial<Record<SortOrder, EngineSort>> = {
   [SortOrder.SORT_ORDER_UNSPECIFIED]: 'score',
@@ -56,10 +62,7 @@ export function createSearchService(
         });
       } catch (err) {
         if (err instanceof QuerySyntaxError) throw invalidArgument(`query syntax: ${err.message}`);
-        if (err instanceof Error && /another sort order/.test(err.message))
-          throw invalidArgument('the cursor belongs to another sort order: page on in the order it came from');
-        if (err instanceof Error && /cursor/i.test(err.message))
-          throw invalidArgument('the cursor is not one this server handed out');
+        if (err instanceof CursorError) throw invalidArgument(CURSOR_MESSAGES[err.reason]);
         throw err;
       }
       await app.accounts.usage.record({

@@ -565,15 +565,48 @@ describe('cursor pagination', () => {
   it('rejects a cursor of another sort order', async () => {
     const e = engine();
     await e.index.addDocuments('t1', CORPUS);
-    const r = await e.search('t1', 'rechnung OR mietvertrag OR urlaub', { sort: 'date_desc', limit: 1 });
+    const q = 'rechnung OR mietvertrag OR urlaub';
+    const r = await e.search('t1', q, { sort: 'date_desc', limit: 1 });
     expect(r.nextCursor).toBeDefined();
-    await expect(e.search('t1', 'rechnung', { sort: 'title', cursor: r.nextCursor! })).rejects.toThrow(/another sort order/);
-    await expect(e.search('t1', 'rechnung', { cursor: r.nextCursor! })).rejects.toThrow(/another sort order/);
-    const byScore = await e.search('t1', 'rechnung OR mietvertrag OR urlaub', { limit: 1 });
-    await expect(e.search('t1', 'rechnung', { sort: 'date_asc', cursor: byScore.nextCursor! })).rejects.toThrow(
-      /another sort order/,
-    );
-    await expect(e.search('t1', 'rechnung', { sort: 'title', cursor: 'k.bm9uc2Vuc2U' })).rejects.toThrow(/^invalid cursor$/);
+    await expect(e.search('t1', q, { sort: 'title', cursor: r.nextCursor! })).rejects.toThrow(/another sort order/);
+    await expect(e.search('t1', q, { cursor: r.nextCursor! })).rejects.toThrow(/another sort order/);
+    const byScore = await e.search('t1', q, { limit: 1 });
+    await expect(e.search('t1', q, { sort: 'date_asc', cursor: byScore.nextCursor! })).rejects.toThrow(/another sort order/);
+    await expect(e.search('t1', q, { sort: 'title', cursor: 'k.bm9uc2Vuc2U' })).rejects.toThrow(/^invalid cursor$/);
+  });
+
+  it('rejects a cursor sent with another query, and takes it with the same query spaced otherwise', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    const q = 'rechnung OR mietvertrag OR urlaub';
+    for (const sort of ['score', 'date_desc', 'title'] as const) {
+      const first = await e.search('t1', q, { sort, limit: 1 });
+      const cursor = first.nextCursor!;
+      await expect(e.search('t1', 'rechnung', { sort, cursor }), sort).rejects.toMatchObject({
+        name: 'CursorError',
+        reason: 'other-query',
+      });
+      const next = await e.search('t1', `  rechnung OR   mietvertrag OR urlaub `, { sort, cursor, limit: 1 });
+      expect(next.hits.map((h) => h.docId)).not.toContain(first.hits[0]!.docId);
+      expect(next.hits).toHaveLength(1);
+    }
+  });
+
+  it('pages through a typo-corrected result: later pages answer the correction too', async () => {
+    const e = engine();
+    await e.index.addDocuments('t1', CORPUS);
+    const all = await ids(e, 'rechnung');
+    expect(all.length).toBeGreaterThan(1);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const r = await e.search('t1', 'rechnugn', { limit: 1, ...(cursor ? { cursor } : {}) });
+      expect(r.didYouMean, `page ${page}`).toBe('rechnung');
+      seen.push(...r.hits.map((h) => h.docId));
+      if (!r.nextCursor) break;
+      cursor = r.nextCursor;
+    }
+    expect(seen.sort()).toEqual(all);
   });
 });
 

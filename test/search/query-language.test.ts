@@ -110,6 +110,10 @@ describe('SearchService: query language, facets, sort, tags, suggestions over gR
       code: 3,
       details: expect.stringMatching(/belongs to another sort order/),
     });
+    await expect(search(t.client, 'type:pdf', { sort: 4, limit: 1, cursor: titlePage.nextCursor })).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringMatching(/belongs to another query/),
+    });
     await expect(search(t.client, 'type:text', { sort: 2, limit: 1, cursor: 'nonsense' })).rejects.toMatchObject({
       code: 3,
       details: expect.stringMatching(/not one this server handed out/),
