@@ -188,6 +188,15 @@ describe('archivar document commands', () => {
     expect(r.stdout).toMatch(/^stored\s+\S+\s+queued\s+.*extra\.txt$/m);
     expect(r.stdout).toMatch(/failed .*does-not-exist: no such file or folder/);
     expect(r.stdout).toMatch(/1 stored, 0 duplicate, 1 failed/);
+    // Under --json a failed file's line has the same keys as a stored one's.
+    const json = jsonLines<Record<string, unknown>>((await cli(['--json', 'ingest', extra, path.join(dir.path, 'gone')])).stdout);
+    expect(json).toHaveLength(2);
+    expect(Object.keys(json[0]!).sort()).toEqual(Object.keys(json[1]!).sort());
+    expect(json.find((l) => l.error !== null)).toMatchObject({
+      id: null,
+      status: null,
+      error: expect.stringMatching(/no such file/),
+    });
 
     const anonymous = await runCli(['--server', t.address, 'ingest', extra]);
     expect(anonymous.code).toBe(1);

@@ -34,6 +34,20 @@ interface FileResult {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** A --json line: every key on every line (null where a file has no value), so a script reads each the same way. */
+function jsonLine(r: FileResult): Record<keyof FileResult, unknown> {
+  return {
+    file: r.file,
+    id: r.id ?? null,
+    contentId: r.contentId ?? null,
+    duplicate: r.duplicate ?? null,
+    status: r.status ?? null,
+    statusReason: r.statusReason ?? null,
+    bytes: r.bytes,
+    error: r.error ?? null,
+  };
+}
+
 /**
  * Expands the arguments into regular files: folders recursively, in name order. Symlinks to files are
  * followed; symlinked folders are not (no cycles). Unreadable arguments become failed results.
@@ -213,7 +227,7 @@ export function registerIngestCommand(program: Command): void {
       const results: FileResult[] = [];
       const report = (r: FileResult) => {
         results.push(r);
-        if (json) printJson(r);
+        if (json) printJson(jsonLine(r));
         // A live bar owns the terminal; failures are listed after it stops.
         else if (!showBar) {
           const what = r.error ? 'failed' : r.duplicate ? 'duplicate' : 'stored';
