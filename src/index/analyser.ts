@@ -28,7 +28,6 @@ export type TokenSink = (term: string, position: number, start: number, end: num
  */
 export type TermIdSink = (termId: number, position: number, start: number, end: number) => void;
 
-/** What a token is (the scanner in `analyse` implements exactly this). */
 /**
  * Every character other than ASCII whose NFKC form is a joiner (- / . , : _ '): full-width and small forms,
  * the one-dot leader, vertical forms. They join as their ASCII forms do, so `ＲＥ－２０２４－０７７７` is one code
@@ -36,7 +35,9 @@ export type TermIdSink = (termId: number, position: number, start: number, end: 
  */
 export const WIDE_JOINERS =
   '\u2024\ufe10\ufe13\ufe33\ufe34\ufe4d\ufe4e\ufe4f\ufe50\ufe52\ufe55\ufe63\uff07\uff0c\uff0d\uff0e\uff0f\uff1a\uff3f';
+/** The apostrophe, full-width too, joins a word ("don't") but does not split it as - / . , : _ do. */
 const WIDE_SEPARATORS = WIDE_JOINERS.replace('\uff07', '');
+/** What a token is (the scanner in `analyse` implements exactly this). */
 export const TOKEN_RE = new RegExp(`[\\p{L}\\p{M}\\p{N}]+(?:[-/.,:_'’${WIDE_JOINERS}][\\p{L}\\p{M}\\p{N}]+)*`, 'gu');
 const WORD_CHAR_RE = /^[\p{L}\p{M}\p{N}]/u;
 /**
