@@ -175,13 +175,22 @@ describe('SearchService over gRPC', () => {
     expect(out.total).toBe(1);
     expect(out.hits[0]).toMatchObject({ id: ids['invoice.txt'], title: 'invoice.txt' });
     expect(out.hits[0]?.score).toBeGreaterThan(0);
-    const bad = await runCli(['search', '(unbalanced'], env);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/INVALID_ARGUMENT: query syntax/);
     // The page bound is checked as the help says, before anything is sent.
     const tooMany = await runCli(['search', 'invoice', '--limit', '101'], env);
     expect(tooMany.code).toBe(2);
     expect(tooMany.stderr).toMatch(/--limit must be at most 100/);
+  });
+
+  it('archivar search: a query syntax error, an empty query, a foreign --cursor or --facets is a usage error (exit 2)', async () => {
+    const env = { ARCHIVAR_TOKEN: TEST_TOKEN, ARCHIVAR_SERVER: t.address };
+    const bad = await runCli(['search', '(unbalanced'], env);
+    expect(bad.stderr).toMatch(/INVALID_ARGUMENT: query syntax: .*\(at position 0\)/);
+    expect(bad.code).toBe(2);
+    for (const args of [[''], ['invoice', '--cursor', 'garbage'], ['invoice', '--facets', 'nope']]) {
+      const r = await runCli(['search', ...args], env);
+      expect(r.stderr, args.join(' ')).toMatch(/INVALID_ARGUMENT/);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
   });
 
   it('archivar search ends quietly when the reader of its output is gone (| head)', async () => {

@@ -1,8 +1,9 @@
+import { status } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { type Snippet, SortOrder } from '../../gen/archivar/v1/search.js';
 import { MAX_SEARCH_LIMIT } from '../../sdk/index.js';
 import { globalOptions } from '../client-options.js';
-import { CliError, EXIT_USAGE, printJson } from '../output.js';
+import { CliError, EXIT_USAGE, fromGrpcError, printJson } from '../output.js';
 import { parsePositiveInt } from './document-format.js';
 import { withDocumentsClient } from './documents-client.js';
 
@@ -33,11 +34,13 @@ export function registerSearchCommand(program: Command): void {
             .filter(Boolean)
         : [];
       await withDocumentsClient(cmd, async (client, signal) => {
-        const res = await client.search(
-          query,
-          { limit, sort, facets, ...(opts.cursor ? { cursor: opts.cursor } : {}) },
-          { signal },
-        );
+        const res = await client
+          .search(query, { limit, sort, facets, ...(opts.cursor ? { cursor: opts.cursor } : {}) }, { signal })
+          .catch((err: unknown) => {
+            // Search refuses only what the user typed (query syntax, --cursor, --facets): a usage error.
+            const e = fromGrpcError(err);
+            throw (err as { code?: unknown }).code === status.INVALID_ARGUMENT ? new CliError(e.message, EXIT_USAGE) : e;
+          });
         if (json) {
           printJson({
             total: res.total,
