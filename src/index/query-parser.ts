@@ -28,11 +28,12 @@ import type {
 export class QuerySyntaxError extends Error {
   override readonly name = 'QuerySyntaxError';
   constructor(
-    message: string,
+    /** What is wrong, without the position. */
+    readonly reason: string,
     /** UTF-16 offset in the query string. */
     readonly position: number,
   ) {
-    super(`${message} (at position ${position})`);
+    super(`${reason} (at position ${position})`);
   }
 }
 

@@ -61,7 +61,11 @@ export function createSearchService(
           maxSnippets: perHit,
         });
       } catch (err) {
-        if (err instanceof QuerySyntaxError) throw invalidArgument(`query syntax: ${err.message}`);
+        if (err instanceof QuerySyntaxError) {
+          // The position counts in the query as sent, whose leading blanks were trimmed before parsing.
+          const lead = req.query.length - req.query.trimStart().length;
+          throw invalidArgument(`query syntax: ${err.reason} (at position ${err.position + lead})`);
+        }
         if (err instanceof CursorError) throw invalidArgument(CURSOR_MESSAGES[err.reason]);
         throw err;
       }
