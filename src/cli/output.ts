@@ -67,3 +67,13 @@ export function printJson(value: unknown): void {
     `${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v))}\n`,
   );
 }
+
+/**
+ * Text from a document (a title, a snippet) as one line for a terminal: runs of whitespace become one space,
+ * and the other control characters are dropped — an e-mail subject or a text can carry ESC sequences that
+ * would recolour, clear or retitle the user's terminal.
+ */
+export function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
+  return text.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+}

@@ -94,6 +94,33 @@ describe('SearchService over gRPC', () => {
     expect(box.width).toBeGreaterThan(0.05);
   });
 
+  it('archivar search prints a document’s control characters neither raw nor on lines of their own', async () => {
+    // An e-mail whose subject (the title) and body carry terminal escape sequences and line breaks.
+    const subject = Buffer.from('Mahnung \x1b]0;pwned\x07\x1b[2J\x1b[31mROT\r\nZeile').toString('base64');
+    const body = Buffer.from('Hallo \x1b[31mWelt\x1b[0m,\r\ndie Kormorankolonie ist offen.\r\n').toString('base64');
+    const eml = [
+      'From: a@example.org',
+      'To: b@example.org',
+      `Subject: =?utf-8?b?${subject}?=`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: base64',
+      '',
+      body,
+      '',
+    ].join('\r\n');
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    await uploadPlaintext(t.client, key, eml, { fileName: 'mahnung.eml', mediaType: 'message/rfc822' });
+    await t.server.runner.whenIdle();
+    const human = await runCli(['search', 'Kormorankolonie'], { ARCHIVAR_TOKEN: TEST_TOKEN, ARCHIVAR_SERVER: t.address });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('1 hit');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what must not be there
+    expect(human.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(human.stdout).toMatch(/^1\. Mahnung .*ROT Zeile {2}doc_/m);
+    expect(human.stdout).toMatch(/p\.1: Hallo \[31mWelt\[0m, die »Kormorankolonie« ist offen\./);
+  });
+
   it('ranks the document that says it more often first, and counts the total', async () => {
     const res = await search(t.client, 'invoice OR rechnung');
     expect(res.hits.map((h) => h.documentId)).toEqual([ids['invoice.txt'], ids['rechnung.txt']]);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { type Snippet, SortOrder } from '../../gen/archivar/v1/search.js';
 import { MAX_SEARCH_LIMIT } from '../../sdk/index.js';
 import { globalOptions } from '../client-options.js';
-import { CliError, EXIT_USAGE, fromGrpcError, printJson } from '../output.js';
+import { CliError, EXIT_USAGE, fromGrpcError, oneLine, printJson } from '../output.js';
 import { parsePositiveInt } from './document-format.js';
 import { withDocumentsClient } from './documents-client.js';
 
@@ -69,7 +69,7 @@ export function registerSearchCommand(program: Command): void {
         process.stdout.write(`${total} hit${res.total === 1n ? '' : 's'} (${(Number(res.tookMicros) / 1000).toFixed(1)} ms)\n`);
         if (res.didYouMean) process.stdout.write(`did you mean: ${res.didYouMean}\n`);
         res.hits.forEach((h, i) => {
-          const title = h.title || h.fileName || h.documentId;
+          const title = oneLine(h.title || h.fileName || h.documentId);
           process.stdout.write(
             `\n${i + 1}. ${color ? `\x1b[1m${title}\x1b[0m` : title}  ${h.documentId}  score ${h.score.toFixed(3)}\n`,
           );
@@ -92,17 +92,16 @@ const SORT_FLAGS: Record<string, SortOrder> = {
 
 /** The snippet with its hits marked: bold yellow on a terminal, »…« otherwise. */
 function highlight(s: Snippet, color: boolean): string {
-  // Offsets are into the original text: flatten whitespace per piece, after slicing.
+  // Offsets are into the original text: flatten whitespace (and drop control characters) per piece, after slicing.
   const text = s.text;
-  const flat = (t: string) => t.replace(/\s+/g, ' ');
   let out = '';
   let at = 0;
   for (const h of [...s.highlights].sort((a, b) => a.start - b.start)) {
     if (h.start < at) continue;
-    out += flat(text.slice(at, h.start));
-    const word = flat(text.slice(h.start, h.end));
+    out += oneLine(text.slice(at, h.start));
+    const word = oneLine(text.slice(h.start, h.end));
     out += color ? `\x1b[1;33m${word}\x1b[0m` : `»${word}«`;
     at = h.end;
   }
-  return out + flat(text.slice(at));
+  return out + oneLine(text.slice(at));
 }
