@@ -180,6 +180,23 @@ describe('archivar document commands', () => {
     expect((await cli(['rm', notes.id as string])).code).toBe(1);
   });
 
+  it('get prints a document’s own text (an e-mail subject) without its control characters or line breaks', async () => {
+    const subject = Buffer.from('Mahnung \x1b]0;pwned\x07\x1b[2J\x1b[31mROT\r\nZeile').toString('base64');
+    const eml = path.join(dir.path, 'escape.eml');
+    fs.writeFileSync(
+      eml,
+      ['From: a@example.org', 'To: b@example.org', `Subject: =?utf-8?b?${subject}?=`, '', 'Text der Mahnung.', ''].join('\r\n'),
+    );
+    const ingested = await cli(['--json', 'ingest', '--wait', eml]);
+    expect(ingested.code).toBe(0);
+    const id = (JSON.parse(ingested.stdout) as IngestLine).id as string;
+    const human = await cli(['get', id]);
+    expect(human.code).toBe(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what must not be there
+    expect(human.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(human.stdout).toMatch(/^title:\s+Mahnung .*ROT Zeile$/m);
+  });
+
   it('ingest reports missing paths as failed and exits 1; without a token it fails cleanly', async () => {
     const extra = path.join(dir.path, 'extra.txt');
     fs.writeFileSync(extra, `extra ${randomBytes(8).toString('hex')}`);

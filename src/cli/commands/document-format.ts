@@ -1,7 +1,7 @@
 /** How the document commands name statuses and kinds, and print documents (human and --json). */
 import { ArtifactKind, DocumentSource, DocumentStatus } from '../../gen/archivar/v1/common.js';
 import { type Document, DocumentMetadata } from '../../gen/archivar/v1/documents.js';
-import { CliError, EXIT_USAGE } from '../output.js';
+import { CliError, EXIT_USAGE, oneLine } from '../output.js';
 
 /** `DOCUMENT_STATUS_INDEXED` → `indexed`. */
 export function statusName(s: DocumentStatus): string {
@@ -122,7 +122,8 @@ export function documentLines(doc: Document): string[] {
     if (m.to.length > 0) lines.push(['to', m.to.join(', ')]);
   }
   const width = Math.max(...lines.map(([k]) => k.length));
-  const out = lines.filter(([, v]) => v !== '').map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`);
+  // Values come from the document (a title, a sender): one line each, no control characters for the terminal.
+  const out = lines.filter(([, v]) => v !== '').map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${oneLine(v)}`);
   for (const c of doc.children) out.push(`  child ${c.id}  ${statusName(c.status).padEnd(11)} ${c.fileName}`);
   return out;
 }
