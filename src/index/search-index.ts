@@ -694,21 +694,22 @@ export class SearchIndex {
       const visit = scorer !== undefined ? options.visitor?.segment(tenantId, view.meta, transaction) : undefined;
       if (scorer !== undefined && visit !== undefined && batch !== undefined) {
         total += this.#visitAll(scorer, view, visit, batch, heap, boundPrune, after);
-      } else if (scorer !== undefined && total >= exactUpTo && heap.full() && done(scorer)) {
+      } else if (scorer !== undefined && total > exactUpTo && heap.full() && done(scorer)) {
         pruned = true;
       } else if (scorer !== undefined) {
-        if (total >= exactUpTo && heap.full()) {
+        if (total > exactUpTo && heap.full()) {
           scorer.setMinCompetitiveScore(heap.minScore());
           pruned = true;
         }
         for (let d = scorer.nextDoc(); d < NO_MORE_DOCS; d = scorer.nextDoc()) {
           if (isDeleted(view.deletes, d)) continue;
           total++;
-          if (pruningFrom < 0 && total >= exactUpTo) pruningFrom = spaceBefore + d + 1;
+          // Counting stops at the match past the bound, so a list of exactly the bound's length is exact.
+          if (pruningFrom < 0 && total > exactUpTo) pruningFrom = spaceBefore + d + 1;
           const score = scorer.score();
           if (after !== undefined && !isAfter(after, score, view.meta.id, d)) continue;
           const entered = heap.offer(score, view.rank, d);
-          if (total >= exactUpTo && heap.full() && (entered || total === exactUpTo)) {
+          if (total > exactUpTo && heap.full() && (entered || total === exactUpTo + 1)) {
             scorer.setMinCompetitiveScore(heap.minScore());
             pruned = true;
             if (done(scorer)) break;
@@ -718,7 +719,7 @@ export class SearchIndex {
       spaceBefore += view.meta.docs;
     }
     const totalExact = pruningFrom < 0;
-    const estimate = totalExact ? total : Math.max(total, Math.round((exactUpTo * totalSpace) / Math.max(1, pruningFrom)));
+    const estimate = totalExact ? total : Math.max(total, Math.round(((exactUpTo + 1) * totalSpace) / Math.max(1, pruningFrom)));
     const hits = heap.sorted().map(({ score, rank, doc }) => {
       const seg = views[rank]!.meta;
       return { docId: this.#docId(tenantId, seg, doc, transaction), score, at: [seg.id, doc] as const };

@@ -670,6 +670,23 @@ describe('top-k pruning', () => {
     expect(est.total).toBeLessThan(exact.total * 3);
     expect(est.hits.map((h) => h.docId)).toEqual(exact.hits.map((h) => h.docId));
   });
+
+  it('counts a list exactly as long as the bound exactly, and estimates from one match more', async () => {
+    const idx = newIndex({ exactTotalUpTo: 100 });
+    const doc = (docId: string, body: string): IndexDoc => ({ docId, language: 'deu', fields: { body: [body] } });
+    // Two segments of 50 matches of `alpha`, then one with a match of `beta` only.
+    for (const part of [0, 1])
+      await idx.addDocuments(
+        't1',
+        Array.from({ length: 50 }, (_, i) => doc(`a-${part}-${i}`, 'alpha text')),
+      );
+    await idx.addDocuments('t1', [doc('b', 'beta text')]);
+    const bound = await idx.search('t1', 'alpha', { limit: 10, snippets: false });
+    expect([bound.total, bound.totalExact]).toEqual([100, true]);
+    const past = await idx.search('t1', 'alpha OR beta', { limit: 10, snippets: false });
+    expect(past.totalExact).toBe(false);
+    expect(past.total).toBeGreaterThanOrEqual(101);
+  });
 });
 
 const VOCAB = [
