@@ -13,6 +13,21 @@ import type { AsyncService } from '../server/handler.js';
 
 const MAX_QUERY_CHARS = 1024;
 const MAX_PREFIX_CHARS = 256;
+/**
+ * A title as a hit or suggestion shows it, in UTF-16 units. A document's own title is unbounded (a PDF's
+ * metadata compresses megabytes of it into a few KB): a few such hits made a page exceed the gRPC message
+ * limit, and every search or Suggest reaching them failed with RESOURCE_EXHAUSTED.
+ */
+const MAX_TITLE_CHARS = 1000;
+
+/** `title` cut to MAX_TITLE_CHARS with an ellipsis, never inside a surrogate pair. */
+function clipTitle(title: string): string {
+  if (title.length <= MAX_TITLE_CHARS) return title;
+  let end = MAX_TITLE_CHARS - 1;
+  const last = title.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${title.slice(0, end)}…`;
+}
 
 const CURSOR_MESSAGES: Record<CursorError['reason'], string> = {
   invalid: 'the cursor is not one this server handed out',
@@ -94,7 +109,7 @@ export function createSearchService(
         hits.push({
           documentId: doc.id,
           score: h.score,
-          title: typeof meta.title === 'string' && meta.title ? meta.title : doc.fileName,
+          title: typeof meta.title === 'string' && meta.title ? clipTitle(meta.title) : doc.fileName,
           fileName: doc.fileName,
           mediaType: doc.mediaType,
           createdMs: BigInt(doc.createdMs),
@@ -134,7 +149,7 @@ export function createSearchService(
       if (limit > 20) throw invalidArgument('limit must be at most 20');
       const r = await engine.suggest(p.tenantId, req.prefix, limit);
       return {
-        suggestions: r.suggestions.map((s) => ({ text: s.text, kind: s.kind, documentId: s.docId ?? '' })),
+        suggestions: r.suggestions.map((s) => ({ text: clipTitle(s.text), kind: s.kind, documentId: s.docId ?? '' })),
         tookMicros: BigInt(r.tookMicros),
       };
     },

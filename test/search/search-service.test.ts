@@ -121,6 +121,29 @@ describe('SearchService over gRPC', () => {
     expect(human.stdout).toMatch(/p\.1: Hallo \[31mWelt\[0m, die »Kormorankolonie« ist offen\./);
   });
 
+  it('cuts a huge document title in hits and suggestions (whole, a few of them outgrew the message limit)', async () => {
+    const pdf = await PDFDocument.create();
+    const font = await pdf.embedFont(StandardFonts.Helvetica);
+    pdf.addPage([595, 842]).drawText('Der Riesentitelbericht.', { x: 72, y: 770, size: 12, font });
+    const title = `Langtitel ${'Sehr langer Titel '.repeat(5000)}`;
+    pdf.setTitle(title);
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const { documentId } = await uploadPlaintext(t.client, key, Buffer.from(await pdf.save()), {
+      fileName: 'lang.pdf',
+      mediaType: 'application/pdf',
+    });
+    await t.server.runner.whenIdle();
+    const MAX_TITLE_CHARS = 1000;
+    const hit = (await search(t.client, 'Riesentitelbericht')).hits[0];
+    expect(hit?.documentId).toBe(documentId);
+    expect(hit?.title).toHaveLength(MAX_TITLE_CHARS);
+    expect(hit?.title).toBe(`${title.slice(0, MAX_TITLE_CHARS - 1)}…`);
+    const suggested = await unary(t.client.search.suggest.bind(t.client.search), { prefix: 'Langtitel', limit: 8 });
+    const titles = suggested.suggestions.filter((s) => s.kind === 'title');
+    expect(titles.map((s) => s.documentId)).toEqual([documentId]);
+    expect(titles[0]?.text).toHaveLength(MAX_TITLE_CHARS);
+  });
+
   it('ranks the document that says it more often first, and counts the total', async () => {
     const res = await search(t.client, 'invoice OR rechnung');
     expect(res.hits.map((h) => h.documentId)).toEqual([ids['invoice.txt'], ids['rechnung.txt']]);
