@@ -254,6 +254,22 @@ function cleanFileName(name: string): string {
   return clean || 'unnamed';
 }
 
+/**
+ * Metadata text kept, in UTF-16 units. A PDF's title or author is unbounded and compresses well: megabytes of
+ * it in a few KB made every List or Search page holding a few such documents exceed the gRPC message limit.
+ */
+const MAX_METADATA_CHARS = 1000;
+
+/** Trimmed, and cut to MAX_METADATA_CHARS with an ellipsis (never inside a surrogate pair). */
+function metadataText(v: string | undefined): string | undefined {
+  const s = v?.trim();
+  if (s === undefined || s.length <= MAX_METADATA_CHARS) return s;
+  let end = MAX_METADATA_CHARS - 1;
+  const last = s.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${s.slice(0, end)}…`;
+}
+
 /** The pipeline's metadata under the keys the Document message reads, dates as epoch milliseconds. */
 export function toRecordMetadata(doc: ExtractedDocument): Record<string, unknown> {
   const m: DocumentMetadata = doc.metadata;
@@ -263,9 +279,9 @@ export function toRecordMetadata(doc: ExtractedDocument): Record<string, unknown
     if (Array.isArray(value) && value.length === 0) return;
     out[key] = value;
   };
-  set('title', m.title?.trim());
-  set('author', m.author?.trim());
-  set('subject', m.subject?.trim());
+  set('title', metadataText(m.title));
+  set('author', metadataText(m.author));
+  set('subject', metadataText(m.subject));
   set(
     'keywords',
     m.keywords
@@ -275,8 +291,8 @@ export function toRecordMetadata(doc: ExtractedDocument): Record<string, unknown
   );
   set('createdMs', validMs(m.created));
   set('modifiedMs', validMs(m.modified));
-  set('producer', m.producer?.trim());
-  set('creator', m.creator?.trim());
+  set('producer', metadataText(m.producer));
+  set('creator', metadataText(m.creator));
   set('pageCount', doc.pages.length || m.pageCount);
   if (doc.language !== 'unknown') set('language', doc.language);
   const first = doc.pages[0];
@@ -291,7 +307,7 @@ export function toRecordMetadata(doc: ExtractedDocument): Record<string, unknown
     set('cc', m.email.cc);
     set('messageId', m.email.messageId);
     set('inReplyTo', m.email.inReplyTo);
-    set('subject', m.email.subject);
+    set('subject', metadataText(m.email.subject));
     set('sentMs', validMs(m.email.date));
   }
   set('charset', m.charset);

@@ -197,6 +197,22 @@ describe('archivar document commands', () => {
     expect(human.stdout).toMatch(/^title:\s+Mahnung .*ROT Zeile$/m);
   });
 
+  it('get shows a PDF metadata title of megabytes cut at 1 000 characters (a few such made ls and search exceed the message limit)', async () => {
+    const pdf = await PDFDocument.create();
+    pdf.addPage([200, 200]);
+    pdf.setTitle(`Riesig ${'Sehr langer Titel '.repeat(200_000)}`);
+    const file = path.join(dir.path, 'riesig.pdf');
+    fs.writeFileSync(file, await pdf.save());
+    const ingested = await cli(['--json', 'ingest', '--wait', file]);
+    expect(ingested.code).toBe(0);
+    const id = (JSON.parse(ingested.stdout) as IngestLine).id as string;
+    const doc = JSON.parse((await cli(['--json', 'get', id])).stdout) as { metadata: { title: string } };
+    expect(doc.metadata.title).toHaveLength(1000);
+    expect(doc.metadata.title).toMatch(/^Riesig Sehr langer Titel .*…$/);
+    const listed = await cli(['ls', '--limit', '5']);
+    expect(listed.code).toBe(0);
+  });
+
   it('ingest reports missing paths as failed and exits 1; without a token it fails cleanly', async () => {
     const extra = path.join(dir.path, 'extra.txt');
     fs.writeFileSync(extra, `extra ${randomBytes(8).toString('hex')}`);
