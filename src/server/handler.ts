@@ -206,7 +206,13 @@ async function authenticate(metadata: Metadata, verifier: SessionVerifier, signa
   if (values.length === 0) throw new AppError(status.UNAUTHENTICATED, 'missing "authorization: Bearer <token>" metadata');
   if (values.length > 1) throw new AppError(status.UNAUTHENTICATED, 'more than one authorization header');
   const m = /^Bearer ([A-Za-z0-9_\-.~+/]{16,512}=*)$/.exec(String(values[0]));
-  if (!m?.[1]) throw new AppError(status.UNAUTHENTICATED, 'authorization must be "Bearer <token>"');
+  // Clients set the header's form themselves; what is wrong is the token they were given (say, a mistyped
+  // ARCHIVAR_TOKEN), so the message speaks of the token.
+  if (!m?.[1])
+    throw new AppError(
+      status.UNAUTHENTICATED,
+      'the session token is malformed (expected "authorization: Bearer <token>"); log in again',
+    );
   const principal = await verifier.verify(m[1], signal);
   if (principal === null) throw new AppError(status.UNAUTHENTICATED, 'the session is invalid or has expired; log in again');
   return principal;

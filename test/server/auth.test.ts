@@ -89,4 +89,14 @@ describe('authentication of every RPC', () => {
     );
     expect(answers).toEqual(expected);
   });
+
+  it('says a malformed token is one, and how to get another', async () => {
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', 'Bearer not a token');
+    const method = METHODS.find((m) => !PUBLIC.has(m.path) && !m.requestStream && !m.responseStream)!;
+    expect(await callRaw(client, method, metadata)).toEqual({
+      code: 'UNAUTHENTICATED',
+      details: 'the session token is malformed (expected "authorization: Bearer <token>"); log in again',
+    });
+  });
 });
