@@ -115,6 +115,7 @@ export function createSearchService(
           createdMs: BigInt(doc.createdMs),
           documentDateMs: BigInt(documentDateMs(meta) ?? 0),
           pageCount: typeof meta.pageCount === 'number' ? meta.pageCount : 0,
+          parentId: doc.parentId ?? '',
           snippets: snippets.map((s) => {
             const wp = words?.find((w) => w.page === s.page);
             const pageText = pages?.[s.page - 1];

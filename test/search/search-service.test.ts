@@ -144,6 +144,50 @@ describe('SearchService over gRPC', () => {
     expect(titles[0]?.text).toHaveLength(MAX_TITLE_CHARS);
   });
 
+  it('names the document an attachment came out of, in the hit, the CLI and its --json', async () => {
+    const mail = [
+      'From: Jörg <joerg@example.org>',
+      'To: mueller@example.org',
+      'Subject: Anhang zum Angebot',
+      'Date: Tue, 05 Mar 2024 09:30:00 +0100',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="XYZ"',
+      '',
+      '--XYZ',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Guten Tag, das Angebot liegt bei.',
+      '--XYZ',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Disposition: attachment; filename="angebot.txt"',
+      '',
+      'Angebot über Zaunlatten aus Lärchenholz.',
+      '--XYZ--',
+      '',
+    ].join('\r\n');
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const { documentId: mailId } = await uploadPlaintext(t.client, key, Buffer.from(mail), {
+      fileName: 'angebot.eml',
+      mediaType: 'message/rfc822',
+    });
+    await t.server.runner.whenIdle();
+    const attachment = await search(t.client, 'Zaunlatten');
+    expect(attachment.hits).toHaveLength(1);
+    expect(attachment.hits[0]?.documentId).not.toBe(mailId);
+    expect(attachment.hits[0]?.parentId).toBe(mailId);
+    const own = await search(t.client, '"das Angebot liegt bei"');
+    expect(own.hits.map((h) => [h.documentId, h.parentId])).toEqual([[mailId, '']]);
+    const env = { ARCHIVAR_TOKEN: TEST_TOKEN, ARCHIVAR_SERVER: t.address };
+    expect((await runCli(['search', 'Zaunlatten'], env)).stdout).toContain(`part of ${mailId}`);
+    const json = JSON.parse((await runCli(['search', 'Zaunlatten OR Angebot', '--json'], env)).stdout) as {
+      hits: { id: string; parentId: string; documentDateMs: number; createdMs: number }[];
+    };
+    const [fromMail, fromAttachment] = [mailId, attachment.hits[0]?.documentId].map((id) => json.hits.find((h) => h.id === id));
+    expect(fromMail).toMatchObject({ parentId: '', documentDateMs: Date.parse('2024-03-05T08:30:00Z') });
+    expect(fromAttachment).toMatchObject({ parentId: mailId });
+    expect(fromAttachment?.createdMs).toBeGreaterThan(0);
+  });
+
   it('ranks the document that says it more often first, and counts the total', async () => {
     const res = await search(t.client, 'invoice OR rechnung');
     expect(res.hits.map((h) => h.documentId)).toEqual([ids['invoice.txt'], ids['rechnung.txt']]);
@@ -184,6 +228,7 @@ describe('SearchService over gRPC', () => {
   it('never indexes a document deleted between its processing commit and the index write', async () => {
     // The race of a Delete landing while the job runner is between its commit and `indexer.add`: a
     // runner whose indexer deletes the document through the API first, then hands it to the real indexer.
+    // The server's own runner stays stopped (a runner does not start again): later tests process nothing.
     await t.server.runner.stop();
     const real = searchIndexer(t.server.search.index, t.server.documents);
     const runner = new JobRunner(t.server.documents, t.server.app.pool, t.server.app.log, {

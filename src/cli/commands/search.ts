@@ -53,6 +53,9 @@ export function registerSearchCommand(program: Command): void {
               fileName: h.fileName,
               mediaType: h.mediaType,
               pageCount: h.pageCount,
+              createdMs: Number(h.createdMs),
+              documentDateMs: Number(h.documentDateMs),
+              parentId: h.parentId,
               snippets: h.snippets.map((s) => ({ page: s.page, text: s.text, highlights: s.highlights, boxes: s.boxes })),
             })),
             cursor: res.nextCursor,
@@ -73,6 +76,8 @@ export function registerSearchCommand(program: Command): void {
           process.stdout.write(
             `\n${i + 1}. ${color ? `\x1b[1m${title}\x1b[0m` : title}  ${h.documentId}  score ${h.score.toFixed(3)}\n`,
           );
+          // An attachment or archive member: where to find the rest of it.
+          if (h.parentId) process.stdout.write(`   part of ${h.parentId}\n`);
           for (const s of h.snippets) process.stdout.write(`   ${s.page > 0 ? `p.${s.page}: ` : ''}${highlight(s, color)}\n`);
         });
         for (const f of res.facets)
