@@ -19,8 +19,11 @@ export interface DocumentsDeps {
   clock: () => number;
   /** Called after a new document and its job are durable (wakes the job runner). */
   onQueued: (doc: DocumentRecord) => void;
-  /** Called when a document is deleted, so running work stops and indexes forget it. */
-  onDeleted: (doc: DocumentRecord) => void;
+  /**
+   * Called when a document is deleted, so running work stops and indexes forget it; the delete is answered
+   * once what it returns has settled (the index has forgotten the document).
+   */
+  onDeleted: (doc: DocumentRecord) => void | Promise<void>;
   /** Where storage failures are reported (their cause never reaches the client). */
   log?: Logger;
 }

@@ -224,10 +224,14 @@ export class Documents {
       }
     });
     await store.flushed();
+    const forgotten: (void | Promise<void>)[] = [];
     for (const doc of removed) {
-      this.deps.onDeleted(doc);
+      forgotten.push(this.deps.onDeleted(doc));
       this.emit(doc, 'DELETED', 'deleted');
     }
+    // Answered once the index has tombstoned them: a search after the answer must not count them in its
+    // total, facets or Suggest titles (the hits alone are checked against the records).
+    await Promise.all(forgotten);
     return removed.map((d) => d.id);
   }
 

@@ -100,7 +100,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     onDeleted: (doc) => {
       runner?.cancel(doc.id);
       textCache.delete(doc.tenantId, doc.id);
-      void Promise.resolve(indexer?.remove(doc.tenantId, doc.id)).catch((err: unknown) =>
+      // Awaited by the delete; a failure is logged, the document is deleted either way.
+      return Promise.resolve(indexer?.remove(doc.tenantId, doc.id)).catch((err: unknown) =>
         log.error({ err, documentId: doc.id }, 'the search index did not forget a deleted document'),
       );
     },

@@ -225,6 +225,35 @@ describe('SearchService over gRPC', () => {
     expect((await search(t.client, 'kündigung')).hits).toEqual([]);
   });
 
+  it('leaves a deleted document out of totals, facets and Suggest titles as the delete is answered, even with the index writer busy', async () => {
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const upload = (n: string) =>
+      uploadPlaintext(t.client, key, `Nebenkostenabrechnung ${n} für die Wohnung`, {
+        fileName: `Nebenkosten Abrechnung ${n}.txt`,
+        tags: ['miete'],
+      });
+    const gone = (await upload('eins')).documentId;
+    const kept = (await upload('zwei')).documentId;
+    await t.server.runner.whenIdle();
+    // Both found (and the tenant's caches built, which wait for the write queue).
+    expect((await search(t.client, 'nebenkostenabrechnung')).total).toBe(2n);
+    await unary(t.client.search.suggest.bind(t.client.search), { prefix: 'Nebenkosten', limit: 1 });
+    // Another write holds the index's write queue while the delete is answered (a large add, a reindex batch).
+    let release = () => {};
+    const busy = t.server.search.index.exclusive(() => new Promise<void>((r) => (release = r)));
+    // Released well after the delete's answer and the search would come without waiting for it.
+    setTimeout(() => release(), 1500);
+    await unary(t.client.documents.delete.bind(t.client.documents), { documentId: gone });
+    const res = await search(t.client, 'nebenkostenabrechnung', { facets: ['tag'] });
+    const titles = await unary(t.client.search.suggest.bind(t.client.search), { prefix: 'Nebenkosten Abr', limit: 10 });
+    await busy;
+    expect(res.hits.map((h) => h.documentId)).toEqual([kept]);
+    expect(res.total).toBe(1n);
+    expect(res.facets[0]?.buckets.map((b) => [b.value, b.count])).toEqual([['miete', 1n]]);
+    expect(titles.suggestions.map((s) => s.documentId).filter((id) => id !== '')).toEqual([kept]);
+    await unary(t.client.documents.delete.bind(t.client.documents), { documentId: kept });
+  });
+
   it('never indexes a document deleted between its processing commit and the index write', async () => {
     // The race of a Delete landing while the job runner is between its commit and `indexer.add`: a
     // runner whose indexer deletes the document through the API first, then hands it to the real indexer.
