@@ -31,8 +31,11 @@ export interface Artifact {
 
 /** The documents domain: every operation of DocumentsService, scoped to the caller's tenant. */
 export class Documents {
-  /** Called after a tag change is durable (the search index re-reads the document's tags). */
-  onTagged: ((doc: DocumentRecord) => void) | undefined;
+  /**
+   * Called after a tag change is durable (the search index re-reads the document's tags); the change is
+   * answered once what it returns has settled, so a search right after it filters and facets the new tags.
+   */
+  onTagged: ((doc: DocumentRecord) => void | Promise<void>) | undefined;
   /**
    * Called when a tenant's documents were erased (with their ids), so running work stops and derived data
    * (the search index) goes too.
@@ -43,7 +46,7 @@ export class Documents {
 
   async upload(who: Who, messages: AsyncIterable<UploadRequest>, signal: AbortSignal): Promise<UploadResult> {
     const result = await receiveUpload(this.deps, who, messages, signal);
-    if (result.retagged) this.onTagged?.(result.document);
+    if (result.retagged) await this.onTagged?.(result.document);
     return result;
   }
 
@@ -81,7 +84,7 @@ export class Documents {
       for await (const chunk of sealed.body) yield { part: { $case: 'chunk', value: chunk } };
     }
     const result = await receiveUpload(this.deps, who, messages(), signal, origin);
-    if (result.retagged) this.onTagged?.(result.document);
+    if (result.retagged) await this.onTagged?.(result.document);
     return result;
   }
 
@@ -272,7 +275,7 @@ export class Documents {
       return updated;
     });
     await store.flushed();
-    this.onTagged?.(tags);
+    await this.onTagged?.(tags);
     return tags.tags;
   }
 

@@ -131,10 +131,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   void searchEngine.warmUp((tenantId, err) => log.error({ err, tenantId }, 'the search warm-up of a tenant failed'));
   indexer ??= searchIndexer(searchIndex, documents);
   // Tags live in the index's per-document values: a tag change rewrites them (no text re-analysis).
+  // Awaited by the tag change; a failure is logged, the record keeps its tags either way.
   documents.onTagged = (doc) =>
-    void searchEngine
+    searchEngine
       .setTags(doc.tenantId, doc.id, () => documents.deps.documents.get(doc.tenantId, doc.id)?.tags)
-      .catch((err: unknown) => log.error({ err, documentId: doc.id }, 'the search index did not take a tag change'));
+      .then(
+        () => {},
+        (err: unknown) => log.error({ err, documentId: doc.id }, 'the search index did not take a tag change'),
+      );
   documents.onTenantErased = (tenantId, ids) => {
     for (const id of ids) runner?.cancel(id);
     return searchIndex.dropTenant(tenantId);

@@ -254,6 +254,30 @@ describe('SearchService over gRPC', () => {
     await unary(t.client.documents.delete.bind(t.client.documents), { documentId: kept });
   });
 
+  it('counts a retagged document under its new tags in the facets as the Tag call is answered, with no stale bucket', async () => {
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const { documentId } = await uploadPlaintext(t.client, key, 'Hausratversicherung Police 2024', {
+      fileName: 'police.txt',
+      tags: ['alt'],
+    });
+    await t.server.runner.whenIdle();
+    expect((await search(t.client, 'hausratversicherung', { facets: ['tag'] })).facets[0]?.buckets).toEqual([
+      { value: 'alt', count: 1n },
+    ]);
+    // The index's write of the tags takes a while (its transaction queued behind others, a busy disk).
+    const real = t.server.documents.onTagged;
+    t.server.documents.onTagged = (doc) => new Promise((r) => setTimeout(r, 300)).then(() => real?.(doc));
+    try {
+      await unary(t.client.documents.tag.bind(t.client.documents), { documentId, add: ['neu'], remove: ['alt'] });
+    } finally {
+      t.server.documents.onTagged = real;
+    }
+    const res = await search(t.client, 'hausratversicherung', { facets: ['tag'] });
+    expect(res.facets[0]?.buckets).toEqual([{ value: 'neu', count: 1n }]);
+    expect((await search(t.client, 'tag:alt')).total).toBe(0n);
+    await unary(t.client.documents.delete.bind(t.client.documents), { documentId });
+  });
+
   it('never indexes a document deleted between its processing commit and the index write', async () => {
     // The race of a Delete landing while the job runner is between its commit and `indexer.add`: a
     // runner whose indexer deletes the document through the API first, then hands it to the real indexer.
