@@ -1,6 +1,7 @@
 import { analyseInThread } from '../index/analyse-document.js';
 import type { DocValues, ValuedIndexDoc } from '../index/doc-values.js';
 import type { AnalyserLanguage, IndexDoc, SearchIndex, TextStore } from '../index/index.js';
+import { RANGE_END } from '../index/index-store.js';
 import { buildSegment, finishSegment, type SegmentBuild, SegmentBuilder, sealedIf } from '../index/segment-writer.js';
 import { type RecognizedValue, recognizeValues } from '../pipeline/recognize.js';
 import type { Logger } from '../server/logger.js';
@@ -297,4 +298,60 @@ export async function rebuildIndexes(
     await index.rebuilt(t);
   }
   return n;
+}
+
+/** Keys looked at between two turns of the event loop while comparing records with the index. */
+const REPAIR_STEP = 1024;
+
+/**
+ * After a crash: a processing commit and its index write are two transactions, as are a delete and its
+ * tombstone, so a kill between them leaves an INDEXED document missing from the index (never found) or a
+ * deleted one still live there (counted in totals and facets). Compares each tenant's record ids with the
+ * index's live ids (keys only, in steps) and repairs the difference: a missing INDEXED document is added
+ * from its sealed text, an id without a record is deleted. Tenants without a record key (erased) are
+ * skipped. Returns what it changed.
+ */
+export async function repairIndexes(
+  documents: Documents,
+  index: SearchIndex,
+  signal: AbortSignal,
+): Promise<{ added: number; removed: number }> {
+  const { store, keyring } = documents.deps;
+  const records = store.db('documents');
+  const text = sealedTextStore(documents);
+  const indexer = searchIndexer(index, documents);
+  const tenants = new Set([...documents.deps.documents.tenants(), ...index.tenants()]);
+  let added = 0;
+  let removed = 0;
+  let steps = 0;
+  const step = async () => {
+    if (++steps % REPAIR_STEP === 0) await new Promise((r) => setImmediate(r));
+    signal.throwIfAborted();
+  };
+  for (const t of tenants) {
+    if (!(await keyring.recordsReady(t))) continue;
+    const missing: string[] = [];
+    for (const id of documents.deps.documents.ids(t)) {
+      if (!index.store.ids.doesExist([t, id])) missing.push(id);
+      await step();
+    }
+    const ghosts: string[] = [];
+    for (const key of index.store.ids.getKeys({ start: [t], end: [t, RANGE_END] })) {
+      const id = (key as [string, string])[1];
+      if (!records.doesExist([t, id])) ghosts.push(id);
+      await step();
+    }
+    for (const id of ghosts) if (await index.deleteDocument(t, id)) removed++;
+    for (const id of missing) {
+      signal.throwIfAborted();
+      const doc = documents.deps.documents.get(t, id);
+      if (doc?.status !== 'INDEXED') continue;
+      const pages = await text.get(t, id);
+      if (!pages) continue;
+      // Reads the record again as it enqueues: a delete meanwhile is not undone.
+      await indexer.add(t, indexedDocument(doc, [...pages]));
+      if (index.store.ids.doesExist([t, id])) added++;
+    }
+  }
+  return { added, removed };
 }

@@ -7,7 +7,7 @@ import { Accounts, type Clock, systemClock } from '../accounts/index.js';
 import { Documents } from '../documents/documents.js';
 import { ProcessingEvents } from '../documents/events.js';
 import type { DocumentIndexer } from '../documents/processing.js';
-import { poolAnalyser, rebuildIndexes, sealedTextStore, searchIndexer } from '../documents/search-adapters.js';
+import { poolAnalyser, rebuildIndexes, repairIndexes, sealedTextStore, searchIndexer } from '../documents/search-adapters.js';
 import { tenantDocumentsOf } from '../documents/tenant-documents.js';
 import { TextCache } from '../documents/text-cache.js';
 import { sweepPendingUploads } from '../documents/upload.js';
@@ -53,6 +53,8 @@ export interface RunningServer {
   readonly textCache: TextCache;
   /** Settles when the indexes a layout change (or an interrupted rebuild) asked for are rebuilt: documents indexed. */
   readonly indexRebuild: Promise<number>;
+  /** Settles when the index was compared with the records after the rebuild and a crash's gaps repaired. */
+  readonly indexRepair: Promise<{ added: number; removed: number }>;
   /** Graceful: NOT_SERVING, stop accepting, drain calls (then abort them after the grace period), close pool and LMDB. */
   shutdown(): Promise<void>;
 }
@@ -236,6 +238,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       return 0;
     },
   );
+  // A crash between a document's commit and its index write (an add or a tombstone) is repaired after the
+  // rebuild, in the background: records and the index's ids are compared by key.
+  const indexRepair = indexRebuild
+    .then(() => repairIndexes(documents, searchIndex, rebuildAbort.signal))
+    .then(
+      (r) => {
+        if (r.added + r.removed > 0) log.warn(r, 'the search index missed documents a crash left between two writes: repaired');
+        return r;
+      },
+      (err: unknown) => {
+        if (!rebuildAbort.signal.aborted) log.error({ err }, 'comparing the search index with the documents failed');
+        return { added: 0, removed: 0 };
+      },
+    );
   await runner.start();
   imap.start();
   const metricsServer = config.metricsListen ? await metrics.listen(config.metricsListen.host, config.metricsListen.port) : null;
@@ -270,6 +286,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await runner?.stop();
       rebuildAbort.abort();
       await indexRebuild;
+      await indexRepair;
       await pool.close();
       await searchEngine.stopWarmUp();
       await searchIndex.close();
@@ -290,6 +307,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     search: searchEngine,
     textCache,
     indexRebuild,
+    indexRepair,
     shutdown,
   };
 }
