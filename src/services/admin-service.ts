@@ -80,7 +80,17 @@ export function createAdminService(
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(req.tenantId)) throw invalidArgument('tenant_id is required');
       // Loads the tenant's record keys (an operator's session belongs to another tenant); no key: erased or unknown.
       if (!(await app.keyring.recordsReady(req.tenantId))) throw notFound(`no tenant ${req.tenantId}`);
-      return { documents: BigInt(await reindexTenant(documents, searchIndex, req.tenantId, ctx.signal)) };
+      // Not cut short with the call (a deadline, a cancel): the index is dropped first, and a rebuild stopped
+      // half-way would leave the tenant's searches missing documents until the next start. It stops at
+      // shutdown, when the index closes; the next start repairs what is missing.
+      const rebuild = reindexTenant(documents, searchIndex, req.tenantId, new AbortController().signal);
+      rebuild.then(
+        (n) =>
+          ctx.signal.aborted && ctx.log.info({ tenantId: req.tenantId, documents: n }, 'reindex finished after its caller left'),
+        (err: unknown) =>
+          ctx.signal.aborted && ctx.log.error({ err, tenantId: req.tenantId }, 'reindex failed after its caller left'),
+      );
+      return { documents: BigInt(await rebuild) };
     },
     async rotateMasterKey(_req, ctx) {
       requireAdmin(ctx);

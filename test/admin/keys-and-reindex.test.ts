@@ -69,6 +69,43 @@ describe('Admin: master key rotation and reindex', () => {
     });
   });
 
+  it('finishes a reindex whose caller went away (deadline, cancel) instead of leaving the tenant half indexed', async () => {
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const more = [];
+    for (let i = 0; i < 3; i++)
+      more.push((await uploadPlaintext(t.client, key, `Zinsabrechnung Nachtrag ${i}`, { fileName: `n${i}.txt` })).documentId);
+    await t.server.runner.whenIdle();
+    expect(Number((await search('zinsabrechnung')).total)).toBe(4);
+    // The caller gives up once the index was dropped and the rebuild has begun opening the texts (slowly
+    // enough for the cancel to reach the server).
+    const keyring = t.server.documents.deps.keyring;
+    const openText = keyring.openForTenant.bind(keyring);
+    const call = new AbortController();
+    keyring.openForTenant = async (...args) => {
+      call.abort();
+      await new Promise((r) => setTimeout(r, 100));
+      return openText(...args);
+    };
+    try {
+      const reindex = new Promise((resolve, reject) => {
+        const c = admin.admin.reindex({ tenantId: TEST_PRINCIPAL.tenantId }, (err, res) => (err ? reject(err) : resolve(res)));
+        call.signal.addEventListener('abort', () => c.cancel());
+      });
+      await expect(reindex).rejects.toMatchObject({ code: grpc.status.CANCELLED });
+    } finally {
+      keyring.openForTenant = openText;
+    }
+    // The rebuild goes on without its caller: every document comes back.
+    let total = 0;
+    for (let i = 0; i < 100 && total !== 4; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      total = Number((await search('zinsabrechnung')).total);
+    }
+    expect(total).toBe(4);
+    expect((await search('nachtrag')).hits.map((h) => h.documentId).sort()).toEqual([...more].sort());
+    for (const id of more) await unary(t.client.documents.delete.bind(t.client.documents), { documentId: id });
+  });
+
   it('rotates the master key without touching blobs; documents open before and after a restart', async () => {
     const keyFile = `${t.dataDir}/master.key`;
     const oldKey = fs.readFileSync(keyFile, 'utf8');
