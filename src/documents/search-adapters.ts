@@ -261,9 +261,17 @@ export async function reindexTenant(
   signal: AbortSignal,
 ): Promise<number> {
   const text = sealedTextStore(documents);
+  const records = documents.deps.store.db('documents');
   await index.dropTenant(tenantId);
   let batch: ValuedIndexDoc[] = [];
   let n = 0;
+  // A document deleted since its record was read has already asked the index to forget it (a no-op on the
+  // dropped index): leave it out. Checked in the step that queues the add, so a later delete queues behind it.
+  const add = (docs: ValuedIndexDoc[]) =>
+    index.addDocuments(
+      tenantId,
+      docs.filter((d) => records.doesExist([tenantId, d.docId])),
+    );
   for (const id of [...documents.deps.documents.ids(tenantId)]) {
     signal.throwIfAborted();
     const doc = documents.deps.documents.get(tenantId, id);
@@ -272,11 +280,11 @@ export async function reindexTenant(
     if (!pages) continue;
     batch.push(valuedDoc(indexedDocument(doc, [...pages]), doc));
     if (batch.length === 200) {
-      n += (await index.addDocuments(tenantId, batch)).docs;
+      n += (await add(batch)).docs;
       batch = [];
     }
   }
-  if (batch.length > 0) n += (await index.addDocuments(tenantId, batch)).docs;
+  if (batch.length > 0) n += (await add(batch)).docs;
   return n;
 }
 

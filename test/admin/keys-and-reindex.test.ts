@@ -106,6 +106,29 @@ describe('Admin: master key rotation and reindex', () => {
     for (const id of more) await unary(t.client.documents.delete.bind(t.client.documents), { documentId: id });
   });
 
+  it('never brings back a document deleted while a reindex is reading it', async () => {
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const gone = (await uploadPlaintext(t.client, key, 'Zinsabrechnung storniert', { fileName: 'storno.txt' })).documentId;
+    await t.server.runner.whenIdle();
+    expect(Number((await search('zinsabrechnung')).total)).toBe(2);
+    // The delete lands after the rebuild read the document's record, while it opens its text.
+    const keyring = t.server.documents.deps.keyring;
+    const openText = keyring.openForTenant.bind(keyring);
+    keyring.openForTenant = async (tenantId, sealed, context) => {
+      if (context.id === gone) await unary(t.client.documents.delete.bind(t.client.documents), { documentId: gone });
+      return openText(tenantId, sealed, context);
+    };
+    try {
+      await unary(admin.admin.reindex.bind(admin.admin), { tenantId: TEST_PRINCIPAL.tenantId });
+    } finally {
+      keyring.openForTenant = openText;
+    }
+    const res = await searchAs(t.client, 'zinsabrechnung', { facets: ['type'] });
+    expect(res.hits.map((h) => h.documentId)).toEqual([docId]);
+    expect(Number(res.total)).toBe(1);
+    expect(res.facets[0]?.buckets.map((b) => Number(b.count))).toEqual([1]);
+  });
+
   it('rotates the master key without touching blobs; documents open before and after a restart', async () => {
     const keyFile = `${t.dataDir}/master.key`;
     const oldKey = fs.readFileSync(keyFile, 'utf8');
