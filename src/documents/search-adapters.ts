@@ -278,7 +278,8 @@ export async function reindexTenant(
     if (!doc || doc.status !== 'INDEXED') continue;
     const pages = await text.get(tenantId, id);
     if (!pages) continue;
-    batch.push(valuedDoc(indexedDocument(doc, [...pages]), doc));
+    // Tags read again in the add's transaction: a Tag meanwhile found nothing to rewrite in the dropped index.
+    batch.push(valuedDoc(indexedDocument(doc, [...pages]), doc, documents, tenantId));
     if (batch.length === 200) {
       n += (await add(batch)).docs;
       batch = [];

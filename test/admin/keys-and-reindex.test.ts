@@ -129,6 +129,24 @@ describe('Admin: master key rotation and reindex', () => {
     expect(res.facets[0]?.buckets.map((b) => Number(b.count))).toEqual([1]);
   });
 
+  it('keeps a tag change made while a reindex is reading the document', async () => {
+    const keyring = t.server.documents.deps.keyring;
+    const openText = keyring.openForTenant.bind(keyring);
+    keyring.openForTenant = async (tenantId, sealed, context) => {
+      if (context.id === docId)
+        await unary(t.client.documents.tag.bind(t.client.documents), { documentId: docId, add: ['zinsen'], remove: [] });
+      return openText(tenantId, sealed, context);
+    };
+    try {
+      await unary(admin.admin.reindex.bind(admin.admin), { tenantId: TEST_PRINCIPAL.tenantId });
+    } finally {
+      keyring.openForTenant = openText;
+    }
+    expect((await search('tag:zinsen')).hits.map((h) => h.documentId)).toEqual([docId]);
+    await unary(t.client.documents.tag.bind(t.client.documents), { documentId: docId, add: [], remove: ['zinsen'] });
+    expect((await search('tag:zinsen')).hits).toEqual([]);
+  });
+
   it('rotates the master key without touching blobs; documents open before and after a restart', async () => {
     const keyFile = `${t.dataDir}/master.key`;
     const oldKey = fs.readFileSync(keyFile, 'utf8');
