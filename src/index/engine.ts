@@ -141,7 +141,7 @@ export class SearchEngine {
     this.values = new DocValuesStore(this.index.store);
     this.dictionary = new TermDictionary(this.index.store);
     this.words = new WordList(this.index.store);
-    this.suggester = new Suggester(this.values, this.dictionary, this.words);
+    this.suggester = new Suggester(this.values, this.dictionary, this.words, (t) => this.index.liveTerms(t));
     this.#between = (fn) => this.index.exclusive(fn);
   }
 

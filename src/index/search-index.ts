@@ -25,6 +25,9 @@ import {
 } from './index-store.js';
 import { phraseOccurrences } from './phrase-highlights.js';
 import {
+  BLOCK_SIZE,
+  blockLength,
+  decodeBlockDocs,
   decodeNorm,
   decodeSkipTable,
   FIELDS,
@@ -406,6 +409,40 @@ export class SearchIndex {
     }))
       out.push(value as SegmentMeta);
     return out;
+  }
+
+  /**
+   * Asks, for one snapshot of the tenant's segments, whether a live document still holds a term: the
+   * in-memory term dictionary keeps a deleted document's terms until its next load, and the segments keep
+   * them until a merge purges the document (Suggest asks before it offers a word). A term's doc ids are read
+   * only up to the first live one, so a frequent term stops in its first block. Call `done` when finished.
+   */
+  liveTerms(tenantId: string): { holds(term: string): boolean; done(): void } {
+    const transaction = this.store.root.useReadTransaction();
+    const segments = this.#segments(tenantId, transaction).map((meta) => ({
+      meta,
+      deletes:
+        meta.deleted > 0
+          ? (this.store.deletes as unknown as BinaryGetter).getBinary([tenantId, meta.id], { transaction })
+          : undefined,
+    }));
+    const docs = new Int32Array(BLOCK_SIZE);
+    return {
+      holds: (term) => {
+        for (const { meta, deletes } of segments) {
+          const postings = termPostings(this.store, tenantId, meta.id, term, transaction);
+          if (postings === undefined) continue;
+          if (deletes === undefined) return true;
+          const skip = skipTableOf(postings);
+          for (let b = 0; b < skip.blockCount; b++) {
+            decodeBlockDocs(postings, skip, b, docs);
+            for (let i = 0, n = blockLength(skip, b); i < n; i++) if (!isDeleted(deletes, docs[i]!)) return true;
+          }
+        }
+        return false;
+      },
+      done: () => transaction.done(),
+    };
   }
 
   /** Every tenant with an index (a stats record). */

@@ -7,7 +7,7 @@
  * values (so it is rebuilt from LMDB after a restart) and kept in step by the same write hooks that keep
  * those values.
  */
-import { analyseToTokens, normaliseWord } from './analyser.js';
+import { analyseQueryText, analyseToTokens, normaliseWord } from './analyser.js';
 import type { DocValuesStore } from './doc-values.js';
 import { containsTerm, fuzzySearch, prefixBounds, prefixRange } from './fuzzy.js';
 import type { TermDictionary } from './term-dictionary.js';
@@ -35,27 +35,46 @@ export class Suggester {
     private readonly values: DocValuesStore,
     private readonly dictionary: TermDictionary,
     private readonly words: WordList,
+    /** Whether a live document holds a term (SearchIndex.liveTerms), in one snapshot per suggestion. */
+    private readonly liveTerms: (tenantId: string) => { holds(term: string): boolean; done(): void },
   ) {}
 
   /**
    * Words of the tenant whose folded form starts with `prefix`, shortest first. A word is kept while one
-   * of its terms is in the dictionary (a deleted document's words go when the dictionary is next loaded).
+   * of its terms is in the dictionary and, of those offered, while a live document holds one (`alive`).
    */
-  #words(tenantId: string, prefix: string, lists: readonly (readonly string[])[], limit: number, scan = 64): string[] {
+  #words(
+    tenantId: string,
+    prefix: string,
+    lists: readonly (readonly string[])[],
+    alive: (word: string) => boolean,
+    limit: number,
+    scan = 64,
+  ): string[] {
     const found: string[] = [];
     for (const folded of this.words.lists(tenantId))
       for (const f of prefixRange(folded, prefix, scan, scan)) {
         const w = this.words.written(tenantId, f);
         if (w !== undefined && isLive(w, lists)) found.push(w);
       }
-    return found.sort((a, b) => a.length - b.length || a.localeCompare(b)).slice(0, limit);
+    return firstAlive(
+      found.sort((a, b) => a.length - b.length || a.localeCompare(b)),
+      alive,
+      limit,
+    );
   }
 
   /**
    * Typo tolerance on words: among the words sharing the typed word's first two letters (typos rarely hit
    * those), the ones a prefix of which is one edit from what was typed.
    */
-  #typoWords(tenantId: string, word: string, lists: readonly (readonly string[])[], limit: number): string[] {
+  #typoWords(
+    tenantId: string,
+    word: string,
+    lists: readonly (readonly string[])[],
+    alive: (word: string) => boolean,
+    limit: number,
+  ): string[] {
     if (word.length < 3) return [];
     const found: { text: string; distance: number }[] = [];
     const rows = new Int32Array(2 * (word.length + 1));
@@ -82,7 +101,11 @@ export class Suggester {
       }
     }
     found.sort((a, b) => a.distance - b.distance || a.text.length - b.text.length || a.text.localeCompare(b.text));
-    return found.slice(0, limit).map((f) => f.text);
+    return firstAlive(
+      found.map((f) => f.text),
+      alive,
+      limit,
+    );
   }
 
   #index(tenantId: string): TitleIndex {
@@ -147,6 +170,52 @@ export class Suggester {
     this.words.dropped(tenantId);
   }
 
+  /** Completions of the last word typed (`word`, folded), half the suggestions at most, into `out`. */
+  #completions(
+    tenantId: string,
+    word: string,
+    head: string,
+    lists: readonly (readonly string[])[],
+    live: { holds(term: string): boolean },
+    limit: number,
+    seen: Set<string>,
+    out: Suggestion[],
+  ): void {
+    // A word is offered only while a search for it would find a live document: each of its words (as a query
+    // analyses them: stems, no compound parts) held by one. Its compound parts in other documents do not count.
+    const alive = (w: string) => analyseQueryText(w, 'deu+eng').every((alternatives) => alternatives.some((t) => live.holds(t)));
+    const wanted = Math.ceil(limit / 2);
+    const add = (text: string) => {
+      const key = text.toLowerCase();
+      if (seen.has(key) || out.length >= wanted) return;
+      seen.add(key);
+      out.push({ text: head + text, kind: 'term' });
+    };
+    for (const w of this.#words(tenantId, word, lists, alive, wanted)) add(w);
+    if (out.length < wanted) for (const w of this.#typoWords(tenantId, word, lists, alive, wanted)) add(w);
+    if (out.length < wanted) {
+      // Index terms that complete the typed word, and when still short (3+ letters) terms one edit away,
+      // each shown as a word written with it.
+      const terms: string[] = [];
+      for (const l of lists) terms.push(...prefixRange(l, word, limit));
+      if (terms.length < limit && word.length >= 3) {
+        // Only terms sharing the first two letters, as for words: `kat` is no typo of "date".
+        for (const l of lists) {
+          const [from, to] = prefixBounds(l, word.slice(0, 2), l.length);
+          for (const f of fuzzySearch(l, word, 1, { prefix: true, limit, maxVisits: 20_000, from, to })) terms.push(f.term);
+        }
+      }
+      terms.sort((a, b) => (a.startsWith(word) ? 0 : 1) - (b.startsWith(word) ? 0 : 1) || a.length - b.length);
+      for (const t of terms) {
+        if (out.length >= wanted) break;
+        // A stem ("mull") is no completion to show; codes and numbers have no word form and show as indexed.
+        const w = this.#words(tenantId, t, lists, alive, 1, 8)[0];
+        if (w !== undefined) add(w);
+        else if (/\d/.test(t) && live.holds(t)) add(t);
+      }
+    }
+  }
+
   suggest(tenantId: string, typed: string, limit: number): Suggestion[] {
     const out: Suggestion[] = [];
     const m = /^(.*?)(\S*)$/su.exec(typed);
@@ -156,35 +225,11 @@ export class Suggester {
     const seen = new Set<string>();
     if (word.length > 0) {
       const lists = this.dictionary.lists(tenantId);
-      const wanted = Math.ceil(limit / 2);
-      const add = (text: string) => {
-        const key = text.toLowerCase();
-        if (seen.has(key) || out.length >= wanted) return;
-        seen.add(key);
-        out.push({ text: head + text, kind: 'term' });
-      };
-      for (const w of this.#words(tenantId, word, lists, wanted)) add(w);
-      if (out.length < wanted) for (const w of this.#typoWords(tenantId, word, lists, wanted)) add(w);
-      if (out.length < wanted) {
-        // Index terms that complete the typed word, and when still short (3+ letters) terms one edit away,
-        // each shown as a word written with it.
-        const terms: string[] = [];
-        for (const l of lists) terms.push(...prefixRange(l, word, limit));
-        if (terms.length < limit && word.length >= 3) {
-          // Only terms sharing the first two letters, as for words: `kat` is no typo of "date".
-          for (const l of lists) {
-            const [from, to] = prefixBounds(l, word.slice(0, 2), l.length);
-            for (const f of fuzzySearch(l, word, 1, { prefix: true, limit, maxVisits: 20_000, from, to })) terms.push(f.term);
-          }
-        }
-        terms.sort((a, b) => (a.startsWith(word) ? 0 : 1) - (b.startsWith(word) ? 0 : 1) || a.length - b.length);
-        for (const t of terms) {
-          if (out.length >= wanted) break;
-          // A stem ("mull") is no completion to show; codes and numbers have no word form and show as indexed.
-          const w = this.#words(tenantId, t, lists, 1, 8)[0];
-          if (w !== undefined) add(w);
-          else if (/\d/.test(t)) add(t);
-        }
+      const live = this.liveTerms(tenantId);
+      try {
+        this.#completions(tenantId, word, head, lists, live, limit, seen, out);
+      } finally {
+        live.done();
       }
     }
     const ix = this.#index(tenantId);
@@ -203,6 +248,16 @@ export class Suggester {
     }
     return out.slice(0, limit);
   }
+}
+
+/** The first `limit` of `words` (in their order) that `alive` takes; asked no further than needed. */
+function firstAlive(words: readonly string[], alive: (word: string) => boolean, limit: number): string[] {
+  const out: string[] = [];
+  for (const w of words) {
+    if (out.length >= limit) break;
+    if (alive(w)) out.push(w);
+  }
+  return out;
 }
 
 /** A word is offered while one of its terms is still in the tenant's dictionary. */

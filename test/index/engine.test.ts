@@ -754,7 +754,17 @@ describe('suggestions', () => {
     expect(await words('Mülr')).toEqual(['Müller']); // one edit away
     expect(await words('xyloph')).toEqual(['Xylophonstunde']);
     expect((await e.suggest('t2', 'Mül')).suggestions).toEqual([]);
-    // Deleted and merged away: once the term dictionary is loaded again (here: a restart), the word is gone.
+    // Deleted: the word goes at once (no live document holds it), though the term dictionary still lists it
+    // until its next load and the segment until a merge; another document's word stays.
+    await e.index.addDocuments('t1', [doc('k', 'Quittenmarmelade zum Frühstück'), doc('k2', 'Quittengelee im Glas')]);
+    expect(await words('Quitten')).toEqual(['Quittengelee', 'Quittenmarmelade']);
+    await e.index.deleteDocument('t1', 'k');
+    // "Quittenmarmelade" shares the compound part "Quitten" with a live document, but a search for it finds none.
+    expect(await words('Quitten')).toEqual(['Quittengelee']);
+    expect(await words('Frühst')).toEqual([]);
+    await e.index.deleteDocument('t1', 'k2');
+    expect(await words('Quitten')).toEqual([]);
+    // Deleted and merged away, also after a restart (the term dictionary loaded again).
     await e.index.deleteDocument('t1', 'x');
     await e.index.merge({ tenantId: 't1', force: true });
     await e.index.close();
@@ -969,10 +979,17 @@ describe('the warm-up after a start', () => {
     for (let i = 0; i < next; i++) {
       const id = `d${i}`;
       const titles = (await e.suggest('t1', `qy${code(i)}`)).suggestions.filter((s) => s.kind === 'title');
-      expect(
-        titles.map((s) => s.docId),
-        id,
-      ).toEqual(model.has(id) ? [id] : []);
+      // A deleted document's word is no longer offered, so its neighbours one edit away (and their titles) may be.
+      if (model.has(id))
+        expect(
+          titles.map((s) => s.docId),
+          id,
+        ).toEqual([id]);
+      else
+        expect(
+          titles.map((s) => s.docId),
+          id,
+        ).not.toContain(id);
       if (model.has(id))
         expect(
           (await e.suggest('t1', `qx${code(i)}`)).suggestions.map((s) => s.text),
@@ -1104,7 +1121,8 @@ describe('the warm-up after a start', () => {
       // Titles: each live document under its title's word (d1 under its new one only), none under a deleted one's.
       const titled = async (word: string) =>
         (await e.suggest('t1', word)).suggestions.filter((s) => s.kind === 'title').map((s) => s.docId);
-      expect(await titled(`qy${code(i)}`), `${id}: old title`).toEqual(v !== undefined && i !== 1 ? [id] : []);
+      if (v !== undefined && i !== 1) expect(await titled(`qy${code(i)}`), `${id}: title`).toEqual([id]);
+      else expect(await titled(`qy${code(i)}`), `${id}: old title`).not.toContain(id);
       if (v === undefined) continue;
       // Terms (a word is suggested while a term of it is in the dictionary) and words.
       const word = `qx${code(i)}`;
