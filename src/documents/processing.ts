@@ -97,6 +97,10 @@ export function outcomeStatus(x: Extraction): { status: DocumentStatus; statusRe
   if (x.status === 'encrypted')
     return { status: 'ENCRYPTED', statusReason: 'the document is password-protected; only its metadata was read' };
   if (x.text.byteLength > 0) return { status: 'INDEXED', statusReason: '' };
+  // A mail is searched by its headers (subject, sender, recipients, date) as much as by its body: one with
+  // only attachments, or only a subject, must still be found.
+  if (x.mediaType === 'message/rfc822' && (typeof x.metadata.subject === 'string' || typeof x.metadata.from === 'string'))
+    return { status: 'INDEXED', statusReason: '' };
   if (x.children.length > 0)
     return { status: 'STORED', statusReason: `no text of its own; ${x.children.length} contained documents` };
   return { status: 'STORED', statusReason: 'no text was found' };

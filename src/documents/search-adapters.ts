@@ -276,7 +276,8 @@ export async function reindexTenant(
     signal.throwIfAborted();
     const doc = documents.deps.documents.get(tenantId, id);
     if (!doc || doc.status !== 'INDEXED') continue;
-    const pages = await text.get(tenantId, id);
+    // An indexed mail without body text has no stored text: it is indexed by its headers alone.
+    const pages = doc.artifacts.includes(TEXT_KIND) ? await text.get(tenantId, id) : [];
     if (!pages) continue;
     // Tags read again in the add's transaction: a Tag meanwhile found nothing to rewrite in the dropped index.
     batch.push(valuedDoc(indexedDocument(doc, [...pages]), doc, documents, tenantId));
