@@ -82,8 +82,25 @@ export function classifyError(err: unknown): { kind: ErrorKind; message: string 
   if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL') {
     return { kind: 'refused', message: `the server refused or could not be reached (${code})` };
   }
+  if (code === 'GREETING_TIMEOUT') {
+    // Connected but no greeting: most often a port that waits for a TLS handshake (993) dialled without it.
+    return {
+      kind: 'timeout',
+      message:
+        'the server accepted the connection but sent no IMAP greeting in time (GREETING_TIMEOUT); ' +
+        'if this port expects TLS from the first byte (usually 993), use TLS mode implicit',
+    };
+  }
   if (/TIMEOUT|ETIMEDOUT/.test(code) || /timed? ?out/i.test(text)) {
     return { kind: 'timeout', message: `the server did not answer in time (${code || 'timeout'})` };
+  }
+  if (/wrong version number|packet length too long|http request/i.test(text)) {
+    // OpenSSL's words for a peer that answered the handshake with plain text (an IMAP greeting).
+    return {
+      kind: 'tls',
+      message:
+        'TLS failed: the server does not speak TLS on this port; for a plain IMAP port (usually 143) use TLS mode starttls',
+    };
   }
   if (
     e.tlsFailed ||

@@ -21,12 +21,23 @@ import { imapStatus, importNow, mail, mailDocuments, setImap, waitFor } from './
 
 const available = dovecotAvailable();
 const PASS = 'imap-secret-123';
-const USERS = ['folders', 'manual', 'auto', 'german', 'crash', 'uidv', 'wrongpw', 'restart', 'big', 'atrest', 'restricted'].map(
-  (user) => ({
-    user,
-    password: PASS,
-  }),
-);
+const USERS = [
+  'folders',
+  'manual',
+  'auto',
+  'german',
+  'crash',
+  'uidv',
+  'wrongpw',
+  'restart',
+  'big',
+  'atrest',
+  'restricted',
+  'tlsmode',
+].map((user) => ({
+  user,
+  password: PASS,
+}));
 const u = (name: string) => ({ user: name, password: PASS });
 
 describe.skipIf(!available)('IMAP import against a real dovecot', () => {
@@ -94,6 +105,22 @@ describe.skipIf(!available)('IMAP import against a real dovecot', () => {
     await setImap(s.c, d, 'folders', PASS, { host: 'no-such-host.invalid', tls: ImapTlsMode.IMAP_TLS_MODE_STARTTLS });
     const dns = await test();
     expect(['dns', 'timeout']).toContain(dns.errorKind);
+  });
+
+  it('TestImapSettings says which TLS mode a port wants when the mode does not fit the port', async () => {
+    const s = await session('tlsmode');
+    const test = () => unary(s.c.accounts.testImapSettings.bind(s.c.accounts), {});
+    // Implicit TLS on the plain port: the server greets in clear text, OpenSSL calls it a "wrong version number".
+    await setImap(s.c, d, 'tlsmode', PASS, { tls: ImapTlsMode.IMAP_TLS_MODE_IMPLICIT, port: d.port, caPem: d.caPem });
+    const implicit = await test();
+    expect(implicit).toMatchObject({ ok: false, errorKind: 'tls' });
+    expect(implicit.errorMessage).toMatch(/does not speak TLS on this port.*use TLS mode starttls/);
+    expect(implicit.errorMessage).not.toMatch(/SSL routines|openssl/);
+    // STARTTLS on the implicit-TLS port: the server waits for a handshake, no greeting comes.
+    await setImap(s.c, d, 'tlsmode', PASS, { tls: ImapTlsMode.IMAP_TLS_MODE_STARTTLS, port: d.tlsPort, caPem: d.caPem });
+    const starttls = await test();
+    expect(starttls).toMatchObject({ ok: false, errorKind: 'timeout' });
+    expect(starttls.errorMessage).toMatch(/no IMAP greeting.*use TLS mode implicit/);
   });
 
   it('imports everything in the import folder once and moves it to Imported; usage is recorded', async () => {
