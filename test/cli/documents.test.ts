@@ -81,6 +81,34 @@ describe('archivar document commands', () => {
     expect(doc).toMatchObject({ id: scan.id, size: 300_000, contentId: scan.contentId, tags: ['inbox'] });
   });
 
+  it('get shows a mail’s sender, recipients, copies and sent date', async () => {
+    const file = path.join(dir.path, 'termin.eml');
+    fs.writeFileSync(
+      file,
+      [
+        'From: Jörg Äßler <joerg@example.org>',
+        'To: Frau Müller <mueller@example.org>',
+        'Cc: buero@example.org',
+        'Subject: Termin',
+        'Date: Tue, 05 Mar 2024 09:30:00 +0100',
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        'Der Termin ist am Freitag.',
+        '',
+      ].join('\r\n'),
+    );
+    const ingest = await cli(['--json', 'ingest', '--wait', file]);
+    expect(ingest.code, ingest.stderr).toBe(0);
+    const id = jsonLines<IngestLine>(ingest.stdout)[0]?.id as string;
+    const got = await cli(['get', id]);
+    expect(got.code).toBe(0);
+    expect(got.stdout).toMatch(/^from:\s+Jörg Äßler <joerg@example\.org>$/m);
+    expect(got.stdout).toMatch(/^to:\s+Frau Müller <mueller@example\.org>$/m);
+    expect(got.stdout).toMatch(/^cc:\s+buero@example\.org$/m);
+    expect(got.stdout).toMatch(/^sent:\s+2024-03-05T08:30:00\.000Z$/m);
+    expect((await cli(['rm', id])).code).toBe(0);
+  });
+
   it('ls lists newest first with --limit, --tag and --status', async () => {
     // Independent runs in parallel: each CLI start costs a second or two.
     const [all, limited, queued, table, bad, none] = await Promise.all([

@@ -120,6 +120,9 @@ export function documentLines(doc: Document): string[] {
     if (m.language) lines.push(['language', m.language]);
     if (m.from) lines.push(['from', m.from]);
     if (m.to.length > 0) lines.push(['to', m.to.join(', ')]);
+    // A mail's own date and copies: `created` is when it was imported, not when it was sent.
+    if (m.cc.length > 0) lines.push(['cc', m.cc.join(', ')]);
+    if (m.sentMs > 0n) lines.push(['sent', isoTime(m.sentMs)]);
   }
   const width = Math.max(...lines.map(([k]) => k.length));
   // Values come from the document (a title, a sender): one line each, no control characters for the terminal.
