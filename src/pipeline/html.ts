@@ -15,6 +15,7 @@ export interface HtmlText {
   declaredCharset?: string;
 }
 
+const INVISIBLE = /[\u00ad\u200b\u2060\ufeff]/g;
 const SKIP = new Set(['script', 'style', 'noscript', 'template', 'head', 'svg', 'math', 'iframe', 'object', 'canvas', 'select']);
 const BLOCK = new Set([
   'address',
@@ -112,7 +113,10 @@ export function htmlToText(html: string): HtmlText {
           pendingSpace = false;
         }
       },
-      ontext(data) {
+      ontext(raw) {
+        // Soft hyphens (&shy;), zero-width spaces, word joiners and stray BOMs are invisible hints inside a
+        // word ("Kaffee&shy;maschine"): left in, they split the word for search and travel into snippets.
+        const data = raw.replace(INVISIBLE, '');
         if (inTitle) titleBuf += data;
         if (skipDepth > 0) return;
         if (preDepth > 0) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reindexTenant } from '../../src/documents/search-adapters.js';
 import { DocumentStatus } from '../../src/gen/archivar/v1/common.js';
-import { mail } from '../fixtures/mails.js';
+import { mail, qp } from '../fixtures/mails.js';
 import { search } from '../helpers/search-fixture.js';
 import { startTestServer, TEST_PRINCIPAL, type TestServer } from '../helpers/test-server.js';
 import { getDoc, statusOf, uploader } from './helpers.js';
@@ -84,5 +84,29 @@ describe('e-mail search through the real server', () => {
     expect(await found()).toEqual(expected);
     // Such a hit has no snippet to show, and that is no error.
     expect((await search(t.client, 'from:otto')).hits[0]?.snippets).toEqual([]);
+  });
+
+  it('an HTML mail’s soft hyphens and zero-width spaces do not split its words, in the index or the snippet', async () => {
+    // Newsletters and Outlook hyphenate long German words with &shy;; ZWSP breaks words without a space.
+    const html = '<p>Unsere Kaffee&shy;maschinen&shy;reinigung kostet 12,50 &euro;. Rabatt\u200Bcode SOMMER.</p>\n';
+    const id = await upload(
+      mail([
+        'From: shop@example.org',
+        'Subject: Angebot',
+        'MIME-Version: 1.0',
+        'Content-Type: text/html; charset=utf-8',
+        'Content-Transfer-Encoding: quoted-printable',
+        '',
+        qp(Buffer.from(html, 'utf8')),
+        '',
+      ]),
+      'angebot.eml',
+      'message/rfc822',
+    );
+    await t.server.runner.whenIdle();
+    for (const q of ['Kaffeemaschinenreinigung', 'Rabattcode']) expect(await hits(q), q).toEqual([id]);
+    const snippet = (await search(t.client, 'Kaffeemaschinenreinigung')).hits[0]?.snippets[0];
+    expect(snippet?.text).toBe('Unsere Kaffeemaschinenreinigung kostet 12,50 €. Rabattcode SOMMER.');
+    expect(snippet?.highlights.map((h) => snippet.text.slice(h.start, h.end))).toEqual(['Kaffeemaschinenreinigung']);
   });
 });
