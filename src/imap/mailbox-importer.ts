@@ -2,6 +2,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import type { FetchMessageObject, ImapFlow, MessageStructureObject } from 'imapflow';
 import type { Clock, ImapConfig, UsageRecorder } from '../accounts/index.js';
 import type { Documents } from '../documents/documents.js';
+import { decodeText } from '../pipeline/text.js';
 import type { ImapImportConfig } from '../server/config.js';
 import { AppError } from '../server/errors.js';
 import type { Logger } from '../server/logger.js';
@@ -166,6 +167,8 @@ export class MailboxImporter {
       if (!known.settled || mode === 'manual') await this.#settle(client, folders, k, known.outcome, mode);
       return;
     }
+    const envelope = meta.envelope;
+    if (envelope?.subject?.includes('\uFFFD')) envelope.subject = (await rawSubject(client, k.uid)) ?? envelope.subject;
     if (mode === 'auto') {
       if (!matchesFilters(meta, ctx.settings)) return;
       if (sinceMs > 0 && internalMs(meta) < sinceMs) return;
@@ -386,6 +389,22 @@ function hasAttachment(node: MessageStructureObject): boolean {
 function tooLarge(size: number, limit: number): string {
   const unit = (n: number) => (n < 2 ** 20 ? `${Math.round(n / 1024)} KiB` : `${(n / 2 ** 20).toFixed(1)} MiB`);
   return `the message (${unit(size)}) is larger than the limit of ${unit(limit)}`;
+}
+
+/**
+ * A subject in raw 8-bit bytes that are not UTF-8 (Latin-1 in practice; RFC 2047 was skipped) comes out of
+ * ENVELOPE as U+FFFD: read it again from the header and decode it as the pipeline does, for the file name
+ * and the filters. Undefined when that does not give a plain subject.
+ */
+async function rawSubject(client: ImapFlow, uid: number): Promise<string | undefined> {
+  const m = await client.fetchOne(String(uid), { uid: true, headers: ['subject'] }, { uid: true });
+  if (m === false || !m.headers) return undefined;
+  const value = decodeText(m.headers)
+    .text.replace(/^subject:[ \t]*/i, '')
+    .replace(/\n[ \t]+/g, ' ')
+    .trim();
+  // Encoded words beside raw bytes are left to the envelope's reading.
+  return value && !value.includes('=?') ? value : undefined;
 }
 
 function mailFileName(meta: FetchMessageObject, uid: number): string {

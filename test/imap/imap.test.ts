@@ -34,6 +34,7 @@ const USERS = [
   'atrest',
   'restricted',
   'tlsmode',
+  'rawsubject',
 ].map((user) => ({
   user,
   password: PASS,
@@ -198,6 +199,20 @@ describe.skipIf(!available)('IMAP import against a real dovecot', () => {
     const st = await waitFor(s.c, (x) => x.lastError !== '' && !x.running, 20_000);
     expect(st.lastError).toBe('processing is restricted for this account: nothing is imported');
     expect(await mailDocuments(s.c)).toEqual([]);
+  });
+
+  it('a subject in raw Latin-1 bytes names the file and passes the subject filter as written, not as U+FFFD', async () => {
+    const s = await session('rawsubject');
+    // Not RFC 2047, but common: 8-bit Latin-1 in the header, which ENVELOPE hands over as it is.
+    const raw = (subject: string) =>
+      Buffer.from(mail({ subject, body: 'Koalas schlafen viel.' }).replace('charset=utf-8', 'charset=iso-8859-1'), 'latin1');
+    await setImap(s.c, d, 'rawsubject', PASS, { autoImport: true, filterSubjectContains: 'fließtext' });
+    await importNow(s.c);
+    await d.append(u('rawsubject'), 'Archivar.Import', raw('Fließtext Koala'));
+    await d.append(u('rawsubject'), 'INBOX', raw('Fließtext Känguru'));
+    await d.append(u('rawsubject'), 'INBOX', raw('Anderer Betreff'));
+    expect((await importNow(s.c)).imported).toBe(2n);
+    expect((await mailDocuments(s.c)).map((x) => x.fileName).sort()).toEqual(['Fließtext Koala.eml', 'Fließtext Känguru.eml']);
   });
 
   it('imports a German ISO-8859-1 quoted-printable mail with a PDF attachment as parent and child documents', async () => {
