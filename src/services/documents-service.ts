@@ -78,8 +78,7 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
 
     async get(req, ctx) {
       const p = requireTenantUser(ctx);
-      if (!req.documentId) throw invalidArgument('document_id is required');
-      const doc = documents.get(p.tenantId, req.documentId);
+      const doc = documents.get(p.tenantId, requireDocumentId(req.documentId));
       return { document: toProto(doc, documents) };
     },
 
@@ -115,6 +114,7 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
 
     async *download(req, ctx) {
       const p = requireTenantUser(ctx);
+      requireDocumentId(req.documentId);
       const kind = req.kind === ArtifactKind.ARTIFACT_KIND_UNSPECIFIED ? ArtifactKind.ARTIFACT_KIND_ORIGINAL : req.kind;
       let artifact: Artifact;
       if (kind === ArtifactKind.ARTIFACT_KIND_ORIGINAL) {
@@ -166,12 +166,12 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
 
     async delete(req, ctx) {
       const p = requireTenantUser(ctx);
-      return { deletedIds: await documents.delete(p.tenantId, req.documentId) };
+      return { deletedIds: await documents.delete(p.tenantId, requireDocumentId(req.documentId)) };
     },
 
     async *watchProcessing(req, ctx) {
       const p = requireTenantUser(ctx);
-      for await (const e of documents.watch(p.tenantId, req.documentId, ctx.signal)) {
+      for await (const e of documents.watch(p.tenantId, requireDocumentId(req.documentId), ctx.signal)) {
         yield {
           documentId: e.documentId,
           status: STATUS_TO_PROTO[e.status],
@@ -186,9 +186,15 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
 
     async tag(req, ctx) {
       const p = requireTenantUser(ctx);
-      return { tags: await documents.tag(p.tenantId, req.documentId, req.add, req.remove) };
+      return { tags: await documents.tag(p.tenantId, requireDocumentId(req.documentId), req.add, req.remove) };
     },
   };
+}
+
+/** An empty id is the caller's mistake (INVALID_ARGUMENT), not an unknown document (NOT_FOUND). */
+function requireDocumentId(id: string): string {
+  if (!id) throw invalidArgument('document_id is required');
+  return id;
 }
 
 function toProto(doc: DocumentRecord, documents: Documents): Document {

@@ -107,6 +107,18 @@ describe('Documents upload, download and delete', () => {
     const get = (documentId: string) => unary(t.client.documents.get.bind(t.client.documents), { documentId });
     await expect(get('')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'document_id is required' });
     await expect(get('not-an-id')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    // Every RPC that names a document says so, not NOT_FOUND 'no document ""'.
+    const c = t.client.documents;
+    const required = { code: grpc.status.INVALID_ARGUMENT, details: 'document_id is required' };
+    await expect(unary(c.delete.bind(c), { documentId: '' })).rejects.toMatchObject(required);
+    await expect(unary(c.tag.bind(c), { documentId: '', add: ['x'], remove: [] })).rejects.toMatchObject(required);
+    const drain = async (call: AsyncIterable<unknown>) => {
+      for await (const _ of call);
+    };
+    await expect(
+      drain(c.download({ documentId: '', kind: 0, plaintext: true, page: 0, recipientPublicKey: Buffer.alloc(0) })),
+    ).rejects.toMatchObject(required);
+    await expect(drain(c.watchProcessing({ documentId: '' }))).rejects.toMatchObject(required);
   });
 
   it('refuses a created range that ends before it starts', async () => {
