@@ -1,3 +1,5 @@
+import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import { invalidArgument, notFound } from '../server/errors.js';
 import type { Clock } from './clock.js';
 import type { AccountRecords, StoredImap } from './records.js';
@@ -20,8 +22,8 @@ export interface ImapConfig {
   filterHasAttachment: boolean;
 }
 
-const HOST =
-  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$|^\[?[0-9A-Fa-f:.]+\]?$/;
+const HOST = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const MAX_FOLDERS = 100;
 
 function isLoopbackHost(host: string): boolean {
@@ -31,7 +33,10 @@ function isLoopbackHost(host: string): boolean {
 /** Checks and normalises settings; throws INVALID_ARGUMENT naming the field. */
 export function validateImapConfig(c: ImapConfig): ImapConfig {
   const host = c.host.trim().toLowerCase();
-  if (!HOST.test(host)) throw invalidArgument('settings.host must be a host name or IP address');
+  // An IP address as net.isIP reads it (IPv6 also in brackets): hex digits alone are not one.
+  if (!HOST.test(host) && isIP(host.replace(/^\[(.*)\]$/, '$1')) === 0) {
+    throw invalidArgument('settings.host must be a host name or IP address');
+  }
   if (!Number.isInteger(c.port) || c.port < 1 || c.port > 65535) throw invalidArgument('settings.port must be 1..65535');
   if (c.tls === 'none' && !isLoopbackHost(host)) {
     throw invalidArgument('settings.tls NONE is only accepted for loopback hosts; use IMPLICIT or STARTTLS');
@@ -40,6 +45,14 @@ export function validateImapConfig(c: ImapConfig): ImapConfig {
   if (Buffer.byteLength(c.caPem) > 64 * 1024) throw invalidArgument('settings.ca_pem must be at most 64 KiB');
   if (c.caPem !== '' && !/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(c.caPem.trim())) {
     throw invalidArgument('settings.ca_pem must be PEM certificates');
+  }
+  // TLS silently skips a CA it cannot parse, and the user would only see "self-signed certificate" later.
+  for (const [i, pem] of (c.caPem.match(PEM_CERTIFICATE) ?? []).entries()) {
+    try {
+      new X509Certificate(pem);
+    } catch {
+      throw invalidArgument(`settings.ca_pem: certificate ${i + 1} is not a readable X.509 certificate`);
+    }
   }
   if (c.folders.length > MAX_FOLDERS) throw invalidArgument(`settings.folders may name at most ${MAX_FOLDERS} folders`);
   const folders = c.folders.map((f, i) => validateText(f, `settings.folders[${i}]`, 256, false));

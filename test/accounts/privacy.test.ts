@@ -148,6 +148,12 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
     await expectCode(set(imapSettings({ host: 'bad host!' }), 'pw'), status.INVALID_ARGUMENT, /host/);
     await expectCode(set(imapSettings({ folders: ['IN\u0000BOX'] }), 'pw'), status.INVALID_ARGUMENT, /folders/);
     await expectCode(set(imapSettings({ intervalMinutes: 1441 }), 'pw'), status.INVALID_ARGUMENT, /interval/);
+    // Hex digits are not an IP address, and a PEM frame around something that is no certificate is no CA.
+    await expectCode(set(imapSettings({ host: 'a'.repeat(300) }), 'pw'), status.INVALID_ARGUMENT, /host/);
+    const notACert = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
+    await expectCode(set(imapSettings({ caPem: notACert }), 'pw'), status.INVALID_ARGUMENT, /ca_pem/);
+    for (const host of ['127.0.0.1', '::1', '[2001:db8::1]', 'imap.example.org'])
+      expect((await set(imapSettings({ host }), 'pw')).settings?.host).toBe(host);
 
     const saved = await set(imapSettings(), 'imap-secret-marker-4711');
     expect(saved.settings).toMatchObject({
