@@ -186,17 +186,22 @@ export class AccountWatcher {
           },
           signal,
         );
-        const failedNow =
-          counts.failed > 0 ? `${counts.failed} mail(s) failed to import and were moved to the failed folder` : '';
+        const notes = [
+          counts.failed > 0 ? `${counts.failed} mail(s) failed to import and were moved to the failed folder` : '',
+          // Otherwise a mistyped folder name would import nothing, silently, forever.
+          counts.missingFolders.length > 0
+            ? `automatic-import folder not found on the server: ${counts.missingFolders.join(', ')}`
+            : '',
+        ];
         await this.#finish({
-          lastError: failedNow,
+          lastError: notes.filter((n) => n !== '').join('; '),
           failures: 0,
           failureKind: '',
           failedFingerprint: '',
           nextRunMs: clock.now() + intervalMs,
         });
         log.info({ tenantId: this.tenantId, runId, ...counts }, 'IMAP import run finished');
-        await this.#keepOrClose(client, creds);
+        await this.#keepOrClose(client, creds, counts.missingFolders);
       } catch (err) {
         client?.close();
         if (this.#client === client) this.#client = null;
@@ -223,10 +228,14 @@ export class AccountWatcher {
     await this.#d.ledger.updateStatus(this.tenantId, () => ({ ...change, lastRunEndMs: this.#d.clock.now() }));
   }
 
-  /** With automatic import the connection stays open, IDLE on the first automatic folder; else it is closed. */
-  async #keepOrClose(client: ImapFlow, creds: Credentials): Promise<void> {
+  /**
+   * With automatic import the connection stays open, IDLE on the first automatic folder the server has;
+   * else (or when it has none of them) it is closed.
+   */
+  async #keepOrClose(client: ImapFlow, creds: Credentials, missing: readonly string[]): Promise<void> {
     const { config } = creds;
-    if (!(config.autoImport && this.#d.config.idle) || this.#stopped) {
+    const first = (config.folders.length > 0 ? config.folders : ['INBOX']).find((f) => !missing.includes(f));
+    if (!(config.autoImport && this.#d.config.idle) || this.#stopped || first === undefined) {
       if (this.#client === client) this.#client = null;
       await client.logout().catch(() => client.close());
       return;
@@ -246,7 +255,6 @@ export class AccountWatcher {
         }
       });
     }
-    const first = config.folders[0] ?? 'INBOX';
     try {
       await client.mailboxOpen(resolvePath(client, first));
       // IDLE at once (not after the auto-IDLE delay); the next command of a run ends it by itself.

@@ -27,6 +27,8 @@ export interface RunCounts {
   duplicates: number;
   failed: number;
   skipped: number;
+  /** Configured automatic-import folders the server does not have (a typo, or deleted): said in the status. */
+  missingFolders: string[];
 }
 
 /** The mailbox being imported: whose documents they become and which account's ledger. */
@@ -73,7 +75,7 @@ export class MailboxImporter {
   }
 
   async run(client: ImapFlow, ctx: MailboxContext, signal: AbortSignal): Promise<RunCounts> {
-    const counts: RunCounts = { imported: 0, duplicates: 0, failed: 0, skipped: 0 };
+    const counts: RunCounts = { imported: 0, duplicates: 0, failed: 0, skipped: 0, missingFolders: [] };
     const folders = await ensureFolders(client, this.#d.config);
     await this.#folder(client, ctx, folders, folders.import, 'manual', counts, signal);
     if (ctx.settings.autoImport) {
@@ -84,6 +86,7 @@ export class MailboxImporter {
         if (own.has(path)) continue;
         if (!existing.has(path)) {
           this.#d.log.warn({ tenantId: ctx.tenantId }, 'an automatic-import folder does not exist on the server');
+          counts.missingFolders.push(name);
           continue;
         }
         await this.#folder(client, ctx, folders, path, 'auto', counts, signal);

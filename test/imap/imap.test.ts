@@ -35,6 +35,7 @@ const USERS = [
   'restricted',
   'tlsmode',
   'rawsubject',
+  'nofolder',
 ].map((user) => ({
   user,
   password: PASS,
@@ -187,6 +188,19 @@ describe.skipIf(!available)('IMAP import against a real dovecot', () => {
 
     await importNow(s.c);
     expect(await mailDocuments(s.c)).toHaveLength(1);
+  });
+
+  it('says when a folder for automatic import does not exist, and imports from the others', async () => {
+    const s = await session('nofolder');
+    await setImap(s.c, d, 'nofolder', PASS, { autoImport: true, folders: ['Rechnugen', 'INBOX'] });
+    const first = await importNow(s.c);
+    expect(first.lastError).toBe('automatic-import folder not found on the server: Rechnugen');
+    await d.append(u('nofolder'), 'INBOX', mail({ subject: 'Rechnung neu', body: 'kommt trotzdem an' }));
+    const st = await waitFor(s.c, (x) => x.imported === 1n && !x.running, 20_000);
+    expect(st.lastError).toBe('automatic-import folder not found on the server: Rechnugen');
+    // Fixed by the user: the message goes away with the next run.
+    await setImap(s.c, d, 'nofolder', PASS, { autoImport: true, folders: ['INBOX'] });
+    expect((await importNow(s.c)).lastError).toBe('');
   });
 
   it('a scheduled run imports nothing for a mailbox user whose processing is restricted (Art. 18), and says so', async () => {
