@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AccountsServer, startAccountsServer } from '../accounts/helpers.js';
+import { unary } from '../../src/sdk/index.js';
+import { type AccountsServer, type Session, startAccountsServer } from '../accounts/helpers.js';
 import { type Dovecot, destroyDovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.js';
 import { runCli } from '../helpers/test-server.js';
 import { mail } from './helpers.js';
@@ -15,12 +16,13 @@ describe.skipIf(!available)('archivar imap (CLI against a real server and doveco
   let t: AccountsServer;
   let env: NodeJS.ProcessEnv;
   let caFile: string;
+  let session: Session;
 
   beforeAll(async () => {
     d = await startDovecot([{ user: 'cli', password: PASS }]);
     t = await startAccountsServer({ 'imap-rescan-ms': '0' });
-    const s = await t.signUp('cli@example.test');
-    env = { ARCHIVAR_SERVER: t.address, ARCHIVAR_TOKEN: s.token, XDG_CONFIG_HOME: d.dir };
+    session = await t.signUp('cli@example.test');
+    env = { ARCHIVAR_SERVER: t.address, ARCHIVAR_TOKEN: session.token, XDG_CONFIG_HOME: d.dir };
     caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'imap-ca-')), 'ca.pem');
     fs.writeFileSync(caFile, d.caPem);
   });
@@ -52,5 +54,31 @@ describe.skipIf(!available)('archivar imap (CLI against a real server and doveco
     const status = await runCli(['--json', 'imap', 'status'], env);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ running: false, imported: 1, failed: 0, skipped: 0, lastError: '' });
+  }, 120_000);
+
+  it('import-now --wait ends with its run when another request queues a run behind it', async () => {
+    await d.append({ user: 'cli', password: PASS }, 'Archivar.Import', mail({ subject: 'Während eines Laufs', body: 'x' }));
+    // Hold the CLI's run in its first message until a second request (another client, or IDLE) is queued.
+    let entered!: () => void;
+    const inRun = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    t.server.imap.hooks.afterMessage = async () => {
+      entered();
+      await held;
+    };
+    try {
+      const run = runCli(['--json', 'imap', 'import-now', '--wait', '--timeout', '20'], env);
+      await inRun;
+      await unary(session.c.accounts.triggerImapImport.bind(session.c.accounts), {});
+      release();
+      const done = await run;
+      expect(done.stderr).toBe('');
+      expect(done.code).toBe(0);
+      expect(JSON.parse(done.stdout)).toMatchObject({ imported: 1, failed: 0, lastError: '' });
+    } finally {
+      delete t.server.imap.hooks.afterMessage;
+      release();
+    }
   }, 120_000);
 });

@@ -117,7 +117,10 @@ export function registerImapCommand(program: Command): void {
         }
         const until = Date.now() + Number(opts.timeout) * 1000;
         let s = await status(c);
-        while (s.lastRunId !== runId || s.running) {
+        // From the trigger on, our run is running or queued, and a queued run starts as the one before it
+        // ends: so "not running" means it has finished. Its id may never be seen finished: another request
+        // during it (a second client, new mail in IDLE) queues a run whose id the status shows from then on.
+        while (s.running) {
           if (Date.now() > until) throw new CliError(`run ${runId} did not finish within ${opts.timeout} s`);
           await new Promise((r) => setTimeout(r, 300));
           s = await status(c);
