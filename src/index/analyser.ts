@@ -35,10 +35,17 @@ export type TermIdSink = (termId: number, position: number, start: number, end: 
  */
 export const WIDE_JOINERS =
   '\u2024\ufe10\ufe13\ufe33\ufe34\ufe4d\ufe4e\ufe4f\ufe50\ufe52\ufe55\ufe63\uff07\uff0c\uff0d\uff0e\uff0f\uff1a\uff3f';
+/**
+ * Invisible characters inside a word: soft hyphen, zero-width space, word joiner, BOM. Text from PDFs and
+ * mails carries them mid-word ("Kaffee\u00ADmaschine"); they join the word and are dropped from its term, so
+ * the word is found as typed.
+ */
+const IGNORABLES = '\u00ad\u200b\u2060\ufeff';
+const IGNORABLE_RE = new RegExp(`[${IGNORABLES}]`, 'g');
 /** The apostrophe, full-width too, joins a word ("don't") but does not split it as - / . , : _ do. */
 const WIDE_SEPARATORS = WIDE_JOINERS.replace('\uff07', '');
 /** What a token is (the scanner in `analyse` implements exactly this). */
-export const TOKEN_RE = new RegExp(`[\\p{L}\\p{M}\\p{N}]+(?:[-/.,:_'’${WIDE_JOINERS}][\\p{L}\\p{M}\\p{N}]+)*`, 'gu');
+export const TOKEN_RE = new RegExp(`[\\p{L}\\p{M}\\p{N}]+(?:[-/.,:_'’${WIDE_JOINERS}${IGNORABLES}][\\p{L}\\p{M}\\p{N}]+)*`, 'gu');
 const WORD_CHAR_RE = /^[\p{L}\p{M}\p{N}]/u;
 /**
  * Word-character test for the BMP, memoised in a bitmap (0 unknown, 1 no, 2 yes); ASCII filled in at once.
@@ -69,10 +76,10 @@ function wordCharWidthSlow(text: string, i: number, c: number): number {
 
 const WIDE_JOINER_CODES = new Set(Array.from(WIDE_JOINERS, (c) => c.charCodeAt(0)));
 
-/** - / . , : _ ' ’ (and their WIDE_JOINERS forms) join word characters into one token. */
+/** - / . , : _ ' ’ (and their WIDE_JOINERS forms) and the IGNORABLES join word characters into one token. */
 function isJoiner(c: number): boolean {
   if (c < 128) return c === 45 || c === 47 || c === 46 || c === 44 || c === 58 || c === 95 || c === 39;
-  return c === 0x2019 || WIDE_JOINER_CODES.has(c);
+  return c === 0x2019 || c === 0xad || c === 0x200b || c === 0x2060 || c === 0xfeff || WIDE_JOINER_CODES.has(c);
 }
 const SEPARATOR_RE = new RegExp(`[-/.,:_${WIDE_SEPARATORS}]`);
 const SPLIT_RE = new RegExp(`[-/.,:_${WIDE_SEPARATORS}]+`);
@@ -128,7 +135,7 @@ export function analyserOptions(): AnalyserOptions {
  */
 export function normaliseWord(raw: string): string {
   if (!NON_ASCII_RE.test(raw)) return UPPER_RE.test(raw) ? raw.toLowerCase() : raw;
-  let w = raw.normalize('NFKC').toLowerCase();
+  let w = raw.replace(IGNORABLE_RE, '').normalize('NFKC').toLowerCase();
   if (!options.fold) return w.replace(/’/g, "'");
   w = w.replace(/[äöüßẞ’]/g, (c) => TRANSLIT[c]!);
   if (NON_ASCII_RE.test(w))

@@ -1003,7 +1003,8 @@ function skipTableOf(postings: Uint8Array): SkipTable {
  * pages; 6: a block's position deltas bit-packed in runs of 128; 7: per-document values in blocks by segment
  * (segment-values.ts) instead of one record per document id; 8: each document's word spans (spans.ts) for
  * snippets without re-analysis; 9: full-width and small forms of the joiners join codes (analyser.ts
- * WIDE_JOINERS), so documents holding them are analysed afresh.
+ * WIDE_JOINERS) and invisible characters join words (IGNORABLES), so documents holding them are analysed
+ * afresh.
  */
 export const INDEX_FORMAT = 9;
 /** Outside every tenant's key range (tenant ids are never empty). */

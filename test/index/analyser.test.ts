@@ -70,6 +70,15 @@ describe('analyser', () => {
     expect(wide.join('')).toBe(WIDE_JOINERS);
   });
 
+  it('reads a word through the invisible characters inside it (soft hyphen, zero-width space, word joiner)', () => {
+    for (const mark of ['\u00ad', '\u200b', '\u2060', '\ufeff']) {
+      expect(terms(`Kaffee${mark}maschinen${mark}reinigung`), JSON.stringify(mark)).toEqual(terms('Kaffeemaschinenreinigung'));
+      expect(analyseQueryText(`Rabatt${mark}code`, 'deu')).toEqual(analyseQueryText('Rabattcode', 'deu'));
+    }
+    // The span is the word as written, and a mark at its end is not part of it.
+    expect(analyseToTokens('Ein Kaffee\u00admaschine\u00ad ist da', 'deu')[1]).toMatchObject({ start: 4, end: 19 });
+  });
+
   it('joins IBANs (checksum-valid only)', () => {
     const t = analyseToTokens('IBAN DE89 3704 0044 0532 0130 00 bitte', 'deu');
     expect(t.find((x) => x.term === 'de89370400440532013000')).toMatchObject({ position: 1, start: 5, end: 32 });
