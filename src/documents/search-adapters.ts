@@ -172,11 +172,30 @@ export function documentDateMs(metadata: Record<string, unknown>, documentDate =
 }
 
 /**
+ * The date of the document `doc` came out of, from the first ancestor that has one: an attachment without a
+ * date of its own (none in its metadata or text) is dated as the e-mail that brought it, not by its import.
+ */
+export function inheritedDateMs(documents: Documents | undefined, doc: DocumentRecord): number | undefined {
+  let parentId = doc.parentId;
+  for (let depth = 0; documents !== undefined && parentId && depth < MAX_ANCESTORS; depth++) {
+    const parent = documents.deps.documents.get(doc.tenantId, parentId);
+    if (parent === undefined) return undefined;
+    const own = documentDateMs(parent.metadata);
+    if (own !== undefined) return own;
+    parentId = parent.parentId;
+  }
+  return undefined;
+}
+
+/** Ancestors asked for a date (a mail in a zip in a mail is three). */
+const MAX_ANCESTORS = 8;
+
+/**
  * The per-document values value fields and facets read (doc-values.ts), from the record and the text:
  * recognised values from the metadata when the pipeline stored them, else recognised here from the pages
  * (pipeline/recognize.ts is pure and linear).
  */
-export function documentValues(doc: DocumentRecord, d: IndexedDocument): DocValues {
+export function documentValues(doc: DocumentRecord, d: IndexedDocument, documents?: Documents): DocValues {
   const m = doc.metadata;
   const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : '');
   const strs = (k: string) => (Array.isArray(m[k]) ? (m[k] as unknown[]).filter((x): x is string => typeof x === 'string') : []);
@@ -198,7 +217,7 @@ export function documentValues(doc: DocumentRecord, d: IndexedDocument): DocValu
     subject: str('subject'),
     from: str('from'),
     to: [...strs('to'), ...strs('cc')],
-    dateMs: documentDateMs(m, documentDate) ?? doc.createdMs,
+    dateMs: documentDateMs(m, documentDate) ?? inheritedDateMs(documents, doc) ?? doc.createdMs,
     createdMs: doc.createdMs,
     mediaType: doc.mediaType,
     lang: d.language,
@@ -228,7 +247,7 @@ function valuedDoc(
     fields: d.fields,
     createdMs: d.createdMs,
     mediaType: d.mediaType,
-    ...(record ? { values: documentValues(record, d) } : {}),
+    ...(record ? { values: documentValues(record, d, documents) } : {}),
   };
 }
 

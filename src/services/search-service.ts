@@ -1,6 +1,6 @@
 import { requireTenantUser } from '../accounts/authorize.js';
 import type { Documents } from '../documents/documents.js';
-import { documentDateMs, sealedWords, type WordsPage } from '../documents/search-adapters.js';
+import { documentDateMs, inheritedDateMs, sealedWords, type WordsPage } from '../documents/search-adapters.js';
 import type { SearchServiceService } from '../gen/archivar/v1/search.js';
 import { SortOrder } from '../gen/archivar/v1/search.js';
 import { FACET_FIELDS, type FacetField } from '../index/doc-values.js';
@@ -113,7 +113,7 @@ export function createSearchService(
           fileName: doc.fileName,
           mediaType: doc.mediaType,
           createdMs: BigInt(doc.createdMs),
-          documentDateMs: BigInt(documentDateMs(meta) ?? 0),
+          documentDateMs: BigInt(documentDateMs(meta) ?? inheritedDateMs(documents, doc) ?? 0),
           pageCount: typeof meta.pageCount === 'number' ? meta.pageCount : 0,
           parentId: doc.parentId ?? '',
           snippets: snippets.map((s) => {

@@ -144,7 +144,7 @@ describe('SearchService over gRPC', () => {
     expect(titles[0]?.text).toHaveLength(MAX_TITLE_CHARS);
   });
 
-  it('names the document an attachment came out of, in the hit, the CLI and its --json', async () => {
+  it('names the document an attachment came out of, and dates the attachment as its mail, in the hit, the CLI and its --json', async () => {
     const mail = [
       'From: Jörg <joerg@example.org>',
       'To: mueller@example.org',
@@ -184,8 +184,13 @@ describe('SearchService over gRPC', () => {
     };
     const [fromMail, fromAttachment] = [mailId, attachment.hits[0]?.documentId].map((id) => json.hits.find((h) => h.id === id));
     expect(fromMail).toMatchObject({ parentId: '', documentDateMs: Date.parse('2024-03-05T08:30:00Z') });
-    expect(fromAttachment).toMatchObject({ parentId: mailId });
+    // Without a date of its own the attachment is dated as its mail: in the hit, and for date: and the date sort.
+    expect(fromAttachment).toMatchObject({ parentId: mailId, documentDateMs: Date.parse('2024-03-05T08:30:00Z') });
     expect(fromAttachment?.createdMs).toBeGreaterThan(0);
+    expect((await search(t.client, 'Zaunlatten date:2024-03')).hits.map((h) => h.documentId)).toEqual([
+      attachment.hits[0]?.documentId,
+    ]);
+    expect((await search(t.client, 'Zaunlatten created:2024-03')).hits).toEqual([]);
   });
 
   it('ranks the document that says it more often first, and counts the total', async () => {
