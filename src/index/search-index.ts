@@ -67,7 +67,7 @@ import {
   TermScorer,
   TestedScorer,
 } from './scorers.js';
-import { prefixTerms, termPositionsReader, termPostings } from './segment-format.js';
+import { prefixTerms, segmentHasTerm, termPositionsReader, termPostings } from './segment-format.js';
 import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMerges } from './segment-merger.js';
 import { buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
 import { makeSnippets, openingSnippet, type Snippet } from './snippets.js';
@@ -430,9 +430,13 @@ export class SearchIndex {
     return {
       holds: (term) => {
         for (const { meta, deletes } of segments) {
+          // Without tombstones the dictionary entry is enough (a frequent term's postings are not loaded).
+          if (deletes === undefined) {
+            if (segmentHasTerm(this.store, tenantId, meta.id, term, transaction)) return true;
+            continue;
+          }
           const postings = termPostings(this.store, tenantId, meta.id, term, transaction);
           if (postings === undefined) continue;
-          if (deletes === undefined) return true;
           const skip = skipTableOf(postings);
           for (let b = 0; b < skip.blockCount; b++) {
             decodeBlockDocs(postings, skip, b, docs);

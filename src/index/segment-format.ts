@@ -448,6 +448,29 @@ export function lookupTerm(
   transaction?: Transaction,
 ): TermEntry | undefined {
   const opt: Opt = transaction ? { transaction } : {};
+  const f = findTerm(store, tenantId, segmentId, term, opt);
+  return f && entryOf(store, f.blockKey, f.entry, term, f.block, f.e, opt, cachedChunks(store, tenantId, segmentId, opt), true);
+}
+
+/** Whether the segment's dictionary holds `term` (its postings are not read). */
+export function segmentHasTerm(
+  store: IndexStore,
+  tenantId: string,
+  segmentId: number,
+  term: string,
+  transaction?: Transaction,
+): boolean {
+  return findTerm(store, tenantId, segmentId, term, transaction ? { transaction } : {}) !== undefined;
+}
+
+/** The dictionary entry of `term` in its (cached) block, positioned on it. */
+function findTerm(
+  store: IndexStore,
+  tenantId: string,
+  segmentId: number,
+  term: string,
+  opt: Opt,
+): { blockKey: Key; block: Uint8Array; e: BlockEntries; entry: number } | undefined {
   const blockNo = blockOf(blockDirectory(store, tenantId, segmentId, opt), term);
   if (blockNo < 0) return undefined;
   const blockKey: Key = [tenantId, segmentId, blockNo];
@@ -461,7 +484,7 @@ export function lookupTerm(
     if (c > 0) break;
     if (c === 0) {
       scratch = e.bytes;
-      return entryOf(store, blockKey, i, term, block, e, opt, cachedChunks(store, tenantId, segmentId, opt), true);
+      return { blockKey, block, e, entry: i };
     }
   }
   scratch = e.bytes;
