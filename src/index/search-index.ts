@@ -724,20 +724,23 @@ export class SearchIndex {
     let pruningFrom = -1;
     // Whether matches were passed over unseen (pruning): then some may follow the page.
     let pruned = false;
+    // The documents of the segments that can match (a scorer there): a segment without the query's terms
+    // holds none, so the estimate beyond the exact count extrapolates over these only.
     let spaceBefore = 0;
     let totalSpace = 0;
-    for (const v of views) totalSpace += v.meta.docs;
     // Nothing the scorer can still find beats the heap (filters alone score 0; ties at a word's best).
     const done = (scorer: Scorer) => scorer.exactMax() && scorer.maxScore() <= heap.minScore();
     for (const view of views) {
       const ctx: ScoringContext = { norms: view.norms, segmentDocs: view.meta.docs, invK, k1 };
       const scorer = this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction);
-      const visit = scorer !== undefined ? options.visitor?.segment(tenantId, view.meta, transaction) : undefined;
-      if (scorer !== undefined && visit !== undefined && batch !== undefined) {
+      if (scorer === undefined) continue;
+      totalSpace += view.meta.docs;
+      const visit = options.visitor?.segment(tenantId, view.meta, transaction);
+      if (visit !== undefined && batch !== undefined) {
         total += this.#visitAll(scorer, view, visit, batch, heap, boundPrune, after);
-      } else if (scorer !== undefined && total > exactUpTo && heap.full() && done(scorer)) {
+      } else if (total > exactUpTo && heap.full() && done(scorer)) {
         pruned = true;
-      } else if (scorer !== undefined) {
+      } else {
         if (total > exactUpTo && heap.full()) {
           scorer.setMinCompetitiveScore(heap.minScore());
           pruned = true;

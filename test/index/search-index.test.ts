@@ -687,6 +687,30 @@ describe('top-k pruning', () => {
     expect(past.totalExact).toBe(false);
     expect(past.total).toBeGreaterThanOrEqual(101);
   });
+
+  it('estimates beyond the bound over the segments that can match, not over those without the words', async () => {
+    const idx = newIndex({ exactTotalUpTo: 100 });
+    const doc = (docId: string, body: string): IndexDoc => ({ docId, language: 'deu', fields: { body: [body] } });
+    await idx.addDocuments(
+      't1',
+      Array.from({ length: 150 }, (_, i) => doc(`a${i}`, `alpha ${'x '.repeat(i % 7)}`)),
+    );
+    await idx.addDocuments(
+      't1',
+      Array.from({ length: 2000 }, (_, i) => doc(`b${i}`, 'beta text')),
+    );
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    for (let page = 0; page < 30; page++) {
+      const r = await idx.search('t1', 'alpha', { limit: 10, snippets: false, ...(cursor ? { cursor } : {}) });
+      // Extrapolated from 101 matches among the first segment's documents, not over the 2 000 without `alpha`.
+      if (!r.totalExact) expect(r.total, `page ${page}`).toBeLessThanOrEqual(160);
+      for (const h of r.hits) seen.add(h.docId);
+      if (!r.nextCursor) break;
+      cursor = r.nextCursor;
+    }
+    expect(seen.size).toBe(150);
+  });
 });
 
 const VOCAB = [
