@@ -71,9 +71,10 @@ export function printJson(value: unknown): void {
 /**
  * Text from a document (a title, a snippet) as one line for a terminal: runs of whitespace become one space,
  * and the other control characters are dropped — an e-mail subject or a text can carry ESC sequences that
- * would recolour, clear or retitle the user's terminal.
+ * would recolour, clear or retitle the user's terminal — and so are the bidirectional overrides and
+ * isolates, with which a name like "invoice\u202Efdp.exe" shows as "invoiceexe.pdf".
  */
 export function oneLine(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
-  return text.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+  return text.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '');
 }

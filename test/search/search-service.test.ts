@@ -96,7 +96,8 @@ describe('SearchService over gRPC', () => {
 
   it('archivar search prints a document’s control characters neither raw nor on lines of their own', async () => {
     // An e-mail whose subject (the title) and body carry terminal escape sequences and line breaks.
-    const subject = Buffer.from('Mahnung \x1b]0;pwned\x07\x1b[2J\x1b[31mROT\r\nZeile').toString('base64');
+    // And a right-to-left override, with which "\u202Efdp.exe" would show as "exe.pdf".
+    const subject = Buffer.from('Mahnung \x1b]0;pwned\x07\x1b[2J\x1b[31mROT\r\nZeile \u202efdp.exe').toString('base64');
     const body = Buffer.from('Hallo \x1b[31mWelt\x1b[0m,\r\ndie Kormorankolonie ist offen.\r\n').toString('base64');
     const eml = [
       'From: a@example.org',
@@ -117,7 +118,8 @@ describe('SearchService over gRPC', () => {
     expect(human.stdout).toContain('1 hit');
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what must not be there
     expect(human.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
-    expect(human.stdout).toMatch(/^1\. Mahnung .*ROT Zeile {2}doc_/m);
+    expect(human.stdout).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+    expect(human.stdout).toMatch(/^1\. Mahnung .*ROT Zeile fdp\.exe {2}doc_/m);
     expect(human.stdout).toMatch(/p\.1: Hallo \[31mWelt\[0m, die »Kormorankolonie« ist offen\./);
   });
 
