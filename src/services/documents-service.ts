@@ -171,7 +171,8 @@ export function createDocumentsService(app: AppContext, documents: Documents): A
 
     async *watchProcessing(req, ctx) {
       const p = requireTenantUser(ctx);
-      for await (const e of documents.watch(p.tenantId, requireDocumentId(req.documentId), ctx.signal)) {
+      // An empty id watches every document of the tenant (the proto says so).
+      for await (const e of documents.watch(p.tenantId, req.documentId, ctx.signal)) {
         yield {
           documentId: e.documentId,
           status: STATUS_TO_PROTO[e.status],
