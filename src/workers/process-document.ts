@@ -249,8 +249,8 @@ function sealChild(child: { fileName: string; bytes: Buffer; declaredType?: stri
 /** Member paths and attachment names become plain file names that pass the upload rules. */
 function cleanFileName(name: string): string {
   const base = name.split(/[/\\]/).filter(Boolean).pop() ?? '';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
-  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 200);
+  // All of \p{Cc}: C1 ones too (U+009B is a terminal's CSI), from senders and archives nobody vetted.
+  const clean = base.replace(/\p{Cc}/gu, '').slice(0, 200);
   return clean || 'unnamed';
 }
 

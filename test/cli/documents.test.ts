@@ -5,8 +5,9 @@ import path from 'node:path';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeZip } from '../fixtures/zip-writer.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { runCli, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
+import { runCli, startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
 
 interface IngestLine {
   file: string;
@@ -223,6 +224,29 @@ describe('archivar document commands', () => {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what must not be there
     expect(human.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
     expect(human.stdout).toMatch(/^title:\s+Mahnung .*ROT Zeile$/m);
+  });
+
+  it('ls and get print file names without control characters (a member name stored before they were all cleaned)', async () => {
+    const zip = path.join(dir.path, 'namen.zip');
+    fs.writeFileSync(zip, makeZip([{ name: 'mitglied.txt', data: Buffer.from('Mitglied im Archiv') }]));
+    const ingested = await cli(['--json', 'ingest', '--wait', zip]);
+    expect(ingested.code).toBe(0);
+    const parentId = (JSON.parse(ingested.stdout) as IngestLine).id as string;
+    await t.server.runner.whenIdle();
+    // What cleanFileName let through before it stripped C1 characters: U+009B is a terminal's CSI.
+    const { store, documents } = t.server.documents.deps;
+    const parent = documents.get(TEST_PRINCIPAL.tenantId, parentId);
+    const child = documents.get(TEST_PRINCIPAL.tenantId, parent?.children[0] as string);
+    if (!child) throw new Error('the archive has no member');
+    await store.atomic(() => documents.updateSync({ ...child, fileName: 'mit\u009b2Jglied\u001b[31m.txt' }));
+    const listed = await cli(['ls', '--limit', '0']);
+    const got = await cli(['get', parentId]);
+    expect(listed.code).toBe(0);
+    expect(got.code).toBe(0);
+    for (const out of [listed.stdout, got.stdout]) {
+      expect(out).toContain('mit2Jglied[31m.txt');
+      expect(out).not.toMatch(/[^\P{Cc}\n]/u);
+    }
   });
 
   it('get shows a PDF metadata title of megabytes cut at 1 000 characters (a few such made ls and search exceed the message limit)', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocumentSource, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
-import { CRLF, mail, nestedMail, qp } from '../fixtures/mails.js';
+import { b64, CRLF, mail, nestedMail, qp } from '../fixtures/mails.js';
+import { makeZip } from '../fixtures/zip-writer.js';
 import { search } from '../helpers/search-fixture.js';
 import { startTestServer, TEST_PRINCIPAL, type TestServer } from '../helpers/test-server.js';
 import { downloadKind, getDoc, statusOf, TEXT, uploader, watchAll } from './helpers.js';
@@ -374,6 +375,47 @@ describe('hostile e-mail through the real server', () => {
     expect(events.at(-1)?.status).toBe(FAILED);
     expect(events.some((e) => e.step === 'RETRY')).toBe(false);
     expect(doc.children).toEqual([]);
+  });
+
+  it('attachment and archive member names lose C1 control characters too (U+009B is a terminal’s CSI)', async () => {
+    const csi = '\u009b';
+    const zip = makeZip([{ name: `liste${csi}2J${csi}31m.txt`, data: Buffer.from('Liste im Archiv') }]);
+    // RFC 2231 filename*: percent-encoded UTF-8, so the C1 character arrives as itself.
+    const encoded = encodeURIComponent(`anlage${csi}2J.txt`);
+    const id = await upload(
+      Buffer.concat([
+        mail([
+          'From: Anna Beispiel <anna@example.org>',
+          'Subject: Steuerzeichen',
+          'Content-Type: multipart/mixed; boundary=c',
+          '',
+          '--c',
+          'Content-Type: text/plain; charset=utf-8',
+          '',
+          'Zwei Anlagen.',
+          '--c',
+          'Content-Type: text/plain',
+          `Content-Disposition: attachment; filename*=utf-8''${encoded}`,
+          '',
+          'Anlage mit Steuerzeichen',
+          '--c',
+          'Content-Type: application/zip',
+          'Content-Disposition: attachment; filename=archiv.zip',
+          'Content-Transfer-Encoding: base64',
+          '',
+          b64(zip),
+          '--c--',
+          '',
+        ]),
+      ]),
+      'steuerzeichen.eml',
+      'message/rfc822',
+    );
+    await t.server.runner.whenIdle();
+    const kids = await children(id);
+    expect([...kids.keys()].sort()).toEqual(['anlage2J.txt', 'archiv.zip']);
+    const members = await children((kids.get('archiv.zip') as { id: string }).id);
+    expect([...members.keys()]).toEqual(['liste2J31m.txt']);
   });
 
   it('after all of them, the server keeps serving: a normal mail with an attachment is processed', async () => {

@@ -127,6 +127,6 @@ export function documentLines(doc: Document): string[] {
   const width = Math.max(...lines.map(([k]) => k.length));
   // Values come from the document (a title, a sender): one line each, no control characters for the terminal.
   const out = lines.filter(([, v]) => v !== '').map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${oneLine(v)}`);
-  for (const c of doc.children) out.push(`  child ${c.id}  ${statusName(c.status).padEnd(11)} ${c.fileName}`);
+  for (const c of doc.children) out.push(`  child ${c.id}  ${statusName(c.status).padEnd(11)} ${oneLine(c.fileName)}`);
   return out;
 }

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { DocumentStatus } from '../../gen/archivar/v1/common.js';
 import { globalOptions } from '../client-options.js';
-import { printJson } from '../output.js';
+import { oneLine, printJson } from '../output.js';
 import { documentJson, formatBytes, parsePositiveInt, parseStatus, STATUS_NAMES, statusName } from './document-format.js';
 import { withDocumentsClient } from './documents-client.js';
 
@@ -43,7 +43,8 @@ export function registerLsCommand(program: Command): void {
               statusName(doc.status),
               formatBytes(doc.size),
               Number(doc.createdMs) > 0 ? new Date(Number(doc.createdMs)).toISOString().slice(0, 16).replace('T', ' ') : '',
-              doc.fileName,
+              // A name from outside (an attachment, an archive member): no control characters for the terminal.
+              oneLine(doc.fileName),
             ]);
           if (limit !== 0 && ++shown >= limit) break;
         }
