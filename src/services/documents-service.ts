@@ -1,5 +1,6 @@
 import { requireTenantUser } from '../accounts/authorize.js';
 import type { Artifact, Documents } from '../documents/documents.js';
+import { clipList, clipText } from '../documents/metadata-limits.js';
 import { extractedArtifact, previewArtifact } from '../documents/processing-artifacts.js';
 import { ArtifactKind, DocumentSource, DocumentStatus } from '../gen/archivar/v1/common.js';
 import type { Document, DocumentsServiceService, RecognizedValue } from '../gen/archivar/v1/documents.js';
@@ -200,9 +201,11 @@ function requireDocumentId(id: string): string {
 
 function toProto(doc: DocumentRecord, documents: Documents): Document {
   const m = doc.metadata as Record<string, unknown>;
-  const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : '');
+  // Cut again: a record stored before the worker cut its metadata may carry megabytes of it (metadata-limits.ts).
+  const str = (k: string) => (typeof m[k] === 'string' ? clipText(m[k] as string) : '');
   const num = (k: string) => (typeof m[k] === 'number' ? (m[k] as number) : 0);
-  const list = (k: string) => (Array.isArray(m[k]) ? (m[k] as string[]) : []);
+  const list = (k: string) =>
+    Array.isArray(m[k]) ? clipList((m[k] as unknown[]).filter((x): x is string => typeof x === 'string')) : [];
   return {
     id: doc.id,
     parentId: doc.parentId ?? '',

@@ -1,5 +1,6 @@
 import { requireTenantUser } from '../accounts/authorize.js';
 import type { Documents } from '../documents/documents.js';
+import { clipText } from '../documents/metadata-limits.js';
 import { documentDateMs, inheritedDateMs, sealedWords, type WordsPage } from '../documents/search-adapters.js';
 import type { SearchServiceService } from '../gen/archivar/v1/search.js';
 import { SortOrder } from '../gen/archivar/v1/search.js';
@@ -13,22 +14,6 @@ import type { AsyncService } from '../server/handler.js';
 
 const MAX_QUERY_CHARS = 1024;
 const MAX_PREFIX_CHARS = 256;
-/**
- * A title as a hit or suggestion shows it, in UTF-16 units. A document's own title is unbounded (a PDF's
- * metadata compresses megabytes of it into a few KB): a few such hits made a page exceed the gRPC message
- * limit, and every search or Suggest reaching them failed with RESOURCE_EXHAUSTED.
- */
-const MAX_TITLE_CHARS = 1000;
-
-/** `title` cut to MAX_TITLE_CHARS with an ellipsis, never inside a surrogate pair. */
-function clipTitle(title: string): string {
-  if (title.length <= MAX_TITLE_CHARS) return title;
-  let end = MAX_TITLE_CHARS - 1;
-  const last = title.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${title.slice(0, end)}…`;
-}
-
 const CURSOR_MESSAGES: Record<CursorError['reason'], string> = {
   invalid: 'the cursor is not one this server handed out',
   'other-order': 'the cursor belongs to another sort order: page on in the order it came from',
@@ -109,7 +94,8 @@ export function createSearchService(
         hits.push({
           documentId: doc.id,
           score: h.score,
-          title: typeof meta.title === 'string' && meta.title ? clipTitle(meta.title) : doc.fileName,
+          // Cut again: a record stored before the worker cut titles may carry megabytes (metadata-limits.ts).
+          title: typeof meta.title === 'string' && meta.title ? clipText(meta.title) : doc.fileName,
           fileName: doc.fileName,
           mediaType: doc.mediaType,
           createdMs: BigInt(doc.createdMs),
@@ -150,7 +136,7 @@ export function createSearchService(
       if (limit > 20) throw invalidArgument('limit must be at most 20');
       const r = await engine.suggest(p.tenantId, req.prefix, limit);
       return {
-        suggestions: r.suggestions.map((s) => ({ text: clipTitle(s.text), kind: s.kind, documentId: s.docId ?? '' })),
+        suggestions: r.suggestions.map((s) => ({ text: clipText(s.text), kind: s.kind, documentId: s.docId ?? '' })),
         tookMicros: BigInt(r.tookMicros),
       };
     },

@@ -1,5 +1,6 @@
 import './pool-thread-only.js';
 import { isSealedFormatError, openStream, SealedFormatError, Sealer } from '../crypto/index.js';
+import { clipList, clipText, MAX_METADATA_ENTRIES } from '../documents/metadata-limits.js';
 import {
   createOcrEngine,
   type DocumentMetadata,
@@ -76,8 +77,7 @@ export async function processDocument(task: ProcessDocumentTask): Promise<Proces
       for (const child of doc.children ?? []) children.push(sealChild(child, task.serverPublicKey));
     } else if (doc.children?.length) {
       const skipped = (metadata.skipped as { name: string; reason: string }[] | undefined) ?? [];
-      for (const c of doc.children) skipped.push({ name: c.fileName, reason: 'nesting-depth' });
-      metadata.skipped = skipped;
+      metadata.skipped = skippedOf([...skipped, ...doc.children.map((c) => ({ name: c.fileName, reason: 'nesting-depth' }))]);
     }
     return {
       type: 'process-document',
@@ -254,20 +254,15 @@ function cleanFileName(name: string): string {
   return clean || 'unnamed';
 }
 
-/**
- * Metadata text kept, in UTF-16 units. A PDF's title or author is unbounded and compresses well: megabytes of
- * it in a few KB made every List or Search page holding a few such documents exceed the gRPC message limit.
- */
-const MAX_METADATA_CHARS = 1000;
-
-/** Trimmed, and cut to MAX_METADATA_CHARS with an ellipsis (never inside a surrogate pair). */
+/** Trimmed and cut by clipText; undefined when there is none. */
 function metadataText(v: string | undefined): string | undefined {
   const s = v?.trim();
-  if (s === undefined || s.length <= MAX_METADATA_CHARS) return s;
-  let end = MAX_METADATA_CHARS - 1;
-  const last = s.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${s.slice(0, end)}…`;
+  return s === undefined ? undefined : clipText(s);
+}
+
+/** Skipped members by clean name, at most MAX_METADATA_ENTRIES of them (a ZIP may skip 10 000). */
+function skippedOf(skipped: readonly { name: string; reason: string }[]): { name: string; reason: string }[] {
+  return skipped.slice(0, MAX_METADATA_ENTRIES).map((s) => ({ name: cleanFileName(s.name), reason: clipText(s.reason) }));
 }
 
 /** The pipeline's metadata under the keys the Document message reads, dates as epoch milliseconds. */
@@ -284,10 +279,12 @@ export function toRecordMetadata(doc: ExtractedDocument): Record<string, unknown
   set('subject', metadataText(m.subject));
   set(
     'keywords',
-    m.keywords
-      ?.split(/[,;]/)
-      .map((k) => k.trim())
-      .filter(Boolean),
+    clipList(
+      (m.keywords ?? '')
+        .split(/[,;]/)
+        .map((k) => k.trim())
+        .filter(Boolean),
+    ),
   );
   set('createdMs', validMs(m.created));
   set('modifiedMs', validMs(m.modified));
@@ -299,14 +296,14 @@ export function toRecordMetadata(doc: ExtractedDocument): Record<string, unknown
   set('width', m.image?.width ?? (first?.width ? Math.round(first.width) : undefined));
   set('height', m.image?.height ?? (first?.height ? Math.round(first.height) : undefined));
   set('cameraDateMs', validMs(m.image?.takenAt));
-  set('cameraMake', m.image?.make);
-  set('cameraModel', m.image?.model);
+  set('cameraMake', metadataText(m.image?.make));
+  set('cameraModel', metadataText(m.image?.model));
   if (m.email) {
-    set('from', m.email.from);
-    set('to', m.email.to);
-    set('cc', m.email.cc);
-    set('messageId', m.email.messageId);
-    set('inReplyTo', m.email.inReplyTo);
+    set('from', metadataText(m.email.from));
+    set('to', clipList(m.email.to));
+    set('cc', clipList(m.email.cc));
+    set('messageId', metadataText(m.email.messageId));
+    set('inReplyTo', metadataText(m.email.inReplyTo));
     set('subject', metadataText(m.email.subject));
     set('sentMs', validMs(m.email.date));
   }
@@ -314,7 +311,7 @@ export function toRecordMetadata(doc: ExtractedDocument): Record<string, unknown
   if (m.hasJavaScript) set('hasJavaScript', true);
   const ocrPages = doc.pages.filter((p) => p.ocr).length;
   if (ocrPages > 0) set('ocrPages', ocrPages);
-  if (m.skipped?.length) out.skipped = m.skipped.map((s) => ({ name: cleanFileName(s.name), reason: s.reason }));
+  if (m.skipped?.length) out.skipped = skippedOf(m.skipped);
   return out;
 }
 

@@ -249,20 +249,69 @@ describe('archivar document commands', () => {
     }
   });
 
-  it('get shows a PDF metadata title of megabytes cut at 1 000 characters (a few such made ls and search exceed the message limit)', async () => {
-    const pdf = await PDFDocument.create();
-    pdf.addPage([200, 200]);
-    pdf.setTitle(`Riesig ${'Sehr langer Titel '.repeat(200_000)}`);
-    const file = path.join(dir.path, 'riesig.pdf');
-    fs.writeFileSync(file, await pdf.save());
-    const ingested = await cli(['--json', 'ingest', '--wait', file]);
-    expect(ingested.code).toBe(0);
-    const id = (JSON.parse(ingested.stdout) as IngestLine).id as string;
-    const doc = JSON.parse((await cli(['--json', 'get', id])).stdout) as { metadata: { title: string } };
+  it('get and ls: PDF metadata of megabytes (title, keywords) cut at 1 000 characters and 100 keywords (three such made ls exceed the message limit)', async () => {
+    const ids: string[] = [];
+    // Three: one such document fits a page under the limits, three do not (3.6 MB title, 1 MB of keywords each).
+    for (let n = 0; n < 3; n++) {
+      const pdf = await PDFDocument.create();
+      pdf.addPage([200, 200]);
+      pdf.setTitle(`Riesig ${n} ${'Sehr langer Titel '.repeat(200_000)}`);
+      pdf.setKeywords([`Schlagwort ${'sehr lang '.repeat(100_000)},`, ...Array.from({ length: 500 }, (_, i) => `wort${i},`)]);
+      const file = path.join(dir.path, `riesig-${n}.pdf`);
+      fs.writeFileSync(file, await pdf.save());
+      const ingested = await cli(['--json', 'ingest', '--wait', file]);
+      expect(ingested.code).toBe(0);
+      ids.push((JSON.parse(ingested.stdout) as IngestLine).id as string);
+    }
+    const doc = JSON.parse((await cli(['--json', 'get', ids[0] as string])).stdout) as {
+      metadata: { title: string; keywords: string[] };
+    };
     expect(doc.metadata.title).toHaveLength(1000);
-    expect(doc.metadata.title).toMatch(/^Riesig Sehr langer Titel .*…$/);
+    expect(doc.metadata.title).toMatch(/^Riesig 0 Sehr langer Titel .*…$/);
+    expect(doc.metadata.keywords).toHaveLength(100);
+    expect(doc.metadata.keywords[0]).toHaveLength(1000);
+    expect(doc.metadata.keywords[0]).toMatch(/^Schlagwort sehr lang .*…$/);
+    expect(doc.metadata.keywords[99]).toBe('wort98');
     const listed = await cli(['ls', '--limit', '5']);
+    expect(listed.stderr).toBe('');
     expect(listed.code).toBe(0);
+    for (const id of ids) expect(listed.stdout).toContain(id);
+  }, 120_000);
+
+  it('get and ls cut the metadata of records stored before the worker cut it (three of megabytes exceeded the message limit)', async () => {
+    const ids: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      const file = path.join(dir.path, `alt-${n}.txt`);
+      fs.writeFileSync(file, `Alter Datensatz ${n} ${randomBytes(8).toString('hex')}`);
+      const ingested = await cli(['--json', 'ingest', '--wait', file]);
+      expect(ingested.code).toBe(0);
+      ids.push((JSON.parse(ingested.stdout) as IngestLine).id as string);
+    }
+    // What a record processed before the cut holds: megabytes of title, sender and keywords, 5 000 recipients.
+    const { store, documents } = t.server.documents.deps;
+    for (const id of ids) {
+      const doc = documents.get(TEST_PRINCIPAL.tenantId, id);
+      if (!doc) throw new Error(`no record ${id}`);
+      const metadata = {
+        ...doc.metadata,
+        title: `Alt ${'Sehr langer Titel '.repeat(200_000)}`,
+        from: `${'a'.repeat(1_000_000)}@example.org`,
+        keywords: [`Schlagwort ${'sehr lang '.repeat(100_000)}`, 'zwei'],
+        to: Array.from({ length: 5000 }, (_, i) => `empfaenger${i}@example.org`),
+      };
+      await store.atomic(() => documents.updateSync({ ...doc, metadata }));
+    }
+    const listed = await cli(['ls', '--limit', '5']);
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+    for (const id of ids) expect(listed.stdout).toContain(id);
+    const doc = JSON.parse((await cli(['--json', 'get', ids[0] as string])).stdout) as {
+      metadata: { title: string; from: string; keywords: string[]; to: string[] };
+    };
+    expect(doc.metadata.title).toHaveLength(1000);
+    expect(doc.metadata.from).toHaveLength(1000);
+    expect(doc.metadata.keywords.map((k) => k.length)).toEqual([1000, 4]);
+    expect(doc.metadata.to).toHaveLength(100);
   });
 
   it('ingest reports missing paths as failed and exits 1; without a token it fails cleanly', async () => {

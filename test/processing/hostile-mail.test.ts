@@ -377,6 +377,31 @@ describe('hostile e-mail through the real server', () => {
     expect(doc.children).toEqual([]);
   });
 
+  it('a mail’s sender, message id and recipients from outside are cut: 1 000 characters, 100 recipients', async () => {
+    const to = Array.from({ length: 2000 }, (_, i) => `e${i}@example.org`);
+    const id = await upload(
+      mail([
+        `From: ${'Absender '.repeat(1000)}<anna@example.org>`,
+        `To: ${to.join(`,${CRLF} `)}`,
+        `Cc: ${to.slice(0, 150).join(`,${CRLF} `)}`,
+        `Message-ID: <${'m'.repeat(5000)}@example.org>`,
+        'Subject: Viele Empfänger',
+        '',
+        'Rundschreiben.',
+        '',
+      ]),
+      'rundschreiben.eml',
+      'message/rfc822',
+    );
+    await t.server.runner.whenIdle();
+    const m = t.server.documents.deps.documents.get(TEST_PRINCIPAL.tenantId, id)?.metadata ?? {};
+    expect(m.from).toMatch(/^Absender Absender .*…$/);
+    expect((m.from as string).length).toBe(1000);
+    expect((m.messageId as string).length).toBe(1000);
+    expect(m.to).toEqual(to.slice(0, 100));
+    expect(m.cc).toEqual(to.slice(0, 100));
+  });
+
   it('attachment and archive member names lose C1 control characters too (U+009B is a terminal’s CSI)', async () => {
     const csi = '\u009b';
     const zip = makeZip([{ name: `liste${csi}2J${csi}31m.txt`, data: Buffer.from('Liste im Archiv') }]);
