@@ -195,6 +195,8 @@ export class SearchIndex {
   readonly #onError: (err: unknown) => void;
   readonly #hooks: IndexWriteHooks | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The tombstone batch last in the write queue, not started yet: deletes asked for meanwhile join it. */
+  #pendingDeletes: { tenantId: string; ids: Set<string>; done: Promise<Set<string>> } | undefined;
   #merges: Promise<unknown> = Promise.resolve();
   #mergeScheduled = false;
   #closed = false;
@@ -233,6 +235,8 @@ export class SearchIndex {
   /** Run `fn` after every earlier write: one writer. */
   #enqueue<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('SearchIndex is closed'));
+    // A write queued behind the pending tombstone batch: a delete joining the batch now would jump it.
+    this.#pendingDeletes = undefined;
     const run = this.#queue.then(fn, fn);
     this.#queue = run.catch(() => {});
     return run;
@@ -292,22 +296,48 @@ export class SearchIndex {
 
   /** Delete a document; it disappears from results when this resolves. Returns false if unknown. */
   deleteDocument(tenantId: string, docId: string): Promise<boolean> {
+    return this.#deleteBatch(tenantId, [docId]).then((found) => found.has(docId));
+  }
+
+  /** Delete documents in one write transaction; they disappear from results when this resolves. Returns how many were known. */
+  deleteDocuments(tenantId: string, docIds: readonly string[]): Promise<number> {
+    return this.#deleteBatch(tenantId, docIds).then((found) => [...new Set(docIds)].filter((id) => found.has(id)).length);
+  }
+
+  /**
+   * Queues the tombstones of `docIds`, or adds them to the batch still waiting last in the queue (as if queued
+   * right after it). A Delete asks for a document and each of its descendants separately but at once (the
+   * indexer's remove per document): 10 000 archive members were 10 000 write transactions, ~4 ms each, and
+   * every other tenant's Delete and Tag waited behind them.
+   */
+  #deleteBatch(tenantId: string, docIds: readonly string[]): Promise<Set<string>> {
     checkTenant(tenantId);
-    return this.#enqueue(async () => {
-      await this.store.cipher.ready(tenantId);
-      const found = await this.store.root.childTransaction(() => {
-        const stats = this.#stats(tenantId);
-        const hit = this.#tombstone(tenantId, docId, stats);
-        if (hit) this.store.meta.put([tenantId, 'stats'], stats);
-        if (hit) this.#hooks?.deleted?.(tenantId, docId);
-        return hit;
+    let batch = this.#pendingDeletes;
+    if (batch?.tenantId !== tenantId) {
+      const ids = new Set<string>();
+      const done = this.#enqueue(async () => {
+        if (this.#pendingDeletes?.ids === ids) this.#pendingDeletes = undefined;
+        await this.store.cipher.ready(tenantId);
+        const found = await this.store.root.childTransaction(() => {
+          const stats = this.#stats(tenantId);
+          const hits = new Set<string>();
+          for (const id of ids) {
+            if (!this.#tombstone(tenantId, id, stats)) continue;
+            hits.add(id);
+            this.#hooks?.deleted?.(tenantId, id);
+          }
+          if (hits.size > 0) this.store.meta.put([tenantId, 'stats'], stats);
+          return hits;
+        });
+        for (const id of found) await this.#textStore?.delete?.(tenantId, id);
+        if (found.size > 0) this.#afterWrite(tenantId);
+        return found;
       });
-      if (found) {
-        await this.#textStore?.delete?.(tenantId, docId);
-        this.#afterWrite(tenantId);
-      }
-      return found;
-    });
+      batch = { tenantId, ids, done };
+      this.#pendingDeletes = batch;
+    }
+    for (const id of docIds) batch.ids.add(id);
+    return batch.done;
   }
 
   /**

@@ -320,6 +320,53 @@ describe('SearchIndex on a small German/English corpus', () => {
   });
 });
 
+describe('SearchIndex deletes in batches', () => {
+  it('deleteDocuments writes every tombstone in one transaction; each id reaches hooks.deleted and the text store', async () => {
+    const deleted: string[] = [];
+    const textStore = new InMemoryTextStore();
+    const idx = newIndex({ textStore, hooks: { deleted: (_t, id) => deleted.push(id) } });
+    const docs = (from: number): IndexDoc[] =>
+      Array.from({ length: 50 }, (_, i) => ({ docId: `q${from + i}`, fields: { body: [`Quittung ${from + i}`] } }));
+    await idx.addDocuments('t1', docs(0));
+    await idx.addDocuments('t1', docs(50));
+    const childTransaction = root.childTransaction.bind(root);
+    let transactions = 0;
+    root.childTransaction = <T>(fn: () => T) => {
+      transactions++;
+      return childTransaction(fn);
+    };
+    // Both segments, an unknown id and a repeated one.
+    const gone = [...docs(0), ...docs(50)].filter((_, i) => i % 2 === 0).map((d) => d.docId);
+    expect(await idx.deleteDocuments('t1', [...gone, 'unbekannt', 'q0'])).toBe(50);
+    expect(transactions).toBe(1);
+    expect(deleted.sort()).toEqual([...gone].sort());
+    for (const id of gone) expect(textStore.get('t1', id)).toBeUndefined();
+    expect(textStore.get('t1', 'q1')).toBeDefined();
+    expect((await idx.search('t1', 'Quittung', { limit: 100 })).total).toBe(50);
+    expect(await idx.deleteDocuments('t1', gone)).toBe(0);
+  });
+
+  it('deletes asked for at once share one transaction, but never jump a write queued between them', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', CORPUS);
+    const childTransaction = root.childTransaction.bind(root);
+    let transactions = 0;
+    root.childTransaction = <T>(fn: () => T) => {
+      transactions++;
+      return childTransaction(fn);
+    };
+    // What a Delete of a document and its descendants asks: one remove each, in one go.
+    const found = await Promise.all(CORPUS.map((d) => idx.deleteDocument('t1', d.docId)));
+    expect(found.every(Boolean)).toBe(true);
+    expect(transactions).toBe(1);
+    // Deleted, added again, deleted again: the second delete comes after the add, not in the first batch.
+    const fox: IndexDoc = { docId: 'en-fox', fields: { body: ['A quick brown fox'] } };
+    const writes = [idx.deleteDocument('t1', 'en-fox'), idx.addDocuments('t1', [fox]), idx.deleteDocument('t1', 'en-fox')];
+    expect(await Promise.all(writes)).toEqual([false, { segmentId: expect.any(Number), docs: 1 }, true]);
+    expect(await ids(idx, 'fox')).toEqual([]);
+  });
+});
+
 describe('SearchIndex isolation, merging, rebuild', () => {
   it('keeps tenants apart: terms, hits and scores', async () => {
     const idx = newIndex();
