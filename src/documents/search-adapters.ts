@@ -269,9 +269,51 @@ export function searchIndexer(index: SearchIndex, documents?: Documents): Docume
   };
 }
 
+/** Documents per index write when indexing stored documents (Reindex, a rebuild, the repair): one segment each. */
+const INDEX_BATCH = 200;
+
 /**
- * Admin.Reindex: drops the tenant's index and rebuilds it from the stored documents (their sealed text),
- * in batches so no write transaction grows without bound. Returns the documents indexed.
+ * Adds the tenant's INDEXED documents among `ids` to the index from their sealed text, INDEX_BATCH to a
+ * write, so no write transaction grows without bound and a segment is not written per document. `step` runs
+ * before each record is read (the abort check). Returns the documents indexed.
+ */
+async function indexStored(
+  documents: Documents,
+  index: SearchIndex,
+  tenantId: string,
+  ids: Iterable<string>,
+  step: () => Promise<void>,
+): Promise<number> {
+  const text = sealedTextStore(documents);
+  const records = documents.deps.store.db('documents');
+  let batch: ValuedIndexDoc[] = [];
+  let n = 0;
+  const add = async () => {
+    // A document deleted since its record was read has already asked the index to forget it: leave it out.
+    // Checked in the step that queues the add, so a later delete queues behind it.
+    const docs = batch.filter((d) => records.doesExist([tenantId, d.docId]));
+    batch = [];
+    n += (await index.addDocuments(tenantId, docs)).docs;
+  };
+  for (const id of ids) {
+    await step();
+    const doc = documents.deps.documents.get(tenantId, id);
+    if (!doc || doc.status !== 'INDEXED') continue;
+    // An indexed mail without body text has no stored text: it is indexed by its headers alone.
+    const pages = doc.artifacts.includes(TEXT_KIND) ? await text.get(tenantId, id) : [];
+    if (!pages) continue;
+    // Tags are read again in the add's transaction: a Tag meanwhile may have found nothing to rewrite.
+    batch.push(valuedDoc(indexedDocument(doc, [...pages]), doc, documents, tenantId));
+    if (batch.length === INDEX_BATCH) await add();
+  }
+  if (batch.length > 0) await add();
+  return n;
+}
+
+/**
+ * Admin.Reindex: drops the tenant's index and rebuilds it from the stored documents (their sealed text).
+ * The drop lists the tenant for rebuild until the last document is in: cut short (shutdown, kill), the next
+ * start resumes it (`rebuildIndexes`). Returns the documents indexed.
  */
 export async function reindexTenant(
   documents: Documents,
@@ -279,40 +321,18 @@ export async function reindexTenant(
   tenantId: string,
   signal: AbortSignal,
 ): Promise<number> {
-  const text = sealedTextStore(documents);
-  const records = documents.deps.store.db('documents');
-  await index.dropTenant(tenantId);
-  let batch: ValuedIndexDoc[] = [];
-  let n = 0;
-  // A document deleted since its record was read has already asked the index to forget it (a no-op on the
-  // dropped index): leave it out. Checked in the step that queues the add, so a later delete queues behind it.
-  const add = (docs: ValuedIndexDoc[]) =>
-    index.addDocuments(
-      tenantId,
-      docs.filter((d) => records.doesExist([tenantId, d.docId])),
-    );
-  for (const id of [...documents.deps.documents.ids(tenantId)]) {
-    signal.throwIfAborted();
-    const doc = documents.deps.documents.get(tenantId, id);
-    if (!doc || doc.status !== 'INDEXED') continue;
-    // An indexed mail without body text has no stored text: it is indexed by its headers alone.
-    const pages = doc.artifacts.includes(TEXT_KIND) ? await text.get(tenantId, id) : [];
-    if (!pages) continue;
-    // Tags read again in the add's transaction: a Tag meanwhile found nothing to rewrite in the dropped index.
-    batch.push(valuedDoc(indexedDocument(doc, [...pages]), doc, documents, tenantId));
-    if (batch.length === 200) {
-      n += (await add(batch)).docs;
-      batch = [];
-    }
-  }
-  if (batch.length > 0) n += (await add(batch)).docs;
+  await index.dropTenant(tenantId, { rebuild: true });
+  const n = await indexStored(documents, index, tenantId, [...documents.deps.documents.ids(tenantId)], async () =>
+    signal.throwIfAborted(),
+  );
+  await index.rebuilt(tenantId);
   return n;
 }
 
 /**
- * Rebuild the indexes `SearchIndex.prepareFormat` lists (a layout change, or a rebuild a crash cut short),
- * one tenant after another, in the background of a running server; a tenant without a record key (erased)
- * only loses its listing. Stops when `signal` aborts; what is left resumes at the next start.
+ * Rebuild the indexes `SearchIndex.prepareFormat` lists (a layout change, or a rebuild or Reindex a crash
+ * cut short), one tenant after another, in the background of a running server; a tenant without a record
+ * key (erased) only loses its listing. Stops when `signal` aborts; what is left resumes at the next start.
  */
 export async function rebuildIndexes(
   documents: Documents,
@@ -324,7 +344,7 @@ export async function rebuildIndexes(
   for (const t of tenants) {
     signal.throwIfAborted();
     if (await documents.deps.keyring.recordsReady(t)) n += await reindexTenant(documents, index, t, signal);
-    await index.rebuilt(t);
+    else await index.rebuilt(t);
   }
   return n;
 }
@@ -347,9 +367,9 @@ export async function repairIndexes(
 ): Promise<{ added: number; removed: number }> {
   const { store, keyring } = documents.deps;
   const records = store.db('documents');
-  const text = sealedTextStore(documents);
-  const indexer = searchIndexer(index, documents);
   const tenants = new Set([...documents.deps.documents.tenants(), ...index.tenants()]);
+  // A tenant still listed for rebuild is rebuilt whole (a Reindex running now, or at the next start).
+  const rebuilding = new Set(index.rebuildsPending());
   let added = 0;
   let removed = 0;
   let steps = 0;
@@ -358,7 +378,7 @@ export async function repairIndexes(
     signal.throwIfAborted();
   };
   for (const t of tenants) {
-    if (!(await keyring.recordsReady(t))) continue;
+    if (rebuilding.has(t) || !(await keyring.recordsReady(t))) continue;
     const missing: string[] = [];
     for (const id of documents.deps.documents.ids(t)) {
       if (!index.store.ids.doesExist([t, id])) missing.push(id);
@@ -371,16 +391,7 @@ export async function repairIndexes(
       await step();
     }
     for (const id of ghosts) if (await index.deleteDocument(t, id)) removed++;
-    for (const id of missing) {
-      signal.throwIfAborted();
-      const doc = documents.deps.documents.get(t, id);
-      if (doc?.status !== 'INDEXED') continue;
-      const pages = await text.get(t, id);
-      if (!pages) continue;
-      // Reads the record again as it enqueues: a delete meanwhile is not undone.
-      await indexer.add(t, indexedDocument(doc, [...pages]));
-      if (index.store.ids.doesExist([t, id])) added++;
-    }
+    added += await indexStored(documents, index, t, missing, async () => signal.throwIfAborted());
   }
   return { added, removed };
 }

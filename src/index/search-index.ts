@@ -358,6 +358,11 @@ export class SearchIndex {
         }),
       );
     }
+    return this.rebuildsPending();
+  }
+
+  /** Tenants listed for rebuild (by `prepareFormat` or `dropTenant(t, { rebuild: true })`) and not yet `rebuilt`. */
+  rebuildsPending(): string[] {
     const pending: string[] = [];
     for (const key of this.store.meta.getKeys({ start: REBUILD_KEY, end: [...REBUILD_KEY, RANGE_END] }))
       pending.push((key as Key)[2] as string);
@@ -371,8 +376,12 @@ export class SearchIndex {
     });
   }
 
-  /** Remove every trace of a tenant from the index (before a reindex, or on erasure). */
-  dropTenant(tenantId: string): Promise<void> {
+  /**
+   * Remove every trace of a tenant from the index (before a reindex, or on erasure). With `rebuild` the
+   * tenant is listed for rebuild in the same write (`prepareFormat` lists it until `rebuilt(tenant)`), so a
+   * reindex cut short by a shutdown or a kill resumes at the next start instead of leaving it half indexed.
+   */
+  dropTenant(tenantId: string, options: { rebuild?: boolean } = {}): Promise<void> {
     checkTenant(tenantId);
     return this.#enqueue(async () => {
       await this.store.root.childTransaction(() => {
@@ -380,6 +389,7 @@ export class SearchIndex {
           const keys = [...db.getKeys({ start: [tenantId], end: [tenantId, RANGE_END] })];
           for (const k of keys) db.remove(k as Key);
         }
+        if (options.rebuild) (this.store.meta as unknown as MetaDb).put([...REBUILD_KEY, tenantId], true);
         this.#hooks?.dropped?.(tenantId);
       });
       this.#dirtyTenants.delete(tenantId);

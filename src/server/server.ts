@@ -228,7 +228,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       { tenants: rebuildTenants.length },
       'the search index is in an older layout (or its rebuild was interrupted): rebuilding it from the stored documents',
     );
-  const indexRebuild = rebuildIndexes(documents, searchIndex, rebuildTenants, rebuildAbort.signal).then(
+  const rebuild = rebuildIndexes(documents, searchIndex, rebuildTenants, rebuildAbort.signal);
+  const indexRebuild = rebuild.then(
     (n) => {
       if (rebuildTenants.length > 0) log.info({ documents: n }, 'search index rebuilt');
       return n;
@@ -239,9 +240,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
   );
   // A crash between a document's commit and its index write (an add or a tombstone) is repaired after the
-  // rebuild, in the background: records and the index's ids are compared by key.
-  const indexRepair = indexRebuild
-    .then(() => repairIndexes(documents, searchIndex, rebuildAbort.signal))
+  // rebuild, in the background: records and the index's ids are compared by key. Not after a failed rebuild:
+  // its tenants stay listed and are rebuilt whole at the next start, not repaired one document at a time.
+  const indexRepair = rebuild
+    .then(
+      () => repairIndexes(documents, searchIndex, rebuildAbort.signal),
+      () => ({ added: 0, removed: 0 }),
+    )
     .then(
       (r) => {
         if (r.added + r.removed > 0) log.warn(r, 'the search index missed documents a crash left between two writes: repaired');

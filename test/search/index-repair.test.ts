@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { reindexTenant, repairIndexes } from '../../src/documents/search-adapters.js';
 import { unary } from '../../src/sdk/index.js';
 import { uploadPlaintext } from '../helpers/raw-upload.js';
 import { search } from '../helpers/search-fixture.js';
@@ -6,7 +7,11 @@ import { tempDir } from '../helpers/temp-dir.js';
 import { startTestServer, TEST_PRINCIPAL } from '../helpers/test-server.js';
 
 const dir = tempDir('archivar-repair-');
-afterAll(() => dir.cleanup());
+const dir2 = tempDir('archivar-repair-');
+afterAll(() => {
+  dir.cleanup();
+  dir2.cleanup();
+});
 
 describe('the search index after a crash between a document write and its index write', () => {
   it('adds an INDEXED document the index missed and forgets one whose record was deleted, at the next start', async () => {
@@ -40,6 +45,48 @@ describe('the search index after a crash between a document write and its index 
     // Nothing to repair the next time.
     t = await startTestServer({}, undefined, { dataDir: dir.path });
     expect(await t.server.indexRepair).toEqual({ added: 0, removed: 0 });
+    await t.stop();
+  }, 60_000);
+
+  it('resumes a Reindex cut short at the next start, and adds what is missing in batches', async () => {
+    const tenant = TEST_PRINCIPAL.tenantId;
+    let t = await startTestServer({}, undefined, { dataDir: dir2.path });
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    for (let i = 0; i < 30; i++) await uploadPlaintext(t.client, key, `Zählerstand Nummer ${i}`, { fileName: `z${i}.txt` });
+    await t.server.runner.whenIdle();
+    expect(Number((await search(t.client, 'zählerstand')).total)).toBe(30);
+    // A Reindex stopped (shutdown, kill -9) once it dropped the index and began reading the texts.
+    const keyring = t.server.documents.deps.keyring;
+    const openText = keyring.openForTenant.bind(keyring);
+    const kill = new AbortController();
+    keyring.openForTenant = async (...args) => {
+      kill.abort();
+      return openText(...args);
+    };
+    await expect(reindexTenant(t.server.documents, t.server.search.index, tenant, kill.signal)).rejects.toThrow();
+    keyring.openForTenant = openText;
+    expect(Number((await search(t.client, 'zählerstand')).total)).toBe(0);
+    await t.stop();
+
+    // The next start rebuilds the tenant as a whole; the repair finds nothing left to add one by one.
+    t = await startTestServer({}, undefined, { dataDir: dir2.path });
+    expect(await t.server.indexRebuild).toBe(30);
+    expect(await t.server.indexRepair).toEqual({ added: 0, removed: 0 });
+    expect(t.server.search.index.rebuildsPending()).toEqual([]);
+    expect(Number((await search(t.client, 'zählerstand')).total)).toBe(30);
+
+    // A repair with many documents missing (what a crash leaves, at scale) adds them in one write, not 30.
+    const index = t.server.search.index;
+    await index.dropTenant(tenant);
+    let writes = 0;
+    const addDocuments = index.addDocuments.bind(index);
+    index.addDocuments = (tid, docs) => {
+      writes++;
+      return addDocuments(tid, docs);
+    };
+    expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({ added: 30, removed: 0 });
+    expect(writes).toBe(1);
+    expect(Number((await search(t.client, 'zählerstand')).total)).toBe(30);
     await t.stop();
   }, 60_000);
 });
