@@ -330,21 +330,48 @@ export async function reindexTenant(
 }
 
 /**
+ * The server's reindexes: one at a time per tenant, so a second Admin.Reindex (a client retrying after its
+ * deadline) joins the running one instead of dropping the index again, and the start-up rebuild and a
+ * Reindex of one tenant do not run at once. All stop when `signal` aborts (the server's shutdown): the
+ * tenant stays listed for rebuild and the next start resumes it.
+ */
+export class TenantReindexes {
+  readonly #running = new Map<string, Promise<number>>();
+
+  constructor(
+    readonly documents: Documents,
+    readonly index: SearchIndex,
+    readonly signal: AbortSignal,
+  ) {}
+
+  /** Reindex the tenant, or join its running reindex; resolves with the documents indexed. */
+  reindex(tenantId: string): Promise<number> {
+    let run = this.#running.get(tenantId);
+    if (run === undefined) {
+      run = reindexTenant(this.documents, this.index, tenantId, this.signal).finally(() => this.#running.delete(tenantId));
+      this.#running.set(tenantId, run);
+    }
+    return run;
+  }
+
+  /** Settles when no reindex is running. */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()]);
+  }
+}
+
+/**
  * Rebuild the indexes `SearchIndex.prepareFormat` lists (a layout change, or a rebuild or Reindex a crash
  * cut short), one tenant after another, in the background of a running server; a tenant without a record
- * key (erased) only loses its listing. Stops when `signal` aborts; what is left resumes at the next start.
+ * key (erased) only loses its listing. Stops when the reindexes' signal aborts; what is left resumes at the
+ * next start.
  */
-export async function rebuildIndexes(
-  documents: Documents,
-  index: SearchIndex,
-  tenants: readonly string[],
-  signal: AbortSignal,
-): Promise<number> {
+export async function rebuildIndexes(reindexes: TenantReindexes, tenants: readonly string[]): Promise<number> {
   let n = 0;
   for (const t of tenants) {
-    signal.throwIfAborted();
-    if (await documents.deps.keyring.recordsReady(t)) n += await reindexTenant(documents, index, t, signal);
-    else await index.rebuilt(t);
+    reindexes.signal.throwIfAborted();
+    if (await reindexes.documents.deps.keyring.recordsReady(t)) n += await reindexes.reindex(t);
+    else await reindexes.index.rebuilt(t);
   }
   return n;
 }

@@ -7,7 +7,14 @@ import { Accounts, type Clock, systemClock } from '../accounts/index.js';
 import { Documents } from '../documents/documents.js';
 import { ProcessingEvents } from '../documents/events.js';
 import type { DocumentIndexer } from '../documents/processing.js';
-import { poolAnalyser, rebuildIndexes, repairIndexes, sealedTextStore, searchIndexer } from '../documents/search-adapters.js';
+import {
+  poolAnalyser,
+  rebuildIndexes,
+  repairIndexes,
+  sealedTextStore,
+  searchIndexer,
+  TenantReindexes,
+} from '../documents/search-adapters.js';
 import { tenantDocumentsOf } from '../documents/tenant-documents.js';
 import { TextCache } from '../documents/text-cache.js';
 import { sweepPendingUploads } from '../documents/upload.js';
@@ -200,11 +207,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       return principal;
     },
   };
+  // Start-up rebuilds and Admin.Reindex, stopped at the start of a shutdown (the next start resumes them).
+  const rebuildAbort = new AbortController();
+  const reindexes = new TenantReindexes(documents, searchIndex, rebuildAbort.signal);
   const bind = { verifier, log, observer: metrics, shutdown: shutdownController.signal, publicMethods: PUBLIC_METHODS };
   bindService(server, DocumentsServiceService, createDocumentsService(app, documents), bind);
   bindService(server, SearchServiceService, createSearchService(app, searchEngine, documents), bind);
   bindService(server, AccountsServiceService, createAccountsService(app, imap), bind);
-  bindService(server, AdminServiceService, createAdminService(app, documents, searchEngine), bind);
+  bindService(server, AdminServiceService, createAdminService(app, documents, searchEngine, reindexes), bind);
 
   const definition = loadApiDefinition();
   const serviceNames = apiServiceNames(definition);
@@ -221,14 +231,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // An index written in an older layout (or a rebuild cut short) is dropped now, before the runner adds to
   // it, and rebuilt from the stored documents in the background: the server answers meanwhile and a tenant's
   // results fill up as its documents come back.
-  const rebuildAbort = new AbortController();
   const rebuildTenants = await searchIndex.prepareFormat();
   if (rebuildTenants.length > 0)
     log.warn(
       { tenants: rebuildTenants.length },
       'the search index is in an older layout (or its rebuild was interrupted): rebuilding it from the stored documents',
     );
-  const rebuild = rebuildIndexes(documents, searchIndex, rebuildTenants, rebuildAbort.signal);
+  const rebuild = rebuildIndexes(reindexes, rebuildTenants);
   const indexRebuild = rebuild.then(
     (n) => {
       if (rebuildTenants.length > 0) log.info({ documents: n }, 'search index rebuilt');
@@ -269,6 +278,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const shutdown = () => {
     stopping ??= (async () => {
       log.info('shutting down: draining calls');
+      // A running Reindex would hold the drain for the whole grace period; it resumes at the next start.
+      rebuildAbort.abort(new AppError(status.UNAVAILABLE, 'the server is shutting down; the next start resumes the reindex'));
       for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -289,9 +300,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await imap.stop();
       accounts.close();
       await runner?.stop();
-      rebuildAbort.abort();
       await indexRebuild;
       await indexRepair;
+      await reindexes.idle();
       await pool.close();
       await searchEngine.stopWarmUp();
       await searchIndex.close();

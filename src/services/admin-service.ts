@@ -3,7 +3,7 @@ import path from 'node:path';
 import { requireAdmin } from '../accounts/index.js';
 import type { Documents } from '../documents/documents.js';
 import { reprocess } from '../documents/processing.js';
-import { reindexTenant } from '../documents/search-adapters.js';
+import type { TenantReindexes } from '../documents/search-adapters.js';
 import type { AdminServiceService } from '../gen/archivar/v1/admin.js';
 import type { SearchEngine } from '../index/engine.js';
 import type { AppContext } from '../server/app-context.js';
@@ -20,8 +20,8 @@ export function createAdminService(
   app: AppContext,
   documents?: Documents,
   search?: SearchEngine,
+  reindexes?: TenantReindexes,
 ): AsyncService<typeof AdminServiceService> {
-  const searchIndex = search?.index;
   const { accounts } = app;
   return {
     async runRetention(_req, ctx) {
@@ -76,14 +76,14 @@ export function createAdminService(
     },
     async reindex(req, ctx) {
       requireAdmin(ctx);
-      if (!documents || !searchIndex) throw invalidArgument('reindexing is not available on this server');
+      if (!reindexes) throw invalidArgument('reindexing is not available on this server');
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(req.tenantId)) throw invalidArgument('tenant_id is required');
       // Loads the tenant's record keys (an operator's session belongs to another tenant); no key: erased or unknown.
       if (!(await app.keyring.recordsReady(req.tenantId))) throw notFound(`no tenant ${req.tenantId}`);
       // Not cut short with the call (a deadline, a cancel): the index is dropped first, and a rebuild stopped
-      // half-way would leave the tenant's searches missing documents until the next start. It stops at
-      // shutdown, when the index closes; the next start repairs what is missing.
-      const rebuild = reindexTenant(documents, searchIndex, req.tenantId, new AbortController().signal);
+      // half-way would leave the tenant's searches missing documents until the next start. A second call
+      // joins the running one; a shutdown stops it, and the next start resumes it.
+      const rebuild = reindexes.reindex(req.tenantId);
       rebuild.then(
         (n) =>
           ctx.signal.aborted && ctx.log.info({ tenantId: req.tenantId, documents: n }, 'reindex finished after its caller left'),

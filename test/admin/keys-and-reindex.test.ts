@@ -7,6 +7,7 @@ import { createLogger } from '../../src/server/logger.js';
 import { startServer } from '../../src/server/server.js';
 import { uploadPlaintext } from '../helpers/raw-upload.js';
 import { search as searchAs } from '../helpers/search-fixture.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer, testVerifier } from '../helpers/test-server.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdefgh';
@@ -147,6 +148,39 @@ describe('Admin: master key rotation and reindex', () => {
     expect((await search('tag:zinsen')).hits).toEqual([]);
   });
 
+  it('runs one reindex of a tenant at a time: a second call (a retry) joins the running one', async () => {
+    const index = t.server.search.index;
+    const drop = index.dropTenant.bind(index);
+    let drops = 0;
+    index.dropTenant = (...args) => {
+      drops++;
+      return drop(...args);
+    };
+    const keyring = t.server.documents.deps.keyring;
+    const openText = keyring.openForTenant.bind(keyring);
+    let reading!: () => void;
+    const read = new Promise<void>((r) => {
+      reading = r;
+    });
+    keyring.openForTenant = async (...args) => {
+      reading();
+      await new Promise((r) => setTimeout(r, 200));
+      return openText(...args);
+    };
+    try {
+      const reindex = () => unary(admin.admin.reindex.bind(admin.admin), { tenantId: TEST_PRINCIPAL.tenantId });
+      const first = reindex();
+      await read;
+      const [a, b] = await Promise.all([first, reindex()]);
+      expect([a.documents, b.documents]).toEqual([1n, 1n]);
+      expect(drops).toBe(1);
+    } finally {
+      keyring.openForTenant = openText;
+      index.dropTenant = drop;
+    }
+    expect((await search('zinsabrechnung')).hits.map((h) => h.documentId)).toEqual([docId]);
+  });
+
   it('rotates the master key without touching blobs; documents open before and after a restart', async () => {
     const keyFile = `${t.dataDir}/master.key`;
     const oldKey = fs.readFileSync(keyFile, 'utf8');
@@ -189,4 +223,42 @@ describe('Admin: master key rotation and reindex', () => {
       await again.shutdown();
     }
   });
+});
+
+describe('Admin.Reindex and a shutdown', () => {
+  const dir = tempDir('archivar-reindex-');
+  afterAll(() => dir.cleanup());
+
+  it('stops a running reindex at once when the server shuts down, and the next start resumes it', async () => {
+    let t = await startTestServer({}, testVerifier(tokens), { dataDir: dir.path });
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    for (let i = 0; i < 5; i++) await uploadPlaintext(t.client, key, `Stromrechnung Abschlag ${i}`, { fileName: `s${i}.txt` });
+    await t.server.runner.whenIdle();
+    const admin = connect({ server: t.address, insecure: true, token: ADMIN_TOKEN });
+    // Every text opens slowly: the reindex would take a second; the shutdown comes while it reads the first.
+    const keyring = t.server.documents.deps.keyring;
+    const openText = keyring.openForTenant.bind(keyring);
+    let reading!: () => void;
+    const read = new Promise<void>((r) => {
+      reading = r;
+    });
+    keyring.openForTenant = async (...args) => {
+      reading();
+      await new Promise((r) => setTimeout(r, 200));
+      return openText(...args);
+    };
+    const reindex = unary(admin.admin.reindex.bind(admin.admin), { tenantId: TEST_PRINCIPAL.tenantId });
+    reindex.catch(() => {});
+    await read;
+    const stopping = t.stop();
+    await expect(reindex).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    await stopping;
+    admin.close();
+
+    t = await startTestServer({}, testVerifier(tokens), { dataDir: dir.path });
+    expect(await t.server.indexRebuild).toBe(5);
+    expect(await t.server.indexRepair).toEqual({ added: 0, removed: 0 });
+    expect(Number((await searchAs(t.client, 'stromrechnung')).total)).toBe(5);
+    await t.stop();
+  }, 60_000);
 });
