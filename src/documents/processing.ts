@@ -268,7 +268,7 @@ export function indexedDocument(doc: DocumentRecord, pages: string[]): IndexedDo
 }
 
 /** A record for a batch over many documents: one that fails authentication is logged and skipped, not fatal. */
-function openOrSkip(deps: DocumentsDeps, tenantId: string, id: string): DocumentRecord | undefined {
+export function openOrSkip(deps: DocumentsDeps, tenantId: string, id: string): DocumentRecord | undefined {
   try {
     return deps.documents.get(tenantId, id);
   } catch (err) {

@@ -8,7 +8,7 @@ import type { Logger } from '../server/logger.js';
 import type { DocumentRecord } from '../store/document-store.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { Documents } from './documents.js';
-import { type DocumentIndexer, type IndexedDocument, indexedDocument, TEXT_KIND, WORDS_KIND } from './processing.js';
+import { type DocumentIndexer, type IndexedDocument, indexedDocument, openOrSkip, TEXT_KIND, WORDS_KIND } from './processing.js';
 import { IDENTITY_BYTES, TextCache } from './text-cache.js';
 
 /**
@@ -297,7 +297,8 @@ async function indexStored(
   };
   for (const id of ids) {
     await step();
-    const doc = documents.deps.documents.get(tenantId, id);
+    // A record failing authentication is logged and left out, not the end of every other document's turn.
+    const doc = openOrSkip(documents.deps, tenantId, id);
     if (!doc || doc.status !== 'INDEXED') continue;
     // An indexed mail without body text has no stored text: it is indexed by its headers alone.
     const pages = doc.artifacts.includes(TEXT_KIND) ? await text.get(tenantId, id) : [];
@@ -417,8 +418,16 @@ export async function repairIndexes(
       if (!records.doesExist([t, id])) ghosts.push(id);
       await step();
     }
-    for (const id of ghosts) if (await index.deleteDocument(t, id)) removed++;
-    added += await indexStored(documents, index, t, missing, async () => signal.throwIfAborted());
+    try {
+      for (const id of ghosts) if (await index.deleteDocument(t, id)) removed++;
+      // Every record missing from the index is opened (most are legitimately not indexed: stored, failed,
+      // queued), in steps like the key scans.
+      added += await indexStored(documents, index, t, missing, step);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      // One tenant's failure (a text that does not open) does not keep the others unrepaired.
+      documents.deps.log?.error({ err, tenantId: t }, 'repairing the search index of a tenant failed; going on with the next');
+    }
   }
   return { added, removed };
 }

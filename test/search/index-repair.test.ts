@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { reindexTenant, repairIndexes } from '../../src/documents/search-adapters.js';
-import { unary } from '../../src/sdk/index.js';
+import { connect, unary } from '../../src/sdk/index.js';
 import { uploadPlaintext } from '../helpers/raw-upload.js';
 import { search } from '../helpers/search-fixture.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { startTestServer, TEST_PRINCIPAL } from '../helpers/test-server.js';
+import { startTestServer, TEST_PRINCIPAL, TEST_TOKEN, testVerifier } from '../helpers/test-server.js';
 
 const dir = tempDir('archivar-repair-');
 const dir2 = tempDir('archivar-repair-');
@@ -88,5 +88,79 @@ describe('the search index after a crash between a document write and its index 
     expect(writes).toBe(1);
     expect(Number((await search(t.client, 'zählerstand')).total)).toBe(30);
     await t.stop();
+  }, 60_000);
+
+  it('opens the records missing from the index in steps, skips one that fails authentication, and goes on with the other tenants', async () => {
+    const other = { ...TEST_PRINCIPAL, userId: 'u2', tenantId: 't2', sessionId: 's2' };
+    const OTHER_TOKEN = 'other-token-0123456789abcdef';
+    const t = await startTestServer({}, testVerifier({ [TEST_TOKEN]: TEST_PRINCIPAL, [OTHER_TOKEN]: other }));
+    const client2 = connect({ server: t.address, insecure: true, token: OTHER_TOKEN });
+    try {
+      await t.server.indexRepair;
+      const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+      const up = async (c: typeof t.client, text: string, name: string) =>
+        (await uploadPlaintext(c, key, text, { fileName: name })).documentId;
+      const a = await up(t.client, 'Wasserzähler Ablesung eins', 'a.txt');
+      const bad = await up(t.client, 'Wasserzähler Ablesung zwei', 'bad.txt');
+      const c = await up(t.client, 'Wasserzähler Ablesung drei', 'c.txt');
+      const x = await up(client2, 'Wasserzähler Ablesung vier', 'x.txt');
+      await t.server.runner.whenIdle();
+      const index = t.server.search.index;
+      const { store, documents } = t.server.documents.deps;
+      const tenant = TEST_PRINCIPAL.tenantId;
+      // Many records the index legitimately lacks (stored, not indexed), and two INDEXED ones it misses, one
+      // of whose records fails authentication (another record's sealed value under its key).
+      const record = documents.get(tenant, a);
+      if (!record) throw new Error('no record');
+      await store.atomic(() => {
+        for (let i = 0; i < 1500; i++)
+          documents.insertSync({ ...record, id: `stored${i}`, status: 'STORED', contentId: '', artifacts: [] });
+      });
+      for (const id of [a, bad]) await index.deleteDocument(tenant, id);
+      const raw = store.db<Buffer>('documents');
+      await raw.put([tenant, bad], raw.get([tenant, a]) as Buffer);
+
+      // Records opened between two turns of the event loop.
+      let tick = 0;
+      let running = true;
+      const ticker = () => {
+        tick++;
+        if (running) setImmediate(ticker);
+      };
+      setImmediate(ticker);
+      const opened = new Map<number, number>();
+      const get = documents.get.bind(documents);
+      documents.get = (...args) => {
+        opened.set(tick, (opened.get(tick) ?? 0) + 1);
+        return get(...args);
+      };
+      try {
+        expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({ added: 1, removed: 0 });
+      } finally {
+        running = false;
+        documents.get = get;
+      }
+      expect(Math.max(...opened.values())).toBeLessThanOrEqual(1024);
+      expect((await search(t.client, 'eins')).hits.map((h) => h.documentId)).toEqual([a]);
+
+      // A tenant whose repair fails (a text that does not open) does not keep the next one unrepaired.
+      await index.deleteDocument(tenant, c);
+      await index.deleteDocument(other.tenantId, x);
+      const keyring = t.server.documents.deps.keyring;
+      const openText = keyring.openForTenant.bind(keyring);
+      keyring.openForTenant = async (tenantId, sealed, context) => {
+        if (context.id === c) throw new Error('the text failed authentication');
+        return openText(tenantId, sealed, context);
+      };
+      try {
+        expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({ added: 1, removed: 0 });
+      } finally {
+        keyring.openForTenant = openText;
+      }
+      expect((await search(client2, 'vier')).hits.map((h) => h.documentId)).toEqual([x]);
+    } finally {
+      client2.close();
+      await t.stop();
+    }
   }, 60_000);
 });
