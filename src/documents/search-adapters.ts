@@ -275,7 +275,7 @@ const INDEX_BATCH = 200;
 /**
  * Adds the tenant's INDEXED documents among `ids` to the index from their sealed text, INDEX_BATCH to a
  * write, so no write transaction grows without bound and a segment is not written per document. `step` runs
- * before each record is read (the abort check). Returns the documents indexed.
+ * before each record is read (the abort check, a yield). Returns the documents indexed.
  */
 async function indexStored(
   documents: Documents,
@@ -284,32 +284,58 @@ async function indexStored(
   ids: Iterable<string>,
   step: () => Promise<void>,
 ): Promise<number> {
+  const { deps } = documents;
   const text = sealedTextStore(documents);
-  const records = documents.deps.store.db('documents');
-  let batch: ValuedIndexDoc[] = [];
+  let batch: { doc: ValuedIndexDoc; record: DocumentRecord }[] = [];
+  let again: string[] = [];
   let n = 0;
   const add = async () => {
-    // A document deleted since its record was read has already asked the index to forget it: leave it out.
-    // Checked in the step that queues the add, so a later delete queues behind it.
-    const docs = batch.filter((d) => records.doesExist([tenantId, d.docId]));
+    const read = batch;
     batch = [];
-    n += (await index.addDocuments(tenantId, docs)).docs;
+    // Checked in the step that queues the add, so a later write (a delete, a reprocess's add) queues behind it.
+    const docs: ValuedIndexDoc[] = [];
+    for (const { doc, record } of read) {
+      const now = openOrSkip(deps, tenantId, doc.docId);
+      // Deleted since it was read: it has already asked the index to forget it.
+      if (!now) continue;
+      // Changed since (a reprocess committed new text and queued its add; a tag): read again, or this add
+      // would put the old text over the new one.
+      if (now.updatedMs !== record.updatedMs || now.jobId !== record.jobId) again.push(doc.docId);
+      else docs.push(doc);
+    }
+    if (docs.length > 0) n += (await index.addDocuments(tenantId, docs)).docs;
   };
-  for (const id of ids) {
-    await step();
-    // A record failing authentication is logged and left out, not the end of every other document's turn.
-    const doc = openOrSkip(documents.deps, tenantId, id);
-    if (!doc || doc.status !== 'INDEXED') continue;
-    // An indexed mail without body text has no stored text: it is indexed by its headers alone.
-    const pages = doc.artifacts.includes(TEXT_KIND) ? await text.get(tenantId, id) : [];
-    if (!pages) continue;
-    // Tags are read again in the add's transaction: a Tag meanwhile may have found nothing to rewrite.
-    batch.push(valuedDoc(indexedDocument(doc, [...pages]), doc, documents, tenantId));
-    if (batch.length === INDEX_BATCH) await add();
+  const readAll = async (list: Iterable<string>) => {
+    for (const id of list) {
+      await step();
+      // A record failing authentication is logged and left out, not the end of every other document's turn.
+      const doc = openOrSkip(deps, tenantId, id);
+      if (!doc || doc.status !== 'INDEXED') continue;
+      // An indexed mail without body text has no stored text: it is indexed by its headers alone.
+      const pages = doc.artifacts.includes(TEXT_KIND) ? await text.get(tenantId, id) : [];
+      if (!pages) continue;
+      // Tags are read again in the add's transaction: a Tag meanwhile may have found nothing to rewrite.
+      batch.push({ doc: valuedDoc(indexedDocument(doc, [...pages]), doc, documents, tenantId), record: doc });
+      if (batch.length === INDEX_BATCH) await add();
+    }
+    if (batch.length > 0) await add();
+  };
+  await readAll(ids);
+  for (let round = 0; again.length > 0 && round < REREADS; round++) {
+    const changed = again;
+    again = [];
+    await readAll(changed);
   }
-  if (batch.length > 0) await add();
+  if (again.length > 0)
+    deps.log?.warn(
+      { tenantId, documents: again.length },
+      'documents changed each time they were read for the search index; the next start repairs them',
+    );
   return n;
 }
+
+/** Times a document changed while it was read for the index is read again. */
+const REREADS = 3;
 
 /**
  * Admin.Reindex: drops the tenant's index and rebuilds it from the stored documents (their sealed text).

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { indexedDocument } from '../../src/documents/processing.js';
+import { searchIndexer } from '../../src/documents/search-adapters.js';
 import { type Connection, connect, unary } from '../../src/sdk/index.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
@@ -133,9 +135,13 @@ describe('Admin: master key rotation and reindex', () => {
   it('keeps a tag change made while a reindex is reading the document', async () => {
     const keyring = t.server.documents.deps.keyring;
     const openText = keyring.openForTenant.bind(keyring);
+    let tagged = false;
     keyring.openForTenant = async (tenantId, sealed, context) => {
-      if (context.id === docId)
+      // Once: the reindex reads a document changed meanwhile again (a Tag writes its record even unchanged).
+      if (context.id === docId && !tagged) {
+        tagged = true;
         await unary(t.client.documents.tag.bind(t.client.documents), { documentId: docId, add: ['zinsen'], remove: [] });
+      }
       return openText(tenantId, sealed, context);
     };
     try {
@@ -146,6 +152,47 @@ describe('Admin: master key rotation and reindex', () => {
     expect((await search('tag:zinsen')).hits.map((h) => h.documentId)).toEqual([docId]);
     await unary(t.client.documents.tag.bind(t.client.documents), { documentId: docId, add: [], remove: ['zinsen'] });
     expect((await search('tag:zinsen')).hits).toEqual([]);
+  });
+
+  it('never puts the old text over the new one of a document reprocessed while a reindex read it', async () => {
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const doc = (await uploadPlaintext(t.client, key, 'Zinsabrechnung Entwurf', { fileName: 'z.txt' })).documentId;
+    await t.server.runner.whenIdle();
+    const tenant = TEST_PRINCIPAL.tenantId;
+    const { store, documents, blobs, keyring } = t.server.documents.deps;
+    const index = t.server.search.index;
+    // What a reprocess's commit does while the rebuild opens the old text: new text and record, then its add.
+    const openText = keyring.openForTenant.bind(keyring);
+    let reprocessed = false;
+    keyring.openForTenant = async (tenantId, sealed, context) => {
+      if (context.id === doc && !reprocessed) {
+        reprocessed = true;
+        const newText = await keyring.sealForTenant(tenant, Buffer.from('Zinsabrechnung Endfassung'), { kind: 'text', id: doc });
+        const next = await store.atomic(() => {
+          const current = documents.get(tenant, doc);
+          if (!current) throw new Error('no record');
+          blobs.removeSync(tenant, doc, 'text');
+          blobs.putSync(tenant, doc, 'text', 0, newText);
+          const updated = { ...current, updatedMs: current.updatedMs + 1 };
+          documents.updateSync(updated);
+          return updated;
+        });
+        await searchIndexer(index, t.server.documents).add(tenant, indexedDocument(next, ['Zinsabrechnung Endfassung']));
+      }
+      return openText(tenantId, sealed, context);
+    };
+    try {
+      await unary(admin.admin.reindex.bind(admin.admin), { tenantId: tenant });
+    } finally {
+      keyring.openForTenant = openText;
+    }
+    try {
+      expect(reprocessed).toBe(true);
+      expect((await search('endfassung')).hits.map((h) => h.documentId)).toEqual([doc]);
+      expect((await search('entwurf')).hits).toEqual([]);
+    } finally {
+      await unary(t.client.documents.delete.bind(t.client.documents), { documentId: doc });
+    }
   });
 
   it('runs one reindex of a tenant at a time: a second call (a retry) joins the running one', async () => {
