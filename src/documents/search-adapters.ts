@@ -292,18 +292,25 @@ async function indexStored(
   const add = async () => {
     const read = batch;
     batch = [];
-    // Checked in the step that queues the add, so a later write (a delete, a reprocess's add) queues behind it.
-    const docs: ValuedIndexDoc[] = [];
-    for (const { doc, record } of read) {
-      const now = openOrSkip(deps, tenantId, doc.docId);
-      // Deleted since it was read: it has already asked the index to forget it.
-      if (!now) continue;
-      // Changed since (a reprocess committed new text and queued its add; a tag): read again, or this add
-      // would put the old text over the new one.
-      if (now.updatedMs !== record.updatedMs || now.jobId !== record.jobId) again.push(doc.docId);
-      else docs.push(doc);
-    }
-    if (docs.length > 0) n += (await index.addDocuments(tenantId, docs)).docs;
+    // Checked in the index's write queue, in the step that queues the add: every write queued before has
+    // landed (the job runner's add of a document it just processed), and a later one (a delete, a
+    // reprocess's add) queues behind this add.
+    const write = await index.exclusive(() => {
+      const docs: ValuedIndexDoc[] = [];
+      for (const { doc, record } of read) {
+        const now = openOrSkip(deps, tenantId, doc.docId);
+        // Deleted since it was read: it has already asked the index to forget it.
+        if (!now) continue;
+        // Changed since (a reprocess committed new text and queued its add; a tag): read again, or this add
+        // would put the old text over the new one.
+        if (now.updatedMs !== record.updatedMs || now.jobId !== record.jobId) again.push(doc.docId);
+        // In the index by now (the job runner added it): not missing, not counted.
+        else if (!index.store.ids.doesExist([tenantId, doc.docId])) docs.push(doc);
+      }
+      // Not awaited here: the add takes its place in the queue behind this step.
+      return { added: docs.length > 0 ? index.addDocuments(tenantId, docs) : undefined };
+    });
+    if (write.added) n += (await write.added).docs;
   };
   const readAll = async (list: Iterable<string>) => {
     for (const id of list) {

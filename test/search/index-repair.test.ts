@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { reindexTenant, repairIndexes } from '../../src/documents/search-adapters.js';
+import { indexedDocument } from '../../src/documents/processing.js';
+import { reindexTenant, repairIndexes, searchIndexer } from '../../src/documents/search-adapters.js';
 import { connect, unary } from '../../src/sdk/index.js';
 import { uploadPlaintext } from '../helpers/raw-upload.js';
 import { search } from '../helpers/search-fixture.js';
@@ -160,6 +161,40 @@ describe('the search index after a crash between a document write and its index 
       expect((await search(client2, 'vier')).hits.map((h) => h.documentId)).toEqual([x]);
     } finally {
       client2.close();
+      await t.stop();
+    }
+  }, 60_000);
+
+  it('does not count a document the job runner indexed while the repair read it', async () => {
+    const t = await startTestServer({});
+    try {
+      await t.server.indexRepair;
+      const tenant = TEST_PRINCIPAL.tenantId;
+      const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+      const up = async (text: string, name: string) =>
+        (await uploadPlaintext(t.client, key, text, { fileName: name })).documentId;
+      const raced = await up('Gaszähler Ablesung Mai', 'raced.txt');
+      const missed = await up('Gaszähler Ablesung Juni', 'missed.txt');
+      await t.server.runner.whenIdle();
+      const index = t.server.search.index;
+      for (const id of [raced, missed]) await index.deleteDocument(tenant, id);
+      // While the repair opens its text, the job runner's add of `raced` (just processed) joins the queue.
+      const { keyring, documents } = t.server.documents.deps;
+      const openText = keyring.openForTenant.bind(keyring);
+      keyring.openForTenant = async (tenantId, sealed, context) => {
+        const plain = await openText(tenantId, sealed, context);
+        const record = documents.get(tenant, raced);
+        if (context.id === raced && record)
+          void searchIndexer(index, t.server.documents).add(tenant, indexedDocument(record, plain.toString('utf8').split('\f')));
+        return plain;
+      };
+      try {
+        expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({ added: 1, removed: 0 });
+      } finally {
+        keyring.openForTenant = openText;
+      }
+      expect((await search(t.client, 'gaszähler')).hits.map((h) => h.documentId).sort()).toEqual([raced, missed].sort());
+    } finally {
       await t.stop();
     }
   }, 60_000);
