@@ -355,6 +355,8 @@ export async function reindexTenant(
   tenantId: string,
   signal: AbortSignal,
 ): Promise<number> {
+  // A call that reaches here as the server shuts down does not drop an index only to leave it to the next start.
+  signal.throwIfAborted();
   await index.dropTenant(tenantId, { rebuild: true });
   const n = await indexStored(documents, index, tenantId, [...documents.deps.documents.ids(tenantId)], async () =>
     signal.throwIfAborted(),
@@ -418,8 +420,9 @@ const REPAIR_STEP = 1024;
  * tombstone, so a kill between them leaves an INDEXED document missing from the index (never found) or a
  * deleted one still live there (counted in totals and facets). Compares each tenant's record ids with the
  * index's live ids (keys only, in steps) and repairs the difference: a missing INDEXED document is added
- * from its sealed text, an id without a record is deleted. Tenants without a record key (erased) are
- * skipped. Returns what it changed.
+ * from its sealed text (in batches, as Reindex does), an id without a record is deleted. Tenants without a
+ * record key (erased) are skipped, and so are tenants listed for rebuild (they are rebuilt whole). Returns
+ * what it changed.
  */
 export async function repairIndexes(
   documents: Documents,
