@@ -209,7 +209,9 @@ export async function commitExtraction(
     if (sealedText) artifacts.push(TEXT_KIND);
     if (sealedWords) artifacts.push(WORDS_KIND);
     if (sealedThumbnail) artifacts.push(THUMBNAIL_KIND);
-    if (sealedPages.length > 0) artifacts.push('page');
+    // Pages past those made here are rendered on their first request (PageRenderer): a document with a
+    // thumbnail has page previews even when `--preview-pages 0` made none at ingest.
+    if (sealedPages.length > 0 || sealedThumbnail) artifacts.push('page');
     if (sealedPdf || pv?.pdfIsOriginal) artifacts.push(PDF_KIND);
     const metadata: Record<string, unknown> = { ...x.metadata };
     if (sealedPages.length > 0) metadata.previewPages = sealedPages.length;

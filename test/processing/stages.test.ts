@@ -193,6 +193,36 @@ describe('issue 7 stages wired into processing', () => {
   });
 });
 
+describe('page previews with --preview-pages 0', () => {
+  let t: TestServer;
+  let upload: Awaited<ReturnType<typeof uploader>>;
+
+  beforeAll(async () => {
+    t = await startTestServer({ 'pool-threads': '1', 'preview-pages': '0' });
+    upload = await uploader(t);
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it('none is made at ingest; Get lists page previews and every page is rendered on its first request', async () => {
+    const doc = await PDFDocument.create();
+    const font = await doc.embedFont(StandardFonts.Helvetica);
+    for (const i of [1, 2]) doc.addPage([595, 842]).drawText(`Seite ${i}`, { x: 60, y: 780, size: 24, font });
+    const id = await upload(Buffer.from(await doc.save()), 'zwei.pdf', 'application/pdf');
+    await t.server.runner.whenIdle();
+    const got = await getDoc(t.client, id);
+    expect(got.status).toBe(DocumentStatus.DOCUMENT_STATUS_INDEXED);
+    expect(got.artifacts).toContain(ArtifactKind.ARTIFACT_KIND_PAGE);
+    expect(t.server.documents.deps.blobs.size(TEST_PRINCIPAL.tenantId, id, 'page-1')).toBe(0);
+    for (const n of [1, 2]) {
+      const meta = await sharp(await downloadPage(t.client, id, n)).metadata();
+      expect([meta.format, meta.width]).toEqual(['png', 1024]);
+    }
+    await expect(downloadPage(t.client, id, 3)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  });
+});
+
 /** Whether each horizontal third of a page image has dark pixels (ink). */
 async function inkByThird(png: Buffer): Promise<boolean[]> {
   const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
