@@ -44,11 +44,12 @@ export async function previewArtifact(
   const doc = documents.get(tenantId, id);
   const base = doc.fileName.replace(/\.[^.]*$/, '') || doc.fileName;
   if (kind === 'page') {
+    // A document without page previews (a text, an e-mail) has none at any page: NOT_FOUND before the range.
+    documents.requireArtifact(doc, 'page');
     const pageCount = typeof doc.metadata.pageCount === 'number' ? doc.metadata.pageCount : 0;
     if (pageCount > 0 && (page < 1 || page > pageCount))
       throw invalidArgument(`page must be between 1 and ${pageCount} (1-based)`);
     if (page < 1) throw invalidArgument('page must be given (1-based)');
-    documents.requireArtifact(doc, 'page');
     const name = `${base}.page-${page}.png`;
     const made = typeof doc.metadata.previewPages === 'number' ? doc.metadata.previewPages : 0;
     if (page <= made || documents.deps.blobs.size(tenantId, id, pageKind(page)) > 0) {

@@ -191,6 +191,18 @@ describe('issue 7 stages wired into processing', () => {
       expect(fs.readFileSync(file).includes(Buffer.from([0x89, 0x50, 0x4e, 0x47])), file).toBe(false);
     }
   });
+
+  it('a text has no page previews at any page: NOT_FOUND for page 1 and page 2 alike, not a page range', async () => {
+    const id = await upload('Nur Text, keine Seitenbilder.', 'notiz.txt', 'text/plain');
+    await t.server.runner.whenIdle();
+    expect((await getDoc(t.client, id)).artifacts).not.toContain(ArtifactKind.ARTIFACT_KIND_PAGE);
+    for (const n of [1, 2]) {
+      await expect(downloadPage(t.client, id, n)).rejects.toMatchObject({
+        code: grpc.status.NOT_FOUND,
+        details: 'the document has no page',
+      });
+    }
+  });
 });
 
 describe('page previews with --preview-pages 0', () => {
