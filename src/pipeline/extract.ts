@@ -180,8 +180,10 @@ async function extractPdf(ctx: Ctx): Promise<Extracted> {
         psm: 'auto',
         signal,
       });
-      // A sparse but real text layer (a one-line cover page) can beat OCR of the same page.
-      if (nonSpace(layer.text) >= nonSpace(result.text) && layer.reason !== 'garbage') {
+      // A sparse but real text layer (a one-line cover page) can beat OCR of the same page. An empty one
+      // (a blank scanned back side) cannot: the page stays an OCR'd page, so a scan keeps its searchable PDF.
+      const layerChars = nonSpace(layer.text);
+      if (layerChars > 0 && layerChars >= nonSpace(result.text) && layer.reason !== 'garbage') {
         pages.push({ text: layer.text, ocr: false, width: layer.width, height: layer.height });
       } else {
         pages.push({

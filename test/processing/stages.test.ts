@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactKind, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
 import type { DownloadResponse } from '../../src/gen/archivar/v1/documents.js';
 import type { Connection } from '../../src/sdk/index.js';
+import { scannedPdf } from '../fixtures/pdfs.js';
 import { renderTextPng } from '../fixtures/text-image.js';
 import { startTestServer, TEST_PRINCIPAL, type TestServer } from '../helpers/test-server.js';
-import { downloadKind, getDoc, uploader, walk } from './helpers.js';
+import { downloadKind, getDoc, uploader, WORDS, type WordsJson, walk } from './helpers.js';
 
 const INVOICE = `Musterfirma GmbH
 Rechnung
@@ -190,6 +191,26 @@ describe('issue 7 stages wired into processing', () => {
     for (const file of walk(t.dataDir)) {
       expect(fs.readFileSync(file).includes(Buffer.from([0x89, 0x50, 0x4e, 0x47])), file).toBe(false);
     }
+  });
+
+  it("a scan with a blank back side keeps its searchable PDF: the blank page is an OCR'd page without words", async () => {
+    const white = await sharp({ create: { width: 600, height: 200, channels: 3, background: '#ffffff' } })
+      .png()
+      .toBuffer();
+    const pages = [renderTextPng(['Vorderseite eins Pelikan'], { fontSize: 40 }), white];
+    const scan = await scannedPdf([...pages, renderTextPng(['Vorderseite zwei Flamingo'], { fontSize: 40 })]);
+    const id = await upload(scan, 'duplex.pdf', 'application/pdf');
+    await expectIndexedWithPreviews(id);
+    const pdf = await downloadKind(t.client, id, ArtifactKind.ARTIFACT_KIND_PDF);
+    expect(pdf.bytes.equals(scan)).toBe(false);
+    const text = (await pdfText(pdf.bytes)).join(' ');
+    for (const w of ['Pelikan', 'Flamingo']) expect(text).toContain(w);
+    const words = JSON.parse((await downloadKind(t.client, id, WORDS)).bytes.toString('utf8')) as WordsJson;
+    expect(words.pages.map((p) => [p.unit, p.words.length > 0])).toEqual([
+      ['px', true],
+      ['px', false],
+      ['px', true],
+    ]);
   });
 
   it('a text has no page previews at any page: NOT_FOUND for page 1 and page 2 alike, not a page range', async () => {
