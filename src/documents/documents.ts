@@ -1,4 +1,10 @@
-import { openStream, rewrapHeaderForRecipient, sealStream, unwrapFileKeyForTenant } from '../crypto/index.js';
+import {
+  isSealedFormatError,
+  openStream,
+  rewrapHeaderForRecipient,
+  sealStream,
+  unwrapFileKeyForTenant,
+} from '../crypto/index.js';
 import type { UploadRequest } from '../gen/archivar/v1/documents.js';
 import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
 import { type DocumentRecord, FINAL_STATUSES, hasOriginal, type ListFilter } from '../store/document-store.js';
@@ -188,11 +194,22 @@ export class Documents {
       };
     }
     if (recipient.publicKey.byteLength !== 32) throw invalidArgument('recipient_public_key must be a raw 32-byte X25519 key');
+    let fileKey: Buffer;
+    try {
+      fileKey = unwrapFileKeyForTenant(doc.header, tenantKey, binding);
+    } catch (err) {
+      throw mapSealedError(err, 'stored document');
+    }
     let header: Buffer;
     try {
-      header = rewrapHeaderForRecipient(doc.header, { tenantKey, binding }, recipient.publicKey);
+      header = rewrapHeaderForRecipient(doc.header, { fileKey }, recipient.publicKey);
     } catch (err) {
-      throw mapSealedError(err, 'recipient key');
+      // The stored key opened above: what fails now is the caller's key (a low-order point such as all zeros),
+      // not a key of ours to fetch again with GetServerKey.
+      if (isSealedFormatError(err)) throw invalidArgument(`recipient_public_key is not a usable X25519 key: ${err.message}`);
+      throw err;
+    } finally {
+      fileKey.fill(0);
     }
     return {
       fileName: doc.fileName,

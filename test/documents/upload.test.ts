@@ -70,6 +70,11 @@ describe('Documents upload, download and delete', () => {
     ))
       opened.push(p);
     expect(Buffer.concat(opened).equals(plaintext)).toBe(true);
+    // A 32-byte key no key agreement works with (all zeros, a low-order point) is the caller's to fix.
+    await expect(download(t.client, { documentId: res.documentId, recipientPublicKey: Buffer.alloc(32) })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^recipient_public_key is not a usable X25519 key/),
+    });
   });
 
   it('returns the same document for a repeated idempotency key, and flags duplicate content', async () => {
