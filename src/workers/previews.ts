@@ -61,13 +61,22 @@ async function fromImage(bytes: Buffer, pages: ExtractedPage[], opts: Opts): Pro
       image: image.bytes,
       width: image.width,
       height: image.height,
-      // Assumes a 300 dpi source for the physical page size (images rarely carry a trustworthy density).
-      dpi: 300 * s,
+      dpi: imageDpi(page.width ?? image.width, page.height ?? image.height) * s,
       words: (page.words ?? []).map((w) => ({ ...w, x: w.x * s, y: w.y * s, w: w.w * s, h: w.h * s })),
     });
   }
   const pdf = await searchablePdf(searchable, opts);
   return { thumbnail: made.thumbnail.bytes, pages: previews.map((p) => p.bytes), pdf, pdfIsOriginal: false };
+}
+
+/**
+ * The resolution a source image is taken to have for its page in the searchable PDF: 300 dpi (images rarely
+ * carry a trustworthy density), more for one over 200 inches at 300 dpi (a panorama) and less for one under
+ * 3 points (a few pixels), so the page stays within what PDF viewers open (3 to 14 400 points a side) and
+ * the previews are not lost to the PDF's page-size limit.
+ */
+export function imageDpi(width: number, height: number): number {
+  return Math.min(Math.max(300, Math.max(width, height) / 199), Math.min(width, height) * 24);
 }
 
 function searchablePdf(pages: SearchablePage[], opts: Opts): Promise<Buffer> {

@@ -213,6 +213,35 @@ describe('issue 7 stages wired into processing', () => {
     ]);
   });
 
+  it('a panorama and a 3 × 2 px image keep their previews, with PDF pages viewers open (3 to 14 400 pt a side)', async () => {
+    const text = renderTextPng(['Panorama Breitbild'], { fontSize: 60 });
+    const panorama = await sharp({ create: { width: 61_000, height: 300, channels: 3, background: '#ffffff' } })
+      .composite([{ input: text, top: 50, left: 100 }])
+      .png()
+      .toBuffer();
+    const tiny = await sharp({ create: { width: 3, height: 2, channels: 3, background: '#ffffff' } })
+      .png()
+      .toBuffer();
+    for (const [bytes, name] of [
+      [panorama, 'panorama.png'],
+      [tiny, 'tiny.png'],
+    ] as const) {
+      const id = await upload(bytes, name, 'image/png');
+      await t.server.runner.whenIdle();
+      expect((await getDoc(t.client, id)).artifacts, name).toEqual(
+        expect.arrayContaining([ArtifactKind.ARTIFACT_KIND_THUMBNAIL, ArtifactKind.ARTIFACT_KIND_PAGE]),
+      );
+      const record = t.server.documents.deps.documents.get(TEST_PRINCIPAL.tenantId, id);
+      expect(record?.metadata.previewError, name).toBeUndefined();
+      const pdf = await PDFDocument.load((await downloadKind(t.client, id, ArtifactKind.ARTIFACT_KIND_PDF)).bytes);
+      const { width, height } = pdf.getPage(0).getSize();
+      for (const side of [width, height]) {
+        expect(side, name).toBeGreaterThanOrEqual(3);
+        expect(side, name).toBeLessThanOrEqual(14_400);
+      }
+    }
+  });
+
   it('a text has no page previews at any page: NOT_FOUND for page 1 and page 2 alike, not a page range', async () => {
     const id = await upload('Nur Text, keine Seitenbilder.', 'notiz.txt', 'text/plain');
     await t.server.runner.whenIdle();
