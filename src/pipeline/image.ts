@@ -129,13 +129,18 @@ export async function preprocessForOcr(
   }
 }
 
+/** The density of a scan when plausible: 72/96 are screen defaults written by tools that know nothing about it. */
+export function scanDensity(density?: number): number | undefined {
+  return density && density >= 100 && density <= 1200 && density !== 72 && density !== 96 ? density : undefined;
+}
+
 /** Scale factor to ~300 dpi: from the density when plausible, else from the size. */
 export function chooseScale(width: number, height: number, density?: number): number {
   const long = Math.max(width, height);
   let scale = 1;
-  if (density && density >= 100 && density <= 1200 && density !== 72 && density !== 96) {
-    // 72/96 are screen defaults written by tools that know nothing about the scan.
-    scale = TARGET_DPI / density;
+  const dpi = scanDensity(density);
+  if (dpi) {
+    scale = TARGET_DPI / dpi;
   } else if (long < MIN_LONG_SIDE) {
     scale = MIN_LONG_SIDE / long;
   }

@@ -13,7 +13,15 @@ export {
   extractDocument,
 } from './extract.js';
 export { type HtmlText, htmlToText } from './html.js';
-export { chooseScale, type ImageInfo, imageInfo, imagePagesForOcr, type OcrImage, preprocessForOcr } from './image.js';
+export {
+  chooseScale,
+  type ImageInfo,
+  imageInfo,
+  imagePagesForOcr,
+  type OcrImage,
+  preprocessForOcr,
+  scanDensity,
+} from './image.js';
 export { type DocumentLanguage, detectLanguage, type LanguageGuess } from './language.js';
 export { DEFAULT_LIMITS, type PipelineLimits, resolveLimits } from './limits.js';
 export {

@@ -2,6 +2,7 @@ import {
   buildSearchablePdf,
   type ExtractedDocument,
   type ExtractedPage,
+  imageInfo,
   imagePreviews,
   openPdf,
   type PageSizePt,
@@ -9,6 +10,7 @@ import {
   pdfPreviews,
   previewFromImage,
   type SearchablePage,
+  scanDensity,
 } from '../pipeline/index.js';
 import type { ProcessLimits } from './tasks.js';
 
@@ -49,7 +51,9 @@ async function fromImage(bytes: Buffer, pages: ExtractedPage[], opts: Opts): Pro
   if (pages.length === 0 || !pages.every((p) => p.ocr && p.width)) {
     return { thumbnail: made.thumbnail.bytes, pages: previews.map((p) => p.bytes), pdfIsOriginal: false };
   }
-  // The PDF shows the 1024 px page image; OCR boxes (upright source pixels) are scaled to it.
+  // The PDF shows the 1024 px page image; OCR boxes (upright source pixels) are scaled to it. A scan's own
+  // density (as OCR trusts it) gives its page the size of the paper: an A4 at 150 dpi is not printed as A6.
+  const density = scanDensity((await imageInfo(bytes, limits)).density) ?? 300;
   const searchable: SearchablePage[] = [];
   for (let i = 0; i < pages.length; i++) {
     const page = pages[i] as ExtractedPage;
@@ -61,7 +65,7 @@ async function fromImage(bytes: Buffer, pages: ExtractedPage[], opts: Opts): Pro
       image: image.bytes,
       width: image.width,
       height: image.height,
-      dpi: imageDpi(page.width ?? image.width, page.height ?? image.height) * s,
+      dpi: imageDpi(page.width ?? image.width, page.height ?? image.height, density) * s,
       words: (page.words ?? []).map((w) => ({ ...w, x: w.x * s, y: w.y * s, w: w.w * s, h: w.h * s })),
     });
   }
@@ -70,13 +74,13 @@ async function fromImage(bytes: Buffer, pages: ExtractedPage[], opts: Opts): Pro
 }
 
 /**
- * The resolution a source image is taken to have for its page in the searchable PDF: 300 dpi (images rarely
- * carry a trustworthy density), more for one over 200 inches at 300 dpi (a panorama) and less for one under
- * 3 points (a few pixels), so the page stays within what PDF viewers open (3 to 14 400 points a side) and
- * the previews are not lost to the PDF's page-size limit.
+ * The resolution a source image is taken to have for its page in the searchable PDF: its scan density (else
+ * 300 dpi), more for one over 200 inches at that (a panorama) and less for one under 3 points (a few pixels),
+ * so the page stays within what PDF viewers open (3 to 14 400 points a side) and the previews are not lost to
+ * the PDF's page-size limit.
  */
-export function imageDpi(width: number, height: number): number {
-  return Math.min(Math.max(300, Math.max(width, height) / 199), Math.min(width, height) * 24);
+export function imageDpi(width: number, height: number, density = 300): number {
+  return Math.min(Math.max(density, Math.max(width, height) / 199), Math.min(width, height) * 24);
 }
 
 function searchablePdf(pages: SearchablePage[], opts: Opts): Promise<Buffer> {

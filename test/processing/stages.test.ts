@@ -242,6 +242,21 @@ describe('issue 7 stages wired into processing', () => {
     }
   });
 
+  it('a scan that carries its density (A4 at 150 dpi) gets a searchable PDF page the size of the paper', async () => {
+    const text = renderTextPng(['Scan mit 150 dpi Heuschrecke'], { fontSize: 30 });
+    const a4 = await sharp({ create: { width: 1240, height: 1754, channels: 3, background: '#ffffff' } })
+      .composite([{ input: text, top: 100, left: 100 }])
+      .withMetadata({ density: 150 })
+      .png()
+      .toBuffer();
+    const id = await upload(a4, 'a4.png', 'image/png');
+    await expectIndexedWithPreviews(id);
+    const pdf = await PDFDocument.load((await downloadKind(t.client, id, ArtifactKind.ARTIFACT_KIND_PDF)).bytes);
+    const { width, height } = pdf.getPage(0).getSize();
+    expect(Math.abs(width - 595)).toBeLessThan(1);
+    expect(Math.abs(height - 842)).toBeLessThan(1);
+  });
+
   it('a text has no page previews at any page: NOT_FOUND for page 1 and page 2 alike, not a page range', async () => {
     const id = await upload('Nur Text, keine Seitenbilder.', 'notiz.txt', 'text/plain');
     await t.server.runner.whenIdle();
