@@ -80,6 +80,8 @@ interface TenantWarmUp {
 /** Fuzzy matches rank below exact ones: their score is scaled by this per edit. */
 const FUZZY_BOOST = [1, 0.3, 0.1];
 const MAX_FUZZY_EXPANSIONS = 24;
+/** Dictionary matches read per expansion place: some may be held by deleted documents only. */
+const FUZZY_CANDIDATES = 4;
 /** Words of the word list read for a prefix's stems, and stems kept (beside the index's own expansion). */
 const PREFIX_WORD_SCAN = 4096;
 const PREFIX_WORDS_ANALYSED = 512;
@@ -347,11 +349,22 @@ export class SearchEngine {
     const terms = new Map<string, number>();
     for (const word of new Set([...alternatives, folded]))
       for (const l of this.dictionary.lists(tenantId))
-        for (const m of fuzzySearch(l, word, node.maxEdits, { limit: MAX_FUZZY_EXPANSIONS })) {
+        for (const m of fuzzySearch(l, word, node.maxEdits, { limit: MAX_FUZZY_EXPANSIONS * FUZZY_CANDIDATES })) {
           const boost = FUZZY_BOOST[m.distance] ?? 0.05;
           if ((terms.get(m.term) ?? 0) < boost) terms.set(m.term, boost);
         }
-    const list = [...terms].sort((a, b) => b[1] - a[1]).slice(0, MAX_FUZZY_EXPANSIONS);
+    // The dictionary keeps a deleted document's terms until its next load: only terms a live document holds
+    // take one of the capped places (deleted documents' words next to the typed one crowded the live ones out).
+    const list: [string, number][] = [];
+    const live = this.index.liveTerms(tenantId);
+    try {
+      for (const entry of [...terms].sort((a, b) => b[1] - a[1])) {
+        if (list.length >= MAX_FUZZY_EXPANSIONS) break;
+        if (live.holds(entry[0])) list.push(entry);
+      }
+    } finally {
+      live.done();
+    }
     return { kind: 'expanded', terms: list.map(([term, boost]) => ({ term, boost })), position: node.position };
   }
 

@@ -246,6 +246,19 @@ describe('query language over the engine', () => {
     expect((await e.search('t1', 'foz~')).hits.map((h) => h.docId).sort()).toEqual(['invoice', 'urlaub']);
   });
 
+  it('expands a typo to the words of live documents, not to the deleted documents’ words beside it', async () => {
+    const e = engine();
+    // 33 words one edit from `zqxmm` that sort first (zqamm … zqwmm, zqxma … zqxmj), in documents then deleted,
+    // and three live ones that sort after them: more than the 24 places of an expansion.
+    const dead = [...'abcdefghijklmnopqrstuvw'].map((c) => `zq${c}mm`);
+    dead.push(...[...'abcdefghij'].map((c) => `zqxm${c}`));
+    await e.index.addDocuments('t1', [...dead.map((w) => doc(`dead-${w}`, `Wort ${w}`)), doc('live', 'zqxmz zqymm zqzmm')]);
+    for (const w of dead) await e.index.deleteDocument('t1', `dead-${w}`);
+    expect(dead).toHaveLength(33);
+    expect(await ids(e, 'zqxmm~1')).toEqual(['live']);
+    expect((await e.search('t1', 'zqxmm')).hits.map((h) => h.docId)).toEqual(['live']);
+  });
+
   it('keeps every word of a typo retry required: a word that matches nothing empties the result', async () => {
     const e = engine();
     await e.index.addDocuments('t1', CORPUS);
