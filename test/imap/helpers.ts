@@ -56,8 +56,11 @@ export function imapStatus(c: Connection): Promise<GetImapStatusResponse> {
 
 /** Triggers a run and waits until it has finished; returns the status after it. */
 export async function importNow(c: Connection, timeoutMs = 30_000): Promise<GetImapStatusResponse> {
-  const { runId } = await unary(c.accounts.triggerImapImport.bind(c.accounts), {});
-  return waitFor(c, (s) => s.lastRunId === runId && !s.running, timeoutMs);
+  await unary(c.accounts.triggerImapImport.bind(c.accounts), {});
+  // From the trigger on, a run is running until ours has ended (a queued one starts as the one before it
+  // ends). Our run's id may never be seen finished: a request during it (IDLE reporting new mail) queues a
+  // run whose id the status shows from then on, as `archivar imap import-now --wait` knows.
+  return waitFor(c, (s) => !s.running, timeoutMs);
 }
 
 /** Polls the status until `done` holds. */
