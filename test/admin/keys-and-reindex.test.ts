@@ -203,17 +203,7 @@ describe('Admin: master key rotation and reindex', () => {
       drops++;
       return drop(...args);
     };
-    const keyring = t.server.documents.deps.keyring;
-    const openText = keyring.openForTenant.bind(keyring);
-    let reading!: () => void;
-    const read = new Promise<void>((r) => {
-      reading = r;
-    });
-    keyring.openForTenant = async (...args) => {
-      reading();
-      await new Promise((r) => setTimeout(r, 200));
-      return openText(...args);
-    };
+    const { read, restore } = slowTextOpens(t);
     try {
       const reindex = () => unary(admin.admin.reindex.bind(admin.admin), { tenantId: TEST_PRINCIPAL.tenantId });
       const first = reindex();
@@ -222,7 +212,7 @@ describe('Admin: master key rotation and reindex', () => {
       expect([a.documents, b.documents]).toEqual([1n, 1n]);
       expect(drops).toBe(1);
     } finally {
-      keyring.openForTenant = openText;
+      restore();
       index.dropTenant = drop;
     }
     expect((await search('zinsabrechnung')).hits.map((h) => h.documentId)).toEqual([docId]);
@@ -283,17 +273,7 @@ describe('Admin.Reindex and a shutdown', () => {
     await t.server.runner.whenIdle();
     const admin = connect({ server: t.address, insecure: true, token: ADMIN_TOKEN });
     // Every text opens slowly: the reindex would take a second; the shutdown comes while it reads the first.
-    const keyring = t.server.documents.deps.keyring;
-    const openText = keyring.openForTenant.bind(keyring);
-    let reading!: () => void;
-    const read = new Promise<void>((r) => {
-      reading = r;
-    });
-    keyring.openForTenant = async (...args) => {
-      reading();
-      await new Promise((r) => setTimeout(r, 200));
-      return openText(...args);
-    };
+    const { read } = slowTextOpens(t);
     const reindex = unary(admin.admin.reindex.bind(admin.admin), { tenantId: TEST_PRINCIPAL.tenantId });
     reindex.catch(() => {});
     await read;
@@ -309,3 +289,24 @@ describe('Admin.Reindex and a shutdown', () => {
     await t.stop();
   }, 60_000);
 });
+
+/** Makes every sealed text of the server open 200 ms late; `read` resolves when the first open begins. */
+function slowTextOpens(t: TestServer): { read: Promise<void>; restore(): void } {
+  const keyring = t.server.documents.deps.keyring;
+  const openText = keyring.openForTenant.bind(keyring);
+  let reading!: () => void;
+  const read = new Promise<void>((r) => {
+    reading = r;
+  });
+  keyring.openForTenant = async (...args) => {
+    reading();
+    await new Promise((r) => setTimeout(r, 200));
+    return openText(...args);
+  };
+  return {
+    read,
+    restore: () => {
+      keyring.openForTenant = openText;
+    },
+  };
+}
