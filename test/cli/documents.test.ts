@@ -5,6 +5,10 @@ import path from 'node:path';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DocumentStatus } from '../../src/gen/archivar/v1/common.js';
+import { SearchRequest } from '../../src/gen/archivar/v1/search.js';
+import { unary } from '../../src/sdk/index.js';
+import { renderTextPng } from '../fixtures/text-image.js';
 import { makeZip } from '../fixtures/zip-writer.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { runCli, startTestServer, TEST_PRINCIPAL, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
@@ -107,6 +111,43 @@ describe('archivar document commands', () => {
     expect(got.stdout).toMatch(/^to:\s+Frau Müller <mueller@example\.org>$/m);
     expect(got.stdout).toMatch(/^cc:\s+buero@example\.org$/m);
     expect(got.stdout).toMatch(/^sent:\s+2024-03-05T08:30:00\.000Z$/m);
+    expect((await cli(['rm', id])).code).toBe(0);
+  });
+
+  it('ingest --wait waits for a mail’s attachments too: found by search when it returns', async () => {
+    // A scan as the attachment: its OCR runs after the mail is done.
+    const scan = renderTextPng(['Zaunpfosten Lieferschein', 'Menge 12 Stück'], { fontSize: 40 }).toString('base64');
+    const file = path.join(dir.path, 'lieferschein.eml');
+    fs.writeFileSync(
+      file,
+      [
+        'From: lager@example.org',
+        'Subject: Lieferschein',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="B"',
+        '',
+        '--B',
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        'Anbei der Scan.',
+        '--B',
+        'Content-Type: image/png',
+        'Content-Disposition: attachment; filename="scan.png"',
+        'Content-Transfer-Encoding: base64',
+        '',
+        scan,
+        '--B--',
+        '',
+      ].join('\r\n'),
+    );
+    const ingest = await cli(['--json', 'ingest', '--wait', file]);
+    expect(ingest.code, ingest.stderr).toBe(0);
+    const id = jsonLines<IngestLine>(ingest.stdout)[0]?.id as string;
+    // Read in this process at once (another CLI process would take long enough to start for the OCR to end).
+    const mail = await unary(t.client.documents.get.bind(t.client.documents), { documentId: id });
+    expect(mail.document?.children.map((c) => c.status)).toEqual([DocumentStatus.DOCUMENT_STATUS_INDEXED]);
+    const found = await unary(t.client.search.search.bind(t.client.search), SearchRequest.fromPartial({ query: 'Zaunpfosten' }));
+    expect(found.hits.map((h) => h.documentId)).toEqual([mail.document?.children[0]?.id]);
     expect((await cli(['rm', id])).code).toBe(0);
   });
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { DocumentStatus } from '../../gen/archivar/v1/common.js';
+import type { Document } from '../../gen/archivar/v1/documents.js';
 import type { ArchivarClient } from '../../sdk/index.js';
 import { globalOptions } from '../client-options.js';
 import { CliError, fromGrpcError, printJson } from '../output.js';
@@ -192,11 +193,21 @@ async function uploadOne(
   }
 }
 
+/**
+ * Attachments and archive members are processed after the document they came out of: --wait waits for them
+ * too (and theirs), so what it returns from is searchable whole. Their own failures show in `get`, not here.
+ */
+async function waitForDescendants(client: ArchivarClient, doc: Document, signal: AbortSignal): Promise<void> {
+  for (const child of doc.children)
+    await waitForDescendants(client, await client.waitForFinalStatus(child.id, { signal }), signal);
+}
+
 /** --wait: the final status replaces the upload's; a FAILED document counts as a failed file. */
 async function waitFinal(client: ArchivarClient, result: FileResult, signal: AbortSignal): Promise<FileResult> {
   if (result.error || !result.id) return result;
   try {
     const doc = await client.waitForFinalStatus(result.id, { signal });
+    await waitForDescendants(client, doc, signal);
     const done: FileResult = { ...result, status: statusName(doc.status) };
     if (doc.statusReason) done.statusReason = doc.statusReason;
     if (doc.status === DocumentStatus.DOCUMENT_STATUS_FAILED)
