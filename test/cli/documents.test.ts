@@ -81,6 +81,7 @@ describe('archivar document commands', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/file:\s+scan\.bin/);
     expect(human.stdout).toMatch(/tags:\s+inbox/);
+    expect(human.stdout).toMatch(/^downloads:\s+original\b/m);
     expect(json.code).toBe(0);
     const doc = JSON.parse(json.stdout) as { id: string; size: number; contentId: string; tags: string[]; status: string };
     expect(doc).toMatchObject({ id: scan.id, size: 300_000, contentId: scan.contentId, tags: ['inbox'] });

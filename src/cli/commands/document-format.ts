@@ -111,7 +111,8 @@ export function documentLines(doc: Document): string[] {
   ];
   if (doc.parentId) lines.push(['parent', doc.parentId]);
   if (doc.tags.length > 0) lines.push(['tags', doc.tags.join(', ')]);
-  if (doc.artifacts.length > 0) lines.push(['previews', doc.artifacts.map(kindName).join(', ')]);
+  // What `download --kind` can fetch: the original and its text are no previews.
+  if (doc.artifacts.length > 0) lines.push(['downloads', doc.artifacts.map(kindName).join(', ')]);
   const m = doc.metadata;
   if (m) {
     if (m.title) lines.push(['title', m.title]);
