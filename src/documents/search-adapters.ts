@@ -455,7 +455,7 @@ export async function repairIndexes(
       await step();
     }
     try {
-      for (const id of ghosts) if (await index.deleteDocument(t, id)) removed++;
+      if (ghosts.length > 0) removed += await index.deleteDocuments(t, ghosts);
       // Every record missing from the index is opened (most are legitimately not indexed: stored, failed,
       // queued), in steps like the key scans.
       added += await indexStored(documents, index, t, missing, step);
