@@ -349,14 +349,11 @@ export class SearchIndex {
     const meta = this.store.meta as unknown as MetaDb;
     const stored = meta.get(FORMAT_KEY);
     if (stored !== INDEX_FORMAT) {
-      const tenants = this.tenants();
-      for (const t of tenants) await this.dropTenant(t);
-      await this.#enqueue(() =>
-        this.store.root.childTransaction(() => {
-          for (const t of tenants) meta.put([...REBUILD_KEY, t], true);
-          meta.put(FORMAT_KEY, INDEX_FORMAT);
-        }),
-      );
+      // Each drop lists its tenant for rebuild in the same write; the layout is recorded once all are dropped.
+      for (const t of this.tenants()) await this.dropTenant(t, { rebuild: true });
+      await this.#enqueue(async () => {
+        await meta.put(FORMAT_KEY, INDEX_FORMAT);
+      });
     }
     return this.rebuildsPending();
   }
