@@ -12,7 +12,7 @@
  */
 import type { RootDatabase } from 'lmdb';
 import { type AnalyserLanguage, analyse, analyseQueryText, normaliseWord } from './analyser.js';
-import { CursorError, decodeCursor, unwrapCursor, wrapCursor } from './cursor.js';
+import { CursorError, unwrapCursor, wrapCursor } from './cursor.js';
 import {
   type DocValues,
   DocValuesStore,
@@ -410,7 +410,6 @@ export class SearchEngine {
     const keyset = sort !== 'score';
     const collector = facets.length > 0 || keyset ? this.values.collector(tenantId, facets, keyset) : undefined;
     if (!keyset) {
-      if (options.cursor?.startsWith(KEYSET_PREFIX)) throw new CursorError('other-order');
       const r = await this.index.search(
         tenantId,
         { ast },
@@ -490,28 +489,23 @@ function encodeKeyset(sort: SortOrder, k: number | string, id: string): string {
   return KEYSET_PREFIX + Buffer.from(JSON.stringify({ s: sort, k, id })).toString('base64url');
 }
 
+/** A cursor of another sort order never gets here: its wrapper's key (cursor.ts) names the order. */
 function decodeKeyset(cursor: string | undefined, sort: SortOrder): { k: number | string; id: string } | undefined {
   if (cursor === undefined || cursor === '') return undefined;
-  let other = false;
   try {
-    if (!cursor.startsWith(KEYSET_PREFIX)) {
-      decodeCursor(cursor); // throws unless it is a score-order cursor
-      other = true;
-    } else {
+    if (cursor.startsWith(KEYSET_PREFIX)) {
       const c = JSON.parse(Buffer.from(cursor.slice(KEYSET_PREFIX.length), 'base64url').toString()) as {
         s?: unknown;
         k?: unknown;
         id?: unknown;
       };
-      if ((typeof c.k === 'number' || typeof c.k === 'string') && typeof c.id === 'string') {
-        if (c.s === sort) return { k: c.k, id: c.id };
-        other = typeof c.s === 'string';
-      }
+      if (c.s === sort && (typeof c.k === 'number' || typeof c.k === 'string') && typeof c.id === 'string')
+        return { k: c.k, id: c.id };
     }
   } catch {
     // fall through
   }
-  throw new CursorError(other ? 'other-order' : 'invalid');
+  throw new CursorError('invalid');
 }
 
 const LETTERS_RE = /\p{L}/gu;
