@@ -41,7 +41,8 @@ export class Suggester {
 
   /**
    * Words of the tenant whose folded form starts with `prefix`, shortest first. A word is kept while one
-   * of its terms is in the dictionary and, of those offered, while a live document holds one (`alive`).
+   * of its terms is in the dictionary (a cheap first sieve) and, of those offered, while a search for it
+   * would find a live document (`alive`).
    */
   #words(
     tenantId: string,
