@@ -777,12 +777,7 @@ export function writeBuiltSegment(
   segmentId: number,
   s: BuiltSegment,
 ): { postingsBytes: number; positionsBytes: number; newWords: [string, string][] } {
-  const words = new Map<string, string>();
-  if (s.words.length > 0) {
-    const parts = s.words.split('\n');
-    for (let i = 0; i + 1 < parts.length; i += 2) if (!words.has(parts[i]!)) words.set(parts[i]!, parts[i + 1]!);
-  }
-  const newWords = addWords(store, tenantId, words);
+  const newWords = addWords(store, tenantId, s.words);
   if (s.sealedFor !== undefined) writeSealed(store, tenantId, segmentId, s);
   else {
     let from = 0;

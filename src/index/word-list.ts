@@ -13,6 +13,7 @@ import { pack, unpack } from 'msgpackr';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
 import { remember } from './remember.js';
+import { FNV_BASIS, FNV_PRIME, SliceTable } from './slice-table.js';
 import { type Between, type Slicer, sortInSlices, TenantLoads } from './warm-up.js';
 
 /**
@@ -24,8 +25,11 @@ const EPOCH = '~epoch';
 
 interface StoredWords {
   epoch: Buffer;
-  /** Every folded word in the blocks before `next`. */
-  known: Set<string>;
+  /**
+   * Every folded word in the blocks before `next`, found by a range of a segment's word pairs: a segment
+   * brings ~25k words, nearly all known, and a Set lookup first cut each out as a string of its own.
+   */
+  known: SliceTable;
   /** The block the next write's new words go to. */
   next: number;
   /** Written in the last write transaction (as block `next`); known once that transaction is seen committed. */
@@ -54,11 +58,11 @@ function storedWords(store: IndexStore, tenantId: string): StoredWords {
     // No cache, or the words were dropped since: start over (and anchor the new cache).
     const epoch = onDisk ?? randomBytes(16);
     if (onDisk === undefined) store.words.put(epochKey, epoch);
-    c = { epoch, known: new Set(), next: 0, pending: [], pendingKey: undefined };
+    c = { epoch, known: new SliceTable(1 << 14), next: 0, pending: [], pendingKey: undefined };
     byTenant.set(tenantId, c);
   } else if (c.pendingKey !== undefined && store.words.doesExist(c.pendingKey)) {
     // The previous write committed: its block holds exactly the pending words.
-    for (const f of c.pending) c.known.add(f);
+    for (const f of c.pending) addKnown(c.known, f);
     c.next++;
   }
   c.pending = [];
@@ -69,26 +73,52 @@ function storedWords(store: IndexStore, tenantId: string): StoredWords {
     const sealed = store.words.getBinary(key);
     if (sealed === undefined) break;
     const pairs = openBlock(store, key, sealed);
-    for (let i = 0; i < pairs.length; i += 2) c.known.add(pairs[i]!);
+    for (let i = 0; i < pairs.length; i += 2) addKnown(c.known, pairs[i]!);
     c.next++;
   }
   return c;
 }
 
+function hashOf(s: string): number {
+  let h = FNV_BASIS;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+function addKnown(known: SliceTable, folded: string): void {
+  const h = hashOf(folded);
+  if (known.find(folded, 0, folded.length, h) < 0) known.add(folded, h);
+}
+
 /**
  * Writes the words whose folded form is not stored yet (the first spelling stays) as one block; returns the
- * new ones. Must run inside a write transaction.
+ * new ones. `pairs` is folded form and word as written alternating, each ended by '\n' (the last may not
+ * be): BuiltSegment.words. Must run inside a write transaction.
  */
-export function addWords(store: IndexStore, tenantId: string, words: ReadonlyMap<string, string>): [string, string][] {
+export function addWords(store: IndexStore, tenantId: string, pairs: string): [string, string][] {
   const newWords: [string, string][] = [];
-  if (words.size === 0) return newWords;
+  if (pairs.length === 0) return newWords;
   const c = storedWords(store, tenantId);
+  const known = c.known;
+  // The new words of this write by folded form (a folded form may repeat; its first word counts).
+  const fresh = new SliceTable(64);
   const flat: string[] = [];
-  for (const [folded, word] of words) {
-    if (c.known.has(folded)) continue;
-    flat.push(folded, word);
-    newWords.push([folded, word]);
-    c.pending.push(folded);
+  const n = pairs.length;
+  for (let at = 0; at < n; ) {
+    let h = FNV_BASIS;
+    let end = at;
+    for (let ch = pairs.charCodeAt(end); end < n && ch !== 10; ch = pairs.charCodeAt(++end)) h = Math.imul(h ^ ch, FNV_PRIME);
+    let wordEnd = pairs.indexOf('\n', end + 1);
+    if (wordEnd < 0) wordEnd = n;
+    if (end > at && known.find(pairs, at, end, h) < 0 && fresh.find(pairs, at, end, h) < 0) {
+      const folded = pairs.slice(at, end);
+      const word = pairs.slice(end + 1, wordEnd);
+      fresh.add(folded, h);
+      flat.push(folded, word);
+      newWords.push([folded, word]);
+      c.pending.push(folded);
+    }
+    at = wordEnd + 1;
   }
   if (flat.length > 0) {
     const key: Key = [tenantId, c.next];

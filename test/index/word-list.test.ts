@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 const doc = (id: string, body: string) => ({ docId: id, language: 'deu' as const, fields: { body: [body] } });
-const words = (...w: string[]) => new Map(w.map((x) => [x.toLowerCase(), x]));
+const words = (...w: string[]) => w.map((x) => `${x.toLowerCase()}\n${x}`).join('\n');
 
 describe('the stored-word cache of the segment writer', () => {
   it('stores a tenant’s words again after a drop, and a fresh engine offers them', async () => {
