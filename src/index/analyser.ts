@@ -556,6 +556,9 @@ function scan(
     const start = i;
     let plain = c < 128;
     let digit = c < 58;
+    // Whether the word may need the checks below (a joiner; a script written without spaces, all at
+    // U+0E00 and above): most words with umlauts need neither, nor their substring and two regex tests.
+    let special = c >= 0x0e00;
     // hashRange(text, start, end) as the token is scanned (the word caches' key), not in a second pass.
     let h = Math.imul(FNV_BASIS ^ c, FNV_PRIME);
     if (w === 2) h = Math.imul(h ^ text.charCodeAt(i + 1), FNV_PRIME);
@@ -565,8 +568,10 @@ function scan(
       c = text.charCodeAt(i);
       w = wordCharWidth(text, i, c);
       if (w > 0) {
-        if (c >= 128) plain = false;
-        else if (c < 58) digit = true;
+        if (c >= 128) {
+          plain = false;
+          if (c >= 0x0e00) special = true;
+        } else if (c < 58) digit = true;
         h = Math.imul(h ^ c, FNV_PRIME);
         if (w === 2) h = Math.imul(h ^ text.charCodeAt(i + 1), FNV_PRIME);
         i += w;
@@ -574,6 +579,7 @@ function scan(
       }
       if (isJoiner(c) && i + 1 < n && wordCharWidth(text, i + 1, text.charCodeAt(i + 1)) > 0) {
         plain = false;
+        special = true;
         h = Math.imul(h ^ c, FNV_PRIME);
         i++;
         continue;
@@ -602,8 +608,8 @@ function scan(
       pos++;
       continue;
     }
-    if (plain) {
-      // ASCII letters and digits only: the common case.
+    if (plain || !special) {
+      // ASCII letters and digits only, the common case; or a word of one piece in a spaced script.
       wordTermsTo(text, start, end, h, language, mode, sink, idSink, pos, start, end);
       pos++;
       continue;

@@ -311,7 +311,11 @@ export class SegmentBuilder {
     let len = 0;
     let lastFrom = 0;
     let lastLen = -1;
-    for (const w of this.firstWords) {
+    const words = this.firstWords;
+    // An index loop: this runs a few times per pool task, too rarely to be optimised before it ends, and
+    // unoptimised for…of allocated an iterator result per word.
+    for (let k = 0; k < words.length; k++) {
+      const w = words[k]!;
       if (w.length < 2) continue;
       const kind = completionWordKind(w);
       if (kind === NOT_A_WORD) continue;
