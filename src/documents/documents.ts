@@ -40,6 +40,9 @@ export class Documents {
   /**
    * Called after a tag change is durable (the search index re-reads the document's tags); the change is
    * answered once what it returns has settled, so a search right after it filters and facets the new tags.
+   * Resolving means the index has the tags (or does not hold the document): the change's pending-tags note
+   * is cleared then. A rejection is logged and keeps the note, and the next start applies it
+   * (`applyPendingTags`), as it does when a crash came between the tag commit and the index write.
    */
   onTagged: ((doc: DocumentRecord) => void | Promise<void>) | undefined;
   /**
@@ -52,7 +55,7 @@ export class Documents {
 
   async upload(who: Who, messages: AsyncIterable<UploadRequest>, signal: AbortSignal): Promise<UploadResult> {
     const result = await receiveUpload(this.deps, who, messages, signal);
-    if (result.retagged) await this.onTagged?.(result.document);
+    if (result.retagged !== undefined) await this.#indexTags(result.document, result.retagged);
     return result;
   }
 
@@ -90,7 +93,7 @@ export class Documents {
       for await (const chunk of sealed.body) yield { part: { $case: 'chunk', value: chunk } };
     }
     const result = await receiveUpload(this.deps, who, messages(), signal, origin);
-    if (result.retagged) await this.onTagged?.(result.document);
+    if (result.retagged !== undefined) await this.#indexTags(result.document, result.retagged);
     return result;
   }
 
@@ -283,17 +286,66 @@ export class Documents {
   async tag(tenantId: string, id: string, add: string[], remove: string[]): Promise<string[]> {
     for (const t of [...add, ...remove]) validateTag(t);
     const { store, documents } = this.deps;
-    const tags = await store.atomic(() => {
+    const { updated, token } = await store.atomic(() => {
       const doc = this.get(tenantId, id);
       const sorted = tagSet(doc.tags, add, remove);
       if (sorted.length > MAX_TAGS) throw invalidArgument(`a document may carry at most ${MAX_TAGS} tags`);
       const updated = { ...doc, tags: sorted, updatedMs: this.deps.clock() };
       documents.updateSync(updated);
-      return updated;
+      // In the same commit: a crash before the index takes the tags leaves this note for the next start.
+      return { updated, token: documents.markTagsPendingSync(tenantId, id) };
     });
     await store.flushed();
-    await this.onTagged?.(tags);
-    return tags.tags;
+    await this.#indexTags(updated, token);
+    return updated.tags;
+  }
+
+  /**
+   * The search index takes a committed tag change (onTagged); then the change's pending-tags note is
+   * cleared. Never throws: the tags are committed either way, and a note left behind is applied at the next
+   * start. Returns whether the index took it.
+   */
+  async #indexTags(doc: DocumentRecord, token: number): Promise<boolean> {
+    if (this.onTagged === undefined) return false;
+    try {
+      await this.onTagged(doc);
+    } catch (err) {
+      this.deps.log?.error({ err, documentId: doc.id }, 'the search index did not take a tag change; the next start applies it');
+      return false;
+    }
+    try {
+      await this.deps.documents.clearTagsPending(doc.tenantId, doc.id, token);
+    } catch (err) {
+      // The note stays: the next start applies the tags again, which changes nothing.
+      this.deps.log?.warn({ err, documentId: doc.id }, 'clearing the note of a tag change taken by the index failed');
+    }
+    return true;
+  }
+
+  /**
+   * Tag changes committed to the records whose index write never ran or failed (a kill between the two
+   * transactions, an index write error): for each pending-tags note of a tenant with its record keys loaded,
+   * the index re-reads the record's tags (onTagged) and the note is cleared. A note of a document deleted
+   * since goes with its record; one whose record does not open stays (logged). `step` runs before each note.
+   * Returns the notes applied.
+   */
+  async applyPendingTags(ready: (tenantId: string) => Promise<boolean>, step: () => Promise<void>): Promise<number> {
+    const { documents } = this.deps;
+    let n = 0;
+    for (const [tenantId, id, token] of [...documents.tagsPending()]) {
+      await step();
+      if (!(await ready(tenantId))) continue;
+      let doc: DocumentRecord | undefined;
+      try {
+        doc = documents.get(tenantId, id);
+      } catch (err) {
+        this.deps.log?.error({ err, tenantId, documentId: id }, 'a record with a pending tag change does not open');
+        continue;
+      }
+      if (doc === undefined) await documents.clearTagsPending(tenantId, id, token);
+      else if (await this.#indexTags(doc, token)) n++;
+    }
+    return n;
   }
 
   /**

@@ -421,14 +421,19 @@ const REPAIR_STEP = 1024;
  * deleted one still live there (counted in totals and facets). Compares each tenant's record ids with the
  * index's live ids (keys only, in steps) and repairs the difference: a missing INDEXED document is added
  * from its sealed text (in batches, as Reindex does), an id without a record is deleted. Tenants without a
- * record key (erased) are skipped, and so are tenants listed for rebuild (they are rebuilt whole). Returns
- * what it changed.
+ * record key (erased) are skipped, and so are tenants listed for rebuild (they are rebuilt whole).
+ *
+ * A Tag's record commit and the index's rewrite of the tags are two transactions too, and the ids agree
+ * either way: the record commit leaves a pending-tags note that the index write clears, and every note left
+ * (a kill between them, a failed index write) has the index re-read the record's tags
+ * (`Documents.applyPendingTags`, through `onTagged`). This costs a read of the notes, not of every record.
+ * Returns what it changed (`retagged`: documents whose index tags were rewritten).
  */
 export async function repairIndexes(
   documents: Documents,
   index: SearchIndex,
   signal: AbortSignal,
-): Promise<{ added: number; removed: number }> {
+): Promise<{ added: number; removed: number; retagged: number }> {
   const { store, keyring } = documents.deps;
   const records = store.db('documents');
   const tenants = new Set([...documents.deps.documents.tenants(), ...index.tenants()]);
@@ -465,5 +470,7 @@ export async function repairIndexes(
       documents.deps.log?.error({ err, tenantId: t }, 'repairing the search index of a tenant failed; going on with the next');
     }
   }
-  return { added, removed };
+  // After the adds: a document just added has its current tags already, and rewriting them changes nothing.
+  const retagged = await documents.applyPendingTags((t) => keyring.recordsReady(t), step);
+  return { added, removed, retagged };
 }

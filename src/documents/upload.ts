@@ -22,8 +22,11 @@ export interface UploadOrigin {
 export interface UploadResult {
   document: DocumentRecord;
   duplicate: boolean;
-  /** A duplicate whose stored document took the upload's new tags (the index must learn them). */
-  retagged?: boolean;
+  /**
+   * A duplicate whose stored document took the upload's new tags (the index must learn them): the token of
+   * the pending-tags note committed with them (DocumentStore.markTagsPendingSync).
+   */
+  retagged?: number;
 }
 
 export const MAX_TAGS = 64;
@@ -186,7 +189,7 @@ export async function receiveUpload(
         if (tags.length === existing.tags.length || tags.length > MAX_TAGS) return { document: existing, duplicate: true };
         const updated = { ...existing, tags, updatedMs: now };
         documents.updateSync(updated);
-        return { document: updated, duplicate: true, retagged: true };
+        return { document: updated, duplicate: true, retagged: documents.markTagsPendingSync(who.tenantId, existing.id) };
       }
       const job = jobs.enqueueSync(who.tenantId, docId, now);
       record.jobId = job.id;

@@ -139,15 +139,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // start no longer holds the event loop for seconds (it awaits its own tenant's warm-up).
   void searchEngine.warmUp((tenantId, err) => log.error({ err, tenantId }, 'the search warm-up of a tenant failed'));
   indexer ??= searchIndexer(searchIndex, documents);
-  // Tags live in the index's per-document values: a tag change rewrites them (no text re-analysis).
-  // Awaited by the tag change; a failure is logged, the record keeps its tags either way.
-  documents.onTagged = (doc) =>
-    searchEngine
-      .setTags(doc.tenantId, doc.id, () => documents.deps.documents.get(doc.tenantId, doc.id)?.tags)
-      .then(
-        () => {},
-        (err: unknown) => log.error({ err, documentId: doc.id }, 'the search index did not take a tag change'),
-      );
+  // Tags live in the index's per-document values: a tag change rewrites them (no text re-analysis), from the
+  // record as it is in the index's write transaction. Awaited by the tag change; a failure is logged by
+  // Documents, the record keeps its tags and its pending-tags note, which the next start's repair applies.
+  documents.onTagged = async (doc) => {
+    await searchEngine.setTags(doc.tenantId, doc.id, () => documents.deps.documents.get(doc.tenantId, doc.id)?.tags);
+  };
   documents.onTenantErased = (tenantId, ids) => {
     for (const id of ids) runner?.cancel(id);
     return searchIndex.dropTenant(tenantId);
@@ -254,16 +251,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const indexRepair = rebuild
     .then(
       () => repairIndexes(documents, searchIndex, rebuildAbort.signal),
-      () => ({ added: 0, removed: 0 }),
+      () => ({ added: 0, removed: 0, retagged: 0 }),
     )
     .then(
       (r) => {
-        if (r.added + r.removed > 0) log.warn(r, 'the search index missed documents a crash left between two writes: repaired');
+        if (r.added + r.removed + r.retagged > 0)
+          log.warn(r, 'the search index missed documents or tag changes a crash left between two writes: repaired');
         return r;
       },
       (err: unknown) => {
         if (!rebuildAbort.signal.aborted) log.error({ err }, 'comparing the search index with the documents failed');
-        return { added: 0, removed: 0 };
+        return { added: 0, removed: 0, retagged: 0 };
       },
     );
   await runner.start();

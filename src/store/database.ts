@@ -20,6 +20,11 @@ export const SUB_DATABASES = {
   documentKeys: { encoding: 'msgpack' },
   /** [tenant, -createdMs, document]: newest-first listing. */
   documentTimeline: { encoding: 'msgpack' },
+  /**
+   * Tag changes not yet in the search index by [tenant, document] → the change's token: written with the
+   * record's tag commit, cleared once the index has the tags; what a crash leaves is applied at start-up.
+   */
+  documentTagsPending: { encoding: 'msgpack' },
   /** Uploads in flight by [tenant, document]: their blobs are removed at start-up after a crash. */
   pendingUploads: { encoding: 'msgpack' },
   /** Processing jobs by id, and their pickup order [readyAtMs, id] (src/store/job-queue.ts). */

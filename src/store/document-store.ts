@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Database } from 'lmdb';
 import { pack, unpack } from 'msgpackr';
 import { isSealedFormatError, type RecordCipher, SealedFormatError } from '../crypto/index.js';
@@ -83,6 +84,9 @@ export class DocumentStore {
   get #timeline() {
     return this.#store.db<null>('documentTimeline');
   }
+  get #tagsPending() {
+    return this.#store.db<number>('documentTagsPending');
+  }
 
   /** The record, opened; throws SealedFormatError when the stored value fails authentication. */
   get(tenantId: string, id: string): DocumentRecord | undefined {
@@ -125,6 +129,39 @@ export class DocumentStore {
       if (this.#keys.get(contentKey) === doc.id) this.#keys.removeSync(contentKey);
     }
     this.#timeline.removeSync(timelineKey(doc));
+    this.#tagsPending.removeSync([doc.tenantId, doc.id]);
+  }
+
+  /**
+   * Notes, in the transaction that commits a record's new tags, that the search index has yet to take them
+   * (it is written in a transaction of its own, after this one). Returns the note's token: a later tag
+   * change of the same document replaces it, so only the change that wrote the note may clear it.
+   */
+  markTagsPendingSync(tenantId: string, id: string): number {
+    const token = randomInt(2 ** 47);
+    this.#tagsPending.putSync([tenantId, id], token);
+    return token;
+  }
+
+  /**
+   * Clears the note once the index holds the tags as they were after the change that wrote `token` (or
+   * later): unless a later change replaced it meanwhile, whose own index write has not been confirmed.
+   * Returns whether it was cleared.
+   */
+  clearTagsPending(tenantId: string, id: string, token: number): Promise<boolean> {
+    return this.#store.atomic(() => {
+      if (this.#tagsPending.get([tenantId, id]) !== token) return false;
+      this.#tagsPending.removeSync([tenantId, id]);
+      return true;
+    });
+  }
+
+  /** The tag changes whose index write is not confirmed, as [tenant, document, token] (keys and numbers only). */
+  *tagsPending(): Generator<[string, string, number]> {
+    for (const { key, value } of this.#tagsPending.getRange({})) {
+      const [tenantId, id] = key as [string, string];
+      yield [tenantId, id, value];
+    }
   }
 
   /**
@@ -134,7 +171,7 @@ export class DocumentStore {
    */
   removeTenantSync(tenantId: string, max: number): number {
     let n = 0;
-    for (const db of [this.#docs, this.#keys, this.#timeline] as Database<unknown, KeyPart[] | string>[]) {
+    for (const db of [this.#docs, this.#keys, this.#timeline, this.#tagsPending] as Database<unknown, KeyPart[] | string>[]) {
       if (n < max) n += removeTenantRangeSync(db, tenantId, max - n);
     }
     return n;

@@ -9,9 +9,11 @@ import { startTestServer, TEST_PRINCIPAL, TEST_TOKEN, testVerifier } from '../he
 
 const dir = tempDir('archivar-repair-');
 const dir2 = tempDir('archivar-repair-');
+const dir3 = tempDir('archivar-repair-');
 afterAll(() => {
   dir.cleanup();
   dir2.cleanup();
+  dir3.cleanup();
 });
 
 describe('the search index after a crash between a document write and its index write', () => {
@@ -35,7 +37,7 @@ describe('the search index after a crash between a document write and its index 
     await t.stop();
 
     t = await startTestServer({}, undefined, { dataDir: dir.path });
-    expect(await t.server.indexRepair).toEqual({ added: 1, removed: 1 });
+    expect(await t.server.indexRepair).toEqual({ added: 1, removed: 1, retagged: 0 });
     const res = await search(t.client, 'heizkostenabrechnung', { facets: ['type'] });
     expect(res.hits.map((h) => h.documentId).sort()).toEqual([missed, kept].sort());
     expect(Number(res.total)).toBe(2);
@@ -45,7 +47,74 @@ describe('the search index after a crash between a document write and its index 
 
     // Nothing to repair the next time.
     t = await startTestServer({}, undefined, { dataDir: dir.path });
-    expect(await t.server.indexRepair).toEqual({ added: 0, removed: 0 });
+    expect(await t.server.indexRepair).toEqual({ added: 0, removed: 0, retagged: 0 });
+    await t.stop();
+  }, 60_000);
+
+  it('gives the index the tags of a Tag (or a retagging upload) whose index write a crash cut off, at the next start', async () => {
+    const tenant = TEST_PRINCIPAL.tenantId;
+    let t = await startTestServer({}, undefined, { dataDir: dir3.path });
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const tag = (documentId: string, add: string[], remove: string[]) =>
+      unary(t.client.documents.tag.bind(t.client.documents), { documentId, add, remove });
+    const tagFacet = async () =>
+      (await search(t.client, 'stromrechnung', { facets: ['tag'] })).facets[0]?.buckets.map((b) => [b.value, Number(b.count)]);
+    const hits = async (q: string) => (await search(t.client, q)).hits.map((h) => h.documentId).sort();
+    const retagged = await up(t, key, 'Stromrechnung Abschlag Januar', 'retagged.txt', ['alt']);
+    const duplicate = await up(t, key, 'Stromrechnung Abschlag Februar', 'duplicate.txt', ['alt']);
+    const untouched = await up(t, key, 'Stromrechnung Abschlag März', 'untouched.txt', ['alt']);
+    const deleted = await up(t, key, 'Stromrechnung Abschlag April', 'deleted.txt', ['alt']);
+    await t.server.runner.whenIdle();
+    expect(await tagFacet()).toEqual([['alt', 4]]);
+    // What a kill -9 leaves between a tag change's record commit and the index's write of the tags: the
+    // records carry the new tags (the Tag calls answer with them), the index never heard of them.
+    t.server.documents.onTagged = undefined;
+    expect((await tag(retagged, ['neu'], ['alt'])).tags).toEqual(['neu']);
+    // The same content uploaded again with another tag: the stored document takes it.
+    expect(await up(t, key, 'Stromrechnung Abschlag Februar', 'again.txt', ['zweit'])).toBe(duplicate);
+    expect((await tag(deleted, ['neu'], [])).tags).toEqual(['alt', 'neu']);
+    await unary(t.client.documents.delete.bind(t.client.documents), { documentId: deleted });
+    expect(await hits('tag:neu')).toEqual([]);
+    expect(await tagFacet()).toEqual([['alt', 3]]);
+    await t.stop();
+
+    t = await startTestServer({}, undefined, { dataDir: dir3.path });
+    expect(await t.server.indexRepair).toEqual({ added: 0, removed: 0, retagged: 2 });
+    expect(await hits('tag:neu')).toEqual([retagged]);
+    expect(await hits('tag:zweit')).toEqual([duplicate]);
+    expect(await hits('tag:alt')).toEqual([duplicate, untouched].sort());
+    expect(await tagFacet()).toEqual([
+      ['alt', 2],
+      ['neu', 1],
+      ['zweit', 1],
+    ]);
+    expect([...t.server.documents.deps.documents.tagsPending()]).toEqual([]);
+
+    // An index write of tags that fails (not a crash) is logged, the Tag answered, and the note kept: the
+    // repair (at the next start) applies it.
+    const real = t.server.documents.onTagged;
+    t.server.documents.onTagged = async () => {
+      throw new Error('the index write failed');
+    };
+    expect((await tag(untouched, ['spät'], [])).tags).toEqual(['alt', 'spät']);
+    t.server.documents.onTagged = real;
+    expect(await hits('tag:spät')).toEqual([]);
+    expect([...t.server.documents.deps.documents.tagsPending()].map(([tid, id]) => [tid, id])).toEqual([[tenant, untouched]]);
+    expect(await repairIndexes(t.server.documents, t.server.search.index, new AbortController().signal)).toEqual({
+      added: 0,
+      removed: 0,
+      retagged: 1,
+    });
+    expect(await hits('tag:spät')).toEqual([untouched]);
+    // A tag change the index took leaves no note behind.
+    await tag(untouched, [], ['spät']);
+    expect([...t.server.documents.deps.documents.tagsPending()]).toEqual([]);
+    await t.stop();
+
+    // Nothing left to apply the next time.
+    t = await startTestServer({}, undefined, { dataDir: dir3.path });
+    expect(await t.server.indexRepair).toEqual({ added: 0, removed: 0, retagged: 0 });
+    expect(await hits('tag:neu')).toEqual([retagged]);
     await t.stop();
   }, 60_000);
 
@@ -72,7 +141,7 @@ describe('the search index after a crash between a document write and its index 
     // The next start rebuilds the tenant as a whole; the repair finds nothing left to add one by one.
     t = await startTestServer({}, undefined, { dataDir: dir2.path });
     expect(await t.server.indexRebuild).toBe(30);
-    expect(await t.server.indexRepair).toEqual({ added: 0, removed: 0 });
+    expect(await t.server.indexRepair).toEqual({ added: 0, removed: 0, retagged: 0 });
     expect(t.server.search.index.rebuildsPending()).toEqual([]);
     expect(Number((await search(t.client, 'zählerstand')).total)).toBe(30);
 
@@ -85,7 +154,11 @@ describe('the search index after a crash between a document write and its index 
       writes++;
       return addDocuments(tid, docs);
     };
-    expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({ added: 30, removed: 0 });
+    expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({
+      added: 30,
+      removed: 0,
+      retagged: 0,
+    });
     expect(writes).toBe(1);
     expect(Number((await search(t.client, 'zählerstand')).total)).toBe(30);
     await t.stop();
@@ -136,7 +209,11 @@ describe('the search index after a crash between a document write and its index 
         return get(...args);
       };
       try {
-        expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({ added: 1, removed: 0 });
+        expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({
+          added: 1,
+          removed: 0,
+          retagged: 0,
+        });
       } finally {
         running = false;
         documents.get = get;
@@ -154,7 +231,11 @@ describe('the search index after a crash between a document write and its index 
         return openText(tenantId, sealed, context);
       };
       try {
-        expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({ added: 1, removed: 0 });
+        expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({
+          added: 1,
+          removed: 0,
+          retagged: 0,
+        });
       } finally {
         keyring.openForTenant = openText;
       }
@@ -189,7 +270,11 @@ describe('the search index after a crash between a document write and its index 
         return plain;
       };
       try {
-        expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({ added: 1, removed: 0 });
+        expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({
+          added: 1,
+          removed: 0,
+          retagged: 0,
+        });
       } finally {
         keyring.openForTenant = openText;
       }
@@ -199,3 +284,13 @@ describe('the search index after a crash between a document write and its index 
     }
   }, 60_000);
 });
+
+async function up(
+  t: Awaited<ReturnType<typeof startTestServer>>,
+  key: Uint8Array,
+  text: string,
+  fileName: string,
+  tags: string[],
+): Promise<string> {
+  return (await uploadPlaintext(t.client, key, text, { fileName, tags })).documentId;
+}
