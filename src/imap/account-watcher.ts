@@ -142,7 +142,7 @@ export class AccountWatcher {
         return;
       }
       const started = clock.now();
-      await ledger.updateStatus(this.tenantId, () => ({ lastRunId: runId, lastRunStartMs: started }));
+      await ledger.updateStatus(this.tenantId, () => ({ lastRunId: runId, lastRunStartMs: started, lastRunDuplicates: 0 }));
       const creds = await this.#d.credentials(this.tenantId);
       if (!creds) {
         this.#d.gone(this.tenantId);

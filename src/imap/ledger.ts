@@ -34,6 +34,10 @@ export interface StatusRecord {
   imported: number;
   failed: number;
   skipped: number;
+  /** Copies of imported mail (the same Message-ID, or the same bytes) recognised and not imported again. */
+  duplicates: number;
+  /** Of those, the ones of the last run (reset when a run starts; counted as its messages commit). */
+  lastRunDuplicates: number;
   lastError: string;
   /** Consecutive failed runs and of which kind: drives the backoff. */
   failures: number;
@@ -50,6 +54,8 @@ export const EMPTY_STATUS: StatusRecord = {
   imported: 0,
   failed: 0,
   skipped: 0,
+  duplicates: 0,
+  lastRunDuplicates: 0,
   lastError: '',
   failures: 0,
   failureKind: '',
@@ -131,6 +137,11 @@ export class ImportLedger {
       if (entry.outcome === 'imported') s.imported++;
       else if (entry.outcome === 'failed') s.failed++;
       else if (entry.outcome === 'skipped') s.skipped++;
+      else if (entry.outcome === 'duplicate') {
+        // A tenant's runs follow one another, and each starts by zeroing the last run's count.
+        s.duplicates++;
+        s.lastRunDuplicates++;
+      }
       this.#status.putSync([k.tenantId], s);
     });
     await this.#store.flushed();

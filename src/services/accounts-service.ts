@@ -121,6 +121,8 @@ export function createAccountsService(app: AppContext, imap: ImapWatchers): Asyn
         lastError: s.lastError,
         running: s.running,
         lastRunId: s.lastRunId,
+        duplicates: BigInt(s.duplicates),
+        lastRunDuplicates: BigInt(s.lastRunDuplicates),
       };
     },
     async listUsage(req, ctx) {

@@ -53,7 +53,35 @@ describe.skipIf(!available)('archivar imap (CLI against a real server and doveco
 
     const status = await runCli(['--json', 'imap', 'status'], env);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ running: false, imported: 1, failed: 0, skipped: 0, lastError: '' });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      running: false,
+      imported: 1,
+      failed: 0,
+      skipped: 0,
+      duplicates: 0,
+      lastRunDuplicates: 0,
+      lastError: '',
+    });
+
+    // A copy of the imported mail put back into the import folder is recognised by its Message-ID.
+    const c = await d.client({ user: 'cli', password: PASS });
+    await c.mailboxOpen('Archivar.Imported');
+    await c.messageCopy('1:*', 'Archivar.Import');
+    await c.logout();
+    const again = await runCli(['imap', 'import-now', '--wait'], env);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^run run_\S+: 0 imported, 0 failed, 0 skipped, 1 duplicates \(already imported\)\n$/);
+    const text = await runCli(['imap', 'status'], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(
+      'imported 1, failed 0, skipped 0\nduplicates (already imported, not imported again) 1, in the last run 1\n',
+    );
+    expect(JSON.parse((await runCli(['--json', 'imap', 'status'], env)).stdout)).toMatchObject({
+      imported: 1,
+      duplicates: 1,
+      lastRunDuplicates: 1,
+    });
   }, 120_000);
 
   it('import-now --wait ends with its run when another request queues a run behind it', async () => {

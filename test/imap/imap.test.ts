@@ -36,6 +36,7 @@ const USERS = [
   'tlsmode',
   'rawsubject',
   'nofolder',
+  'dups',
 ].map((user) => ({
   user,
   password: PASS,
@@ -315,10 +316,47 @@ describe.skipIf(!available)('IMAP import against a real dovecot', () => {
       mail({ subject: 'Mail A', body: 'aaa', messageId: '<a-1@example.test>', extra: 'X-Copy: 1' }),
     );
     const status = await importNow(s.c);
-    expect(status).toMatchObject({ imported: 2n, lastError: '' });
+    expect(status).toMatchObject({ imported: 2n, duplicates: 1n, lastRunDuplicates: 1n, lastError: '' });
     expect((await mailDocuments(s.c)).map((x) => x.fileName).sort()).toEqual(['Mail A.eml', 'Mail B.eml']);
     expect(await d.uids(u('uidv'), 'Archivar.Import')).toEqual([]);
     expect(await d.uids(u('uidv'), 'Archivar.Imported')).toHaveLength(3);
+  });
+
+  it('counts copies of imported mail, recognised by Message-ID, as duplicates: in the last run and in total', async () => {
+    const s = await session('dups');
+    await setImap(s.c, d, 'dups', PASS);
+    await d.append(u('dups'), 'Archivar.Import', mail({ subject: 'Vertrag', body: 'v', messageId: '<vertrag@example.test>' }));
+    await d.append(
+      u('dups'),
+      'Archivar.Import',
+      mail({ subject: 'Kündigung', body: 'k', messageId: '<kuendigung@example.test>' }),
+    );
+    expect(await importNow(s.c)).toMatchObject({ imported: 2n, duplicates: 0n, lastRunDuplicates: 0n, lastError: '' });
+
+    // The user copies both imported mails back into the import folder (a copy keeps its Message-ID), one of
+    // them twice with a header added on the way (other bytes, the same Message-ID), beside a new mail.
+    const c = await d.client(u('dups'));
+    await c.mailboxOpen('Archivar.Imported');
+    await c.messageCopy('1:*', 'Archivar.Import');
+    await c.logout();
+    await d.append(
+      u('dups'),
+      'Archivar.Import',
+      mail({ subject: 'Vertrag', body: 'v', messageId: '<vertrag@example.test>', extra: 'X-Forwarded: 1' }),
+    );
+    await d.append(u('dups'), 'Archivar.Import', mail({ subject: 'Neu', body: 'n', messageId: '<neu@example.test>' }));
+    const second = await importNow(s.c);
+    expect(second).toMatchObject({ imported: 3n, failed: 0n, skipped: 0n, duplicates: 3n, lastRunDuplicates: 3n, lastError: '' });
+    expect((await mailDocuments(s.c)).map((x) => x.fileName).sort()).toEqual(['Kündigung.eml', 'Neu.eml', 'Vertrag.eml']);
+    // Nothing is deleted: the copies are moved to the imported folder too.
+    expect(await d.uids(u('dups'), 'Archivar.Import')).toEqual([]);
+    expect(await d.uids(u('dups'), 'Archivar.Imported')).toHaveLength(6);
+
+    // A run with nothing to do: the last run counted none, the total stays.
+    expect(await importNow(s.c)).toMatchObject({ imported: 3n, duplicates: 3n, lastRunDuplicates: 0n });
+    await d.append(u('dups'), 'Archivar.Import', mail({ subject: 'Neu', body: 'n', messageId: '<neu@example.test>' }));
+    expect(await importNow(s.c)).toMatchObject({ imported: 3n, duplicates: 4n, lastRunDuplicates: 1n });
+    expect(await mailDocuments(s.c)).toHaveLength(3);
   });
 
   it('a wrong password backs off instead of retrying in a loop, and says so in the status', async () => {

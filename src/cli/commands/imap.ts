@@ -129,16 +129,21 @@ export function registerImapCommand(program: Command): void {
           imported: Number(s.imported - before.imported),
           failed: Number(s.failed - before.failed),
           skipped: Number(s.skipped - before.skipped),
+          duplicates: Number(s.duplicates - before.duplicates),
         };
         if (json) printJson({ runId, ...delta, lastError: s.lastError });
-        else process.stdout.write(`run ${runId}: ${delta.imported} imported, ${delta.failed} failed, ${delta.skipped} skipped\n`);
+        else
+          process.stdout.write(
+            `run ${runId}: ${delta.imported} imported, ${delta.failed} failed, ${delta.skipped} skipped, ` +
+              `${delta.duplicates} duplicates (already imported)\n`,
+          );
         if (s.lastError && delta.imported === 0 && delta.failed === 0) throw new CliError(s.lastError);
       });
     });
 
   imap
     .command('status')
-    .description('last run, next run, counts and the last error')
+    .description('last run, next run, counts (duplicates: copies of imported mail, not imported again) and the last error')
     .action(async (_opts: unknown, cmd: Command) => {
       const s = await withConnection(cmd, status);
       const view = {
@@ -149,6 +154,8 @@ export function registerImapCommand(program: Command): void {
         imported: Number(s.imported),
         failed: Number(s.failed),
         skipped: Number(s.skipped),
+        duplicates: Number(s.duplicates),
+        lastRunDuplicates: Number(s.lastRunDuplicates),
         lastError: s.lastError,
       };
       if (globalOptions(cmd).json) printJson(view);
@@ -156,6 +163,7 @@ export function registerImapCommand(program: Command): void {
         process.stdout.write(
           `${s.running ? 'running' : 'idle'}; last run ${view.lastRun || 'never'}; next run ${view.nextRun || '—'}\n` +
             `imported ${view.imported}, failed ${view.failed}, skipped ${view.skipped}\n` +
+            `duplicates (already imported, not imported again) ${view.duplicates}, in the last run ${view.lastRunDuplicates}\n` +
             (view.lastError ? `last error: ${view.lastError}\n` : ''),
         );
     });
