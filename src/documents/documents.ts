@@ -40,11 +40,13 @@ export class Documents {
   /**
    * Called after a tag change is durable (the search index re-reads the document's tags); the change is
    * answered once what it returns has settled, so a search right after it filters and facets the new tags.
-   * Resolving means the index has the tags (or does not hold the document): the change's pending-tags note
-   * is cleared then. A rejection is logged and keeps the note, and the next start applies it
-   * (`applyPendingTags`), as it does when a crash came between the tag commit and the index write.
+   * Resolving means the index has the tags (or does not hold the document). The hook calls `settle` inside
+   * the write transaction that stores the tags: it clears the change's pending-tags note in that commit (a
+   * hook that does not call it has the note cleared in a write of its own once it resolved). A rejection is
+   * logged and keeps the note, and the next start applies it (`applyPendingTags`), as it does when a crash
+   * came between the tag commit and the index write.
    */
-  onTagged: ((doc: DocumentRecord) => void | Promise<void>) | undefined;
+  onTagged: ((doc: DocumentRecord, settle?: () => void) => void | Promise<void>) | undefined;
   /**
    * Called when a tenant's documents were erased (with their ids), so running work stops and derived data
    * (the search index) goes too.
@@ -307,14 +309,20 @@ export class Documents {
    */
   async #indexTags(doc: DocumentRecord, token: number): Promise<boolean> {
     if (this.onTagged === undefined) return false;
+    const { documents } = this.deps;
+    let settled = false;
+    const settle = () => {
+      documents.clearTagsPendingSync(doc.tenantId, doc.id, token);
+      settled = true;
+    };
     try {
-      await this.onTagged(doc);
+      await this.onTagged(doc, settle);
     } catch (err) {
       this.deps.log?.error({ err, documentId: doc.id }, 'the search index did not take a tag change; the next start applies it');
       return false;
     }
     try {
-      await this.deps.documents.clearTagsPending(doc.tenantId, doc.id, token);
+      if (!settled) await documents.clearTagsPending(doc.tenantId, doc.id, token);
     } catch (err) {
       // The note stays: the next start applies the tags again, which changes nothing.
       this.deps.log?.warn({ err, documentId: doc.id }, 'clearing the note of a tag change taken by the index failed');

@@ -427,7 +427,7 @@ const REPAIR_STEP = 1024;
  * either way: the record commit leaves a pending-tags note that the index write clears, and every note left
  * (a kill between them, a failed index write) has the index re-read the record's tags
  * (`Documents.applyPendingTags`, through `onTagged`). This costs a read of the notes, not of every record.
- * Returns what it changed (`retagged`: documents whose index tags were rewritten).
+ * Returns what it changed (`retagged`: the noted tag changes handed to the index again).
  */
 export async function repairIndexes(
   documents: Documents,

@@ -487,11 +487,16 @@ export class DocValuesStore {
     else this.#loading.get(tenantId)?.log.push(change);
   }
 
-  /** Tags changed on the record: rewrite them here (no text re-analysis). False if the doc is not indexed. */
+  /**
+   * Tags changed on the record: rewrite them here (no text re-analysis). False if the doc is not indexed.
+   * `within` runs inside the write transaction either way (the caller's own write that must commit with it:
+   * Documents clears its pending-tags note there).
+   */
   async setTags(
     tenantId: string,
     docId: string,
     tags: readonly string[] | (() => readonly string[] | undefined),
+    within?: () => void,
   ): Promise<boolean> {
     let edit: ValueEdit | undefined;
     const write = this.root.childTransaction(() => {
@@ -501,6 +506,7 @@ export class DocValuesStore {
         if (now !== undefined) next = { ...(current as DocValues), tags: [...now] };
         return next;
       });
+      within?.();
       if (next === undefined) return false;
       const changed = next;
       this.#change(tenantId, (cols) => {

@@ -225,14 +225,18 @@ export class SearchEngine {
     return run;
   }
 
-  /** Tags changed on a document: searchable (`tag:`) and faceted at once; false if it is not indexed. */
+  /**
+   * Tags changed on a document: searchable (`tag:`) and faceted at once; false if it is not indexed.
+   * `within` runs in the same write transaction (DocValuesStore.setTags).
+   */
   async setTags(
     tenantId: string,
     docId: string,
     tags: readonly string[] | (() => readonly string[] | undefined),
+    within?: () => void,
   ): Promise<boolean> {
     await this.index.store.cipher.ready(tenantId);
-    return this.values.setTags(tenantId, docId, tags);
+    return this.values.setTags(tenantId, docId, tags, within);
   }
 
   /** Distinct index terms, summed over the tenants whose term dictionaries are loaded (all, after the warm-up). */

@@ -140,10 +140,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   void searchEngine.warmUp((tenantId, err) => log.error({ err, tenantId }, 'the search warm-up of a tenant failed'));
   indexer ??= searchIndexer(searchIndex, documents);
   // Tags live in the index's per-document values: a tag change rewrites them (no text re-analysis), from the
-  // record as it is in the index's write transaction. Awaited by the tag change; a failure is logged by
-  // Documents, the record keeps its tags and its pending-tags note, which the next start's repair applies.
-  documents.onTagged = async (doc) => {
-    await searchEngine.setTags(doc.tenantId, doc.id, () => documents.deps.documents.get(doc.tenantId, doc.id)?.tags);
+  // record as it is in the index's write transaction, which also clears the change's pending-tags note.
+  // Awaited by the tag change; a failure is logged by Documents, the record keeps its tags and its note,
+  // which the next start's repair applies.
+  documents.onTagged = async (doc, settle) => {
+    await searchEngine.setTags(doc.tenantId, doc.id, () => documents.deps.documents.get(doc.tenantId, doc.id)?.tags, settle);
   };
   documents.onTenantErased = (tenantId, ids) => {
     for (const id of ids) runner?.cancel(id);

@@ -146,14 +146,17 @@ export class DocumentStore {
   /**
    * Clears the note once the index holds the tags as they were after the change that wrote `token` (or
    * later): unless a later change replaced it meanwhile, whose own index write has not been confirmed.
-   * Returns whether it was cleared.
+   * Call inside a write transaction (best: the index's write of the tags). Returns whether it was cleared.
    */
+  clearTagsPendingSync(tenantId: string, id: string, token: number): boolean {
+    if (this.#tagsPending.get([tenantId, id]) !== token) return false;
+    this.#tagsPending.removeSync([tenantId, id]);
+    return true;
+  }
+
+  /** clearTagsPendingSync in a write transaction of its own. */
   clearTagsPending(tenantId: string, id: string, token: number): Promise<boolean> {
-    return this.#store.atomic(() => {
-      if (this.#tagsPending.get([tenantId, id]) !== token) return false;
-      this.#tagsPending.removeSync([tenantId, id]);
-      return true;
-    });
+    return this.#store.atomic(() => this.clearTagsPendingSync(tenantId, id, token));
   }
 
   /** The tag changes whose index write is not confirmed, as [tenant, document, token] (keys and numbers only). */
