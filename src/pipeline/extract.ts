@@ -5,6 +5,7 @@ import { type DocumentLanguage, detectLanguage } from './language.js';
 import { type PipelineLimits, resolveLimits } from './limits.js';
 import { type ParsedEmail, parseEmail } from './mail.js';
 import type { OcrEngine, OcrWord } from './ocr.js';
+import { type PageTurn, recognizeUpright, turnedSize } from './orientation.js';
 import { openPdf, type PdfMetadata } from './pdf.js';
 import { sniff } from './sniff.js';
 import { decodeText, decodeWith, type TextEncodingName } from './text.js';
@@ -51,6 +52,11 @@ export interface ExtractedPage {
   dpi?: number;
   /** Mean OCR word confidence, 0–100. */
   confidence?: number;
+  /**
+   * The page lay sideways or upside down: clockwise degrees it was turned by before OCR (after any EXIF
+   * orientation). Words, width and height are of the turned (upright) page; previews turn it the same way.
+   */
+  turn?: Exclude<PageTurn, 0>;
 }
 
 /** The PDF info fields, plus what other kinds of document add. */
@@ -173,7 +179,8 @@ async function extractPdf(ctx: Ctx): Promise<Extracted> {
       }
       ctx.opts.onProgress?.({ step: 'OCR', page: n, pageCount });
       const rendered = await pdf.renderPage(n, { dpi: ctx.limits.renderDpi, signal });
-      const result = await ctx.opts.ocr.recognize(rendered.png, {
+      // A page scanned sideways is turned upright for OCR (its /Rotate, if any, pdf.js has applied).
+      const { result, turn } = await recognizeUpright(ctx.opts.ocr, rendered.png, {
         width: rendered.width,
         height: rendered.height,
         dpi: rendered.dpi,
@@ -194,6 +201,7 @@ async function extractPdf(ctx: Ctx): Promise<Extracted> {
           height: result.height,
           dpi: rendered.dpi,
           confidence: result.confidence,
+          ...(turn ? { turn } : {}),
         });
       }
     }
@@ -239,8 +247,16 @@ async function extractImage(ctx: Ctx): Promise<Extracted> {
       signal,
     });
     ctx.opts.onProgress?.({ step: 'OCR', page: i + 1, pageCount: info.pages });
-    const result = await ctx.opts.ocr.recognize(img.png, { width: img.width, height: img.height, signal });
-    // Boxes back into upright source pixels, the frame previews are made in.
+    // An EXIF orientation other than 1 says how the picture stands: trusted. Without one (scans, screenshots,
+    // most converted files) a page lying sideways is detected and turned upright for OCR.
+    const { result, turn } = await recognizeUpright(ctx.opts.ocr, img.png, {
+      width: img.width,
+      height: img.height,
+      signal,
+      detect: (info.orientation ?? 1) === 1,
+    });
+    const size = turnedSize(img.sourceWidth, img.sourceHeight, turn);
+    // Boxes back into upright (and turned) source pixels, the frame previews are made in.
     const s = img.scale;
     const words = result.words.map((w) => ({
       ...w,
@@ -253,9 +269,10 @@ async function extractImage(ctx: Ctx): Promise<Extracted> {
       text: result.text,
       words,
       ocr: true,
-      width: img.sourceWidth,
-      height: img.sourceHeight,
+      width: size.width,
+      height: size.height,
       confidence: result.confidence,
+      ...(turn ? { turn } : {}),
     });
   }
   return { mediaType: ctx.mediaType, status: 'ok', pages, metadata };

@@ -16,6 +16,8 @@ export interface ImageInfo {
   pages: number;
   /** Pixels per inch, when the file says. */
   density?: number;
+  /** EXIF/TIFF orientation (1–8) when the file has the tag; 1 is upright. */
+  orientation?: number;
   exif: ExifInfo;
 }
 
@@ -84,6 +86,7 @@ export async function imageInfo(bytes: Uint8Array, limits: ImageLimits = DEFAULT
     height: swap ? width : height,
     pages,
     ...(meta.density && meta.density >= 50 && meta.density <= 2400 ? { density: meta.density } : {}),
+    ...(meta.orientation ? { orientation: meta.orientation } : {}),
     exif: parseExif(meta.exif),
   };
 }

@@ -39,8 +39,17 @@ export {
   type OcrLanguage,
   type OcrPageResult,
   type OcrWord,
+  type OrientationGuess,
   type SegmentationMode,
 } from './ocr.js';
+export {
+  looksUpright,
+  type PageTurn,
+  recognizeUpright,
+  turnedSize,
+  turnPng,
+  type UprightOcr,
+} from './orientation.js';
 export {
   assessText,
   type OpenPdf,

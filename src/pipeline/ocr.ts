@@ -15,6 +15,10 @@ import { abortError, PipelineError, raceSignal, throwIfAborted } from './errors.
  * in v7 (initialize() joins `data` instead of `code`), so we make a temporary folder of *symlinks* to
  * the packaged files, let the worker read them into its in-memory FS, and delete the folder as soon as
  * the worker is initialised. No document data is ever written; caching is off (`cacheMethod: 'none'`).
+ *
+ * Orientation detection (`detectOrientation`) is tesseract's OSD (`DetectOS`), which needs the legacy
+ * engine and `osd.traineddata` from @tesseract.js-data/osd: a second tesseract worker with only that model,
+ * started on the first page that asks (most never do: see orientation.ts) and kept for later pages.
  */
 export type OcrLanguage = 'deu' | 'eng';
 
@@ -43,12 +47,25 @@ export interface OcrPageResult {
   psm: SegmentationMode;
 }
 
+/** What tesseract's OSD says about a page image. */
+export interface OrientationGuess {
+  /** Clockwise degrees to turn the image by so that its text stands upright. */
+  turn: 0 | 90 | 180 | 270;
+  /** tesseract's orientation confidence (≥ ~5 for a few lines of clean text, ≥ ~15 for a full page). */
+  confidence: number;
+}
+
 export interface OcrEngine {
   readonly langs: readonly OcrLanguage[];
   recognize(
     image: Buffer,
     opts?: { psm?: SegmentationMode; width?: number; height?: number; dpi?: number; signal?: AbortSignal },
   ): Promise<OcrPageResult>;
+  /**
+   * Orientation of the text on a PNG page image (tesseract OSD); undefined when there are too few
+   * characters to tell (a blank page, a single word).
+   */
+  detectOrientation(image: Buffer, opts?: { dpi?: number; signal?: AbortSignal }): Promise<OrientationGuess | undefined>;
   terminate(): Promise<void>;
 }
 
@@ -62,6 +79,12 @@ export function traineddataPath(lang: OcrLanguage): string {
   return path.join(pkgDir, '4.0.0_best_int', `${lang}.traineddata.gz`);
 }
 
+/** The orientation and script detection model (legacy engine) of @tesseract.js-data/osd. */
+export function osdTraineddataPath(): string {
+  const pkgDir = path.dirname(require.resolve('@tesseract.js-data/osd/package.json'));
+  return path.join(pkgDir, '4.0.0', 'osd.traineddata.gz');
+}
+
 export async function createOcrEngine(opts: { langs?: OcrLanguage[] } = {}): Promise<OcrEngine> {
   const langs: OcrLanguage[] = [...new Set<OcrLanguage>(opts.langs ?? ['deu', 'eng'])];
   if (langs.length === 0) throw new PipelineError('internal', 'OCR engine needs at least one language');
@@ -73,6 +96,8 @@ export async function createOcrEngine(opts: { langs?: OcrLanguage[] } = {}): Pro
 class TesseractEngine implements OcrEngine {
   private worker: Tesseract.Worker | undefined;
   private starting: Promise<Tesseract.Worker> | undefined;
+  private osdWorker: Tesseract.Worker | undefined;
+  private osdStarting: Promise<Tesseract.Worker> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private terminated = false;
 
@@ -98,6 +123,22 @@ class TesseractEngine implements OcrEngine {
     return this.starting;
   }
 
+  private ensureOsdWorker(): Promise<Tesseract.Worker> {
+    if (this.osdWorker) return Promise.resolve(this.osdWorker);
+    this.osdStarting ??= spawnOsd().then(
+      (w) => {
+        this.osdWorker = w;
+        this.osdStarting = undefined;
+        return w;
+      },
+      (err: unknown) => {
+        this.osdStarting = undefined;
+        throw new PipelineError('internal', 'OCR orientation detection failed to start', { cause: err });
+      },
+    );
+    return this.osdStarting;
+  }
+
   recognize(
     image: Buffer,
     opts: { psm?: SegmentationMode; width?: number; height?: number; dpi?: number; signal?: AbortSignal } = {},
@@ -105,6 +146,37 @@ class TesseractEngine implements OcrEngine {
     const run = this.queue.then(() => this.recognizeNow(image, opts));
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  // Serialised with recognize(): one page at a time per engine keeps a pool thread on one core.
+  detectOrientation(image: Buffer, opts: { dpi?: number; signal?: AbortSignal } = {}): Promise<OrientationGuess | undefined> {
+    const run = this.queue.then(() => this.detectNow(image, opts));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async detectNow(image: Buffer, opts: { dpi?: number; signal?: AbortSignal }): Promise<OrientationGuess | undefined> {
+    if (this.terminated) throw new PipelineError('internal', 'OCR engine was terminated');
+    throwIfAborted(opts.signal);
+    if (!pngSize(image)) throw new PipelineError('corrupt', 'OCR input must be a PNG image');
+    const worker = await this.ensureOsdWorker();
+    // Without a resolution tesseract takes the PNG's (none: "Invalid resolution") and guesses.
+    await worker.setParameters({ user_defined_dpi: String(Math.round(opts.dpi ?? 300)) });
+    let result: Tesseract.DetectResult;
+    try {
+      result = await raceSignal(worker.detect(image), opts.signal);
+    } catch (err) {
+      if (opts.signal?.aborted) {
+        this.osdWorker = undefined;
+        void worker.terminate().catch(() => {});
+        throw abortError(opts.signal);
+      }
+      throw new PipelineError('corrupt', 'orientation detection failed on this image', { cause: err });
+    }
+    const degrees = result.data.orientation_degrees;
+    // tesseract reports how the text lies (counter-clockwise); turning clockwise by as much puts it upright.
+    if (degrees !== 0 && degrees !== 90 && degrees !== 180 && degrees !== 270) return undefined;
+    return { turn: degrees, confidence: Math.round((result.data.orientation_confidence ?? 0) * 100) / 100 };
   }
 
   private async recognizeNow(
@@ -147,6 +219,9 @@ class TesseractEngine implements OcrEngine {
     const w = this.worker ?? (await this.starting?.catch(() => undefined));
     this.worker = undefined;
     await w?.terminate().catch(() => {});
+    const osd = this.osdWorker ?? (await this.osdStarting?.catch(() => undefined));
+    this.osdWorker = undefined;
+    await osd?.terminate().catch(() => {});
   }
 }
 
@@ -165,6 +240,30 @@ async function spawnTesseract(langs: OcrLanguage[]): Promise<Tesseract.Worker> {
     });
   } finally {
     // The worker holds the models in memory now; the folder of symlinks is no longer needed.
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The OSD worker: the legacy engine (`DetectOS` has no LSTM variant) with only `osd.traineddata`, read
+ * from a folder of one symlink like the language models. Its tesseract messages ("Too few characters")
+ * go to /dev/null instead of the process's stderr, where the server's JSON logs are.
+ */
+async function spawnOsd(): Promise<Tesseract.Worker> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'archivar-tessdata-'));
+  try {
+    await symlink(osdTraineddataPath(), path.join(dir, 'osd.traineddata.gz'));
+    const worker = await Tesseract.createWorker('osd', Tesseract.OEM.TESSERACT_ONLY, {
+      langPath: dir,
+      gzip: true,
+      cacheMethod: 'none',
+      legacyCore: true,
+      legacyLang: true,
+      errorHandler: () => {},
+    });
+    await worker.setParameters({ debug_file: '/dev/null' });
+    return worker;
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -2,6 +2,7 @@ import sharp, { type Sharp } from 'sharp';
 import { PipelineError, throwIfAborted } from './errors.js';
 import { imageInfo } from './image.js';
 import { DEFAULT_LIMITS, type PipelineLimits } from './limits.js';
+import { type PageTurn, turnedSize } from './orientation.js';
 import type { OpenPdf } from './pdf.js';
 
 /**
@@ -67,16 +68,21 @@ async function encode(pipeline: Sharp, width: number, format: 'webp' | 'png'): P
   return { bytes: data, format, width: info.width, height: info.height };
 }
 
-/** Resizes an already decoded page bitmap (PNG, JPEG, …) to a preview. */
+/**
+ * Resizes an already decoded page bitmap (PNG, JPEG, …) to a preview, EXIF orientation applied, then
+ * turned clockwise by `turn` (a page OCR found lying sideways, `ExtractedPage.turn`); the width is the turned one.
+ */
 export async function previewFromImage(
   bytes: Uint8Array,
   kind: 'thumbnail' | 'page',
-  opts: PreviewOptions & { page?: number } = {},
+  opts: PreviewOptions & { page?: number; turn?: PageTurn } = {},
 ): Promise<PreviewImage> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   throwIfAborted(opts.signal);
   try {
-    const pipeline = sharpOf(bytes, limits.maxPixels, opts.page).autoOrient().flatten({ background: '#ffffff' });
+    let pipeline = sharpOf(bytes, limits.maxPixels, opts.page).autoOrient();
+    if (opts.turn) pipeline = pipeline.rotate(opts.turn);
+    pipeline = pipeline.flatten({ background: '#ffffff' });
     const result =
       kind === 'thumbnail'
         ? await encode(pipeline, opts.thumbnailWidth ?? THUMBNAIL_WIDTH, 'webp')
@@ -115,16 +121,25 @@ export async function renderPdfPagePng(
   return { png: r.png, width: r.width, height: r.height, dpi: r.dpi };
 }
 
-/** The page preview (PNG) of one PDF page. */
+/**
+ * The page preview (PNG) of one PDF page, turned clockwise by `turn` (a scanned page OCR found lying
+ * sideways). `pageSizePt` is the size as shown, after the turn; the preview is `pageWidth` wide after it.
+ */
 export async function pdfPagePreview(
   pdf: OpenPdf,
   pageNumber: number,
-  opts: PreviewOptions & { pageSizePt?: PageSizePt } = {},
+  opts: PreviewOptions & { pageSizePt?: PageSizePt; turn?: PageTurn } = {},
 ): Promise<PreviewImage> {
   const width = opts.pageWidth ?? PAGE_PREVIEW_WIDTH;
+  let shown = opts.pageSizePt;
+  if (!shown?.width && opts.turn) {
+    const lying = await pdf.pageText(pageNumber, opts.signal);
+    shown = turnedSize(lying.width, lying.height, opts.turn);
+  }
+  // The render's dpi comes from the shown width: turned by 90°, the rendered height becomes that width.
   const rendered = await renderPdfPagePng(pdf, pageNumber, width, {
     ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.pageSizePt ? { pageSizePt: opts.pageSizePt } : {}),
+    ...(shown ? { pageSizePt: shown } : {}),
   });
   return previewFromImage(rendered.png, 'page', { ...opts, pageWidth: width });
 }
@@ -135,14 +150,21 @@ export async function pdfPagePreview(
  */
 export async function pdfPreviews(
   pdf: OpenPdf,
-  opts: PreviewOptions & { maxPages?: number; pageSizesPt?: readonly (PageSizePt | undefined)[] } = {},
+  opts: PreviewOptions & {
+    maxPages?: number;
+    pageSizesPt?: readonly (PageSizePt | undefined)[];
+    /** `turns[i]`: page i + 1 lay sideways and is shown turned (then `pageSizesPt[i]` is the turned size). */
+    turns?: readonly (PageTurn | undefined)[];
+  } = {},
 ): Promise<DocumentPreviews> {
   const n = Math.min(pdf.pageCount, Math.max(1, opts.maxPages ?? pdf.pageCount));
   const pages: PreviewImage[] = [];
+  const { turns, pageSizesPt, ...rest } = opts;
   for (let p = 1; p <= n; p++) {
     throwIfAborted(opts.signal);
-    const pageSizePt = opts.pageSizesPt?.[p - 1];
-    pages.push(await pdfPagePreview(pdf, p, { ...opts, ...(pageSizePt ? { pageSizePt } : {}) }));
+    const pageSizePt = pageSizesPt?.[p - 1];
+    const turn = turns?.[p - 1];
+    pages.push(await pdfPagePreview(pdf, p, { ...rest, ...(pageSizePt ? { pageSizePt } : {}), ...(turn ? { turn } : {}) }));
   }
   // The first page preview is already a clean bitmap: the thumbnail is a downscale of it.
   const first = pages[0] as PreviewImage;
@@ -153,17 +175,25 @@ export async function pdfPreviews(
 /** Thumbnail and page previews of an image; multi-page TIFFs get one page preview per page. */
 export async function imagePreviews(
   bytes: Uint8Array,
-  opts: PreviewOptions & { maxPages?: number } = {},
+  opts: PreviewOptions & {
+    maxPages?: number;
+    /** `turns[i]`: page i + 1 lay sideways (`ExtractedPage.turn`) and is shown turned by as much. */
+    turns?: readonly (PageTurn | undefined)[];
+  } = {},
 ): Promise<DocumentPreviews> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const info = await imageInfo(bytes, limits);
   const n = Math.min(info.pages, Math.max(1, opts.maxPages ?? info.pages));
   const pages: PreviewImage[] = [];
+  const { turns, ...rest } = opts;
   for (let p = 0; p < n; p++) {
     throwIfAborted(opts.signal);
-    pages.push(await previewFromImage(bytes, 'page', { ...opts, ...(info.pages > 1 ? { page: p } : {}) }));
+    const turn = turns?.[p];
+    pages.push(
+      await previewFromImage(bytes, 'page', { ...rest, ...(info.pages > 1 ? { page: p } : {}), ...(turn ? { turn } : {}) }),
+    );
   }
-  // Downscaling the page preview is far cheaper than decoding a camera JPEG a second time.
-  const thumbnail = await previewFromImage((pages[0] as PreviewImage).bytes, 'thumbnail', opts);
+  // Downscaling the page preview (already turned) is far cheaper than decoding a camera JPEG a second time.
+  const thumbnail = await previewFromImage((pages[0] as PreviewImage).bytes, 'thumbnail', rest);
   return { thumbnail, pages, pageCount: info.pages };
 }

@@ -22,8 +22,9 @@ export class PageRenderer {
   async render(doc: DocumentRecord, page: number, signal?: AbortSignal): Promise<Buffer> {
     const { input, transfer } = await sealedInputOf(this.#deps, doc);
     const { maxNestingDepth, previewPages, ...limits } = this.#deps.config.processing;
+    const turn = turnOf(doc.metadata, page);
     const result = await this.#pool.run(
-      { type: 'render-page', ...input, mediaType: doc.mediaType, page, limits },
+      { type: 'render-page', ...input, mediaType: doc.mediaType, page, limits, ...(turn ? { turn } : {}) },
       { ...(signal ? { signal } : {}), transfer },
     );
     if (result.outcome === 'failed') {
@@ -38,4 +39,16 @@ export class PageRenderer {
     await storeRenderedPage(this.#deps, doc, page, png);
     return png;
   }
+}
+
+/** How processing turned page `page` (1-based) of a document: `metadata.turnedPages`, `[[page, degrees], …]`. */
+export function turnOf(metadata: Record<string, unknown> | undefined, page: number): 90 | 180 | 270 | undefined {
+  const turned = metadata?.turnedPages;
+  if (!Array.isArray(turned)) return undefined;
+  for (const entry of turned) {
+    if (!Array.isArray(entry) || entry[0] !== page) continue;
+    const deg = entry[1];
+    return deg === 90 || deg === 180 || deg === 270 ? deg : undefined;
+  }
+  return undefined;
 }

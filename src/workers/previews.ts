@@ -11,6 +11,8 @@ import {
   previewFromImage,
   type SearchablePage,
   scanDensity,
+  turnedSize,
+  turnPng,
 } from '../pipeline/index.js';
 import type { ProcessLimits } from './tasks.js';
 
@@ -46,7 +48,9 @@ type Opts = Parameters<typeof makePreviews>[2];
 
 async function fromImage(bytes: Buffer, pages: ExtractedPage[], opts: Opts): Promise<MadePreviews> {
   const limits = { maxPixels: opts.limits.maxPixels, maxPages: opts.limits.maxPages };
-  const made = await imagePreviews(bytes, { limits, maxPages: Math.max(1, opts.previewPages), signal: opts.signal });
+  // A page OCR found lying sideways is shown turned as it was read, so boxes and pictures agree.
+  const turns = pages.map((p) => p.turn);
+  const made = await imagePreviews(bytes, { limits, maxPages: Math.max(1, opts.previewPages), signal: opts.signal, turns });
   const previews = made.pages.slice(0, opts.previewPages);
   if (pages.length === 0 || !pages.every((p) => p.ocr && p.width)) {
     return { thumbnail: made.thumbnail.bytes, pages: previews.map((p) => p.bytes), pdfIsOriginal: false };
@@ -59,7 +63,12 @@ async function fromImage(bytes: Buffer, pages: ExtractedPage[], opts: Opts): Pro
     const page = pages[i] as ExtractedPage;
     const image: PreviewImage =
       made.pages[i] ??
-      (await previewFromImage(bytes, 'page', { limits, signal: opts.signal, ...(pages.length > 1 ? { page: i } : {}) }));
+      (await previewFromImage(bytes, 'page', {
+        limits,
+        signal: opts.signal,
+        ...(pages.length > 1 ? { page: i } : {}),
+        ...(page.turn ? { turn: page.turn } : {}),
+      }));
     const s = image.width / (page.width ?? image.width);
     searchable.push({
       image: image.bytes,
@@ -100,6 +109,7 @@ async function fromBornDigitalPdf(bytes: Buffer, pages: ExtractedPage[], opts: O
     const made = await pdfPreviews(pdf, {
       maxPages: Math.max(1, opts.previewPages),
       pageSizesPt: pages.map(pageSizePt),
+      turns: pages.map((p) => p.turn),
       signal: opts.signal,
     });
     return {
@@ -112,7 +122,10 @@ async function fromBornDigitalPdf(bytes: Buffer, pages: ExtractedPage[], opts: O
   }
 }
 
-/** A page's size in points from extraction: text-layer pages are measured in points, OCR'd ones in pixels. */
+/**
+ * A page's size in points from extraction: text-layer pages are measured in points, OCR'd ones in pixels
+ * (of the page as shown: turned, when OCR found it lying sideways).
+ */
 export function pageSizePt(page: ExtractedPage | undefined): PageSizePt | undefined {
   if (!page?.width || !page.height) return undefined;
   const s = page.ocr && page.dpi ? 72 / page.dpi : 1;
@@ -130,7 +143,11 @@ async function fromScannedPdf(bytes: Buffer, pages: ExtractedPage[], opts: Opts)
   try {
     for (let n = 1; n <= pages.length; n++) {
       const page = pages[n - 1] as ExtractedPage;
-      const rendered = await pdf.renderPage(n, { dpi: page.dpi ?? opts.limits.renderDpi, signal: opts.signal });
+      const lying = await pdf.renderPage(n, { dpi: page.dpi ?? opts.limits.renderDpi, signal: opts.signal });
+      // Turned like OCR turned it: the words' boxes are of the turned render.
+      const rendered = page.turn
+        ? { ...lying, png: await turnPng(lying.png, page.turn), ...turnedSize(lying.width, lying.height, page.turn) }
+        : lying;
       if (n <= opts.previewPages || n === 1) {
         const preview = await previewFromImage(rendered.png, 'page', { signal: opts.signal });
         if (n === 1) thumbnail = (await previewFromImage(preview.bytes, 'thumbnail', { signal: opts.signal })).bytes;

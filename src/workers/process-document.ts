@@ -46,6 +46,9 @@ const lazyOcr: OcrEngine = {
   async recognize(image, opts) {
     return (await ocrEngine()).recognize(image, opts);
   },
+  async detectOrientation(image, opts) {
+    return (await ocrEngine()).detectOrientation(image, opts);
+  },
   async terminate() {},
 };
 
@@ -208,6 +211,7 @@ function wordsJson(pages: ExtractedPage[]): string {
       height: p.height ?? 0,
       unit: p.ocr ? 'px' : 'pt',
       ...(p.dpi ? { dpi: p.dpi } : {}),
+      ...(p.turn ? { turned: p.turn } : {}),
       ...(p.confidence !== undefined ? { confidence: p.confidence } : {}),
       // [text, x, y, w, h, confidence]: arrays, not objects, keep the JSON about half the size.
       words: (p.words ?? []).map((w) => [w.text, w.x, w.y, w.w, w.h, w.confidence]),
@@ -311,6 +315,11 @@ export function toRecordMetadata(doc: ExtractedDocument): Record<string, unknown
   if (m.hasJavaScript) set('hasJavaScript', true);
   const ocrPages = doc.pages.filter((p) => p.ocr).length;
   if (ocrPages > 0) set('ocrPages', ocrPages);
+  // Pages OCR found lying sideways, [[page, degrees], …]: a page preview made later turns its page the same way.
+  set(
+    'turnedPages',
+    doc.pages.flatMap((p, i) => (p.turn ? [[i + 1, p.turn]] : [])),
+  );
   if (m.skipped?.length) out.skipped = skippedOf(m.skipped);
   return out;
 }

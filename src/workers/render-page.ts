@@ -19,12 +19,19 @@ export async function renderPage(task: RenderPageTask): Promise<RenderPageResult
       if (opened.status === 'encrypted') throw new PipelineError('corrupt', 'the PDF is password-protected');
       try {
         if (task.page > opened.pdf.pageCount) throw new PipelineError('corrupt', `the PDF has no page ${task.page}`);
-        png = (await pdfPagePreview(opened.pdf, task.page, { signal })).bytes;
+        png = (await pdfPagePreview(opened.pdf, task.page, { signal, ...(task.turn ? { turn: task.turn } : {}) })).bytes;
       } finally {
         await opened.pdf.close();
       }
     } else {
-      png = (await previewFromImage(plaintext, 'page', { limits, signal, page: task.page - 1 })).bytes;
+      png = (
+        await previewFromImage(plaintext, 'page', {
+          limits,
+          signal,
+          page: task.page - 1,
+          ...(task.turn ? { turn: task.turn } : {}),
+        })
+      ).bytes;
     }
     return { type: 'render-page', outcome: 'rendered', png: ownCopy(png) };
   } catch (err) {

@@ -148,6 +148,8 @@ export interface RenderPageTask extends SealedInput {
   mediaType: string;
   /** 1-based. */
   page: number;
+  /** The page lay sideways: clockwise degrees processing turned it by (`metadata.turnedPages`). */
+  turn?: 90 | 180 | 270;
   limits: ProcessLimits;
 }
 
