@@ -11,7 +11,7 @@
  * runs only on tokens holding a script written without spaces (Han, Kana, Thai, Lao, Khmer, Myanmar).
  */
 import { compoundSubwords, splitCompound } from './decompound.js';
-import { FNV_BASIS, FNV_PRIME, grow, hashRange, SliceTable } from './slice-table.js';
+import { FNV_BASIS, FNV_PRIME, grow, hashRange, ownSubstring, SliceTable } from './slice-table.js';
 import { type AnalyserLanguage, stemEnglish, stemGerman } from './stemmers.js';
 
 export type { AnalyserLanguage } from './stemmers.js';
@@ -166,7 +166,8 @@ function wordTerms(
   if (hit !== undefined) return hit;
   const raw = start === 0 && end === text.length ? text : text.slice(start, end);
   const terms = computeWordTerms(normaliseWord(raw), language, mode);
-  cache.set(raw, h, terms);
+  // The key a copy: a slice of a long word would keep the document it came from (snippets) in the cache.
+  cache.set(raw === text ? raw : ownSubstring(text, start, end), h, terms);
   return terms;
 }
 

@@ -20,7 +20,7 @@ import {
   type PostingsInput,
 } from './postings-codec.js';
 import { DictionaryWriter, type PutFn } from './segment-format.js';
-import { FNV_BASIS, FNV_PRIME, grow, hashRange, SliceTable } from './slice-table.js';
+import { FNV_BASIS, FNV_PRIME, grow, hashRange, ownSubstring, SliceTable } from './slice-table.js';
 import { SpanWriter } from './spans.js';
 import { addWords } from './word-list.js';
 
@@ -511,7 +511,7 @@ function foldedWord(w: string): string {
   if (e >= 0) return foldedValues[e]!;
   const f = normaliseWord(w);
   // A copy as the key: a long word is a slice that would keep its whole document alive in the cache.
-  folded.add(` ${w}`.slice(1), h);
+  folded.add(ownSubstring(w, 0, w.length), h);
   foldedValues.push(f);
   return f;
 }

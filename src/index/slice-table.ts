@@ -14,6 +14,15 @@ export function hashRange(text: string, start: number, end: number): number {
   return h;
 }
 
+/**
+ * text[start, end) as a string of its own: V8 makes a substring of 13 or more code units a slice that keeps
+ * the whole of `text` alive, so a word kept in a long-lived table would hold its document or segment.
+ */
+export function ownSubstring(text: string, start: number, end: number): string {
+  const s = text.slice(start, end);
+  return s.length < 13 ? s : ` ${s}`.slice(1);
+}
+
 export class SliceTable {
   readonly keys: string[] = [];
   private hashes: Int32Array;

@@ -13,7 +13,7 @@ import { pack, unpack } from 'msgpackr';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
 import { remember } from './remember.js';
-import { FNV_BASIS, FNV_PRIME, SliceTable } from './slice-table.js';
+import { FNV_BASIS, FNV_PRIME, hashRange, ownSubstring, SliceTable } from './slice-table.js';
 import { type Between, type Slicer, sortInSlices, TenantLoads } from './warm-up.js';
 
 /**
@@ -79,14 +79,8 @@ function storedWords(store: IndexStore, tenantId: string): StoredWords {
   return c;
 }
 
-function hashOf(s: string): number {
-  let h = FNV_BASIS;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
-  return h;
-}
-
 function addKnown(known: SliceTable, folded: string): void {
-  const h = hashOf(folded);
+  const h = hashRange(folded, 0, folded.length);
   if (known.find(folded, 0, folded.length, h) < 0) known.add(folded, h);
 }
 
@@ -111,8 +105,9 @@ export function addWords(store: IndexStore, tenantId: string, pairs: string): [s
     let wordEnd = pairs.indexOf('\n', end + 1);
     if (wordEnd < 0) wordEnd = n;
     if (end > at && known.find(pairs, at, end, h) < 0 && fresh.find(pairs, at, end, h) < 0) {
-      const folded = pairs.slice(at, end);
-      const word = pairs.slice(end + 1, wordEnd);
+      // Copies: the known table and Suggest's word list keep them, and a slice would keep all of `pairs`.
+      const folded = ownSubstring(pairs, at, end);
+      const word = ownSubstring(pairs, end + 1, wordEnd);
       fresh.add(folded, h);
       flat.push(folded, word);
       newWords.push([folded, word]);
