@@ -878,12 +878,18 @@ export class SearchIndex {
     transaction: Transaction,
   ): Scorer | undefined {
     const termGroup = (terms: readonly string[], boosts?: readonly number[], fieldMask = -1): PositionalScorer | undefined => {
+      // One word's alternatives (its German and English stems, a prefix's or a typo's expansions) share the
+      // idf of the most frequent of them, as Lucene's SynonymQuery takes the largest document frequency:
+      // with an idf each, the spelling only a few documents hold ("mueller", English, beside the German
+      // "mull") ranked a passing mention above documents that say the word more often.
+      let idf = Number.POSITIVE_INFINITY;
+      for (const term of terms) idf = Math.min(idf, idfk1.get(term)!);
       const members: TermScorer[] = [];
       for (const [i, term] of terms.entries()) {
         const p = postings.get(term)?.[view.rank];
         if (p === undefined) continue;
         const load: PositionsLoader = termPositionsReader(p, transaction);
-        members.push(new TermScorer(p, skipTableOf(p), ctx, idfk1.get(term)! * (boosts?.[i] ?? 1), load, fieldMask));
+        members.push(new TermScorer(p, skipTableOf(p), ctx, idf * (boosts?.[i] ?? 1), load, fieldMask));
       }
       if (members.length === 0) return undefined;
       return members.length === 1 ? members[0]! : new GroupScorer(members, fieldMask);

@@ -122,6 +122,25 @@ describe('SearchIndex on a small German/English corpus', () => {
     for (const q of ['Müller', 'Mueller', 'MÜLLER', 'mueller']) expect((await ids(idx, q)).sort()).toEqual(expected);
   });
 
+  it('scores a word’s alternatives with one idf: a spelling only the rare English documents hold ranks no passing mention first', async () => {
+    const idx = newIndex();
+    // "Müller" is asked as "mull" (German) or "mueller" (English). The German letters hold the first, the
+    // English note the second, once: its rarity alone must not make it outrank a letter that says it twice.
+    const filler = (i: number) => ({
+      docId: `en-filler-${i}`,
+      language: 'eng' as const,
+      fields: { body: [`Weekly status ${i}.`] },
+    });
+    await idx.addDocuments('t1', [
+      { docId: 'de-rechnung', language: 'deu', fields: { body: ['Müller Haustechnik, Rechnung für die Wartung. Klaus Müller'] } },
+      { docId: 'de-mahnung', language: 'deu', fields: { body: ['Mahnung der Müller Haustechnik zur offenen Rechnung.'] } },
+      { docId: 'de-angebot', language: 'deu', fields: { body: ['Angebot der Müller Haustechnik für eine neue Heizung.'] } },
+      { docId: 'en-meeting', language: 'eng', fields: { body: ['The invoice from Mueller was approved by the team.'] } },
+      ...Array.from({ length: 8 }, (_, i) => filler(i)),
+    ]);
+    for (const q of ['Müller', 'Mueller', 'MÜLLER']) expect((await ids(idx, q))[0], q).toBe('de-rechnung');
+  });
+
   it('finds compounds by their parts', async () => {
     const idx = newIndex();
     await idx.addDocuments('t1', CORPUS);
