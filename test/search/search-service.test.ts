@@ -195,6 +195,28 @@ describe('SearchService over gRPC', () => {
     expect((await search(t.client, 'Zaunlatten created:2024-03')).hits).toEqual([]);
   });
 
+  it('archivar search shows what each hit is: media type, pages, its own date and the upload time', async () => {
+    const pdf = await PDFDocument.create();
+    const font = await pdf.embedFont(StandardFonts.Helvetica);
+    for (let p = 1; p <= 3; p++) pdf.addPage([595, 842]).drawText(`Zollbescheid Seite ${p}`, { x: 72, y: 770, size: 12, font });
+    pdf.setCreationDate(new Date('2022-05-01T10:00:00Z'));
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const { documentId } = await uploadPlaintext(t.client, key, Buffer.from(await pdf.save()), {
+      fileName: 'zoll.pdf',
+      mediaType: 'application/pdf',
+    });
+    await t.server.runner.whenIdle();
+    const env = { ARCHIVAR_TOKEN: TEST_TOKEN, ARCHIVAR_SERVER: t.address };
+    const pdfOut = (await runCli(['search', 'Zollbescheid'], env)).stdout;
+    expect(pdfOut).toContain(`${documentId}  score`);
+    expect(pdfOut).toMatch(
+      new RegExp(`\\n   application/pdf · 3 pages · dated 2022-05-01 · uploaded \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\n`),
+    );
+    // A document without a date of its own shows only its upload.
+    const txtOut = (await runCli(['search', 'Datenschutzerklärung'], env)).stdout;
+    expect(txtOut).toMatch(new RegExp(`\\n   text/plain · 1 page · uploaded \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\n`));
+  });
+
   it('ranks the document that says it more often first, and counts the total', async () => {
     const res = await search(t.client, 'invoice OR rechnung');
     expect(res.hits.map((h) => h.documentId)).toEqual([ids['invoice.txt'], ids['rechnung.txt']]);

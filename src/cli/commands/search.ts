@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { type Snippet, SortOrder } from '../../gen/archivar/v1/search.js';
+import { type SearchHit, type Snippet, SortOrder } from '../../gen/archivar/v1/search.js';
 import { MAX_SEARCH_LIMIT } from '../../sdk/index.js';
 import { globalOptions } from '../client-options.js';
 import { CliError, EXIT_USAGE, fromGrpcError, oneLine, printJson } from '../output.js';
@@ -76,6 +76,8 @@ export function registerSearchCommand(program: Command): void {
           process.stdout.write(
             `\n${i + 1}. ${color ? `\x1b[1m${title}\x1b[0m` : title}  ${h.documentId}  score ${h.score.toFixed(3)}\n`,
           );
+          const facts = hitFacts(h);
+          if (facts) process.stdout.write(`   ${facts}\n`);
           // An attachment or archive member: where to find the rest of it.
           if (h.parentId) process.stdout.write(`   part of ${h.parentId}\n`);
           for (const s of h.snippets) process.stdout.write(`   ${s.page > 0 ? `p.${s.page}: ` : ''}${highlight(s, color)}\n`);
@@ -94,6 +96,20 @@ const SORT_FLAGS: Record<string, SortOrder> = {
   'date-asc': SortOrder.SORT_ORDER_DATE_ASC,
   title: SortOrder.SORT_ORDER_TITLE,
 };
+
+/**
+ * What a hit is, under its title: media type, pages, its document date (when it has one of its own, not
+ * the upload time it falls back to) and when it was uploaded, in UTC — `--sort date` orders by that date.
+ */
+function hitFacts(h: SearchHit): string {
+  const facts: string[] = [];
+  if (h.mediaType) facts.push(oneLine(h.mediaType));
+  if (h.pageCount > 0) facts.push(`${h.pageCount} page${h.pageCount === 1 ? '' : 's'}`);
+  const day = (ms: bigint) => new Date(Number(ms)).toISOString().slice(0, 10);
+  if (h.documentDateMs > 0n) facts.push(`dated ${day(h.documentDateMs)}`);
+  if (h.createdMs > 0n) facts.push(`uploaded ${new Date(Number(h.createdMs)).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  return facts.join(' · ');
+}
 
 /** The snippet with its hits marked: bold yellow on a terminal, »…« otherwise. */
 function highlight(s: Snippet, color: boolean): string {
