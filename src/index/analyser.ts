@@ -90,6 +90,8 @@ const NO_SPACE_SCRIPT_RE = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Thai}
 const IBAN_HINT_RE = /[A-Z]{2}\d{2}/;
 const IBAN_RE = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/g;
 const MAX_TERM_LENGTH = 64;
+/** A normalised word ending in a possessive 's, and the word before it. */
+const POSSESSIVE_RE = /^([^']{2,})'s$/;
 
 const segmenter = new Intl.Segmenter('und', { granularity: 'word' });
 
@@ -454,6 +456,12 @@ function computeWordTerms(word: string, language: AnalyserLanguage, mode: Analys
   const { stem, decompound } = options;
   if (german) add(stem ? stemGerman(word) : word);
   if (language !== 'deu') add(stem ? stemEnglish(word.replace(/'/g, "'")) : word);
+  if (german && mode === 'index') {
+    // A possessive 's written with an apostrophe ("Müller's Backstube", "Johnson’s Konto"): the English
+    // stemmer drops it, the German one keeps the word whole, so also the word without it.
+    const bare = POSSESSIVE_RE.exec(word)?.[1];
+    if (bare !== undefined) add(stem ? stemGerman(bare) : bare);
+  }
   if (german && mode === 'index' && decompound) {
     const parts = splitCompound(word);
     if (parts) for (const sub of compoundSubwords(word, parts)) add(stem ? stemGerman(sub) : sub);

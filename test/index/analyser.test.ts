@@ -93,6 +93,19 @@ describe('analyser', () => {
     expect(t.filter((x) => x.position === 2).map((x) => x.term)).toEqual([stemGerman('gilt')]);
   });
 
+  it('indexes a German word written with a possessive ’s also without it, at the same position', () => {
+    // "Müller's Backstube", "Johnson’s Konto": the English stemmer drops the 's, the German one kept it whole.
+    expect(analyseToTokens('Johnson’s Konto', 'deu').map((t) => [t.term, t.position, t.start, t.end])).toEqual([
+      ["johnson's", 0, 0, 9],
+      ['johnson', 0, 0, 9],
+      ['konto', 1, 10, 15],
+    ]);
+    expect(terms("Müller's Backstube", 'deu')).toContain('mull');
+    // Only 's, and only when indexing: a query keeps what was typed.
+    expect(terms("O'Brien", 'deu')).toEqual(["o'bri"]);
+    expect(analyseQueryText('Johnson’s', 'deu')).toEqual([["johnson's"]]);
+  });
+
   it('gives positions and UTF-16 offsets; splits hyphenated words; segments CJK', () => {
     const t = analyseToTokens('e-mail 東京都', 'eng');
     expect(t.map((x) => [x.term, x.position, x.start, x.end])).toEqual([

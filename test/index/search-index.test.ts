@@ -141,6 +141,17 @@ describe('SearchIndex on a small German/English corpus', () => {
     for (const q of ['Müller', 'Mueller', 'MÜLLER']) expect((await ids(idx, q))[0], q).toBe('de-rechnung');
   });
 
+  it('finds a name a German text writes with a possessive ’s, and highlights the whole word', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', [
+      { docId: 'de-konto', language: 'deu', fields: { body: ['Die Erstattung geht auf Johnson’s Konto bei der Sparkasse.'] } },
+    ]);
+    const r = await idx.search('t1', 'Johnson');
+    expect(r.hits.map((h) => h.docId)).toEqual(['de-konto']);
+    const s = r.hits[0]!.snippets[0]!;
+    expect(s.highlights.map((h) => s.text.slice(h.start, h.end))).toEqual(['Johnson’s']);
+  });
+
   it('finds compounds by their parts', async () => {
     const idx = newIndex();
     await idx.addDocuments('t1', CORPUS);
