@@ -37,6 +37,8 @@ verein verfahren vergleich verkauf verkehr verlag verlust vermoegen versand vers
 vertrieb verwaltung vollmacht vorgang vorschrift vorsorge wagen wahl waren wasser wechsel weg welt
 werk wert wetter wirtschaft wissen wohnung zahl zahlung zeit zeitung zentrum zertifikat zins zoll
 zug zugang zulassung zusatz zweck miet wohn tuer auszug vertraege auszuege kosten
+kaution neben voraus verbrauch eingang ausgang spar kalt warm heiz abschlag guthaben erstattung wartung
+reparatur beratung bestaetigung mitteilung vereinbarung genehmigung ueberweisung garten
 `;
 
 const LEXICON_WORDS = [...new Set(WORDS.split(/\s+/).filter((w) => w.length > 0))];

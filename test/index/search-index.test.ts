@@ -160,6 +160,29 @@ describe('SearchIndex on a small German/English corpus', () => {
     expect(await ids(idx, 'Vertrag')).toEqual(['de-vertrag']);
   });
 
+  it('finds the compounds of a tenancy and utility bills by their parts', async () => {
+    const idx = newIndex();
+    await idx.addDocuments('t1', [
+      {
+        docId: 'miete',
+        language: 'deu',
+        fields: { body: ['Die Mietkaution beträgt drei Kaltmieten.', 'Nebenkostenvorauszahlung: 180 EUR'] },
+      },
+      { docId: 'strom', language: 'deu', fields: { body: ['Verbrauchsabrechnung mit Zahlungseingang auf dem Sparkonto.'] } },
+    ]);
+    const shown = async (q: string) =>
+      (await idx.search('t1', q)).hits.flatMap((h) =>
+        h.snippets.flatMap((s) => s.highlights.map((x) => `${h.docId}:${s.text.slice(x.start, x.end)}`)),
+      );
+    expect(await shown('Kaution')).toEqual(['miete:Mietkaution']);
+    expect(await shown('Kaltmiete')).toEqual(['miete:Kaltmieten']);
+    expect(await shown('Nebenkosten')).toEqual(['miete:Nebenkostenvorauszahlung']);
+    expect(await shown('Vorauszahlung')).toEqual(['miete:Nebenkostenvorauszahlung']);
+    expect(await shown('Verbrauch')).toEqual(['strom:Verbrauchsabrechnung']);
+    expect(await shown('Eingang')).toEqual(['strom:Zahlungseingang']);
+    expect(await shown('Konto')).toEqual(['strom:Sparkonto']);
+  });
+
   it('stems (Rechnungen → Rechnung, running → run)', async () => {
     const idx = newIndex();
     await idx.addDocuments('t1', CORPUS);
