@@ -84,6 +84,7 @@ function isJoiner(c: number): boolean {
 const SEPARATOR_RE = new RegExp(`[-/.,:_${WIDE_SEPARATORS}]`);
 const SPLIT_RE = new RegExp(`[-/.,:_${WIDE_SEPARATORS}]+`);
 const DIGIT_RE = /\p{N}/u;
+const LETTER_RE = /\p{L}/u;
 const NON_ASCII_RE = /[^\p{ASCII}]/u;
 const UPPER_RE = /[A-Z]/;
 const NO_SPACE_SCRIPT_RE = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Thai}\p{sc=Lao}\p{sc=Khmer}\p{sc=Myanmar}]/u;
@@ -469,12 +470,18 @@ function computeWordTerms(word: string, language: AnalyserLanguage, mode: Analys
   return out;
 }
 
-/** The terms of a code ("re-2024-0042", "3,14", "w-2"): the whole code, plus its pieces when indexing. */
+/**
+ * The terms of a code ("re-2024-0042", "3,14", "w-2"): the whole code, plus, when indexing, its pieces and —
+ * for a code with letters — its pieces joined, as users type it ("w2", "re20240042"; not numbers or dates).
+ */
 function codeTerms(raw: string, mode: AnalyseMode): string[] {
   const whole = normaliseWord(raw).slice(0, MAX_TERM_LENGTH);
   const out = [whole];
   if (mode === 'index') {
-    for (const piece of whole.split(SPLIT_RE)) if (piece.length > 0 && !out.includes(piece)) out.push(piece);
+    const pieces = whole.split(SPLIT_RE);
+    for (const piece of pieces) if (piece.length > 0 && !out.includes(piece)) out.push(piece);
+    const joined = pieces.join('');
+    if (pieces.length > 1 && LETTER_RE.test(joined) && !out.includes(joined)) out.push(joined);
   }
   return out;
 }

@@ -47,9 +47,12 @@ describe('analyser', () => {
   });
 
   it('keeps codes and numbers whole and also indexes their pieces', () => {
-    expect(terms('RE-2024-0042')).toEqual(['re-2024-0042', 're', '2024', '0042']);
-    expect(terms('W-2')).toEqual(['w-2', 'w', '2']);
+    // A code with letters also as typed without its joiners ("w2", "RE20240042"); numbers and dates not.
+    expect(terms('RE-2024-0042')).toEqual(['re-2024-0042', 're', '2024', '0042', 're20240042']);
+    expect(terms('W-2')).toEqual(['w-2', 'w', '2', 'w2']);
     expect(terms('3,14')).toEqual(['3,14', '3', '14']);
+    expect(terms('15.03.2024')).toEqual(['15.03.2024', '15', '03', '2024']);
+    expect(analyseQueryText('w2', 'deu+eng')).toEqual([['w2']]);
     expect(analyseQueryText('RE-2024-0042', 'deu+eng')).toEqual([['re-2024-0042']]);
   });
 
@@ -150,7 +153,7 @@ describe('analyser options (ablations)', () => {
     expect(compound?.[0]).toBe('datenschutzerklaerungen');
     expect(compound).toEqual(expect.arrayContaining(['datenschutz', 'schutzerklaerungen', 'erklaerung']));
     // Codes are not stemmed anyway.
-    expect(terms('RE-2024-0042')).toEqual(['re-2024-0042', 're', '2024', '0042']);
+    expect(terms('RE-2024-0042')).toEqual(['re-2024-0042', 're', '2024', '0042', 're20240042']);
   });
 
   it('without decompounding, a German compound is one term', () => {

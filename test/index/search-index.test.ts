@@ -198,6 +198,12 @@ describe('SearchIndex on a small German/English corpus', () => {
     expect(await ids(idx, 'RE-2024-0043')).toEqual([]);
     expect(await ids(idx, '3,14')).toEqual(['de-rechnung']);
     expect(await ids(idx, 'W-2')).toEqual(['en-tax']);
+    // As typed without the joiners, lower case: the code, highlighted whole.
+    expect(await ids(idx, 'w2')).toEqual(['en-tax']);
+    const re = await idx.search('t1', 're20240042');
+    expect(re.hits.map((h) => h.docId)).toEqual(['de-rechnung']);
+    const s = re.hits[0]!.snippets[0]!;
+    expect(s.highlights.map((h) => s.text.slice(h.start, h.end))).toEqual(['RE-2024-0042']);
     expect(await ids(idx, 'DE89370400440532013000')).toEqual(['de-rechnung']);
     expect(await ids(idx, '"DE89 3704 0044 0532 0130 00"')).toEqual(['de-rechnung']);
   });
