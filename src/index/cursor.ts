@@ -1,7 +1,9 @@
 /**
- * Result cursors. In score order a cursor names the last hit returned — (score, segment id, local doc),
- * the order TopK ranks ties in — and the next page continues strictly after it, so documents added or
- * deleted meanwhile neither repeat nor skip hits (an offset would shift by one per write above the page).
+ * Result cursors. In score order a cursor names the last hit returned — its score and document id, the
+ * order TopK ranks ties in (equal scores by id ascending, whatever segment holds them) — and the next page
+ * continues strictly after it, so documents added or deleted meanwhile, merges and a reindex neither repeat
+ * nor skip hits (an offset would shift by one per write above the page; a tie-break by segment and local
+ * doc, as before, moved tied documents past the cursor or back before it when a merge renumbered them).
  * It also carries the statistics the first page was scored with (documents, field lengths, each term's
  * document frequency): BM25 scores move with them, by another factor for each word, so a write between
  * pages could otherwise reorder what was shown against what was not. Offset cursors ({o}) stay accepted
@@ -56,10 +58,13 @@ function queryKey(query: string, sort: string): string {
 export interface CursorKey {
   /** Score of the last hit. */
   s: number;
-  /** Its segment id and local doc: the tie-break (ids grow, so the order is stable between pages). */
+  /** Its segment id and local doc when the page was made (the tie-break of a cursor without `d`). */
   g: number;
   l: number;
-  /** Its document id: the next page re-scores it where it is now (an update changes it, merges move it). */
+  /**
+   * Its document id: the tie-break (equal scores in id order), and the next page re-scores it where it is
+   * now (an update changes it, merges move it).
+   */
   d?: string;
   /** The statistics every page of this result is scored with: the first page's. */
   st?: ScoringStats;
@@ -136,8 +141,13 @@ function isStats(v: unknown): boolean {
   );
 }
 
-/** Whether a hit comes strictly after the cursor in (score desc, segment asc, doc asc) order. */
-export function isAfter(after: CursorKey, score: number, segmentId: number, doc: number): boolean {
+/**
+ * Whether a hit comes strictly after the cursor in (score desc, document id asc) order. `id` is asked only
+ * for a hit tied with the cursor's score. A cursor without an id (none is handed out) keeps the old
+ * (segment asc, doc asc) tie-break.
+ */
+export function isAfter(after: CursorKey, score: number, id: () => string, segmentId: number, doc: number): boolean {
   if (score !== after.s) return score < after.s;
+  if (after.d !== undefined) return id() > after.d;
   return segmentId !== after.g ? segmentId > after.g : doc > after.l;
 }

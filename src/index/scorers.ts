@@ -57,8 +57,8 @@ export abstract class Scorer {
   /**
    * Whether no doc scores above maxScore() at all, ties included: a term's bound is built from its best
    * (tf, norm) pairs by the score's own arithmetic, so the docs holding them score exactly that. A
-   * collector whose k-th score reaches it can stop (later docs lose ties). Sums (conjunctions,
-   * disjunctions) add in other orders and say no.
+   * collector whose k-th score passes it can stop (at equality a tie may still enter by its id). Sums
+   * (conjunctions, disjunctions) add in other orders and say no.
    */
   exactMax(): boolean {
     return false;
@@ -153,6 +153,20 @@ function blockBounds(
     if (s > maxBound) maxBound = s;
   }
   return { bound, maxBound };
+}
+
+/** The blocks whose bound may reach the term's maximum (with the scorers' slack), by bounds array. */
+const topBlocksMemo = new WeakMap<Float64Array, Int32Array>();
+function topBlocks(bound: Float64Array, maxBound: number): Int32Array {
+  let top = topBlocksMemo.get(bound);
+  if (top === undefined) {
+    const floor = competitiveFloor(maxBound);
+    const list: number[] = [];
+    for (let b = 0; b < bound.length; b++) if (bound[b]! >= floor) list.push(b);
+    top = Int32Array.from(list);
+    topBlocksMemo.set(bound, top);
+  }
+  return top;
 }
 
 export class TermScorer extends Scorer {
@@ -420,6 +434,27 @@ export class TermScorer extends Scorer {
   }
   override exactMax(): boolean {
     return true;
+  }
+
+  /**
+   * Once the minimum is at the term's maximum, only exact ties can still enter (by their id, search-index.ts
+   * TopK), and only blocks whose bound reaches the maximum can hold one: those are listed once per bounds
+   * (topBlocks), and the next is found by a binary search instead of a bound check per block.
+   */
+  protected override skipNonCompetitive(target: number): number {
+    if (!(this.minCompetitive >= this.maxBound)) return super.skipNonCompetitive(target);
+    const top = topBlocks(this.bound, this.maxBound);
+    const { lastDoc } = this.skip;
+    let lo = 0;
+    let hi = top.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (lastDoc[top[mid]!]! < target) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === top.length) return NO_MORE_DOCS;
+    const b = top[lo]!;
+    return b > 0 ? Math.max(target, lastDoc[b - 1]! + 1) : target;
   }
 
   override advanceShallow(target: number): number {

@@ -756,7 +756,8 @@ export class SearchIndex {
           : undefined;
       if (at && scorer && scorer.advance(at[1]) === at[1]) after = { ...after, s: scorer.score(), g: at[0], l: at[1] };
     }
-    const heap = new TopK(k);
+    // Equal scores rank by document id (TopK), read only for a tie.
+    const heap = new TopK(k, (rank, doc) => this.#docId(tenantId, views[rank]!.meta, doc, transaction));
     let total = 0;
     let pruningFrom = -1;
     // Whether matches were passed over unseen (pruning): then some may follow the page.
@@ -765,16 +766,49 @@ export class SearchIndex {
     // holds none, so the estimate beyond the exact count extrapolates over these only.
     let spaceBefore = 0;
     let totalSpace = 0;
-    // Nothing the scorer can still find beats the heap (filters alone score 0; ties at a word's best).
-    const done = (scorer: Scorer) => scorer.exactMax() && scorer.maxScore() <= heap.minScore();
+    // Nothing the scorer can still find beats the heap, nor ties with it (a tie may still enter by its id).
+    const done = (scorer: Scorer) => scorer.exactMax() && scorer.maxScore() < heap.minScore();
+    const build = (view: SegmentView) =>
+      this.#build(
+        plan,
+        view,
+        postings,
+        idfk1,
+        { norms: view.norms, segmentDocs: view.meta.docs, invK, k1 },
+        tenantId,
+        transaction,
+      );
+    // Value filters alone: every match scores 0, so the order is the ids' alone. The segments are walked only
+    // to count (up to the bound, as before) and to keep the first matches; the page then comes from those,
+    // or, past ZERO_KEPT matches, from a walk of the ids in order (#zeroScoreWalk).
+    const zero = scoresZero(plan) ? { ranks: [] as number[], docs: [] as number[] } : undefined;
+    const keep = (rank: number, doc: number) => {
+      if (zero!.docs.length > ZERO_KEPT) return;
+      zero!.ranks.push(rank);
+      zero!.docs.push(doc);
+    };
     for (const view of views) {
-      const ctx: ScoringContext = { norms: view.norms, segmentDocs: view.meta.docs, invK, k1 };
-      const scorer = this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction);
+      const scorer = build(view);
       if (scorer === undefined) continue;
       totalSpace += view.meta.docs;
       const visit = options.visitor?.segment(tenantId, view.meta, transaction);
       if (visit !== undefined && batch !== undefined) {
-        total += this.#visitAll(scorer, view, visit, batch, heap, boundPrune, after);
+        const idOf = (d: number) => this.#docId(tenantId, view.meta, d, transaction);
+        total += this.#visitAll(scorer, view, visit, batch, heap, boundPrune, after, idOf, zero && keep);
+      } else if (zero !== undefined) {
+        if (total > exactUpTo) {
+          pruned = true;
+        } else {
+          for (let d = scorer.nextDoc(); d < NO_MORE_DOCS; d = scorer.nextDoc()) {
+            if (isDeleted(view.deletes, d)) continue;
+            keep(view.rank, d);
+            if (++total > exactUpTo) {
+              pruningFrom = spaceBefore + d + 1;
+              pruned = true;
+              break;
+            }
+          }
+        }
       } else if (total > exactUpTo && heap.full() && done(scorer)) {
         pruned = true;
       } else {
@@ -788,8 +822,12 @@ export class SearchIndex {
           // Counting stops at the match past the bound, so a list of exactly the bound's length is exact.
           if (pruningFrom < 0 && total > exactUpTo) pruningFrom = spaceBefore + d + 1;
           const score = scorer.score();
-          if (after !== undefined && !isAfter(after, score, view.meta.id, d)) continue;
-          const entered = heap.offer(score, view.rank, d);
+          let id: string | undefined;
+          if (after !== undefined && score >= after.s) {
+            const idOf = () => (id ??= this.#docId(tenantId, view.meta, d, transaction));
+            if (!isAfter(after, score, idOf, view.meta.id, d)) continue;
+          }
+          const entered = heap.offer(score, view.rank, d, id);
           if (total > exactUpTo && heap.full() && (entered || total === exactUpTo + 1)) {
             scorer.setMinCompetitiveScore(heap.minScore());
             pruned = true;
@@ -799,11 +837,28 @@ export class SearchIndex {
       }
       spaceBefore += view.meta.docs;
     }
+    let more = heap.overflowed || pruned;
+    if (zero !== undefined) {
+      if (zero.docs.length <= ZERO_KEPT && !pruned) {
+        // Every match is kept: the page is the first of them by id after the cursor.
+        for (let i = 0; i < zero.docs.length; i++) {
+          const view = views[zero.ranks[i]!]!;
+          const d = zero.docs[i]!;
+          let id: string | undefined;
+          if (after !== undefined) {
+            const idOf = () => (id ??= this.#docId(tenantId, view.meta, d, transaction));
+            if (!isAfter(after, 0, idOf, view.meta.id, d)) continue;
+          }
+          heap.offer(0, view.rank, d, id);
+        }
+      } else this.#zeroScoreWalk(tenantId, views, build, heap, k, after, transaction);
+      more = heap.overflowed;
+    }
     const totalExact = pruningFrom < 0;
     const estimate = totalExact ? total : Math.max(total, Math.round(((exactUpTo + 1) * totalSpace) / Math.max(1, pruningFrom)));
-    const hits = heap.sorted().map(({ score, rank, doc }) => {
+    const hits = heap.sorted().map(({ score, rank, doc, id }) => {
       const seg = views[rank]!.meta;
-      return { docId: this.#docId(tenantId, seg, doc, transaction), score, at: [seg.id, doc] as const };
+      return { docId: id, score, at: [seg.id, doc] as const };
     });
     const rank = new Map(segments.map((seg, r) => [seg.id, r]));
     // The query's postings, for the hits' highlights in the same snapshot.
@@ -814,14 +869,13 @@ export class SearchIndex {
     };
     // A match after the page exists when one missed the top k, or may when matches were passed over unseen
     // (beyond the exact-count bound: then the last page of a long list can lead to an empty one).
-    const more = heap.overflowed || pruned;
     return { total: estimate, totalExact, hits, highlight: highlightPlan(plan), postingsOf, scoredWith, more };
   }
 
   /**
    * Every live match of one segment to the visitor (in batches); each is scored unless the scorer's block
    * bound says it cannot enter the top k (then its score is below the heap's minimum, so skipping it changes
-   * nothing: the heap only takes strictly higher scores). Returns the number of live matches.
+   * nothing: the heap takes only higher scores, or ties). Returns the number of live matches.
    */
   #visitAll(
     scorer: Scorer,
@@ -831,6 +885,8 @@ export class SearchIndex {
     heap: TopK,
     boundPrune: boolean,
     after: CursorKey | undefined,
+    docId: (doc: number) => string,
+    keep?: (rank: number, doc: number) => void,
   ): number {
     const deletes = view.deletes;
     const cap = batch.length;
@@ -848,6 +904,10 @@ export class SearchIndex {
         visit(batch, n);
         n = 0;
       }
+      if (keep !== undefined) {
+        keep(view.rank, d);
+        continue;
+      }
       if (boundPrune && heap.full()) {
         const min = heap.minScore();
         if (d > boundTo || min !== boundMin) {
@@ -861,11 +921,83 @@ export class SearchIndex {
         }
       }
       const score = scorer.score();
-      if (after !== undefined && !isAfter(after, score, view.meta.id, d)) continue;
-      heap.offer(score, view.rank, d);
+      let id: string | undefined;
+      if (after !== undefined && score >= after.s) {
+        const idOf = () => (id ??= docId(d));
+        if (!isAfter(after, score, idOf, view.meta.id, d)) continue;
+      }
+      heap.offer(score, view.rank, d, id);
     }
     if (n > 0) visit(batch, n);
     return live;
+  }
+
+  /**
+   * The page of a query whose matches all score 0 (value filters alone) when it has too many matches to keep:
+   * the tenant's ids in order from the cursor's (LMDB `index-ids`, keyed by id), in growing chunks, each
+   * chunk's documents tested segment by segment in local order with a fresh scorer, until one match more
+   * than the page is found (the heap overflows) or the ids end. A broad filter reads a few ids per hit; the
+   * sparsest that gets here (just over ZERO_KEPT matches) about N / ZERO_KEPT ids per hit.
+   */
+  #zeroScoreWalk(
+    tenantId: string,
+    views: readonly SegmentView[],
+    build: (view: SegmentView) => Scorer | undefined,
+    heap: TopK,
+    k: number,
+    after: CursorKey | undefined,
+    transaction: Transaction,
+  ): void {
+    const bySegment = new Map(views.map((v) => [v.meta.id, v]));
+    let from = after?.d;
+    // A broad filter finds its page in the first few ids; the chunks grow for a sparse one.
+    let chunk = Math.min(4 * (k + 1), 1024);
+    const ids: string[] = [];
+    const at: number[] = [];
+    for (;;) {
+      ids.length = 0;
+      at.length = 0;
+      let read = 0;
+      for (const { key, value } of this.store.ids.getRange({
+        start: [tenantId, from ?? ''],
+        end: [tenantId, RANGE_END],
+        limit: chunk + 1,
+        transaction,
+      })) {
+        read++;
+        const id = (key as Key)[1] as string;
+        if (from !== undefined && id <= from) continue;
+        const [segmentId, local] = value as [number, number];
+        const view = bySegment.get(segmentId);
+        if (view === undefined || isDeleted(view.deletes, local)) continue;
+        ids.push(id);
+        at.push(view.rank * 2 ** 31 + local);
+      }
+      if (ids.length === 0) return;
+      // Test the chunk's documents segment by segment, each in local order (scorers only move forward).
+      const order = at.map((_, i) => i).sort((a, b) => at[a]! - at[b]!);
+      const matches = new Uint8Array(ids.length);
+      let scorer: Scorer | undefined;
+      let rank = -1;
+      for (const i of order) {
+        const r = Math.floor(at[i]! / 2 ** 31);
+        const local = at[i]! % 2 ** 31;
+        if (r !== rank) {
+          rank = r;
+          scorer = build(views[r]!);
+        }
+        if (scorer !== undefined && scorer.doc <= local && scorer.advance(local) === local) matches[i] = 1;
+      }
+      for (let i = 0; i < ids.length; i++) {
+        if (matches[i] === 0) continue;
+        const r = Math.floor(at[i]! / 2 ** 31);
+        heap.offer(0, r, at[i]! % 2 ** 31, ids[i]!);
+        if (heap.overflowed) return;
+      }
+      if (read <= chunk) return;
+      from = ids[ids.length - 1]!;
+      chunk = Math.min(chunk * 4, 65_536);
+    }
   }
 
   #build(
@@ -1082,6 +1214,26 @@ type Snapshot = {
  */
 const HIGHLIGHT_POSITIONS = 1000;
 
+/**
+ * Matches of a query of value filters alone kept while counting (their page is picked from them by id);
+ * beyond this many the page comes from a walk of the ids in order (SearchIndex #zeroScoreWalk).
+ */
+const ZERO_KEPT = 1000;
+
+/** Whether every match of the plan scores 0: value filters alone, in any combination, with any exclusions. */
+function scoresZero(plan: Plan): boolean {
+  switch (plan.kind) {
+    case 'filter':
+      return true;
+    case 'and':
+      return plan.must.length > 0 && plan.must.every(scoresZero);
+    case 'or':
+      return plan.should.length > 0 && plan.should.every(scoresZero);
+    default:
+      return false;
+  }
+}
+
 /** A document and where it lies in the index ([segment id, local doc]). */
 type Located = { docId: string; at: HitKey };
 
@@ -1089,16 +1241,25 @@ function checkTenant(tenantId: string): void {
   if (typeof tenantId !== 'string' || tenantId.length === 0) throw new Error('a tenant id is required');
 }
 
-/** Bounded top-k by (score desc, segment rank asc, doc asc); docs arrive in ascending (rank, doc) order. */
+/**
+ * Bounded top-k by (score desc, document id asc): equal scores in id order, which no merge or reindex
+ * changes (segment order did). Scores are compared first; a document's id (`idOf`: a cached lookup) is read
+ * only for a tie, in the heap or at its minimum, and kept with its entry.
+ */
 class TopK {
   private readonly scores: Float64Array;
   private readonly ranks: Int32Array;
   private readonly docs: Int32Array;
+  private readonly ids: (string | undefined)[];
   private size = 0;
-  constructor(private readonly k: number) {
+  constructor(
+    private readonly k: number,
+    private readonly idOf: (rank: number, doc: number) => string,
+  ) {
     this.scores = new Float64Array(k);
     this.ranks = new Int32Array(k);
     this.docs = new Int32Array(k);
+    this.ids = new Array<string | undefined>(k).fill(undefined);
   }
   full(): boolean {
     return this.size >= this.k;
@@ -1106,14 +1267,20 @@ class TopK {
   minScore(): number {
     return this.size > 0 ? this.scores[0]! : 0;
   }
-  /** Worse = lower score, or equal score and later doc. */
+  private idAt(i: number): string {
+    let id = this.ids[i];
+    if (id === undefined) {
+      id = this.idOf(this.ranks[i]!, this.docs[i]!);
+      this.ids[i] = id;
+    }
+    return id;
+  }
+  /** Worse = lower score, or equal score and a greater id. */
   private worse(i: number, j: number): boolean {
     const si = this.scores[i]!;
     const sj = this.scores[j]!;
     if (si !== sj) return si < sj;
-    const ri = this.ranks[i]!;
-    const rj = this.ranks[j]!;
-    return ri !== rj ? ri > rj : this.docs[i]! > this.docs[j]!;
+    return this.idAt(i) > this.idAt(j);
   }
   private swap(i: number, j: number): void {
     const s = this.scores[i]!;
@@ -1125,17 +1292,21 @@ class TopK {
     const d = this.docs[i]!;
     this.docs[i] = this.docs[j]!;
     this.docs[j] = d;
+    const id = this.ids[i];
+    this.ids[i] = this.ids[j];
+    this.ids[j] = id;
   }
   /** Whether a doc was offered to the full heap (so more than k were offered), or passed over below it. */
   overflowed = false;
-  /** Returns true when the doc entered the top k. */
-  offer(score: number, rank: number, doc: number): boolean {
+  /** Returns true when the doc entered the top k; `id` is the doc's id when the caller has it. */
+  offer(score: number, rank: number, doc: number, id?: string): boolean {
     if (this.k === 0) return false;
     if (this.size < this.k) {
       let i = this.size++;
       this.scores[i] = score;
       this.ranks[i] = rank;
       this.docs[i] = doc;
+      this.ids[i] = id;
       while (i > 0) {
         const p = (i - 1) >> 1;
         if (!this.worse(i, p)) break;
@@ -1145,11 +1316,17 @@ class TopK {
       return true;
     }
     this.overflowed = true;
-    // Later docs lose ties, so only a strictly higher score enters.
-    if (!(score > this.scores[0]!)) return false;
+    const min = this.scores[0]!;
+    if (score < min) return false;
+    if (score === min) {
+      // A tie with the minimum: the smaller id ranks first.
+      id ??= this.idOf(rank, doc);
+      if (!(id < this.idAt(0))) return false;
+    } else if (!(score > min)) return false; // NaN
     this.scores[0] = score;
     this.ranks[0] = rank;
     this.docs[0] = doc;
+    this.ids[0] = id;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
@@ -1163,9 +1340,11 @@ class TopK {
     }
     return true;
   }
-  sorted(): { score: number; rank: number; doc: number }[] {
-    const out: { score: number; rank: number; doc: number }[] = [];
-    for (let i = 0; i < this.size; i++) out.push({ score: this.scores[i]!, rank: this.ranks[i]!, doc: this.docs[i]! });
-    return out.sort((a, b) => b.score - a.score || a.rank - b.rank || a.doc - b.doc);
+  /** Best first, with each entry's id. */
+  sorted(): { score: number; rank: number; doc: number; id: string }[] {
+    const out: { score: number; rank: number; doc: number; id: string }[] = [];
+    for (let i = 0; i < this.size; i++)
+      out.push({ score: this.scores[i]!, rank: this.ranks[i]!, doc: this.docs[i]!, id: this.idAt(i) });
+    return out.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 }

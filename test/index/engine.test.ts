@@ -625,6 +625,120 @@ describe('cursor pagination', () => {
   });
 });
 
+describe('paging through ties across merges and a reindex', () => {
+  // Documents identical but for their id tie on every key: score, date and title. Written in an order
+  // unlike their ids, several to a segment, so segment order is not id order; between pages the index is
+  // merged (tiers, then into one segment) and reindexed (dropped and added again in another order), which
+  // moves every document to another segment and local number.
+  const ID_ORDER = Array.from({ length: 90 }, (_, i) => `doc_${String(i).padStart(3, '0')}`);
+  const written = [...ID_ORDER].sort((a, b) => ((Number(a.slice(4)) * 37) % 90) - ((Number(b.slice(4)) * 37) % 90));
+  const tied = (id: string) =>
+    doc(id, 'Vertrag über die Wartung der Heizung', { title: 'Wartungsvertrag', dateMs: day('2024-02-01') });
+  // A few documents that score higher (the word twice) or lower (a longer body), so ties sit between others.
+  const extra = [
+    doc('doc_x01', 'Vertrag Vertrag über die Wartung', { title: 'Wartungsvertrag', dateMs: day('2024-03-01') }),
+    doc('doc_x02', 'Vertrag über die Wartung der Heizung und der Lüftung im Keller des Hauses', {
+      title: 'Wartungsvertrag Haus',
+      dateMs: day('2023-03-01'),
+    }),
+  ];
+  const all = [...ID_ORDER, 'doc_x01', 'doc_x02'];
+  const writeAll = async (e: SearchEngine, order: readonly string[]) => {
+    const docs = [...order.map(tied), ...extra];
+    for (let i = 0; i < docs.length; i += 8) await e.index.addDocuments('t1', docs.slice(i, i + 8));
+  };
+  const disturb = [
+    (e: SearchEngine) => e.index.merge({ tenantId: 't1' }),
+    (e: SearchEngine) => e.index.merge({ tenantId: 't1', force: true }),
+    async (e: SearchEngine) => {
+      await e.index.dropTenant('t1');
+      await writeAll(e, [...written].reverse());
+    },
+    async (e: SearchEngine) => {
+      await e.index.dropTenant('t1');
+      await writeAll(e, written);
+    },
+  ];
+
+  it.each([
+    ['score', 1000, false, 'vertrag'],
+    ['score', 3, false, 'vertrag'],
+    ['score', 3, true, 'vertrag'],
+    // Value filters alone: every match scores 0, the order is the ids'; a bound of 3 pages from a walk of the ids.
+    ['score', 1000, false, 'date:2024-02 OR date:2024-03'],
+    ['score', 3, false, 'date:2024-02 OR date:2024-03'],
+    ['score', 3, true, 'date:2024-02 OR date:2024-03'],
+    ['date_desc', 1000, false, 'vertrag'],
+    ['date_asc', 1000, false, 'vertrag'],
+    ['title', 1000, false, 'vertrag'],
+  ] as const)(
+    'shows every document once, in the same order as undisturbed (%s, exact count up to %i, facets %s, %s)',
+    async (sort, exact, faceted, q) => {
+      const e = new SearchEngine(root, {
+        cipher: testCipher,
+        textStore: new InMemoryTextStore(),
+        autoMerge: false,
+        clock: () => NOW,
+        exactTotalUpTo: exact,
+      });
+      await writeAll(e, written);
+      expect(listSegments(e.index.store, 't1').length).toBeGreaterThan(5);
+      const expected = q === 'vertrag' ? all : all.filter((id) => id !== 'doc_x02');
+      // Facets walk every match through a visitor (another collector path).
+      const facets = faceted ? (['type'] as const) : [];
+      const undisturbed = (await e.search('t1', q, { sort, limit: 200, facets })).hits.map((h) => h.docId);
+      expect([...undisturbed].sort()).toEqual([...expected].sort());
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        const r = await e.search('t1', q, { sort, limit: 7, facets, ...(cursor ? { cursor } : {}) });
+        seen.push(...r.hits.map((h) => h.docId));
+        if (!r.nextCursor) break;
+        cursor = r.nextCursor;
+        await disturb[page % disturb.length]!(e);
+      }
+      const twice = seen.filter((id, i) => seen.indexOf(id) !== i);
+      const missed = expected.filter((id) => !seen.includes(id));
+      expect({ twice, missed }).toEqual({ twice: [], missed: [] });
+      expect(seen).toEqual(undisturbed);
+      // Equal keys in id order, whatever the segments: the same list after a merge into one segment.
+      const tiedShown = seen.filter((id) => ID_ORDER.includes(id));
+      expect(tiedShown).toEqual(ID_ORDER);
+      await e.index.merge({ tenantId: 't1', force: true });
+      expect((await e.search('t1', q, { sort, limit: 200 })).hits.map((h) => h.docId)).toEqual(undisturbed);
+    },
+  );
+  it('pages a sparse filter alone from the ids in order, over chunks of many ids, across a merge', async () => {
+    const e = new SearchEngine(root, {
+      cipher: testCipher,
+      textStore: new InMemoryTextStore(),
+      autoMerge: false,
+      clock: () => NOW,
+      exactTotalUpTo: 3,
+    });
+    const n = 1500;
+    const id = (i: number) => `doc_${String((i * 7) % n).padStart(4, '0')}`;
+    const docs = Array.from({ length: n }, (_, i) =>
+      doc(id(i), 'Wartung', { dateMs: day(((i * 7) % n) % 97 === 0 ? '2022-05-01' : '2021-01-01') }),
+    );
+    for (let i = 0; i < n; i += 300) await e.index.addDocuments('t1', docs.slice(i, i + 300));
+    const expected = docs
+      .map((d) => d.docId)
+      .filter((x) => Number(x.slice(4)) % 97 === 0)
+      .sort();
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const r = await e.search('t1', 'date:2022', { limit: 4, ...(cursor ? { cursor } : {}) });
+      seen.push(...r.hits.map((h) => h.docId));
+      if (!r.nextCursor) break;
+      cursor = r.nextCursor;
+      if (page === 1) await e.index.merge({ tenantId: 't1', force: true });
+    }
+    expect(seen).toEqual(expected);
+  });
+});
+
 describe('values kept with their segments', () => {
   it('follow deletes, updates, tags edited during a merge, and a restart: facets and tag filters equal brute force', async () => {
     let e = engine();
