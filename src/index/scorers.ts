@@ -501,11 +501,14 @@ export class TermScorer extends Scorer {
       this.posBytes = this.loadPositions(from, to - from);
       // Each doc's start (its total frequency over the fields, row by row, then summed up); the block's total
       // is where its runs of deltas end.
+      // Only the fields of the block's mask: the others' rows are zeros (most blocks: one or two fields).
       const tfs = this.tfs;
       const n = blockLength(this.skip, this.block);
+      const mask = this.skip.fieldMask[this.block]!;
       const starts = this.posFrom;
       starts.fill(0, 0, n + 1);
       for (let f = 0; f < NUM_FIELDS; f++) {
+        if (!(mask & (1 << f))) continue;
         const row = f * BLOCK_SIZE;
         for (let j = 0; j < n; j++) starts[j + 1] = starts[j + 1]! + tfs[row + j]!;
       }
@@ -539,8 +542,17 @@ export class TermScorer extends Scorer {
 const EMPTY_POSITIONS = new Int32Array(0);
 
 function firstBlockAtLeast(lastDoc: Int32Array, target: number, from: number): number {
+  // Galloping from `from`: walks in doc order mostly land a block or a few further, and a binary search
+  // over the whole rest of a long list touched a cache line per step.
   let lo = from;
   let hi = lastDoc.length;
+  for (let step = 1; lo + step < hi; step *= 2) {
+    if (lastDoc[lo + step - 1]! >= target) {
+      hi = lo + step - 1;
+      break;
+    }
+    lo += step;
+  }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (lastDoc[mid]! < target) lo = mid + 1;
