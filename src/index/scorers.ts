@@ -117,42 +117,54 @@ export type PositionsLoader = (from: number, len: number) => Uint8Array | undefi
  */
 const boundsMemo = new WeakMap<
   SkipTable,
-  { invK: Float64Array; idfk1: number; fieldMask: number; bound: Float64Array; maxBound: number }
+  { invK: Float64Array; idfk1: number; fieldMask: number; bound: Float64Array; maxBound: number; once: Float64Array }
 >();
 
-/** Each block's score bound: its best group (BM25F adds its fields' best pairs before saturating). */
+/**
+ * Each block's score bound: its best group (BM25F adds its fields' best pairs before saturating). And what
+ * a doc holding the term once adds to the BM25F sum at most, in the block's field where that is least (its
+ * shortest length there): below it, scoreBlock can rule out no doc by its frequencies.
+ */
 function blockBounds(
   skip: SkipTable,
   ctx: ScoringContext,
   idfk1: number,
   fieldMask: number,
-): { bound: Float64Array; maxBound: number } {
+): { bound: Float64Array; maxBound: number; once: Float64Array } {
   const { blockCount, groupStart, impactStart, impactTf, impactNorm } = skip;
   const bound = new Float64Array(blockCount);
+  const once = new Float64Array(blockCount);
+  const best = BEST_INV_K;
   let maxBound = 0;
   const { invK, k1 } = ctx;
   for (let b = 0; b < blockCount; b++) {
     let t = 0;
+    best.fill(0);
     for (let g = groupStart[b]!; g < groupStart[b + 1]!; g++) {
       let sum = 0;
       let fields = 0;
       for (let f = 0; f < NUM_FIELDS; f++) {
         const i = g * NUM_FIELDS + f;
         if (impactStart[i + 1]! > impactStart[i]!) fields |= 1 << f;
-        let best = 0;
+        let top = 0;
         for (let p = impactStart[i]!, end = impactStart[i + 1]!; p < end; p++) {
-          const v = impactTf[p]! * invK[f * 256 + impactNorm[p]!]!;
-          if (v > best) best = v;
+          const inv = invK[f * 256 + impactNorm[p]!]!;
+          const v = impactTf[p]! * inv;
+          if (v > top) top = v;
+          if (inv > best[f]!) best[f] = inv;
         }
-        sum += best;
+        sum += top;
       }
       if ((fields & fieldMask) !== 0 && sum > t) t = sum;
     }
     const s = (idfk1 * t) / (k1 + t);
     bound[b] = s;
     if (s > maxBound) maxBound = s;
+    let least = Number.POSITIVE_INFINITY;
+    for (let f = 0; f < NUM_FIELDS; f++) if (best[f]! > 0 && best[f]! < least) least = best[f]!;
+    once[b] = least;
   }
-  return { bound, maxBound };
+  return { bound, maxBound, once };
 }
 
 /** The blocks whose bound may reach the term's maximum (with the scorers' slack), by bounds array. */
@@ -188,6 +200,8 @@ export class TermScorer extends Scorer {
   private tfsOff = 0;
   private readonly bound: Float64Array;
   private readonly maxBound: number;
+  /** Per block: the least a doc holding the term once adds to the BM25F sum (blockBounds). */
+  private readonly once: Float64Array;
   private shallowBlock = 0;
   /**
    * Block posBlock's positions (phrases): its bytes, its deltas decoded so far (posRead.k of posCount, as far
@@ -224,19 +238,22 @@ export class TermScorer extends Scorer {
     if (ctx === POSITIONS_ONLY) {
       // No block bounds: nothing is scored or skipped, and the memo of the query's bounds stays as it is.
       this.bound = EMPTY_BOUNDS;
+      this.once = EMPTY_BOUNDS;
       this.maxBound = Number.POSITIVE_INFINITY;
       return;
     }
     const memo = boundsMemo.get(skip);
     if (memo !== undefined && memo.invK === ctx.invK && memo.idfk1 === idfk1 && memo.fieldMask === fieldMask) {
       this.bound = memo.bound;
+      this.once = memo.once;
       this.maxBound = memo.maxBound;
       return;
     }
-    const { bound, maxBound } = blockBounds(skip, ctx, idfk1, fieldMask);
+    const { bound, maxBound, once } = blockBounds(skip, ctx, idfk1, fieldMask);
     this.bound = bound;
+    this.once = once;
     this.maxBound = maxBound;
-    boundsMemo.set(skip, { invK: ctx.invK, idfk1, fieldMask, bound, maxBound });
+    boundsMemo.set(skip, { invK: ctx.invK, idfk1, fieldMask, bound, maxBound, once });
   }
 
   override advance(target: number): number {
@@ -263,7 +280,7 @@ export class TermScorer extends Scorer {
         const n = blockLength(this.skip, this.block);
         if (this.bound[this.block]! < floor) i = n;
         else {
-          if (this.scoredBlock !== this.block) this.scoreBlock();
+          if (this.scoredBlock !== this.block || floor < this.scoredFloor) this.scoreBlock(floor);
           while (i < n && this.blockScores[i]! < floor) i++;
         }
         if (i === n) {
@@ -285,6 +302,8 @@ export class TermScorer extends Scorer {
   private bulk = true;
   private readonly blockScores = new Float64Array(BLOCK_SIZE);
   private scoredBlock = -1;
+  /** The floor scoreBlock was given: docs of the block below it may hold NOT_SCORED instead of a score. */
+  private scoredFloor = 0;
 
   override probedOnly(): void {
     this.bulk = false;
@@ -340,7 +359,8 @@ export class TermScorer extends Scorer {
         this.blockEnd = lastDoc[b]!;
         this.i = 0;
       }
-      if (this.scoredBlock !== b) this.scoreBlock();
+      // Whole blocks (floor 0): a window's floor is low, and filtering cost a union more than it spared.
+      if (this.scoredBlock !== b || this.scoredFloor > 0) this.scoreBlock(0);
       const docs = this.docs;
       const blockScores = this.blockScores;
       const n = blockLength(this.skip, b);
@@ -364,14 +384,31 @@ export class TermScorer extends Scorer {
     this.doc = b >= blockCount ? NO_MORE_DOCS : to - 1;
   }
 
-  /** Scores of every doc of the current block, by the same arithmetic as score(). */
-  private scoreBlock(): void {
+  /**
+   * Scores of the current block's docs, by the same arithmetic as score(). Docs whose frequencies alone
+   * cannot reach `floor` (each field's tf at the block's shortest length there, from its impacts) get
+   * NOT_SCORED instead when that rules out any: a phrase's lead block is scored for its one or two best
+   * docs, most of the others hold the word once, and each norms lookup of a sparse word is a cache miss.
+   */
+  private scoreBlock(floor: number): void {
     const { norms, invK, k1, segmentDocs } = this.ctx;
     const tfs = this.tfs;
     const docs = this.docs;
     const n = blockLength(this.skip, this.block);
     const mask = this.skip.fieldMask[this.block]!;
     const t = this.blockScores;
+    const idfk1 = this.idfk1;
+    this.scoredBlock = this.block;
+    this.scoredFloor = 0;
+    // The BM25F sum idfk1·t / (k1 + t) needs to reach floor, less a slack for rounding.
+    const need = floor > 0 && floor < idfk1 * (1 - 1e-6) ? ((floor * k1) / (idfk1 - floor)) * (1 - 1e-6) : 0;
+    // Only where the docs lie far apart: a dense word's norms share cache lines, and filtering cost more
+    // than the lookups it spared (rechnung vertrag at 1M).
+    if (need > 0 && this.once[this.block]! < need && docs[n - 1]! - docs[0]! >= SPARSE_SPAN * n) {
+      this.scoreCandidates(need, n, mask);
+      this.scoredFloor = floor;
+      return;
+    }
     t.fill(0, 0, n);
     // Field by field over the block (most blocks hold the term in the body only); each doc still adds its
     // fields in score()'s order, so the sums are the same floats.
@@ -385,9 +422,59 @@ export class TermScorer extends Scorer {
         if (tf > 0) t[i] = t[i]! + tf * invK[inv + norms[normsOf + docs[i]!]!]!;
       }
     }
-    const idfk1 = this.idfk1;
     for (let i = 0; i < n; i++) t[i] = (idfk1 * t[i]!) / (k1 + t[i]!);
-    this.scoredBlock = this.block;
+  }
+
+  /**
+   * scoreBlock for the docs whose frequencies may reach the BM25F sum `need` (each field's tf at the block's
+   * shortest length there), the others NOT_SCORED.
+   */
+  private scoreCandidates(need: number, n: number, mask: number): void {
+    const { groupStart, impactStart, impactNorm } = this.skip;
+    const { norms, invK, k1, segmentDocs } = this.ctx;
+    const best = BEST_INV_K;
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      if (!(mask & (1 << f))) continue;
+      let b = 0;
+      for (let g = groupStart[this.block]!; g < groupStart[this.block + 1]!; g++) {
+        const i = g * NUM_FIELDS + f;
+        for (let p = impactStart[i]!, end = impactStart[i + 1]!; p < end; p++) {
+          const v = invK[f * 256 + impactNorm[p]!]!;
+          if (v > b) b = v;
+        }
+      }
+      best[f] = b;
+    }
+    const tfs = this.tfs;
+    const ub = TF_BOUNDS;
+    ub.fill(0, 0, n);
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      if (!(mask & (1 << f))) continue;
+      const row = f * BLOCK_SIZE;
+      const bf = best[f]!;
+      for (let i = 0; i < n; i++) ub[i] = ub[i]! + tfs[row + i]! * bf;
+    }
+    const cand = CANDIDATES;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      cand[m] = i;
+      if (ub[i]! >= need) m++;
+    }
+    const t = this.blockScores;
+    t.fill(NOT_SCORED, 0, n);
+    const docs = this.docs;
+    const idfk1 = this.idfk1;
+    for (let c = 0; c < m; c++) {
+      const i = cand[c]!;
+      const d = docs[i]!;
+      let s = 0;
+      for (let f = 0; f < NUM_FIELDS; f++) {
+        if (!(mask & (1 << f))) continue;
+        const tf = tfs[f * BLOCK_SIZE + i]!;
+        if (tf > 0) s += tf * invK[f * 256 + norms[f * segmentDocs + d]!]!;
+      }
+      t[i] = (idfk1 * s) / (k1 + s);
+    }
   }
 
   /** The current block's frequencies. */
@@ -419,7 +506,7 @@ export class TermScorer extends Scorer {
   }
 
   override score(): number {
-    if (this.scoredBlock === this.block) return this.blockScores[this.i]!;
+    if (this.scoredBlock === this.block && this.blockScores[this.i]! !== NOT_SCORED) return this.blockScores[this.i]!;
     const { norms, invK, k1, segmentDocs } = this.ctx;
     let t = 0;
     for (let f = 0; f < NUM_FIELDS; f++) {
@@ -540,6 +627,17 @@ export class TermScorer extends Scorer {
 }
 
 const EMPTY_POSITIONS = new Int32Array(0);
+/** Mean distance of a block's doc ids from which scoreBlock filters its docs by their frequencies. */
+const SPARSE_SPAN = 8;
+/**
+ * Scratch of scoreCandidates, shared (it runs to its end without yielding): each field's highest invK over
+ * the block's impacts, each doc's bound from its frequencies, the docs that bound does not rule out.
+ */
+const BEST_INV_K = new Float64Array(NUM_FIELDS);
+const TF_BOUNDS = new Float64Array(BLOCK_SIZE);
+const CANDIDATES = new Int32Array(BLOCK_SIZE);
+/** A doc of a scored block whose score was not computed (below the floor the block was scored for). */
+const NOT_SCORED = -1;
 
 function firstBlockAtLeast(lastDoc: Int32Array, target: number, from: number): number {
   // Galloping from `from`: walks in doc order mostly land a block or a few further, and a binary search

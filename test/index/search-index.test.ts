@@ -707,6 +707,39 @@ describe('top-k pruning', () => {
     expect(await comparePruned(idx, rnd, word, 300)).toBeGreaterThan(30);
   });
 
+  it('passes over the docs of a sparse word that its frequencies rule out, and still returns the exhaustive top 10', async () => {
+    // `rarus` in every 11th document (a block of it spans ~1 400 doc ids), mostly once, now and then two to
+    // five times or in the title too; documents grow shorter towards the end, so the minimum rises all along
+    // and the docs that enter the top 10 lie close to it. Its blocks are scored for their best docs, and the
+    // docs whose frequencies cannot reach the minimum are left unscored.
+    const idx = newIndex();
+    const r = rng(11);
+    const docs: IndexDoc[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const length = 5 + Math.floor((4000 - i) / 40) + Math.floor(r() * 30);
+      const words = Array.from({ length }, () => `füllwort${Math.floor(r() * 40)}`);
+      let title = `titel${i % 7}`;
+      if (i % 11 === 0) {
+        const tf = r() < 0.8 ? 1 : 2 + Math.floor(r() * 4);
+        for (let k = 0; k < tf; k++) words.splice(Math.floor(r() * words.length), 0, r() < 0.5 ? 'rarus socius' : 'rarus');
+        if (r() < 0.15) title = `rarus ${title}`;
+      }
+      if (r() < 0.3) words.splice(Math.floor(r() * words.length), 0, 'socius');
+      docs.push({ docId: `s${i}`, language: 'deu', fields: { title, body: [words.join(' ')] } });
+    }
+    await idx.addDocuments('t1', docs.slice(0, 2500));
+    await idx.addDocuments('t1', docs.slice(2500));
+    for (const q of ['rarus', 'rarus socius', '"rarus socius"', 'rarus OR socius', 'title:rarus OR rarus', 'rarus -füllwort3']) {
+      const fast = await idx.search('t1', q, { limit: 10, exactTotalUpTo: 0, snippets: false });
+      const slow = await idx.search('t1', q, { limit: 10, exhaustive: true, snippets: false });
+      expect(fast.hits.length, q).toBe(10);
+      expect(
+        fast.hits.map((h) => [h.docId, h.score]),
+        q,
+      ).toEqual(slow.hits.map((h) => [h.docId, h.score]));
+    }
+  });
+
   it('passes over windows of a union that cannot reach the minimum and still finds the better documents after them', async () => {
     const idx = newIndex();
     const filler = Array.from({ length: 60 }, (_, i) => `füllwort${i % 30}`).join(' ');
