@@ -446,19 +446,34 @@ export class TermScorer extends Scorer {
       best[f] = b;
     }
     const tfs = this.tfs;
-    const ub = TF_BOUNDS;
-    ub.fill(0, 0, n);
-    for (let f = 0; f < NUM_FIELDS; f++) {
-      if (!(mask & (1 << f))) continue;
-      const row = f * BLOCK_SIZE;
-      const bf = best[f]!;
-      for (let i = 0; i < n; i++) ub[i] = ub[i]! + tfs[row + i]! * bf;
-    }
     const cand = CANDIDATES;
     let m = 0;
-    for (let i = 0; i < n; i++) {
-      cand[m] = i;
-      if (ub[i]! >= need) m++;
+    const f0 = 31 - Math.clz32(mask & -mask);
+    const rest = mask & (mask - 1);
+    if ((rest & (rest - 1)) === 0) {
+      // One or two fields (nearly every block): each doc's bound in one pass, no array of bounds.
+      const f1 = rest === 0 ? f0 : 31 - Math.clz32(rest);
+      const r0 = f0 * BLOCK_SIZE;
+      const r1 = f1 * BLOCK_SIZE;
+      const b0 = best[f0]!;
+      const b1 = rest === 0 ? 0 : best[f1]!;
+      for (let i = 0; i < n; i++) {
+        cand[m] = i;
+        if (tfs[r0 + i]! * b0 + tfs[r1 + i]! * b1 >= need) m++;
+      }
+    } else {
+      const ub = TF_BOUNDS;
+      ub.fill(0, 0, n);
+      for (let f = 0; f < NUM_FIELDS; f++) {
+        if (!(mask & (1 << f))) continue;
+        const row = f * BLOCK_SIZE;
+        const bf = best[f]!;
+        for (let i = 0; i < n; i++) ub[i] = ub[i]! + tfs[row + i]! * bf;
+      }
+      for (let i = 0; i < n; i++) {
+        cand[m] = i;
+        if (ub[i]! >= need) m++;
+      }
     }
     const t = this.blockScores;
     t.fill(NOT_SCORED, 0, n);
