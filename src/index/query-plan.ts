@@ -13,7 +13,7 @@ import type { DocFilter, QueryNode } from './query-ast.js';
  * `boosts[i]` scales the score of `terms[i]` (fuzzy matches rank below exact ones); absent = 1.
  */
 export type Plan =
-  | { kind: 'terms'; terms: string[]; boosts?: number[]; fieldMask?: number }
+  | { kind: 'terms'; terms: string[]; boosts?: number[]; fieldMask?: number; idfEach?: true }
   | { kind: 'prefix'; prefix: string; stems?: string[]; fieldMask?: number }
   | { kind: 'phrase'; words: string[][]; slop?: number; fieldMask?: number }
   | { kind: 'filter'; filter: DocFilter }
@@ -120,7 +120,11 @@ export function mapPrefixes(plan: Plan, expand: (prefix: string) => string[]): P
   switch (plan.kind) {
     case 'prefix': {
       const terms = plan.stems ? [...new Set([...expand(plan.prefix), ...plan.stems])] : expand(plan.prefix);
-      return plan.fieldMask === undefined ? { kind: 'terms', terms } : { kind: 'terms', terms, fieldMask: plan.fieldMask };
+      // Each expansion keeps its own idf (search-index.ts termGroup): the shared one took `vers*` at 1M
+      // from 0.5 to 5 ms, its hundreds of expansions all scoring alike so that no block could be passed.
+      return plan.fieldMask === undefined
+        ? { kind: 'terms', terms, idfEach: true }
+        : { kind: 'terms', terms, fieldMask: plan.fieldMask, idfEach: true };
     }
     case 'and':
       return {

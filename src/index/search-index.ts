@@ -1009,19 +1009,26 @@ export class SearchIndex {
     tenantId: string,
     transaction: Transaction,
   ): Scorer | undefined {
-    const termGroup = (terms: readonly string[], boosts?: readonly number[], fieldMask = -1): PositionalScorer | undefined => {
-      // One word's alternatives (its German and English stems, a prefix's or a typo's expansions) share the
-      // idf of the most frequent of them, as Lucene's SynonymQuery takes the largest document frequency:
-      // with an idf each, the spelling only a few documents hold ("mueller", English, beside the German
-      // "mull") ranked a passing mention above documents that say the word more often.
+    const termGroup = (
+      terms: readonly string[],
+      boosts?: readonly number[],
+      fieldMask = -1,
+      idfEach = false,
+    ): PositionalScorer | undefined => {
+      // One word's alternatives (its German and English stems, a typo's expansions) share the idf of the
+      // most frequent of them, as Lucene's SynonymQuery takes the largest document frequency: with an idf
+      // each, the spelling only a few documents hold ("mueller", English, beside the German "mull") ranked a
+      // passing mention above documents that say the word more often. A prefix's expansions keep their own
+      // (`idfEach`, query-plan.ts).
       let idf = Number.POSITIVE_INFINITY;
-      for (const term of terms) idf = Math.min(idf, idfk1.get(term)!);
+      if (!idfEach) for (const term of terms) idf = Math.min(idf, idfk1.get(term)!);
       const members: TermScorer[] = [];
       for (const [i, term] of terms.entries()) {
         const p = postings.get(term)?.[view.rank];
         if (p === undefined) continue;
         const load: PositionsLoader = termPositionsReader(p, transaction);
-        members.push(new TermScorer(p, skipTableOf(p), ctx, idf * (boosts?.[i] ?? 1), load, fieldMask));
+        const own = idfEach ? idfk1.get(term)! : idf;
+        members.push(new TermScorer(p, skipTableOf(p), ctx, own * (boosts?.[i] ?? 1), load, fieldMask));
       }
       if (members.length === 0) return undefined;
       return members.length === 1 ? members[0]! : new GroupScorer(members, fieldMask);
@@ -1030,7 +1037,7 @@ export class SearchIndex {
     const segment = { tenantId, segmentId: view.meta.id, segmentUid: view.meta.uid, docs: view.meta.docs };
     switch (plan.kind) {
       case 'terms': {
-        const g = termGroup(plan.terms, plan.boosts, plan.fieldMask);
+        const g = termGroup(plan.terms, plan.boosts, plan.fieldMask, plan.idfEach);
         return g !== undefined && plan.fieldMask !== undefined ? new FieldScorer(g, plan.fieldMask) : g;
       }
       case 'prefix':

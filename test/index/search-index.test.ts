@@ -141,6 +141,23 @@ describe('SearchIndex on a small German/English corpus', () => {
     for (const q of ['Müller', 'Mueller', 'MÜLLER']) expect((await ids(idx, q))[0], q).toBe('de-rechnung');
   });
 
+  it('scores a prefix’s expansions each with its own idf: the document with the rare word ranks first', async () => {
+    // With one idf for all expansions (as a word's stems share one) `vers*` scored every match alike, ties
+    // in id order, and at 1M no block could be passed over (0.5 -> 5 ms).
+    const idx = newIndex();
+    await idx.addDocuments('t1', [
+      ...Array.from({ length: 12 }, (_, i) => ({
+        docId: `a${i}`,
+        language: 'deu' as const,
+        fields: { body: [`Die Versicherung Nummer ${i} ist bezahlt.`] },
+      })),
+      // Longer than the others: only the rare word's idf puts it first.
+      { docId: 'z-versand', language: 'deu', fields: { body: ['Der Versand der Ware an die Kundin ist heute bezahlt worden.'] } },
+    ]);
+    expect((await ids(idx, 'vers*'))[0]).toBe('z-versand');
+    expect(await ids(idx, 'vers*')).toHaveLength(13);
+  });
+
   it('finds a name a German text writes with a possessive ’s, and highlights the whole word', async () => {
     const idx = newIndex();
     await idx.addDocuments('t1', [
