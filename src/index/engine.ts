@@ -569,21 +569,28 @@ function didYouMean(
   language: AnalyserLanguage,
 ): string {
   const edits: { at: number; len: number; word: string }[] = [];
-  const highlighted: { word: string; terms: Set<string> }[] = [];
+  // Each highlighted word by the terms it is asked as (`own`) and by all it is indexed as (`parts`: with a
+  // compound's parts): a compound that merely contains the corrected word ("Stromrechnung") is named only
+  // when no highlighted word is the word itself ("Rechnung").
+  const highlighted: { word: string; own: Set<string>; parts: Set<string> }[] = [];
   for (const h of hits.slice(0, 3))
     for (const s of h.snippets)
       for (const hl of s.highlights) {
         const word = s.text.slice(hl.start, hl.end);
-        const terms = new Set<string>();
-        analyse(word, language, (t) => terms.add(t), 'index');
-        highlighted.push({ word, terms });
+        const own = new Set<string>();
+        const parts = new Set<string>();
+        analyse(word, language, (t) => own.add(t), 'query');
+        analyse(word, language, (t) => parts.add(t), 'index');
+        highlighted.push({ word, own, parts });
       }
   for (const [node, terms] of rewrites) {
     if (node.kind !== 'fuzzy') continue;
     const exact = new Set(analyseQueryText(node.text, language)[0] ?? []);
     const corrected = terms.filter((t) => !exact.has(t));
     if (corrected.length === 0) continue;
-    const seen = highlighted.find((h) => corrected.some((t) => h.terms.has(t)));
+    const seen =
+      highlighted.find((h) => corrected.some((t) => h.own.has(t))) ??
+      highlighted.find((h) => corrected.some((t) => h.parts.has(t)));
     const at = query.indexOf(node.text, node.position);
     edits.push({ at: at < 0 ? node.position : at, len: node.text.length, word: seen ? seen.word.toLowerCase() : corrected[0]! });
   }

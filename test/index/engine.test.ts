@@ -286,6 +286,19 @@ describe('query language over the engine', () => {
     expect(await ids(e, 'type:pdf ...')).toEqual(['mahnung', 'rechnung', 'vertrag']);
   });
 
+  it('says "did you mean" with the corrected word itself, not a compound that contains it', async () => {
+    // The short electricity bill ranks first; its highlight is the compound, which is also indexed as
+    // `rechnung`. The suggestion is the word the user meant, which the second hit shows.
+    const e = engine();
+    await e.index.addDocuments('t1', [
+      doc('strom', 'Stromrechnung März'),
+      doc('wartung', 'Die Rechnung für die Wartung der Heizung im Mai ist beglichen.'),
+    ]);
+    const r = await e.search('t1', 'Rechnnug');
+    expect(r.hits.map((h) => h.docId)).toEqual(['strom', 'wartung']);
+    expect(r.didYouMean).toBe('rechnung');
+  });
+
   it('says "did you mean" with the word as written also when no snippets are asked for', async () => {
     const e = engine();
     await e.index.addDocuments('t1', CORPUS);
