@@ -351,11 +351,23 @@ export class SearchEngine {
   /** The dictionary's terms within `node.maxEdits` of the word's stems (or of `folded`), best first. */
   #fuzzyTerms(tenantId: string, alternatives: readonly string[], folded: string, node: FuzzyNode): ExpandedNode {
     const terms = new Map<string, number>();
+    const add = (term: string, distance: number) => {
+      const boost = FUZZY_BOOST[distance] ?? 0.05;
+      if ((terms.get(term) ?? 0) < boost) terms.set(term, boost);
+    };
     for (const word of new Set([...alternatives, folded]))
       for (const l of this.dictionary.lists(tenantId))
-        for (const m of fuzzySearch(l, word, node.maxEdits, { limit: MAX_FUZZY_EXPANSIONS * FUZZY_CANDIDATES })) {
-          const boost = FUZZY_BOOST[m.distance] ?? 0.05;
-          if ((terms.get(m.term) ?? 0) < boost) terms.set(m.term, boost);
+        for (const m of fuzzySearch(l, word, node.maxEdits, { limit: MAX_FUZZY_EXPANSIONS * FUZZY_CANDIDATES }))
+          add(m.term, m.distance);
+    // The words as the documents wrote them (Suggest's list, folded) too, each taken as its terms: a typo
+    // inside an inflection is near the word, not its stem ("Kündigng" is one edit from "Kündigung", two
+    // from its stem "kundig", and found nothing).
+    if (this.words.loaded(tenantId))
+      for (const l of this.words.lists(tenantId))
+        for (const m of fuzzySearch(l, folded, node.maxEdits, { limit: FUZZY_CANDIDATES })) {
+          if (m.distance === 0) continue;
+          for (const group of analyseQueryText(this.words.written(tenantId, m.term) ?? m.term, this.#language))
+            for (const t of group) add(t, m.distance);
         }
     // The dictionary keeps a deleted document's terms until its next load: only terms a live document holds
     // take one of the capped places (deleted documents' words next to the typed one crowded the live ones out).

@@ -286,6 +286,19 @@ describe('query language over the engine', () => {
     expect(await ids(e, 'type:pdf ...')).toEqual(['mahnung', 'rechnung', 'vertrag']);
   });
 
+  it('corrects a typo inside an inflection by the word as written, not only by its stem', async () => {
+    // "kuendigng" is two edits from the stem "kundig" (1 allowed at 8 letters) but one from "kuendigung".
+    const e = engine();
+    await e.index.addDocuments('t1', [
+      doc('kuendigung', 'Die Kündigung der Wohnung zum 31. März.'),
+      doc('miete', 'Die Miete für März ist bezahlt.'),
+    ]);
+    await e.suggest('t1', 'kü'); // the word list is loaded, as a running server's warm-up does
+    const r = await e.search('t1', 'Kündigng');
+    expect(r.hits.map((h) => h.docId)).toEqual(['kuendigung']);
+    expect(r.didYouMean).toBe('kündigung');
+  });
+
   it('says "did you mean" with the corrected word itself, not a compound that contains it', async () => {
     // The short electricity bill ranks first; its highlight is the compound, which is also indexed as
     // `rechnung`. The suggestion is the word the user meant, which the second hit shows.
