@@ -293,16 +293,17 @@ export class SegmentBuilder {
    * with): one per term, the first that produced it. Words with letters only, 2 to 40 characters.
    */
   words(): Map<string, string> {
+    // Read from wordPairs, the one place that picks and folds them (the writer keeps each first spelling too).
     const out = new Map<string, string>();
-    this.eachWord((folded, w) => {
-      if (!out.has(folded)) out.set(folded, w);
-    });
+    const parts = this.wordPairs().split('\n');
+    for (let i = 0; i + 1 < parts.length; i += 2) if (!out.has(parts[i]!)) out.set(parts[i]!, parts[i + 1]!);
     return out;
   }
 
   /**
-   * words() as BuiltSegment.words: the pairs in term order, not deduplicated by folded form here (the
-   * writer keeps the first of each, see writeBuiltSegment): the pool is the busier side of a build.
+   * Every term's first word that Suggest may complete (`completionWordKind`) and its folded form, as
+   * BuiltSegment.words: the pairs in term order, not deduplicated by folded form here (the writer keeps the
+   * first of each, word-list.ts addWords): the pool is the busier side of a build.
    */
   wordPairs(): string {
     // Code units into one scratch buffer, one string at the end: pushing ~60k strings and joining them
@@ -350,16 +351,6 @@ export class SegmentBuilder {
       out[len++] = 10;
     }
     return len === 0 ? '' : Buffer.from(out.buffer, out.byteOffset, 2 * (len - 1)).toString('utf16le');
-  }
-
-  /** Every term's first word that Suggest may complete, with its folded form, in term order. */
-  private eachWord(f: (folded: string, word: string) => void): void {
-    for (const w of this.firstWords) {
-      if (w.length < 2) continue;
-      const kind = completionWordKind(w);
-      if (kind === NOT_A_WORD) continue;
-      f(kind === ASCII_LOWER ? w : kind === ASCII_UPPER ? w.toLowerCase() : foldedWord(w), w);
-    }
   }
 
   normsBytes(): Uint8Array {
