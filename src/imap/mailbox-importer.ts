@@ -1,5 +1,6 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
-import type { FetchMessageObject, ImapFlow, MessageStructureObject } from 'imapflow';
+import type { FetchMessageObject, ImapFlow, MessageAddressObject, MessageStructureObject } from 'imapflow';
+import { simpleParser } from 'mailparser';
 import type { Clock, ImapConfig, UsageRecorder } from '../accounts/index.js';
 import type { Documents } from '../documents/documents.js';
 import { decodeText } from '../pipeline/text.js';
@@ -172,6 +173,7 @@ export class MailboxImporter {
     }
     const envelope = meta.envelope;
     if (envelope?.subject?.includes('\uFFFD')) envelope.subject = (await rawSubject(client, k.uid)) ?? envelope.subject;
+    if (envelope?.from?.some((a) => a.name?.includes('\uFFFD'))) envelope.from = (await rawFrom(client, k.uid)) ?? envelope.from;
     if (mode === 'auto') {
       if (!matchesFilters(meta, ctx.settings)) return;
       if (sinceMs > 0 && internalMs(meta) < sinceMs) return;
@@ -408,6 +410,21 @@ async function rawSubject(client: ImapFlow, uid: number): Promise<string | undef
     .trim();
   // Encoded words beside raw bytes are left to the envelope's reading.
   return value && !value.includes('=?') ? value : undefined;
+}
+
+/**
+ * A sender whose name is in raw 8-bit bytes (as rawSubject's subject) comes out of ENVELOPE with U+FFFD, so
+ * the sender filter could not match the name as written: the From header read again, decoded as the pipeline
+ * decodes it, and its addresses parsed by mailparser. Undefined when that gives no address.
+ */
+async function rawFrom(client: ImapFlow, uid: number): Promise<MessageAddressObject[] | undefined> {
+  const m = await client.fetchOne(String(uid), { uid: true, headers: ['from'] }, { uid: true });
+  if (m === false || !m.headers) return undefined;
+  const header = decodeText(m.headers).text.trim();
+  if (!/^from:/i.test(header)) return undefined;
+  const from = (await simpleParser(`${header}\r\n\r\n`)).from?.value ?? [];
+  const out = from.filter((a) => a.address).map((a) => ({ name: a.name, address: a.address }));
+  return out.length > 0 ? out : undefined;
 }
 
 function mailFileName(meta: FetchMessageObject, uid: number): string {

@@ -35,6 +35,7 @@ const USERS = [
   'restricted',
   'tlsmode',
   'rawsubject',
+  'rawsender',
   'nofolder',
   'dups',
 ].map((user) => ({
@@ -228,6 +229,21 @@ describe.skipIf(!available)('IMAP import against a real dovecot', () => {
     await d.append(u('rawsubject'), 'INBOX', raw('Anderer Betreff'));
     expect((await importNow(s.c)).imported).toBe(2n);
     expect((await mailDocuments(s.c)).map((x) => x.fileName).sort()).toEqual(['Fließtext Koala.eml', 'Fließtext Känguru.eml']);
+  });
+
+  it('a sender name in raw Latin-1 bytes passes the sender filter as written, not as U+FFFD', async () => {
+    const s = await session('rawsender');
+    const raw = (from: string, subject: string) =>
+      Buffer.from(
+        mail({ from, subject, body: 'Koalas schlafen viel.' }).replace('charset=utf-8', 'charset=iso-8859-1'),
+        'latin1',
+      );
+    await setImap(s.c, d, 'rawsender', PASS, { autoImport: true, filterFrom: 'jürgen bäcker' });
+    await importNow(s.c);
+    await d.append(u('rawsender'), 'INBOX', raw('Jürgen Bäcker <jb@example.test>', 'Rechnung Mai'));
+    await d.append(u('rawsender'), 'INBOX', raw('Jörg Becker <jb2@example.test>', 'Rechnung Juni'));
+    expect((await importNow(s.c)).imported).toBe(1n);
+    expect((await mailDocuments(s.c)).map((x) => x.fileName)).toEqual(['Rechnung Mai.eml']);
   });
 
   it('imports a German ISO-8859-1 quoted-printable mail with a PDF attachment as parent and child documents', async () => {
