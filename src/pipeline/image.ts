@@ -2,6 +2,7 @@ import sharp, { type Metadata, type Sharp } from 'sharp';
 import { PipelineError, throwIfAborted } from './errors.js';
 import { type ExifInfo, parseExif } from './exif.js';
 import { DEFAULT_LIMITS, type PipelineLimits } from './limits.js';
+import { ELONGATED } from './ocr-tiles.js';
 
 /**
  * Image stages on sharp: header inspection (dimensions, pages, EXIF) and preprocessing for OCR.
@@ -40,8 +41,13 @@ const TARGET_DPI = 300;
 // Without a trustworthy density, images whose long side is below this are upscaled to it.
 const MIN_LONG_SIDE = 1800;
 const MAX_UPSCALE = 3;
-// Caps the OCR input: an A4 page at 300 dpi is 2480 × 3508.
+// Caps the OCR input of a page: an A4 page at 300 dpi is 2480 × 3508.
 const MAX_LONG_SIDE = 5000;
+// A strip (one side over ELONGATED times the other: a till receipt, a panorama) is OCR'd in tiles along its
+// long side (ocr-tiles.ts) rather than shrunk until that side fits, which left its text a few pixels high:
+// its short side and its pixels are capped instead (about four A4 pages at 300 dpi, within a page's time).
+const MAX_STRIP_SHORT_SIDE = 2500;
+const MAX_STRIP_PIXELS = 36_000_000;
 
 function sharpOf(bytes: Uint8Array, limits: ImageLimits, page?: number): Sharp {
   return sharp(bytes, {
@@ -148,7 +154,11 @@ export function chooseScale(width: number, height: number, density?: number): nu
     scale = MIN_LONG_SIDE / long;
   }
   scale = Math.min(scale, MAX_UPSCALE);
-  if (long * scale > MAX_LONG_SIDE) scale = MAX_LONG_SIDE / long;
+  const short = Math.min(width, height);
+  if (long > ELONGATED * short) {
+    if (short * scale > MAX_STRIP_SHORT_SIDE) scale = MAX_STRIP_SHORT_SIDE / short;
+    if (long * short * scale * scale > MAX_STRIP_PIXELS) scale = Math.sqrt(MAX_STRIP_PIXELS / (long * short));
+  } else if (long * scale > MAX_LONG_SIDE) scale = MAX_LONG_SIDE / long;
   // Small changes cost resampling blur and time for nothing.
   if (Math.abs(scale - 1) < 0.15) scale = 1;
   return scale;

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { PipelineError, throwIfAborted } from './errors.js';
 import type { OcrEngine, OcrPageResult, OrientationGuess, SegmentationMode } from './ocr.js';
+import { recognizeTiled } from './ocr-tiles.js';
 
 /**
  * Pages that lie sideways or upside down (a scan fed in turned, an image without an EXIF orientation):
@@ -76,9 +77,9 @@ function better(candidate: OcrPageResult, best: UprightOcr): boolean {
   return candidate.confidence >= b.confidence + (best.turn === 0 ? MIN_CONFIDENCE_GAIN : 1);
 }
 
-/** OCR of a page image, turned upright first when it lies sideways or upside down (see above). */
+/** OCR of a page image (in tiles when it is a long strip: ocr-tiles.ts), turned upright first when it lies sideways or upside down (see above). */
 export async function recognizeUpright(engine: OcrEngine, png: Buffer, opts: UprightOptions): Promise<UprightOcr> {
-  const first = await engine.recognize(png, recognizeOpts(opts, 0));
+  const first = await recognizeTiled(engine, png, recognizeOpts(opts, 0));
   const asItLies: UprightOcr = { result: first, turn: 0, png };
   if (opts.detect === false || looksUpright(first)) return asItLies;
 
@@ -98,7 +99,7 @@ export async function recognizeUpright(engine: OcrEngine, png: Buffer, opts: Upr
   for (const turn of turns) {
     throwIfAborted(opts.signal);
     const turned = await turnPng(png, turn);
-    const result = await engine.recognize(turned, recognizeOpts(opts, turn));
+    const result = await recognizeTiled(engine, turned, recognizeOpts(opts, turn));
     if (better(result, best)) {
       best = { result, turn, png: turned };
       if (looksUpright(result)) break;
