@@ -120,6 +120,16 @@ export class ImapSettingsStore {
     return found;
   }
 
+  /** Deletes the settings and the sealed password; false when none were stored. The caller drops the import ledger. */
+  async remove(tenantId: string): Promise<boolean> {
+    // lmdb's remove() answers true for a key that was not there, so look first, in the same transaction.
+    return this.records.store.atomic(() => {
+      if (this.records.imap.get([tenantId]) === undefined) return false;
+      this.records.imap.remove([tenantId]);
+      return true;
+    });
+  }
+
   /** Settings and password, for the IMAP importer only: never pass the password to an RPC, log or export. */
   async credentials(tenantId: string): Promise<{ config: ImapConfig; password: string } | undefined> {
     const stored = this.records.imap.get([tenantId]);

@@ -24,7 +24,7 @@ export interface WatcherDeps {
   /** The user whose documents imported mail becomes, or null when the tenant has no owner. */
   mailboxUser(tenantId: string): Promise<string | null>;
   isRestricted(tenantId: string, userId: string): boolean;
-  /** Settings are gone (tenant erased): the manager drops this watcher and its ledger. */
+  /** Settings are gone (removed, or the tenant erased): the manager drops this watcher and its ledger. */
   gone(tenantId: string): void;
 }
 

@@ -195,7 +195,7 @@ export class ImportLedger {
     return out;
   }
 
-  /** Removes everything kept about a tenant's mailbox (its settings are gone: erased). */
+  /** Removes everything kept about a tenant's mailbox (its settings are gone: removed, or the tenant erased). */
   async purge(tenantId: string): Promise<void> {
     await this.#store.atomic(() => {
       for (const key of this.#ledger.getKeys({ start: [tenantId], end: [tenantId, '\uffff'] })) this.#ledger.removeSync(key);

@@ -110,6 +110,15 @@ export class ImapWatchers {
     }
   }
 
+  /**
+   * DeleteImapSettings: the settings and password go first, so no new run can log in; then the watcher
+   * stops (a running run is aborted) and the ledger and status go, so nothing is left of the mailbox.
+   */
+  async removeSettings(tenantId: string): Promise<void> {
+    if (!(await this.#d.accounts.imap.remove(tenantId))) throw notFound('no IMAP settings are stored');
+    await this.#drop(tenantId);
+  }
+
   async #requireSettings(tenantId: string): Promise<void> {
     if (!(await this.#d.accounts.imap.get(tenantId))) throw notFound('no IMAP settings are stored');
   }
@@ -157,13 +166,15 @@ export class ImapWatchers {
     for (const tenantId of this.ledger.tenantsWithStatus()) if (!configured.has(tenantId)) void this.#forget(tenantId);
   }
 
-  /** The tenant's settings are gone (only erasure removes them): stop watching and drop what the ledger holds. */
+  /** The tenant's settings are gone (removed, or the tenant erased): stop watching and drop what the ledger holds. */
   async #forget(tenantId: string): Promise<void> {
+    await this.#drop(tenantId).catch((err: unknown) => this.#d.log.error({ err, tenantId }, 'could not drop an IMAP ledger'));
+  }
+
+  async #drop(tenantId: string): Promise<void> {
     const w = this.#watchers.get(tenantId);
     this.#watchers.delete(tenantId);
     if (w) await w.stop();
-    await this.ledger
-      .purge(tenantId)
-      .catch((err: unknown) => this.#d.log.error({ err, tenantId }, 'could not drop an IMAP ledger'));
+    await this.ledger.purge(tenantId);
   }
 }

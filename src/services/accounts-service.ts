@@ -101,6 +101,10 @@ export function createAccountsService(app: AppContext, imap: ImapWatchers): Asyn
       const { config, passwordStored } = await accounts.imap.getOrThrow(p.tenantId);
       return { settings: toImapSettings(config), passwordStored };
     },
+    async deleteImapSettings(_req, ctx) {
+      await imap.removeSettings(requireOwner(ctx).tenantId);
+      return {};
+    },
     async testImapSettings(_req, ctx) {
       const p = requireOwner(ctx);
       return imap.test(p.tenantId);

@@ -109,4 +109,17 @@ describe.skipIf(!available)('archivar imap (CLI against a real server and doveco
       release();
     }
   }, 120_000);
+
+  it('remove deletes the stored account; afterwards status and a second remove say there is none', async () => {
+    const removed = await runCli(['imap', 'remove'], env);
+    expect(removed.stderr).toBe('');
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toBe('IMAP account, password and import records deleted; imported documents are kept\n');
+    const status = await runCli(['imap', 'status'], env);
+    expect(status.code).toBe(1);
+    expect(status.stderr).toMatch(/NOT_FOUND: no IMAP settings are stored/);
+    const again = await runCli(['imap', 'remove'], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/NOT_FOUND: no IMAP settings are stored/);
+  }, 60_000);
 });

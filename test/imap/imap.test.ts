@@ -5,16 +5,18 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImapTlsMode } from '../../src/gen/archivar/v1/accounts.js';
-import { ArtifactKind, DocumentSource, DocumentStatus } from '../../src/gen/archivar/v1/common.js';
+import { ArtifactKind, DocumentSource, DocumentStatus, Role } from '../../src/gen/archivar/v1/common.js';
 import type { MessageKey } from '../../src/imap/index.js';
 import { unary } from '../../src/sdk/index.js';
 import {
   type AccountsServer,
   collect,
+  expectCode,
   filesContaining,
   PASSWORD,
   type Session,
   startAccountsServer,
+  untar,
 } from '../accounts/helpers.js';
 import { type Dovecot, destroyDovecot, dovecotAvailable, startDovecot } from '../helpers/dovecot.js';
 import { imapStatus, importNow, mail, mailDocuments, setImap, waitFor } from './helpers.js';
@@ -38,6 +40,7 @@ const USERS = [
   'rawsender',
   'nofolder',
   'dups',
+  'removed',
 ].map((user) => ({
   user,
   password: PASS,
@@ -481,6 +484,44 @@ describe.skipIf(!available)('IMAP import against a real dovecot', () => {
         'refused the login',
       ]),
     ).toEqual([]);
+  });
+
+  it('DeleteImapSettings (owners) deletes the sealed password, the import ledger and status; imported mail stays', async () => {
+    const s = await session('removed');
+    const del = (c: Session['c']) => unary(c.accounts.deleteImapSettings.bind(c.accounts), {});
+    await expectCode(del(s.c), grpcStatus.NOT_FOUND, /no IMAP settings/);
+    const marker = `removed${Math.random().toString(36).slice(2, 10)}`;
+    await setImap(s.c, d, 'removed', PASS, { folders: [`${marker}-folder`] });
+    await d.append(u('removed'), 'Archivar.Import', mail({ subject: 'Kontoauszug', body: 'Auszug 7' }));
+    expect(await importNow(s.c)).toMatchObject({ imported: 1n });
+    await unary(s.c.accounts.addMember.bind(s.c.accounts), {
+      email: 'removed-member@example.test',
+      password: PASSWORD,
+      firstName: 'M',
+      lastName: 'M',
+      role: Role.ROLE_MEMBER,
+    });
+    const member = await t.login('removed-member@example.test');
+    await expectCode(del(member.c), grpcStatus.PERMISSION_DENIED);
+
+    await del(s.c);
+    const tenant = s.user.tenantId;
+    await expectCode(unary(s.c.accounts.getImapSettings.bind(s.c.accounts), {}), grpcStatus.NOT_FOUND);
+    await expectCode(imapStatus(s.c), grpcStatus.NOT_FOUND);
+    await expectCode(unary(s.c.accounts.triggerImapImport.bind(s.c.accounts), {}), grpcStatus.NOT_FOUND);
+    expect(await t.server.app.accounts.imap.credentials(tenant)).toBeUndefined();
+    for (const name of ['accountImap', 'imapLedger', 'imapStatus'] as const) {
+      const keys = [...t.server.app.store.db(name).getKeys({ start: [tenant], end: [tenant, '\uffff'] })];
+      expect(keys, name).toEqual([]);
+    }
+    // The export no longer lists a mailbox; what was imported is the tenant's and stays.
+    const archive = untar(await collect(s.c.accounts.exportMyData({ includeDocuments: false, archiveFormat: 'tar' })));
+    const exported = JSON.parse(archive.get('export.json')?.toString('utf8') ?? 'null');
+    expect(exported.imapSettings).toBeNull();
+    expect((await mailDocuments(s.c)).map((x) => x.fileName)).toEqual(['Kontoauszug.eml']);
+    await expectCode(del(s.c), grpcStatus.NOT_FOUND);
+    await t.server.app.store.flushed();
+    expect(filesContaining(t.dataDir, [marker, PASS])).toEqual([]);
   });
 
   it('resumes after the server stopped in the middle of a run', async () => {

@@ -91,6 +91,15 @@ export function registerImapCommand(program: Command): void {
     });
 
   imap
+    .command('remove')
+    .description('stop importing and delete the stored IMAP account, its password and import records (owners)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await withConnection(cmd, (c) => unary(c.accounts.deleteImapSettings.bind(c.accounts), {}));
+      if (globalOptions(cmd).json) printJson({ removed: true });
+      else process.stdout.write('IMAP account, password and import records deleted; imported documents are kept\n');
+    });
+
+  imap
     .command('test')
     .description('connect, log in and list the folders; says what failed (dns, refused, timeout, tls, auth)')
     .action(async (_opts: unknown, cmd: Command) => {
