@@ -88,7 +88,13 @@ export async function realSession(address: string, options: { tlsCa?: string; in
   try {
     const email = `bench-${process.pid}-${Date.now()}@example.org`;
     const password = `bench-pw-${Math.random().toString(36).slice(2)}-Zq9`;
-    await unary(conn.accounts.register.bind(conn.accounts), { email, password, firstName: 'Bench', lastName: 'Mark' });
+    await unary(conn.accounts.register.bind(conn.accounts), {
+      email,
+      password,
+      firstName: 'Bench',
+      lastName: 'Mark',
+      terms: { textVersion: 'bench', textSha256: '0'.repeat(64), channel: 'bench' },
+    });
     const res = await unary(conn.accounts.login.bind(conn.accounts), { email, password });
     return res.token;
   } finally {

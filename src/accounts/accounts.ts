@@ -61,6 +61,16 @@ export interface NewUser {
   lastName: string;
 }
 
+/** The end-user licence agreement a registering user agreed to (recorded as consent purpose `terms`). */
+export interface TermsAcceptance {
+  textVersion: string;
+  textSha256: string;
+  channel: string;
+}
+
+/** The consent purpose under which registration records the agreement to the end-user licence agreement. */
+export const TERMS_PURPOSE = 'terms';
+
 /**
  * The accounts domain: users and tenants, sessions, profile, members, restriction; and, through its
  * parts, consent, IMAP settings, usage and billing, export, erasure and retention. Every method takes the
@@ -113,21 +123,37 @@ export class Accounts implements SessionVerifier {
 
   // ---- registration, login, sessions
 
-  async register(input: NewUser, peer: string): Promise<UserView> {
+  /**
+   * Registering is consenting to the end-user licence agreement (statement, section 1), and consent is
+   * logged (section 7): the grant is written with the user, so no account exists without it.
+   */
+  async register(input: NewUser, terms: TermsAcceptance | undefined, peer: string): Promise<UserView> {
+    if (!terms) {
+      throw invalidArgument(
+        'terms are required: registering means agreeing to the end-user licence agreement; send its text_version and text_sha256',
+      );
+    }
     if (!this.#registerPerPeer.take(peerAddress(peer)))
       throw resourceExhausted('too many registrations from this address; try later');
-    return this.#createUser(input, newId('t'), 'owner', true);
+    return this.#createUser(input, newId('t'), 'owner', true, terms);
   }
 
-  async #createUser(input: NewUser, tenantId: string, role: StoredRole, newTenant: boolean): Promise<UserView> {
+  async #createUser(
+    input: NewUser,
+    tenantId: string,
+    role: StoredRole,
+    newTenant: boolean,
+    terms?: TermsAcceptance,
+  ): Promise<UserView> {
     const email = normaliseEmail(input.email);
     const firstName = validateName(input.firstName, 'first_name');
     const lastName = validateName(input.lastName, 'last_name');
     checkPasswordPolicy(input.password, email);
+    const userId = newId('u');
+    const consent = terms && this.consents.newGrant(userId, { purpose: TERMS_PURPOSE, ...terms }, 'terms.');
     const { keyring } = this.#records;
     // Hash before looking the e-mail up, so a taken address does not answer faster.
     const passwordHash = await hashPassword(input.password, this.#scrypt);
-    const userId = newId('u');
     await keyring.ensureTenantKey(tenantId);
     const profile: Profile = { email, firstName, lastName };
     const user: StoredUser = {
@@ -144,6 +170,7 @@ export class Accounts implements SessionVerifier {
       if (this.#records.emails.get(user.emailKey)) return false;
       this.#records.emails.put(user.emailKey, { tenantId, userId });
       this.#records.users.put([tenantId, userId], user);
+      if (consent) this.consents.putNew(tenantId, consent);
       if (newTenant) this.#records.tenants.put(tenantId, { id: tenantId, createdMs: user.createdMs });
       return true;
     });

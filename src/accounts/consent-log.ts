@@ -15,6 +15,14 @@ const PURPOSE = /^[a-z0-9-]+$/;
 const VERSION = /^[A-Za-z0-9._+-]+$/;
 const CHANNEL = /^[a-z0-9-]+$/;
 
+function validateGrant(input: ConsentInput, field = ''): Omit<StoredConsent, 'id' | 'userId' | 'atMs'> {
+  const purpose = validateToken(input.purpose, `${field}purpose`, PURPOSE, 64);
+  const textVersion = validateToken(input.textVersion, `${field}text_version`, VERSION, 32);
+  if (!/^[0-9a-f]{64}$/.test(input.textSha256)) throw invalidArgument(`${field}text_sha256 must be 64 lower-case hex characters`);
+  const channel = validateToken(input.channel, `${field}channel`, CHANNEL, 32);
+  return { purpose, textVersion, textSha256: input.textSha256, channel, granted: true };
+}
+
 /**
  * The append-only consent log (Art. 7(1) GDPR: we must be able to show consent was given). Records are
  * never changed; a revocation is a new record that takes effect from its time on.
@@ -26,11 +34,20 @@ export class ConsentLog {
   ) {}
 
   async give(tenantId: string, userId: string, input: ConsentInput): Promise<StoredConsent> {
-    const purpose = validateToken(input.purpose, 'purpose', PURPOSE, 64);
-    const textVersion = validateToken(input.textVersion, 'text_version', VERSION, 32);
-    if (!/^[0-9a-f]{64}$/.test(input.textSha256)) throw invalidArgument('text_sha256 must be 64 lower-case hex characters');
-    const channel = validateToken(input.channel, 'channel', CHANNEL, 32);
-    return this.#append(tenantId, userId, { purpose, textVersion, textSha256: input.textSha256, channel, granted: true });
+    return this.#append(tenantId, userId, validateGrant(input));
+  }
+
+  /**
+   * A checked grant for a user who does not exist yet (registration), written with `putNew` in the
+   * transaction that creates the user; `field` prefixes the names in error messages.
+   */
+  newGrant(userId: string, input: ConsentInput, field: string): StoredConsent {
+    return { id: newId('c'), userId, atMs: this.clock.now(), ...validateGrant(input, field) };
+  }
+
+  /** Writes a `newGrant` record; call inside the write transaction that creates its user (no key can collide). */
+  putNew(tenantId: string, record: StoredConsent): void {
+    this.records.consents.put([tenantId, record.userId, record.atMs, record.id], record);
   }
 
   /** Revokes the consent currently given for `purpose`; NOT_FOUND when none is in force. */

@@ -21,6 +21,7 @@ export function createAccountsService(app: AppContext, imap: ImapWatchers): Asyn
     async register(req, ctx) {
       const user = await accounts.register(
         { email: req.email, password: req.password, firstName: req.firstName, lastName: req.lastName },
+        req.terms,
         ctx.peer,
       );
       return { user: toUser(user) };

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -6,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp-dir.js';
 import { runCli, spawnServer } from '../helpers/test-server.js';
 import { untar } from './helpers.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('archivar account and consent commands against a spawned server', () => {
   const data = tempDir('archivar-cli-data-');
@@ -28,10 +31,24 @@ describe('archivar account and consent commands against a spawned server', () =>
   });
 
   it('registers, logs in, shows and corrects the profile, changes the password, exports, logs out and deletes', async () => {
-    const reg = await cli(
-      ['--json', 'account', 'register', '--email', 'cli@example.org', '--first-name', 'Clara', '--last-name', 'Kommando'],
-      'a good long passphrase\n',
-    );
+    const register = [
+      '--json',
+      'account',
+      'register',
+      '--email',
+      'cli@example.org',
+      '--first-name',
+      'Clara',
+      '--last-name',
+      'Kommando',
+    ];
+    // Registering is agreeing to the end-user licence agreement: without one the CLI asks for it.
+    const noTerms = await cli(register, 'a good long passphrase\n');
+    expect(noTerms.code).toBe(2);
+    expect(noTerms.stderr).toMatch(/--terms-version/);
+    const eula = path.join(home.path, 'eula.txt');
+    fs.writeFileSync(eula, 'Endbenutzerlizenzvereinbarung, Fassung 7');
+    const reg = await cli([...register, '--terms-version', '7', '--terms-file', eula], 'a good long passphrase\n');
     expect(reg.stderr).toBe('');
     expect(JSON.parse(reg.stdout)).toMatchObject({ email: 'cli@example.org', role: 'owner', firstName: 'Clara' });
 
@@ -83,7 +100,12 @@ describe('archivar account and consent commands against a spawned server', () =>
     const revoke = await cli(['consent', 'revoke', '--purpose', 'terms']);
     expect(revoke.stdout).toMatch(/revoked\s+terms/);
     const list = await cli(['--json', 'consent', 'list']);
-    expect((JSON.parse(list.stdout) as Array<{ granted: boolean }>).map((r) => r.granted)).toEqual([true, false]);
+    // The first record is the agreement given at registration, with the digest of the file agreed to.
+    expect(JSON.parse(list.stdout)).toMatchObject([
+      { purpose: 'terms', textVersion: '7', textSha256: sha256('Endbenutzerlizenzvereinbarung, Fassung 7'), channel: 'cli' },
+      { purpose: 'terms', textVersion: '2', granted: true },
+      { purpose: 'terms', textVersion: '2', granted: false },
+    ]);
 
     const passwd = await cli(['--json', 'account', 'passwd'], 'a good long passphrase\nan even better passphrase\n');
     expect(passwd.stderr).toBe('');
@@ -95,7 +117,7 @@ describe('archivar account and consent commands against a spawned server', () =>
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);
     const json = JSON.parse(untar(fs.readFileSync(out)).get('export.json')?.toString() ?? '{}');
     expect(json).toMatchObject({ schema: 'archivar.export/v1', account: { email: 'cli2@example.org', lastName: 'Zeile' } });
-    expect(json.consents).toHaveLength(2);
+    expect(json.consents).toHaveLength(3);
 
     const logout = await cli(['account', 'logout']);
     expect(logout.code).toBe(0);

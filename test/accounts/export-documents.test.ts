@@ -3,6 +3,7 @@ import { Accounts, type DocumentSummary, ManualClock, type TenantDocuments } fro
 import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { Keyring } from '../../src/store/keyring.js';
+import { TERMS } from '../helpers/test-server.js';
 import { openTestStore } from '../helpers/test-store.js';
 import { PASSWORD, T0, untar } from './helpers.js';
 
@@ -87,6 +88,7 @@ describe('export and erasure through the TenantDocuments port', () => {
   it('lists documents with metadata, and on request includes them opened under safe names', async () => {
     const user = await accounts.register(
       { email: 'docs@example.org', password: PASSWORD, firstName: 'D', lastName: 'D' },
+      TERMS,
       'ipv4:127.0.0.1:1',
     );
     const { token } = await accounts.login('docs@example.org', PASSWORD, 'ipv4:127.0.0.1:1');

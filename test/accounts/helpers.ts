@@ -8,7 +8,7 @@ import { ManualClock } from '../../src/accounts/index.js';
 import type { User } from '../../src/gen/archivar/v1/accounts.js';
 import { type Connection, connect, unary } from '../../src/sdk/index.js';
 import { createLogger, type Logger } from '../../src/server/logger.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { startTestServer, TERMS, type TestServer } from '../helpers/test-server.js';
 
 /** 2025-03-15T12:00:00Z: a fixed start for every clock-driven test. */
 export const T0 = Date.UTC(2025, 2, 15, 12);
@@ -71,7 +71,8 @@ export async function startAccountsServer(
   };
   const anon = connect({ server: t.address, insecure: true });
   const register = async (email: string, first = 'Erika', last = 'Mustermann', password = PASSWORD) =>
-    (await unary(anon.accounts.register.bind(anon.accounts), { email, password, firstName: first, lastName: last })).user as User;
+    (await unary(anon.accounts.register.bind(anon.accounts), { email, password, firstName: first, lastName: last, terms: TERMS }))
+      .user as User;
   const login = async (email: string, password = PASSWORD): Promise<Session> => {
     const res = await unary(anon.accounts.login.bind(anon.accounts), { email, password });
     return { c: connectAs(res.token), token: res.token, user: res.user as User };

@@ -8,6 +8,7 @@ import { type ImapSettings, ImapTlsMode } from '../../src/gen/archivar/v1/accoun
 import { Role } from '../../src/gen/archivar/v1/common.js';
 import { unary } from '../../src/sdk/index.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { TERMS } from '../helpers/test-server.js';
 import {
   type AccountsServer,
   collect,
@@ -92,6 +93,7 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
 
   it('keeps an append-only consent log: give, revoke (future only), list', async () => {
     const a = await s.signUp('consent@example.org');
+    s.clock.advance(1000); // after the registration's grant: the log is ordered by time
     const give = (req: Partial<{ purpose: string; textVersion: string; textSha256: string; channel: string }>) =>
       unary(a.c.accounts.recordConsent.bind(a.c.accounts), {
         purpose: 'privacy',
@@ -124,14 +126,15 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
     await give({ textVersion: '4' });
     const list = await unary(a.c.accounts.listConsents.bind(a.c.accounts), {});
     expect(list.records.map((r) => [r.granted, r.textVersion])).toEqual([
+      [true, TERMS.textVersion], // the end-user licence agreement, agreed to at registration
       [true, '3'],
       [false, '3'],
       [true, '4'],
     ]);
     expect(list.records.every((r) => r.userId === a.user.id)).toBe(true);
-    // The log belongs to its user: another user of another tenant sees nothing.
+    // The log belongs to its user: another user of another tenant sees only their own agreement.
     const b = await s.signUp('consent-b@example.org');
-    expect((await unary(b.c.accounts.listConsents.bind(b.c.accounts), {})).records).toEqual([]);
+    expect((await unary(b.c.accounts.listConsents.bind(b.c.accounts), {})).records.map((r) => r.userId)).toEqual([b.user.id]);
   });
 
   it('stores IMAP settings with a sealed password that no RPC, export or data file shows', async () => {
@@ -256,6 +259,7 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
 
   it('exports everything held about the caller as documented JSON, in tar or zip', async () => {
     const a = await s.signUp('export@example.org', { first: 'Ida', last: 'Export' });
+    s.clock.advance(1000);
     await unary(a.c.accounts.recordConsent.bind(a.c.accounts), {
       purpose: 'terms',
       textVersion: '1',
@@ -275,7 +279,10 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
         lastName: 'Export',
         role: 'owner',
       },
-      consents: [{ purpose: 'terms', textVersion: '1', textSha256: SHA, granted: true, channel: 'cli' }],
+      consents: [
+        { purpose: 'terms', textVersion: TERMS.textVersion, textSha256: TERMS.textSha256, granted: true, channel: 'test' },
+        { purpose: 'terms', textVersion: '1', textSha256: SHA, granted: true, channel: 'cli' },
+      ],
       usage: [{ kind: 'searches', quantity: 2, invoiceId: '' }],
       invoices: [],
       imapSettings: null,

@@ -4,6 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '../../src/gen/archivar/v1/common.js';
 import { unary } from '../../src/sdk/index.js';
+import { TERMS } from '../helpers/test-server.js';
 import { type AccountsServer, collect, DAY, expectCode, PASSWORD, startAccountsServer } from './helpers.js';
 
 describe('registration, login and sessions', () => {
@@ -15,12 +16,15 @@ describe('registration, login and sessions', () => {
     await s.stop();
   });
 
-  const register = (req: Partial<{ email: string; password: string; firstName: string; lastName: string }>) =>
+  const register = (
+    req: Partial<{ email: string; password: string; firstName: string; lastName: string; terms: typeof TERMS | undefined }>,
+  ) =>
     unary(s.anon.accounts.register.bind(s.anon.accounts), {
       email: 'someone@example.org',
       password: PASSWORD,
       firstName: 'Erika',
       lastName: 'Mustermann',
+      terms: TERMS,
       ...req,
     });
 
@@ -82,6 +86,51 @@ describe('registration, login and sessions', () => {
     ['empty', '   '],
   ])('refuses a first name with %s with INVALID_ARGUMENT', async (_what, firstName) => {
     await expectCode(register({ email: 'names@example.org', firstName }), status.INVALID_ARGUMENT, /first_name/);
+  });
+
+  it('records the agreement to the end-user licence agreement with the account, and registers no one without it', async () => {
+    await expectCode(
+      register({ email: 'no-terms@example.org', terms: undefined }),
+      status.INVALID_ARGUMENT,
+      /terms are required/,
+    );
+    await expectCode(
+      register({ email: 'no-terms@example.org', terms: { ...TERMS, textSha256: 'abc' } }),
+      status.INVALID_ARGUMENT,
+      /terms\.text_sha256/,
+    );
+    await expectCode(
+      register({ email: 'no-terms@example.org', terms: { ...TERMS, textVersion: '' } }),
+      status.INVALID_ARGUMENT,
+      /terms\.text_version/,
+    );
+    await expectCode(
+      register({ email: 'no-terms@example.org', terms: { ...TERMS, channel: 'Web Form' } }),
+      status.INVALID_ARGUMENT,
+      /terms\.channel/,
+    );
+    // None of those made an account.
+    await expectCode(s.login('no-terms@example.org'), status.UNAUTHENTICATED);
+
+    const registeredAt = s.clock.now();
+    const user = await s.register('terms@example.org');
+    const a = await s.login('terms@example.org');
+    const log = await unary(a.c.accounts.listConsents.bind(a.c.accounts), {});
+    expect(log.records).toEqual([
+      {
+        id: expect.stringMatching(/^c_/),
+        userId: user.id,
+        purpose: 'terms',
+        textVersion: TERMS.textVersion,
+        textSha256: TERMS.textSha256,
+        granted: true,
+        channel: TERMS.channel,
+        atMs: BigInt(registeredAt),
+      },
+    ]);
+    // A duplicate registration leaves no second grant behind.
+    await expectCode(register({ email: 'terms@example.org' }), status.ALREADY_EXISTS);
+    expect((await unary(a.c.accounts.listConsents.bind(a.c.accounts), {})).records).toHaveLength(1);
   });
 
   it('accepts names from any script, 100 characters long', async () => {

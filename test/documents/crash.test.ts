@@ -6,7 +6,7 @@ import { DocumentStatus } from '../../src/gen/archivar/v1/common.js';
 import { type Connection, connect, deadline, unary } from '../../src/sdk/index.js';
 import { uploadPlaintext } from '../helpers/raw-upload.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { spawnServer } from '../helpers/test-server.js';
+import { spawnServer, TERMS } from '../helpers/test-server.js';
 
 const CYCLES = 6;
 const SERVER_ARGS = ['--scrypt-log-n', '10', '--pool-threads', '1', '--retention-interval-ms', '0', '--job-backoff-ms', '100'];
@@ -93,7 +93,7 @@ describe('crash safety', () => {
 
 async function session(address: string, register: boolean): Promise<Connection> {
   const client = connect({ server: address, insecure: true });
-  if (register) await unary(client.accounts.register.bind(client.accounts), USER);
+  if (register) await unary(client.accounts.register.bind(client.accounts), { ...USER, terms: TERMS });
   const login = await unary(
     client.accounts.login.bind(client.accounts),
     { email: USER.email, password: USER.password },

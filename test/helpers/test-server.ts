@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,6 +19,14 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export function testVerifier(tokens: Record<string, Principal>): SessionVerifier {
   return { verify: async (token) => tokens[token] ?? null };
 }
+
+/** The end-user licence agreement every test registration agrees to (Register requires one). */
+export const EULA_TEXT = 'Endbenutzerlizenzvereinbarung, Fassung 2025-03 (test)';
+export const TERMS = {
+  textVersion: '2025-03',
+  textSha256: createHash('sha256').update(EULA_TEXT).digest('hex'),
+  channel: 'test',
+};
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 export const TEST_PRINCIPAL: Principal = { userId: 'u1', tenantId: 't1', role: 'owner', sessionId: 's1' };

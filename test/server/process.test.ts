@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WatchProcessingResponse } from '../../src/gen/archivar/v1/documents.js';
 import { ArchivarClient, connect, unary } from '../../src/sdk/index.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { runCli, spawnServer } from '../helpers/test-server.js';
+import { runCli, spawnServer, TERMS } from '../helpers/test-server.js';
 
 describe('archivar serve as a process', () => {
   const dirs: Array<{ cleanup: () => void }> = [];
@@ -46,7 +46,12 @@ describe('archivar serve as a process', () => {
     const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
     const client = connect({ server: address, insecure: true });
     const credentials = { email: 'drain@example.org', password: 'a good long passphrase' };
-    await unary(client.accounts.register.bind(client.accounts), { ...credentials, firstName: 'Dora', lastName: 'Drain' });
+    await unary(client.accounts.register.bind(client.accounts), {
+      ...credentials,
+      firstName: 'Dora',
+      lastName: 'Drain',
+      terms: TERMS,
+    });
     const { token } = await unary(client.accounts.login.bind(client.accounts), credentials);
     client.setToken(token);
 

@@ -16,7 +16,7 @@ import { AccountsServiceClient } from '../../src/gen/archivar/v1/accounts.js';
 import { channelCredentials, connect, unary } from '../../src/sdk/index.js';
 import { makePki, type TestPki } from '../helpers/certs.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { REPO_ROOT, runCli, spawnServer } from '../helpers/test-server.js';
+import { REPO_ROOT, runCli, spawnServer, TERMS } from '../helpers/test-server.js';
 
 const HealthClient = grpc.makeGenericClientConstructor(healthService as never, 'Health');
 
@@ -236,6 +236,10 @@ describe('TLS and mTLS end to end', () => {
           'Mia',
           '--last-name',
           'Tls',
+          '--terms-version',
+          TERMS.textVersion,
+          '--terms-sha256',
+          TERMS.textSha256,
         ],
         'a good long passphrase\n',
       );

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
@@ -95,17 +96,46 @@ function printUser(cmd: Command, u: User | undefined, headline: string): void {
     );
 }
 
+interface RegisterOptions {
+  email: string;
+  firstName: string;
+  lastName: string;
+  termsVersion: string;
+  termsFile?: string;
+  termsSha256?: string;
+}
+
+/** The SHA-256 of a text the user agrees to: from exactly one of its file and its given digest. */
+export function textDigest(file: string | undefined, sha256: string | undefined, fileFlag: string, shaFlag: string): string {
+  if ((file === undefined) === (sha256 === undefined))
+    throw new CliError(`give exactly one of ${fileFlag} and ${shaFlag}`, EXIT_USAGE);
+  if (sha256 !== undefined) return sha256;
+  try {
+    return createHash('sha256')
+      .update(fs.readFileSync(file as string))
+      .digest('hex');
+  } catch {
+    throw new CliError(`cannot read ${fileFlag} ${file}`, EXIT_USAGE);
+  }
+}
+
 /** `archivar account …`: registration, sessions, profile, password, export and deletion. */
 export function registerAccountCommand(program: Command): void {
   const account = program.command('account').description('your account: register, log in, profile, export, delete');
 
   account
     .command('register')
-    .description('create an account (and a tenant you own); the password is read from a prompt or stdin')
+    .description(
+      'create an account (and a tenant you own), agreeing to the end-user licence agreement (recorded in your consent log); the password is read from a prompt or stdin',
+    )
     .requiredOption('--email <email>', 'your e-mail address')
     .requiredOption('--first-name <name>', 'first name')
     .requiredOption('--last-name <name>', 'last name')
-    .action(async (opts: { email: string; firstName: string; lastName: string }, cmd: Command) => {
+    .requiredOption('--terms-version <version>', 'version of the end-user licence agreement you agree to')
+    .option('--terms-file <file>', 'the agreement itself (its SHA-256 is recorded)')
+    .option('--terms-sha256 <hex>', 'SHA-256 of the agreement, 64 hex characters')
+    .action(async (opts: RegisterOptions, cmd: Command) => {
+      const textSha256 = textDigest(opts.termsFile, opts.termsSha256, '--terms-file', '--terms-sha256');
       const password = await readNewPassword('New password');
       const res = await withConnection(cmd, (c) =>
         unary(c.accounts.register.bind(c.accounts), {
@@ -113,6 +143,7 @@ export function registerAccountCommand(program: Command): void {
           password,
           firstName: opts.firstName,
           lastName: opts.lastName,
+          terms: { textVersion: opts.termsVersion, textSha256, channel: 'cli' },
         }),
       );
       printUser(cmd, res.user, 'registered');

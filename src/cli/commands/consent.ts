@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { ConsentRecord } from '../../gen/archivar/v1/accounts.js';
 import { unary } from '../../sdk/index.js';
 import { globalOptions } from '../client-options.js';
-import { CliError, EXIT_USAGE, printJson } from '../output.js';
-import { withConnection } from './account.js';
+import { printJson } from '../output.js';
+import { textDigest, withConnection } from './account.js';
 
 function describe(r: ConsentRecord | undefined): Record<string, unknown> {
   return {
@@ -41,14 +39,7 @@ export function registerConsentCommand(program: Command): void {
         opts: { purpose: string; textVersion: string; textFile?: string; textSha256?: string; channel: string },
         cmd: Command,
       ) => {
-        if ((opts.textFile === undefined) === (opts.textSha256 === undefined)) {
-          throw new CliError('give exactly one of --text-file and --text-sha256', EXIT_USAGE);
-        }
-        const textSha256 =
-          opts.textSha256 ??
-          createHash('sha256')
-            .update(fs.readFileSync(opts.textFile as string))
-            .digest('hex');
+        const textSha256 = textDigest(opts.textFile, opts.textSha256, '--text-file', '--text-sha256');
         const res = await withConnection(cmd, (c) =>
           unary(c.accounts.recordConsent.bind(c.accounts), {
             purpose: opts.purpose,
