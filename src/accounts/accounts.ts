@@ -61,6 +61,13 @@ export interface NewUser {
   lastName: string;
 }
 
+/** Whose data an erasure removed: one user, or the whole tenant. */
+export interface ErasedAccount {
+  tenantId: string;
+  userId: string;
+  tenantErased: boolean;
+}
+
 /** The end-user licence agreement a registering user agreed to (recorded as consent purpose `terms`). */
 export interface TermsAcceptance {
   textVersion: string;
@@ -380,16 +387,38 @@ export class Accounts implements SessionVerifier {
     checkPasswordInput(password);
     if (!(await verifyPassword(password, user.passwordHash, this.#scrypt))) throw permissionDenied('the password is wrong');
     if (user.restricted) throw failedPrecondition('the account is locked (processing restricted); lift the restriction first');
-    const members = this.#records.tenantUsers(user.tenantId);
-    const others = members.filter((u) => u.id !== user.id);
-    if (user.role === 'owner' && deleteTenant) return this.erasure.eraseTenant(user);
-    if (deleteTenant) throw permissionDenied('only an owner can delete the tenant');
-    if (others.length === 0) return this.erasure.eraseTenant(user);
+    if (deleteTenant && user.role !== 'owner') throw permissionDenied('only an owner can delete the tenant');
+    const { lockedRecords, lockedUntilMs } = await this.#erase(user, deleteTenant);
+    return { lockedRecords, lockedUntilMs };
+  }
+
+  /**
+   * Erasure on a written request, run by an operator for a person who cannot or will not log in (the
+   * statement: a simple message suffices). The operator has checked who asks, so no password; a restriction
+   * the person asked for does not stand in the way of their own erasure request.
+   */
+  async eraseOnRequest(emailRaw: string, deleteTenant: boolean): Promise<ErasureResult & ErasedAccount> {
+    const email = normaliseEmail(emailRaw);
+    const entry = this.#records.emails.get(this.#records.emailKey(emailLookupForm(email)));
+    const user = entry ? this.#records.getUser(entry.tenantId, entry.userId) : undefined;
+    if (!user) throw notFound('no account has this e-mail address');
+    if (user.role === 'admin') throw failedPrecondition('operator accounts are not erased this way');
+    if (deleteTenant && user.role !== 'owner') {
+      throw failedPrecondition('delete_tenant needs an owner’s account; this account is a member of its tenant');
+    }
+    return this.#erase(user, deleteTenant);
+  }
+
+  /** The whole tenant when asked (owners) or when the user is its last one; otherwise the one user. */
+  async #erase(user: StoredUser, deleteTenant: boolean): Promise<ErasureResult & ErasedAccount> {
+    const ids = { tenantId: user.tenantId, userId: user.id };
+    const others = this.#records.tenantUsers(user.tenantId).filter((u) => u.id !== user.id);
+    if (deleteTenant || others.length === 0) return { ...(await this.erasure.eraseTenant(user)), ...ids, tenantErased: true };
     if (user.role === 'owner' && !others.some((u) => u.role === 'owner')) {
       throw failedPrecondition('the tenant has other members: remove them, make one an owner, or set delete_tenant');
     }
     await this.erasure.removeUser(user, this.sessionsOf(user.tenantId, user.id));
-    return { lockedRecords: 0, lockedUntilMs: 0 };
+    return { lockedRecords: 0, lockedUntilMs: 0, ...ids, tenantErased: false };
   }
 
   // ---- operators

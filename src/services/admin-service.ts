@@ -103,6 +103,13 @@ export function createAdminService(
         throw err;
       }
     },
+    async eraseAccount(req, ctx) {
+      requireAdmin(ctx);
+      const r = await accounts.eraseOnRequest(req.email, req.deleteTenant);
+      // The operator's act is on record (ids only), beside the erasure's own line.
+      ctx.log.warn({ tenantId: r.tenantId, userId: r.userId, tenantErased: r.tenantErased }, 'account erased by an operator');
+      return { ...r, lockedUntilMs: BigInt(r.lockedUntilMs) };
+    },
     async listLockedRecords(_req, ctx) {
       requireAdmin(ctx);
       return {

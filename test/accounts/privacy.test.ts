@@ -474,6 +474,61 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
     expect(res.sessionsDeleted).toBeGreaterThanOrEqual(1);
   });
 
+  it('operators erase an account on a written request, without its password, also while it is restricted', async () => {
+    const owner = await s.signUp('request-owner@example.org', { first: 'Olgamarker', last: 'Anfragemarker' });
+    await unary(owner.c.accounts.addMember.bind(owner.c.accounts), {
+      email: 'request-member@example.org',
+      password: PASSWORD,
+      firstName: 'Mia',
+      lastName: 'Anfrage',
+      role: Role.ROLE_MEMBER,
+    });
+    const member = await s.login('request-member@example.org');
+    await unary(member.c.accounts.setProcessingRestriction.bind(member.c.accounts), { restricted: true });
+    await unary(owner.c.accounts.setImapSettings.bind(owner.c.accounts), {
+      settings: imapSettings(),
+      password: 'imap-request-pw',
+    });
+    const erase = async (email: string, deleteTenant = false) => {
+      const c = await asAdmin();
+      return unary(c.admin.eraseAccount.bind(c.admin), { email, deleteTenant });
+    };
+    await expectCode(
+      unary(owner.c.admin.eraseAccount.bind(owner.c.admin), { email: 'request-member@example.org', deleteTenant: false }),
+      status.PERMISSION_DENIED,
+    );
+    await expectCode(erase('not an address'), status.INVALID_ARGUMENT, /email/);
+    await expectCode(erase('nobody-here@example.org'), status.NOT_FOUND, /no account has this e-mail address/);
+    await expectCode(erase(ADMIN_EMAIL), status.FAILED_PRECONDITION, /operator accounts/);
+    await expectCode(erase('request-member@example.org', true), status.FAILED_PRECONDITION, /owner/);
+    await expectCode(erase('request-owner@example.org'), status.FAILED_PRECONDITION, /other members/);
+
+    // The member asked in writing: their account goes (the address in any case), the tenant stays.
+    expect(await erase('Request-Member@EXAMPLE.org')).toEqual({
+      tenantId: owner.user.tenantId,
+      userId: member.user.id,
+      tenantErased: false,
+      lockedRecords: 0,
+      lockedUntilMs: 0n,
+    });
+    await expectCode(unary(member.c.accounts.getProfile.bind(member.c.accounts), {}), status.UNAUTHENTICATED);
+    await expectCode(s.login('request-member@example.org'), status.UNAUTHENTICATED);
+    expect(s.server.app.accounts.consents.list(owner.user.tenantId, member.user.id)).toEqual([]);
+    const members = (await unary(owner.c.accounts.listMembers.bind(owner.c.accounts), {})).members;
+    expect(members.map((m) => m.id)).toEqual([owner.user.id]);
+
+    // The owner, now the tenant's only user: the whole tenant goes, key first.
+    expect(await erase('request-owner@example.org')).toMatchObject({ userId: owner.user.id, tenantErased: true });
+    await expectCode(unary(owner.c.accounts.getProfile.bind(owner.c.accounts), {}), status.UNAUTHENTICATED);
+    expect(s.server.app.keyring.hasTenantKey(owner.user.tenantId)).toBe(false);
+    expect(await s.server.app.accounts.imap.get(owner.user.tenantId)).toBeUndefined();
+    await expectCode(erase('request-owner@example.org'), status.NOT_FOUND);
+    await s.server.app.store.flushed();
+    expect(filesContaining(s.dataDir, ['Olgamarker', 'Anfragemarker', 'request-owner@example.org', 'imap-request-pw'])).toEqual(
+      [],
+    );
+  });
+
   it('operators run retention, billing and stats, but cannot touch tenant data; tenant users cannot run admin RPCs', async () => {
     admin = await s.login(ADMIN_EMAIL, ADMIN_PASSWORD);
     const me = await unary(admin.c.accounts.getProfile.bind(admin.c.accounts), {});
