@@ -10,7 +10,7 @@
  * below the index-build bar, so space-delimited scripts are cut by one Unicode regex and Intl.Segmenter
  * runs only on tokens holding a script written without spaces (Han, Kana, Thai, Lao, Khmer, Myanmar).
  */
-import { compoundSubwords, splitCompound } from './decompound.js';
+import { compoundSubwords, partTerm, splitCompound } from './decompound.js';
 import { FNV_BASIS, FNV_PRIME, grow, hashRange, ownSubstring, SliceTable } from './slice-table.js';
 import { type AnalyserLanguage, stemEnglish, stemGerman } from './stemmers.js';
 
@@ -465,7 +465,8 @@ function computeWordTerms(word: string, language: AnalyserLanguage, mode: Analys
   }
   if (german && mode === 'index' && decompound) {
     const parts = splitCompound(word);
-    if (parts) for (const sub of compoundSubwords(word, parts)) add(stem ? stemGerman(sub) : sub);
+    // Marked as parts (decompound.ts partTerm): a query ranks the word itself above compounds holding it.
+    if (parts) for (const sub of compoundSubwords(word, parts)) add(partTerm(stem ? stemGerman(sub) : sub));
   }
   return out;
 }

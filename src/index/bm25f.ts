@@ -19,3 +19,9 @@ export const DEFAULT_FIELD_B: Readonly<Record<FieldName, number>> = {
   fileName: 0.5,
   sender: 0.3,
 };
+
+/**
+ * What a word's occurrence inside a German compound counts for against the word itself (search-index.ts
+ * SearchIndexOptions.compoundPartWeight; the server's `--compound-part-weight`).
+ */
+export const DEFAULT_COMPOUND_PART_WEIGHT = 0.5;

@@ -10,6 +10,11 @@
  * daten|schutz|erklaerung and the indexer emits every contiguous run of parts ("datenschutz",
  * "schutzerklaerung", "erklaerung", …) at the word's position; a query for "Datenschutz" or "Erklärung"
  * then finds the compound. Queries are not split (precision).
+ *
+ * The parts are indexed as terms of their own, marked (`partTerm`), not as the terms of the words they
+ * spell: a query word reads both its whole-word terms and their part terms, and a part's frequency counts
+ * below a whole word's (search-index.ts termGroup), so a letter saying "Kaution" ranks above one saying
+ * "Mietkaution".
  */
 import { FNV_BASIS, FNV_PRIME, hashRange, SliceTable } from './slice-table.js';
 
@@ -40,6 +45,28 @@ zug zugang zulassung zusatz zweck miet wohn tuer auszug vertraege auszuege koste
 kaution neben voraus verbrauch eingang ausgang spar kalt warm heiz abschlag guthaben erstattung wartung
 reparatur beratung bestaetigung mitteilung vereinbarung genehmigung ueberweisung garten
 `;
+
+/**
+ * The first code unit of a compound part's term: a control character, which the analyser never puts in a
+ * term (tokens are letters, marks and digits), so a part term can never be a word's, and it sorts before
+ * every word term (a prefix's range over the words never meets one).
+ */
+export const PART_MARK = '\u0001';
+
+/** The term a compound part `term` is indexed as. */
+export function partTerm(term: string): string {
+  return PART_MARK + term;
+}
+
+/** Whether `term` is a compound part's term. */
+export function isPartTerm(term: string): boolean {
+  return term.charCodeAt(0) === 1;
+}
+
+/** A term as a word: a part term without its mark, any other as it is. */
+export function wordOfTerm(term: string): string {
+  return isPartTerm(term) ? term.slice(1) : term;
+}
 
 const LEXICON_WORDS = [...new Set(WORDS.split(/\s+/).filter((w) => w.length > 0))];
 /** The lexicon, looked up by a range of the word (a split tries ~n²/2 ranges of every new word). */

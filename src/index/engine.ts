@@ -13,6 +13,7 @@
 import type { RootDatabase } from 'lmdb';
 import { type AnalyserLanguage, analyse, analyseQueryText, normaliseWord } from './analyser.js';
 import { CursorError, unwrapCursor, wrapCursor } from './cursor.js';
+import { wordOfTerm } from './decompound.js';
 import {
   type DocValues,
   DocValuesStore,
@@ -592,7 +593,7 @@ function didYouMean(
         const own = new Set<string>();
         const parts = new Set<string>();
         analyse(word, language, (t) => own.add(t), 'query');
-        analyse(word, language, (t) => parts.add(t), 'index');
+        analyse(word, language, (t) => parts.add(wordOfTerm(t)), 'index');
         highlighted.push({ word, own, parts });
       }
   for (const [node, terms] of rewrites) {

@@ -5,6 +5,7 @@
  */
 import { fileNameText } from './analyse-document.js';
 import { type AnalyserLanguage, analyseQueryText, normaliseWord } from './analyser.js';
+import { isPartTerm, partTerm } from './decompound.js';
 import { FIELDS } from './postings-codec.js';
 import type { DocFilter, QueryNode } from './query-ast.js';
 
@@ -115,11 +116,49 @@ export function planTerms(plan: Plan, out = new Set<string>(), positiveOnly = fa
   return out;
 }
 
+/**
+ * Each word's terms with their compound part terms beside them (decompound.ts partTerm), in the same group:
+ * `kaution` also reads `\u0001kaution`, the postings of "Mietkaution", which score below the word's own
+ * (search-index.ts termGroup). A part term takes the boost of its word's term. A prefix's expansions are
+ * left as they are: they were looked up among the parts already (search-index.ts #expandPrefix).
+ */
+export function withPartTerms(plan: Plan): Plan {
+  switch (plan.kind) {
+    case 'terms': {
+      if (plan.idfEach) return plan;
+      const terms = [...plan.terms];
+      const boosts = plan.boosts ? [...plan.boosts] : undefined;
+      for (const [i, t] of plan.terms.entries()) {
+        if (isPartTerm(t) || terms.includes(partTerm(t))) continue;
+        terms.push(partTerm(t));
+        boosts?.push(plan.boosts![i]!);
+      }
+      return boosts ? { ...plan, terms, boosts } : { ...plan, terms };
+    }
+    case 'phrase':
+      return { ...plan, words: plan.words.map(withParts) };
+    case 'and':
+      return { kind: 'and', must: plan.must.map(withPartTerms), not: plan.not.map(withPartTerms) };
+    case 'or':
+      return { kind: 'or', should: plan.should.map(withPartTerms) };
+    default:
+      return plan;
+  }
+}
+
+/** Terms and their part terms, each once. */
+function withParts(terms: readonly string[]): string[] {
+  const out = [...terms];
+  for (const t of terms) if (!isPartTerm(t) && !out.includes(partTerm(t))) out.push(partTerm(t));
+  return out;
+}
+
 /** Replace prefix nodes by their expansions (and the stems of the words starting with them). */
 export function mapPrefixes(plan: Plan, expand: (prefix: string) => string[]): Plan {
   switch (plan.kind) {
     case 'prefix': {
-      const terms = plan.stems ? [...new Set([...expand(plan.prefix), ...plan.stems])] : expand(plan.prefix);
+      // The stems were not looked up among the parts: they bring their part terms (withPartTerms).
+      const terms = plan.stems ? [...new Set([...expand(plan.prefix), ...withParts(plan.stems)])] : expand(plan.prefix);
       // Each expansion keeps its own idf (search-index.ts termGroup): the shared one took `vers*` at 1M
       // from 0.5 to 5 ms, its hundreds of expansions all scoring alike so that no block could be passed.
       return plan.fieldMask === undefined

@@ -9,8 +9,9 @@
 import type { RootDatabase, Transaction } from 'lmdb';
 import type { RecordCipher } from '../crypto/record-cipher.js';
 import type { AnalyserLanguage } from './analyser.js';
-import { DEFAULT_FIELD_B, DEFAULT_FIELD_WEIGHTS } from './bm25f.js';
+import { DEFAULT_COMPOUND_PART_WEIGHT, DEFAULT_FIELD_B, DEFAULT_FIELD_WEIGHTS } from './bm25f.js';
 import { type CursorKey, decodeCursor, encodeCursor, type HitKey, isAfter, type ScoringStats } from './cursor.js';
+import { isPartTerm, partTerm, wordOfTerm } from './decompound.js';
 import {
   type BinaryGetter,
   emptyStats,
@@ -47,6 +48,7 @@ import {
   NO_HIGHLIGHTS,
   type Plan,
   planTerms,
+  withPartTerms,
 } from './query-plan.js';
 import { remember } from './remember.js';
 import {
@@ -95,6 +97,12 @@ export interface SearchIndexOptions {
   fieldWeights?: Partial<Record<FieldName, number>>;
   /** BM25F length normalisation per field. */
   fieldB?: Partial<Record<FieldName, number>>;
+  /**
+   * What one occurrence of a word inside a German compound counts for against one of the word itself
+   * ("Kaution" in "Mietkaution"): its frequency's weight before BM25's saturation, in (0, 1]. Default
+   * DEFAULT_COMPOUND_PART_WEIGHT.
+   */
+  compoundPartWeight?: number;
   mergePolicy?: Partial<MergePolicy>;
   /** Merge in the background after writes (default true). */
   autoMerge?: boolean;
@@ -184,12 +192,21 @@ export class SearchIndex {
   readonly #opts: Required<
     Omit<
       SearchIndexOptions,
-      'cipher' | 'analyser' | 'textStore' | 'onBackgroundError' | 'fieldWeights' | 'fieldB' | 'mergePolicy' | 'hooks'
+      | 'cipher'
+      | 'analyser'
+      | 'textStore'
+      | 'onBackgroundError'
+      | 'fieldWeights'
+      | 'fieldB'
+      | 'compoundPartWeight'
+      | 'mergePolicy'
+      | 'hooks'
     >
   >;
   readonly #weights: Float64Array;
   readonly #b: Float64Array;
-  #lastInvK: { key: string; table: Float64Array } | undefined;
+  readonly #partWeight: number;
+  #lastInvK: { key: string; table: BM25FTables } | undefined;
   readonly #policy: MergePolicy;
   readonly #textStore: TextStore | undefined;
   readonly #onError: (err: unknown) => void;
@@ -227,6 +244,9 @@ export class SearchIndex {
     };
     this.#weights = Float64Array.from(FIELDS, (f) => options.fieldWeights?.[f] ?? DEFAULT_FIELD_WEIGHTS[f]);
     this.#b = Float64Array.from(FIELDS, (f) => options.fieldB?.[f] ?? DEFAULT_FIELD_B[f]);
+    const partWeight = options.compoundPartWeight ?? DEFAULT_COMPOUND_PART_WEIGHT;
+    if (!(partWeight > 0 && partWeight <= 1)) throw new Error(`compoundPartWeight must be in (0, 1], not ${partWeight}`);
+    this.#partWeight = partWeight;
     this.#policy = { ...DEFAULT_MERGE_POLICY, ...options.mergePolicy };
   }
 
@@ -464,24 +484,26 @@ export class SearchIndex {
           : undefined,
     }));
     const docs = new Int32Array(BLOCK_SIZE);
-    return {
-      holds: (term) => {
-        for (const { meta, deletes } of segments) {
-          // Without tombstones the dictionary entry is enough (a frequent term's postings are not loaded).
-          if (deletes === undefined) {
-            if (segmentHasTerm(this.store, tenantId, meta.id, term, transaction)) return true;
-            continue;
-          }
-          const postings = termPostings(this.store, tenantId, meta.id, term, transaction);
-          if (postings === undefined) continue;
-          const skip = skipTableOf(postings);
-          for (let b = 0; b < skip.blockCount; b++) {
-            decodeBlockDocs(postings, skip, b, docs);
-            for (let i = 0, n = blockLength(skip, b); i < n; i++) if (!isDeleted(deletes, docs[i]!)) return true;
-          }
+    const holds = (term: string): boolean => {
+      for (const { meta, deletes } of segments) {
+        // Without tombstones the dictionary entry is enough (a frequent term's postings are not loaded).
+        if (deletes === undefined) {
+          if (segmentHasTerm(this.store, tenantId, meta.id, term, transaction)) return true;
+          continue;
         }
-        return false;
-      },
+        const postings = termPostings(this.store, tenantId, meta.id, term, transaction);
+        if (postings === undefined) continue;
+        const skip = skipTableOf(postings);
+        for (let b = 0; b < skip.blockCount; b++) {
+          decodeBlockDocs(postings, skip, b, docs);
+          for (let i = 0, n = blockLength(skip, b); i < n; i++) if (!isDeleted(deletes, docs[i]!)) return true;
+        }
+      }
+      return false;
+    };
+    return {
+      // A word found only inside compounds is live by its part term (decompound.ts).
+      holds: (term) => holds(term) || (!isPartTerm(term) && holds(partTerm(term))),
       done: () => transaction.done(),
     };
   }
@@ -713,7 +735,7 @@ export class SearchIndex {
     const segments = this.#segments(tenantId, transaction);
     const empty = { total: 0, totalExact: true, hits: [], highlight: NO_HIGHLIGHTS };
     if (segments.length === 0) return empty;
-    const plan = mapPrefixes(compiled, (prefix) => this.#expandPrefix(tenantId, segments, prefix, transaction));
+    const plan = withPartTerms(mapPrefixes(compiled, (prefix) => this.#expandPrefix(tenantId, segments, prefix, transaction)));
     const terms = planTerms(plan);
     // Postings of every term in every segment, and tenant-wide document frequencies.
     const postings = new Map<string, (Uint8Array | undefined)[]>();
@@ -732,7 +754,7 @@ export class SearchIndex {
       const n = Math.max(stats.docs, df);
       idfk1.set(term, Math.log(1 + (n - df + 0.5) / (df + 0.5)) * (k1 + 1));
     }
-    const invK = this.#invK(stats);
+    const { invK, partInvK } = this.#invK(stats);
     const views: SegmentView[] = segments.map((meta, rank) => ({
       meta,
       rank,
@@ -752,7 +774,7 @@ export class SearchIndex {
       const ctx: ScoringContext = { norms: view?.norms ?? new Uint8Array(0), segmentDocs: view?.meta.docs ?? 0, invK, k1 };
       const scorer =
         at && view && !isDeleted(view.deletes, at[1])
-          ? this.#build(plan, view, postings, idfk1, ctx, tenantId, transaction)
+          ? this.#build(plan, view, postings, idfk1, ctx, { ...ctx, invK: partInvK }, tenantId, transaction)
           : undefined;
       if (at && scorer && scorer.advance(at[1]) === at[1]) after = { ...after, s: scorer.score(), g: at[0], l: at[1] };
     }
@@ -775,6 +797,7 @@ export class SearchIndex {
         postings,
         idfk1,
         { norms: view.norms, segmentDocs: view.meta.docs, invK, k1 },
+        { norms: view.norms, segmentDocs: view.meta.docs, invK: partInvK, k1 },
         tenantId,
         transaction,
       );
@@ -1006,6 +1029,8 @@ export class SearchIndex {
     postings: Map<string, (Uint8Array | undefined)[]>,
     idfk1: Map<string, number>,
     ctx: ScoringContext,
+    /** As `ctx`, with the BM25F factors of compound part terms (their frequencies weighted: #invK). */
+    partCtx: ScoringContext,
     tenantId: string,
     transaction: Transaction,
   ): Scorer | undefined {
@@ -1019,7 +1044,9 @@ export class SearchIndex {
       // most frequent of them, as Lucene's SynonymQuery takes the largest document frequency: with an idf
       // each, the spelling only a few documents hold ("mueller", English, beside the German "mull") ranked a
       // passing mention above documents that say the word more often. A prefix's expansions keep their own
-      // (`idfEach`, query-plan.ts).
+      // (`idfEach`, query-plan.ts). A compound's part terms (withPartTerms) are members too, their
+      // frequencies weighted below a whole word's by their own BM25F factors (partCtx): the group takes a
+      // document's best member, so one saying "Kaution" ranks above one saying "Mietkaution" as often.
       let idf = Number.POSITIVE_INFINITY;
       if (!idfEach) for (const term of terms) idf = Math.min(idf, idfk1.get(term)!);
       const members: TermScorer[] = [];
@@ -1028,7 +1055,8 @@ export class SearchIndex {
         if (p === undefined) continue;
         const load: PositionsLoader = termPositionsReader(p, transaction);
         const own = idfEach ? idfk1.get(term)! : idf;
-        members.push(new TermScorer(p, skipTableOf(p), ctx, own * (boosts?.[i] ?? 1), load, fieldMask));
+        const c = isPartTerm(term) ? partCtx : ctx;
+        members.push(new TermScorer(p, skipTableOf(p), c, own * (boosts?.[i] ?? 1), load, fieldMask));
       }
       if (members.length === 0) return undefined;
       return members.length === 1 ? members[0]! : new GroupScorer(members, fieldMask);
@@ -1063,12 +1091,12 @@ export class SearchIndex {
             tests.push(p.filter.segmentTest(segment, transaction));
             continue;
           }
-          const s = this.#build(p, view, postings, idfk1, ctx, tenantId, transaction);
+          const s = this.#build(p, view, postings, idfk1, ctx, partCtx, tenantId, transaction);
           if (s === undefined) return undefined;
           must.push(s);
         }
         const not = plan.not
-          .map((p) => this.#build(p, view, postings, idfk1, ctx, tenantId, transaction))
+          .map((p) => this.#build(p, view, postings, idfk1, ctx, partCtx, tenantId, transaction))
           .filter((s): s is Scorer => s !== undefined);
         let req = must.length === 1 ? must[0]! : new ConjunctionScorer(must);
         if (tests.length > 0) req = new TestedScorer(req, tests);
@@ -1076,7 +1104,7 @@ export class SearchIndex {
       }
       case 'or': {
         const should = plan.should
-          .map((p) => this.#build(p, view, postings, idfk1, ctx, tenantId, transaction))
+          .map((p) => this.#build(p, view, postings, idfk1, ctx, partCtx, tenantId, transaction))
           .filter((s): s is Scorer => s !== undefined);
         if (should.length === 0) return undefined;
         return should.length === 1 ? should[0]! : new DisjunctionScorer(should);
@@ -1099,20 +1127,27 @@ export class SearchIndex {
     return id;
   }
 
-  /** BM25F per-field factors for every norm byte: weight / (1 − b + b · len / avgLen). */
-  #invK(stats: TenantStats): Float64Array {
-    // The table changes only when the tenant's lengths do: the last one is kept (1 280 divisions a query).
+  /**
+   * BM25F per-field factors for every norm byte: weight / (1 − b + b · len / avgLen); and the same times the
+   * compound part weight, for part terms: a frequency times a factor is what BM25F sums before saturating,
+   * so this weights a part's frequencies (as Lucene's SynonymQuery weights a term's), not its score.
+   */
+  #invK(stats: TenantStats): BM25FTables {
+    // The tables change only when the tenant's lengths do: the last ones are kept (1 280 divisions a query,
+    // and the same tables keep the block bounds memoised by them, scorers.ts boundsMemo).
     const key = `${stats.docs}/${stats.lengthSum.join('/')}`;
     if (this.#lastInvK?.key === key) return this.#lastInvK.table;
-    const out = new Float64Array(NUM_FIELDS * 256);
+    const invK = new Float64Array(NUM_FIELDS * 256);
     for (let f = 0; f < NUM_FIELDS; f++) {
       const avg = stats.docs > 0 ? stats.lengthSum[f]! / stats.docs : 0;
       const w = this.#weights[f]!;
       const b = this.#b[f]!;
-      for (let n = 0; n < 256; n++) out[f * 256 + n] = avg > 0 ? w / (1 - b + (b * decodeNorm(n)) / avg) : w;
+      for (let n = 0; n < 256; n++) invK[f * 256 + n] = avg > 0 ? w / (1 - b + (b * decodeNorm(n)) / avg) : w;
     }
-    this.#lastInvK = { key, table: out };
-    return out;
+    const partInvK = invK.map((v) => v * this.#partWeight);
+    const table = { invK, partInvK };
+    this.#lastInvK = { key, table };
+    return table;
   }
 
   /**
@@ -1152,19 +1187,24 @@ export class SearchIndex {
     }
   }
 
-  /** Terms starting with `prefix`, shortest first, capped; the scan per segment is bounded too. */
+  /**
+   * Terms starting with `prefix`, shortest first, capped; the scan per segment is bounded too. Compound part
+   * terms starting with it count as well (`erkl*` finds "Datenschutzerklärung"): the cap counts words, each
+   * read as a word and as a part where the index holds it so.
+   */
   #expandPrefix(tenantId: string, segments: readonly SegmentMeta[], prefix: string, transaction: Transaction): string[] {
-    const found = prefixTerms(
-      this.store,
-      tenantId,
-      segments.map((s) => s.id),
-      prefix,
-      this.#opts.prefixScanLimit,
-      transaction,
-    );
-    return [...found]
+    const ids = segments.map((s) => s.id);
+    const scan = (p: string) => prefixTerms(this.store, tenantId, ids, p, this.#opts.prefixScanLimit, transaction);
+    const whole = scan(prefix);
+    const parts = scan(partTerm(prefix));
+    const words = new Set(whole);
+    for (const t of parts) words.add(wordOfTerm(t));
+    const kept = [...words]
       .sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
       .slice(0, this.#opts.maxPrefixExpansions);
+    const out = kept.filter((w) => whole.has(w));
+    for (const w of kept) if (parts.has(partTerm(w))) out.push(partTerm(w));
+    return out;
   }
 }
 
@@ -1194,9 +1234,17 @@ function skipTableOf(postings: Uint8Array): SkipTable {
  * snippets without re-analysis; 9: full-width and small forms of the joiners join codes (analyser.ts
  * WIDE_JOINERS) and invisible characters join words (IGNORABLES), so documents holding them are analysed
  * afresh; 10: codes with letters also indexed with their pieces joined, German possessive 's also without
- * it, 24 more compound parts (analyser.ts, decompound.ts): documents indexed before would miss those queries.
+ * it, 24 more compound parts (analyser.ts, decompound.ts): documents indexed before would miss those queries;
+ * 11: compound parts indexed as part terms of their own (decompound.ts partTerm), not as the words they
+ * spell: queries read both, and an index before would rank compounds as the word itself.
  */
-export const INDEX_FORMAT = 10;
+export const INDEX_FORMAT = 11;
+/** The BM25F factor tables of a query: for word terms and for compound part terms. */
+interface BM25FTables {
+  invK: Float64Array;
+  partInvK: Float64Array;
+}
+
 /** Outside every tenant's key range (tenant ids are never empty). */
 const FORMAT_KEY: Key = ['', 'format'];
 const REBUILD_KEY: Key = ['', 'rebuild'];

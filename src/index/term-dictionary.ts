@@ -4,9 +4,12 @@
  * the segments' dictionary blocks (segment-format.ts; `load`, in slices) and kept in step by the index
  * write hook (each new segment's terms go to a small
  * sorted delta, folded into the main array when it grows). Terms of deleted documents stay until the next
- * load: they can only expand to postings that no longer match, never to a wrong hit.
+ * load: they can only expand to postings that no longer match, never to a wrong hit. A compound part's term
+ * is held as the word it is (decompound.ts wordOfTerm): the list is of words a query can ask for, and a
+ * query for one reads its part terms too.
  */
 import type { Transaction } from 'lmdb';
+import { wordOfTerm } from './decompound.js';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
 import { segmentTerms } from './segment-format.js';
@@ -53,7 +56,8 @@ export class TermDictionary {
     // Being loaded: kept aside now (the segment may be merged away before the load ends). Neither: no-op.
     const delta = t?.delta ?? this.#loading.get(tenantId)?.delta;
     if (delta === undefined) return;
-    for (const { term } of segmentTerms(this.store, tenantId, segmentId, transaction ? { transaction } : {})) {
+    for (const entry of segmentTerms(this.store, tenantId, segmentId, transaction ? { transaction } : {})) {
+      const term = wordOfTerm(entry.term);
       if (!delta.has(term)) {
         delta.add(term);
         if (t !== undefined) t.deltaSorted = undefined;
@@ -94,7 +98,7 @@ export class TermDictionary {
       for (const key of segments) {
         let n = 0;
         for (const { term } of segmentTerms(this.store, tenantId, (key as Key)[2] as number, { transaction: txn })) {
-          seen.add(term);
+          seen.add(wordOfTerm(term));
           if ((++n & 1023) === 0 && slicer.due) {
             await slicer.next();
             if (loading.cancelled) return;

@@ -300,8 +300,8 @@ describe('query language over the engine', () => {
   });
 
   it('says "did you mean" with the corrected word itself, not a compound that contains it', async () => {
-    // The short electricity bill ranks first; its highlight is the compound, which is also indexed as
-    // `rechnung`. The suggestion is the word the user meant, which the second hit shows.
+    // The short electricity bill ranks first; its highlight is the compound, which is also indexed by its
+    // part `rechnung`. The suggestion is the word the user meant, which the second hit shows.
     const e = engine();
     await e.index.addDocuments('t1', [
       doc('strom', 'Stromrechnung März'),
@@ -310,6 +310,38 @@ describe('query language over the engine', () => {
     const r = await e.search('t1', 'Rechnnug');
     expect(r.hits.map((h) => h.docId)).toEqual(['strom', 'wartung']);
     expect(r.didYouMean).toBe('rechnung');
+  });
+
+  it('reads a word inside compounds through typos, completion and a reindex, ranked below the word itself', async () => {
+    const e = engine();
+    const docs = [
+      doc('a-miete', 'Die Mietkaution ist überwiesen.', { fileName: 'a.txt' }),
+      doc('b-kaution', 'Die Kaution ist überwiesen.', { fileName: 'b.txt' }),
+      doc('c-arbeit', 'Der Arbeitsvertrag liegt bei.', { fileName: 'c.txt' }),
+    ];
+    await e.index.addDocuments('t1', docs);
+    await e.suggest('t1', 'ka'); // the word list is loaded, as a running server's warm-up does
+    const ranked = async (q: string) => (await e.search('t1', q)).hits.map((h) => [h.docId, h.score]);
+    const kaution = await ranked('Kaution');
+    expect(kaution.map(([id]) => id)).toEqual(['b-kaution', 'a-miete']);
+    // A typo of a word found only inside a compound ("Arbeit") finds the compound, highlighted.
+    const typo = await e.search('t1', 'Arbiet~');
+    expect(typo.hits.map((h) => h.docId)).toEqual(['c-arbeit']);
+    const s = typo.hits[0]!.snippets[0]!;
+    expect(s.highlights.map((h) => s.text.slice(h.start, h.end))).toEqual(['Arbeitsvertrag']);
+    const auto = await e.search('t1', 'Kautiom');
+    expect(auto.hits.map((h) => h.docId)).toEqual(['b-kaution', 'a-miete']);
+    expect(auto.didYouMean).toBe('kaution');
+    // Suggest offers words, never a part's marked term.
+    for (const typed of ['ka', 'arb', 'miet', 'vertr']) {
+      const offered = (await e.suggest('t1', typed)).suggestions.map((x) => x.text);
+      expect(offered.join(' '), typed).not.toMatch(/\u0001/);
+    }
+    expect((await e.suggest('t1', 'kau')).suggestions.map((x) => x.text)).toContain('Kaution');
+    // Dropped and added again in another order: the same ranks and scores.
+    await e.index.dropTenant('t1');
+    await e.index.addDocuments('t1', [...docs].reverse());
+    expect(await ranked('Kaution')).toEqual(kaution);
   });
 
   it('says "did you mean" with the word as written also when no snippets are asked for', async () => {

@@ -92,7 +92,8 @@ describe('SearchIndex on a small German/English corpus', () => {
     expect(await ids(idx, 'Rechnung -Mahnung')).toEqual(['de-rechnung']);
     expect(await ids(idx, 'fox OR Arbeitsvertrag')).toEqual(['de-vertrag', 'en-brown', 'en-fox']);
     expect(await ids(idx, 'nichtvorhanden')).toEqual([]);
-    expect(await ids(idx, '(Mahnung OR Erklärung) Datenschutz')).toEqual(['de-datenschutz', 'de-erklaerung']);
+    // de-erklaerung says "Erklärung" and "Datenschutz" as words; de-datenschutz only inside its compound.
+    expect(await ids(idx, '(Mahnung OR Erklärung) Datenschutz')).toEqual(['de-erklaerung', 'de-datenschutz']);
   });
 
   it('phrases need adjacency, bags of words do not', async () => {
@@ -198,6 +199,61 @@ describe('SearchIndex on a small German/English corpus', () => {
     expect(await shown('Verbrauch')).toEqual(['strom:Verbrauchsabrechnung']);
     expect(await shown('Eingang')).toEqual(['strom:Zahlungseingang']);
     expect(await shown('Konto')).toEqual(['strom:Sparkonto']);
+  });
+
+  it('ranks a document saying the word itself above one holding it inside a compound, and still finds both', async () => {
+    const idx = newIndex();
+    // Same lengths, each word once; ties would rank by id ('a-…' first), so the part match is named first.
+    await idx.addDocuments('t1', [
+      { docId: 'a-mietkaution', language: 'deu', fields: { body: ['Die Mietkaution beträgt 1500 Euro.'] } },
+      { docId: 'b-kaution', language: 'deu', fields: { body: ['Die Kaution beträgt 1500 Euro.'] } },
+      {
+        docId: 'a-arbeitsvertrag',
+        language: 'deu',
+        fields: { title: 'Arbeitsvertrag', body: ['Der Arbeitsvertrag liegt bei.'] },
+      },
+      { docId: 'b-vertrag', language: 'deu', fields: { title: 'Vertrag', body: ['Der Vertrag liegt bei.'] } },
+      // Linking elements: -s- (Versicherung|s|beitrag) and -es- (Land|es|bank).
+      { docId: 'a-versicherungsbeitrag', language: 'deu', fields: { body: ['Ihr Versicherungsbeitrag steigt.'] } },
+      { docId: 'b-versicherung', language: 'deu', fields: { body: ['Ihre Versicherung steigt.'] } },
+      { docId: 'a-landesbank', language: 'deu', fields: { body: ['Konto bei der Landesbank.'] } },
+      { docId: 'b-bank', language: 'deu', fields: { body: ['Konto bei der Bank.'] } },
+    ]);
+    expect(await ids(idx, 'Kaution')).toEqual(['b-kaution', 'a-mietkaution']);
+    expect(await ids(idx, 'Vertrag')).toEqual(['b-vertrag', 'a-arbeitsvertrag']);
+    expect(await ids(idx, 'Versicherung')).toEqual(['b-versicherung', 'a-versicherungsbeitrag']);
+    expect(await ids(idx, 'Bank')).toEqual(['b-bank', 'a-landesbank']);
+    // A compound alone is found by each of its parts, and by itself.
+    expect(await ids(idx, 'Miete')).toEqual(['a-mietkaution']);
+    expect(await ids(idx, 'Arbeit')).toEqual(['a-arbeitsvertrag']);
+    expect(await ids(idx, 'Beitrag')).toEqual(['a-versicherungsbeitrag']);
+    expect(await ids(idx, 'Land')).toEqual(['a-landesbank']);
+    expect(await ids(idx, 'Mietkaution')).toEqual(['a-mietkaution']);
+    // So do phrases, field queries, exclusions and prefixes.
+    expect(await ids(idx, '"Kaution beträgt"')).toEqual(['b-kaution', 'a-mietkaution']);
+    expect(await ids(idx, 'title:Vertrag')).toEqual(['b-vertrag', 'a-arbeitsvertrag']);
+    expect(await ids(idx, 'beträgt -Kaution')).toEqual([]);
+    expect((await ids(idx, 'kaut*')).sort()).toEqual(['a-mietkaution', 'b-kaution']);
+    expect(await ids(idx, 'beitr*')).toEqual(['a-versicherungsbeitrag']);
+  });
+
+  it('weights a compound part’s frequency by compoundPartWeight: at 1 a part counts as the word itself', async () => {
+    const idx = newIndex({ compoundPartWeight: 1 });
+    await idx.addDocuments('t1', [
+      { docId: 'b-kaution', language: 'deu', fields: { body: ['Die Kaution beträgt 1500 Euro.'] } },
+      { docId: 'a-mietkaution', language: 'deu', fields: { body: ['Die Mietkaution beträgt 1500 Euro.'] } },
+    ]);
+    const r = await idx.search('t1', 'Kaution');
+    expect(r.hits.map((h) => h.docId)).toEqual(['a-mietkaution', 'b-kaution']);
+    expect(r.hits[0]!.score).toBe(r.hits[1]!.score);
+    // A part said three times outweighs the word said once at the default weight (½ each, before saturation).
+    const half = newIndex();
+    await half.addDocuments('t2', [
+      { docId: 'b-kaution', language: 'deu', fields: { body: ['Die Kaution beträgt 1500 Euro.'] } },
+      { docId: 'a-mietkaution', language: 'deu', fields: { body: ['Mietkaution, Mietkaution, Mietkaution: 1500 Euro.'] } },
+    ]);
+    expect(await ids(half, 'Kaution', 't2')).toEqual(['a-mietkaution', 'b-kaution']);
+    expect(() => newIndex({ compoundPartWeight: 0 })).toThrow(/compoundPartWeight/);
   });
 
   it('stems (Rechnungen → Rechnung, running → run)', async () => {
