@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_FIELD_B, DEFAULT_FIELD_WEIGHTS } from '../index/bm25f.js';
+import { DEFAULT_COMPOUND_PART_WEIGHT, DEFAULT_FIELD_B, DEFAULT_FIELD_WEIGHTS } from '../index/bm25f.js';
 import type { FieldName } from '../index/postings-codec.js';
 
 /**
@@ -53,6 +53,8 @@ export interface Config {
     readonly textCacheBytes: number;
     readonly fieldWeights: Readonly<Record<SearchField, number>>;
     readonly fieldB: Readonly<Record<SearchField, number>>;
+    /** What a word inside a German compound counts for against the word itself (0..1]. */
+    readonly compoundPartWeight: number;
   };
 }
 
@@ -233,6 +235,11 @@ export const SETTINGS: readonly Setting[] = [
     help: 'BM25F length normalisation b (0..1) of each field; unnamed fields keep theirs',
     default: fieldDefaults(DEFAULT_FIELD_B),
   },
+  {
+    flag: 'compound-part-weight',
+    help: 'weight (0..1] of a word found inside a German compound against the word itself (its frequency)',
+    default: String(DEFAULT_COMPOUND_PART_WEIGHT),
+  },
 ];
 
 /** `body=1,title=3,…` in SEARCH_FIELDS' names from the index's per-field numbers. */
@@ -365,6 +372,7 @@ export function loadConfig(flags: Raw = {}, env: NodeJS.ProcessEnv = process.env
       textCacheBytes: parseInt_('text-cache-mb', need(raw, 'text-cache-mb'), 0, 1_048_576) * 2 ** 20,
       fieldWeights: parseFieldNumbers('field-weights', need(raw, 'field-weights'), defaultOf('field-weights'), 100),
       fieldB: parseFieldNumbers('field-b', need(raw, 'field-b'), defaultOf('field-b'), 1),
+      compoundPartWeight: parseWeight('compound-part-weight', need(raw, 'compound-part-weight')),
     },
   };
   return deepFreeze(config);
@@ -466,6 +474,13 @@ function parseFieldNumbers(flag: string, value: string, defaults: string, max: n
     }
   }
   return out;
+}
+
+/** A number in (0, 1]. */
+function parseWeight(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n <= 1)) throw new ConfigError(`--${flag} must be above 0 and at most 1, got "${value}"`);
+  return n;
 }
 
 function parseBool(flag: string, value: string): boolean {

@@ -124,10 +124,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   process.on('unhandledRejection', onUnhandled);
   const swept = await sweepPendingUploads(documents.deps);
   if (swept > 0) log.warn({ swept }, 'removed the stored bytes of uploads interrupted by a crash (none was acknowledged)');
-  const { fieldWeights, fieldB } = config.search;
+  const { fieldWeights, fieldB, compoundPartWeight } = config.search;
   const searchEngine = new SearchEngine(store.root, {
     fieldWeights: byIndexField(fieldWeights),
     fieldB: byIndexField(fieldB),
+    compoundPartWeight,
     cipher: keyring.records,
     analyser: poolAnalyser(pool, log),
     textStore: sealedTextStore(documents, textCache),

@@ -26,6 +26,14 @@ describe('config', () => {
     expect(() => loadConfig({ 'field-weights': 'title=-1' }, {})).toThrow(ConfigError);
   });
 
+  it('reads the compound part weight over its default, and refuses one outside (0, 1]', () => {
+    expect(loadConfig({}, {}).search.compoundPartWeight).toBe(0.5);
+    expect(loadConfig({}, { ARCHIVAR_COMPOUND_PART_WEIGHT: '0.25' }).search.compoundPartWeight).toBe(0.25);
+    expect(loadConfig({ 'compound-part-weight': '1' }, {}).search.compoundPartWeight).toBe(1);
+    for (const bad of ['0', '1.5', 'x', ''])
+      expect(() => loadConfig({ 'compound-part-weight': bad }, {}), bad).toThrow(/--compound-part-weight/);
+  });
+
   it('accepts ARCHIVAR_DATA_DIR and TLS with optional mTLS', () => {
     const c = loadConfig({ listen: '0.0.0.0:443', 'tls-cert': 'c.pem', 'tls-key': 'k.pem' }, { ARCHIVAR_DATA_DIR: '/tmp/x' });
     expect(c.dataDir).toBe('/tmp/x');
