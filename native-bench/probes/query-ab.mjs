@@ -9,14 +9,17 @@
  * src/workers/source-bootstrap.mjs) in the same folder. With the same bundle on both sides the medians
  * agreed within 0.5 % (2026-11-29).
  *   flock /tmp/bench.lock node native-bench/probes/query-ab.mjs ./_A.mjs ./_B.mjs DIR "query" [rounds=10] [per=30]
+ * DIR may be two folders, `DIR_A,DIR_B`: each side then opens its own index (for a change of the index
+ * format, each side's built from the same documents by its own code).
  */
 const [fa, fb, dir, q, roundsArg, perArg] = process.argv.slice(2);
 if (!fa || !fb || !dir || q === undefined) throw new Error('usage: query-ab.mjs A.mjs B.mjs DIR "query" [rounds] [per]');
 const rounds = Number(roundsArg ?? 10);
 const per = Number(perArg ?? 30);
 const key = new Uint8Array(32).fill(7);
-const a = await (await import(fa)).openOurs(dir, key);
-const b = await (await import(fb)).openOurs(dir, key);
+const [dirA, dirB = dirA] = dir.split(',');
+const a = await (await import(fa)).openOurs(dirA, key);
+const b = await (await import(fb)).openOurs(dirB, key);
 for (let i = 0; i < 10; i++) {
   await a.search(q);
   await b.search(q);

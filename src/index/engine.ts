@@ -28,7 +28,7 @@ import { fuzzySearch, lowerBound } from './fuzzy.js';
 import type { ExpandedNode, FuzzyNode, PrefixNode, QueryNode } from './query-ast.js';
 import { parseQuery, QuerySyntaxError } from './query-parser.js';
 import { compileQuery, NO_HIGHLIGHTS, prefixOf } from './query-plan.js';
-import { type SearchHit, SearchIndex, type SearchIndexOptions } from './search-index.js';
+import { type PartWords, type SearchHit, SearchIndex, type SearchIndexOptions } from './search-index.js';
 import { Suggester, type Suggestion } from './suggest.js';
 import { TermDictionary } from './term-dictionary.js';
 import type { TextStore } from './text-store.js';
@@ -420,6 +420,12 @@ export class SearchEngine {
     return [...stems].sort((a, b) => a.length - b.length || (a < b ? -1 : 1)).slice(0, MAX_PREFIX_STEMS);
   }
 
+  /** The dictionary's compound part words as a search option, once loaded (SearchOptions.partWords). */
+  #partWords(tenantId: string): { partWords?: PartWords } {
+    const partWords = this.dictionary.partWords(tenantId);
+    return partWords === undefined ? {} : { partWords };
+  }
+
   async #run(tenantId: string, ast: QueryNode, options: EngineSearchOptions): Promise<EngineSearchResult> {
     const sort = options.sort ?? 'score';
     const facets = (options.facets ?? []).filter((f, i, a) => FACET_FIELDS.includes(f) && a.indexOf(f) === i);
@@ -436,12 +442,17 @@ export class SearchEngine {
           snippets: options.snippets !== false,
           ...(options.maxSnippets !== undefined ? { maxSnippets: options.maxSnippets } : {}),
           ...(collector ? { visitor: collector.visitor } : {}),
+          ...this.#partWords(tenantId),
         },
       );
       return { ...r, facets: collector?.facets() ?? [] };
     }
     const after = decodeKeyset(options.cursor, sort);
-    const r = await this.index.search(tenantId, { ast }, { limit: 1, snippets: false, visitor: collector!.visitor });
+    const r = await this.index.search(
+      tenantId,
+      { ast },
+      { limit: 1, snippets: false, visitor: collector!.visitor, ...this.#partWords(tenantId) },
+    );
     const cols = this.values.columns(tenantId);
     const key = (o: number): number | string => {
       if (sort !== 'title') return cols.dateMs[o]!;

@@ -160,6 +160,18 @@ export interface SearchOptions {
   /** Snippets per hit at most (default: the index's maxSnippets). */
   maxSnippets?: number;
   visitor?: MatchVisitor;
+  /**
+   * The words the tenant's index holds as compound part terms, or a superset (the engine's term dictionary):
+   * a query word or prefix without any then reads no part term, sparing a dictionary lookup per segment for
+   * each. Absent: every word's part terms are looked up.
+   */
+  partWords?: PartWords;
+}
+
+/** Which words are held as compound part terms (decompound.ts partTerm), by word or by prefix. */
+export interface PartWords {
+  has(word: string): boolean;
+  anyStartsWith(prefix: string): boolean;
 }
 
 export interface SearchHit {
@@ -735,7 +747,11 @@ export class SearchIndex {
     const segments = this.#segments(tenantId, transaction);
     const empty = { total: 0, totalExact: true, hits: [], highlight: NO_HIGHLIGHTS };
     if (segments.length === 0) return empty;
-    const plan = withPartTerms(mapPrefixes(compiled, (prefix) => this.#expandPrefix(tenantId, segments, prefix, transaction)));
+    const parts = options.partWords;
+    const plan = withPartTerms(
+      mapPrefixes(compiled, (prefix) => this.#expandPrefix(tenantId, segments, prefix, transaction, parts)),
+      parts && ((t) => parts.has(t)),
+    );
     const terms = planTerms(plan);
     // Postings of every term in every segment, and tenant-wide document frequencies.
     const postings = new Map<string, (Uint8Array | undefined)[]>();
@@ -1192,11 +1208,17 @@ export class SearchIndex {
    * terms starting with it count as well (`erkl*` finds "Datenschutzerklärung"): the cap counts words, each
    * read as a word and as a part where the index holds it so.
    */
-  #expandPrefix(tenantId: string, segments: readonly SegmentMeta[], prefix: string, transaction: Transaction): string[] {
+  #expandPrefix(
+    tenantId: string,
+    segments: readonly SegmentMeta[],
+    prefix: string,
+    transaction: Transaction,
+    partWords: PartWords | undefined,
+  ): string[] {
     const ids = segments.map((s) => s.id);
     const scan = (p: string) => prefixTerms(this.store, tenantId, ids, p, this.#opts.prefixScanLimit, transaction);
     const whole = scan(prefix);
-    const parts = scan(partTerm(prefix));
+    const parts = partWords === undefined || partWords.anyStartsWith(prefix) ? scan(partTerm(prefix)) : new Set<string>();
     const words = new Set(whole);
     for (const t of parts) words.add(wordOfTerm(t));
     const kept = [...words]

@@ -9,9 +9,10 @@
  * query for one reads its part terms too.
  */
 import type { Transaction } from 'lmdb';
-import { wordOfTerm } from './decompound.js';
-import { mergeSorted } from './fuzzy.js';
+import { isPartTerm, wordOfTerm } from './decompound.js';
+import { lowerBound, mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
+import type { PartWords } from './search-index.js';
 import { segmentTerms } from './segment-format.js';
 import { type Between, type Slicer, sortInSlices, TenantLoads } from './warm-up.js';
 
@@ -21,11 +22,15 @@ interface TenantTerms {
   main: string[];
   delta: Set<string>;
   deltaSorted: string[] | undefined;
+  /** The words held as compound part terms, and the same sorted (for prefixes; undefined when stale). */
+  parts: Set<string>;
+  partsSorted: string[] | undefined;
 }
 
 /** A tenant's terms being loaded: the terms of segments added since the load began. */
 interface Loading {
   readonly delta: Set<string>;
+  readonly parts: Set<string>;
   cancelled: boolean;
 }
 
@@ -55,9 +60,14 @@ export class TermDictionary {
     const t = this.#tenants.get(tenantId);
     // Being loaded: kept aside now (the segment may be merged away before the load ends). Neither: no-op.
     const delta = t?.delta ?? this.#loading.get(tenantId)?.delta;
-    if (delta === undefined) return;
+    const parts = t?.parts ?? this.#loading.get(tenantId)?.parts;
+    if (delta === undefined || parts === undefined) return;
     for (const entry of segmentTerms(this.store, tenantId, segmentId, transaction ? { transaction } : {})) {
       const term = wordOfTerm(entry.term);
+      if (isPartTerm(entry.term) && !parts.has(term)) {
+        parts.add(term);
+        if (t !== undefined) t.partsSorted = undefined;
+      }
       if (!delta.has(term)) {
         delta.add(term);
         if (t !== undefined) t.deltaSorted = undefined;
@@ -67,7 +77,13 @@ export class TermDictionary {
 
   /** The tenant was dropped: loaded or being loaded, its terms are none now (see DocValuesStore.dropped). */
   dropped(tenantId: string): void {
-    this.#loading.dropped(tenantId, () => ({ main: [], delta: new Set(), deltaSorted: undefined }));
+    this.#loading.dropped(tenantId, () => ({
+      main: [],
+      delta: new Set(),
+      deltaSorted: undefined,
+      parts: new Set(),
+      partsSorted: undefined,
+    }));
   }
 
   /** Whether the tenant's terms are loaded (`lists` answers). */
@@ -83,7 +99,7 @@ export class TermDictionary {
   load(tenantId: string, slicer: Slicer, between: Between): Promise<void> {
     return this.#loading.start(
       tenantId,
-      () => ({ delta: new Set<string>(), cancelled: false }),
+      () => ({ delta: new Set<string>(), parts: new Set<string>(), cancelled: false }),
       (loading) => this.#load(tenantId, loading, slicer, between),
     );
   }
@@ -98,7 +114,9 @@ export class TermDictionary {
       for (const key of segments) {
         let n = 0;
         for (const { term } of segmentTerms(this.store, tenantId, (key as Key)[2] as number, { transaction: txn })) {
-          seen.add(wordOfTerm(term));
+          const word = wordOfTerm(term);
+          seen.add(word);
+          if (word !== term) loading.parts.add(word);
           if ((++n & 1023) === 0 && slicer.due) {
             await slicer.next();
             if (loading.cancelled) return;
@@ -110,6 +128,30 @@ export class TermDictionary {
     }
     const main = await sortInSlices([...seen], slicer);
     if (loading.cancelled) return;
-    this.#tenants.set(tenantId, { main, delta: loading.delta, deltaSorted: undefined });
+    this.#tenants.set(tenantId, {
+      main,
+      delta: loading.delta,
+      deltaSorted: undefined,
+      parts: loading.parts,
+      partsSorted: undefined,
+    });
+  }
+
+  /**
+   * The words the tenant's segments hold as compound part terms (with those of deleted documents until the
+   * next load: a superset, as SearchOptions.partWords allows), or undefined while its terms are not loaded.
+   */
+  partWords(tenantId: string): PartWords | undefined {
+    const t = this.#tenants.get(tenantId);
+    if (t === undefined) return undefined;
+    return {
+      has: (word) => t.parts.has(word),
+      anyStartsWith: (prefix) => {
+        t.partsSorted ??= [...t.parts].sort();
+        const sorted = t.partsSorted;
+        const i = lowerBound(sorted, prefix);
+        return i < sorted.length && sorted[i]!.startsWith(prefix);
+      },
+    };
   }
 }

@@ -338,6 +338,12 @@ describe('query language over the engine', () => {
       expect(offered.join(' '), typed).not.toMatch(/\u0001/);
     }
     expect((await e.suggest('t1', 'kau')).suggestions.map((x) => x.text)).toContain('Kaution');
+    // A compound written after the term dictionary was loaded: its parts are read too (the dictionary tells
+    // the index which words have part terms).
+    await e.index.addDocuments('t1', [doc('d-bank', 'Konto bei der Landesbank.', { fileName: 'd.txt' })]);
+    expect(await ids(e, 'Bank')).toEqual(['d-bank']);
+    expect(await ids(e, 'ban*')).toEqual(['d-bank']);
+    expect(await ids(e, '"Landesbank"')).toEqual(['d-bank']);
     // Dropped and added again in another order: the same ranks and scores.
     await e.index.dropTenant('t1');
     await e.index.addDocuments('t1', [...docs].reverse());
