@@ -817,15 +817,16 @@ export class SearchIndex {
         tenantId,
         transaction,
       );
-    // Value filters alone: every match scores 0, so the order is the ids' alone. The segments are walked only
-    // to count (up to the bound, as before) and to keep the first matches; the page then comes from those,
-    // or, past ZERO_KEPT matches, from a walk of the ids in order (#zeroScoreWalk).
-    const zero = scoresZero(plan) ? { ranks: [] as number[], docs: [] as number[] } : undefined;
-    const keep = (rank: number, doc: number) => {
-      if (zero!.docs.length > ZERO_KEPT) return;
-      zero!.ranks.push(rank);
-      zero!.docs.push(doc);
-    };
+    // Value filters alone: every match scores 0, so the order is the ids' alone. The segments are walked to
+    // count (up to the bound, as before) and to keep the matches; the page then comes from those when all of
+    // them were kept, or else from a walk of the ids in order (#zeroScoreWalk). Past the bound a sparse
+    // filter is scanned to its end, keeping every match, when that costs less than the walk (ZeroMatches).
+    const zero = scoresZero(plan)
+      ? new ZeroMatches(
+          k + 1,
+          views.reduce((n, v) => n + v.meta.docs, 0),
+        )
+      : undefined;
     for (const view of views) {
       const scorer = build(view);
       if (scorer === undefined) continue;
@@ -833,21 +834,20 @@ export class SearchIndex {
       const visit = options.visitor?.segment(tenantId, view.meta, transaction);
       if (visit !== undefined && batch !== undefined) {
         const idOf = (d: number) => this.#docId(tenantId, view.meta, d, transaction);
-        total += this.#visitAll(scorer, view, visit, batch, heap, boundPrune, after, idOf, zero && keep);
+        total += this.#visitAll(scorer, view, visit, batch, heap, boundPrune, after, idOf, zero);
       } else if (zero !== undefined) {
-        if (total > exactUpTo) {
-          pruned = true;
-        } else {
+        // Past the bound, matches are only kept (not counted), and only while the scan goes on.
+        if (total <= exactUpTo || zero.whole)
           for (let d = scorer.nextDoc(); d < NO_MORE_DOCS; d = scorer.nextDoc()) {
             if (isDeleted(view.deletes, d)) continue;
-            keep(view.rank, d);
-            if (++total > exactUpTo) {
+            zero.add(view.rank, d);
+            if (total > exactUpTo) {
+              if (!zero.whole) break;
+            } else if (++total > exactUpTo) {
               pruningFrom = spaceBefore + d + 1;
-              pruned = true;
-              break;
+              if (!zero.scanOn(total, pruningFrom)) break;
             }
           }
-        }
       } else if (total > exactUpTo && heap.full() && done(scorer)) {
         pruned = true;
       } else {
@@ -878,7 +878,7 @@ export class SearchIndex {
     }
     let more = heap.overflowed || pruned;
     if (zero !== undefined) {
-      if (zero.docs.length <= ZERO_KEPT && !pruned) {
+      if (zero.whole) {
         // Every match is kept: the page is the first of them by id after the cursor.
         for (let i = 0; i < zero.docs.length; i++) {
           const view = views[zero.ranks[i]!]!;
@@ -925,7 +925,7 @@ export class SearchIndex {
     boundPrune: boolean,
     after: CursorKey | undefined,
     docId: (doc: number) => string,
-    keep?: (rank: number, doc: number) => void,
+    keep?: ZeroMatches,
   ): number {
     const deletes = view.deletes;
     const cap = batch.length;
@@ -944,7 +944,7 @@ export class SearchIndex {
         n = 0;
       }
       if (keep !== undefined) {
-        keep(view.rank, d);
+        keep.add(view.rank, d);
         continue;
       }
       if (boundPrune && heap.full()) {
@@ -975,8 +975,8 @@ export class SearchIndex {
    * The page of a query whose matches all score 0 (value filters alone) when it has too many matches to keep:
    * the tenant's ids in order from the cursor's (LMDB `index-ids`, keyed by id), in growing chunks, each
    * chunk's documents tested segment by segment in local order with a fresh scorer, until one match more
-   * than the page is found (the heap overflows) or the ids end. A broad filter reads a few ids per hit; the
-   * sparsest that gets here (just over ZERO_KEPT matches) about N / ZERO_KEPT ids per hit.
+   * than the page is found (the heap overflows) or the ids end. A broad filter reads a few ids per hit; a
+   * sparse one gets here only when its matches seemed many where the count stopped (ZeroMatches.scanOn).
    */
   #zeroScoreWalk(
     tenantId: string,
@@ -1291,11 +1291,66 @@ type Snapshot = {
  */
 const HIGHLIGHT_POSITIONS = 1000;
 
-/**
- * Matches of a query of value filters alone kept while counting (their page is picked from them by id);
- * beyond this many the page comes from a walk of the ids in order (SearchIndex #zeroScoreWalk).
- */
+/** Matches of a query of value filters alone always kept while counting (their page is picked from them by id). */
 const ZERO_KEPT = 1000;
+
+/**
+ * What the page of a query of value filters alone costs, in tests of one document by the filter: reading a
+ * kept match's id to pick the page (a cached lookup, as a tie's), and one step of the walk of the ids in
+ * order (an LMDB entry read, decoded and tested). Measured at 1M documents (docs/performance.md, "Value
+ * filters alone just past the bound").
+ */
+const KEPT_ID_COST = 20;
+const WALK_ID_COST = 60;
+
+/**
+ * The matches of a query of value filters alone (all scoring 0), kept while its segments are walked so that
+ * its page can be picked from them by id; past what that is worth, the page comes from the walk of the ids
+ * in order instead (SearchIndex #zeroScoreWalk), which reads about N / M ids per hit for M matches among N
+ * documents. So a broad filter walks (a few ids per hit) and a sparse one keeps all its matches: one of
+ * 1 137 matches at 1M walked ~N / 1 000 ids per hit before, 13.5 ms, and takes 9.2 now.
+ */
+class ZeroMatches {
+  readonly ranks: number[] = [];
+  readonly docs: number[] = [];
+  /** Whether every match seen so far is kept. */
+  whole = true;
+  /** Beyond this many matches, reading their ids costs more than walking the ids for the page. */
+  readonly #cap: number;
+
+  /** `hits`: the hits the page needs (one more than shown: whether more follow); `space`: the documents. */
+  constructor(
+    private readonly hits: number,
+    private readonly space: number,
+  ) {
+    this.#cap = Math.max(ZERO_KEPT, Math.sqrt((hits * space * WALK_ID_COST) / KEPT_ID_COST));
+  }
+
+  add(rank: number, doc: number): void {
+    if (!this.whole) return;
+    if (this.docs.length >= this.#cap) {
+      this.whole = false;
+      this.ranks.length = 0;
+      this.docs.length = 0;
+      return;
+    }
+    this.ranks.push(rank);
+    this.docs.push(doc);
+  }
+
+  /**
+   * At the exact-count bound, `counted` matches in the first `at` documents: whether to scan on to the end
+   * and keep every match (when testing the rest and reading the estimated matches' ids costs less than the
+   * walk), or to stop and walk the ids.
+   */
+  scanOn(counted: number, at: number): boolean {
+    const matches = (counted * this.space) / at;
+    const scan = this.space - at + matches * KEPT_ID_COST;
+    const walk = ((this.hits * at) / counted) * WALK_ID_COST;
+    if (!(matches <= this.#cap && scan < walk)) this.whole = false;
+    return this.whole;
+  }
+}
 
 /** Whether every match of the plan scores 0: value filters alone, in any combination, with any exclusions. */
 function scoresZero(plan: Plan): boolean {

@@ -772,7 +772,10 @@ describe('paging through ties across merges and a reindex', () => {
       expect((await e.search('t1', q, { sort, limit: 200 })).hits.map((h) => h.docId)).toEqual(undisturbed);
     },
   );
-  it('pages a sparse filter alone from the ids in order, over chunks of many ids, across a merge', async () => {
+  // A filter alone past the count's bound: its page comes from a walk of the ids in order, or from all its
+  // matches kept by a scan to the end when that is cheaper (a sparse filter). Ids of the index-ids walk are
+  // read by store.ids.getRange: counted here.
+  const sparse = async (matches: (written: number) => boolean, limit: number) => {
     const e = new SearchEngine(root, {
       cipher: testCipher,
       textStore: new InMemoryTextStore(),
@@ -781,25 +784,86 @@ describe('paging through ties across merges and a reindex', () => {
       exactTotalUpTo: 3,
     });
     const n = 1500;
-    const id = (i: number) => `doc_${String((i * 7) % n).padStart(4, '0')}`;
+    // Written in an order unlike their ids, 300 to a segment.
+    const id = (i: number) => `doc_${String((i * 97) % n).padStart(4, '0')}`;
     const docs = Array.from({ length: n }, (_, i) =>
-      doc(id(i), 'Wartung', { dateMs: day(((i * 7) % n) % 97 === 0 ? '2022-05-01' : '2021-01-01') }),
+      doc(id(i), 'Wartung', { dateMs: day(matches(i) ? '2022-05-01' : '2021-01-01') }),
     );
     for (let i = 0; i < n; i += 300) await e.index.addDocuments('t1', docs.slice(i, i + 300));
     const expected = docs
+      .filter((_, i) => matches(i))
       .map((d) => d.docId)
-      .filter((x) => Number(x.slice(4)) % 97 === 0)
       .sort();
+    let walked = 0;
+    const ids = e.index.store.ids;
+    const getRange = ids.getRange.bind(ids);
+    ids.getRange = ((...args: Parameters<typeof getRange>) => {
+      walked++;
+      return getRange(...args);
+    }) as typeof ids.getRange;
     const seen: string[] = [];
+    const totals: number[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 50; page++) {
-      const r = await e.search('t1', 'date:2022', { limit: 4, ...(cursor ? { cursor } : {}) });
+      const r = await e.search('t1', 'date:2022', { limit, ...(cursor ? { cursor } : {}) });
+      expect(r.totalExact).toBe(false);
       seen.push(...r.hits.map((h) => h.docId));
+      totals.push(r.total);
       if (!r.nextCursor) break;
       cursor = r.nextCursor;
       if (page === 1) await e.index.merge({ tenantId: 't1', force: true });
     }
     expect(seen).toEqual(expected);
+    return { walked, totals };
+  };
+  it('pages a filter alone whose matches come first in the segments from the ids in order, over chunks of many ids, across a merge', async () => {
+    // The first 16 documents written: the count's bound is met at once, so the estimate says many matches.
+    const { walked } = await sparse((i) => i < 16, 4);
+    expect(walked).toBeGreaterThan(0);
+  });
+  it('pages a sparse filter just past the bound from all its matches, scanned to the end, without walking the ids, across a merge', async () => {
+    // Every 97th written: the bound is met a third of the way in (before, the ids were walked for every page).
+    const { walked, totals } = await sparse((i) => i % 97 === 0, 4);
+    expect(walked).toBe(0);
+    // Estimated as before, from where the 4th match was found (the 292nd document), on every page.
+    expect(totals).toEqual(totals.map(() => Math.round((4 * 1500) / 292)));
+  });
+  it('pages a filter alone with facets (every match visited) past 1 000 matches from all of them, without walking the ids', async () => {
+    const e = new SearchEngine(root, {
+      cipher: testCipher,
+      textStore: new InMemoryTextStore(),
+      autoMerge: false,
+      clock: () => NOW,
+    });
+    const n = 1100;
+    const id = (i: number) => `doc_${String((i * 97) % n).padStart(4, '0')}`;
+    const docs = Array.from({ length: n }, (_, i) =>
+      doc(id(i), 'Wartung', { dateMs: day(i % 22 === 21 ? '2021-01-01' : '2022-05-01'), mediaType: 'application/pdf' }),
+    );
+    for (let i = 0; i < n; i += 220) await e.index.addDocuments('t1', docs.slice(i, i + 220));
+    const expected = docs
+      .filter((_, i) => i % 22 !== 21)
+      .map((d) => d.docId)
+      .sort();
+    const ids = e.index.store.ids;
+    const getRange = ids.getRange.bind(ids);
+    let walked = 0;
+    ids.getRange = ((...args: Parameters<typeof getRange>) => {
+      walked++;
+      return getRange(...args);
+    }) as typeof ids.getRange;
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const r = await e.search('t1', 'date:2022', { limit: 400, facets: ['type'], ...(cursor ? { cursor } : {}) });
+      expect([r.total, r.totalExact, r.facets[0]!.buckets[0]!.count]).toEqual([1050, true, 1050]);
+      seen.push(...r.hits.map((h) => h.docId));
+      if (!r.nextCursor) break;
+      cursor = r.nextCursor;
+      if (page === 0) await e.index.merge({ tenantId: 't1', force: true });
+    }
+    expect(seen).toEqual(expected);
+    expect(walked).toBe(0);
   });
 });
 
