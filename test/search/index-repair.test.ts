@@ -136,15 +136,15 @@ describe('the search index after a crash between a document write and its index 
     await t.server.runner.whenIdle();
     expect(Number((await search(t.client, 'zählerstand')).total)).toBe(30);
     // A Reindex stopped (shutdown, kill -9) once it dropped the index and began reading the texts.
-    const keyring = t.server.documents.deps.keyring;
-    const openText = keyring.openForTenant.bind(keyring);
     const kill = new AbortController();
-    keyring.openForTenant = async (...args) => {
-      kill.abort();
-      return openText(...args);
-    };
-    await expect(reindexTenant(t.server.documents, t.server.search.index, tenant, kill.signal)).rejects.toThrow();
-    keyring.openForTenant = openText;
+    await withOpenText(
+      t,
+      (open) => (tenantId, sealed, context) => {
+        kill.abort();
+        return open(tenantId, sealed, context);
+      },
+      () => expect(reindexTenant(t.server.documents, t.server.search.index, tenant, kill.signal)).rejects.toThrow(),
+    );
     expect(Number((await search(t.client, 'zählerstand')).total)).toBe(0);
     await t.stop();
 
@@ -234,21 +234,15 @@ describe('the search index after a crash between a document write and its index 
       // A tenant whose repair fails (a text that does not open) does not keep the next one unrepaired.
       await index.deleteDocument(tenant, c);
       await index.deleteDocument(other.tenantId, x);
-      const keyring = t.server.documents.deps.keyring;
-      const openText = keyring.openForTenant.bind(keyring);
-      keyring.openForTenant = async (tenantId, sealed, context) => {
-        if (context.id === c) throw new Error('the text failed authentication');
-        return openText(tenantId, sealed, context);
-      };
-      try {
-        expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({
-          added: 1,
-          removed: 0,
-          retagged: 0,
-        });
-      } finally {
-        keyring.openForTenant = openText;
-      }
+      const repaired = await withOpenText(
+        t,
+        (open) => async (tenantId, sealed, context) => {
+          if (context.id === c) throw new Error('the text failed authentication');
+          return open(tenantId, sealed, context);
+        },
+        () => repairIndexes(t.server.documents, index, new AbortController().signal),
+      );
+      expect(repaired).toEqual({ added: 1, removed: 0, retagged: 0 });
       expect((await search(client2, 'vier')).hits.map((h) => h.documentId)).toEqual([x]);
     } finally {
       client2.close();
@@ -270,24 +264,22 @@ describe('the search index after a crash between a document write and its index 
       const index = t.server.search.index;
       for (const id of [raced, missed]) await index.deleteDocument(tenant, id);
       // While the repair opens its text, the job runner's add of `raced` (just processed) joins the queue.
-      const { keyring, documents } = t.server.documents.deps;
-      const openText = keyring.openForTenant.bind(keyring);
-      keyring.openForTenant = async (tenantId, sealed, context) => {
-        const plain = await openText(tenantId, sealed, context);
-        const record = documents.get(tenant, raced);
-        if (context.id === raced && record)
-          void searchIndexer(index, t.server.documents).add(tenant, indexedDocument(record, plain.toString('utf8').split('\f')));
-        return plain;
-      };
-      try {
-        expect(await repairIndexes(t.server.documents, index, new AbortController().signal)).toEqual({
-          added: 1,
-          removed: 0,
-          retagged: 0,
-        });
-      } finally {
-        keyring.openForTenant = openText;
-      }
+      const { documents } = t.server.documents.deps;
+      const repaired = await withOpenText(
+        t,
+        (open) => async (tenantId, sealed, context) => {
+          const plain = await open(tenantId, sealed, context);
+          const record = documents.get(tenant, raced);
+          if (context.id === raced && record)
+            void searchIndexer(index, t.server.documents).add(
+              tenant,
+              indexedDocument(record, plain.toString('utf8').split('\f')),
+            );
+          return plain;
+        },
+        () => repairIndexes(t.server.documents, index, new AbortController().signal),
+      );
+      expect(repaired).toEqual({ added: 1, removed: 0, retagged: 0 });
       expect((await search(t.client, 'gaszähler')).hits.map((h) => h.documentId).sort()).toEqual([raced, missed].sort());
     } finally {
       await t.stop();
@@ -303,4 +295,22 @@ async function up(
   tags: string[],
 ): Promise<string> {
   return (await uploadPlaintext(t.client, key, text, { fileName, tags })).documentId;
+}
+
+type OpenText = Awaited<ReturnType<typeof startTestServer>>['server']['documents']['deps']['keyring']['openForTenant'];
+
+/** Runs `fn` while the server opens texts through `wrap` around its keyring's own opening; restored after. */
+async function withOpenText<T>(
+  t: Awaited<ReturnType<typeof startTestServer>>,
+  wrap: (open: OpenText) => OpenText,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const keyring = t.server.documents.deps.keyring;
+  const open = keyring.openForTenant;
+  keyring.openForTenant = wrap(open.bind(keyring));
+  try {
+    return await fn();
+  } finally {
+    keyring.openForTenant = open;
+  }
 }
