@@ -41,12 +41,12 @@ export class Documents {
    * Called after a tag change is durable (the search index re-reads the document's tags); the change is
    * answered once what it returns has settled, so a search right after it filters and facets the new tags.
    * Resolving means the index has the tags (or does not hold the document). The hook calls `settle` inside
-   * the write transaction that stores the tags: it clears the change's pending-tags note in that commit (a
-   * hook that does not call it has the note cleared in a write of its own once it resolved). A rejection is
+   * the write transaction that stores the tags (whether or not the index holds the document): it clears the
+   * change's pending-tags note in that commit, so the note goes exactly when the tags are in. A rejection is
    * logged and keeps the note, and the next start applies it (`applyPendingTags`), as it does when a crash
    * came between the tag commit and the index write.
    */
-  onTagged: ((doc: DocumentRecord, settle?: () => void) => void | Promise<void>) | undefined;
+  onTagged: ((doc: DocumentRecord, settle: () => void) => void | Promise<void>) | undefined;
   /**
    * Called when a tenant's documents were erased (with their ids), so running work stops and derived data
    * (the search index) goes too.
@@ -303,29 +303,18 @@ export class Documents {
   }
 
   /**
-   * The search index takes a committed tag change (onTagged); then the change's pending-tags note is
-   * cleared. Never throws: the tags are committed either way, and a note left behind is applied at the next
-   * start. Returns whether the index took it.
+   * The search index takes a committed tag change (onTagged), clearing the change's pending-tags note in the
+   * same write. Never throws: the tags are committed either way, and a note left behind is applied at the
+   * next start. Returns whether the index took it.
    */
   async #indexTags(doc: DocumentRecord, token: number): Promise<boolean> {
     if (this.onTagged === undefined) return false;
     const { documents } = this.deps;
-    let settled = false;
-    const settle = () => {
-      documents.clearTagsPendingSync(doc.tenantId, doc.id, token);
-      settled = true;
-    };
     try {
-      await this.onTagged(doc, settle);
+      await this.onTagged(doc, () => documents.clearTagsPendingSync(doc.tenantId, doc.id, token));
     } catch (err) {
       this.deps.log?.error({ err, documentId: doc.id }, 'the search index did not take a tag change; the next start applies it');
       return false;
-    }
-    try {
-      if (!settled) await documents.clearTagsPending(doc.tenantId, doc.id, token);
-    } catch (err) {
-      // The note stays: the next start applies the tags again, which changes nothing.
-      this.deps.log?.warn({ err, documentId: doc.id }, 'clearing the note of a tag change taken by the index failed');
     }
     return true;
   }

@@ -106,6 +106,19 @@ describe('the search index after a crash between a document write and its index 
       retagged: 1,
     });
     expect(await hits('tag:spät')).toEqual([untouched]);
+    // A hook that resolves without storing the tags (nor settling) keeps the note as well: it goes only with
+    // the write that stores them, so the repair still applies the change.
+    t.server.documents.onTagged = async () => {};
+    expect((await tag(untouched, ['nachher'], [])).tags).toEqual(['alt', 'nachher', 'spät']);
+    t.server.documents.onTagged = real;
+    expect(await hits('tag:nachher')).toEqual([]);
+    expect([...t.server.documents.deps.documents.tagsPending()].map(([tid, id]) => [tid, id])).toEqual([[tenant, untouched]]);
+    expect(await repairIndexes(t.server.documents, t.server.search.index, new AbortController().signal)).toEqual({
+      added: 0,
+      removed: 0,
+      retagged: 1,
+    });
+    expect(await hits('tag:nachher')).toEqual([untouched]);
     // A tag change the index took leaves no note behind: cleared in the index's own write, not in one more.
     const records = t.server.documents.deps.documents;
     const clearInOwnWrite = records.clearTagsPending.bind(records);
