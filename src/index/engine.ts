@@ -25,6 +25,7 @@ import {
   valuesFromIndexDoc,
 } from './doc-values.js';
 import { fuzzySearch, lowerBound } from './fuzzy.js';
+import { NONE } from './ordinal-slices.js';
 import type { ExpandedNode, FuzzyNode, PrefixNode, QueryNode } from './query-ast.js';
 import { parseQuery, QuerySyntaxError } from './query-parser.js';
 import { compileQuery, NO_HIGHLIGHTS, prefixOf } from './query-plan.js';
@@ -116,6 +117,16 @@ export class SearchEngine {
     // The hooks run inside the index's write transactions (see SearchIndexOptions.hooks).
     this.index = new SearchIndex(root, {
       ...indexOptions,
+      // Ids of kept matches from the value columns (a filter test built the segment's ordinals already).
+      segmentIds: (tenantId, segment, transaction) => {
+        if (!this.values.loaded(tenantId)) return undefined;
+        const ords = this.values.segmentOrdinals(tenantId, segment, transaction);
+        const ids = this.values.columns(tenantId).ids;
+        return (local) => {
+          const o = ords[local];
+          return o === undefined || o === NONE ? undefined : ids.get(o);
+        };
+      },
       hooks: {
         added: (tenantId, segmentId, docs, newWords) => {
           const ids = docs.map((d) => d.docId);

@@ -121,7 +121,20 @@ export interface SearchIndexOptions {
   onBackgroundError?: (err: unknown) => void;
   /** Called inside the write transactions (per-document values kept beside the segments; see doc-values.ts). */
   hooks?: IndexWriteHooks;
+  /**
+   * A segment's document ids held in memory (the engine's value columns, loaded before any query): undefined
+   * when there are none, or for a doc it does not know. Picking a filter's page from its kept matches reads
+   * every one's id, which from the document's record costs an LMDB read and an AES-GCM open.
+   */
+  segmentIds?: (
+    tenantId: string,
+    segment: SegmentRef,
+    transaction: Transaction,
+  ) => ((local: number) => string | undefined) | undefined;
 }
+
+/** A segment as the per-document value columns name it. */
+export type SegmentRef = { segmentId: number; segmentUid: string; docs: number };
 
 /** In-transaction write hooks: whatever they write commits or rolls back with the index write. */
 export interface IndexWriteHooks {
@@ -213,6 +226,7 @@ export class SearchIndex {
       | 'compoundPartWeight'
       | 'mergePolicy'
       | 'hooks'
+      | 'segmentIds'
     >
   >;
   readonly #weights: Float64Array;
@@ -223,6 +237,7 @@ export class SearchIndex {
   readonly #textStore: TextStore | undefined;
   readonly #onError: (err: unknown) => void;
   readonly #hooks: IndexWriteHooks | undefined;
+  readonly #segmentIds: SearchIndexOptions['segmentIds'];
   #queue: Promise<unknown> = Promise.resolve();
   /** The tombstone batch last in the write queue, not started yet: deletes asked for meanwhile join it. */
   #pendingDeletes: { tenantId: string; ids: Set<string>; done: Promise<Set<string>> } | undefined;
@@ -242,6 +257,7 @@ export class SearchIndex {
     this.#textStore = options.textStore;
     this.#onError = options.onBackgroundError ?? (() => {});
     this.#hooks = options.hooks;
+    this.#segmentIds = options.segmentIds;
     this.#opts = {
       defaultLanguage: options.defaultLanguage ?? 'deu+eng',
       queryLanguage: options.queryLanguage ?? 'deu+eng',
@@ -879,15 +895,16 @@ export class SearchIndex {
     let more = heap.overflowed || pruned;
     if (zero !== undefined) {
       if (zero.whole) {
-        // Every match is kept: the page is the first of them by id after the cursor.
+        // Every match is kept: the page is the first of them by id after the cursor. Each one's id is read,
+        // from memory where the value columns have it.
+        const inMemory = views.map((v) =>
+          this.#segmentIds?.(tenantId, { segmentId: v.meta.id, segmentUid: v.meta.uid, docs: v.meta.docs }, transaction),
+        );
         for (let i = 0; i < zero.docs.length; i++) {
           const view = views[zero.ranks[i]!]!;
           const d = zero.docs[i]!;
-          let id: string | undefined;
-          if (after !== undefined) {
-            const idOf = () => (id ??= this.#docId(tenantId, view.meta, d, transaction));
-            if (!isAfter(after, 0, idOf, view.meta.id, d)) continue;
-          }
+          const id = inMemory[view.rank]?.(d) ?? this.#docId(tenantId, view.meta, d, transaction);
+          if (after !== undefined && !isAfter(after, 0, () => id, view.meta.id, d)) continue;
           heap.offer(0, view.rank, d, id);
         }
       } else this.#zeroScoreWalk(tenantId, views, build, heap, k, after, transaction);
