@@ -599,15 +599,23 @@ export function blockLength(skip: SkipTable, b: number): number {
 /** Decode only the doc ids of block b into docs[0..n); returns the offset of its frequencies (decodeBlockTfs). */
 export function decodeBlockDocs(postings: Uint8Array, skip: SkipTable, b: number, docs: Int32Array): number {
   const n = blockLength(skip, b);
-  let off = skip.blockOffset[b]!;
-  const bits = postings[off++]!;
-  off = unpack(postings, off, n, bits, docs);
+  const off = decodeBlockGaps(postings, skip, b, docs);
   let prev = b === 0 ? -1 : skip.lastDoc[b - 1]!;
   for (let i = 0; i < n; i++) {
     prev += docs[i]! + 1;
     docs[i] = prev;
   }
   return off;
+}
+
+/**
+ * Block b's doc ids as gaps (docs[i] = id − previous id − 1; the first from the previous block's last doc),
+ * summed by the caller as far as it needs them; returns where the block's frequencies start.
+ */
+export function decodeBlockGaps(postings: Uint8Array, skip: SkipTable, b: number, docs: Int32Array): number {
+  let off = skip.blockOffset[b]!;
+  const bits = postings[off++]!;
+  return unpack(postings, off, blockLength(skip, b), bits, docs);
 }
 
 /** Decode the frequencies of block b (n docs), which start at `off`, into tfs[f * BLOCK_SIZE + i]. */

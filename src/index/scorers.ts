@@ -9,6 +9,7 @@ import {
   BLOCK_SIZE,
   blockLength,
   decodeBlockDocs,
+  decodeBlockGaps,
   decodeBlockTfs,
   docPositions,
   FIELD_POSITION_SHIFT,
@@ -265,13 +266,20 @@ export class TermScorer extends Scorer {
         if (target >= NO_MORE_DOCS || target > lastDoc[blockCount - 1]!) return (this.doc = NO_MORE_DOCS);
         let b = Math.max(this.block, 0);
         if (lastDoc[b]! < target) b = firstBlockAtLeast(lastDoc, target, b + 1);
-        this.tfsOff = decodeBlockDocs(this.postings, this.skip, b, this.docs);
         this.block = b;
         this.blockEnd = lastDoc[b]!;
         this.i = 0;
+        if (this.bulk) {
+          this.tfsOff = decodeBlockDocs(this.postings, this.skip, b, this.docs);
+          this.summed = BLOCK_SIZE;
+        } else {
+          this.tfsOff = decodeBlockGaps(this.postings, this.skip, b, this.docs);
+          this.summed = 0;
+        }
       }
       const docs = this.docs;
       let i = this.i;
+      if (this.summed < BLOCK_SIZE) i = this.sumTo(target, i);
       while (docs[i]! < target) i++;
       const floor = this.bulk ? this.blockFloor() : 0;
       if (floor > 0) {
@@ -292,6 +300,37 @@ export class TermScorer extends Scorer {
       this.i = i;
       return (this.doc = docs[i]!);
     }
+  }
+
+  /**
+   * A probed term's block holds doc ids in docs[0..summed) and gaps after (decodeBlockGaps): a probe looks
+   * for one doc, mostly in a block it has just entered, so summing the rest of the block would be wasted.
+   * BLOCK_SIZE once the block is summed whole.
+   */
+  private summed = BLOCK_SIZE;
+
+  /**
+   * Sums the current block's gaps up to its first doc ≥ `target` (which it holds: target ≤ blockEnd) if
+   * that doc is not summed yet, and returns where to look for it from `i`.
+   */
+  private sumTo(target: number, i: number): number {
+    const docs = this.docs;
+    let s = this.summed;
+    if (s > 0 && docs[s - 1]! >= target) return i;
+    let prev = s > 0 ? docs[s - 1]! : this.block > 0 ? this.skip.lastDoc[this.block - 1]! : -1;
+    const n = blockLength(this.skip, this.block);
+    do {
+      prev += docs[s]! + 1;
+      docs[s++] = prev;
+    } while (prev < target && s < n);
+    this.summed = s === n ? BLOCK_SIZE : s;
+    // Every doc summed before the last is below target.
+    return s - 1;
+  }
+
+  /** The whole current block's doc ids (a window or a block score reads them all). */
+  private sumAll(): void {
+    if (this.summed < BLOCK_SIZE && this.block >= 0) this.sumTo(NO_MORE_DOCS, this.i);
   }
 
   /**
@@ -355,10 +394,11 @@ export class TermScorer extends Scorer {
       if (this.bound[b]! < floor) continue;
       if (b !== this.block) {
         this.tfsOff = decodeBlockDocs(this.postings, this.skip, b, this.docs);
+        this.summed = BLOCK_SIZE;
         this.block = b;
         this.blockEnd = lastDoc[b]!;
         this.i = 0;
-      }
+      } else this.sumAll();
       // Whole blocks (floor 0): a window's floor is low, and filtering cost a union more than it spared.
       if (this.scoredBlock !== b || this.scoredFloor > 0) this.scoreBlock(0);
       const docs = this.docs;
@@ -391,6 +431,7 @@ export class TermScorer extends Scorer {
    * docs, most of the others hold the word once, and each norms lookup of a sparse word is a cache miss.
    */
   private scoreBlock(floor: number): void {
+    this.sumAll();
     const { norms, invK, k1, segmentDocs } = this.ctx;
     const tfs = this.tfs;
     const docs = this.docs;
