@@ -740,6 +740,65 @@ async function comparePruned(
 }
 
 describe('top-k pruning', () => {
+  it('matches a phrase whose frequent word is two stems (German and English documents), probed doc by doc, as exhaustive scoring and a scan do', async () => {
+    // `müller` is the group `mull | muller` (each language's stem, nearly disjoint), far more frequent than
+    // `gmbh`: the phrase walks `gmbh` and probes the group's members at scattered docs, each summing a block's
+    // doc ids only as far as the doc it looks for; deleted documents and three segments in between.
+    const idx = newIndex();
+    const r = rng(23);
+    const docs: IndexDoc[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const words = Array.from({ length: 8 + Math.floor(r() * 40) }, () => `wort${Math.floor(r() * 60)}`);
+      if (r() < 0.45) words.splice(Math.floor(r() * words.length), 0, 'müller');
+      if (r() < 0.12) words.splice(Math.floor(r() * words.length), 0, r() < 0.6 ? 'müller gmbh' : 'gmbh');
+      const language = r() < 0.5 ? 'deu' : 'eng';
+      docs.push({
+        docId: `m${String(i).padStart(4, '0')}`,
+        language,
+        fields: { title: `titel${i % 5}`, body: [words.join(' ')] },
+      });
+    }
+    for (let i = 0; i < docs.length; i += 2000) await idx.addDocuments('t1', docs.slice(i, i + 2000));
+    const deleted = new Set(docs.filter((_, i) => i % 13 === 4).map((d) => d.docId));
+    for (const id of deleted) await idx.deleteDocument('t1', id);
+    const want = docs
+      .filter(
+        (d) =>
+          !deleted.has(d.docId) && d.fields.body![0]!.split(' ').some((w, i, all) => w === 'müller' && all[i + 1] === 'gmbh'),
+      )
+      .map((d) => d.docId)
+      .sort();
+    expect(want.length).toBeGreaterThan(300);
+    const all = await idx.search('t1', '"müller gmbh"', { limit: 1000, snippets: false });
+    expect(all.hits.map((h) => h.docId).sort()).toEqual(want);
+    for (const q of ['"müller gmbh"', 'müller gmbh', 'gmbh müller wort7']) {
+      const fast = await idx.search('t1', q, { limit: 10, exactTotalUpTo: 0, snippets: false });
+      const slow = await idx.search('t1', q, { limit: 10, exhaustive: true, snippets: false });
+      expect(fast.hits.length, q).toBe(10);
+      expect(
+        fast.hits.map((h) => [h.docId, h.score]),
+        q,
+      ).toEqual(slow.hits.map((h) => [h.docId, h.score]));
+    }
+  });
+
+  it("reads each tenant's postings, and a refilled tenant's afresh, though their segments' numbers repeat", async () => {
+    // Postings are kept in memory between queries by segment uid: tenants number their segments alike.
+    const idx = newIndex();
+    const doc = (docId: string, body: string): IndexDoc => ({ docId, language: 'deu', fields: { title: 'x', body: [body] } });
+    await idx.addDocuments('t1', [doc('a', 'alpha beta'), doc('b', 'beta')]);
+    await idx.addDocuments('t2', [doc('c', 'beta'), doc('d', 'alpha gamma')]);
+    const found = async (tenant: string, q: string) => (await idx.search(tenant, q)).hits.map((h) => h.docId).sort();
+    expect(await found('t1', 'alpha')).toEqual(['a']);
+    expect(await found('t2', 'alpha')).toEqual(['d']);
+    expect(await found('t1', 'beta')).toEqual(['a', 'b']);
+    expect(await found('t2', 'gamma')).toEqual(['d']);
+    await idx.dropTenant('t1');
+    await idx.addDocuments('t1', [doc('e', 'gamma'), doc('f', 'beta alpha')]);
+    expect(await found('t1', 'alpha')).toEqual(['f']);
+    expect(await found('t1', 'gamma')).toEqual(['e']);
+  });
+
   it('returns the same top 10 as exhaustive scoring on 1000 random queries', async () => {
     const { idx, rnd, word } = await prunedCorpus(99);
     expect(await comparePruned(idx, rnd, word, 1000)).toBeGreaterThan(100);
