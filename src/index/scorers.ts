@@ -56,6 +56,14 @@ export abstract class Scorer {
   /** Told by a parent that only probes this scorer at scattered docs (a conjunction's non-lead child). */
   probedOnly(): void {}
   /**
+   * An upper bound of the score at doc `d` (which the scorer has not reached yet), from what it can tell
+   * without moving there: by default its block bound over d (it is shallow-advanced to d).
+   */
+  maxScoreAt(d: number): number {
+    this.advanceShallow(d);
+    return this.maxScoreUpTo(d);
+  }
+  /**
    * Whether no doc scores above maxScore() at all, ties included: a term's bound is built from its best
    * (tf, norm) pairs by the score's own arithmetic, so the docs holding them score exactly that. A
    * collector whose k-th score passes it can stop (at equality a tie may still enter by its id). Sums
@@ -600,6 +608,39 @@ export class TermScorer extends Scorer {
     return b > 0 ? Math.max(target, lastDoc[b - 1]! + 1) : target;
   }
 
+  /**
+   * The block bound over d, or less: d's (tf, norm) pair in each field is beaten on both by one of the
+   * block's impacts (postings-codec.ts), so at d's own length (its norms, which the conjunction's lead has
+   * just read for its own score) d holds the term at most as often as the impact of the longest length up
+   * to d's. A phrase's frequent partner is probed for a lead doc only when that bound may still lift the doc
+   * to the minimum: its block bound is a short document's, and most probes found the partner but a sum
+   * below the minimum (`"müller gmbh"` at 1M: 806 of 842), each after decoding a block of each of its stems.
+   */
+  override maxScoreAt(d: number): number {
+    this.advanceShallow(d);
+    const b = this.shallowBlock;
+    if (b >= this.skip.blockCount) return 0;
+    const { groupStart, impactStart, impactTf, impactNorm } = this.skip;
+    const { norms, invK, k1, segmentDocs } = this.ctx;
+    let best = 0;
+    for (let g = groupStart[b]!; g < groupStart[b + 1]!; g++) {
+      let t = 0;
+      for (let f = 0; f < NUM_FIELDS; f++) {
+        const i = g * NUM_FIELDS + f;
+        const end = impactStart[i + 1]!;
+        let p = impactStart[i]!;
+        if (p === end) continue;
+        const norm = norms[f * segmentDocs + d]!;
+        // Norms ascending, and frequencies with them: the last impact no longer than d bounds d's frequency.
+        let tf = 0;
+        for (; p < end && impactNorm[p]! <= norm; p++) tf = impactTf[p]!;
+        if (tf > 0) t += tf * invK[f * 256 + norm]!;
+      }
+      if (t > best) best = t;
+    }
+    return Math.min(this.bound[b]!, (this.idfk1 * best) / (k1 + best));
+  }
+
   override advanceShallow(target: number): number {
     const { lastDoc, blockCount } = this.skip;
     let b = this.shallowBlock;
@@ -798,6 +839,11 @@ export class GroupScorer extends Scorer {
     for (const m of this.members) best = Math.max(best, m.maxScoreUpTo(upTo));
     return best;
   }
+  override maxScoreAt(d: number): number {
+    let best = 0;
+    for (const m of this.members) best = Math.max(best, m.maxScoreAt(d));
+    return best;
+  }
   override cost(): number {
     let c = 0;
     for (const m of this.members) c += m.cost();
@@ -957,11 +1003,7 @@ export class ConjunctionScorer extends Scorer implements LeadPartners {
     const lead = this.byCost[0]!;
     const score = lead.score();
     let bound = score;
-    for (let k = 1; k < this.byCost.length; k++) {
-      const o = this.byCost[k]!;
-      o.advanceShallow(d);
-      bound += o.maxScoreUpTo(d);
-    }
+    for (let k = 1; k < this.byCost.length; k++) bound += this.byCost[k]!.maxScoreAt(d);
     this.leadDoc = d;
     this.leadScore = score;
     return bound >= competitiveFloor(this.minCompetitive);
@@ -1385,6 +1427,9 @@ abstract class FilterScorer extends Scorer {
   }
   override maxScoreUpTo(upTo: number): number {
     return this.inner.maxScoreUpTo(upTo);
+  }
+  override maxScoreAt(d: number): number {
+    return this.inner.maxScoreAt(d);
   }
   override cost(): number {
     return this.inner.cost();

@@ -743,7 +743,9 @@ describe('top-k pruning', () => {
   it('matches a phrase whose frequent word is two stems (German and English documents), probed doc by doc, as exhaustive scoring and a scan do', async () => {
     // `müller` is the group `mull | muller` (each language's stem, nearly disjoint), far more frequent than
     // `gmbh`: the phrase walks `gmbh` and probes the group's members at scattered docs, each summing a block's
-    // doc ids only as far as the doc it looks for; deleted documents and three segments in between.
+    // doc ids only as far as the doc it looks for, and only where the group's bound at the doc's own length
+    // (its impacts no longer than the doc) may still lift it to the minimum; deleted documents and three
+    // segments in between. A bound that leaves out the impacts of exactly the doc's length fails this.
     const idx = newIndex();
     const r = rng(23);
     const docs: IndexDoc[] = [];
