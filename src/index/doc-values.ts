@@ -312,6 +312,55 @@ export class TenantColumns {
     return own ? [this.dateMs[o]!, ...list] : list;
   }
 
+  /**
+   * `numbers(column, o)` of each ordinal of `ords` (NONE: none), end to end: doc d's are values[start[d] ..
+   * start[d + 1]) (DocValuesStore.segmentNumbers). One loop over the typed columns, writing in place: built
+   * from a closure returning a fresh array per document (an Array or a view of the arena), the result missed
+   * the numbers of ~7 % of a 361 000-document segment in about one fresh process of twenty, though
+   * `numbers` gave them right before and after (docs/performance.md, "A filter that lost matches").
+   */
+  numbersOf(column: RangeColumn, ords: Int32Array): SegmentNumbers {
+    const n = ords.length;
+    const start = new Int32Array(n + 1);
+    let values = new Float64Array(n);
+    let k = 0;
+    const { live, dateMs, createdMs } = this;
+    const lists = this.#lists;
+    const a = lists.arena;
+    for (let d = 0; d < n; d++) {
+      const o = ords[d]!;
+      if (o !== NONE && live[o] !== 0) {
+        // As numbers(): the upload time always, the document's own date when it has one.
+        let hasOwn = column === 'created';
+        let own = column === 'created' ? createdMs[o]! : 0;
+        let from = 0;
+        let count = 0;
+        if (column !== 'created') {
+          if (column === 'date' && dateMs[o]! > 0) {
+            hasOwn = true;
+            own = dateMs[o]!;
+          }
+          const at = lists.start(o);
+          if (at !== NONE) {
+            const dates = a[at]!;
+            from = column === 'date' ? at + 3 : at + 3 + dates;
+            count = column === 'date' ? dates : a[at + 1]!;
+          }
+        }
+        const need = k + (hasOwn ? 1 : 0) + count;
+        if (need > values.length) {
+          const next = new Float64Array(Math.max(values.length * 2, need));
+          next.set(values);
+          values = next;
+        }
+        if (hasOwn) values[k++] = own;
+        for (let i = 0; i < count; i++) values[k++] = a[from + i]!;
+      }
+      start[d + 1] = k;
+    }
+    return { start, values: values.slice(0, k) };
+  }
+
   /** Ordinal o's tag ids (interned in tagNames). */
   tagIds(o: number): ArrayLike<number> | undefined {
     const at = this.#lists.start(o);
@@ -401,31 +450,6 @@ const SEGMENT_CACHE = 4096;
 const PRESIZE_AFTER = 1024;
 /** Local docs a facets slice takes between looks at the clock. */
 const FACETS_SLICE = 1024;
-
-/** Doc d's numbers (none: undefined) end to end: doc d's are values[start[d] .. start[d + 1]). */
-function flatten<A extends Int32Array | Float64Array>(
-  n: number,
-  listOf: (d: number) => ArrayLike<number> | undefined,
-  make: (size: number) => A,
-): { start: Int32Array; values: A } {
-  const start = new Int32Array(n + 1);
-  let values = make(n);
-  let k = 0;
-  for (let d = 0; d < n; d++) {
-    const list = listOf(d);
-    if (list !== undefined && list.length > 0) {
-      if (k + list.length > values.length) {
-        const next = make(Math.max(values.length * 2, k + list.length));
-        next.set(values);
-        values = next;
-      }
-      values.set(list, k);
-      k += list.length;
-    }
-    start[d + 1] = k;
-  }
-  return { start, values: values.slice(0, k) as A };
-}
 
 /** One range column of a segment: doc d's numbers are values[start[d] .. start[d + 1]). */
 export interface SegmentNumbers {
@@ -688,11 +712,7 @@ export class DocValuesStore {
     if (c === undefined) {
       const ords = this.segmentOrdinals(tenantId, seg, transaction);
       const cols = this.columns(tenantId);
-      c = flatten(
-        ords.length,
-        (d) => (ords[d] === NONE ? undefined : cols.numbers(column, ords[d]!)),
-        (k) => new Float64Array(k),
-      );
+      c = cols.numbersOf(column, ords);
       remember(this.#segNumbers, key, c, SEGMENT_CACHE);
     }
     return c;

@@ -93,4 +93,32 @@ describe('TenantColumns', () => {
       for (const c of [...columns, ...lists]) expect(cols.names(c, o)).toEqual(want[c]);
     }
   });
+
+  it("numbersOf gives each listed ordinal's numbers end to end, as numbers() and the values say", () => {
+    const r = rng(7);
+    const cols = new TenantColumns();
+    const model = new Map<string, DocValues | undefined>();
+    for (let step = 0; step < 30_000; step++) {
+      if (step === 1_000) for (const _ of cols.presize(20_000));
+      const id = `doc-${r(8_000)}`;
+      const v = r(8) === 0 ? undefined : randomValues(r, step);
+      cols.set(id, v);
+      model.set(id, v);
+    }
+    // A segment's local docs in some order, with docs this process has no values for (NONE) among them.
+    const ids = [...model.keys()];
+    const ords = Int32Array.from({ length: 12_000 }, (_, d) => (d % 97 === 0 ? -1 : cols.ordinal(ids[r(ids.length)]!)));
+    for (const column of ['date', 'created', 'amount'] as const) {
+      const { start, values } = cols.numbersOf(column, ords);
+      expect(start.length).toBe(ords.length + 1);
+      expect(start[ords.length]).toBe(values.length);
+      for (let d = 0; d < ords.length; d++) {
+        const got = Array.from(values.subarray(start[d]!, start[d + 1]!));
+        const o = ords[d]!;
+        const v = o === -1 ? undefined : model.get(cols.ids.get(o)!);
+        expect(got, `${column} of doc ${d}`).toEqual(v === undefined ? [] : expected(v)[column]);
+        expect(got).toEqual(Array.from((o === -1 ? undefined : cols.numbers(column, o)) ?? []));
+      }
+    }
+  });
 });
