@@ -125,6 +125,11 @@ export function planTerms(plan: Plan, out = new Set<string>(), positiveOnly = fa
  * dictionary lookup per segment, which a two-word phrase felt (+10 % at 100k documents).
  */
 export function withPartTerms(plan: Plan, hasPart: (word: string) => boolean = () => true): Plan {
+  return mapLeaves(plan, (leaf) => leafWithPartTerms(leaf, hasPart));
+}
+
+/** withPartTerms of one node below the ANDs and ORs: a group of terms, or each word of a phrase. */
+function leafWithPartTerms(plan: Plan, hasPart: (word: string) => boolean): Plan {
   switch (plan.kind) {
     case 'terms': {
       if (plan.idfEach) return plan;
@@ -139,14 +144,6 @@ export function withPartTerms(plan: Plan, hasPart: (word: string) => boolean = (
     }
     case 'phrase':
       return { ...plan, words: plan.words.map((w) => withParts(w, hasPart)) };
-    case 'and':
-      return {
-        kind: 'and',
-        must: plan.must.map((p) => withPartTerms(p, hasPart)),
-        not: plan.not.map((p) => withPartTerms(p, hasPart)),
-      };
-    case 'or':
-      return { kind: 'or', should: plan.should.map((p) => withPartTerms(p, hasPart)) };
     default:
       return plan;
   }
@@ -161,26 +158,31 @@ function withParts(terms: readonly string[], hasPart: (word: string) => boolean 
 
 /** Replace prefix nodes by their expansions (and the stems of the words starting with them). */
 export function mapPrefixes(plan: Plan, expand: (prefix: string) => string[]): Plan {
+  return mapLeaves(plan, (leaf) => {
+    if (leaf.kind !== 'prefix') return leaf;
+    // The stems were not looked up among the parts: they bring their part terms (withPartTerms).
+    const terms = leaf.stems ? [...new Set([...expand(leaf.prefix), ...withParts(leaf.stems)])] : expand(leaf.prefix);
+    // Each expansion keeps its own idf (search-index.ts termGroup): the shared one took `vers*` at 1M
+    // from 0.5 to 5 ms, its hundreds of expansions all scoring alike so that no block could be passed.
+    return leaf.fieldMask === undefined
+      ? { kind: 'terms', terms, idfEach: true }
+      : { kind: 'terms', terms, fieldMask: leaf.fieldMask, idfEach: true };
+  });
+}
+
+/** `plan` with each node below its ANDs and ORs replaced by `leaf(node)`. */
+function mapLeaves(plan: Plan, leaf: (node: Plan) => Plan): Plan {
   switch (plan.kind) {
-    case 'prefix': {
-      // The stems were not looked up among the parts: they bring their part terms (withPartTerms).
-      const terms = plan.stems ? [...new Set([...expand(plan.prefix), ...withParts(plan.stems)])] : expand(plan.prefix);
-      // Each expansion keeps its own idf (search-index.ts termGroup): the shared one took `vers*` at 1M
-      // from 0.5 to 5 ms, its hundreds of expansions all scoring alike so that no block could be passed.
-      return plan.fieldMask === undefined
-        ? { kind: 'terms', terms, idfEach: true }
-        : { kind: 'terms', terms, fieldMask: plan.fieldMask, idfEach: true };
-    }
     case 'and':
       return {
         kind: 'and',
-        must: plan.must.map((p) => mapPrefixes(p, expand)),
-        not: plan.not.map((p) => mapPrefixes(p, expand)),
+        must: plan.must.map((p) => mapLeaves(p, leaf)),
+        not: plan.not.map((p) => mapLeaves(p, leaf)),
       };
     case 'or':
-      return { kind: 'or', should: plan.should.map((p) => mapPrefixes(p, expand)) };
+      return { kind: 'or', should: plan.should.map((p) => mapLeaves(p, leaf)) };
     default:
-      return plan;
+      return leaf(plan);
   }
 }
 

@@ -831,15 +831,23 @@ export class SearchIndex {
     // With a visitor every match is counted and visited; only scoring is pruned (by block bounds).
     const boundPrune = options.visitor !== undefined && !options.exhaustive;
     const batch = options.visitor ? new Int32Array(VISIT_BATCH) : undefined;
+    // A segment's scorer of the plan: its words' and their compound parts' BM25F factors (#invK).
+    const build = (view: SegmentView) =>
+      this.#build(
+        plan,
+        view,
+        postings,
+        idfk1,
+        { norms: view.norms, segmentDocs: view.meta.docs, invK, k1 },
+        { norms: view.norms, segmentDocs: view.meta.docs, invK: partInvK, k1 },
+        tenantId,
+        transaction,
+      );
     if (after?.d !== undefined) {
       // Re-score the cursor's document where it is now: writes since the last page shift scores.
       const at = this.store.ids.get([tenantId, after.d], topt);
       const view = at && views.find((v) => v.meta.id === at[0]);
-      const ctx: ScoringContext = { norms: view?.norms ?? new Uint8Array(0), segmentDocs: view?.meta.docs ?? 0, invK, k1 };
-      const scorer =
-        at && view && !isDeleted(view.deletes, at[1])
-          ? this.#build(plan, view, postings, idfk1, ctx, { ...ctx, invK: partInvK }, tenantId, transaction)
-          : undefined;
+      const scorer = at && view && !isDeleted(view.deletes, at[1]) ? build(view) : undefined;
       if (at && scorer && scorer.advance(at[1]) === at[1]) after = { ...after, s: scorer.score(), g: at[0], l: at[1] };
     }
     // Equal scores rank by document id (TopK), read only for a tie.
@@ -854,17 +862,6 @@ export class SearchIndex {
     let totalSpace = 0;
     // Nothing the scorer can still find beats the heap, nor ties with it (a tie may still enter by its id).
     const done = (scorer: Scorer) => scorer.exactMax() && scorer.maxScore() < heap.minScore();
-    const build = (view: SegmentView) =>
-      this.#build(
-        plan,
-        view,
-        postings,
-        idfk1,
-        { norms: view.norms, segmentDocs: view.meta.docs, invK, k1 },
-        { norms: view.norms, segmentDocs: view.meta.docs, invK: partInvK, k1 },
-        tenantId,
-        transaction,
-      );
     // Value filters alone: every match scores 0, so the order is the ids' alone. The segments are walked to
     // count (up to the bound, as before) and to keep the matches; the page then comes from those when all of
     // them were kept, or else from a walk of the ids in order (#zeroScoreWalk). Past the bound a sparse
