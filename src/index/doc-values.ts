@@ -295,26 +295,19 @@ export class TenantColumns {
     return o;
   }
 
-  /** Ordinal o's numbers of a range column: its own date and the dates in its text; upload time; amounts. */
+  /**
+   * Ordinal o's numbers of a range column: its own date and the dates in its text; upload time; amounts.
+   * Undefined for a document without values. The one reading of the columns is numbersOf's.
+   */
   numbers(column: RangeColumn, o: number): ArrayLike<number> | undefined {
     if (this.live[o] === 0) return undefined;
-    if (column === 'created') return [this.createdMs[o]!];
-    const at = this.#lists.start(o);
-    const own = this.dateMs[o]! > 0;
-    if (at === NONE) return column === 'date' && own ? [this.dateMs[o]!] : undefined;
-    const a = this.#lists.arena;
-    const dates = a[at]!;
-    if (column === 'amount') {
-      const from = at + 3 + dates;
-      return a.subarray(from, from + a[at + 1]!);
-    }
-    const list = a.subarray(at + 3, at + 3 + dates);
-    return own ? [this.dateMs[o]!, ...list] : list;
+    return this.numbersOf(column, Int32Array.of(o)).values;
   }
 
   /**
-   * `numbers(column, o)` of each ordinal of `ords` (NONE: none), end to end: doc d's are values[start[d] ..
-   * start[d + 1]) (DocValuesStore.segmentNumbers). One loop over the typed columns, writing in place: built
+   * The numbers of `column` (own date and the dates in the text; upload time; amounts) of each ordinal of
+   * `ords` (NONE: none), end to end: doc d's are values[start[d] .. start[d + 1]) (DocValuesStore.
+   * segmentNumbers; numbers() of one ordinal). One loop over the typed columns, writing in place: built
    * from a closure returning a fresh array per document (an Array or a view of the arena), the result missed
    * the numbers of ~7 % of a 361 000-document segment in about one fresh process of twenty, though
    * `numbers` gave them right before and after (docs/performance.md, "A filter that lost matches").
