@@ -402,10 +402,8 @@ function tooLarge(size: number, limit: number): string {
  * and the filters. Undefined when that does not give a plain subject.
  */
 async function rawSubject(client: ImapFlow, uid: number): Promise<string | undefined> {
-  const m = await client.fetchOne(String(uid), { uid: true, headers: ['subject'] }, { uid: true });
-  if (m === false || !m.headers) return undefined;
-  const value = decodeText(m.headers)
-    .text.replace(/^subject:[ \t]*/i, '')
+  const value = (await rawHeader(client, uid, 'subject'))
+    ?.replace(/^subject:[ \t]*/i, '')
     .replace(/\n[ \t]+/g, ' ')
     .trim();
   // Encoded words beside raw bytes are left to the envelope's reading.
@@ -418,13 +416,17 @@ async function rawSubject(client: ImapFlow, uid: number): Promise<string | undef
  * decodes it, and its addresses parsed by mailparser. Undefined when that gives no address.
  */
 async function rawFrom(client: ImapFlow, uid: number): Promise<MessageAddressObject[] | undefined> {
-  const m = await client.fetchOne(String(uid), { uid: true, headers: ['from'] }, { uid: true });
-  if (m === false || !m.headers) return undefined;
-  const header = decodeText(m.headers).text.trim();
-  if (!/^from:/i.test(header)) return undefined;
+  const header = (await rawHeader(client, uid, 'from'))?.trim();
+  if (header === undefined || !/^from:/i.test(header)) return undefined;
   const from = (await simpleParser(`${header}\r\n\r\n`)).from?.value ?? [];
   const out = from.filter((a) => a.address).map((a) => ({ name: a.name, address: a.address }));
   return out.length > 0 ? out : undefined;
+}
+
+/** One header of a message as its lines stand, read again and decoded as the pipeline decodes headers. */
+async function rawHeader(client: ImapFlow, uid: number, name: string): Promise<string | undefined> {
+  const m = await client.fetchOne(String(uid), { uid: true, headers: [name] }, { uid: true });
+  return m === false || !m.headers ? undefined : decodeText(m.headers).text;
 }
 
 function mailFileName(meta: FetchMessageObject, uid: number): string {
