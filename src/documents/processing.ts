@@ -3,7 +3,7 @@ import { notFound } from '../server/errors.js';
 import { type DocumentRecord, type DocumentStatus, hasOriginal } from '../store/document-store.js';
 import { newId } from '../store/ids.js';
 import type { JobRecord } from '../store/job-queue.js';
-import type { PreviewBytes } from '../workers/tasks.js';
+import type { Extracted } from '../workers/tasks.js';
 import type { DocumentsDeps } from './documents.js';
 
 /**
@@ -48,29 +48,6 @@ const PREVIEW_ARTIFACTS = new Set([THUMBNAIL_KIND, 'page', PDF_KIND]);
 /** Pieces of at most 1 MiB per LMDB value, like uploads. */
 const PIECE = 1 << 20;
 
-/** A worker's extraction, as the main thread commits it (buffers already moved here). */
-export interface Extraction {
-  status: 'ok' | 'unsupported' | 'encrypted';
-  mediaType: string;
-  language: string;
-  pageCount: number;
-  metadata: Record<string, unknown>;
-  /** UTF-8, pages separated by form feeds; empty = no text. */
-  text: Uint8Array;
-  /** JSON word boxes; empty = none. */
-  words: Uint8Array;
-  children: {
-    fileName: string;
-    declaredType: string;
-    header: Uint8Array;
-    body: Uint8Array;
-    contentId: string;
-    size: number;
-  }[];
-  /** Made in the worker; absent = none (older callers). */
-  previews?: PreviewBytes;
-}
-
 export interface CommitOutcome {
   /** The updated record, or undefined when the document was deleted or re-queued meanwhile. */
   document: DocumentRecord | undefined;
@@ -92,7 +69,7 @@ export function depthOf(deps: DocumentsDeps, doc: DocumentRecord): number {
 }
 
 /** Status and reason of a processed document, from what was found. */
-export function outcomeStatus(x: Extraction): { status: DocumentStatus; statusReason: string } {
+export function outcomeStatus(x: Extracted): { status: DocumentStatus; statusReason: string } {
   if (x.status === 'unsupported') return { status: 'UNSUPPORTED', statusReason: `no text extraction for ${x.mediaType}` };
   if (x.status === 'encrypted')
     return { status: 'ENCRYPTED', statusReason: 'the document is password-protected; only its metadata was read' };
@@ -114,7 +91,7 @@ export async function commitExtraction(
   deps: DocumentsDeps,
   job: JobRecord,
   doc: DocumentRecord,
-  x: Extraction,
+  x: Extracted,
 ): Promise<CommitOutcome> {
   const { store, documents, blobs, jobs, keyring, clock } = deps;
   const tenantId = doc.tenantId;

@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { AnalysedDoc } from '../index/analyse-document.js';
 import type { AnalyserLanguage } from '../index/analyser.js';
 import type { BuiltSegment, IndexDoc, SegmentSealing } from '../index/segment-writer.js';
+import type { PipelineLimits } from '../pipeline/limits.js';
 
 /** Diagnostic task: waits `delayMs` (abortable by terminating the worker) and echoes the payload size. */
 export interface SelftestTask {
@@ -21,17 +22,9 @@ export interface SelftestResult {
   threadId: number;
 }
 
-/** Bounds on one document's work (the pipeline's limits; every field set from the server config). */
-export interface ProcessLimits {
-  documentTimeMs: number;
-  pageTimeMs: number;
-  maxPages: number;
-  maxPixels: number;
-  maxDecompressedBytes: number;
-  maxZipMembers: number;
-  maxCompressionRatio: number;
-  renderDpi: number;
-}
+/** Bounds on one document's work: the pipeline's limits, each set from the server config (the input size
+ * bound travels as `maxPlaintextBytes`). */
+export type ProcessLimits = Omit<PipelineLimits, 'maxInputBytes'>;
 
 /** The sealed original moved into a worker: what it needs to open the document in memory. */
 export interface SealedInput {
@@ -107,27 +100,31 @@ export interface PreviewBytes {
 
 export type ProcessFailureKind = 'verification' | 'limit' | 'corrupt' | 'timeout' | 'aborted' | 'empty' | 'internal';
 
+/** What a worker extracted from one document, as the main thread commits it. */
+export interface Extracted {
+  status: 'ok' | 'unsupported' | 'encrypted';
+  mediaType: string;
+  language: string;
+  pageCount: number;
+  /** Metadata under the keys the Document message reads (see docs/pipeline.md). */
+  metadata: Record<string, unknown>;
+  /** UTF-8 text, pages separated by form feeds (transferred); empty when nothing was found. */
+  text: Uint8Array;
+  /** JSON word boxes per page (transferred); empty when no page was OCR'd. */
+  words: Uint8Array;
+  children: SealedChild[];
+  /** Previews (all transferred): see docs/pipeline.md. */
+  previews: PreviewBytes;
+}
+
 export type ProcessDocumentResult =
-  | {
+  | (Extracted & {
       type: 'process-document';
       outcome: 'extracted';
-      status: 'ok' | 'unsupported' | 'encrypted';
-      mediaType: string;
-      language: string;
-      pageCount: number;
-      /** Metadata under the keys the Document message reads (see docs/pipeline.md). */
-      metadata: Record<string, unknown>;
-      /** UTF-8 text, pages separated by form feeds (transferred); empty when nothing was found. */
-      text: Uint8Array;
-      /** JSON word boxes per page (transferred); empty when no page was OCR'd. */
-      words: Uint8Array;
-      children: SealedChild[];
-      /** Previews (all transferred): see docs/pipeline.md. */
-      previews: PreviewBytes;
       /** Plaintext bytes opened and milliseconds spent, for logs and metrics. */
       plaintextBytes: number;
       elapsedMs: number;
-    }
+    })
   | {
       type: 'process-document';
       outcome: 'failed';
