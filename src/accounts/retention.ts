@@ -13,7 +13,8 @@ export interface RetentionResult {
 
 /**
  * Deletes on schedule what may no longer be kept: expired sessions; usage data at most N (≤ 6) months after
- * its invoice was sent; invoices after their legal period; locked records (and the locked master data of an
+ * its invoice was sent, and usage never billed M months after it ended (its only purpose is billing);
+ * invoices after their legal period; locked records (and the locked master data of an
  * erased account, at the end of the calendar year after the contract ended) when their lock ends.
  */
 export class RetentionSweeper {
@@ -62,9 +63,13 @@ export class RetentionSweeper {
 
     const invoiceUntil = (sentMs: number) => addMonthsUtc(sentMs, 12 * this.config.invoiceRetentionYears);
     const usageUntil = (sentMs: number) => addMonthsUtc(sentMs, this.config.usageRetentionMonths);
+    const unbilledUntil = (endMs: number) => addMonthsUtc(endMs, this.config.unbilledUsageRetentionMonths);
     const usage: KeyPart[][] = [];
     for (const { key, value } of r.usage.getRange({})) {
-      if (value.invoiceId === '') continue;
+      if (value.invoiceId === '') {
+        if (unbilledUntil(value.endMs) <= now) usage.push(key as KeyPart[]);
+        continue;
+      }
       const invoice = r.invoices.get([value.tenantId, value.invoiceId]);
       if (!invoice || usageUntil(invoice.sentMs) <= now) usage.push(key as KeyPart[]);
     }

@@ -129,6 +129,8 @@ export interface AccountsConfig {
   readonly rateWindowMs: number;
   /** Usage behind an invoice is deleted this many months after the invoice was sent (at most 6). */
   readonly usageRetentionMonths: number;
+  /** Usage never billed is deleted this many months after it ended: it can no longer serve billing. */
+  readonly unbilledUsageRetentionMonths: number;
   /** Invoices are kept (locked after erasure) this many years after they were sent (§147 AO, §257 HGB). */
   readonly invoiceRetentionYears: number;
   /** How often the retention sweeper runs; 0 = only on Admin.RunRetention. */
@@ -206,6 +208,11 @@ export const SETTINGS: readonly Setting[] = [
   {
     flag: 'usage-retention-months',
     help: 'months after an invoice was sent until its usage data is deleted (max 6)',
+    default: '6',
+  },
+  {
+    flag: 'unbilled-usage-retention-months',
+    help: 'months after its end until usage that was never billed is deleted (1..12)',
     default: '6',
   },
   { flag: 'invoice-retention-years', help: 'years an invoice is kept after it was sent (locked after erasure)', default: '10' },
@@ -426,6 +433,12 @@ function accountsConfig(raw: Raw): AccountsConfig {
     registerMaxPerPeer: parseInt_('register-max-per-peer', need(raw, 'register-max-per-peer'), 1, 1_000_000),
     rateWindowMs: parseInt_('rate-window-ms', need(raw, 'rate-window-ms'), 1000, day),
     usageRetentionMonths: parseInt_('usage-retention-months', need(raw, 'usage-retention-months'), 0, 6),
+    unbilledUsageRetentionMonths: parseInt_(
+      'unbilled-usage-retention-months',
+      need(raw, 'unbilled-usage-retention-months'),
+      1,
+      12,
+    ),
     invoiceRetentionYears: parseInt_('invoice-retention-years', need(raw, 'invoice-retention-years'), 1, 30),
     retentionIntervalMs: parseInt_('retention-interval-ms', need(raw, 'retention-interval-ms'), 0, 7 * day),
     adminEmail,

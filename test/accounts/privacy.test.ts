@@ -467,6 +467,32 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
     expect((await locked()).filter((l) => l.tenantId === owner.user.tenantId)).toEqual([]);
   });
 
+  it('deletes usage that was never billed 6 months after it ended; billed usage stays until 6 months after its invoice', async () => {
+    const owner = await s.signUp('unbilled@example.org');
+    const start = s.clock.now();
+    await usage(owner.user.tenantId, owner.user.id, 'pages_ocr', 5, start + 10); // billed below
+    await usage(owner.user.tenantId, owner.user.id, 'searches', 2, start + DAY + 10); // never billed
+    const unbilledEnd = start + DAY + 10 + 1000;
+    s.clock.advance(3 * DAY);
+    const invoice = (await closePeriod(await asAdmin(), start, start + DAY)).invoices.find(
+      (i) => i.tenantId === owner.user.tenantId,
+    );
+    if (!invoice) throw new Error('no invoice');
+    const sent = Number(invoice.sentMs);
+    const usageDb = s.server.app.store.db('accountUsage');
+    const held = async (ms: number) => {
+      s.clock.set(ms);
+      await runRetention();
+      return [...usageDb.getRange({ start: [owner.user.tenantId], end: [owner.user.tenantId, '\uffff'] })].map(
+        (e) => (e.value as { kind: string }).kind,
+      );
+    };
+    expect(await held(addMonthsUtc(unbilledEnd, 6) - 1)).toEqual(['pages_ocr', 'searches']);
+    expect(await held(addMonthsUtc(unbilledEnd, 6))).toEqual(['pages_ocr']);
+    expect(await held(addMonthsUtc(sent, 6) - 1)).toEqual(['pages_ocr']);
+    expect(await held(addMonthsUtc(sent, 6))).toEqual([]);
+  });
+
   it('retention removes expired sessions', async () => {
     await s.signUp('sweep@example.org');
     s.clock.advance(366 * DAY);
