@@ -19,7 +19,7 @@ import { type ExportOptions, exportMyData } from './data-export.js';
 import { Erasure, type ErasureResult } from './erasure.js';
 import { newId, newSessionToken, sessionIdOf } from './ids.js';
 import { ImapSettingsStore } from './imap-settings.js';
-import type { TenantDocuments, TenantKeyring } from './ports.js';
+import { type MailImports, NO_MAIL_IMPORTS, type TenantDocuments, type TenantKeyring } from './ports.js';
 import { peerAddress, RateLimiter } from './rate-limiter.js';
 import {
   AccountRecords,
@@ -49,6 +49,8 @@ export interface AccountsDeps {
   store: Store;
   keyring: TenantKeyring;
   documents: TenantDocuments;
+  /** The IMAP import's status, for the export (default: none). */
+  mailImports?: MailImports;
   clock: Clock;
   config: AccountsConfig;
   log: Logger;
@@ -372,6 +374,7 @@ export class Accounts implements SessionVerifier {
         documents: this.#deps.documents,
         consents: this.consents,
         imap: this.imap,
+        mailImports: this.#deps.mailImports ?? NO_MAIL_IMPORTS,
         usage: this.usage,
         sessions: this.sessionsOf(user.tenantId, user.id).map(([, s]) => s),
         clock: this.#deps.clock,

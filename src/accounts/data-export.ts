@@ -3,7 +3,7 @@ import { type ArchiveEntry, type ArchiveFormat, writeArchive } from './archive-w
 import type { Clock } from './clock.js';
 import type { ConsentLog } from './consent-log.js';
 import type { ImapSettingsStore } from './imap-settings.js';
-import type { DocumentSummary, TenantDocuments } from './ports.js';
+import type { DocumentSummary, MailImports, TenantDocuments } from './ports.js';
 import type { AccountRecords, StoredSession, StoredUser } from './records.js';
 import type { UsageLedger } from './usage-ledger.js';
 
@@ -18,6 +18,7 @@ export interface ExportSources {
   documents: TenantDocuments;
   consents: ConsentLog;
   imap: ImapSettingsStore;
+  mailImports: MailImports;
   usage: UsageLedger;
   sessions: StoredSession[];
   clock: Clock;
@@ -43,7 +44,7 @@ function safeFileName(name: string): string {
 /**
  * Right of access (Art. 15 GDPR): everything held about the caller as `export.json` (and, on request,
  * the opened documents of the tenant) in a tar or zip stream. The IMAP password is never included; the
- * export says whether one is stored.
+ * export says whether one is stored, and where the import from the mailbox stands.
  */
 export async function* exportMyData(
   src: ExportSources,
@@ -79,6 +80,7 @@ export async function* exportMyData(
     cursor = page.nextCursor;
   } while (cursor !== '');
   const imap = await src.imap.get(user.tenantId);
+  const imported = imap && src.mailImports.status(user.tenantId);
   const json = {
     schema: EXPORT_SCHEMA,
     exportedMs: now,
@@ -112,6 +114,18 @@ export async function* exportMyData(
             .map(({ id, startMs, endMs, sentMs, totals }) => ({ id, startMs, endMs, sentMs, totals }))
         : [],
     imapSettings: imap ? { ...imap.config, passwordStored: imap.passwordStored } : null,
+    imapImport: imported
+      ? {
+          lastRunStartMs: imported.lastRunStartMs,
+          lastRunEndMs: imported.lastRunEndMs,
+          nextRunMs: imported.nextRunMs,
+          imported: imported.imported,
+          failed: imported.failed,
+          skipped: imported.skipped,
+          duplicates: imported.duplicates,
+          lastError: imported.lastError,
+        }
+      : null,
     documents: documents.map(({ id, fileName, mediaType, sizeBytes, createdMs, metadata, file }) => ({
       id,
       fileName,

@@ -6,6 +6,9 @@ export { EXPORT_SCHEMA } from './data-export.js';
 export type { ImapConfig, ImapTls } from './imap-settings.js';
 export {
   type DocumentSummary,
+  type MailImportStatus,
+  type MailImports,
+  NO_MAIL_IMPORTS,
   NO_TENANT_DOCUMENTS,
   type SealingContext,
   type TenantDocuments,

@@ -58,6 +58,36 @@ export const NO_TENANT_DOCUMENTS: TenantDocuments = {
   stats: async () => ({ documents: 0, storedBytes: 0 }),
 };
 
+/** Where the import from a tenant's IMAP mailbox stands (what GetImapStatus shows), for the export. */
+export interface MailImportStatus {
+  lastRunStartMs: number;
+  lastRunEndMs: number;
+  nextRunMs: number;
+  imported: number;
+  failed: number;
+  skipped: number;
+  duplicates: number;
+  lastError: string;
+}
+
+/** The IMAP import part (src/imap) as the export sees it; reads need the tenant's record keys loaded. */
+export interface MailImports {
+  status(tenantId: string): MailImportStatus;
+}
+
+export const NO_MAIL_IMPORTS: MailImports = {
+  status: () => ({
+    lastRunStartMs: 0,
+    lastRunEndMs: 0,
+    nextRunMs: 0,
+    imported: 0,
+    failed: 0,
+    skipped: 0,
+    duplicates: 0,
+    lastError: '',
+  }),
+};
+
 export const USAGE_KINDS = ['bytes_stored', 'pages_ocr', 'documents_processed', 'searches', 'mails_imported'] as const;
 export type UsageKind = (typeof USAGE_KINDS)[number];
 

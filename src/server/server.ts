@@ -155,6 +155,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     store,
     keyring,
     documents: tenantDocumentsOf(documents),
+    // Read at export time, when `imap` (which needs the accounts) exists.
+    mailImports: { status: (tenantId) => imap.ledger.status(tenantId) },
     clock,
     config: config.accounts,
     log,

@@ -177,6 +177,17 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
 
     const exported = await exportTar(a.c);
     expect(exported.imapSettings).toMatchObject({ host: '127.0.0.1', passwordStored: true });
+    // No import has run yet (the dovecot tests export a mailbox after imports: imap.test.ts).
+    expect(exported.imapImport).toEqual({
+      lastRunStartMs: 0,
+      lastRunEndMs: 0,
+      nextRunMs: 0,
+      imported: 0,
+      failed: 0,
+      skipped: 0,
+      duplicates: 0,
+      lastError: '',
+    });
     expect(JSON.stringify(exported)).not.toContain('imap-secret-marker-4711');
     await s.server.app.store.flushed();
     expect(filesContaining(s.dataDir, ['imap-secret-marker-4711', 'mailmarker-user', 'mailmarker-host'])).toEqual([]);
@@ -286,6 +297,7 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
       usage: [{ kind: 'searches', quantity: 2, invoiceId: '' }],
       invoices: [],
       imapSettings: null,
+      imapImport: null,
       documents: [],
     });
     expect(json.sessions).toHaveLength(1);

@@ -167,6 +167,25 @@ describe.skipIf(!available)('IMAP import against a real dovecot', () => {
     const usage = await unary(s.c.accounts.listUsage.bind(s.c.accounts), { pageSize: 100, cursor: '' } as never);
     const mails = usage.records.filter((r) => r.kind === 'mails_imported').reduce((n, r) => n + Number(r.quantity), 0);
     expect(mails).toBe(6);
+
+    // The owner's export says which mailbox, and where its import stands; never the password.
+    const files = untar(await collect(s.c.accounts.exportMyData({ includeDocuments: false, archiveFormat: 'tar' })));
+    const exported = files.get('export.json')?.toString('utf8') ?? '';
+    const json = JSON.parse(exported);
+    expect(json.imapSettings).toMatchObject({ host: '127.0.0.1', user: 'manual', passwordStored: true });
+    const last = await imapStatus(s.c);
+    expect(json.imapImport).toEqual({
+      lastRunStartMs: Number(last.lastRunMs),
+      lastRunEndMs: expect.any(Number),
+      nextRunMs: Number(last.nextRunMs),
+      imported: 6,
+      failed: 0,
+      skipped: 0,
+      duplicates: 0,
+      lastError: '',
+    });
+    expect(json.imapImport.lastRunEndMs).toBeGreaterThanOrEqual(json.imapImport.lastRunStartMs);
+    expect(exported).not.toContain(PASS);
   });
 
   it('imports new mail of INBOX automatically (IDLE), with filters, and leaves it in INBOX flagged', async () => {
