@@ -94,7 +94,7 @@ export async function runSoak(minutes: number, options: SoakOptions = {}): Promi
   try {
     if (billing) {
       adminConn = connect({ server: session.address, insecure: true });
-      const { token } = await unary(adminConn.accounts.login.bind(adminConn.accounts), admin);
+      const { token } = await unary(adminConn.accounts.login.bind(adminConn.accounts), { ...admin, terms: undefined });
       adminConn.close();
       adminConn = connect({ server: session.address, insecure: true, token });
     }

@@ -95,7 +95,7 @@ export async function realSession(address: string, options: { tlsCa?: string; in
       lastName: 'Mark',
       terms: { textVersion: 'bench', textSha256: '0'.repeat(64), channel: 'bench' },
     });
-    const res = await unary(conn.accounts.login.bind(conn.accounts), { email, password });
+    const res = await unary(conn.accounts.login.bind(conn.accounts), { email, password, terms: undefined });
     return res.token;
   } finally {
     conn.close();

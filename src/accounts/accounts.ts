@@ -14,7 +14,7 @@ import {
 import type { Logger } from '../server/logger.js';
 import type { Store } from '../store/index.js';
 import type { Clock } from './clock.js';
-import { ConsentLog } from './consent-log.js';
+import { ConsentLog, TERMS_PURPOSE } from './consent-log.js';
 import { type ExportOptions, exportMyData } from './data-export.js';
 import { Erasure, type ErasureResult } from './erasure.js';
 import { newId, newSessionToken, sessionIdOf } from './ids.js';
@@ -77,9 +77,6 @@ export interface TermsAcceptance {
   channel: string;
 }
 
-/** The consent purpose under which registration records the agreement to the end-user licence agreement. */
-export const TERMS_PURPOSE = 'terms';
-
 /**
  * The accounts domain: users and tenants, sessions, profile, members, restriction; and, through its
  * parts, consent, IMAP settings, usage and billing, export, erasure and retention. Every method takes the
@@ -109,7 +106,7 @@ export class Accounts implements SessionVerifier {
     this.#registerPerPeer = new RateLimiter(clock, config.registerMaxPerPeer, config.rateWindowMs);
     // Writing lastSeen on every call would turn every RPC into a write; a tenth of the idle time is precise enough.
     this.#touchEveryMs = Math.min(60_000, Math.floor(config.sessionIdleMs / 10));
-    this.consents = new ConsentLog(records, clock);
+    this.consents = new ConsentLog(records, clock, config.terms);
     this.imap = new ImapSettingsStore(records, clock);
     this.usage = new UsageLedger(records, clock);
     this.erasure = new Erasure(records, deps.documents, this.consents, clock, config, deps.log);
@@ -190,8 +187,18 @@ export class Accounts implements SessionVerifier {
     return view(user, profile);
   }
 
-  /** Same answer and the same work (one scrypt) for an unknown e-mail and a wrong password. */
-  async login(emailRaw: string, password: string, peer: string): Promise<{ token: string; expiresMs: number; user: UserView }> {
+  /**
+   * Same answer and the same work (one scrypt) for an unknown e-mail and a wrong password. A user who never
+   * agreed to the end-user licence agreement (a member an owner added: the owner cannot consent for them)
+   * agrees here, at their first login, before any session exists (statement, sections 1 and 7); `terms`
+   * sent by anyone else is recorded when it is not the agreement already in force for them.
+   */
+  async login(
+    emailRaw: string,
+    password: string,
+    peer: string,
+    terms?: TermsAcceptance,
+  ): Promise<{ token: string; expiresMs: number; user: UserView }> {
     checkPasswordInput(password);
     const email = normaliseEmail(emailRaw);
     const emailKey = this.#records.emailKey(emailLookupForm(email));
@@ -206,6 +213,7 @@ export class Accounts implements SessionVerifier {
       throw unauthenticated('wrong e-mail or password');
     }
     this.#loginPerEmail.reset(emailKey);
+    const consent = this.#termsAtLogin(user, terms);
     if (needsRehash(user.passwordHash, this.#scrypt)) {
       const passwordHash = await hashPassword(password, this.#scrypt);
       await this.#records.users.put([user.tenantId, user.id], { ...user, passwordHash });
@@ -223,8 +231,24 @@ export class Accounts implements SessionVerifier {
     await this.#records.store.atomic(() => {
       this.#records.sessions.put(sessionId, session);
       this.#records.userSessions.put([user.tenantId, user.id, sessionId], true);
+      if (consent) this.consents.putNew(user.tenantId, consent);
     });
     return { token, expiresMs: session.expiresMs, user: view(user, await this.#records.openProfile(user)) };
+  }
+
+  /** The `terms` grant a login records, if any; FAILED_PRECONDITION for a user who never agreed and sent none. */
+  #termsAtLogin(user: StoredUser, terms: TermsAcceptance | undefined) {
+    if (user.role === 'admin') return undefined; // operators are the provider's staff, not its customers
+    if (!terms) {
+      if (this.consents.everGiven(user.tenantId, user.id, TERMS_PURPOSE)) return undefined;
+      const current = this.#deps.config.terms;
+      throw failedPrecondition(
+        `you have not agreed to the end-user licence agreement yet: log in again with terms, the version and SHA-256 of the agreement you were shown${current ? ` (in force: version ${current.textVersion}, SHA-256 ${current.textSha256})` : ''}`,
+      );
+    }
+    const grant = this.consents.newGrant(user.id, { purpose: TERMS_PURPOSE, ...terms }, 'terms.');
+    const inForce = this.consents.inForce(user.tenantId, user.id, TERMS_PURPOSE);
+    return inForce?.textVersion === grant.textVersion && inForce.textSha256 === grant.textSha256 ? undefined : grant;
   }
 
   /** The auth interceptor's check: unknown, expired, idle and deleted-user sessions are all null. */

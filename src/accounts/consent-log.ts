@@ -1,4 +1,5 @@
-import { invalidArgument, notFound } from '../server/errors.js';
+import type { AccountsConfig } from '../server/config.js';
+import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
 import type { Clock } from './clock.js';
 import { newId } from './ids.js';
 import type { AccountRecords, StoredConsent } from './records.js';
@@ -10,6 +11,9 @@ export interface ConsentInput {
   textSha256: string;
   channel: string;
 }
+
+/** The consent purpose of the end-user licence agreement (agreed to at registration, or at a member's first login). */
+export const TERMS_PURPOSE = 'terms';
 
 const PURPOSE = /^[a-z0-9-]+$/;
 const VERSION = /^[A-Za-z0-9._+-]+$/;
@@ -25,27 +29,45 @@ function validateGrant(input: ConsentInput, field = ''): Omit<StoredConsent, 'id
 
 /**
  * The append-only consent log (Art. 7(1) GDPR: we must be able to show consent was given). Records are
- * never changed; a revocation is a new record that takes effect from its time on.
+ * never changed; a revocation is a new record that takes effect from its time on. When the operator set
+ * the agreement in force (`terms`), a `terms` grant must name it: nobody is recorded as agreeing to another.
  */
 export class ConsentLog {
   constructor(
     private readonly records: AccountRecords,
     private readonly clock: Clock,
+    private readonly terms: AccountsConfig['terms'],
   ) {}
 
   async give(tenantId: string, userId: string, input: ConsentInput): Promise<StoredConsent> {
-    return this.#append(tenantId, userId, validateGrant(input));
+    return this.#append(tenantId, userId, this.#checked(input, ''));
   }
 
   /**
-   * A checked grant for a user who does not exist yet (registration), written with `putNew` in the
-   * transaction that creates the user; `field` prefixes the names in error messages.
+   * A checked grant for a user who does not exist yet (registration) or who is logging in, written with
+   * `putNew` in the transaction that creates the user or the session; `field` prefixes the names in error
+   * messages.
    */
   newGrant(userId: string, input: ConsentInput, field: string): StoredConsent {
-    return { id: newId('c'), userId, atMs: this.clock.now(), ...validateGrant(input, field) };
+    return { id: newId('c'), userId, atMs: this.clock.now(), ...this.#checked(input, field) };
   }
 
-  /** Writes a `newGrant` record; call inside the write transaction that creates its user (no key can collide). */
+  #checked(input: ConsentInput, field: string): Omit<StoredConsent, 'id' | 'userId' | 'atMs'> {
+    const grant = validateGrant(input, field);
+    const current = this.terms;
+    if (
+      grant.purpose === TERMS_PURPOSE &&
+      current !== null &&
+      (grant.textVersion !== current.textVersion || grant.textSha256 !== current.textSha256)
+    ) {
+      throw failedPrecondition(
+        `${field}text_version and ${field}text_sha256 do not name the end-user licence agreement in force: version ${current.textVersion}, SHA-256 ${current.textSha256}; show that text and send its version and SHA-256`,
+      );
+    }
+    return grant;
+  }
+
+  /** Writes a `newGrant` record inside the write transaction that creates its user or session (its key is new). */
   putNew(tenantId: string, record: StoredConsent): void {
     this.records.consents.put([tenantId, record.userId, record.atMs, record.id], record);
   }
@@ -70,6 +92,11 @@ export class ConsentLog {
     return [
       ...this.records.consents.getRange({ start: [tenantId, userId], end: [tenantId, userId, '\uffff'] }).map((e) => e.value),
     ];
+  }
+
+  /** Whether the user ever agreed to `purpose` (a later revocation does not undo that it was given). */
+  everGiven(tenantId: string, userId: string, purpose: string): boolean {
+    return this.list(tenantId, userId).some((r) => r.purpose === purpose && r.granted);
   }
 
   /** The latest grant for `purpose` if no revocation followed it. */

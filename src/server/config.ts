@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_COMPOUND_PART_WEIGHT, DEFAULT_FIELD_B, DEFAULT_FIELD_WEIGHTS } from '../index/bm25f.js';
@@ -135,6 +137,11 @@ export interface AccountsConfig {
   readonly invoiceRetentionYears: number;
   /** How often the retention sweeper runs; 0 = only on Admin.RunRetention. */
   readonly retentionIntervalMs: number;
+  /**
+   * The end-user licence agreement in force: registrations (and `terms` consent) must name it. Null: the
+   * server records the version and digest a client sends.
+   */
+  readonly terms: { readonly textVersion: string; readonly textSha256: string } | null;
   /** Operator account created at start-up when no user has this e-mail yet. */
   readonly adminEmail: string | null;
   readonly adminPasswordFile: string | null;
@@ -217,6 +224,9 @@ export const SETTINGS: readonly Setting[] = [
   },
   { flag: 'invoice-retention-years', help: 'years an invoice is kept after it was sent (locked after erasure)', default: '10' },
   { flag: 'retention-interval-ms', help: 'how often the retention sweeper runs (0 = only on request)', default: '3600000' },
+  { flag: 'terms-version', help: 'version of the end-user licence agreement in force (registrations must accept it)' },
+  { flag: 'terms-file', help: 'the agreement in force; its SHA-256 is what registrations must accept (read at start-up)' },
+  { flag: 'terms-sha256', help: 'SHA-256 of the agreement in force (64 hex characters), instead of --terms-file' },
   { flag: 'admin-email', help: 'create this operator (admin) account at start-up if it does not exist', default: '' },
   { flag: 'admin-password-file', help: 'file holding the initial password of --admin-email' },
   { flag: 'imap-concurrency', help: 'IMAP accounts importing at the same time', default: '4' },
@@ -441,9 +451,36 @@ function accountsConfig(raw: Raw): AccountsConfig {
     ),
     invoiceRetentionYears: parseInt_('invoice-retention-years', need(raw, 'invoice-retention-years'), 1, 30),
     retentionIntervalMs: parseInt_('retention-interval-ms', need(raw, 'retention-interval-ms'), 0, 7 * day),
+    terms: termsConfig(raw),
     adminEmail,
     adminPasswordFile,
   };
+}
+
+/** The agreement in force: a version with the SHA-256 of its file or given as hex; or none. */
+function termsConfig(raw: Raw): AccountsConfig['terms'] {
+  const version = raw['terms-version'];
+  const file = raw['terms-file'];
+  const hex = raw['terms-sha256'];
+  if (version === undefined) {
+    if (file !== undefined || hex !== undefined) throw new ConfigError('--terms-file and --terms-sha256 need --terms-version');
+    return null;
+  }
+  if (!/^[A-Za-z0-9._+-]{1,32}$/.test(version))
+    throw new ConfigError(`--terms-version must be 1..32 characters of A-Z a-z 0-9 . _ + -, got "${version}"`);
+  if ((file === undefined) === (hex === undefined))
+    throw new ConfigError('--terms-version needs exactly one of --terms-file and --terms-sha256');
+  if (hex !== undefined) {
+    if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new ConfigError('--terms-sha256 must be 64 hex characters');
+    return { textVersion: version, textSha256: hex.toLowerCase() };
+  }
+  let text: Buffer;
+  try {
+    text = fs.readFileSync(path.resolve(file as string));
+  } catch {
+    throw new ConfigError(`--terms-file ${file} cannot be read`);
+  }
+  return { textVersion: version, textSha256: createHash('sha256').update(text).digest('hex') };
 }
 
 function need(raw: Raw, flag: string): string {

@@ -170,6 +170,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const outcome = await accounts.ensureAdmin(config.accounts.adminEmail, config.accounts.adminPasswordFile);
     log.info({ outcome }, 'operator account from --admin-email');
   }
+  const terms = config.accounts.terms;
+  if (terms) log.info({ termsVersion: terms.textVersion, termsSha256: terms.textSha256 }, 'end-user licence agreement in force');
+  else log.info('no --terms-version: registrations record the end-user licence agreement the client names');
   accounts.start();
   const imap = new ImapWatchers({ store, accounts, documents, config: config.imap, clock, log });
   const app: AppContext = { config, log, store, pool, keyring, accounts };

@@ -27,7 +27,7 @@ export function createAccountsService(app: AppContext, imap: ImapWatchers): Asyn
       return { user: toUser(user) };
     },
     async login(req, ctx) {
-      const { token, expiresMs, user } = await accounts.login(req.email, req.password, ctx.peer);
+      const { token, expiresMs, user } = await accounts.login(req.email, req.password, ctx.peer, req.terms);
       return { token, expiresMs: BigInt(expiresMs), user: toUser(user) };
     },
     async logout(_req, ctx) {

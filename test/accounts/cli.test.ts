@@ -123,7 +123,24 @@ describe('archivar account and consent commands against a spawned server', () =>
     expect(logout.code).toBe(0);
     expect(fs.existsSync(tokenFile())).toBe(false);
 
-    await cli(['account', 'login', '--email', 'cli2@example.org'], 'an even better passphrase\n');
+    // Agreeing to an agreement at login (a member's first login; here a newer text): recorded in the consent log.
+    const halfTerms = await cli(['account', 'login', '--email', 'cli2@example.org', '--terms-sha256', 'a'.repeat(64)]);
+    expect(halfTerms.code).toBe(2);
+    expect(halfTerms.stderr).toMatch(/need --terms-version/);
+    const eula8 = path.join(home.path, 'eula8.txt');
+    fs.writeFileSync(eula8, 'Endbenutzerlizenzvereinbarung, Fassung 8');
+    const relogin = await cli(
+      ['account', 'login', '--email', 'cli2@example.org', '--terms-version', '8', '--terms-file', eula8],
+      'an even better passphrase\n',
+    );
+    expect(relogin.stderr).toBe('');
+    expect(JSON.parse((await cli(['--json', 'consent', 'list'])).stdout).at(-1)).toMatchObject({
+      purpose: 'terms',
+      textVersion: '8',
+      textSha256: sha256('Endbenutzerlizenzvereinbarung, Fassung 8'),
+      granted: true,
+      channel: 'cli',
+    });
     const del = await cli(['--json', 'account', 'delete'], 'an even better passphrase\n');
     expect(del.stderr).toBe('');
     expect(JSON.parse(del.stdout)).toEqual({ deleted: true, lockedRecords: 0, lockedUntilMs: 0 });

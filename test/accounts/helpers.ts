@@ -73,8 +73,10 @@ export async function startAccountsServer(
   const register = async (email: string, first = 'Erika', last = 'Mustermann', password = PASSWORD) =>
     (await unary(anon.accounts.register.bind(anon.accounts), { email, password, firstName: first, lastName: last, terms: TERMS }))
       .user as User;
+  // Sends the test agreement: a member an owner added agrees to it at their first login (a user who already
+  // agreed to it records nothing new).
   const login = async (email: string, password = PASSWORD): Promise<Session> => {
-    const res = await unary(anon.accounts.login.bind(anon.accounts), { email, password });
+    const res = await unary(anon.accounts.login.bind(anon.accounts), { email, password, terms: TERMS });
     return { c: connectAs(res.token), token: res.token, user: res.user as User };
   };
   return {

@@ -96,7 +96,7 @@ async function session(address: string, register: boolean): Promise<Connection> 
   if (register) await unary(client.accounts.register.bind(client.accounts), { ...USER, terms: TERMS });
   const login = await unary(
     client.accounts.login.bind(client.accounts),
-    { email: USER.email, password: USER.password },
+    { email: USER.email, password: USER.password, terms: undefined },
     deadline(10_000),
   );
   client.setToken(login.token);

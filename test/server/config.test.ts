@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/server/config.js';
 
@@ -32,6 +36,34 @@ describe('config', () => {
     expect(loadConfig({ 'compound-part-weight': '1' }, {}).search.compoundPartWeight).toBe(1);
     for (const bad of ['0', '1.5', 'x', ''])
       expect(() => loadConfig({ 'compound-part-weight': bad }, {}), bad).toThrow(/--compound-part-weight/);
+  });
+
+  it('reads the end-user licence agreement in force from its file or its SHA-256, or none', () => {
+    expect(loadConfig({}, {}).accounts.terms).toBeNull();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archivar-config-'));
+    try {
+      const file = path.join(dir, 'eula.txt');
+      fs.writeFileSync(file, 'Fassung 3');
+      const sha = createHash('sha256').update('Fassung 3').digest('hex');
+      expect(loadConfig({ 'terms-version': '3', 'terms-file': file }, {}).accounts.terms).toEqual({
+        textVersion: '3',
+        textSha256: sha,
+      });
+      expect(loadConfig({}, { ARCHIVAR_TERMS_VERSION: '3', ARCHIVAR_TERMS_SHA256: sha.toUpperCase() }).accounts.terms).toEqual({
+        textVersion: '3',
+        textSha256: sha,
+      });
+      expect(() => loadConfig({ 'terms-version': '3' }, {})).toThrow(/exactly one of --terms-file and --terms-sha256/);
+      expect(() => loadConfig({ 'terms-version': '3', 'terms-file': file, 'terms-sha256': sha }, {})).toThrow(/exactly one/);
+      expect(() => loadConfig({ 'terms-file': file }, {})).toThrow(/need --terms-version/);
+      expect(() => loadConfig({ 'terms-version': 'drei Fassung', 'terms-sha256': sha }, {})).toThrow(/--terms-version must be/);
+      expect(() => loadConfig({ 'terms-version': '3', 'terms-sha256': 'abc' }, {})).toThrow(/--terms-sha256 must be 64 hex/);
+      expect(() => loadConfig({ 'terms-version': '3', 'terms-file': path.join(dir, 'missing') }, {})).toThrow(
+        /--terms-file .*missing cannot be read/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
   });
 
   it('accepts ARCHIVAR_DATA_DIR and TLS with optional mTLS', () => {

@@ -99,7 +99,7 @@ describe('server', () => {
     const anonymous = connect({ server: t.address, insecure: true });
     // Login reaches its handler (not the interceptor): the answer is the handler's, not "missing authorization".
     await expect(
-      unary(anonymous.accounts.login.bind(anonymous.accounts), { email: 'a@example.org', password: 'x' }),
+      unary(anonymous.accounts.login.bind(anonymous.accounts), { email: 'a@example.org', password: 'x', terms: undefined }),
     ).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: 'wrong e-mail or password' });
     anonymous.close();
   });

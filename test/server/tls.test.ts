@@ -187,7 +187,7 @@ describe('TLS and mTLS end to end', () => {
       // The API itself (not only health) answers over mTLS: Login reaches its handler.
       const accounts = new AccountsServiceClient(mtls.address, withCert(pki));
       await expect(
-        unary(accounts.login.bind(accounts), { email: 'nobody@example.org', password: 'not a password' }),
+        unary(accounts.login.bind(accounts), { email: 'nobody@example.org', password: 'not a password', terms: undefined }),
       ).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: 'wrong e-mail or password' });
       accounts.close();
 
@@ -336,7 +336,7 @@ describe('TLS and mTLS end to end', () => {
 
   it('mTLS: the SDK connect() presents tlsClientCert/tlsClientKey (files or bytes) and checks tlsServerName', async () => {
     const login = (c: ReturnType<typeof connect>) =>
-      unary(c.accounts.login.bind(c.accounts), { email: 'nobody@example.org', password: 'not a password' });
+      unary(c.accounts.login.bind(c.accounts), { email: 'nobody@example.org', password: 'not a password', terms: undefined });
     const reachesHandler = { code: grpc.status.UNAUTHENTICATED, details: 'wrong e-mail or password' };
 
     const fromFiles = connect({

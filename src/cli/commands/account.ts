@@ -151,19 +151,40 @@ export function registerAccountCommand(program: Command): void {
 
   account
     .command('login')
-    .description('log in and keep the session token in ~/.config/archivar/token (mode 0600)')
+    .description(
+      'log in and keep the session token in ~/.config/archivar/token (mode 0600); at your first login as a member an owner added, agree to the end-user licence agreement with --terms-version and --terms-file or --terms-sha256',
+    )
     .requiredOption('--email <email>', 'your e-mail address')
-    .action(async (opts: { email: string }, cmd: Command) => {
-      const [password = ''] = await readPasswords(['Password: ']);
-      const res = await withConnection(cmd, (c) => unary(c.accounts.login.bind(c.accounts), { email: opts.email, password }));
-      saveToken(res.token);
-      if (globalOptions(cmd).json)
-        printJson({ token: res.token, expiresMs: Number(res.expiresMs), user: describeUser(res.user) });
-      else
-        process.stdout.write(
-          `logged in as ${res.user?.email}; the session ends ${new Date(Number(res.expiresMs)).toISOString()}\n`,
+    .option('--terms-version <version>', 'version of the end-user licence agreement you agree to now')
+    .option('--terms-file <file>', 'the agreement itself (its SHA-256 is recorded)')
+    .option('--terms-sha256 <hex>', 'SHA-256 of the agreement, 64 hex characters')
+    .action(
+      async (
+        opts: Omit<RegisterOptions, 'firstName' | 'lastName' | 'termsVersion'> & { termsVersion?: string },
+        cmd: Command,
+      ) => {
+        let terms: { textVersion: string; textSha256: string; channel: string } | undefined;
+        if (opts.termsVersion !== undefined)
+          terms = {
+            textVersion: opts.termsVersion,
+            textSha256: textDigest(opts.termsFile, opts.termsSha256, '--terms-file', '--terms-sha256'),
+            channel: 'cli',
+          };
+        else if (opts.termsFile !== undefined || opts.termsSha256 !== undefined)
+          throw new CliError('--terms-file and --terms-sha256 need --terms-version', EXIT_USAGE);
+        const [password = ''] = await readPasswords(['Password: ']);
+        const res = await withConnection(cmd, (c) =>
+          unary(c.accounts.login.bind(c.accounts), { email: opts.email, password, terms }),
         );
-    });
+        saveToken(res.token);
+        if (globalOptions(cmd).json)
+          printJson({ token: res.token, expiresMs: Number(res.expiresMs), user: describeUser(res.user) });
+        else
+          process.stdout.write(
+            `logged in as ${res.user?.email}; the session ends ${new Date(Number(res.expiresMs)).toISOString()}\n`,
+          );
+      },
+    );
 
   account
     .command('logout')
