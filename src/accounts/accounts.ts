@@ -15,7 +15,7 @@ import type { Logger } from '../server/logger.js';
 import type { Store } from '../store/index.js';
 import type { Clock } from './clock.js';
 import { ConsentLog, TERMS_PURPOSE } from './consent-log.js';
-import { type ExportOptions, exportMyData } from './data-export.js';
+import { type ExportOptions, type ExportRequester, exportMyData, parseArchiveFormat } from './data-export.js';
 import { Erasure, type ErasureResult } from './erasure.js';
 import { newId, newSessionToken, sessionIdOf } from './ids.js';
 import { ImapSettingsStore } from './imap-settings.js';
@@ -392,6 +392,32 @@ export class Accounts implements SessionVerifier {
   exportMyData(principal: Principal, options: ExportOptions, signal: AbortSignal): AsyncIterable<Buffer> {
     const user = this.#user(principal);
     if (user.restricted) throw failedPrecondition('the account is locked (processing restricted); lift the restriction first');
+    return this.#export(user, options, 'self', signal);
+  }
+
+  /**
+   * Right of access on a written request (statement, section 6), run by an operator for a person who cannot or
+   * will not log in: what ExportMyData gives them, without the tenant's documents (operators never read those),
+   * and also while their processing is restricted (it is their own request).
+   */
+  async exportOnRequest(
+    emailRaw: string,
+    format: string,
+    signal: AbortSignal,
+  ): Promise<{ tenantId: string; userId: string; archive: AsyncIterable<Buffer> }> {
+    const user = this.#requestedUser(emailRaw);
+    if (user.role === 'admin') throw failedPrecondition('operator accounts are not exported this way');
+    parseArchiveFormat(format);
+    // The operator's session belongs to another tenant: load this one's record keys (its IMAP status is sealed).
+    if (!(await this.#records.keyring.recordsReady(user.tenantId))) throw notFound('no account has this e-mail address');
+    return {
+      tenantId: user.tenantId,
+      userId: user.id,
+      archive: this.#export(user, { includeDocuments: false, format }, 'operator', signal),
+    };
+  }
+
+  #export(user: StoredUser, options: ExportOptions, requestedBy: ExportRequester, signal: AbortSignal): AsyncIterable<Buffer> {
     return exportMyData(
       {
         records: this.#records,
@@ -404,7 +430,7 @@ export class Accounts implements SessionVerifier {
         clock: this.#deps.clock,
       },
       user,
-      options,
+      { ...options, requestedBy },
       signal,
     );
   }
@@ -425,15 +451,20 @@ export class Accounts implements SessionVerifier {
    * the person asked for does not stand in the way of their own erasure request.
    */
   async eraseOnRequest(emailRaw: string, deleteTenant: boolean): Promise<ErasureResult & ErasedAccount> {
-    const email = normaliseEmail(emailRaw);
-    const entry = this.#records.emails.get(this.#records.emailKey(emailLookupForm(email)));
-    const user = entry ? this.#records.getUser(entry.tenantId, entry.userId) : undefined;
-    if (!user) throw notFound('no account has this e-mail address');
+    const user = this.#requestedUser(emailRaw);
     if (user.role === 'admin') throw failedPrecondition('operator accounts are not erased this way');
     if (deleteTenant && user.role !== 'owner') {
       throw failedPrecondition('delete_tenant needs an owner’s account; this account is a member of its tenant');
     }
     return this.#erase(user, deleteTenant);
+  }
+
+  /** The account a written request names, by its e-mail address (in any case). */
+  #requestedUser(emailRaw: string): StoredUser {
+    const entry = this.#records.emails.get(this.#records.emailKey(emailLookupForm(normaliseEmail(emailRaw))));
+    const user = entry ? this.#records.getUser(entry.tenantId, entry.userId) : undefined;
+    if (!user) throw notFound('no account has this e-mail address');
+    return user;
   }
 
   /** The whole tenant when asked (owners) or when the user is its last one; otherwise the one user. */

@@ -13,6 +13,12 @@ export interface ExportOptions {
   format: string;
 }
 
+/**
+ * Who asked: the person (ExportMyData), or an operator on their written request (Admin.ExportAccount), whose
+ * export lists no documents: those are the tenant's content, which operators never read.
+ */
+export type ExportRequester = 'self' | 'operator';
+
 export interface ExportSources {
   records: AccountRecords;
   documents: TenantDocuments;
@@ -49,14 +55,15 @@ function safeFileName(name: string): string {
 export async function* exportMyData(
   src: ExportSources,
   user: StoredUser,
-  options: ExportOptions,
+  options: ExportOptions & { requestedBy: ExportRequester },
   signal: AbortSignal,
 ): AsyncGenerator<Buffer> {
   const format = parseArchiveFormat(options.format);
   const profile = await src.records.openProfile(user);
   const now = src.clock.now();
   const documents: Array<DocumentSummary & { file: string | null }> = [];
-  for await (const d of src.documents.list(user.tenantId, signal)) {
+  const listDocuments = options.requestedBy === 'self';
+  for await (const d of listDocuments ? src.documents.list(user.tenantId, signal) : []) {
     signal.throwIfAborted();
     documents.push({
       ...d,
@@ -84,6 +91,7 @@ export async function* exportMyData(
   const json = {
     schema: EXPORT_SCHEMA,
     exportedMs: now,
+    requestedBy: options.requestedBy,
     account: {
       id: user.id,
       tenantId: user.tenantId,
@@ -126,15 +134,17 @@ export async function* exportMyData(
           lastError: imported.lastError,
         }
       : null,
-    documents: documents.map(({ id, fileName, mediaType, sizeBytes, createdMs, metadata, file }) => ({
-      id,
-      fileName,
-      mediaType,
-      sizeBytes,
-      createdMs,
-      metadata,
-      file,
-    })),
+    documents: !listDocuments
+      ? null
+      : documents.map(({ id, fileName, mediaType, sizeBytes, createdMs, metadata, file }) => ({
+          id,
+          fileName,
+          mediaType,
+          sizeBytes,
+          createdMs,
+          metadata,
+          file,
+        })),
   };
   const body = Buffer.from(`${JSON.stringify(json, null, 2)}\n`, 'utf8');
   async function* entries(): AsyncGenerator<ArchiveEntry> {

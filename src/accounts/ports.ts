@@ -11,6 +11,8 @@ export interface TenantKeyring {
   sealForTenant(tenantId: string, plaintext: Buffer, context: SealingContext): Promise<Buffer>;
   openForTenant(tenantId: string, sealed: Buffer, context: SealingContext): Promise<Buffer>;
   ensureTenantKey(tenantId: string): Promise<void>;
+  /** Loads the tenant's record keys (sealed records, the IMAP status); false when the tenant has no key (erased). */
+  recordsReady(tenantId: string): Promise<boolean>;
   /** Deletes the wrapped tenant key: everything sealed under it becomes unreadable. */
   shredTenant(tenantId: string): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { registerAccountCommand } from './commands/account.js';
+import { registerAdminCommand } from './commands/admin.js';
 import { registerConsentCommand } from './commands/consent.js';
 import { registerDownloadCommand } from './commands/download.js';
 import { registerGetCommand } from './commands/get.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerHealthCommand(program);
   registerAccountCommand(program);
   registerConsentCommand(program);
+  registerAdminCommand(program);
   registerImapCommand(program);
   registerIngestCommand(program);
   registerGetCommand(program);

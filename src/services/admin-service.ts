@@ -12,8 +12,8 @@ import type { AsyncService } from '../server/handler.js';
 import { RotationUnavailableError } from '../store/keyring.js';
 
 /**
- * Handlers of archivar.v1.AdminService. Every RPC starts with `requireAdmin`. Retention, billing, stats
- * and locked records are here, and Reprocess (re-queues documents through src/documents/processing.ts);
+ * Handlers of archivar.v1.AdminService. Every RPC starts with `requireAdmin`. Retention, billing, stats,
+ * locked records and a person's erasure or export on their written request are here, and Reprocess (re-queues documents through src/documents/processing.ts);
  * Reindex (rebuilds a tenant's index from its sealed text) and RotateMasterKey (re-wraps keys, never blobs).
  */
 export function createAdminService(
@@ -109,6 +109,13 @@ export function createAdminService(
       // The operator's act is on record (ids only), beside the erasure's own line.
       ctx.log.warn({ tenantId: r.tenantId, userId: r.userId, tenantErased: r.tenantErased }, 'account erased by an operator');
       return { ...r, lockedUntilMs: BigInt(r.lockedUntilMs) };
+    },
+    async *exportAccount(req, ctx) {
+      requireAdmin(ctx);
+      const r = await accounts.exportOnRequest(req.email, req.archiveFormat, ctx.signal);
+      // The operator's act is on record (ids only), as for EraseAccount.
+      ctx.log.warn({ tenantId: r.tenantId, userId: r.userId }, 'account data exported by an operator');
+      for await (const chunk of r.archive) yield { chunk };
     },
     async listLockedRecords(_req, ctx) {
       requireAdmin(ctx);

@@ -19,7 +19,18 @@ describe('archivar account and consent commands against a spawned server', () =>
   const cli = (args: string[], input?: string) => runCli(args, env, input);
 
   beforeAll(async () => {
-    const spawned = await spawnServer(data.path, ['--scrypt-log-n', '10', '--lmdb-map-size', String(2 ** 28)]);
+    const adminPassword = path.join(home.path, 'admin-password');
+    fs.writeFileSync(adminPassword, 'operator passphrase 42\n', { mode: 0o600 });
+    const spawned = await spawnServer(data.path, [
+      '--scrypt-log-n',
+      '10',
+      '--lmdb-map-size',
+      String(2 ** 28),
+      '--admin-email',
+      'ops@archivar.example',
+      '--admin-password-file',
+      adminPassword,
+    ]);
     server = spawned.child;
     env = { ARCHIVAR_SERVER: spawned.address, XDG_CONFIG_HOME: home.path };
   });
@@ -146,4 +157,36 @@ describe('archivar account and consent commands against a spawned server', () =>
     expect(JSON.parse(del.stdout)).toEqual({ deleted: true, lockedRecords: 0, lockedUntilMs: 0 });
     expect(fs.existsSync(tokenFile())).toBe(false);
   }, 150_000);
+
+  it('an operator exports and erases a person’s account on their written request', async () => {
+    const eula = path.join(home.path, 'eula-request.txt');
+    fs.writeFileSync(eula, 'Endbenutzerlizenzvereinbarung, Fassung 7');
+    const person = ['account', 'register', '--email', 'request@example.org', '--first-name', 'Rita', '--last-name', 'Anfrage'];
+    expect((await cli([...person, '--terms-version', '7', '--terms-file', eula], 'a good long passphrase\n')).code).toBe(0);
+    expect((await cli(['account', 'login', '--email', 'ops@archivar.example'], 'operator passphrase 42\n')).code).toBe(0);
+
+    const out = path.join(home.path, 'request.tar');
+    const exported = await cli(['--json', 'admin', 'export', '--email', 'request@example.org', '--out', out]);
+    expect(exported.stderr).toBe('');
+    expect(JSON.parse(exported.stdout)).toMatchObject({ file: out });
+    expect(fs.statSync(out).mode & 0o777).toBe(0o600);
+    const json = JSON.parse(untar(fs.readFileSync(out)).get('export.json')?.toString() ?? '{}');
+    expect(json).toMatchObject({
+      requestedBy: 'operator',
+      account: { email: 'request@example.org', firstName: 'Rita' },
+      consents: [{ purpose: 'terms', textVersion: '7' }],
+      documents: null,
+    });
+
+    const erased = await cli(['--json', 'admin', 'erase', '--email', 'request@example.org']);
+    expect(erased.stderr).toBe('');
+    expect(JSON.parse(erased.stdout)).toMatchObject({
+      tenantId: json.account.tenantId,
+      userId: json.account.id,
+      tenantErased: true,
+    });
+    const gone = await cli(['admin', 'export', '--email', 'request@example.org', '--out', out]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('NOT_FOUND: no account has this e-mail address');
+  }, 60_000);
 });

@@ -50,6 +50,12 @@ describe('a tenant’s documents through export, isolation and erasure', () => {
     await expectCode(new ArchivarClient(b.c).get(up.documentId), status.NOT_FOUND);
     const admin = await s.login('ops@archivar.example', 'operator passphrase 42');
     await expectCode(new ArchivarClient(admin.c).get(up.documentId), status.PERMISSION_DENIED);
+    // An operator's export on the owner's written request lists no document, names none, and holds no file.
+    const byOperator = untar(await collect(admin.c.admin.exportAccount({ email: 'docs-owner@example.org', archiveFormat: '' })));
+    expect([...byOperator.keys()]).toEqual(['export.json']);
+    const operatorJson = byOperator.get('export.json')?.toString() ?? '';
+    expect(JSON.parse(operatorJson)).toMatchObject({ requestedBy: 'operator', documents: null, account: { id: a.user.id } });
+    expect(operatorJson).not.toContain('documentmarker');
 
     await s.server.runner.whenIdle();
     // A second document is still queued or being processed when the tenant is erased: its late work must

@@ -11,6 +11,7 @@ import { tempDir } from '../helpers/temp-dir.js';
 import { TERMS } from '../helpers/test-server.js';
 import {
   type AccountsServer,
+  captureLog,
   collect,
   DAY,
   expectCode,
@@ -43,17 +44,22 @@ const imapSettings = (over: Partial<ImapSettings> = {}): ImapSettings => ({
 describe('consent, IMAP settings, usage, billing, export, erasure and retention', () => {
   let s: AccountsServer;
   let admin: Session;
+  // Operator acts are logged (ids only): the test of ExportAccount reads its line.
+  const captured = captureLog('info');
   const secrets = tempDir('archivar-admin-');
   beforeAll(async () => {
     const file = path.join(secrets.path, 'admin-password');
     fs.writeFileSync(file, `${ADMIN_PASSWORD}\n`, { mode: 0o600 });
     // Long sessions: these tests jump the clock by months and years.
-    s = await startAccountsServer({
-      'admin-email': ADMIN_EMAIL,
-      'admin-password-file': file,
-      'session-idle-ms': String(365 * DAY),
-      'session-max-age-ms': String(365 * DAY),
-    });
+    s = await startAccountsServer(
+      {
+        'admin-email': ADMIN_EMAIL,
+        'admin-password-file': file,
+        'session-idle-ms': String(365 * DAY),
+        'session-max-age-ms': String(365 * DAY),
+      },
+      { log: captured.log },
+    );
     admin = await s.login(ADMIN_EMAIL, ADMIN_PASSWORD);
   });
   afterAll(async () => {
@@ -565,6 +571,66 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
     expect(filesContaining(s.dataDir, ['Olgamarker', 'Anfragemarker', 'request-owner@example.org', 'imap-request-pw'])).toEqual(
       [],
     );
+  });
+
+  it('operators export an account on a written request: export.json without documents, also while restricted, audited', async () => {
+    const owner = await s.signUp('access-owner@example.org', { first: 'Auskunft', last: 'Eigner' });
+    await unary(owner.c.accounts.addMember.bind(owner.c.accounts), {
+      email: 'access-member@example.org',
+      password: PASSWORD,
+      firstName: 'Mia',
+      lastName: 'Auskunft',
+      role: Role.ROLE_MEMBER,
+    });
+    const member = await s.login('access-member@example.org');
+    await unary(owner.c.accounts.setImapSettings.bind(owner.c.accounts), {
+      settings: imapSettings(),
+      password: 'imap-access-pw',
+    });
+    await usage(owner.user.tenantId, member.user.id, 'searches', 3, s.clock.now());
+    await unary(member.c.accounts.setProcessingRestriction.bind(member.c.accounts), { restricted: true });
+    const exportOf = async (email: string, archiveFormat = 'tar') => {
+      const c = await asAdmin();
+      return collect(c.admin.exportAccount({ email, archiveFormat }));
+    };
+    const jsonOf = (tar: Buffer) => JSON.parse(untar(tar).get('export.json')?.toString('utf8') ?? 'null');
+    await expectCode(
+      collect(owner.c.admin.exportAccount({ email: 'access-member@example.org', archiveFormat: '' })),
+      status.PERMISSION_DENIED,
+    );
+    await expectCode(exportOf('not an address'), status.INVALID_ARGUMENT, /email/);
+    await expectCode(exportOf('nobody-here@example.org'), status.NOT_FOUND, /no account has this e-mail address/);
+    await expectCode(exportOf(ADMIN_EMAIL), status.FAILED_PRECONDITION, /operator accounts/);
+    await expectCode(exportOf('access-member@example.org', 'rar'), status.INVALID_ARGUMENT, /archive_format/);
+
+    // The member's own export is refused while restricted; their written request is answered all the same.
+    await expectCode(
+      collect(member.c.accounts.exportMyData({ includeDocuments: false, archiveFormat: '' })),
+      status.FAILED_PRECONDITION,
+    );
+    const tar = await exportOf('Access-Member@EXAMPLE.org');
+    expect([...untar(tar).keys()]).toEqual(['export.json']);
+    expect(jsonOf(tar)).toMatchObject({
+      schema: 'archivar.export/v1',
+      requestedBy: 'operator',
+      account: { id: member.user.id, email: 'access-member@example.org', role: 'member', processingRestricted: true },
+      consents: [{ purpose: 'terms', textVersion: TERMS.textVersion, granted: true }], // agreed at the first login
+      usage: [{ kind: 'searches', quantity: 3 }],
+      invoices: [],
+      imapSettings: { host: 'imap.mailmarker-host.example', passwordStored: true },
+      documents: null,
+    });
+    expect(tar.includes(Buffer.from('imap-access-pw'))).toBe(false);
+    // For the owner: the same as their own export, but for who asked and the documents.
+    const own = await exportTar(owner.c);
+    expect(own.requestedBy).toBe('self');
+    expect(jsonOf(await exportOf('access-owner@example.org'))).toEqual({ ...own, requestedBy: 'operator', documents: null });
+    const zip = await exportOf('access-owner@example.org', 'zip');
+    expect(zip.subarray(0, 4)).toEqual(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+    // On record with ids only.
+    const audit = await captured.next((e) => e.msg === 'account data exported by an operator' && e.userId === member.user.id);
+    expect(audit).toMatchObject({ tenantId: owner.user.tenantId, userId: member.user.id });
+    expect(JSON.stringify(audit)).not.toContain('access-member');
   });
 
   it('operators run retention, billing and stats, but cannot touch tenant data; tenant users cannot run admin RPCs', async () => {

@@ -119,6 +119,33 @@ export function textDigest(file: string | undefined, sha256: string | undefined,
   }
 }
 
+/** Writes an export archive streamed by the server to `out` (mode 0600; "-" is standard output). */
+export async function saveArchive(
+  cmd: Command,
+  opts: { out: string; format: string },
+  open: (c: Connection) => AsyncIterable<unknown>,
+): Promise<void> {
+  if (opts.format !== 'tar' && opts.format !== 'zip') throw new CliError('--format must be tar or zip', EXIT_USAGE);
+  const bytes = await withConnection(cmd, async (c) => {
+    const stream = open(c);
+    let total = 0;
+    const sink = opts.out === '-' ? process.stdout : fs.createWriteStream(opts.out, { mode: 0o600 });
+    async function* chunks() {
+      for await (const m of stream) {
+        const chunk = (m as { chunk: Buffer }).chunk;
+        total += chunk.byteLength;
+        yield chunk;
+      }
+    }
+    await pipeline(chunks, sink, { end: opts.out !== '-' });
+    return total;
+  });
+  if (opts.out !== '-') {
+    if (globalOptions(cmd).json) printJson({ file: opts.out, bytes });
+    else process.stdout.write(`wrote ${bytes} bytes to ${opts.out}\n`);
+  }
+}
+
 /** `archivar account …`: registration, sessions, profile, password, export and deletion. */
 export function registerAccountCommand(program: Command): void {
   const account = program.command('account').description('your account: register, log in, profile, export, delete');
@@ -267,25 +294,9 @@ export function registerAccountCommand(program: Command): void {
     .option('--documents', 'include the documents themselves')
     .option('--format <format>', 'tar or zip', 'tar')
     .action(async (opts: { out: string; documents?: boolean; format: string }, cmd: Command) => {
-      if (opts.format !== 'tar' && opts.format !== 'zip') throw new CliError('--format must be tar or zip', EXIT_USAGE);
-      const bytes = await withConnection(cmd, async (c) => {
-        const stream = c.accounts.exportMyData({ includeDocuments: opts.documents === true, archiveFormat: opts.format });
-        let total = 0;
-        const sink = opts.out === '-' ? process.stdout : fs.createWriteStream(opts.out, { mode: 0o600 });
-        async function* chunks() {
-          for await (const m of stream) {
-            const chunk = (m as { chunk: Buffer }).chunk;
-            total += chunk.byteLength;
-            yield chunk;
-          }
-        }
-        await pipeline(chunks, sink, { end: opts.out !== '-' });
-        return total;
-      });
-      if (opts.out !== '-') {
-        if (globalOptions(cmd).json) printJson({ file: opts.out, bytes });
-        else process.stdout.write(`wrote ${bytes} bytes to ${opts.out}\n`);
-      }
+      await saveArchive(cmd, opts, (c) =>
+        c.accounts.exportMyData({ includeDocuments: opts.documents === true, archiveFormat: opts.format }),
+      );
     });
 
   account
