@@ -48,8 +48,8 @@ function safeFileName(name: string): string {
 }
 
 /**
- * Right of access (Art. 15 GDPR): everything held about the caller as `export.json` (and, on request,
- * the opened documents of the tenant) in a tar or zip stream. The IMAP password is never included; the
+ * Right of access (Art. 15 GDPR): everything held about the user as `export.json` (and, on the user's own
+ * request, the opened documents of the tenant) in a tar or zip stream. The IMAP password is never included; the
  * export says whether one is stored, and where the import from the mailbox stands.
  */
 export async function* exportMyData(
@@ -134,9 +134,8 @@ export async function* exportMyData(
           lastError: imported.lastError,
         }
       : null,
-    documents: !listDocuments
-      ? null
-      : documents.map(({ id, fileName, mediaType, sizeBytes, createdMs, metadata, file }) => ({
+    documents: listDocuments
+      ? documents.map(({ id, fileName, mediaType, sizeBytes, createdMs, metadata, file }) => ({
           id,
           fileName,
           mediaType,
@@ -144,7 +143,8 @@ export async function* exportMyData(
           createdMs,
           metadata,
           file,
-        })),
+        }))
+      : null,
   };
   const body = Buffer.from(`${JSON.stringify(json, null, 2)}\n`, 'utf8');
   async function* entries(): AsyncGenerator<ArchiveEntry> {
