@@ -1,5 +1,5 @@
 import type { RecordCipher } from '../crypto/index.js';
-import type { Store } from '../store/index.js';
+import { type Store, tenantOfKey } from '../store/index.js';
 
 /** What happened to one message. */
 export type Outcome = 'imported' | 'duplicate' | 'failed' | 'skipped';
@@ -191,7 +191,7 @@ export class ImportLedger {
   /** Tenants with a status record (to find ledgers whose IMAP settings are gone). */
   tenantsWithStatus(): string[] {
     const out: string[] = [];
-    for (const key of this.#status.getKeys()) out.push(String((key as unknown[])[0]));
+    for (const key of this.#status.getKeys()) out.push(tenantOfKey(key));
     return out;
   }
 

@@ -3,7 +3,7 @@ import type { Documents } from '../documents/documents.js';
 import type { ImapImportConfig } from '../server/config.js';
 import { failedPrecondition, notFound } from '../server/errors.js';
 import type { Logger } from '../server/logger.js';
-import type { Store } from '../store/index.js';
+import { type Store, tenantOfKey } from '../store/index.js';
 import { AccountWatcher } from './account-watcher.js';
 import { classifyError, createClient, type ErrorKind } from './connection.js';
 import { ImportLedger, type StatusRecord } from './ledger.js';
@@ -158,7 +158,7 @@ export class ImapWatchers {
     if (this.#stopped) return;
     const configured = new Set<string>();
     for (const key of this.#d.store.db('accountImap').getKeys()) {
-      const tenantId = String((key as unknown[])[0]);
+      const tenantId = tenantOfKey(key);
       configured.add(tenantId);
       this.#watcher(tenantId);
     }

@@ -76,6 +76,11 @@ export function tenantRange(tenantId: string, ...prefix: KeyPart[]): { start: Ke
   return { start: [tenantId, ...prefix], end: [tenantId, ...prefix, '\uffff'] };
 }
 
+/** The tenant of a key read back from a sub-database: lmdb-js gives a one-part key `[tenantId]` back as `tenantId`. */
+export function tenantOfKey(key: KeyPart[] | KeyPart): string {
+  return String(Array.isArray(key) ? key[0] : key);
+}
+
 /**
  * Removes up to `max` keys of a tenant's range from `db` without reading a value (erasure); call inside a
  * write transaction. Returns how many were removed: fewer than `max` means the range is empty now.

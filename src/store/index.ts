@@ -7,5 +7,6 @@ export {
   SUB_DATABASES,
   type SubDatabaseName,
   tenantKey,
+  tenantOfKey,
   tenantRange,
 } from './database.js';

@@ -616,6 +616,48 @@ describe.skipIf(!available)('IMAP folder names', () => {
   });
 });
 
+describe.skipIf(!available)('IMAP settings found by the rescan', () => {
+  it('keep their ledger, status and watcher: a copy of imported mail stays a duplicate after rescans', async () => {
+    const d = await startDovecot([u('rescan')]);
+    const t = await startAccountsServer({ 'imap-rescan-ms': '20' });
+    try {
+      const s = await t.signUp('rescan@example.test');
+      await setImap(s.c, d, 'rescan', PASS);
+      const original = mail({ subject: 'Mietvertrag', body: 'm', messageId: '<miete@example.test>' });
+      await d.append(u('rescan'), 'Archivar.Import', original);
+      const first = await importNow(s.c);
+      expect(first).toMatchObject({ imported: 1n, duplicates: 0n, lastError: '' });
+
+      // The rescan reads the settings' keys: one-part keys come back from lmdb-js as the tenant id itself, and
+      // its first character was taken for the tenant, so every rescan dropped the ledger and status.
+      await rescans(t, 3);
+      expect(await imapStatus(s.c)).toMatchObject({ imported: 1n, lastRunId: first.lastRunId, lastRunMs: first.lastRunMs });
+      await d.append(u('rescan'), 'Archivar.Import', original);
+      expect(await importNow(s.c)).toMatchObject({ imported: 1n, duplicates: 1n, lastRunDuplicates: 1n });
+      expect(await mailDocuments(s.c)).toHaveLength(1);
+    } finally {
+      await t.stop();
+      await destroyDovecot(d);
+    }
+  });
+});
+
+/** Resolves once the IMAP watchers have looked for stored settings `n` more times (each rescan lists their keys). */
+function rescans(t: AccountsServer, n: number): Promise<void> {
+  const db = t.server.app.store.db('accountImap');
+  const getKeys = db.getKeys;
+  let seen = 0;
+  return new Promise((resolve) => {
+    db.getKeys = ((...args: Parameters<typeof getKeys>) => {
+      if (++seen === n) {
+        db.getKeys = getKeys;
+        setImmediate(resolve);
+      }
+      return getKeys.apply(db, args);
+    }) as typeof getKeys;
+  });
+}
+
 async function closedPort(): Promise<number> {
   const net = await import('node:net');
   return new Promise((resolve) => {
