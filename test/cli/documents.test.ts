@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PDFDocument } from 'pdf-lib';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocumentStatus } from '../../src/gen/archivar/v1/common.js';
@@ -112,6 +112,33 @@ describe('archivar document commands', () => {
     expect(got.stdout).toMatch(/^to:\s+Frau Müller <mueller@example\.org>$/m);
     expect(got.stdout).toMatch(/^cc:\s+buero@example\.org$/m);
     expect(got.stdout).toMatch(/^sent:\s+2024-03-05T08:30:00\.000Z$/m);
+    expect((await cli(['rm', id])).code).toBe(0);
+  });
+
+  it('get shows a PDF’s subject, keywords and own date, and the values found in its text with their pages', async () => {
+    const pdf = await PDFDocument.create();
+    const font = await pdf.embedFont(StandardFonts.Helvetica);
+    pdf.addPage([595, 842]).drawText('Rechnung Nr. RE-2024-0042 vom 15.03.2024', { x: 72, y: 770, size: 12, font });
+    pdf.addPage([595, 842]).drawText('Gesamtbetrag: 1.234,56 EUR', { x: 72, y: 770, size: 12, font });
+    pdf.setTitle('Rechnung März');
+    pdf.setSubject('Büromaterial');
+    pdf.setKeywords(['Steuer', 'Büro']);
+    pdf.setCreationDate(new Date('2024-03-15T10:00:00Z'));
+    const file = path.join(dir.path, 'rechnung-maerz.pdf');
+    fs.writeFileSync(file, await pdf.save());
+    const ingest = await cli(['--json', 'ingest', '--wait', file]);
+    expect(ingest.code, ingest.stderr).toBe(0);
+    const id = jsonLines<IngestLine>(ingest.stdout)[0]?.id as string;
+    const got = await cli(['get', id]);
+    expect(got.code).toBe(0);
+    expect(got.stdout).toMatch(/^subject:\s+Büromaterial$/m);
+    expect(got.stdout).toMatch(/^keywords:\s+Steuer Büro$/m);
+    expect(got.stdout).toMatch(/^file date:\s+2024-03-15T10:00:00\.000Z$/m);
+    expect(got.stdout.split('\n').filter((l) => l.startsWith('found:'))).toEqual([
+      expect.stringMatching(/^found:\s+invoice number RE-2024-0042 \(p\. 1\)$/),
+      expect.stringMatching(/^found:\s+date 2024-03-15 \("15\.03\.2024", p\. 1\)$/),
+      expect.stringMatching(/^found:\s+amount 1234\.56 EUR \("1\.234,56 EUR", p\. 2\)$/),
+    ]);
     expect((await cli(['rm', id])).code).toBe(0);
   });
 

@@ -1,6 +1,6 @@
 /** How the document commands name statuses and kinds, and print documents (human and --json). */
 import { ArtifactKind, DocumentSource, DocumentStatus } from '../../gen/archivar/v1/common.js';
-import { type Document, DocumentMetadata } from '../../gen/archivar/v1/documents.js';
+import { type Document, DocumentMetadata, type RecognizedValue } from '../../gen/archivar/v1/documents.js';
 import { CliError, EXIT_USAGE, oneLine } from '../output.js';
 
 /** `DOCUMENT_STATUS_INDEXED` → `indexed`. */
@@ -96,6 +96,14 @@ function metadataJson(m: DocumentMetadata): unknown {
   return json;
 }
 
+const MAX_RECOGNIZED_LINES = 20;
+
+/** `amount 1234.56 EUR ("1.234,56 €", p. 2)`: the kind with underscores as spaces, normalised, as written, page. */
+function recognizedLine(v: RecognizedValue): string {
+  const where = [v.text !== v.normalized ? `"${v.text}"` : '', v.page > 0 ? `p. ${v.page}` : ''].filter(Boolean).join(', ');
+  return `${v.kind.replaceAll('_', ' ')} ${v.normalized}${where ? ` (${where})` : ''}`;
+}
+
 /** `archivar get` without --json: one `label: value` line per known field. */
 export function documentLines(doc: Document): string[] {
   const lines: [string, string][] = [
@@ -116,14 +124,24 @@ export function documentLines(doc: Document): string[] {
   const m = doc.metadata;
   if (m) {
     if (m.title) lines.push(['title', m.title]);
+    if (m.subject && m.subject !== m.title) lines.push(['subject', m.subject]);
     if (m.author) lines.push(['author', m.author]);
+    if (m.keywords.length > 0) lines.push(['keywords', m.keywords.join(', ')]);
+    // The file's own dates, which search sorts and filters by before any date in the text.
+    if (m.createdMs > 0n && m.sentMs === 0n) lines.push(['file date', isoTime(m.createdMs)]);
+    if (m.cameraDateMs > 0n) lines.push(['taken', isoTime(m.cameraDateMs)]);
     if (m.pageCount > 0) lines.push(['pages', String(m.pageCount)]);
+    if (doc.mediaType.startsWith('image/') && m.width > 0) lines.push(['image', `${m.width} × ${m.height} px`]);
     if (m.language) lines.push(['language', m.language]);
     if (m.from) lines.push(['from', m.from]);
     if (m.to.length > 0) lines.push(['to', m.to.join(', ')]);
     // A mail's own date and copies: `created` is when it was imported, not when it was sent.
     if (m.cc.length > 0) lines.push(['cc', m.cc.join(', ')]);
     if (m.sentMs > 0n) lines.push(['sent', isoTime(m.sentMs)]);
+    // What search's value fields (date:, amount:, iban: …) match, as found in the text.
+    for (const v of m.recognized.slice(0, MAX_RECOGNIZED_LINES)) lines.push(['found', recognizedLine(v)]);
+    if (m.recognized.length > MAX_RECOGNIZED_LINES)
+      lines.push(['found', `… ${m.recognized.length - MAX_RECOGNIZED_LINES} more (--json lists them all)`]);
   }
   const width = Math.max(...lines.map(([k]) => k.length));
   // Values come from the document (a title, a sender): one line each, no control characters for the terminal.
