@@ -91,6 +91,9 @@ describe('SearchService: query language, facets, sort, tags, suggestions over gR
     expect((await tag(ids['invoice.txt']!, [], ['bAcKeN'])).tags).toEqual([]);
     expect((await tag(ids['urlaub.txt']!, [], ['BACKEN'])).tags).toEqual(['privat']);
     await expect.poll(() => hitIds('tag:backen')).toEqual([]);
+    // The CLI's own line keeps tags with a space in them apart.
+    const human = await runCli(['tag', ids['urlaub.txt']!, '--add', 'Urlaub 2024'], env);
+    expect(human.stdout).toBe(`${ids['urlaub.txt']}: Urlaub 2024, privat\n`);
   });
 
   it('sorts by title and date with cursors that page through everything once', async () => {

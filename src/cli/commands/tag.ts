@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { globalOptions } from '../client-options.js';
-import { CliError, EXIT_USAGE, printJson } from '../output.js';
+import { CliError, EXIT_USAGE, oneLine, printJson } from '../output.js';
 import { withDocumentsClient } from './documents-client.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -20,7 +20,8 @@ export function registerTagCommand(program: Command): void {
       await withDocumentsClient(cmd, async (client, signal) => {
         const tags = await client.tag(id, { add: opts.add, remove: opts.remove }, { signal });
         if (json) printJson({ id, tags });
-        else process.stdout.write(`${id}: ${tags.length > 0 ? tags.join(' ') : '(no tags)'}\n`);
+        // Tags may hold spaces: a comma keeps them apart, as `get` prints them.
+        else process.stdout.write(`${id}: ${tags.length > 0 ? tags.map(oneLine).join(', ') : '(no tags)'}\n`);
       });
     });
 }
