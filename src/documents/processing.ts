@@ -169,7 +169,8 @@ export async function commitExtraction(
         status: 'QUEUED',
         statusReason: '',
         source,
-        tags: [],
+        // An attachment or member is filed as what it came in: `tag:` finds it with its mail or archive.
+        tags: [...current.tags],
         createdMs: now,
         updatedMs: now,
         uploadedBy: current.uploadedBy,

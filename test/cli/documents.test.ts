@@ -168,7 +168,7 @@ describe('archivar document commands', () => {
         '',
       ].join('\r\n'),
     );
-    const ingest = await cli(['--json', 'ingest', '--wait', file]);
+    const ingest = await cli(['--json', 'ingest', '--wait', '--tag', 'Lager 2024', file]);
     expect(ingest.code, ingest.stderr).toBe(0);
     const id = jsonLines<IngestLine>(ingest.stdout)[0]?.id as string;
     // Read in this process at once (another CLI process would take long enough to start for the OCR to end).
@@ -176,6 +176,12 @@ describe('archivar document commands', () => {
     expect(mail.document?.children.map((c) => c.status)).toEqual([DocumentStatus.DOCUMENT_STATUS_INDEXED]);
     const found = await unary(t.client.search.search.bind(t.client.search), SearchRequest.fromPartial({ query: 'Zaunpfosten' }));
     expect(found.hits.map((h) => h.documentId)).toEqual([mail.document?.children[0]?.id]);
+    // The attachment carries the tags the mail was uploaded with: found under them, as the mail is.
+    const tagged = await unary(
+      t.client.search.search.bind(t.client.search),
+      SearchRequest.fromPartial({ query: 'tag:"Lager 2024" Zaunpfosten' }),
+    );
+    expect(tagged.hits.map((h) => h.documentId)).toEqual([mail.document?.children[0]?.id]);
     expect((await cli(['rm', id])).code).toBe(0);
   });
 
