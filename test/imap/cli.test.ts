@@ -40,7 +40,12 @@ describe.skipIf(!available)('archivar imap (CLI against a real server and doveco
     );
     expect(set.stderr).toBe('');
     expect(set.code).toBe(0);
-    expect(set.stdout).toMatch(/stored cli@127\.0\.0\.1:\d+; automatic import off/);
+    expect(set.stdout).toMatch(/^stored cli@127\.0\.0\.1:\d+$/m);
+    // Without --auto only mail moved into the import folder is imported: the user is told where to put it.
+    expect(set.stdout).toMatch(
+      /^imports mail you move into the import folder \(Archivar\/Import .*\) every 15 min, or at once with archivar imap import-now$/m,
+    );
+    expect(set.stdout).toMatch(/^automatic import of new mail: off \(--auto\)$/m);
 
     const test = await runCli(['imap', 'test'], env);
     expect(test.code).toBe(0);

@@ -84,9 +84,13 @@ export function registerImapCommand(program: Command): void {
       );
       const s = res.settings;
       if (globalOptions(cmd).json) printJson({ stored: true, ...s, caPem: s?.caPem ? '(set)' : '' });
+      // Without --auto nothing is imported until mail is moved into the import folder: say so, or an
+      // import-now that finds the inbox full reports 0 imported with no hint why.
       else
         process.stdout.write(
-          `stored ${s?.user}@${s?.host}:${s?.port}; automatic import ${s?.autoImport ? `on (${(s?.folders.length ? s.folders : ['INBOX']).join(', ')})` : 'off'}, every ${s?.intervalMinutes} min\n`,
+          `stored ${s?.user}@${s?.host}:${s?.port}\n` +
+            `imports mail you move into the import folder (Archivar/Import unless the server names another) every ${s?.intervalMinutes} min, or at once with archivar imap import-now\n` +
+            `automatic import of new mail: ${s?.autoImport ? `on (${(s?.folders.length ? s.folders : ['INBOX']).join(', ')})` : 'off (--auto)'}\n`,
         );
     });
 
