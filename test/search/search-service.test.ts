@@ -210,6 +210,9 @@ describe('SearchService over gRPC', () => {
     const pdfOut = (await runCli(['search', 'Zollbescheid'], env)).stdout;
     expect(pdfOut).toContain(`${documentId}  score`);
     expect(pdfOut).toMatch(/\n {3}application\/pdf · 3 pages · dated 2022-05-01 · uploaded \d{4}-\d\d-\d\d \d\d:\d\d UTC\n/);
+    // The date order does not score its hits: no "score 0.000" on each of them.
+    const byDate = (await runCli(['search', 'Zollbescheid', '--sort', 'date'], env)).stdout;
+    expect(byDate).toContain(`1. zoll.pdf  ${documentId}\n`);
     // A document without a date of its own shows only its upload.
     const txtOut = (await runCli(['search', 'Datenschutzerklärung'], env)).stdout;
     expect(txtOut).toMatch(/\n {3}text\/plain · 1 page · uploaded \d{4}-\d\d-\d\d \d\d:\d\d UTC\n/);

@@ -73,9 +73,9 @@ export function registerSearchCommand(program: Command): void {
         if (res.didYouMean) process.stdout.write(`did you mean: ${res.didYouMean}\n`);
         res.hits.forEach((h, i) => {
           const title = oneLine(h.title || h.fileName || h.documentId);
-          process.stdout.write(
-            `\n${i + 1}. ${color ? `\x1b[1m${title}\x1b[0m` : title}  ${h.documentId}  score ${h.score.toFixed(3)}\n`,
-          );
+          // The date and title orders and queries of filters alone are not scored: every hit's score is 0.
+          const score = h.score > 0 ? `  score ${h.score.toFixed(3)}` : '';
+          process.stdout.write(`\n${i + 1}. ${color ? `\x1b[1m${title}\x1b[0m` : title}  ${h.documentId}${score}\n`);
           const facts = hitFacts(h);
           if (facts) process.stdout.write(`   ${facts}\n`);
           // An attachment or archive member: where to find the rest of it.
