@@ -49,6 +49,10 @@ describe('archivar document commands', () => {
     add('sub/scan.bin', randomBytes(300_000));
     add('sub/deeper/notes.md', Buffer.from('# Notizen\n'.repeat(1000)));
     add('sub/copy-of-rechnung.txt', files['rechnung.txt'] as Buffer);
+    // Hidden entries of a folder are the system's or a tool's, not documents: ingest skips them.
+    fs.mkdirSync(path.join(folder, '.git'));
+    fs.writeFileSync(path.join(folder, '.git', 'config'), '[core]\n');
+    fs.writeFileSync(path.join(folder, 'sub', '.DS_Store'), randomBytes(64));
   });
 
   afterAll(async () => {

@@ -51,7 +51,9 @@ function jsonLine(r: FileResult): Record<keyof FileResult, unknown> {
 
 /**
  * Expands the arguments into regular files: folders recursively, in name order. Symlinks to files are
- * followed; symlinked folders are not (no cycles). Unreadable arguments become failed results.
+ * followed; symlinked folders are not (no cycles). Hidden entries in a folder (a leading dot: .DS_Store,
+ * .git/) are skipped — they are the system's or a tool's, not documents; named as an argument they are
+ * uploaded. Unreadable arguments become failed results.
  */
 export async function collectFiles(args: readonly string[]): Promise<{ files: FileEntry[]; missing: FileResult[] }> {
   const files: FileEntry[] = [];
@@ -60,6 +62,7 @@ export async function collectFiles(args: readonly string[]): Promise<{ files: Fi
     const entries = await fs.readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
       const p = path.join(dir, e.name);
       if (e.isDirectory()) await walk(p);
       else if (e.isFile()) files.push({ path: p, size: (await fs.stat(p)).size });
@@ -223,7 +226,7 @@ export function registerIngestCommand(program: Command): void {
   program
     .command('ingest')
     .description('seal and upload files and folders (recursively), in parallel')
-    .argument('<paths...>', 'files or folders')
+    .argument('<paths...>', 'files or folders (recursively; hidden entries in folders, such as .DS_Store or .git, are skipped)')
     .option('-c, --concurrency <n>', 'uploads at the same time', '4')
     .option('--tag <tag>', 'tag to attach (repeatable)', collect, [])
     .option('--wait', 'wait until every document reached a final status')
