@@ -191,14 +191,18 @@ describe('archivar document commands', () => {
 
   it('ls lists newest first with --limit, --tag and --status', async () => {
     // Independent runs in parallel: each CLI start costs a second or two.
-    const [all, limited, queued, table, bad, none] = await Promise.all([
+    const [all, limited, queued, table, bad, none, shortType] = await Promise.all([
       cli(['--json', 'ls', '--tag', 'inbox']),
       cli(['--json', 'ls', '--limit', '2']),
       cli(['--json', 'ls', '--status', 'queued,processing']),
       cli(['ls']),
       cli(['ls', '--status', 'sideways']),
       cli(['ls', '--tag', 'no-such-tag']),
+      cli(['ls', '--type', 'pdf']),
     ]);
+    // Search's type:pdf is no media type: said at once, not answered with an empty list.
+    expect(shortType.code).toBe(2);
+    expect(shortType.stderr).toMatch(/--type takes a media type such as application\/pdf or image\/png, got "pdf"/);
     // Nothing to list: said on stderr, no table on stdout.
     expect(none.code).toBe(0);
     expect(none.stdout).toBe('');

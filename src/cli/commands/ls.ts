@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { DocumentStatus } from '../../gen/archivar/v1/common.js';
 import { globalOptions } from '../client-options.js';
-import { oneLine, printJson } from '../output.js';
+import { CliError, EXIT_USAGE, oneLine, printJson } from '../output.js';
 import { documentJson, formatBytes, parsePositiveInt, parseStatus, STATUS_NAMES, statusName } from './document-format.js';
 import { withDocumentsClient } from './documents-client.js';
 
@@ -31,6 +31,10 @@ export function registerLsCommand(program: Command): void {
       const { json } = globalOptions(cmd);
       const limit = parsePositiveInt(opts.limit, '--limit', true);
       const statuses: DocumentStatus[] = opts.status.map(parseStatus);
+      // Media types match exactly: `--type pdf` (search's `type:pdf`) would list nothing, silently.
+      for (const t of opts.type)
+        if (!/^[\w.+-]+\/[\w.+-]+$/.test(t))
+          throw new CliError(`--type takes a media type such as application/pdf or image/png, got "${t}"`, EXIT_USAGE);
       const pageSize = limit === 0 ? 1000 : Math.min(limit, 1000);
       await withDocumentsClient(cmd, async (client, signal) => {
         let shown = 0;
