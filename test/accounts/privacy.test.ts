@@ -8,7 +8,7 @@ import { type ImapSettings, ImapTlsMode } from '../../src/gen/archivar/v1/accoun
 import { Role } from '../../src/gen/archivar/v1/common.js';
 import { unary } from '../../src/sdk/index.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { TERMS } from '../helpers/test-server.js';
+import { runCli, TERMS } from '../helpers/test-server.js';
 import {
   type AccountsServer,
   captureLog,
@@ -651,5 +651,28 @@ describe('consent, IMAP settings, usage, billing, export, erasure and retention'
     await expectCode(unary(owner.c.admin.getStats.bind(owner.c.admin), {}), status.PERMISSION_DENIED);
     await expectCode(unary(owner.c.admin.runRetention.bind(owner.c.admin), {}), status.PERMISSION_DENIED);
     await expectCode(unary(owner.c.admin.listLockedRecords.bind(owner.c.admin), {}), status.PERMISSION_DENIED);
+  });
+
+  it('archivar account delete says records are locked each for its own period, naming the last end', async () => {
+    const a = await s.signUp('erasure-cli@example.org');
+    const start = s.clock.now();
+    await usage(a.user.tenantId, a.user.id, 'pages_ocr', 3, start + 5);
+    s.clock.advance(DAY);
+    const invoice = (await closePeriod(await asAdmin(), start, start + DAY)).invoices.find((i) => i.tenantId === a.user.tenantId);
+    if (!invoice) throw new Error('no invoice');
+    const home = tempDir('archivar-erasure-cli-');
+    try {
+      const env = { ARCHIVAR_SERVER: s.address, ARCHIVAR_TOKEN: a.token, XDG_CONFIG_HOME: home.path };
+      const del = await runCli(['account', 'delete'], env, `${PASSWORD}\n`);
+      expect(del.stderr).toBe('');
+      // Usage is locked for 6 months after its invoice, the invoice for 10 years: not all "until" the last.
+      const last = new Date(addMonthsUtc(Number(invoice.sentMs), 120)).toISOString();
+      expect(del.stdout).toBe(
+        'account deleted\n' +
+          `3 record(s) kept under a legal obligation (invoices, the usage billed on them, the billing contact), each locked until its own period ends, the last on ${last}\n`,
+      );
+    } finally {
+      home.cleanup();
+    }
   });
 });

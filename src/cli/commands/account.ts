@@ -315,7 +315,8 @@ export function registerAccountCommand(program: Command): void {
         process.stdout.write('account deleted\n');
         if (res.lockedRecords > 0) {
           process.stdout.write(
-            `${res.lockedRecords} record(s) kept under a legal obligation, locked until ${new Date(out.lockedUntilMs).toISOString()}\n`,
+            // Each record has its own period (usage 6 months after its invoice, invoices 10 years): the time is the last one's.
+            `${res.lockedRecords} record(s) kept under a legal obligation (invoices, the usage billed on them, the billing contact), each locked until its own period ends, the last on ${new Date(out.lockedUntilMs).toISOString()}\n`,
           );
         }
       }
