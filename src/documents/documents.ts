@@ -7,7 +7,7 @@ import {
 } from '../crypto/index.js';
 import type { UploadRequest } from '../gen/archivar/v1/documents.js';
 import { failedPrecondition, invalidArgument, notFound } from '../server/errors.js';
-import { type DocumentRecord, FINAL_STATUSES, hasOriginal, type ListFilter } from '../store/document-store.js';
+import { type DocumentRecord, FINAL_STATUSES, hasOriginal, type ListFilter, memberKey } from '../store/document-store.js';
 import { newId } from '../store/ids.js';
 import { removeTenantRangeSync } from '../store/index.js';
 import { mapSealedError } from './crypto-errors.js';
@@ -245,7 +245,12 @@ export class Documents {
       }
       if (root.parentId) {
         const parent = documents.get(tenantId, root.parentId);
-        if (parent) documents.updateSync({ ...parent, children: parent.children.filter((c) => c !== root.id) });
+        if (parent)
+          documents.updateSync({
+            ...parent,
+            children: parent.children.filter((c) => c !== root.id),
+            deletedMembers: [...(parent.deletedMembers ?? []), memberKey(root)],
+          });
       }
     });
     await store.flushed();

@@ -1,6 +1,6 @@
 import { isSealedFormatError, rewrapHeaderForTenant } from '../crypto/index.js';
 import { notFound } from '../server/errors.js';
-import { type DocumentRecord, type DocumentStatus, hasOriginal } from '../store/document-store.js';
+import { type DocumentRecord, type DocumentStatus, hasOriginal, memberKey } from '../store/document-store.js';
 import { newId } from '../store/ids.js';
 import type { JobRecord } from '../store/job-queue.js';
 import type { Extracted } from '../workers/tasks.js';
@@ -141,16 +141,18 @@ export async function commitExtraction(
       putPieces(deps, tenantId, doc.id, pageKind(i + 1), sealed);
     });
 
-    // Re-processing finds the same members again: keep the existing child documents.
-    const existing = new Set(
-      current.children.flatMap((id) => {
+    // Re-processing finds the same members again: keep the existing child documents, and leave out those the
+    // user deleted.
+    const existing = new Set([
+      ...current.children.flatMap((id) => {
         const c = documents.get(tenantId, id);
-        return c ? [`${c.fileName}\u0000${c.contentId}`] : [];
+        return c ? [memberKey(c)] : [];
       }),
-    );
+      ...(current.deletedMembers ?? []),
+    ]);
     const created: DocumentRecord[] = [];
     for (const p of prepared) {
-      const key = `${p.child.fileName}\u0000${p.child.contentId}`;
+      const key = memberKey(p.child);
       if (existing.has(key)) continue;
       existing.add(key);
       putPieces(deps, tenantId, p.id, 'original', p.child.body);

@@ -44,6 +44,16 @@ export interface DocumentRecord {
   metadata: Record<string, unknown>;
   /** Preview kinds that exist (e.g. 'text', 'thumbnail'). */
   artifacts: string[];
+  /**
+   * Members (file name NUL content id) of this archive or mail whose documents the user deleted: processing
+   * it again (Reprocess) does not bring them back.
+   */
+  deletedMembers?: string[];
+}
+
+/** Which member of an archive or mail a child document is: its file name and content (deletedMembers). */
+export function memberKey(m: { fileName: string; contentId: string }): string {
+  return `${m.fileName}\u0000${m.contentId}`;
 }
 
 export interface ListFilter {

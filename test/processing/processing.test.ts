@@ -344,6 +344,26 @@ describe('processing through the real server and worker pool', () => {
     ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
 
+  it('Admin.Reprocess of an archive keeps out a member the user deleted', async () => {
+    const zip = makeZip([
+      { name: 'behalten.txt', data: Buffer.from(`Behalten ${Date.now()}`) },
+      { name: 'entfernt.txt', data: Buffer.from(`Entfernt ${Date.now()}`) },
+    ]);
+    const id = await upload(zip, 'mitglieder.zip');
+    await t.server.runner.whenIdle();
+    const gone = (await getDoc(t.client, id)).children.find((c) => c.fileName === 'entfernt.txt');
+    if (!gone) throw new Error('no member entfernt.txt');
+    await unary(t.client.documents.delete.bind(t.client.documents), { documentId: gone.id });
+    await unary(admin.admin.reprocess.bind(admin.admin), {
+      scope: { $case: 'document', value: { tenantId: 't1', documentId: id } },
+    });
+    await t.server.runner.whenIdle();
+    // Before, processing again unpacked it as a new document: deleted by the user, back after an operator's run.
+    const after = await getDoc(t.client, id);
+    expect(after.children.map((c) => c.fileName)).toEqual(['behalten.txt']);
+    expect(after.status).toBe(DocumentStatus.DOCUMENT_STATUS_STORED);
+  });
+
   it('keeps no plaintext of text, word boxes, file name, tags or metadata at rest, and no temp files', async () => {
     const marker = `MARKER-${Math.random().toString(36).slice(2)}-Geheim`;
     const text = `${marker}\n`.repeat(500);
