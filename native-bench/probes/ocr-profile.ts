@@ -15,7 +15,7 @@ import v8 from 'node:v8';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import Tesseract from 'tesseract.js';
-import { traineddataPath } from '../../src/pipeline/ocr.js';
+import { traineddataPath } from '../../src/pipeline/ocr-models.js';
 import { runNative } from '../harness/native.js';
 import { cer } from '../harness/pages.js';
 import { renderedOcrPages } from '../stages/ocr.js';

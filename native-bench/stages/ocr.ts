@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createOcrEngine, type OcrEngine, openPdf } from '../../src/pipeline/index.js';
-import { traineddataPath } from '../../src/pipeline/ocr.js';
+import { traineddataPath } from '../../src/pipeline/ocr-models.js';
 import { forEachLimit } from '../harness/concurrency.js';
 import { hasCommand, runNative } from '../harness/native.js';
 import { cer, pageLines, scanPng, textPdf } from '../harness/pages.js';

@@ -42,6 +42,7 @@ export {
   type OrientationGuess,
   type SegmentationMode,
 } from './ocr.js';
+export { checkOcrModels, osdTraineddataPath, traineddataPath } from './ocr-models.js';
 export { mergeTileWords, recognizeTiled, TILE_OVERLAP, TILE_SIDE, type Tile, textFromWords, tilesAlong } from './ocr-tiles.js';
 export {
   looksUpright,

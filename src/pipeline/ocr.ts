@@ -1,9 +1,9 @@
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import Tesseract from 'tesseract.js';
 import { abortError, PipelineError, raceSignal, throwIfAborted } from './errors.js';
+import { osdTraineddataPath, traineddataPath } from './ocr-models.js';
 
 /**
  * OCR on tesseract.js: one engine = one tesseract worker (one extra thread running single-threaded
@@ -70,20 +70,6 @@ export interface OcrEngine {
 }
 
 const PSM_CODE: Record<SegmentationMode, string> = { auto: '3', block: '6', line: '7', sparse: '11' };
-
-const require = createRequire(import.meta.url);
-
-/** Folder of a language's LSTM-only "best_int" model inside its npm package. */
-export function traineddataPath(lang: OcrLanguage): string {
-  const pkgDir = path.dirname(require.resolve(`@tesseract.js-data/${lang}/package.json`));
-  return path.join(pkgDir, '4.0.0_best_int', `${lang}.traineddata.gz`);
-}
-
-/** The orientation and script detection model (legacy engine) of @tesseract.js-data/osd. */
-export function osdTraineddataPath(): string {
-  const pkgDir = path.dirname(require.resolve('@tesseract.js-data/osd/package.json'));
-  return path.join(pkgDir, '4.0.0', 'osd.traineddata.gz');
-}
 
 export async function createOcrEngine(opts: { langs?: OcrLanguage[] } = {}): Promise<OcrEngine> {
   const langs: OcrLanguage[] = [...new Set<OcrLanguage>(opts.langs ?? ['deu', 'eng'])];

@@ -87,8 +87,11 @@ export async function recognizeUpright(engine: OcrEngine, png: Buffer, opts: Upr
   try {
     guess = await engine.detectOrientation(png, { ...(opts.dpi ? { dpi: opts.dpi } : {}), ...signalOf(opts) });
   } catch (err) {
-    // Best effort: a page OSD cannot read keeps its first pass; an abort still ends the document.
-    if (opts.signal?.aborted || (err instanceof PipelineError && (err.kind === 'aborted' || err.kind === 'timeout'))) throw err;
+    // Best effort: a page OSD cannot read keeps its first pass. An abort still ends the document, and so does
+    // an OSD that cannot start (its model missing: a broken install), which would otherwise index every
+    // upside-down page as garbage without a word in the log.
+    if (opts.signal?.aborted || (err instanceof PipelineError && (err.kind === 'aborted' || err.kind === 'timeout' || err.kind === 'internal')))
+      throw err;
     return asItLies;
   }
   let turns: PageTurn[];

@@ -24,6 +24,7 @@ import { DocumentsServiceService } from '../gen/archivar/v1/documents.js';
 import { SearchServiceService } from '../gen/archivar/v1/search.js';
 import { ImapWatchers } from '../imap/index.js';
 import { SearchEngine } from '../index/engine.js';
+import { checkOcrModels } from '../pipeline/ocr-models.js';
 import { createAccountsService, PUBLIC_METHODS } from '../services/accounts-service.js';
 import { createAdminService } from '../services/admin-service.js';
 import { createDocumentsService } from '../services/documents-service.js';
@@ -79,6 +80,8 @@ export interface StartOptions {
 /** The composition root: opens the store, starts the pool, binds every service and listens. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
+  // Before anything is opened: without its models the server would accept scans it cannot read.
+  checkOcrModels();
   const store = Store.open(config.dataDir, { mapSize: config.lmdbMapSizeBytes });
   const keyring = await Keyring.open(store, log, { masterKey: config.masterKey, masterKeyFile: config.masterKeyFile });
   let metrics: Metrics | undefined;

@@ -12,7 +12,7 @@ import {
   PipelineError,
   preprocessForOcr,
 } from '../../src/pipeline/index.js';
-import { traineddataPath } from '../../src/pipeline/ocr.js';
+import { traineddataPath } from '../../src/pipeline/ocr-models.js';
 import { cer } from '../fixtures/cer.js';
 import { multiPageTiff, rotatedPhotoJpeg } from '../fixtures/images.js';
 import { scannedPdf } from '../fixtures/pdfs.js';

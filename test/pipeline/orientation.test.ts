@@ -9,7 +9,9 @@ import {
   type OcrPageResult,
   type OcrWord,
   openPdf,
+  PipelineError,
 } from '../../src/pipeline/index.js';
+import { checkOcrModels } from '../../src/pipeline/ocr-models.js';
 import { readSideways } from '../../src/pipeline/orientation.js';
 import { makePreviews } from '../../src/workers/previews.js';
 import { scannedPdf } from '../fixtures/pdfs.js';
@@ -90,6 +92,26 @@ describe('orientation of pages without an EXIF orientation', () => {
       expect(word?.w).toBeGreaterThan(3 * (word?.h ?? Infinity));
     });
   }
+
+  it('a page OSD cannot read keeps its first pass, but an OSD that cannot start (a broken install) fails the document', async () => {
+    const lying = await sharp(upright).rotate(180).png().toBuffer();
+    const osdFails = (kind: 'corrupt' | 'internal'): OcrEngine => ({
+      langs: engine.langs,
+      recognize: (image, opts) => engine.recognize(image, opts),
+      detectOrientation: async () => {
+        throw new PipelineError(kind, kind === 'internal' ? 'OCR orientation detection failed to start' : 'orientation detection failed on this image');
+      },
+      terminate: async () => {},
+    });
+    const kept = await extractDocument(lying, { ocr: osdFails('corrupt') });
+    expect(kept.pages[0]?.turn).toBeUndefined();
+    await expect(extractDocument(lying, { ocr: osdFails('internal') })).rejects.toMatchObject({ kind: 'internal' });
+  });
+
+  it('the server start checks every OCR model file', () => {
+    expect(() => checkOcrModels()).not.toThrow();
+    expect(() => checkOcrModels(['/nonexistent/osd.traineddata.gz'])).toThrow(/OCR model missing: \/nonexistent\/osd.traineddata.gz .*npm ci/);
+  });
 
   it('scanned PDF pages lying sideways and upside down are OCR’d upright; the searchable PDF and previews too', async () => {
     const pdf = await scannedPdf([
