@@ -32,7 +32,10 @@ export function checkOcrModels(files?: readonly string[]): void {
     list = files ?? [traineddataPath('deu'), traineddataPath('eng'), osdTraineddataPath()];
   } catch (err) {
     // require.resolve of a package that is not installed.
-    throw new Error(`OCR model package missing (reinstall the dependencies: npm ci): ${String((err as Error).message).split('\n')[0]}`);
+    throw new Error(
+      `OCR model package missing (reinstall the dependencies: npm ci): ${String((err as Error).message).split('\n')[0]}`,
+    );
   }
-  for (const file of list) if (!existsSync(file)) throw new Error(`OCR model missing: ${file} (reinstall the dependencies: npm ci)`);
+  for (const file of list)
+    if (!existsSync(file)) throw new Error(`OCR model missing: ${file} (reinstall the dependencies: npm ci)`);
 }

@@ -90,7 +90,10 @@ export async function recognizeUpright(engine: OcrEngine, png: Buffer, opts: Upr
     // Best effort: a page OSD cannot read keeps its first pass. An abort still ends the document, and so does
     // an OSD that cannot start (its model missing: a broken install), which would otherwise index every
     // upside-down page as garbage without a word in the log.
-    if (opts.signal?.aborted || (err instanceof PipelineError && (err.kind === 'aborted' || err.kind === 'timeout' || err.kind === 'internal')))
+    if (
+      opts.signal?.aborted ||
+      (err instanceof PipelineError && (err.kind === 'aborted' || err.kind === 'timeout' || err.kind === 'internal'))
+    )
       throw err;
     return asItLies;
   }

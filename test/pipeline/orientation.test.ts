@@ -99,7 +99,10 @@ describe('orientation of pages without an EXIF orientation', () => {
       langs: engine.langs,
       recognize: (image, opts) => engine.recognize(image, opts),
       detectOrientation: async () => {
-        throw new PipelineError(kind, kind === 'internal' ? 'OCR orientation detection failed to start' : 'orientation detection failed on this image');
+        throw new PipelineError(
+          kind,
+          kind === 'internal' ? 'OCR orientation detection failed to start' : 'orientation detection failed on this image',
+        );
       },
       terminate: async () => {},
     });
@@ -110,7 +113,9 @@ describe('orientation of pages without an EXIF orientation', () => {
 
   it('the server start checks every OCR model file', () => {
     expect(() => checkOcrModels()).not.toThrow();
-    expect(() => checkOcrModels(['/nonexistent/osd.traineddata.gz'])).toThrow(/OCR model missing: \/nonexistent\/osd.traineddata.gz .*npm ci/);
+    expect(() => checkOcrModels(['/nonexistent/osd.traineddata.gz'])).toThrow(
+      /OCR model missing: \/nonexistent\/osd.traineddata.gz .*npm ci/,
+    );
   });
 
   it('scanned PDF pages lying sideways and upside down are OCR’d upright; the searchable PDF and previews too', async () => {
