@@ -10,6 +10,7 @@ import { cancelled, invalidArgument, resourceExhausted } from '../server/errors.
 import type { DocumentRecord } from '../store/document-store.js';
 import { newId } from '../store/ids.js';
 import { isStorageFailure } from '../store/index.js';
+import { tagKey } from '../store/tags.js';
 import { mapSealedError } from './crypto-errors.js';
 import type { DocumentsDeps } from './deps.js';
 
@@ -291,8 +292,8 @@ export function safeFileName(raw: string, fallback: string): string {
  */
 export function tagSet(tags: Iterable<string>, add: Iterable<string> = [], remove: Iterable<string> = []): string[] {
   const byKey = new Map<string, string>();
-  for (const t of [...tags, ...add]) if (!byKey.has(t.toLowerCase())) byKey.set(t.toLowerCase(), t);
-  for (const t of remove) byKey.delete(t.toLowerCase());
+  for (const t of [...tags, ...add]) if (!byKey.has(tagKey(t))) byKey.set(tagKey(t), t);
+  for (const t of remove) byKey.delete(tagKey(t));
   return [...byKey.values()].sort();
 }
 

@@ -10,6 +10,7 @@
  * per-segment map local doc → ordinal (segments are immutable, so the map is cached by segment uid).
  */
 import type { RootDatabase, Transaction } from 'lmdb';
+import { tagKey } from '../store/tags.js';
 import type { BinaryGetter, IndexStore } from './index-store.js';
 import { NONE, OrdinalSlices } from './ordinal-slices.js';
 import type { DocFilter } from './query-ast.js';
@@ -920,7 +921,7 @@ export class DocValuesStore {
 function caseless(buckets: readonly { value: string; count: number }[]): { value: string; count: number }[] {
   const byKey = new Map<string, { value: string; count: number; best: number }>();
   for (const b of buckets) {
-    const key = b.value.toLowerCase();
+    const key = tagKey(b.value);
     const m = byKey.get(key);
     if (m === undefined) byKey.set(key, { value: b.value, count: b.count, best: b.count });
     else {

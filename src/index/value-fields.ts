@@ -4,6 +4,8 @@
  * `last-30-days`), amounts (`100`, `99,90`, `>100`, `50..200`), codes and names. Relative dates are
  * resolved against the caller's clock (UTC calendar; weeks start on Monday).
  */
+
+import { tagKey } from '../store/tags.js';
 import { normaliseWord } from './analyser.js';
 import type { NameColumn, RangeColumn, StringList } from './doc-values.js';
 import type { ValueFieldName } from './query-ast.js';
@@ -196,8 +198,8 @@ export function valueClause(field: ValueFieldName, value: string, pos: number, n
       });
     }
     case 'tag': {
-      const lower = value.toLowerCase();
-      return names('tag', (t) => t.toLowerCase() === lower);
+      const want = tagKey(value);
+      return names('tag', (t) => tagKey(t) === want);
     }
     case 'lang': {
       const want = LANG_ALIASES[value.toLowerCase()];

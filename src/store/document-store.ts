@@ -3,6 +3,7 @@ import type { Database } from 'lmdb';
 import { pack, unpack } from 'msgpackr';
 import { isSealedFormatError, type RecordCipher, SealedFormatError } from '../crypto/index.js';
 import { type KeyPart, removeTenantRangeSync, type Store } from './database.js';
+import { tagKey } from './tags.js';
 
 export type DocumentStatus = 'QUEUED' | 'PROCESSING' | 'STORED' | 'INDEXED' | 'FAILED' | 'UNSUPPORTED' | 'ENCRYPTED';
 export type DocumentSource = 'upload' | 'imap' | 'attachment' | 'archive-member';
@@ -275,8 +276,8 @@ function recordAad(tenantId: string, id: string): string {
 function matches(doc: DocumentRecord, f: ListFilter): boolean {
   if (f.statuses && f.statuses.size > 0 && !f.statuses.has(doc.status)) return false;
   if (f.mediaTypes && f.mediaTypes.size > 0 && !f.mediaTypes.has(doc.mediaType)) return false;
-  const tag = f.tag?.toLowerCase();
-  if (tag && !doc.tags.some((t) => t.toLowerCase() === tag)) return false;
+  const tag = f.tag ? tagKey(f.tag) : undefined;
+  if (tag && !doc.tags.some((t) => tagKey(t) === tag)) return false;
   if (f.createdFromMs !== undefined && doc.createdMs < f.createdFromMs) return false;
   if (f.createdToMs !== undefined && doc.createdMs >= f.createdToMs) return false;
   if (f.parentId !== undefined && doc.parentId !== f.parentId) return false;

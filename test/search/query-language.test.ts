@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListRequest } from '../../src/gen/archivar/v1/documents.js';
 import { type Connection, unary } from '../../src/sdk/index.js';
 import { type SearchFixture, search, startSearchFixture } from '../helpers/search-fixture.js';
 import { runCli, TEST_TOKEN, type TestServer } from '../helpers/test-server.js';
@@ -91,6 +92,20 @@ describe('SearchService: query language, facets, sort, tags, suggestions over gR
     expect((await tag(ids['invoice.txt']!, [], ['bAcKeN'])).tags).toEqual([]);
     expect((await tag(ids['urlaub.txt']!, [], ['BACKEN'])).tags).toEqual(['privat']);
     await expect.poll(() => hitIds('tag:backen')).toEqual([]);
+    // ß and SS are one tag too (full case folding): on a document, in tag:, in the facet and in List.
+    expect((await tag(ids['invoice.txt']!, ['Größe'])).tags).toEqual(['Größe']);
+    expect((await tag(ids['invoice.txt']!, ['GRÖSSE'])).tags).toEqual(['Größe']);
+    expect((await tag(ids['urlaub.txt']!, ['grösse'])).tags).toEqual(['grösse', 'privat']);
+    await expect.poll(() => hitIds('tag:GRÖSSE')).toEqual(sorted('invoice.txt', 'urlaub.txt'));
+    const sizes = await search(t.client, 'tag:größe', { facets: ['tag'] });
+    expect(sizes.facets.find((x) => x.field === 'tag')?.buckets.map((b) => Number(b.count))[0]).toBe(2);
+    const listed = await unary(
+      t.client.documents.list.bind(t.client.documents),
+      ListRequest.fromPartial({ tag: 'GRÖSSE', pageSize: 10 }),
+    );
+    expect(listed.documents.map((d) => d.id).sort()).toEqual(sorted('invoice.txt', 'urlaub.txt'));
+    expect((await tag(ids['invoice.txt']!, [], ['GRÖSSE'])).tags).toEqual([]);
+    expect((await tag(ids['urlaub.txt']!, [], ['Größe'])).tags).toEqual(['privat']);
     // The CLI's own line keeps tags with a space in them apart.
     const human = await runCli(['tag', ids['urlaub.txt']!, '--add', 'Urlaub 2024'], env);
     expect(human.stdout).toBe(`${ids['urlaub.txt']}: Urlaub 2024, privat\n`);
