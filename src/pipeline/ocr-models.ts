@@ -6,7 +6,9 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { OcrLanguage } from './ocr.js';
+
+/** The languages OCR reads, each from its npm package's model. */
+export type OcrLanguage = 'deu' | 'eng';
 
 const require = createRequire(import.meta.url);
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Tesseract from 'tesseract.js';
 import { abortError, PipelineError, raceSignal, throwIfAborted } from './errors.js';
-import { osdTraineddataPath, traineddataPath } from './ocr-models.js';
+import { type OcrLanguage, osdTraineddataPath, traineddataPath } from './ocr-models.js';
 
 /**
  * OCR on tesseract.js: one engine = one tesseract worker (one extra thread running single-threaded
@@ -20,7 +20,7 @@ import { osdTraineddataPath, traineddataPath } from './ocr-models.js';
  * engine and `osd.traineddata` from @tesseract.js-data/osd: a second tesseract worker with only that model,
  * started on the first page that asks (most never do: see orientation.ts) and kept for later pages.
  */
-export type OcrLanguage = 'deu' | 'eng';
+export type { OcrLanguage } from './ocr-models.js';
 
 /** auto = full page layout analysis; block = one uniform block (crops, short snippets); line = one line. */
 export type SegmentationMode = 'auto' | 'block' | 'line' | 'sparse';
