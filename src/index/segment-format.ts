@@ -85,7 +85,8 @@ export class DictionaryWriter {
   /**
    * add() with the postings in two parts (head ++ body, as encodePostingsTo writes them) and each buffer
    * with its length: the segment builder hands its writers' buffers over as they are, without a
-   * concatenation and three views per term (~30k terms per segment).
+   * concatenation and three views per term (~30k terms per segment). With `units`, the term's code units
+   * are units[unitsFrom, unitsTo) (the builder's compact copy: reading each term's string was a cache miss).
    */
   addParts(
     term: string,
@@ -95,8 +96,11 @@ export class DictionaryWriter {
     bodyLen: number,
     positions: Uint8Array,
     positionsLen: number,
+    units?: Uint16Array,
+    unitsFrom = 0,
+    unitsTo = 0,
   ): void {
-    const len = this.encodeTerm(term);
+    const len = units === undefined ? this.encodeTerm(term) : this.encodeUnits(term, units, unitsFrom, unitsTo);
     const postingsLen = headLen + bodyLen;
     const large = postingsLen > LARGE_BYTES;
     const inline = large ? 0 : postingsLen;
@@ -147,6 +151,19 @@ export class DictionaryWriter {
     const cur = this.cur;
     for (let i = 0; i < n; i++) {
       const c = term.charCodeAt(i);
+      if (c >= 128) return encoder.encodeInto(term, cur).written;
+      cur[i] = c;
+    }
+    return n;
+  }
+
+  /** encodeTerm of `term` whose code units are units[from, to), read from there. */
+  private encodeUnits(term: string, units: Uint16Array, from: number, to: number): number {
+    const n = to - from;
+    if (this.cur.length < n * 3) this.cur = new Uint8Array(n * 3);
+    const cur = this.cur;
+    for (let i = 0; i < n; i++) {
+      const c = units[from + i]!;
       if (c >= 128) return encoder.encodeInto(term, cur).written;
       cur[i] = c;
     }

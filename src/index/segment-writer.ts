@@ -86,6 +86,13 @@ export class SegmentBuilder {
   /** The segment's terms (id = index), found by hash: docs' terms are looked up in place in their joined terms. */
   private readonly terms = new SliceTable();
   private readonly termNames = this.terms.keys;
+  /**
+   * The terms' code units end to end (term id's in [termAt[id], termAt[id + 1])), copied as each is added,
+   * while its string is in cache: sorting and encoding then read this compact array (a few hundred KB a
+   * segment) instead of ~30 000 strings spread over the heap, a cache miss each.
+   */
+  private termUnits = new Uint16Array(1 << 16);
+  private termAt = new Int32Array(1025);
   private tokTerm = new Int32Array(1 << 16);
   private tokPos = new Int32Array(1 << 16);
   private numTokens = 0;
@@ -136,9 +143,7 @@ export class SegmentBuilder {
       }
       let id = table.find(text, from, i, h);
       if (id < 0) {
-        const term = text.slice(from, i);
-        id = table.add(term, h);
-        if (!this.astral && SURROGATE_RE.test(term)) this.astral = true;
+        id = this.addTerm(text.slice(from, i), h);
         while (wordIdx < k) {
           const nl = words.indexOf('\n', wordAt);
           wordAt = nl < 0 ? words.length : nl + 1;
@@ -201,8 +206,7 @@ export class SegmentBuilder {
     const idOf = (term: string, h: number, start: number, end: number): number => {
       let id = table.find(term, 0, term.length, h);
       if (id < 0) {
-        id = table.add(term, h);
-        if (!this.astral && SURROGATE_RE.test(term)) this.astral = true;
+        id = this.addTerm(term, h);
         this.firstWords.push(end - start <= MAX_WORD_CHARS ? text.slice(start, end) : '');
       }
       if (id >= lastDoc.length) {
@@ -261,6 +265,24 @@ export class SegmentBuilder {
     );
     this.numTokens = n;
     this.endDocument(doc.docId, doc.createdMs ?? 0, doc.mediaType ?? '', language, lengths, textChars, spans.finish(lengths[0]!));
+  }
+
+  /** Adds a term new to this segment (hash h) to its table and termUnits; returns its id. */
+  private addTerm(term: string, h: number): number {
+    const id = this.terms.add(term, h);
+    if (!this.astral && SURROGATE_RE.test(term)) this.astral = true;
+    if (id + 2 > this.termAt.length) this.termAt = grow(this.termAt, this.termAt.length * 2);
+    const from = this.termAt[id]!;
+    const end = from + term.length;
+    if (end > this.termUnits.length) {
+      const next = new Uint16Array(Math.max(end, this.termUnits.length * 2));
+      next.set(this.termUnits.subarray(0, from));
+      this.termUnits = next;
+    }
+    const units = this.termUnits;
+    for (let i = 0; i < term.length; i++) units[from + i] = term.charCodeAt(i);
+    this.termAt[id + 1] = end;
+    return id;
   }
 
   private endDocument(
@@ -375,10 +397,12 @@ export class SegmentBuilder {
     // code units (a counting sort, in order), then each bucket's ids are sorted in place by their terms'
     // code units (sortIds): the built-in sort needed the terms copied out and each id found again by hash.
     const n = names.length;
+    const units = this.termUnits;
+    const at = this.termAt;
     const keys = new Int32Array(n);
     const count = new Int32Array(BUCKETS + 1);
     for (let i = 0; i < n; i++) {
-      const k = bucketOf(names[i]!);
+      const k = bucketOf(units, at[i]!, at[i + 1]!);
       keys[i] = k;
       count[k + 1]!++;
     }
@@ -388,7 +412,7 @@ export class SegmentBuilder {
     for (let b = 0; b < BUCKETS; b++) {
       const from = count[b]!;
       const to = count[b + 1]!;
-      if (to - from >= 2) sortIds(ids, names, from, to, 0);
+      if (to - from >= 2) sortIds(ids, units, at, from, to, 0);
     }
     return ids;
   }
@@ -407,11 +431,23 @@ export class SegmentBuilder {
 
   /**
    * Calls f for every term in dictionary order (compareTerms): its docs are docs[0, df), its field-major
-   * frequencies tfs[0, df × NUM_FIELDS) (tfs[f × df + i]), its positions positions[from, to). The buffers
-   * are reused for the next term; passed whole with bounds, not as views: ~30k terms per segment.
+   * frequencies tfs[0, df × NUM_FIELDS) (tfs[f × df + i]), its positions positions[from, to), its code
+   * units units[unitsFrom, unitsTo). The buffers are reused for the next term; passed whole with bounds,
+   * not as views: ~30k terms per segment.
    */
   eachSortedTerm(
-    f: (term: string, docs: Int32Array, df: number, tfs: Uint32Array, positions: Int32Array, from: number, to: number) => void,
+    f: (
+      term: string,
+      docs: Int32Array,
+      df: number,
+      tfs: Uint32Array,
+      positions: Int32Array,
+      from: number,
+      to: number,
+      units: Uint16Array,
+      unitsFrom: number,
+      unitsTo: number,
+    ) => void,
   ): void {
     const nTerms = this.termNames.length;
     const nTok = this.numTokens;
@@ -440,6 +476,8 @@ export class SegmentBuilder {
       }
     }
     const names = this.termNames;
+    const units = this.termUnits;
+    const at = this.termAt;
     const ids = this.termOrder();
     const docsBuf = new Int32Array(maxTok);
     const tfsBuf = new Uint32Array(maxTok * NUM_FIELDS);
@@ -467,7 +505,7 @@ export class SegmentBuilder {
         }
         tfsBuf[(sPos[k]! >>> FIELD_SHIFT_BITS) * df + i]!++;
       }
-      f(names[id]!, docsBuf, df, tfsBuf, sPos, from, to);
+      f(names[id]!, docsBuf, df, tfsBuf, sPos, from, to, units, at[id]!, at[id + 1]!);
     }
   }
 }
@@ -521,24 +559,41 @@ let lastStamp = 0;
 /** Ranges up to this size are insertion-sorted (sortIds). */
 const SMALL_SORT = 16;
 
-/** Code unit d of s, -1 past its end (a shorter term sorts first). */
-function unitAt(s: string, d: number): number {
-  return d < s.length ? s.charCodeAt(d) : -1;
+/** Code unit d of term id (units[at[id], at[id + 1])), -1 past its end (a shorter term sorts first). */
+function unitAt(units: Uint16Array, at: Int32Array, id: number, d: number): number {
+  const p = at[id]! + d;
+  return p < at[id + 1]! ? units[p]! : -1;
+}
+
+/** Whether term a sorts after term b in code-unit order, both known equal in their first d code units. */
+function after(units: Uint16Array, at: Int32Array, a: number, b: number, d: number): boolean {
+  const aFrom = at[a]!;
+  const aLen = at[a + 1]! - aFrom;
+  const bFrom = at[b]!;
+  const bLen = at[b + 1]! - bFrom;
+  const n = aLen < bLen ? aLen : bLen;
+  for (let i = d; i < n; i++) {
+    const x = units[aFrom + i]!;
+    const y = units[bFrom + i]!;
+    if (x !== y) return x > y;
+  }
+  return aLen > bLen;
 }
 
 /**
- * Sorts ids[lo, hi) by names[id] in code-unit order, all of whose first d code units are equal: a multikey
- * (three-way radix) quicksort, which reads each code unit about once, with an insertion sort for short ranges.
+ * Sorts ids[lo, hi) by their terms (units, at: SegmentBuilder.termUnits) in code-unit order, all of whose
+ * first d code units are equal: a multikey (three-way radix) quicksort, which reads each code unit about
+ * once, with an insertion sort for short ranges.
  */
-function sortIds(ids: Int32Array, names: readonly string[], lo: number, hi: number, d: number): void {
+function sortIds(ids: Int32Array, units: Uint16Array, at: Int32Array, lo: number, hi: number, d: number): void {
   while (hi - lo > SMALL_SORT) {
-    const pivot = unitAt(names[ids[(lo + hi) >>> 1]!]!, d);
+    const pivot = unitAt(units, at, ids[(lo + hi) >>> 1]!, d);
     let lt = lo;
     let gt = hi - 1;
     let i = lo;
     while (i <= gt) {
       const id = ids[i]!;
-      const c = unitAt(names[id]!, d);
+      const c = unitAt(units, at, id, d);
       if (c < pivot) {
         ids[i++] = ids[lt]!;
         ids[lt++] = id;
@@ -547,8 +602,8 @@ function sortIds(ids: Int32Array, names: readonly string[], lo: number, hi: numb
         ids[gt--] = id;
       } else i++;
     }
-    sortIds(ids, names, lo, lt, d);
-    sortIds(ids, names, gt + 1, hi, d);
+    sortIds(ids, units, at, lo, lt, d);
+    sortIds(ids, units, at, gt + 1, hi, d);
     // Terms are distinct: at most one ends at d, and it is the whole middle range.
     if (pivot < 0) return;
     lo = lt;
@@ -557,9 +612,8 @@ function sortIds(ids: Int32Array, names: readonly string[], lo: number, hi: numb
   }
   for (let j = lo + 1; j < hi; j++) {
     const id = ids[j]!;
-    const term = names[id]!;
     let k = j;
-    while (k > lo && names[ids[k - 1]!]! > term) {
+    while (k > lo && after(units, at, ids[k - 1]!, id, d)) {
       ids[k] = ids[k - 1]!;
       k--;
     }
@@ -570,13 +624,13 @@ function sortIds(ids: Int32Array, names: readonly string[], lo: number, hi: numb
 /** termOrder's buckets: first code unit below 128 × (no second, second below 127, the rest), then the rest. */
 const BUCKETS = 128 * 129 + 1;
 
-/** A term's bucket, monotone in code-unit order: a term in an earlier bucket sorts before one in a later. */
-function bucketOf(term: string): number {
-  if (term.length === 0) return 0;
-  const c0 = term.charCodeAt(0);
+/** The bucket of the term units[from, to), monotone in code-unit order: a term in an earlier bucket sorts before one in a later. */
+function bucketOf(units: Uint16Array, from: number, to: number): number {
+  if (to === from) return 0;
+  const c0 = units[from]!;
   if (c0 >= 128) return BUCKETS - 1;
-  if (term.length === 1) return c0 * 129;
-  const c1 = term.charCodeAt(1);
+  if (to - from === 1) return c0 * 129;
+  const c1 = units[from + 1]!;
   return c0 * 129 + (c1 < 127 ? c1 + 1 : 128);
 }
 /** Encodes terms (in compareTerms order) into a segment's dictionary blocks. */
@@ -602,7 +656,10 @@ export class SegmentTermEncoder {
     this.addRange(term, input.docs, input.docs.length, input.tfs, input.positions, 0);
   }
 
-  /** add() with the docs docs[0, df) and the positions from positions[positionsFrom] (SegmentBuilder.eachSortedTerm). */
+  /**
+   * add() with the docs docs[0, df) and the positions from positions[positionsFrom] (SegmentBuilder.eachSortedTerm);
+   * with `units`, the term's code units are read from units[unitsFrom, unitsTo) (DictionaryWriter.addParts).
+   */
   addRange(
     term: string,
     docs: ArrayLike<number>,
@@ -610,6 +667,9 @@ export class SegmentTermEncoder {
     tfs: ArrayLike<number>,
     positions: ArrayLike<number>,
     positionsFrom: number,
+    units?: Uint16Array,
+    unitsFrom = 0,
+    unitsTo = 0,
   ): void {
     const w = this.w;
     const full = this.input;
@@ -619,7 +679,7 @@ export class SegmentTermEncoder {
     full.positions = positions;
     full.positionsFrom = positionsFrom;
     encodePostingsTo(full, w);
-    this.dict.addParts(term, w.head.buf, w.head.len, w.body.buf, w.body.len, w.pos.buf, w.pos.len);
+    this.dict.addParts(term, w.head.buf, w.head.len, w.body.buf, w.body.len, w.pos.buf, w.pos.len, units, unitsFrom, unitsTo);
   }
 
   finish(): void {
@@ -709,7 +769,9 @@ export function finishSegment(builder: SegmentBuilder): BuiltSegment {
   };
   const norms = builder.normsBytes();
   const enc = new SegmentTermEncoder('', 0, put, norms);
-  builder.eachSortedTerm((term, docs, df, tfs, positions, from) => enc.addRange(term, docs, df, tfs, positions, from));
+  builder.eachSortedTerm((term, docs, df, tfs, positions, from, _to, units, unitsFrom, unitsTo) =>
+    enc.addRange(term, docs, df, tfs, positions, from, units, unitsFrom, unitsTo),
+  );
   enc.finish();
   return {
     records: builder.records,

@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { open, type RootDatabase } from 'lmdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IndexStore, type Key } from '../../src/index/index-store.js';
+import { compareTerms } from '../../src/index/postings-codec.js';
 import { DictionaryWriter, LARGE_BYTES, lookupTerm, POSITIONS_CHUNK, segmentTerms } from '../../src/index/segment-format.js';
+import { SegmentBuilder } from '../../src/index/segment-writer.js';
 import { testCipher } from '../helpers/index-cipher.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -97,5 +99,22 @@ describe('segment format', () => {
     expect(blocks).toBeLessThan(terms.length / 20);
     const large = [...store.large.getKeys({ start: [TENANT, 1], end: [TENANT, 2] })];
     expect(large.length).toBe(terms.filter((t) => t.postings.length > LARGE_BYTES).length);
+  });
+});
+
+describe('segment builder term order', () => {
+  it('hands terms over in dictionary order: prefixes first, long runs sharing their first code units, other scripts', () => {
+    // ASCII words with a digit are their own terms (no stemming): many share a bucket (first two code units)
+    // and each other's prefixes, more than the sort's insertion-sort cut-off.
+    const words: string[] = [];
+    for (let i = 0; i < 300; i++) words.push(`ab${(i * 7919) % 1000}`, `ab${i}x${i % 3}`, `a${i % 10}`);
+    words.push('b1', 'ab', 'Ωmega1', 'Привет1', 'zz9', 'ab0', 'ab00', 'ab000');
+    const builder = new SegmentBuilder();
+    builder.addDocument({ docId: 'd1', language: 'eng', fields: { body: [words.join(' ')] } }, 'eng');
+    builder.addDocument({ docId: 'd2', language: 'eng', fields: { title: [...words].reverse().join(' ') } }, 'eng');
+    const terms = [...builder.sortedTerms()].map(([t]) => t);
+    expect(terms).toEqual([...new Set(terms)].sort(compareTerms));
+    for (const w of ['ab', 'ab0', 'ab00', 'ab000', 'ab1x1', 'a9', 'b1', 'zz9', 'ωmega1', 'привет1']) expect(terms).toContain(w);
+    expect(terms.indexOf('ab0')).toBe(terms.indexOf('ab') + 1);
   });
 });
