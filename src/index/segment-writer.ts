@@ -7,7 +7,7 @@ import { pack } from 'msgpackr';
 import { RECORD_OVERHEAD, RecordSealer } from '../crypto/record-cipher.js';
 import { type AnalysedDoc, analyseFields, fieldPosition, type IndexDoc, MAX_WORD_CHARS } from './analyse-document.js';
 import type { AnalyserLanguage } from './analyser.js';
-import { indexTermEpoch, indexTermHash, indexTermNames, normaliseWord } from './analyser.js';
+import { analyserOptions, indexTermEpoch, indexTermHash, indexTermNames, normaliseWord } from './analyser.js';
 import type { DocRecord, IndexStore, Key } from './index-store.js';
 import { sealedAad, toBuffer } from './index-store.js';
 import {
@@ -39,11 +39,14 @@ const WORD_RE = /^\p{L}+(?:-\p{L}+)*$/u;
 /**
  * Whether w is a word worth completing (WORD_RE, with a loop for plain ASCII, most words, instead of the
  * Unicode regex), and if so how normaliseWord folds it: NOT_A_WORD, ASCII_LOWER (w itself), ASCII_UPPER
- * (w.toLowerCase()) or OTHER (normaliseWord). Spares the two regex tests normaliseWord makes on ASCII.
+ * (w.toLowerCase()), UMLAUT (ASCII letters and ä ö ü ß, either case: lower case and transliteration,
+ * `foldUmlauts`) or OTHER (normaliseWord). Spares the two regex tests normaliseWord makes on ASCII, and
+ * German words the cache lookup of foldedWord.
  */
-function completionWordKind(w: string): number {
+function completionWordKind(w: string, umlauts: boolean): number {
   let hyphen = true; // at the start, as after a hyphen: a letter must follow
   let upper = false;
+  let umlaut = false;
   for (let i = 0; i < w.length; i++) {
     const c = w.charCodeAt(i);
     if (c >= 97 && c <= 122) hyphen = false;
@@ -51,16 +54,29 @@ function completionWordKind(w: string): number {
       hyphen = false;
       upper = true;
     } else if (c === 45 && !hyphen) hyphen = true;
-    else if (c >= 128) return WORD_RE.test(w) ? OTHER : NOT_A_WORD;
+    else if (umlauts && c < 256 && UMLAUT_FOLD[c]! > 0) {
+      hyphen = false;
+      umlaut = true;
+    } else if (c >= 128) return WORD_RE.test(w) ? OTHER : NOT_A_WORD;
     else return NOT_A_WORD;
   }
   if (hyphen) return NOT_A_WORD;
-  return upper ? ASCII_UPPER : ASCII_LOWER;
+  return umlaut ? UMLAUT : upper ? ASCII_UPPER : ASCII_LOWER;
 }
 const NOT_A_WORD = 0;
 const ASCII_LOWER = 1;
 const ASCII_UPPER = 2;
 const OTHER = 3;
+const UMLAUT = 4;
+
+/**
+ * normaliseWord of ä ö ü ß and Ä Ö Ü (NFKC leaves them be, lower case, then German transliteration): two
+ * code units, as first × 256 + second (0: not one of them); every other character outside ASCII goes
+ * through normaliseWord.
+ */
+const UMLAUT_FOLD = new Uint16Array(256);
+for (const [c, folded] of Object.entries({ ä: 'ae', ö: 'oe', ü: 'ue', Ä: 'ae', Ö: 'oe', Ü: 'ue', ß: 'ss' }))
+  UMLAUT_FOLD[c.charCodeAt(0)] = folded.charCodeAt(0) * 256 + folded.charCodeAt(1);
 
 /** Growable Int32Array. */
 export class IntList {
@@ -335,28 +351,36 @@ export class SegmentBuilder {
     let lastFrom = 0;
     let lastLen = -1;
     const words = this.firstWords;
+    // Without folding, normaliseWord keeps umlauts: every non-ASCII word through it then.
+    const umlauts = analyserOptions().fold;
     // An index loop: this runs a few times per pool task, too rarely to be optimised before it ends, and
     // unoptimised for…of allocated an iterator result per word.
     for (let k = 0; k < words.length; k++) {
       const w = words[k]!;
       if (w.length < 2) continue;
-      const kind = completionWordKind(w);
+      const kind = completionWordKind(w, umlauts);
       if (kind === NOT_A_WORD) continue;
       const folded = kind === OTHER ? foldedWord(w) : w;
-      const need = len + folded.length + w.length + 2;
+      // An umlaut or ß folds to two code units.
+      const need = len + 2 * folded.length + w.length + 2;
       if (need > out.length) {
         const next = new Uint16Array(Math.max(need, out.length * 2));
         next.set(out.subarray(0, len));
         out = pairUnits = next;
       }
       const from = len;
-      const n = folded.length;
-      if (kind === ASCII_UPPER)
-        for (let i = 0; i < n; i++) {
+      if (kind === ASCII_UPPER || kind === UMLAUT)
+        for (let i = 0; i < folded.length; i++) {
           const c = folded.charCodeAt(i);
-          out[len++] = c >= 65 && c <= 90 ? c + 32 : c;
+          if (c < 128) out[len++] = c >= 65 && c <= 90 ? c + 32 : c;
+          else {
+            const two = UMLAUT_FOLD[c]!;
+            out[len++] = two >>> 8;
+            out[len++] = two & 255;
+          }
         }
-      else for (let i = 0; i < n; i++) out[len++] = folded.charCodeAt(i);
+      else for (let i = 0; i < folded.length; i++) out[len++] = folded.charCodeAt(i);
+      const n = len - from;
       // The terms of one word (both stems, compound parts) come in a row with the same word.
       if (n === lastLen) {
         let i = 0;
