@@ -202,14 +202,24 @@ export class Accounts implements SessionVerifier {
     checkPasswordInput(password);
     const email = normaliseEmail(emailRaw);
     const emailKey = this.#records.emailKey(emailLookupForm(email));
-    if (!this.#loginPerPeer.take(peerAddress(peer)))
-      throw resourceExhausted('too many login attempts from this address; try later');
-    if (this.#loginPerEmail.blocked(emailKey)) throw resourceExhausted('too many failed logins for this account; try later');
     const entry = this.#records.emails.get(emailKey);
+    // Refused logins are security events an operator must be able to see; logged by random ids only
+    // (no address, no e-mail: docs/privacy.md), `account: null` for an address without one.
+    const refused = (reason: string) =>
+      this.#deps.log.warn({ tenantId: entry?.tenantId ?? null, account: entry?.userId ?? null, reason }, 'login refused');
+    if (!this.#loginPerPeer.take(peerAddress(peer))) {
+      refused('too many attempts from the client address');
+      throw resourceExhausted('too many login attempts from this address; try later');
+    }
+    if (this.#loginPerEmail.blocked(emailKey)) {
+      refused('too many failed logins for the account');
+      throw resourceExhausted('too many failed logins for this account; try later');
+    }
     const user = entry ? this.#records.getUser(entry.tenantId, entry.userId) : undefined;
     const ok = user ? await verifyPassword(password, user.passwordHash, this.#scrypt) : await dummyVerify(password, this.#scrypt);
     if (!ok || !user) {
       this.#loginPerEmail.take(emailKey);
+      refused(user ? 'wrong password' : 'no account');
       throw unauthenticated('wrong e-mail or password');
     }
     this.#loginPerEmail.reset(emailKey);

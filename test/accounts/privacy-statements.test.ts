@@ -143,6 +143,14 @@ describe('logs never contain passwords, tokens, e-mail addresses or names', () =
     const flow = captured.lines.slice(linesAtStart);
     expect(flow.some((l) => l.includes('"user erased"') && l.includes(member.user.id))).toBe(true);
     expect(flow.some((l) => l.includes('"tenant erased"') && l.includes(a.user.tenantId))).toBe(true);
+    // Refused logins are logged as security events, by ids only.
+    const refused = flow.filter((l) => l.includes('"login refused"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(refused.map((e) => [e.account, e.reason])).toEqual([
+      [a.user.id, 'wrong password'],
+      [null, 'no account'],
+      [a.user.id, 'wrong password'],
+    ]);
+    expect(refused.every((e) => e.level === 40)).toBe(true);
     expect(captured.log.level).toBe('debug');
     const log = captured.lines.join('\n').toLowerCase();
     const found = [...Object.values(secrets), ...tokens].filter((secret) => log.includes(secret.toLowerCase()));
