@@ -68,6 +68,7 @@ export interface MailImportStatus {
   imported: number;
   failed: number;
   skipped: number;
+  /** Copies of imported mail (the same Message-ID, or the same bytes) recognised and not imported again. */
   duplicates: number;
   lastError: string;
 }

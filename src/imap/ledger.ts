@@ -1,3 +1,4 @@
+import type { MailImportStatus } from '../accounts/index.js';
 import type { RecordCipher } from '../crypto/index.js';
 import { type Store, tenantOfKey } from '../store/index.js';
 
@@ -25,20 +26,15 @@ export interface Baseline {
   sinceMs: number;
 }
 
-/** The watcher's status of a tenant, kept across restarts (so a backoff survives them too). */
-export interface StatusRecord {
+/**
+ * The watcher's status of a tenant, kept across restarts (so a backoff survives them too): what GetImapStatus
+ * and the data export show (MailImportStatus), and the watcher's own bookkeeping.
+ */
+export interface StatusRecord extends MailImportStatus {
   lastRunId: string;
-  lastRunStartMs: number;
-  lastRunEndMs: number;
-  nextRunMs: number;
-  imported: number;
-  failed: number;
-  skipped: number;
-  /** Copies of imported mail (the same Message-ID, or the same bytes) recognised and not imported again. */
-  duplicates: number;
-  /** Of those, the ones of the last run (reset when a run starts; counted as its messages commit). */
+  /** Of the duplicates (copies of imported mail, by Message-ID or bytes, not imported again), the ones of the
+   * last run (reset when a run starts; counted as its messages commit). */
   lastRunDuplicates: number;
-  lastError: string;
   /** Consecutive failed runs and of which kind: drives the backoff. */
   failures: number;
   failureKind: '' | 'auth' | 'connection';
