@@ -69,7 +69,7 @@ import {
   TermScorer,
   TestedScorer,
 } from './scorers.js';
-import { prefixTerms, segmentHasTerm, termPositionsReader, termPostings } from './segment-format.js';
+import { positionsChunk, prefixTerms, segmentHasTerm, termPositionsReader, termPostings } from './segment-format.js';
 import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMerges } from './segment-merger.js';
 import { buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
 import { makeSnippets, openingSnippet, type Snippet } from './snippets.js';
@@ -164,6 +164,8 @@ const VISIT_BATCH = 2048;
  */
 const POSTINGS_CACHE = 16_384;
 const POSTINGS_CACHE_BYTES = 64 * 2 ** 20;
+/** Chunks of positions kept by segment uid (#chunksCache): 2 048 of POSITIONS_CHUNK bytes, ~32 MiB at most. */
+const CHUNKS_CACHE = 2048;
 /** Document ids of hits kept (#docId): 64k entries, a few MiB. */
 const DOC_ID_CACHE = 65_536;
 
@@ -265,6 +267,12 @@ export class SearchIndex {
    */
   readonly #postingsCache = new Map<string, Uint8Array | undefined>();
   #postingsBytes = 0;
+  /**
+   * Chunks of positions by `${segment uid}\0${chunk no}`, oldest first, as #postingsCache keeps postings: the
+   * opened chunks' cache checks each read against LMDB, ~25 reads of ~6 µs each for a phrase of two words at
+   * 1M documents once another process's work has evicted the CPU caches.
+   */
+  readonly #chunksCache = new Map<string, Uint8Array | undefined>();
 
   constructor(root: RootDatabase, options: SearchIndexOptions) {
     this.store = new IndexStore(root, options.cipher);
@@ -515,6 +523,16 @@ export class SearchIndex {
       this.#postingsBytes -= value?.byteLength ?? 0;
     }
     return p;
+  }
+
+  /** Chunk `no` of a segment's positions through #chunksCache. */
+  #positionsChunk(tenantId: string, seg: SegmentMeta, no: number, transaction: Transaction): Uint8Array | undefined {
+    const key = `${seg.uid}\0${no}`;
+    const hit = this.#chunksCache.get(key);
+    if (hit !== undefined || this.#chunksCache.has(key)) return hit;
+    const chunk = positionsChunk(this.store, tenantId, seg.id, no, transaction);
+    remember(this.#chunksCache, key, chunk, CHUNKS_CACHE);
+    return chunk;
   }
 
   #segments(tenantId: string, txn?: Transaction): SegmentMeta[] {
@@ -1115,7 +1133,9 @@ export class SearchIndex {
       for (const [i, term] of terms.entries()) {
         const p = postings.get(term)?.[view.rank];
         if (p === undefined) continue;
-        const load: PositionsLoader = termPositionsReader(p, transaction);
+        const load: PositionsLoader = termPositionsReader(p, transaction, (no) =>
+          this.#positionsChunk(tenantId, view.meta, no, transaction),
+        );
         const own = idfEach ? idfk1.get(term)! : idf;
         const c = isPartTerm(term) ? partCtx : ctx;
         members.push(new TermScorer(p, skipTableOf(p), c, own * (boosts?.[i] ?? 1), load, fieldMask));

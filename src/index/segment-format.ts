@@ -328,6 +328,17 @@ const positionChunks = new OpenedCache<Buffer>(
 /** Reads chunk `no` of a segment's positions stream. */
 type ChunkReader = (no: number) => Uint8Array | undefined;
 
+/** Chunk `no` of a segment's positions stream through the opened chunks' cache (a query's read). */
+export function positionsChunk(
+  store: IndexStore,
+  tenantId: string,
+  segmentId: number,
+  no: number,
+  transaction?: Transaction,
+): Uint8Array | undefined {
+  return positionChunks.get(store, [tenantId, segmentId, no], transaction ? { transaction } : {});
+}
+
 /** Chunks for a query, through the cache. */
 function cachedChunks(store: IndexStore, tenantId: string, segmentId: number, opt: Opt): ChunkReader {
   return (no) => positionChunks.get(store, [tenantId, segmentId, no], opt);
@@ -622,15 +633,17 @@ export function termPostings(
  * Reads bytes [from, from + len) of the positions of postings returned by termPostings, in the query's
  * snapshot: a phrase reads one block's at a time, a view of one cached chunk unless it spans two. The chunk
  * last read is kept: a word's blocks are read in order and several share a chunk, which then costs no
- * LMDB lookup and no cache key.
+ * LMDB lookup and no cache key. `chunkOf` reads a chunk of the postings' segment in place of the opened
+ * chunks' cache (a caller that keeps chunks by segment uid: search-index.ts).
  */
 export function termPositionsReader(
   postings: Uint8Array,
   transaction?: Transaction,
+  chunkOf?: (no: number) => Uint8Array | undefined,
 ): (from: number, len: number) => Uint8Array | undefined {
   const at = positionsAt.get(postings);
   if (at === undefined) return () => undefined;
-  const cached = cachedChunks(at.store, at.tenantId, at.segmentId, transaction ? { transaction } : {});
+  const cached = chunkOf ?? cachedChunks(at.store, at.tenantId, at.segmentId, transaction ? { transaction } : {});
   let lastNo = -1;
   let last: Uint8Array | undefined;
   const chunk: ChunkReader = (no) => {

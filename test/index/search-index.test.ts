@@ -789,21 +789,27 @@ describe('top-k pruning', () => {
     await expectPrunedExact(idx, ['"müller gmbh"', 'müller gmbh', 'gmbh müller wort7']);
   });
 
-  it("reads each tenant's postings, and a refilled tenant's afresh, though their segments' numbers repeat", async () => {
-    // Postings are kept in memory between queries by segment uid: tenants number their segments alike.
+  it("reads each tenant's postings and positions, and a refilled tenant's afresh, though their segments' numbers repeat", async () => {
+    // Postings and chunks of positions are kept in memory between queries by segment uid: tenants number
+    // their segments alike.
     const idx = newIndex();
     const doc = (docId: string, body: string): IndexDoc => ({ docId, language: 'deu', fields: { title: 'x', body: [body] } });
     await idx.addDocuments('t1', [doc('a', 'alpha beta'), doc('b', 'beta')]);
-    await idx.addDocuments('t2', [doc('c', 'beta'), doc('d', 'alpha gamma')]);
+    await idx.addDocuments('t2', [doc('c', 'beta'), doc('d', 'gamma delta alpha gamma')]);
     const found = async (tenant: string, q: string) => (await idx.search(tenant, q)).hits.map((h) => h.docId).sort();
     expect(await found('t1', 'alpha')).toEqual(['a']);
     expect(await found('t2', 'alpha')).toEqual(['d']);
     expect(await found('t1', 'beta')).toEqual(['a', 'b']);
     expect(await found('t2', 'gamma')).toEqual(['d']);
+    expect(await found('t1', '"alpha beta"')).toEqual(['a']);
+    expect(await found('t2', '"alpha gamma"')).toEqual(['d']);
+    expect(await found('t2', '"gamma alpha"')).toEqual([]);
     await idx.dropTenant('t1');
     await idx.addDocuments('t1', [doc('e', 'gamma'), doc('f', 'beta alpha')]);
     expect(await found('t1', 'alpha')).toEqual(['f']);
     expect(await found('t1', 'gamma')).toEqual(['e']);
+    expect(await found('t1', '"alpha beta"')).toEqual([]);
+    expect(await found('t1', '"beta alpha"')).toEqual(['f']);
   });
 
   it('returns the same top 10 as exhaustive scoring on 1000 random queries', async () => {
