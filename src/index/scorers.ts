@@ -124,31 +124,33 @@ export type PositionsLoader = (from: number, len: number) => Uint8Array | undefi
  * kept across queries (search-index.ts), and while the tenant's lengths and document count stay the same
  * (the same BM25F table, the same idf) its bounds do too — at 1M, `rechnung` has ~12 000 blocks.
  */
-const boundsMemo = new WeakMap<
-  SkipTable,
-  { invK: Float64Array; idfk1: number; fieldMask: number; bound: Float64Array; maxBound: number; once: Float64Array }
->();
+const boundsMemo = new WeakMap<SkipTable, { invK: Float64Array; idfk1: number; fieldMask: number } & BlockBounds>();
+
+/** A term's block bounds in one segment (blockBounds). */
+interface BlockBounds {
+  bound: Float64Array;
+  maxBound: number;
+  once: Float64Array;
+  /** bestInvK[b · NUM_FIELDS + f]: field f's highest BM25F factor over block b's impacts (its shortest length). */
+  bestInvK: Float64Array;
+}
 
 /**
- * Each block's score bound: its best group (BM25F adds its fields' best pairs before saturating). And what
- * a doc holding the term once adds to the BM25F sum at most, in the block's field where that is least (its
- * shortest length there): below it, scoreBlock can rule out no doc by its frequencies.
+ * Each block's score bound: its best group (BM25F adds its fields' best pairs before saturating). Each
+ * field's factor at the block's shortest length there, by which scoreCandidates bounds a doc's sum from its
+ * frequencies alone. And what a doc holding the term once adds to the BM25F sum at most, in the block's
+ * field where that is least: below it, scoreBlock can rule out no doc by its frequencies.
  */
-function blockBounds(
-  skip: SkipTable,
-  ctx: ScoringContext,
-  idfk1: number,
-  fieldMask: number,
-): { bound: Float64Array; maxBound: number; once: Float64Array } {
+function blockBounds(skip: SkipTable, ctx: ScoringContext, idfk1: number, fieldMask: number): BlockBounds {
   const { blockCount, groupStart, impactStart, impactTf, impactNorm } = skip;
   const bound = new Float64Array(blockCount);
   const once = new Float64Array(blockCount);
-  const best = BEST_INV_K;
+  const bestInvK = new Float64Array(blockCount * NUM_FIELDS);
   let maxBound = 0;
   const { invK, k1 } = ctx;
   for (let b = 0; b < blockCount; b++) {
     let t = 0;
-    best.fill(0);
+    const at = b * NUM_FIELDS;
     for (let g = groupStart[b]!; g < groupStart[b + 1]!; g++) {
       let sum = 0;
       let fields = 0;
@@ -160,7 +162,7 @@ function blockBounds(
           const inv = invK[f * 256 + impactNorm[p]!]!;
           const v = impactTf[p]! * inv;
           if (v > top) top = v;
-          if (inv > best[f]!) best[f] = inv;
+          if (inv > bestInvK[at + f]!) bestInvK[at + f] = inv;
         }
         sum += top;
       }
@@ -170,10 +172,10 @@ function blockBounds(
     bound[b] = s;
     if (s > maxBound) maxBound = s;
     let least = Number.POSITIVE_INFINITY;
-    for (let f = 0; f < NUM_FIELDS; f++) if (best[f]! > 0 && best[f]! < least) least = best[f]!;
+    for (let f = at; f < at + NUM_FIELDS; f++) if (bestInvK[f]! > 0 && bestInvK[f]! < least) least = bestInvK[f]!;
     once[b] = least;
   }
-  return { bound, maxBound, once };
+  return { bound, maxBound, once, bestInvK };
 }
 
 /** The blocks whose bound may reach the term's maximum (with the scorers' slack), by bounds array. */
@@ -211,6 +213,8 @@ export class TermScorer extends Scorer {
   private readonly maxBound: number;
   /** Per block: the least a doc holding the term once adds to the BM25F sum (blockBounds). */
   private readonly once: Float64Array;
+  /** Per block and field: the BM25F factor at the block's shortest length there (blockBounds). */
+  private readonly bestInvK: Float64Array;
   private shallowBlock = 0;
   /**
    * Block posBlock's positions (phrases): its bytes, its deltas decoded so far (posRead.k of posCount, as far
@@ -248,21 +252,19 @@ export class TermScorer extends Scorer {
       // No block bounds: nothing is scored or skipped, and the memo of the query's bounds stays as it is.
       this.bound = EMPTY_BOUNDS;
       this.once = EMPTY_BOUNDS;
+      this.bestInvK = EMPTY_BOUNDS;
       this.maxBound = Number.POSITIVE_INFINITY;
       return;
     }
-    const memo = boundsMemo.get(skip);
-    if (memo !== undefined && memo.invK === ctx.invK && memo.idfk1 === idfk1 && memo.fieldMask === fieldMask) {
-      this.bound = memo.bound;
-      this.once = memo.once;
-      this.maxBound = memo.maxBound;
-      return;
+    let memo = boundsMemo.get(skip);
+    if (memo === undefined || memo.invK !== ctx.invK || memo.idfk1 !== idfk1 || memo.fieldMask !== fieldMask) {
+      memo = { invK: ctx.invK, idfk1, fieldMask, ...blockBounds(skip, ctx, idfk1, fieldMask) };
+      boundsMemo.set(skip, memo);
     }
-    const { bound, maxBound, once } = blockBounds(skip, ctx, idfk1, fieldMask);
-    this.bound = bound;
-    this.once = once;
-    this.maxBound = maxBound;
-    boundsMemo.set(skip, { invK: ctx.invK, idfk1, fieldMask, bound, maxBound, once });
+    this.bound = memo.bound;
+    this.once = memo.once;
+    this.bestInvK = memo.bestInvK;
+    this.maxBound = memo.maxBound;
   }
 
   override advance(target: number): number {
@@ -479,21 +481,9 @@ export class TermScorer extends Scorer {
    * shortest length there), the others NOT_SCORED.
    */
   private scoreCandidates(need: number, n: number, mask: number): void {
-    const { groupStart, impactStart, impactNorm } = this.skip;
     const { norms, invK, k1, segmentDocs } = this.ctx;
-    const best = BEST_INV_K;
-    for (let f = 0; f < NUM_FIELDS; f++) {
-      if (!(mask & (1 << f))) continue;
-      let b = 0;
-      for (let g = groupStart[this.block]!; g < groupStart[this.block + 1]!; g++) {
-        const i = g * NUM_FIELDS + f;
-        for (let p = impactStart[i]!, end = impactStart[i + 1]!; p < end; p++) {
-          const v = invK[f * 256 + impactNorm[p]!]!;
-          if (v > b) b = v;
-        }
-      }
-      best[f] = b;
-    }
+    const best = this.bestInvK;
+    const at = this.block * NUM_FIELDS;
     const tfs = this.tfs;
     const cand = CANDIDATES;
     let m = 0;
@@ -504,8 +494,8 @@ export class TermScorer extends Scorer {
       const f1 = rest === 0 ? f0 : 31 - Math.clz32(rest);
       const r0 = f0 * BLOCK_SIZE;
       const r1 = f1 * BLOCK_SIZE;
-      const b0 = best[f0]!;
-      const b1 = rest === 0 ? 0 : best[f1]!;
+      const b0 = best[at + f0]!;
+      const b1 = rest === 0 ? 0 : best[at + f1]!;
       for (let i = 0; i < n; i++) {
         cand[m] = i;
         if (tfs[r0 + i]! * b0 + tfs[r1 + i]! * b1 >= need) m++;
@@ -516,7 +506,7 @@ export class TermScorer extends Scorer {
       for (let f = 0; f < NUM_FIELDS; f++) {
         if (!(mask & (1 << f))) continue;
         const row = f * BLOCK_SIZE;
-        const bf = best[f]!;
+        const bf = best[at + f]!;
         for (let i = 0; i < n; i++) ub[i] = ub[i]! + tfs[row + i]! * bf;
       }
       for (let i = 0; i < n; i++) {
@@ -727,10 +717,9 @@ const EMPTY_POSITIONS = new Int32Array(0);
 /** Mean distance of a block's doc ids from which scoreBlock filters its docs by their frequencies. */
 const SPARSE_SPAN = 8;
 /**
- * Scratch of scoreCandidates, shared (it runs to its end without yielding): each field's highest invK over
- * the block's impacts, each doc's bound from its frequencies, the docs that bound does not rule out.
+ * Scratch of scoreCandidates, shared (it runs to its end without yielding): each doc's bound from its
+ * frequencies, the docs that bound does not rule out.
  */
-const BEST_INV_K = new Float64Array(NUM_FIELDS);
 const TF_BOUNDS = new Float64Array(BLOCK_SIZE);
 const CANDIDATES = new Int32Array(BLOCK_SIZE);
 /** A doc of a scored block whose score was not computed (below the floor the block was scored for). */
