@@ -986,16 +986,26 @@ export class ConjunctionScorer extends Scorer implements LeadPartners {
   }
   /**
    * The rarest child's score at `d` plus the others' bounds over their blocks holding `d`: a lead doc that
-   * cannot reach the minimum this way is passed over before the others decode a block to look for it.
+   * cannot reach the minimum this way is passed over before the others decode a block to look for it. Their
+   * block bounds first, which need no more than the skip tables: only a doc they leave may need the bounds
+   * at its own length (maxScoreAt), which read each one's impacts and the doc's norms.
    */
   private leadMayCompete(d: number): boolean {
-    const lead = this.byCost[0]!;
-    const score = lead.score();
-    let bound = score;
-    for (let k = 1; k < this.byCost.length; k++) bound += this.byCost[k]!.maxScoreAt(d);
+    const byCost = this.byCost;
+    const score = byCost[0]!.score();
     this.leadDoc = d;
     this.leadScore = score;
-    return bound >= competitiveFloor(this.minCompetitive);
+    const floor = competitiveFloor(this.minCompetitive);
+    let bound = score;
+    for (let k = 1; k < byCost.length; k++) {
+      const c = byCost[k]!;
+      c.advanceShallow(d);
+      bound += c.maxScoreUpTo(d);
+    }
+    if (bound < floor) return false;
+    bound = score;
+    for (let k = 1; k < byCost.length; k++) bound += byCost[k]!.maxScoreAt(d);
+    return bound >= floor;
   }
   /** Scores `d` child by child against the window's bounds; false once it cannot reach the minimum. */
   private competes(d: number): boolean {
