@@ -220,6 +220,12 @@ interface SegmentView {
   deletes: Uint8Array | undefined;
 }
 
+/** A segment's scoring contexts: they differ only in their BM25F factors, a whole word's and a part term's. */
+interface SegmentScoring {
+  word: ScoringContext;
+  part: ScoringContext;
+}
+
 export class SearchIndex {
   readonly store: IndexStore;
   readonly #opts: Required<
@@ -856,8 +862,10 @@ export class SearchIndex {
         view,
         postings,
         idfk1,
-        { norms: view.norms, segmentDocs: view.meta.docs, invK, k1 },
-        { norms: view.norms, segmentDocs: view.meta.docs, invK: partInvK, k1 },
+        {
+          word: { norms: view.norms, segmentDocs: view.meta.docs, invK, k1 },
+          part: { norms: view.norms, segmentDocs: view.meta.docs, invK: partInvK, k1 },
+        },
         tenantId,
         transaction,
       );
@@ -1108,9 +1116,8 @@ export class SearchIndex {
     view: SegmentView,
     postings: Map<string, (Uint8Array | undefined)[]>,
     idfk1: Map<string, number>,
-    ctx: ScoringContext,
-    /** As `ctx`, with the BM25F factors of compound part terms (their frequencies weighted: #invK). */
-    partCtx: ScoringContext,
+    /** The segment's scoring: for whole words, and with the BM25F factors of compound part terms (#invK). */
+    ctx: SegmentScoring,
     tenantId: string,
     transaction: Transaction,
   ): Scorer | undefined {
@@ -1125,7 +1132,7 @@ export class SearchIndex {
       // each, the spelling only a few documents hold ("mueller", English, beside the German "mull") ranked a
       // passing mention above documents that say the word more often. A prefix's expansions keep their own
       // (`idfEach`, query-plan.ts). A compound's part terms (withPartTerms) are members too, their
-      // frequencies weighted below a whole word's by their own BM25F factors (partCtx): the group takes a
+      // frequencies weighted below a whole word's by their own BM25F factors (ctx.part): the group takes a
       // document's best member, so one saying "Kaution" ranks above one saying "Mietkaution" as often.
       let idf = Number.POSITIVE_INFINITY;
       if (!idfEach) for (const term of terms) idf = Math.min(idf, idfk1.get(term)!);
@@ -1137,7 +1144,7 @@ export class SearchIndex {
           this.#positionsChunk(tenantId, view.meta, no, transaction),
         );
         const own = idfEach ? idfk1.get(term)! : idf;
-        const c = isPartTerm(term) ? partCtx : ctx;
+        const c = isPartTerm(term) ? ctx.part : ctx.word;
         members.push(new TermScorer(p, skipTableOf(p), c, own * (boosts?.[i] ?? 1), load, fieldMask));
       }
       if (members.length === 0) return undefined;
@@ -1173,12 +1180,12 @@ export class SearchIndex {
             tests.push(p.filter.segmentTest(segment, transaction));
             continue;
           }
-          const s = this.#build(p, view, postings, idfk1, ctx, partCtx, tenantId, transaction);
+          const s = this.#build(p, view, postings, idfk1, ctx, tenantId, transaction);
           if (s === undefined) return undefined;
           must.push(s);
         }
         const not = plan.not
-          .map((p) => this.#build(p, view, postings, idfk1, ctx, partCtx, tenantId, transaction))
+          .map((p) => this.#build(p, view, postings, idfk1, ctx, tenantId, transaction))
           .filter((s): s is Scorer => s !== undefined);
         let req = must.length === 1 ? must[0]! : new ConjunctionScorer(must);
         if (tests.length > 0) req = new TestedScorer(req, tests);
@@ -1186,7 +1193,7 @@ export class SearchIndex {
       }
       case 'or': {
         const should = plan.should
-          .map((p) => this.#build(p, view, postings, idfk1, ctx, partCtx, tenantId, transaction))
+          .map((p) => this.#build(p, view, postings, idfk1, ctx, tenantId, transaction))
           .filter((s): s is Scorer => s !== undefined);
         if (should.length === 0) return undefined;
         return should.length === 1 ? should[0]! : new DisjunctionScorer(should);
