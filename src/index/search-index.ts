@@ -556,7 +556,8 @@ export class SearchIndex {
    * Asks, for one snapshot of the tenant's segments, whether a live document still holds a term: the
    * in-memory term dictionary keeps a deleted document's terms until its next load, and the segments keep
    * them until a merge purges the document (Suggest asks before it offers a word). A term's doc ids are read
-   * only up to the first live one, so a frequent term stops in its first block. Call `done` when finished.
+   * only up to the first live one, so a frequent term stops in its first block; its postings come through
+   * the searches' cache (#termPostings). Call `done` when finished.
    */
   liveTerms(tenantId: string): { holds(term: string): boolean; done(): void } {
     const transaction = this.store.root.useReadTransaction();
@@ -575,7 +576,7 @@ export class SearchIndex {
           if (segmentHasTerm(this.store, tenantId, meta.id, term, transaction)) return true;
           continue;
         }
-        const postings = termPostings(this.store, tenantId, meta.id, term, transaction);
+        const postings = this.#termPostings(tenantId, meta, term, transaction);
         if (postings === undefined) continue;
         const skip = skipTableOf(postings);
         for (let b = 0; b < skip.blockCount; b++) {
