@@ -654,6 +654,16 @@ export class TermScorer extends Scorer {
     return this.skip.df;
   }
 
+  /** Whether advance may pass over docs of the term that cannot reach a minimum (one is set). */
+  get skips(): boolean {
+    return this.minCompetitive > 0;
+  }
+
+  /** A scorer of the same postings that only walks to docs and reads their positions (no bounds, no skips). */
+  positionsWalker(): TermScorer {
+    return new TermScorer(this.postings, this.skip, POSITIONS_ONLY, 0, this.loadPositions);
+  }
+
   /** Bit f set when the term occurs in field f of the current doc. */
   fieldMaskAt(): number {
     let m = 0;
@@ -843,14 +853,28 @@ export class GroupScorer extends Scorer {
     for (const mem of this.members) if (mem.doc === this.doc) m |= mem.fieldMaskAt();
     return m;
   }
-  /** The matching members' positions, merged (a member's own view when only one matches the doc). */
+  /**
+   * The positions of every member holding the doc, merged (a member's own view when only one holds it). A
+   * member not on the doc may still hold it where it passed over docs by a minimum of its own, or was left
+   * behind (dropped from the active ones): its score there could not lift the doc, but its positions may
+   * make the phrase that another member's score carries (`"kaution beträgt"` in a document saying
+   * "Kaution" and "Mietkaution beträgt"). Such a member is asked through a walker of its own, which skips
+   * nothing.
+   */
   positions(): Int32Array {
     let only: Int32Array | undefined;
     /** Entries gathered in `merged`, once a second member matches (-1 until then). */
     let gathered = -1;
-    for (const m of this.members) {
-      if (m.doc !== this.doc) continue;
-      const p = m.positions();
+    const doc = this.doc;
+    for (let i = 0; i < this.members.length; i++) {
+      const m = this.members[i]!;
+      let p: Int32Array;
+      if (m.doc === doc) p = m.positions();
+      else if (m.doc < doc || m.skips) {
+        const w = (this.walkers[i] ??= m.positionsWalker());
+        if ((w.doc < doc ? w.advance(doc) : w.doc) !== doc) continue;
+        p = w.positions();
+      } else continue;
       if (only === undefined) {
         only = p;
         continue;
@@ -863,6 +887,8 @@ export class GroupScorer extends Scorer {
     return gathered < 0 ? only : this.merged.subarray(0, gathered).sort();
   }
   private merged = new Int32Array(16);
+  /** Walkers of the members' postings for positions() (created when first needed). */
+  private readonly walkers: (TermScorer | undefined)[] = [];
   private gather(p: Int32Array, at: number): number {
     if (this.merged.length < at + p.length) this.merged = grow(this.merged, (at + p.length) * 2);
     this.merged.set(p, at);

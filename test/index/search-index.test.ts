@@ -789,6 +789,35 @@ describe('top-k pruning', () => {
     await expectPrunedExact(idx, ['"müller gmbh"', 'müller gmbh', 'gmbh müller wort7']);
   });
 
+  it('matches a phrase through a word’s compound part where the word itself scores the document, pruned as exhaustive', async () => {
+    // `kaution` is the group of the word and its part term (from `mietkaution`), far more frequent than
+    // `beträgt`: the pruned walk probes the group only through members whose bound at the doc may still lift
+    // it to the minimum. In the short documents at the end the word (three times) scores them, while the
+    // phrase is made by the part, whose bound there is below what the doc needs: its positions must still
+    // be read.
+    const idx = newIndex();
+    const r = rng(31);
+    const docs: IndexDoc[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const words = Array.from({ length: 20 + Math.floor(r() * 40) }, () => `wort${Math.floor(r() * 80)}`);
+      if (r() < 0.6) words.splice(Math.floor(r() * words.length), 0, r() < 0.7 ? 'kaution' : 'mietkaution');
+      if (r() < 0.1) words.splice(Math.floor(r() * words.length), 0, 'beträgt');
+      docs.push({ docId: `f${String(i).padStart(4, '0')}`, language: 'deu', fields: { body: [words.join(' ')] } });
+    }
+    // Each shorter than the one before, so the best come last, when the minimum has risen.
+    const targets: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const docId = `t${String(i).padStart(2, '0')}`;
+      targets.push(docId);
+      const filler = Array.from({ length: 20 - i }, (_, j) => `wort${j}`).join(' ');
+      docs.push({ docId, language: 'deu', fields: { body: [`kaution kaution kaution mietkaution beträgt ${filler}`] } });
+    }
+    await idx.addDocuments('t1', docs);
+    const slow = await idx.search('t1', '"kaution beträgt"', { limit: 10, exhaustive: true, snippets: false });
+    expect(slow.hits.map((h) => h.docId)).toEqual(targets.slice(10).reverse());
+    await expectPrunedExact(idx, ['"kaution beträgt"']);
+  });
+
   it("reads each tenant's postings and positions, and a refilled tenant's afresh, though their segments' numbers repeat", async () => {
     // Postings and chunks of positions are kept in memory between queries by segment uid: tenants number
     // their segments alike.
