@@ -64,6 +64,14 @@ export abstract class Scorer {
     return this.maxScoreUpTo(d);
   }
   /**
+   * advance(target) for a parent that needs at least `need` from this scorer at `target`, having just asked
+   * maxScoreAt(target): a scorer may then pass over target where it cannot add that much (a group leaves
+   * its members bounded below it where they are). By default, advance.
+   */
+  advanceFor(target: number, _need: number): number {
+    return this.advance(target);
+  }
+  /**
    * Whether no doc scores above maxScore() at all, ties included: a term's bound is built from its best
    * (tf, norm) pairs by the score's own arithmetic, so the docs holding them score exactly that. A
    * collector whose k-th score passes it can stop (at equality a tie may still enter by its id). Sums
@@ -762,6 +770,9 @@ export type PositionalScorer = TermScorer | GroupScorer;
 export class GroupScorer extends Scorer {
   /** The members that may still reach the minimum on their own (all until one is set). */
   private active: TermScorer[];
+  /** Each member's maxScoreAt(boundDoc), as the last maxScoreAt computed them (advanceFor). */
+  private readonly memberBound: Float64Array;
+  private boundDoc = -1;
   constructor(
     private readonly members: TermScorer[],
     /**
@@ -772,6 +783,7 @@ export class GroupScorer extends Scorer {
   ) {
     super();
     this.active = members;
+    this.memberBound = new Float64Array(members.length);
   }
   override probedOnly(): void {
     for (const m of this.members) m.probedOnly();
@@ -840,8 +852,38 @@ export class GroupScorer extends Scorer {
   }
   override maxScoreAt(d: number): number {
     let best = 0;
-    for (const m of this.members) best = Math.max(best, m.maxScoreAt(d));
+    for (let i = 0; i < this.members.length; i++) {
+      const b = this.members[i]!.maxScoreAt(d);
+      this.memberBound[i] = b;
+      if (b > best) best = b;
+    }
+    this.boundDoc = d;
     return best;
+  }
+  /**
+   * Advances only the active members whose bound at target may reach `need`: the others cannot lift the doc
+   * to the parent's minimum, whether they hold it or not (the stems of `mull | muller` are nearly disjoint,
+   * and a member's probe decodes one of its blocks). They stay behind until a later advance, or positions()
+   * at a doc the parent keeps. A doc that only they hold is passed over; one the others hold scores the
+   * others' best, the group's score wherever it can compete.
+   */
+  override advanceFor(target: number, need: number): number {
+    if (this.boundDoc !== target) return this.advance(target);
+    const least = need - SLACK * Math.max(1, Math.abs(need));
+    let min = NO_MORE_DOCS;
+    const members = this.members;
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!;
+      // As advance: only the active members.
+      if (this.active !== members && !this.active.includes(m)) continue;
+      let d = m.doc;
+      if (d < target) {
+        if (this.memberBound[i]! < least) continue;
+        d = m.advance(target);
+      }
+      if (d < min) min = d;
+    }
+    return (this.doc = min);
   }
   override cost(): number {
     let c = 0;
@@ -856,10 +898,10 @@ export class GroupScorer extends Scorer {
   /**
    * The positions of every member holding the doc, merged (a member's own view when only one holds it). A
    * member not on the doc may still hold it where it passed over docs by a minimum of its own, or was left
-   * behind (dropped from the active ones): its score there could not lift the doc, but its positions may
-   * make the phrase that another member's score carries (`"kaution beträgt"` in a document saying
-   * "Kaution" and "Mietkaution beträgt"). Such a member is asked through a walker of its own, which skips
-   * nothing.
+   * behind (advanceFor, or dropped from the active ones): its score there could not lift the doc, but its
+   * positions may make the phrase that another member's score carries (`"kaution beträgt"` in a document
+   * saying "Kaution" and "Mietkaution beträgt"). Such a member is asked through a walker of its own, which
+   * skips nothing.
    */
   positions(): Int32Array {
     let only: Int32Array | undefined;
@@ -942,6 +984,8 @@ export class ConjunctionScorer extends Scorer implements LeadPartners {
   private readonly order: Int32Array;
   private readonly partial: Float64Array;
   private readonly bounds: Float64Array;
+  /** By byCost index: what each child but the lead must add at leadDoc (leadMayCompete, advanceFor). */
+  private readonly needAt: Float64Array;
   private windowEnd = -1;
   /**
    * Whether the lead is much rarer than the next child: its docs then mostly fall in blocks the others
@@ -961,6 +1005,7 @@ export class ConjunctionScorer extends Scorer implements LeadPartners {
     this.order = Int32Array.from(idx);
     this.partial = new Float64Array(children.length);
     this.bounds = new Float64Array(children.length);
+    this.needAt = new Float64Array(children.length);
     this.sparseLead = children.length > 1 && this.byCost[0]!.cost() * 4 <= this.byCost[1]!.cost();
     for (let k = 1; k < this.byCost.length; k++) this.byCost[k]!.probedOnly();
     // Only the lead walks its blocks in order (the others are probed).
@@ -994,9 +1039,11 @@ export class ConjunctionScorer extends Scorer implements LeadPartners {
         target = d + 1;
         continue;
       }
+      // Past leadMayCompete, each other child must add what the lead and the others' bounds at d leave.
+      const probing = this.minCompetitive > 0 && this.sparseLead;
       for (let k = 1; k < byCost.length; k++) {
         const o = byCost[k]!;
-        const od = o.doc < d ? o.advance(d) : o.doc;
+        const od = o.doc >= d ? o.doc : probing ? o.advanceFor(d, this.needAt[k]!) : o.advance(d);
         if (od > d) {
           target = od;
           continue outer;
@@ -1029,9 +1076,16 @@ export class ConjunctionScorer extends Scorer implements LeadPartners {
       bound += c.maxScoreUpTo(d);
     }
     if (bound < floor) return false;
+    const at = this.needAt;
     bound = score;
-    for (let k = 1; k < byCost.length; k++) bound += byCost[k]!.maxScoreAt(d);
-    return bound >= floor;
+    for (let k = 1; k < byCost.length; k++) {
+      at[k] = byCost[k]!.maxScoreAt(d);
+      bound += at[k]!;
+    }
+    if (bound < floor) return false;
+    // What child k must add at d: the floor less the lead's score and the others' bounds there.
+    for (let k = 1; k < byCost.length; k++) at[k] = floor - (bound - at[k]!);
+    return true;
   }
   /** Scores `d` child by child against the window's bounds; false once it cannot reach the minimum. */
   private competes(d: number): boolean {
