@@ -78,18 +78,19 @@ export interface MailImports {
   status(tenantId: string): MailImportStatus;
 }
 
-export const NO_MAIL_IMPORTS: MailImports = {
-  status: () => ({
-    lastRunStartMs: 0,
-    lastRunEndMs: 0,
-    nextRunMs: 0,
-    imported: 0,
-    failed: 0,
-    skipped: 0,
-    duplicates: 0,
-    lastError: '',
-  }),
-};
+/** The status of a mailbox no import has run for. */
+export const NO_MAIL_IMPORT_STATUS: Readonly<MailImportStatus> = Object.freeze({
+  lastRunStartMs: 0,
+  lastRunEndMs: 0,
+  nextRunMs: 0,
+  imported: 0,
+  failed: 0,
+  skipped: 0,
+  duplicates: 0,
+  lastError: '',
+});
+
+export const NO_MAIL_IMPORTS: MailImports = { status: () => ({ ...NO_MAIL_IMPORT_STATUS }) };
 
 export const USAGE_KINDS = ['bytes_stored', 'pages_ocr', 'documents_processed', 'searches', 'mails_imported'] as const;
 export type UsageKind = (typeof USAGE_KINDS)[number];

@@ -1,4 +1,4 @@
-import type { MailImportStatus } from '../accounts/index.js';
+import { type MailImportStatus, NO_MAIL_IMPORT_STATUS } from '../accounts/ports.js';
 import type { RecordCipher } from '../crypto/index.js';
 import { type Store, tenantOfKey } from '../store/index.js';
 
@@ -43,16 +43,9 @@ export interface StatusRecord extends MailImportStatus {
 }
 
 export const EMPTY_STATUS: StatusRecord = {
+  ...NO_MAIL_IMPORT_STATUS,
   lastRunId: '',
-  lastRunStartMs: 0,
-  lastRunEndMs: 0,
-  nextRunMs: 0,
-  imported: 0,
-  failed: 0,
-  skipped: 0,
-  duplicates: 0,
   lastRunDuplicates: 0,
-  lastError: '',
   failures: 0,
   failureKind: '',
   failedFingerprint: '',
