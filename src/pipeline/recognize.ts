@@ -45,17 +45,8 @@ export function recognizeValues(pages: readonly string[], opts: RecognizeOptions
   for (const [i, raw] of pages.entries()) {
     const text = raw.length > maxChars ? raw.slice(0, maxChars) : raw;
     const page = i + 1;
-    const hits: (Hit & { kind: RecognizedKind })[] = [];
-    for (const h of findDates(text, monthFirst)) {
-      hits.push({ ...h, kind: 'date' });
-      dates.push({ ...h, page, score: dateLabelScore(text, h.index) });
-    }
-    for (const h of findAmounts(text)) hits.push({ ...h, kind: 'amount' });
-    for (const h of findIbans(text)) hits.push({ ...h, kind: 'iban' });
-    for (const h of findEmails(text)) hits.push({ ...h, kind: 'email' });
-    for (const h of findLabelled(text, INVOICE_LABEL)) hits.push({ ...h, kind: 'invoice_number' });
-    for (const h of findLabelled(text, CUSTOMER_LABEL)) hits.push({ ...h, kind: 'customer_number' });
-    hits.sort((a, b) => a.index - b.index);
+    const hits = pageHits(text, ALL_KINDS, monthFirst);
+    for (const h of hits) if (h.kind === 'date') dates.push({ ...h, page, score: dateLabelScore(text, h.index) });
     for (const h of hits) {
       const key = `${h.kind}\u0000${h.normalized}\u0000${page}`;
       if (seen.has(key)) continue;
@@ -74,6 +65,45 @@ interface Hit {
   index: number;
   text: string;
   normalized: string;
+}
+
+const ALL_KINDS: ReadonlySet<RecognizedKind> = new Set(['date', 'amount', 'iban', 'email', 'invoice_number', 'customer_number']);
+
+/** The values of `kinds` on one page, in text order. */
+function pageHits(text: string, kinds: ReadonlySet<RecognizedKind>, monthFirst: boolean): (Hit & { kind: RecognizedKind })[] {
+  const hits: (Hit & { kind: RecognizedKind })[] = [];
+  const add = (kind: RecognizedKind, found: () => Hit[]) => {
+    if (kinds.has(kind)) for (const h of found()) hits.push({ ...h, kind });
+  };
+  add('date', () => findDates(text, monthFirst));
+  add('amount', () => findAmounts(text));
+  add('iban', () => findIbans(text));
+  add('email', () => findEmails(text));
+  add('invoice_number', () => findLabelled(text, INVOICE_LABEL));
+  add('customer_number', () => findLabelled(text, CUSTOMER_LABEL));
+  return hits.sort((a, b) => a.index - b.index);
+}
+
+/** A value written on a page, with where: text[start, end). */
+export interface PlacedValue {
+  kind: RecognizedKind;
+  normalized: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * Where values of `kinds` are written on one page (a search hit's snippet shows the value its query filtered
+ * by), read as `recognizeValues` reads them (an ambiguous `03/04/2024` day first); only the asked kinds'
+ * patterns run.
+ */
+export function placedValues(text: string, kinds: ReadonlySet<RecognizedKind>): PlacedValue[] {
+  return pageHits(text, kinds, false).map((h) => ({
+    kind: h.kind,
+    normalized: h.normalized,
+    start: h.index,
+    end: h.index + h.text.length,
+  }));
 }
 
 interface DateHit extends Hit {

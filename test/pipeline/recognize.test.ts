@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isValidIban, parseAmountNumber, type RecognizedKind, recognizeValues } from '../../src/pipeline/index.js';
+import { placedValues } from '../../src/pipeline/recognize.js';
 
 const NOW = new Date('2024-06-01T00:00:00Z');
 const of = (kind: RecognizedKind, pages: string[], opts: Parameters<typeof recognizeValues>[1] = {}) =>
@@ -178,5 +179,25 @@ describe('recognizeValues: pages and bounds', () => {
     expect(parseAmountNumber('12,5')).toBe('12.50');
     expect(parseAmountNumber('0,99')).toBe('0.99');
     expect(parseAmountNumber('1.2.3,4.5')).toBeUndefined();
+  });
+});
+
+describe('placedValues', () => {
+  it('gives where the asked kinds are written, in text order, as recognizeValues reads them', () => {
+    const text = 'Rechnungsnummer: RE-2024-0777 vom 15.03.2024, Gesamtbetrag: 220,00 EUR, IBAN DE89 3704 0044 0532 0130 00.';
+    const placed = (kinds: RecognizedKind[]) =>
+      placedValues(text, new Set(kinds)).map((v) => [v.kind, v.normalized, text.slice(v.start, v.end)]);
+    expect(placed(['amount', 'date'])).toEqual([
+      ['date', '2024-03-15', '15.03.2024'],
+      ['amount', '220.00 EUR', '220,00 EUR'],
+    ]);
+    expect(placed(['iban', 'invoice_number', 'customer_number'])).toEqual([
+      ['invoice_number', 'RE-2024-0777', 'RE-2024-0777'],
+      ['iban', 'DE89370400440532013000', 'DE89 3704 0044 0532 0130 00'],
+    ]);
+    // The same values and order as the document's recognition.
+    expect(placed(['date', 'amount', 'iban', 'email', 'invoice_number', 'customer_number']).map(([k, n]) => [k, n])).toEqual(
+      recognizeValues([text]).values.map((v) => [v.kind, v.normalized]),
+    );
   });
 });
