@@ -30,10 +30,11 @@ import type { ExpandedNode, FuzzyNode, PrefixNode, QueryNode } from './query-ast
 import { parseQuery, QuerySyntaxError } from './query-parser.js';
 import { compileQuery, NO_HIGHLIGHTS, prefixOf } from './query-plan.js';
 import { type PartWords, type SearchHit, SearchIndex, type SearchIndexOptions } from './search-index.js';
+import type { ValuePlaces } from './snippets.js';
 import { Suggester, type Suggestion } from './suggest.js';
 import { TermDictionary } from './term-dictionary.js';
 import type { TextStore } from './text-store.js';
-import { valueClause } from './value-fields.js';
+import { valueClause, type WrittenKind, writtenValues } from './value-fields.js';
 import { type Between, Slicer } from './warm-up.js';
 import { WordList } from './word-list.js';
 
@@ -71,7 +72,19 @@ export interface SearchEngineOptions extends Omit<SearchIndexOptions, 'hooks'> {
    * tests use it to write between steps).
    */
   warmSliceMs?: number;
+  /**
+   * Where values of `kinds` are written on a page (the pipeline's recogniser, pipeline/recognize.ts
+   * `placedValues`): a hit of a value clause (`amount:>100`) then shows the value in its snippet. Without it,
+   * such a hit without matched words shows the opening of its first page.
+   */
+  findValues?: FindValues;
 }
+
+/** A page's values of `kinds`: their kind, normalised form and place, text[start, end). */
+export type FindValues = (
+  page: string,
+  kinds: ReadonlySet<WrittenKind>,
+) => readonly { kind: string; normalized: string; start: number; end: number }[];
 
 /** A tenant's warm-up: `search` once a query can run, `all` (begun by a Suggest or `warmUp`) once Suggest can too. */
 interface TenantWarmUp {
@@ -107,10 +120,12 @@ export class SearchEngine {
   readonly #warming = new Map<string, TenantWarmUp>();
   readonly #stopWarming = new AbortController();
   readonly #between: Between;
+  readonly #findValues: FindValues | undefined;
 
   constructor(root: RootDatabase, options: SearchEngineOptions) {
-    const { clock, warmSliceMs, ...indexOptions } = options;
+    const { clock, warmSliceMs, findValues, ...indexOptions } = options;
     this.#clock = clock ?? Date.now;
+    this.#findValues = findValues;
     this.#warmSliceMs = warmSliceMs ?? 5;
     this.#textStore = options.textStore;
     this.#language = options.queryLanguage ?? 'deu+eng';
@@ -276,6 +291,7 @@ export class SearchEngine {
     if (hasPrefix(ast)) await this.ready(tenantId);
     const now = this.#clock();
     const resolved = this.#resolve(tenantId, ast, now, new Map());
+    const values = this.#valuePlaces(ast, now);
     // Only punctuation (`!!!`, `...`): nothing could match; say so rather than answer "0 hits".
     if (compileQuery(resolved, this.#language) === undefined)
       throw new QuerySyntaxError('nothing to search for: the query has no words', 0);
@@ -284,14 +300,14 @@ export class SearchEngine {
     const { cursor: _, ...rest } = options;
     const pageOptions: EngineSearchOptions = page ? { ...rest, cursor: page.page } : rest;
     // A page of a typo-corrected result runs the correction at once: the query as typed finds nothing.
-    let result = page?.retried ? undefined : await this.#run(tenantId, resolved, pageOptions);
+    let result = page?.retried ? undefined : await this.#run(tenantId, resolved, pageOptions, values);
     let retried = false;
     if (options.autoTypos !== false && (result === undefined || (result.total === 0 && page === undefined))) {
       const rewrites = new Map<QueryNode, string[]>();
       const typo = retypo(ast, this.#language);
       if (typo !== ast) {
         const resolved = this.#resolve(tenantId, typo, now, rewrites);
-        const retry = await this.#run(tenantId, resolved, pageOptions);
+        const retry = await this.#run(tenantId, resolved, pageOptions, values);
         if (retry.total > 0) {
           // The correction is read from the best hits' highlights (the words as written): without snippets
           // asked for, or on a later page, from a first page of its own.
@@ -307,10 +323,33 @@ export class SearchEngine {
         }
       }
     }
-    result ??= await this.#run(tenantId, resolved, pageOptions);
+    result ??= await this.#run(tenantId, resolved, pageOptions, values);
     if (result.nextCursor !== undefined) result.nextCursor = wrapCursor(query, sort, retried, result.nextCursor);
     result.tookMicros = Number((process.hrtime.bigint() - t0) / 1000n);
     return result;
+  }
+
+  /**
+   * Where the values the query's positive value clauses accept are written on a page, for the hits'
+   * snippets; undefined when it has none that a written value answers (or no recogniser was given).
+   */
+  #valuePlaces(ast: QueryNode, now: number): ValuePlaces | undefined {
+    const find = this.#findValues;
+    if (find === undefined) return undefined;
+    const tests: { kinds: readonly WrittenKind[]; accepts: (normalized: string) => boolean }[] = [];
+    const walk = (node: QueryNode): void => {
+      if (node.kind === 'and' || node.kind === 'or') node.children.forEach(walk);
+      else if (node.kind === 'field' && !('child' in node)) {
+        const test = writtenValues(valueClause(node.field, node.value, node.valuePosition, now));
+        if (test !== undefined) tests.push(test);
+      }
+      // An excluded value (`-amount:>100`) is no reason a hit matched.
+    };
+    walk(ast);
+    if (tests.length === 0) return undefined;
+    const kinds = new Set(tests.flatMap((t) => t.kinds));
+    return (page) =>
+      find(page, kinds).filter((v) => tests.some((t) => t.kinds.includes(v.kind as WrittenKind) && t.accepts(v.normalized)));
   }
 
   /** Fuzzy words → their dictionary matches; value fields → per-segment filters. */
@@ -437,7 +476,7 @@ export class SearchEngine {
     return partWords === undefined ? {} : { partWords };
   }
 
-  async #run(tenantId: string, ast: QueryNode, options: EngineSearchOptions): Promise<EngineSearchResult> {
+  async #run(tenantId: string, ast: QueryNode, options: EngineSearchOptions, values?: ValuePlaces): Promise<EngineSearchResult> {
     const sort = options.sort ?? 'score';
     const facets = (options.facets ?? []).filter((f, i, a) => FACET_FIELDS.includes(f) && a.indexOf(f) === i);
     const limit = Math.max(1, Math.min(options.limit ?? 10, 1000));
@@ -453,6 +492,7 @@ export class SearchEngine {
           snippets: options.snippets !== false,
           ...(options.maxSnippets !== undefined ? { maxSnippets: options.maxSnippets } : {}),
           ...(collector ? { visitor: collector.visitor } : {}),
+          ...(values ? { values } : {}),
           ...this.#partWords(tenantId),
         },
       );
@@ -511,7 +551,7 @@ export class SearchEngine {
       : [];
     const hits: SearchHit[] = [];
     for (const [i, b] of page.entries())
-      hits.push(await this.index.hitWithSnippets(tenantId, b.id, 0, highlights[i], options.maxSnippets));
+      hits.push(await this.index.hitWithSnippets(tenantId, b.id, 0, highlights[i], options.maxSnippets, values));
     const last = page[page.length - 1];
     return {
       total: r.total,

@@ -4,7 +4,7 @@
  * umlaut variants, compound parts, codes), mapped to characters by the spans stored at index time
  * (spans.ts): no page is re-analysed.
  */
-import { type PageHits, type SpanHit, samePage } from './spans.js';
+import { type PageHits, pageFingerprint, type SpanHit, samePage } from './spans.js';
 
 export interface Highlight {
   start: number;
@@ -85,6 +85,44 @@ export function makeSnippets(
         .filter((h) => h.start >= 0 && h.end <= text.length),
     };
   });
+}
+
+/** Where values a query filters by are written on a page (engine.ts): [start, end) of its text. */
+export type ValuePlaces = (page: string) => readonly { start: number; end: number }[];
+
+/** A value's highlight is no query word (SpanHit.term), so a window around it scores as one more term. */
+const VALUE_TERM = -1;
+
+/**
+ * `highlights` plus the places of the query's values on `pages` (a document's pages, all of them): those of
+ * the first `maxPages` pages in order that have one, reading at most `maxChars` characters (a value further
+ * on is not looked for). A place that a word highlight overlaps is left to the word.
+ */
+export function withValuePlaces(
+  pages: readonly string[],
+  highlights: ReadonlyMap<number, PageHits>,
+  places: ValuePlaces,
+  maxPages: number,
+  maxChars: number,
+): Map<number, PageHits> {
+  const out = new Map(highlights);
+  let found = 0;
+  let read = 0;
+  for (const [p, text] of pages.entries()) {
+    if (found >= maxPages || read >= maxChars) break;
+    const at = places(text.length > maxChars - read ? text.slice(0, maxChars - read) : text);
+    read += text.length;
+    const words = highlights.get(p);
+    if (at.length === 0 || (words !== undefined && !samePage(text, words))) continue;
+    const hits = [...(words?.hits ?? [])];
+    for (const v of at)
+      if (!words?.hits.some((h) => h.start < v.end && v.start < h.end))
+        hits.push({ start: v.start, end: v.end, term: VALUE_TERM });
+    hits.sort((a, b) => a.start - b.start);
+    out.set(p, { hits, length: text.length, hash: pageFingerprint(text) });
+    found++;
+  }
+  return out;
 }
 
 /**

@@ -223,3 +223,27 @@ export function valueClause(field: ValueFieldName, value: string, pos: number, n
     }
   }
 }
+
+/** Kinds of values recognised in a document's text (pipeline/recognize.ts) that value clauses read. */
+export type WrittenKind = 'date' | 'amount' | 'iban' | 'invoice_number' | 'customer_number';
+
+/**
+ * Which values written in a text a clause accepts (the kinds, and a test of a value's normalised form), as
+ * its column holds them (documents/search-adapters.ts `documentValues`); undefined for a clause no written
+ * value answers (`created:`, `type:`, `tag:` …).
+ */
+export function writtenValues(
+  clause: ValueClause,
+): { kinds: readonly WrittenKind[]; accepts: (normalized: string) => boolean } | undefined {
+  if (clause.kind === 'range') {
+    const within = (x: number) => x >= clause.from && x < clause.to;
+    if (clause.column === 'date') return { kinds: ['date'], accepts: (iso) => within(Date.parse(`${iso}T00:00:00Z`)) };
+    if (clause.column === 'amount')
+      return { kinds: ['amount'], accepts: (amount) => within(Math.round(Number.parseFloat(amount) * 100)) };
+    return undefined;
+  }
+  if (clause.column === 'ibans') return { kinds: ['iban'], accepts: (iban) => clause.accepts(code(iban)) };
+  if (clause.column === 'invoices')
+    return { kinds: ['invoice_number', 'customer_number'], accepts: (c) => clause.accepts(c.toUpperCase()) };
+  return undefined;
+}

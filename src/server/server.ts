@@ -25,6 +25,7 @@ import { SearchServiceService } from '../gen/archivar/v1/search.js';
 import { ImapWatchers } from '../imap/index.js';
 import { SearchEngine } from '../index/engine.js';
 import { checkOcrModels } from '../pipeline/ocr-models.js';
+import { placedValues } from '../pipeline/recognize.js';
 import { createAccountsService, PUBLIC_METHODS } from '../services/accounts-service.js';
 import { createAdminService } from '../services/admin-service.js';
 import { createDocumentsService } from '../services/documents-service.js';
@@ -135,6 +136,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     cipher: keyring.records,
     analyser: poolAnalyser(pool, log),
     textStore: sealedTextStore(documents, textCache),
+    // A hit of `amount:>100` shows where its amount is written.
+    findValues: placedValues,
     onBackgroundError: (err) => log.error({ err }, 'background index merge failed'),
     clock: () => clock.now(),
   });

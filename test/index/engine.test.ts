@@ -10,6 +10,7 @@ import { InMemoryTextStore } from '../../src/index/index.js';
 import { RANGE_END } from '../../src/index/index-store.js';
 import { collectGarbage, listSegments, mergeSegments } from '../../src/index/segment-merger.js';
 import { type Between, Slicer } from '../../src/index/warm-up.js';
+import { placedValues } from '../../src/pipeline/recognize.js';
 import { testCipher } from '../helpers/index-cipher.js';
 
 let dir: string;
@@ -491,6 +492,95 @@ describe('queries of value filters alone', () => {
       } while (cursor !== undefined);
       expect(seen, q).toEqual(expected);
     }
+  });
+});
+
+describe('snippets of value filters', () => {
+  const LEASE = [
+    'Mietvertrag zwischen Vermieter und Mieter über die Wohnung in Berlin.',
+    'Die Nebenkosten sind monatlich zu zahlen. Gesamtbetrag: 220,00 EUR. Beginn am 15.03.2024, Rechnungsnummer: RE-2024-0777.',
+  ];
+  const REMINDER = 'Mahnung: Zahlen Sie bitte 99,90 EUR bis Freitag, sonst 250,00 EUR.';
+  const docs = (): ValuedIndexDoc[] => {
+    const lease = doc('vertrag', '', {
+      dateMs: day('2021-02-01'),
+      amounts: [220],
+      dates: [day('2024-03-15')],
+      invoices: ['RE-2024-0777'],
+    });
+    return [
+      { ...lease, fields: { ...lease.fields, body: LEASE } },
+      // Dated May 2024 by its metadata; no date is written in it.
+      doc('mahnung', REMINDER, { dateMs: day('2024-05-20'), amounts: [99.9, 250] }),
+    ];
+  };
+  /** Two engines over one index and text store: with the recogniser, and without it (as before). */
+  const engines = async () => {
+    const textStore = new InMemoryTextStore();
+    const options = { cipher: testCipher, textStore, autoMerge: false, clock: () => NOW };
+    const e = new SearchEngine(root, { ...options, findValues: placedValues });
+    await e.index.addDocuments('t1', docs());
+    return { e, plain: new SearchEngine(root, options) };
+  };
+  /** Each hit's snippets as [page, text, highlighted texts]. */
+  const shown = async (e: SearchEngine, q: string, sort?: 'date_desc') =>
+    (await e.search('t1', q, sort ? { sort } : {})).hits.map((h) => [
+      h.docId,
+      h.snippets.map((s) => [s.page, s.text, s.highlights.map((x) => s.text.slice(x.start, x.end))]),
+    ]);
+
+  it('show where the value a filter matched is written, highlighted, on its page', async () => {
+    const { e, plain } = await engines();
+    const amounts = [
+      ['mahnung', [[1, REMINDER, ['250,00 EUR']]]],
+      ['vertrag', [[2, LEASE[1], ['220,00 EUR']]]],
+    ];
+    // Before: the opening of page 1, nothing highlighted.
+    expect((await shown(plain, 'amount:>100'))[1]).toEqual(['vertrag', [[1, LEASE[0], []]]]);
+    expect(await shown(e, 'amount:>100')).toEqual(amounts);
+    // The date order (the reminder is newer) reads the same places.
+    expect(await shown(e, 'amount:>100', 'date_desc')).toEqual(amounts);
+    // Only the amounts the clause accepts.
+    expect(await shown(e, 'amount:50..100')).toEqual([['mahnung', [[1, REMINDER, ['99,90 EUR']]]]]);
+    expect(await shown(e, 'date:2024-03')).toEqual([['vertrag', [[2, LEASE[1], ['15.03.2024']]]]]);
+    expect(await shown(e, 'invoice:re-2024-0777')).toEqual([
+      [
+        'vertrag',
+        [
+          [
+            2,
+            'sind monatlich zu zahlen. Gesamtbetrag: 220,00 EUR. Beginn am 15.03.2024, Rechnungsnummer: RE-2024-0777.',
+            ['RE-2024-0777'],
+          ],
+        ],
+      ],
+    ]);
+    // Words and values both; a value a word already covers stays the word's.
+    expect(await shown(e, 'nebenkosten amount:>200')).toEqual([['vertrag', [[2, LEASE[1], ['Nebenkosten', '220,00 EUR']]]]]);
+    expect(await shown(e, '220,00 amount:>100')).toEqual([['vertrag', [[2, LEASE[1], ['220,00']]]]]);
+  });
+
+  it('keep the opening of the first page when no accepted value is written, and word snippets as they were', async () => {
+    const { e, plain } = await engines();
+    // Matched by its metadata date alone.
+    expect(await shown(e, 'date:2024-05')).toEqual([['mahnung', [[1, REMINDER, []]]]]);
+    // An excluded value is no reason a hit matched.
+    expect(await shown(e, 'mietvertrag -amount:>500')).toEqual([['vertrag', [[1, LEASE[0], ['Mietvertrag']]]]]);
+    for (const q of ['mietvertrag', 'nebenkosten OR mahnung', 'tag:x OR gesamtbetrag', 'type:text zahlen'])
+      expect(await shown(e, q), q).toEqual(await shown(plain, q));
+    expect(await shown(e, 'nebenkosten OR mahnung')).toEqual([
+      ['mahnung', [[1, REMINDER, ['Mahnung']]]],
+      [
+        'vertrag',
+        [
+          [
+            2,
+            'Die Nebenkosten sind monatlich zu zahlen. Gesamtbetrag: 220,00 EUR. Beginn am 15.03.2024, Rechnungsnummer:',
+            ['Nebenkosten'],
+          ],
+        ],
+      ],
+    ]);
   });
 });
 

@@ -41,6 +41,16 @@ describe('SearchService: query language, facets, sort, tags, suggestions over gR
     expect(await hitIds('"invoice total"~2')).toEqual(sorted('invoice.txt'));
   });
 
+  it('shows in the hit of a value filter where its value is written, highlighted', async () => {
+    const shown = async (q: string) =>
+      (await search(t.client, q)).hits.map((h) =>
+        h.snippets.map((s) => [s.page, s.highlights.map((x) => s.text.slice(Number(x.start), Number(x.end)))]),
+      );
+    expect(await shown('amount:>100')).toEqual([[[1, ['1.234,56 EUR']]]]);
+    expect(await shown('iban:DE89370400440532013000')).toEqual([[[1, ['DE89 3704 0044 0532 0130 00']]]]);
+    expect(await shown('date:2024-03-01')).toEqual([[[1, ['01.03.2024']]]]);
+  });
+
   it('gives each hit the date it is sorted and filtered by: found in its text, else none (0)', async () => {
     const r = await search(t.client, 'rechnung OR invoice OR urlaub', { limit: 10 });
     const dateOf = (name: string) => r.hits.find((h) => h.documentId === ids[name])?.documentDateMs;
