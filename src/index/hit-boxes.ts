@@ -40,9 +40,15 @@ export function snippetBoxes(
   }
   const out: Box[] = [];
   const used = new Set<number>();
-  for (const h of snippet.highlights) {
-    const start = base + h.start;
-    const hit = fold(pageText.slice(start, base + h.end));
+  // A highlight of several words (a value as written: "220,00 EUR") is boxed word by word.
+  const pieces = snippet.highlights.flatMap((h) =>
+    [...pageText.slice(base + h.start, base + h.end).matchAll(/\S+/gu)].map((m) => ({
+      start: base + h.start + m.index,
+      text: m[0],
+    })),
+  );
+  for (const { start, text } of pieces) {
+    const hit = fold(text);
     if (hit.length === 0) continue;
     // Token holding the hit (binary search on starts).
     let lo = 0;

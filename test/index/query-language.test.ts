@@ -163,5 +163,17 @@ describe('hit boxes', () => {
       { x: 0.1, y: 0.06, width: 0.15, height: 0.02 },
     ]);
     expect(snippetBoxes(page, snippet, { width: 1000, height: 2000, words: [] })).toEqual([]);
+    // A highlight over several words (a value as written) gets each word's box.
+    expect(
+      snippetBoxes(
+        page,
+        { text: 'Nr 42\nMüller GmbH', highlights: [{ start: 3, end: 17 }] },
+        { width: 1000, height: 2000, words },
+      ),
+    ).toEqual([
+      { x: 0.37, y: 0.025, width: 0.04, height: 0.02 },
+      { x: 0.1, y: 0.06, width: 0.15, height: 0.02 },
+      { x: 0.26, y: 0.06, width: 0.1, height: 0.02 },
+    ]);
   });
 });
