@@ -581,6 +581,17 @@ describe('snippets of value filters', () => {
         ],
       ],
     ]);
+    // A value past the characters read for values is not looked for (the cost of a hit stays bounded).
+    const long = doc('lang', '', { amounts: [220] });
+    const filler = 'Platzhalter '.repeat(6000);
+    await e.index.addDocuments('t1', [{ ...long, fields: { ...long.fields, body: [filler, LEASE[1]!] } }]);
+    expect(
+      (await e.search('t1', 'amount:>200')).hits.map((h) => [h.docId, h.snippets.map((s) => [s.page, s.highlights])]),
+    ).toEqual([
+      ['lang', [[1, []]]],
+      ['mahnung', [[1, [{ start: 55, end: 65 }]]]],
+      ['vertrag', [[2, [{ start: 56, end: 66 }]]]],
+    ]);
   });
 });
 
