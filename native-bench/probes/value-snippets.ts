@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { open } from 'lmdb';
+import { recordCipherFromSecret } from '../../src/crypto/index.js';
 import type { DocValues, ValuedIndexDoc } from '../../src/index/doc-values.js';
 import { SearchEngine } from '../../src/index/engine.js';
 import { InMemoryTextStore } from '../../src/index/index.js';
 import { placedValues } from '../../src/pipeline/recognize.js';
-import { testCipher } from '../../test/helpers/index-cipher.js';
 
 const [docsArg, pagesArg, whereArg, roundsArg] = process.argv.slice(2);
 const N = Number(docsArg ?? 200);
@@ -30,7 +30,7 @@ const page = (seed: number) => {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archivar-value-snippets-'));
 const root = open({ path: dir });
 const textStore = new InMemoryTextStore();
-const options = { cipher: testCipher, textStore, autoMerge: false };
+const options = { cipher: recordCipherFromSecret(Buffer.alloc(32, 7)), textStore, autoMerge: false };
 const withValues = new SearchEngine(root, { ...options, findValues: placedValues });
 const plain = new SearchEngine(root, options);
 const docs: ValuedIndexDoc[] = [];
