@@ -109,7 +109,10 @@ export function registerImapCommand(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const res = await withConnection(cmd, (c) => unary(c.accounts.testImapSettings.bind(c.accounts), {}));
       if (globalOptions(cmd).json) printJson(res);
-      else if (res.ok) process.stdout.write(`ok: ${res.folders.length} folders\n${res.folders.map((f) => `  ${f}\n`).join('')}`);
+      else if (res.ok)
+        process.stdout.write(
+          `ok: ${res.folders.length} folder${res.folders.length === 1 ? '' : 's'}\n${res.folders.map((f) => `  ${f}\n`).join('')}`,
+        );
       if (!res.ok) throw new CliError(`${res.errorKind}: ${res.errorMessage}`);
     });
 
