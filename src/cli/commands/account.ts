@@ -146,6 +146,15 @@ export async function saveArchive(
   }
 }
 
+/** What an erasure left locked under a legal obligation (account delete, admin erase). */
+export function printLockedRecords(out: { lockedRecords: number; lockedUntilMs: number }): void {
+  if (out.lockedRecords === 0) return;
+  // Each record has its own period (usage 6 months after its invoice, invoices 10 years): the time is the last one's.
+  process.stdout.write(
+    `${out.lockedRecords} record(s) kept under a legal obligation (invoices, the usage billed on them, the billing contact), each locked until its own period ends, the last on ${new Date(out.lockedUntilMs).toISOString()}\n`,
+  );
+}
+
 /** `archivar account …`: registration, sessions, profile, password, export and deletion. */
 export function registerAccountCommand(program: Command): void {
   const account = program.command('account').description('your account: register, log in, profile, export, delete');
@@ -313,12 +322,7 @@ export function registerAccountCommand(program: Command): void {
       if (globalOptions(cmd).json) printJson(out);
       else {
         process.stdout.write('account deleted\n');
-        if (res.lockedRecords > 0) {
-          process.stdout.write(
-            // Each record has its own period (usage 6 months after its invoice, invoices 10 years): the time is the last one's.
-            `${res.lockedRecords} record(s) kept under a legal obligation (invoices, the usage billed on them, the billing contact), each locked until its own period ends, the last on ${new Date(out.lockedUntilMs).toISOString()}\n`,
-          );
-        }
+        printLockedRecords(out);
       }
     });
 }

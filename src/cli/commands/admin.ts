@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { unary } from '../../sdk/index.js';
 import { globalOptions } from '../client-options.js';
 import { printJson } from '../output.js';
-import { saveArchive, withConnection } from './account.js';
+import { printLockedRecords, saveArchive, withConnection } from './account.js';
 
 /**
  * `archivar admin …`: what an operator does on a person's written request (statement sections 5–7), for
@@ -44,11 +44,7 @@ export function registerAdminCommand(program: Command): void {
         process.stdout.write(
           `erased ${out.tenantErased ? `tenant ${out.tenantId}` : `user ${out.userId} of tenant ${out.tenantId}`}\n`,
         );
-        if (out.lockedRecords > 0) {
-          process.stdout.write(
-            `${out.lockedRecords} record(s) kept under a legal obligation, locked until ${new Date(out.lockedUntilMs).toISOString()}\n`,
-          );
-        }
+        printLockedRecords(out);
       }
     });
 }
