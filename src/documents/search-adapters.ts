@@ -3,6 +3,7 @@ import type { DocValues, ValuedIndexDoc } from '../index/doc-values.js';
 import type { AnalyserLanguage, IndexDoc, SearchIndex, TextStore } from '../index/index.js';
 import { RANGE_END } from '../index/index-store.js';
 import { buildSegment, finishSegment, type SegmentBuild, SegmentBuilder, sealedIf } from '../index/segment-writer.js';
+import { code, writtenAmount, writtenDay } from '../index/value-fields.js';
 import { type RecognizedValue, recognizeValues } from '../pipeline/recognize.js';
 import type { Logger } from '../server/logger.js';
 import type { DocumentRecord } from '../store/document-store.js';
@@ -150,13 +151,6 @@ export async function sealedWords(documents: Documents, tenantId: string, docId:
 }
 
 const LANGUAGES = new Set<string>(['deu', 'eng', 'deu+eng']);
-const DAY = 86_400_000;
-
-/** The UTC day of an ISO date (`2024-03-15…`), or undefined. */
-function isoDay(s: string): number | undefined {
-  const t = Date.parse(`${s.slice(0, 10)}T00:00:00Z`);
-  return Number.isFinite(t) ? Math.floor(t / DAY) * DAY : undefined;
-}
 
 /**
  * A document's own date: from its metadata (a PDF's creation date, an e-mail's sent date, a photo's camera
@@ -168,7 +162,7 @@ export function documentDateMs(metadata: Record<string, unknown>, documentDate =
   const own = [metadata.createdMs, metadata.sentMs, metadata.cameraDateMs].find(
     (v): v is number => typeof v === 'number' && v > 0,
   );
-  return own ?? (typeof documentDate === 'string' ? isoDay(documentDate) : undefined);
+  return own ?? (typeof documentDate === 'string' ? writtenDay(documentDate) : undefined);
 }
 
 /**
@@ -224,12 +218,10 @@ export function documentValues(doc: DocumentRecord, d: IndexedDocument, document
     source: doc.source,
     tags: [...doc.tags],
     dates: of(['date'])
-      .map(isoDay)
+      .map(writtenDay)
       .filter((t): t is number => t !== undefined),
-    amounts: of(['amount'])
-      .map((s) => Number.parseFloat(s))
-      .filter(Number.isFinite),
-    ibans: of(['iban']).map((s) => s.replace(/\s+/g, '').toUpperCase()),
+    amounts: of(['amount']).map(writtenAmount).filter(Number.isFinite),
+    ibans: of(['iban']).map(code),
     invoices: of(['invoice_number', 'customer_number']).map((s) => s.toUpperCase()),
   };
 }

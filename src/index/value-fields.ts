@@ -155,7 +155,21 @@ const SOURCE_ALIASES: Record<string, string> = { mail: 'imap', email: 'imap', 'e
 /** Where documents come from (DocumentSource in store/document-store.ts). */
 const SOURCES = new Set(['upload', 'imap', 'attachment', 'archive-member']);
 
-const code = (s: string) => s.replace(/\s+/g, '').toUpperCase();
+/** An IBAN or a code as its column holds it and a clause compares it: upper case, no spaces. */
+export const code = (s: string) => s.replace(/\s+/g, '').toUpperCase();
+
+/**
+ * An ISO date (`2024-03-15…`: a recognised date, a document's own date) as the date column holds it, its UTC
+ * day in ms; undefined when it is no date. With `writtenAmount` and `code`, the one reading of written values for the
+ * columns (documents/search-adapters.ts) and for the snippets of value clauses (`writtenValues`).
+ */
+export function writtenDay(iso: string): number | undefined {
+  const t = Date.parse(`${iso.slice(0, 10)}T00:00:00Z`);
+  return Number.isFinite(t) ? Math.floor(t / DAY) * DAY : undefined;
+}
+
+/** A recognised amount (`1234.56`) as the amount column is given it (NaN when it is none; the column keeps cents). */
+export const writtenAmount = (s: string): number => Number.parseFloat(s);
 
 /**
  * One value clause: a date, created or amount clause is a range of its column, [from, to) (a document passes
@@ -237,9 +251,16 @@ export function writtenValues(
 ): { kinds: readonly WrittenKind[]; accepts: (normalized: string) => boolean } | undefined {
   if (clause.kind === 'range') {
     const within = (x: number) => x >= clause.from && x < clause.to;
-    if (clause.column === 'date') return { kinds: ['date'], accepts: (iso) => within(Date.parse(`${iso}T00:00:00Z`)) };
+    if (clause.column === 'date')
+      return {
+        kinds: ['date'],
+        accepts: (iso) => {
+          const day = writtenDay(iso);
+          return day !== undefined && within(day);
+        },
+      };
     if (clause.column === 'amount')
-      return { kinds: ['amount'], accepts: (amount) => within(Math.round(Number.parseFloat(amount) * 100)) };
+      return { kinds: ['amount'], accepts: (amount) => within(Math.round(writtenAmount(amount) * 100)) };
     return undefined;
   }
   if (clause.column === 'ibans') return { kinds: ['iban'], accepts: (iban) => clause.accepts(code(iban)) };
