@@ -167,9 +167,9 @@ const POSTINGS_CACHE_BYTES = 64 * 2 ** 20;
 /** Chunks of positions kept by segment uid (#chunksCache): 2 048 of POSITIONS_CHUNK bytes, ~32 MiB at most. */
 const CHUNKS_CACHE = 2048;
 /**
- * Characters of a hit's text read for the places of the query's values: the recogniser takes ~0.2 µs a
- * character for all kinds (pipeline/recognize.ts), so at most ~13 ms for a long document, far less for the
- * few pages of a bill.
+ * Characters of a hit's text read for the places of the query's values: a bound on the recogniser's work per
+ * hit (`amount:>100` over ten hits each read to it took ~1–2 ms more than without, docs/performance.md
+ * "Snippets of value filters").
  */
 const VALUE_SCAN_CHARS = 65_536;
 /** Document ids of hits kept (#docId): 64k entries, a few MiB. */
