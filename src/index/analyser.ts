@@ -149,7 +149,8 @@ export function normaliseWord(raw: string): string {
   return w;
 }
 
-const TRANSLIT: Record<string, string> = { ä: 'ae', ö: 'oe', ü: 'ue', ß: 'ss', ẞ: 'ss', '’': "'" };
+/** normaliseWord's German transliteration (after lower-casing), and the typographic apostrophe's plain form. */
+export const TRANSLIT: Readonly<Record<string, string>> = { ä: 'ae', ö: 'oe', ü: 'ue', ß: 'ss', ẞ: 'ss', '’': "'" };
 
 /**
  * Terms a single (non-code) word yields, most specific first: text[start, end) is the word as written.

@@ -7,7 +7,7 @@ import { pack } from 'msgpackr';
 import { RECORD_OVERHEAD, RecordSealer } from '../crypto/record-cipher.js';
 import { type AnalysedDoc, analyseFields, fieldPosition, type IndexDoc, MAX_WORD_CHARS } from './analyse-document.js';
 import type { AnalyserLanguage } from './analyser.js';
-import { analyserOptions, indexTermEpoch, indexTermHash, indexTermNames, normaliseWord } from './analyser.js';
+import { analyserOptions, indexTermEpoch, indexTermHash, indexTermNames, normaliseWord, TRANSLIT } from './analyser.js';
 import type { DocRecord, IndexStore, Key } from './index-store.js';
 import { sealedAad, toBuffer } from './index-store.js';
 import {
@@ -40,7 +40,7 @@ const WORD_RE = /^\p{L}+(?:-\p{L}+)*$/u;
  * Whether w is a word worth completing (WORD_RE, with a loop for plain ASCII, most words, instead of the
  * Unicode regex), and if so how normaliseWord folds it: NOT_A_WORD, ASCII_LOWER (w itself), ASCII_UPPER
  * (w.toLowerCase()), UMLAUT (ASCII letters and ä ö ü ß, either case: lower case and transliteration,
- * `foldUmlauts`) or OTHER (normaliseWord). Spares the two regex tests normaliseWord makes on ASCII, and
+ * UMLAUT_FOLD) or OTHER (normaliseWord). Spares the two regex tests normaliseWord makes on ASCII, and
  * German words the cache lookup of foldedWord.
  */
 function completionWordKind(w: string, umlauts: boolean): number {
@@ -70,13 +70,18 @@ const OTHER = 3;
 const UMLAUT = 4;
 
 /**
- * normaliseWord of ä ö ü ß and Ä Ö Ü (NFKC leaves them be, lower case, then German transliteration): two
- * code units, as first × 256 + second (0: not one of them); every other character outside ASCII goes
- * through normaliseWord.
+ * normaliseWord of ä ö ü ß and Ä Ö Ü (NFKC leaves them be, lower case, then German transliteration,
+ * analyser.ts TRANSLIT): two code units, as first × 256 + second (0: not one of them); every other character
+ * outside ASCII goes through normaliseWord.
  */
 const UMLAUT_FOLD = new Uint16Array(256);
-for (const [c, folded] of Object.entries({ ä: 'ae', ö: 'oe', ü: 'ue', Ä: 'ae', Ö: 'oe', Ü: 'ue', ß: 'ss' }))
-  UMLAUT_FOLD[c.charCodeAt(0)] = folded.charCodeAt(0) * 256 + folded.charCodeAt(1);
+for (const [c, folded] of Object.entries(TRANSLIT))
+  if (folded.length === 2)
+    for (const form of [c, c.toUpperCase()]) {
+      // ẞ is outside Latin-1, and ß's upper case is "SS": both stay with normaliseWord.
+      if (form.length === 1 && form.charCodeAt(0) < 256)
+        UMLAUT_FOLD[form.charCodeAt(0)] = folded.charCodeAt(0) * 256 + folded.charCodeAt(1);
+    }
 
 /** Growable Int32Array. */
 export class IntList {
