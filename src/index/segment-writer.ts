@@ -338,7 +338,7 @@ export class SegmentBuilder {
   words(): Map<string, string> {
     // Read from wordPairs, the one place that picks and folds them (the writer keeps each first spelling too).
     const out = new Map<string, string>();
-    const parts = this.wordPairs().split('\n');
+    const parts = this.wordPairs().words.split('\n');
     for (let i = 0; i + 1 < parts.length; i += 2) if (!out.has(parts[i]!)) out.set(parts[i]!, parts[i + 1]!);
     return out;
   }
@@ -346,12 +346,15 @@ export class SegmentBuilder {
   /**
    * Every term's first word that Suggest may complete (`completionWordKind`) and its folded form, as
    * BuiltSegment.words: the pairs in term order, not deduplicated by folded form here (the writer keeps the
-   * first of each, word-list.ts addWords): the pool is the busier side of a build.
+   * first of each, word-list.ts addWords): the pool is the busier side of a build. With each folded form's
+   * hashRange (BuiltSegment.wordHashes), computed here while its units are at hand.
    */
-  wordPairs(): string {
+  wordPairs(): Pick<BuiltSegment, 'words' | 'wordHashes'> {
     // Code units into one scratch buffer, one string at the end: pushing ~60k strings and joining them
     // cost more than the rest of this (~10 ms a segment of 1000 documents).
     let out = pairUnits;
+    let hashes = pairHashes;
+    let count = 0;
     let len = 0;
     let lastFrom = 0;
     let lastLen = -1;
@@ -397,11 +400,16 @@ export class SegmentBuilder {
       }
       lastFrom = from;
       lastLen = n;
+      let h = FNV_BASIS;
+      for (let i = from; i < len; i++) h = Math.imul(h ^ out[i]!, FNV_PRIME);
+      if (count === hashes.length) hashes = pairHashes = grow(hashes, 2 * count);
+      hashes[count++] = h;
       out[len++] = 10;
       for (let i = 0; i < w.length; i++) out[len++] = w.charCodeAt(i);
       out[len++] = 10;
     }
-    return len === 0 ? '' : Buffer.from(out.buffer, out.byteOffset, 2 * (len - 1)).toString('utf16le');
+    const pairs = len === 0 ? '' : Buffer.from(out.buffer, out.byteOffset, 2 * (len - 1)).toString('utf16le');
+    return { words: pairs, wordHashes: hashes.slice(0, count) };
   }
 
   normsBytes(): Uint8Array {
@@ -574,8 +582,9 @@ function foldedWord(w: string): string {
   return f;
 }
 
-/** wordPairs' scratch buffer (thread-wide, grown as needed). */
+/** wordPairs' scratch buffers (thread-wide, grown as needed). */
 let pairUnits = new Uint16Array(1 << 16);
+let pairHashes = new Int32Array(1 << 12);
 
 /**
  * By the analyser's term id (analyseForIndex), thread-wide, side by side: the stamp of the builder that last
@@ -739,6 +748,8 @@ export interface BuiltSegment {
    * a folded form may repeat, its first word is the one that counts.
    */
   words: string;
+  /** Per pair of `words`, the hashRange of its folded form (word-list.ts addWords looks them up by it). */
+  wordHashes: Int32Array;
   /**
    * Per document its spans (spans.ts), end to end: document d's end at spanEnd[d] (none when it starts
    * there too). Sealed by sealBuiltSegment, each bound to its tenant and document id.
@@ -811,7 +822,7 @@ export function finishSegment(builder: SegmentBuilder): BuiltSegment {
     bytes: bytes.buf.slice(0, bytes.len),
     postingsBytes: enc.dict.postingsBytes,
     positionsBytes: enc.dict.positionsBytes,
-    words: builder.wordPairs(),
+    ...builder.wordPairs(),
     ...builder.spansBytes(),
     textChars: builder.textChars,
   };
@@ -891,6 +902,7 @@ export function builtBuffers(s: BuiltSegment): ArrayBufferLike[] {
     s.bytes.buffer,
     s.spans.buffer,
     s.spanEnd.buffer,
+    s.wordHashes.buffer,
   ];
   if (s.docEnd) buffers.push(s.docEnd.buffer);
   return buffers;
@@ -906,7 +918,7 @@ export function writeBuiltSegment(
   segmentId: number,
   s: BuiltSegment,
 ): { postingsBytes: number; positionsBytes: number; newWords: [string, string][] } {
-  const newWords = addWords(store, tenantId, s.words);
+  const newWords = addWords(store, tenantId, s.words, s.wordHashes);
   if (s.sealedFor !== undefined) writeSealed(store, tenantId, segmentId, s);
   else {
     let from = 0;

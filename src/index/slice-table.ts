@@ -91,3 +91,76 @@ export function grow(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
   next.set(a);
   return next;
 }
+
+/**
+ * A set of strings kept as code units in one array (each: its length, then its units), found by FNV hash
+ * and units: a lookup touches its slot and the units, where a table of strings (SliceTable) also loads the
+ * key's hash and its string object from wherever the heap put it. For large sets looked up far more often
+ * than added to (the folded words a tenant has stored).
+ */
+export class UnitSet {
+  /** Per slot: the hash, then the entry's offset in `units` + 1 (0: empty). */
+  private slots: Int32Array;
+  private mask: number;
+  private units = new Uint16Array(1 << 16);
+  private unitsLen = 0;
+  size = 0;
+
+  constructor(capacity = 1024) {
+    let n = 2;
+    while (n < capacity * 2) n *= 2;
+    this.slots = new Int32Array(2 * n);
+    this.mask = n - 1;
+  }
+
+  /** Whether text[start, end) (hash h = hashRange of it) is in the set. */
+  has(text: string, start: number, end: number, h: number): boolean {
+    const len = end - start;
+    const slots = this.slots;
+    const units = this.units;
+    const mask = this.mask;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const o = slots[2 * s + 1]! - 1;
+      if (o < 0) return false;
+      if (slots[2 * s] !== h || units[o] !== len) continue;
+      let i = 0;
+      while (i < len && units[o + 1 + i] === text.charCodeAt(start + i)) i++;
+      if (i === len) return true;
+    }
+  }
+
+  /** Adds text[start, end) (hash h), known to be absent; at most 65 535 code units (its length takes one). */
+  add(text: string, start: number, end: number, h: number): void {
+    const len = end - start;
+    if (len > 0xffff) throw new RangeError(`a UnitSet string holds at most 65535 code units, not ${len}`);
+    if ((this.size + 1) * 2 > this.slots.length / 2) this.rehash();
+    const o = this.unitsLen;
+    if (o + 1 + len > this.units.length) {
+      const next = new Uint16Array(Math.max(this.units.length * 2, o + 1 + len));
+      next.set(this.units.subarray(0, o));
+      this.units = next;
+    }
+    const units = this.units;
+    units[o] = len;
+    for (let i = 0; i < len; i++) units[o + 1 + i] = text.charCodeAt(start + i);
+    this.unitsLen = o + 1 + len;
+    this.place(h, o);
+    this.size++;
+  }
+
+  private place(h: number, o: number): void {
+    const slots = this.slots;
+    let s = h & this.mask;
+    while (slots[2 * s + 1] !== 0) s = (s + 1) & this.mask;
+    slots[2 * s] = h;
+    slots[2 * s + 1] = o + 1;
+  }
+
+  /** Twice the slots, keeping the load at most one half. */
+  private rehash(): void {
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2);
+    this.mask = this.slots.length / 2 - 1;
+    for (let s = 0; s < old.length; s += 2) if (old[s + 1] !== 0) this.place(old[s]!, old[s + 1]! - 1);
+  }
+}

@@ -13,7 +13,7 @@ import { pack, unpack } from 'msgpackr';
 import { mergeSorted } from './fuzzy.js';
 import { type IndexStore, type Key, RANGE_END } from './index-store.js';
 import { remember } from './remember.js';
-import { FNV_BASIS, FNV_PRIME, hashRange, ownSubstring, SliceTable } from './slice-table.js';
+import { hashRange, ownSubstring, SliceTable, UnitSet } from './slice-table.js';
 import { type Between, type Slicer, sortInSlices, TenantLoads } from './warm-up.js';
 
 /**
@@ -27,9 +27,10 @@ interface StoredWords {
   epoch: Buffer;
   /**
    * Every folded word in the blocks before `next`, found by a range of a segment's word pairs: a segment
-   * brings ~25k words, nearly all known, and a Set lookup first cut each out as a string of its own.
+   * brings ~25k words, nearly all known, and a Set lookup first cut each out as a string of its own; a
+   * table of strings then cost four dependent loads a word, most of the writer's thread in a build.
    */
-  known: SliceTable;
+  known: UnitSet;
   /** The block the next write's new words go to. */
   next: number;
   /** Written in the last write transaction (as block `next`); known once that transaction is seen committed. */
@@ -58,7 +59,7 @@ function storedWords(store: IndexStore, tenantId: string): StoredWords {
     // No cache, or the words were dropped since: start over (and anchor the new cache).
     const epoch = onDisk ?? randomBytes(16);
     if (onDisk === undefined) store.words.put(epochKey, epoch);
-    c = { epoch, known: new SliceTable(1 << 14), next: 0, pending: [], pendingKey: undefined };
+    c = { epoch, known: new UnitSet(1 << 14), next: 0, pending: [], pendingKey: undefined };
     byTenant.set(tenantId, c);
   } else if (c.pendingKey !== undefined && store.words.doesExist(c.pendingKey)) {
     // The previous write committed: its block holds exactly the pending words.
@@ -79,17 +80,18 @@ function storedWords(store: IndexStore, tenantId: string): StoredWords {
   return c;
 }
 
-function addKnown(known: SliceTable, folded: string): void {
+function addKnown(known: UnitSet, folded: string): void {
   const h = hashRange(folded, 0, folded.length);
-  if (known.find(folded, 0, folded.length, h) < 0) known.add(folded, h);
+  if (!known.has(folded, 0, folded.length, h)) known.add(folded, 0, folded.length, h);
 }
 
 /**
  * Writes the words whose folded form is not stored yet (the first spelling stays) as one block; returns the
  * new ones. `pairs` is folded form and word as written alternating, each ended by '\n' (the last may not
- * be): BuiltSegment.words. Must run inside a write transaction.
+ * be), and `hashes` each pair's hashRange of its folded form: BuiltSegment.words and wordHashes (hashed
+ * where the segment was built, while its units were written). Must run inside a write transaction.
  */
-export function addWords(store: IndexStore, tenantId: string, pairs: string): [string, string][] {
+export function addWords(store: IndexStore, tenantId: string, pairs: string, hashes: Int32Array): [string, string][] {
   const newWords: [string, string][] = [];
   if (pairs.length === 0) return newWords;
   const c = storedWords(store, tenantId);
@@ -98,14 +100,15 @@ export function addWords(store: IndexStore, tenantId: string, pairs: string): [s
   const fresh = new SliceTable(64);
   const flat: string[] = [];
   const n = pairs.length;
-  for (let at = 0; at < n; ) {
-    let h = FNV_BASIS;
-    let end = at;
-    for (let ch = pairs.charCodeAt(end); end < n && ch !== 10; ch = pairs.charCodeAt(++end)) h = Math.imul(h ^ ch, FNV_PRIME);
+  let k = 0;
+  for (let at = 0; at < n; k++) {
+    let end = pairs.indexOf('\n', at);
+    if (end < 0) end = n;
     let wordEnd = pairs.indexOf('\n', end + 1);
     if (wordEnd < 0) wordEnd = n;
-    if (end > at && known.find(pairs, at, end, h) < 0 && fresh.find(pairs, at, end, h) < 0) {
-      // Copies: the known table and Suggest's word list keep them, and a slice would keep all of `pairs`.
+    const h = hashes[k]!;
+    if (end > at && !known.has(pairs, at, end, h) && fresh.find(pairs, at, end, h) < 0) {
+      // Copies: Suggest's word list keeps them, and a slice would keep all of `pairs`.
       const folded = ownSubstring(pairs, at, end);
       const word = ownSubstring(pairs, end + 1, wordEnd);
       fresh.add(folded, h);
@@ -115,6 +118,7 @@ export function addWords(store: IndexStore, tenantId: string, pairs: string): [s
     }
     at = wordEnd + 1;
   }
+  if (k !== hashes.length) throw new Error(`a segment's words came with ${hashes.length} hashes for ${k} words`);
   if (flat.length > 0) {
     const key: Key = [tenantId, c.next];
     store.putSealed('words', key, pack(flat));

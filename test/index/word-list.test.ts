@@ -2,6 +2,7 @@ import { open, type RootDatabase } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SearchEngine } from '../../src/index/engine.js';
 import { IndexStore, type Key, RANGE_END } from '../../src/index/index-store.js';
+import { hashRange } from '../../src/index/slice-table.js';
 import { addWords } from '../../src/index/word-list.js';
 import { testCipher } from '../helpers/index-cipher.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -19,7 +20,12 @@ afterEach(async () => {
 });
 
 const doc = (id: string, body: string) => ({ docId: id, language: 'deu' as const, fields: { body: [body] } });
-const words = (...w: string[]) => w.map((x) => `${x.toLowerCase()}\n${x}`).join('\n');
+/** addWords' pairs and their hashes, as a built segment brings them. */
+const words = (...w: string[]) =>
+  [
+    w.map((x) => `${x.toLowerCase()}\n${x}`).join('\n'),
+    Int32Array.from(w, (x) => hashRange(x.toLowerCase(), 0, x.length)),
+  ] as const;
 
 describe('the stored-word cache of the segment writer', () => {
   it('stores a tenant’s words again after a drop, and a fresh engine offers them', async () => {
@@ -40,30 +46,32 @@ describe('the stored-word cache of the segment writer', () => {
     await testCipher.ready('t1');
     await testCipher.ready('t2');
     const store = new IndexStore(root, testCipher);
-    expect(await root.transaction(() => addWords(store, 't1', words('Vertrag')))).toEqual([['vertrag', 'Vertrag']]);
+    expect(await root.transaction(() => addWords(store, 't1', ...words('Vertrag')))).toEqual([['vertrag', 'Vertrag']]);
     await expect(
       root.childTransaction(() => {
-        expect(addWords(store, 't1', words('Vertrag', 'Urlaub'))).toEqual([['urlaub', 'Urlaub']]);
+        expect(addWords(store, 't1', ...words('Vertrag', 'Urlaub'))).toEqual([['urlaub', 'Urlaub']]);
         throw new Error('the write fails after the words');
       }),
     ).rejects.toThrow('the write fails');
     // 'urlaub' was never committed: it is written again; 'vertrag' is known.
-    expect(await root.transaction(() => addWords(store, 't1', words('Vertrag', 'Urlaub')))).toEqual([['urlaub', 'Urlaub']]);
-    expect(await root.transaction(() => addWords(store, 't1', words('Vertrag', 'Urlaub')))).toEqual([]);
+    expect(await root.transaction(() => addWords(store, 't1', ...words('Vertrag', 'Urlaub')))).toEqual([['urlaub', 'Urlaub']]);
+    expect(await root.transaction(() => addWords(store, 't1', ...words('Vertrag', 'Urlaub')))).toEqual([]);
     // Another tenant has its own words.
-    expect(await root.transaction(() => addWords(store, 't2', words('Vertrag')))).toEqual([['vertrag', 'Vertrag']]);
+    expect(await root.transaction(() => addWords(store, 't2', ...words('Vertrag')))).toEqual([['vertrag', 'Vertrag']]);
   });
 
   it('seals the words new to a write as one value under a number, and catches up with blocks another store wrote', async () => {
     await testCipher.ready('t1');
     const a = new IndexStore(root, testCipher);
     const b = new IndexStore(root, testCipher);
-    expect(await root.transaction(() => addWords(a, 't1', words('Vertrag', 'Miete')))).toEqual([
+    expect(await root.transaction(() => addWords(a, 't1', ...words('Vertrag', 'Miete')))).toEqual([
       ['vertrag', 'Vertrag'],
       ['miete', 'Miete'],
     ]);
-    expect(await root.transaction(() => addWords(b, 't1', words('Vertrag', 'Urlaub')))).toEqual([['urlaub', 'Urlaub']]);
-    expect(await root.transaction(() => addWords(a, 't1', words('Urlaub', 'Kündigung')))).toEqual([['kündigung', 'Kündigung']]);
+    expect(await root.transaction(() => addWords(b, 't1', ...words('Vertrag', 'Urlaub')))).toEqual([['urlaub', 'Urlaub']]);
+    expect(await root.transaction(() => addWords(a, 't1', ...words('Urlaub', 'Kündigung')))).toEqual([
+      ['kündigung', 'Kündigung'],
+    ]);
     const keys = [...a.words.getKeys({ start: ['t1'], end: ['t1', RANGE_END] })];
     expect(keys).toEqual([
       ['t1', 0],
