@@ -28,6 +28,9 @@ interface Building {
   cancelled: boolean;
 }
 
+/** Titles asked of the title index per suggestion wanted (identical titles are offered once). */
+const TITLE_OVERFETCH = 4;
+
 export class Suggester {
   readonly #building = new TenantLoads<Building, TitleIndex>();
   readonly #titles = this.#building.loaded;
@@ -237,13 +240,20 @@ export class Suggester {
     const cols = this.values.columns(tenantId);
     const q = typed.trim();
     if (q.length > 0) {
-      let ords = ix.search(q, limit);
+      // More than asked for: a title that several documents share is offered once (its best-ranked
+      // document), as rows that read alike cannot be told apart; the next titles fill the list.
+      const wanted = TITLE_OVERFETCH * limit;
+      let ords = ix.search(q, wanted);
       // Nothing for what was typed (a typo in the last word): the titles of the first word suggested.
-      if (ords.length === 0 && out.length > 0) ords = ix.search(out[0]!.text, limit);
+      if (ords.length === 0 && out.length > 0) ords = ix.search(out[0]!.text, wanted);
+      const shown = new Set<string>();
       for (const o of ords) {
         if (out.length >= limit) break;
         const title = cols.titles.get(o);
         if (title === undefined) continue;
+        const key = title.normalize('NFC').toLocaleLowerCase('de');
+        if (shown.has(key)) continue;
+        shown.add(key);
         out.push({ text: title, kind: 'title', docId: cols.ids.get(o)! });
       }
     }

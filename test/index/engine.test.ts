@@ -1107,6 +1107,28 @@ describe('suggestions', () => {
     const t = await e.suggest('t1', 'mahn');
     expect(t.tookMicros).toBeGreaterThan(0);
   });
+  it('offer a title that several documents share once, and fill the list with the next titles', async () => {
+    const e = engine(root);
+    await e.index.addDocuments('t1', [
+      doc('r1', 'Strom', { title: 'Rechnung' }),
+      doc('r2', 'Gas', { title: 'Rechnung' }),
+      doc('r3', 'Wasser', { title: 'RECHNUNG' }),
+      doc('r4', 'Telefon', { title: 'Rechnung Telekom' }),
+      doc('r5', 'Miete', { title: 'Rechnung' }),
+    ]);
+    const titles = (await e.suggest('t1', 'Rechn', 8)).suggestions.filter((x) => x.kind === 'title');
+    expect(titles).toEqual([
+      { text: 'Rechnung', kind: 'title', docId: 'r1' },
+      { text: 'Rechnung Telekom', kind: 'title', docId: 'r4' },
+    ]);
+    // Once the first is gone, its title is offered with the next document holding it.
+    await e.index.deleteDocument('t1', 'r1');
+    expect((await e.suggest('t1', 'Rechn', 8)).suggestions.filter((x) => x.kind === 'title')[0]).toEqual({
+      text: 'Rechnung',
+      kind: 'title',
+      docId: 'r2',
+    });
+  });
   it('show words as they were written, not index terms, and forget words whose documents are gone', async () => {
     const e = engine(root);
     await e.index.addDocuments('t1', [
