@@ -50,7 +50,7 @@ import {
   planTerms,
   withPartTerms,
 } from './query-plan.js';
-import { remember } from './remember.js';
+import { BoundedCache, remember } from './remember.js';
 import {
   AllDocsScorer,
   ConjunctionScorer,
@@ -273,20 +273,19 @@ export class SearchIndex {
   /** `${segment uid}/${local doc}` → document id, for hits (#docId). */
   readonly #docIds = new Map<string, string>();
   /**
-   * A query's postings by `${segment uid}\0${term}` (undefined: the segment lacks the term), oldest first;
-   * #postingsBytes of them in all. Segments are immutable, so an entry never goes stale. The dictionary's
+   * A query's postings by `${segment uid}\0${term}` (undefined: the segment lacks the term), oldest first,
+   * bounded in entries and bytes. Segments are immutable, so an entry never goes stale. The dictionary's
    * caches check each lookup against LMDB (a read of the block directory, the block and a large value per
    * term and segment): after another process's work evicted the CPU caches, those reads cost a phrase of
    * two words ~0.2 ms of ~3 at 1M documents.
    */
-  readonly #postingsCache = new Map<string, Uint8Array | undefined>();
-  #postingsBytes = 0;
+  readonly #postingsCache = new BoundedCache<Uint8Array | undefined>(POSTINGS_CACHE, POSTINGS_CACHE_BYTES);
   /**
    * Chunks of positions by `${segment uid}\0${chunk no}`, oldest first, as #postingsCache keeps postings: the
    * opened chunks' cache checks each read against LMDB, ~25 reads of ~6 µs each for a phrase of two words at
    * 1M documents once another process's work has evicted the CPU caches.
    */
-  readonly #chunksCache = new Map<string, Uint8Array | undefined>();
+  readonly #chunksCache = new BoundedCache<Uint8Array | undefined>(CHUNKS_CACHE);
 
   constructor(root: RootDatabase, options: SearchIndexOptions) {
     this.store = new IndexStore(root, options.cipher);
@@ -524,29 +523,12 @@ export class SearchIndex {
 
   /** termPostings through #postingsCache. */
   #termPostings(tenantId: string, seg: SegmentMeta, term: string, transaction: Transaction): Uint8Array | undefined {
-    const cache = this.#postingsCache;
-    const key = `${seg.uid}\0${term}`;
-    const hit = cache.get(key);
-    if (hit !== undefined || cache.has(key)) return hit;
-    const p = termPostings(this.store, tenantId, seg.id, term, transaction);
-    cache.set(key, p);
-    this.#postingsBytes += p?.byteLength ?? 0;
-    while (cache.size > POSTINGS_CACHE || this.#postingsBytes > POSTINGS_CACHE_BYTES) {
-      const [oldest, value] = cache.entries().next().value as [string, Uint8Array | undefined];
-      cache.delete(oldest);
-      this.#postingsBytes -= value?.byteLength ?? 0;
-    }
-    return p;
+    return this.#postingsCache.get(`${seg.uid}\0${term}`, () => termPostings(this.store, tenantId, seg.id, term, transaction));
   }
 
   /** Chunk `no` of a segment's positions through #chunksCache. */
   #positionsChunk(tenantId: string, seg: SegmentMeta, no: number, transaction: Transaction): Uint8Array | undefined {
-    const key = `${seg.uid}\0${no}`;
-    const hit = this.#chunksCache.get(key);
-    if (hit !== undefined || this.#chunksCache.has(key)) return hit;
-    const chunk = positionsChunk(this.store, tenantId, seg.id, no, transaction);
-    remember(this.#chunksCache, key, chunk, CHUNKS_CACHE);
-    return chunk;
+    return this.#chunksCache.get(`${seg.uid}\0${no}`, () => positionsChunk(this.store, tenantId, seg.id, no, transaction));
   }
 
   #segments(tenantId: string, txn?: Transaction): SegmentMeta[] {
