@@ -226,6 +226,11 @@ interface DocStrings {
   invoices: readonly string[];
 }
 
+/** An amount as the amount column keeps it, and as amount clauses compare it: whole cents. */
+export function toCents(amount: number): number {
+  return Math.round(amount * 100);
+}
+
 /**
  * One tenant's columns. Ordinals are per process and never reused for another id. Nothing here is a JS object
  * per document but the rare DocStrings (ids and titles are UTF-8 and lists are runs of numbers in typed
@@ -397,7 +402,7 @@ export class TenantColumns {
     a[k++] = v.amounts.length;
     a[k++] = v.tags.length;
     for (const d of v.dates) a[k++] = d;
-    for (const x of v.amounts) a[k++] = Math.round(x * 100);
+    for (const x of v.amounts) a[k++] = toCents(x);
     for (const t of v.tags) a[k++] = this.tagNames.id(t);
     this.#lists.commit(o, at, size);
   }

@@ -7,7 +7,7 @@
 
 import { tagKey } from '../store/tags.js';
 import { normaliseWord } from './analyser.js';
-import type { NameColumn, RangeColumn, StringList } from './doc-values.js';
+import { type NameColumn, type RangeColumn, type StringList, toCents } from './doc-values.js';
 import type { ValueFieldName } from './query-ast.js';
 import { QuerySyntaxError } from './query-parser.js';
 
@@ -118,7 +118,7 @@ export function parseAmountRange(value: string, pos: number): Range {
       else if (/^\d+,\d{1,2}$/.test(s)) s = s.replace(',', '.');
       else s = s.replace(/,(?=\d{3}\b)/g, '');
       if (!/^\d+(\.\d{1,2})?$/.test(s)) return undefined;
-      const cents = Math.round(Number(s) * 100);
+      const cents = toCents(Number(s));
       return { from: cents, to: cents + 1 };
     },
     'an amount (100, 99.90, >100, 50..200)',
@@ -259,8 +259,7 @@ export function writtenValues(
           return day !== undefined && within(day);
         },
       };
-    if (clause.column === 'amount')
-      return { kinds: ['amount'], accepts: (amount) => within(Math.round(writtenAmount(amount) * 100)) };
+    if (clause.column === 'amount') return { kinds: ['amount'], accepts: (amount) => within(toCents(writtenAmount(amount))) };
     return undefined;
   }
   if (clause.column === 'ibans') return { kinds: ['iban'], accepts: (iban) => clause.accepts(code(iban)) };
