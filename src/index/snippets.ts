@@ -16,7 +16,13 @@ export interface Snippet {
   page: number;
   text: string;
   highlights: Highlight[];
+  /** The page's text goes on before / after the snippet (a client shows "…" there). */
+  cutBefore: boolean;
+  cutAfter: boolean;
 }
+
+/** Whether text[from, to) holds more than whitespace. */
+const wordsIn = (text: string, from: number, to: number): boolean => from < to && /\S/.test(text.slice(from, to));
 
 export interface SnippetOptions {
   maxSnippets: number;
@@ -74,7 +80,8 @@ export function makeSnippets(
   }
   candidates.sort((a, b) => b.score - a.score || a.page - b.page);
   return candidates.slice(0, opts.maxSnippets).map((c) => {
-    const raw = pages[c.page - 1]!.slice(c.from, c.to);
+    const page = pages[c.page - 1]!;
+    const raw = page.slice(c.from, c.to);
     const lead = raw.length - raw.trimStart().length;
     const text = raw.trim();
     return {
@@ -83,6 +90,8 @@ export function makeSnippets(
       highlights: c.hits
         .map((h) => ({ start: h.start - c.from - lead, end: h.end - c.from - lead }))
         .filter((h) => h.start >= 0 && h.end <= text.length),
+      cutBefore: wordsIn(page, 0, c.from),
+      cutAfter: wordsIn(page, c.to, page.length),
     };
   });
 }
@@ -139,5 +148,11 @@ export function openingSnippet(page: string | undefined, windowChars: number): S
     const ws = text.slice(0, to + 1).search(/\s\S*$/);
     if (ws > 0) to = ws;
   }
-  return { page: 1, text: text.slice(0, to).trimEnd(), highlights: [] };
+  return {
+    page: 1,
+    text: text.slice(0, to).trimEnd(),
+    highlights: [],
+    cutBefore: false,
+    cutAfter: wordsIn(text, to, text.length),
+  };
 }

@@ -110,6 +110,8 @@ export function createSearchService(
               page: s.page,
               highlights: s.highlights,
               boxes: wp && pageText !== undefined ? snippetBoxes(pageText, s, wp) : [],
+              cutBefore: s.cutBefore,
+              cutAfter: s.cutAfter,
             };
           }),
         });

@@ -345,7 +345,9 @@ describe('SearchIndex on a small German/English corpus', () => {
     // A match in the title only (de-erklaerung) shows the opening of its first page, nothing highlighted.
     expect(await shown('Datenschutz*')).toEqual({ 'de-datenschutz': [[1, 'Datenschutzerklärung']], 'de-erklaerung': [[1]] });
     const titleOnly = (await idx.search('t1', 'title:Datenschutz')).hits.find((h) => h.docId === 'de-erklaerung');
-    expect(titleOnly?.snippets).toEqual([{ page: 1, text: 'Eine kurze Erklärung.', highlights: [] }]);
+    expect(titleOnly?.snippets).toEqual([
+      { page: 1, text: 'Eine kurze Erklärung.', highlights: [], cutBefore: false, cutAfter: false },
+    ]);
     const off = await idx.search('t1', 'title:Datenschutz', { snippets: false });
     expect(off.hits.map((h) => h.snippets)).toEqual(off.hits.map(() => []));
     // An IBAN's term shares the position of its first group: that group's own span is kept, so no two

@@ -37,6 +37,18 @@ describe('snippets', () => {
     expect(got[1]!.text.startsWith('Vertrag')).toBe(false); // cut at whitespace: no word cut in half
   });
 
+  it('say where the page goes on before or after the snippet', () => {
+    const pages = [
+      `${filler(200)} Rechnung ${filler(200)}`,
+      'Die Rechnung.  ',
+      `Rechnung ${filler(200)}`,
+      `${filler(200)} Rechnung`,
+    ];
+    const got = makeSnippets(pages, hitsOf(pages, ['Rechnung']), opts);
+    const cuts = Object.fromEntries(got.map((s) => [s.page, [s.cutBefore, s.cutAfter]]));
+    expect(cuts).toEqual({ 1: [true, true], 2: [false, false], 3: [false, true], 4: [true, false] });
+  });
+
   it('rank windows holding more distinct terms above more hits of one', () => {
     const page = `Rechnung Rechnung Rechnung ${filler(120)} Rechnung an Müller ${filler(120)}`;
     const got = makeSnippets([page], hitsOf([page], ['Rechnung', 'Müller']), { ...opts, maxSnippets: 1 });
@@ -73,10 +85,11 @@ describe('snippets', () => {
   });
 
   it('open a hit without body matches at its first words, cut at a word boundary', () => {
-    expect(openingSnippet('  Kurze Seite.', 40)).toEqual({ page: 1, text: 'Kurze Seite.', highlights: [] });
-    expect(openingSnippet('Eins zwei drei vier fünf', 12)).toEqual({ page: 1, text: 'Eins zwei', highlights: [] });
+    const whole = { highlights: [], cutBefore: false, cutAfter: false };
+    expect(openingSnippet('  Kurze Seite.  ', 40)).toEqual({ page: 1, text: 'Kurze Seite.', ...whole });
+    expect(openingSnippet('Eins zwei drei vier fünf', 12)).toEqual({ page: 1, text: 'Eins zwei', ...whole, cutAfter: true });
     expect(openingSnippet('Eins zwei drei', 9)?.text).toBe('Eins zwei');
-    expect(openingSnippet('Donaudampfschifffahrt', 8)?.text).toBe('Donaudam');
+    expect(openingSnippet('Donaudampfschifffahrt', 8)).toMatchObject({ text: 'Donaudam', cutAfter: true });
     expect(openingSnippet('   ', 10)).toBeUndefined();
     expect(openingSnippet(undefined, 10)).toBeUndefined();
   });

@@ -76,6 +76,28 @@ describe('SearchService over gRPC', () => {
       await expect(sdk.search('Quartalsbericht', bad), JSON.stringify(bad)).rejects.toThrow(RangeError);
   });
 
+  it('says where a snippet starts or ends mid-text, and archivar search shows it with …', async () => {
+    const words = (from: number, n: number) => Array.from({ length: n }, (_, i) => `Absatz${from + i}`).join(' ');
+    const text = `${words(0, 60)} Zahlungserinnerung ${words(60, 60)}`;
+    const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;
+    const { documentId } = await uploadPlaintext(t.client, key, Buffer.from(text), {
+      fileName: 'lang.txt',
+      mediaType: 'text/plain',
+    });
+    await t.server.runner.whenIdle();
+    const res = await search(t.client, 'Zahlungserinnerung');
+    expect(res.hits.map((h) => h.documentId)).toEqual([documentId]);
+    const snippet = res.hits[0]!.snippets[0]!;
+    expect([snippet.cutBefore, snippet.cutAfter]).toEqual([true, true]);
+    expect(text.includes(snippet.text)).toBe(true);
+    // The whole of a short page: no cut.
+    const short = (await search(t.client, 'mueller')).hits[0]!.snippets[0]!;
+    expect([short.cutBefore, short.cutAfter]).toEqual([false, false]);
+    const env = { ARCHIVAR_SERVER: t.address, ARCHIVAR_TOKEN: TEST_TOKEN, ARCHIVAR_INSECURE: '1' };
+    const cli = await runCli(['search', 'Zahlungserinnerung'], env);
+    expect(cli.stdout).toMatch(/p\.1: …Absatz\d+ .*»Zahlungserinnerung«.* Absatz\d+…\n/);
+  });
+
   it('gives an OCR’d page’s highlighted words their boxes on the page, as fractions of it', async () => {
     const png = renderTextPng(['Quittung Nummer 4711 vom Juli', 'Bitte zahlen Sie den Betrag'], { fontSize: 40 });
     const key = (await unary(t.client.documents.getServerKey.bind(t.client.documents), {})).publicKey;

@@ -56,7 +56,14 @@ export function registerSearchCommand(program: Command): void {
               createdMs: Number(h.createdMs),
               documentDateMs: Number(h.documentDateMs),
               parentId: h.parentId,
-              snippets: h.snippets.map((s) => ({ page: s.page, text: s.text, highlights: s.highlights, boxes: s.boxes })),
+              snippets: h.snippets.map((s) => ({
+                page: s.page,
+                text: s.text,
+                highlights: s.highlights,
+                boxes: s.boxes,
+                cutBefore: s.cutBefore,
+                cutAfter: s.cutAfter,
+              })),
             })),
             cursor: res.nextCursor,
             didYouMean: res.didYouMean,
@@ -124,5 +131,6 @@ function highlight(s: Snippet, color: boolean): string {
     out += color ? `\x1b[1;33m${word}\x1b[0m` : `»${word}«`;
     at = h.end;
   }
-  return out + oneLine(text.slice(at));
+  out += oneLine(text.slice(at));
+  return `${s.cutBefore ? '…' : ''}${out}${s.cutAfter ? '…' : ''}`;
 }
