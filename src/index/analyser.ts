@@ -399,10 +399,13 @@ class IdWordCache {
   #old: FlatWordTable | undefined;
   readonly #scratch: number[] = [];
 
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly language: AnalyserLanguage,
+    readonly limit: number,
+  ) {}
 
   /** Record of text[start, end) (hash h) in `young`, after adding it there if it was not. */
-  entry(text: string, start: number, end: number, h: number, language: AnalyserLanguage): number {
+  entry(text: string, start: number, end: number, h: number): number {
     let y = this.young;
     if (y === undefined) y = this.young = new FlatWordTable(this.limit);
     const e = y.find(text, start, end, h);
@@ -415,7 +418,7 @@ class IdWordCache {
     }
     if (f >= 0) return y.addFrom(o!, f, h);
     const raw = start === 0 && end === text.length ? text : text.slice(start, end);
-    const terms = computeWordTerms(normaliseWord(raw), language, 'index');
+    const terms = computeWordTerms(normaliseWord(raw), this.language, 'index');
     const ids = this.#scratch;
     ids.length = 0;
     for (const t of terms) ids.push(termIdOf(t));
@@ -429,9 +432,9 @@ class IdWordCache {
 }
 
 const ID_CACHES: Record<AnalyserLanguage, IdWordCache> = {
-  deu: new IdWordCache(CACHE_LIMIT),
-  eng: new IdWordCache(CACHE_LIMIT),
-  'deu+eng': new IdWordCache(CACHE_LIMIT),
+  deu: new IdWordCache('deu', CACHE_LIMIT),
+  eng: new IdWordCache('eng', CACHE_LIMIT),
+  'deu+eng': new IdWordCache('deu+eng', CACHE_LIMIT),
 };
 
 /**
@@ -443,14 +446,13 @@ function wordTermIds(
   start: number,
   end: number,
   h: number,
-  language: AnalyserLanguage,
+  cache: IdWordCache,
   sink: TermIdSink,
   pos: number,
   from: number,
   to: number,
 ): void {
-  const cache = ID_CACHES[language];
-  const r = cache.entry(text, start, end, h, language);
+  const r = cache.entry(text, start, end, h);
   const y = cache.young!;
   // The term count, then the ids: in the record, or in `data` for a long word (FlatWordTable).
   let d = y.records;
@@ -466,7 +468,7 @@ function wordTermIds(
 
 /**
  * The terms of the word text[start, end) (hashRange `h`) at `pos`, reported as [from, to): by id to `idSink`
- * when there is one (`analyseForIndex`), else as strings to `sink`.
+ * from `idCache` (ID_CACHES[language]) when there is one (`analyseForIndex`), else as strings to `sink`.
  */
 function wordTermsTo(
   text: string,
@@ -477,11 +479,12 @@ function wordTermsTo(
   mode: AnalyseMode,
   sink: TokenSink,
   idSink: TermIdSink | undefined,
+  idCache: IdWordCache | undefined,
   pos: number,
   from: number,
   to: number,
 ): void {
-  if (idSink !== undefined) wordTermIds(text, start, end, h, language, idSink, pos, from, to);
+  if (idSink !== undefined) wordTermIds(text, start, end, h, idCache!, idSink, pos, from, to);
   else for (const t of wordTerms(text, start, end, h, language, mode)) sink(t, pos, from, to);
 }
 
@@ -596,6 +599,8 @@ function scan(
   firstPosition: number,
 ): number {
   let pos = firstPosition;
+  // Looked up once: a keyed load by a language that varies is megamorphic, ~1 % of an index build per word.
+  const idCache = idSink === undefined ? undefined : ID_CACHES[language];
   const ibans = findIbans(text);
   let ibanIdx = 0;
   let skipUntil = -1;
@@ -667,7 +672,7 @@ function scan(
     }
     if (plain || !special) {
       // ASCII letters and digits only, the common case; or a word of one piece in a spaced script.
-      wordTermsTo(text, start, end, h, language, mode, sink, idSink, pos, start, end);
+      wordTermsTo(text, start, end, h, language, mode, sink, idSink, idCache, pos, start, end);
       pos++;
       continue;
     }
@@ -678,7 +683,7 @@ function scan(
         const from = start + s.index;
         const to = from + s.segment.length;
         const seg = s.segment;
-        wordTermsTo(seg, 0, seg.length, hashRange(seg, 0, seg.length), language, mode, sink, idSink, pos, from, to);
+        wordTermsTo(seg, 0, seg.length, hashRange(seg, 0, seg.length), language, mode, sink, idSink, idCache, pos, from, to);
         pos++;
       }
       continue;
@@ -696,12 +701,12 @@ function scan(
         off = at + piece.length;
         if (piece.length === 0) continue;
         const ph = hashRange(piece, 0, piece.length);
-        wordTermsTo(piece, 0, piece.length, ph, language, mode, sink, idSink, pos, start + at, start + off);
+        wordTermsTo(piece, 0, piece.length, ph, language, mode, sink, idSink, idCache, pos, start + at, start + off);
         pos++;
       }
       continue;
     }
-    wordTermsTo(text, start, end, h, language, mode, sink, idSink, pos, start, end);
+    wordTermsTo(text, start, end, h, language, mode, sink, idSink, idCache, pos, start, end);
     pos++;
   }
   return pos;
