@@ -132,8 +132,6 @@ export class SegmentBuilder {
   private readonly firstWords: string[] = [];
   /** Characters of analysed text taken so far (for throughput figures). */
   textChars = 0;
-  /** addDocument's term ids by term (the analyser hands out the same strings again: a cheap lookup). */
-  private readonly ids = new Map<string, number>();
   /** Per term: the document (local + 1) and position it last had a token at (addDocument). */
   private lastDoc = new Int32Array(1024);
   private lastPos = new Int32Array(1024);
@@ -204,7 +202,6 @@ export class SegmentBuilder {
   addDocument(doc: IndexDoc, defaultLanguage: AnalyserLanguage): void {
     const language = doc.language ?? defaultLanguage;
     const stamp = this.records.length + 1;
-    const ids = this.ids;
     const table = this.terms;
     let field = 0;
     let text = '';
@@ -263,15 +260,11 @@ export class SegmentBuilder {
       }
       push(id, position);
     };
-    // Numbers, codes and IBANs as strings.
+    // Numbers, codes and IBANs as strings, fresh ones: found by their hash in the table, as a Map would,
+    // without its copy of every term.
     const sink = (term: string, position: number, start: number, end: number): void => {
       if (field === 0) spans.token(position, start, end);
-      let id = ids.get(term);
-      if (id === undefined) {
-        id = idOf(term, hashRange(term, 0, term.length), start, end);
-        ids.set(term, id);
-      }
-      push(id, position);
+      push(idOf(term, hashRange(term, 0, term.length), start, end), position);
     };
     const { lengths, textChars } = analyseFields(
       doc,
