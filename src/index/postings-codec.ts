@@ -581,6 +581,77 @@ export function decodeSkipTable(postings: Uint8Array): SkipTable {
 }
 
 /**
+ * A merge's read of one term's postings, block after block, into the caller's arrays; nothing is allocated
+ * per term (the field masks are kept in an array grown as needed). The impacts are stepped over (the merge
+ * computes them anew), and blocks lie end to end, so no offsets are kept: decodeSkipTable allocates nine
+ * arrays per term for a query's random access, and a merge reads every term of every source.
+ */
+export class SequentialPostings {
+  df = 0;
+  blockCount = 0;
+  private src: Uint8Array = new Uint8Array(0);
+  private fieldMask = new Uint8Array(64);
+  private readonly st = { off: 0 };
+  private block = 0;
+  private lastDoc = -1;
+
+  /** Reads the skip table of the postings at src[from, …). */
+  start(src: Uint8Array, from: number): void {
+    const st = this.st;
+    st.off = from;
+    this.src = src;
+    this.df = readVarint(src, st);
+    const blockCount = readVarint(src, st);
+    this.blockCount = blockCount;
+    if (this.fieldMask.length < blockCount) this.fieldMask = new Uint8Array(blockCount * 2);
+    const fieldMask = this.fieldMask;
+    for (let b = 0; b < blockCount; b++) {
+      readVarint(src, st); // last doc (the blocks' deltas say it again)
+      readVarint(src, st); // block bytes
+      readVarint(src, st); // position bytes (read in order)
+      fieldMask[b] = src[st.off++]!;
+      for (let g = readVarint(src, st); g > 0; g--)
+        for (let f = 0, gm = src[st.off++]!; f < NUM_FIELDS; f++) {
+          if (!(gm & (1 << f))) continue;
+          for (let k = readVarint(src, st); k > 0; k--) {
+            readVarint(src, st);
+            st.off++;
+          }
+        }
+    }
+    this.block = 0;
+    this.lastDoc = -1;
+  }
+
+  /** Decodes the next block into docs[0..n) (doc ids) and tfs[f * BLOCK_SIZE + i]; returns n. */
+  nextBlock(docs: Int32Array, tfs: Int32Array): number {
+    const src = this.src;
+    const b = this.block++;
+    const n = b === this.blockCount - 1 ? this.df - b * BLOCK_SIZE : BLOCK_SIZE;
+    let off = this.st.off;
+    const bits = src[off++]!;
+    off = unpack(src, off, n, bits, docs);
+    let prev = this.lastDoc;
+    for (let i = 0; i < n; i++) {
+      prev += docs[i]! + 1;
+      docs[i] = prev;
+    }
+    this.lastDoc = prev;
+    const mask = this.fieldMask[b]!;
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      if (!(mask & (1 << f))) {
+        tfs.fill(0, f * BLOCK_SIZE, f * BLOCK_SIZE + n);
+        continue;
+      }
+      const tbits = src[off++]!;
+      off = unpack(src, off, n, tbits, tfs, f * BLOCK_SIZE);
+    }
+    this.st.off = off;
+    return n;
+  }
+}
+
+/**
  * Decode block b into docs[0..n) and tfs[f * BLOCK_SIZE + i]; returns n. Fields absent from the block get
  * zero frequencies.
  */

@@ -36,14 +36,13 @@ import {
 } from './index-store.js';
 import {
   BLOCK_SIZE,
-  compareTerms,
-  decodeBlock,
-  decodeSkipTable,
-  docPositions,
+  FIELD_POSITION_SHIFT,
   NUM_FIELDS,
   readPositionDeltas,
+  readVarint,
+  SequentialPostings,
 } from './postings-codec.js';
-import { type PutFn, segmentTerms, type TermEntry } from './segment-format.js';
+import { type PutFn, SegmentTermCursor } from './segment-format.js';
 import {
   decodeValuesBlock,
   encodeValuesBlock,
@@ -54,7 +53,7 @@ import {
   valuesBlocks,
   watchValueEdits,
 } from './segment-values.js';
-import { IntList, SegmentTermEncoder } from './segment-writer.js';
+import { SegmentTermEncoder } from './segment-writer.js';
 
 export interface MergePolicy {
   mergeFactor: number;
@@ -281,36 +280,28 @@ export async function mergeSegments(
     if (records.length > 0) {
       // 2b. Terms: a k-way merge of the sources' dictionaries, in time slices.
       const enc = new SegmentTermEncoder(tenantId, newId, put, norms);
-      const iters = sources.map((s) => segmentTerms(store, tenantId, s.id, { transaction: snapshot, withPostings: true }));
-      const heads: (TermEntry | undefined)[] = iters.map((it) => it.next().value ?? undefined);
-      const docs = new IntList();
-      const tfsDocMajor = new IntList();
-      const positions = new IntList();
-      let tfs = new Uint32Array(1024);
-      const docsBuf = new Int32Array(BLOCK_SIZE);
-      const tfsBuf = new Int32Array(BLOCK_SIZE * NUM_FIELDS);
+      const heads = new TermHeap(sources.map((s) => new SegmentTermCursor(store, tenantId, s.id, snapshot)));
+      const group: number[] = [];
+      const out = new MergedTerm();
       let sliceStart = performance.now();
-      for (;;) {
-        let term: string | undefined;
-        for (const h of heads) if (h !== undefined && (term === undefined || compareTerms(h.term, term) < 0)) term = h.term;
-        if (term === undefined) break;
-        docs.length = 0;
-        tfsDocMajor.length = 0;
-        positions.length = 0;
-        for (let s = 0; s < sources.length; s++) {
-          const h = heads[s];
-          if (h === undefined || h.term !== term) continue;
-          appendPostings(h, remap[s]!, docs, tfsDocMajor, positions, docsBuf, tfsBuf);
-          heads[s] = iters[s]!.next().value ?? undefined;
+      while (heads.size > 0) {
+        // The sources holding the smallest term, in source order (the heap breaks ties by it).
+        group.length = 0;
+        group.push(heads.pop());
+        while (heads.size > 0 && heads.sameTerm(heads.top(), group[0]!)) group.push(heads.pop());
+        let upper = 0;
+        for (const s of group) {
+          const c = heads.cursors[s]!;
+          dfState.off = c.postingsFrom;
+          upper += readVarint(c.postings, dfState);
         }
-        const df = docs.length;
-        if (df > 0) {
-          if (tfs.length < df * NUM_FIELDS) tfs = new Uint32Array(df * NUM_FIELDS * 2);
-          const view = tfs.subarray(0, df * NUM_FIELDS);
-          const dm = tfsDocMajor.data;
-          for (let i = 0; i < df; i++) for (let f = 0; f < NUM_FIELDS; f++) view[f * df + i] = dm[i * NUM_FIELDS + f]!;
-          enc.add(term, { docs: docs.data.subarray(0, df), tfs: view, positions: positions.data.subarray(0, positions.length) });
+        out.begin(upper);
+        for (const s of group) appendPostings(heads.cursors[s]!, remap[s]!, out);
+        if (out.df > 0) {
+          out.end();
+          enc.addRange(heads.cursors[group[0]!]!.term(), out.docs, out.df, out.tfs, out.positions, 0);
         }
+        for (const s of group) heads.advance(s);
         if (buffered >= chunkBytes && !(await flush())) return await abandon(store, tenantId, newId, uid);
         if (performance.now() - sliceStart >= sliceMs) {
           await yieldToLoop();
@@ -416,44 +407,166 @@ async function abandon(store: IndexStore, tenantId: string, id: number, uid: str
   return 'stale';
 }
 
-/** One block's position deltas and one doc's positions in appendPostings (grown as needed). */
-let blockDeltas: Int32Array = new Int32Array(1024);
-let oneDoc: Int32Array = new Int32Array(256);
+/**
+ * The sources' term cursors in a binary heap, smallest term first and ties in source order: finding the
+ * smallest head among k sources took k term comparisons per output term, this takes ~log2 k.
+ */
+class TermHeap {
+  /** Source indices whose cursors stand on a term. */
+  private readonly heap: number[] = [];
 
-/** Decode one source term's postings and positions, keeping live docs under their new numbers. */
-function appendPostings(
-  h: TermEntry,
-  map: Int32Array,
-  docs: IntList,
-  tfsDocMajor: IntList,
-  positions: IntList,
-  docsBuf: Int32Array,
-  tfsBuf: Int32Array,
-): void {
-  const postings = h.postings;
-  const pos = h.positions() ?? new Uint8Array(0);
-  const skip = decodeSkipTable(postings);
-  let off = 0;
-  for (let b = 0; b < skip.blockCount; b++) {
-    const n = decodeBlock(postings, skip, b, docsBuf, tfsBuf);
+  constructor(readonly cursors: readonly SegmentTermCursor[]) {
+    for (let s = 0; s < cursors.length; s++) this.advance(s);
+  }
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  top(): number {
+    return this.heap[0]!;
+  }
+
+  /** Moves source s's cursor to its next term and puts it back in the heap (unless at its end). */
+  advance(s: number): void {
+    if (!this.cursors[s]!.next()) return;
+    const heap = this.heap;
+    let i = heap.length;
+    heap.push(s);
+    while (i > 0) {
+      const parent = (i - 1) >>> 1;
+      if (!this.less(s, heap[parent]!)) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = s;
+  }
+
+  /** Removes and returns the source with the smallest term. */
+  pop(): number {
+    const heap = this.heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    const n = heap.length;
+    if (n === 0) return top;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this.less(heap[child + 1]!, heap[child]!)) child++;
+      if (!this.less(heap[child]!, last)) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
+
+  sameTerm(a: number, b: number): boolean {
+    const x = this.cursors[a]!;
+    const y = this.cursors[b]!;
+    if (x.len !== y.len) return false;
+    const xb = x.bytes;
+    const yb = y.bytes;
+    for (let i = 0; i < x.len; i++) if (xb[i] !== yb[i]) return false;
+    return true;
+  }
+
+  /** Source a's term sorts before b's (UTF-8 bytes: compareTerms order), or the same term and a < b. */
+  private less(a: number, b: number): boolean {
+    const x = this.cursors[a]!;
+    const y = this.cursors[b]!;
+    const xb = x.bytes;
+    const yb = y.bytes;
+    const n = Math.min(x.len, y.len);
+    for (let i = 0; i < n; i++) if (xb[i] !== yb[i]) return xb[i]! < yb[i]!;
+    return x.len !== y.len ? x.len < y.len : a < b;
+  }
+}
+
+/**
+ * One output term's postings as its sources' live docs are appended (arrays reused for every term, grown
+ * as needed): frequencies field-major with a stride of the sources' summed df, closed up by end().
+ */
+class MergedTerm {
+  docs = new Int32Array(1024);
+  tfs = new Uint32Array(1024 * NUM_FIELDS);
+  positions = new Int32Array(4096);
+  df = 0;
+  positionCount = 0;
+  stride = 0;
+
+  /** Starts a term whose sources hold `upper` docs in all. */
+  begin(upper: number): void {
+    if (this.docs.length < upper) {
+      this.docs = new Int32Array(upper * 2);
+      this.tfs = new Uint32Array(upper * 2 * NUM_FIELDS);
+    }
+    this.stride = upper;
+    this.df = 0;
+    this.positionCount = 0;
+  }
+
+  ensurePositions(extra: number): void {
+    if (this.positionCount + extra <= this.positions.length) return;
+    const next = new Int32Array(Math.max(this.positions.length * 2, this.positionCount + extra));
+    next.set(this.positions.subarray(0, this.positionCount));
+    this.positions = next;
+  }
+
+  /** Frequencies as the encoder reads them: tfs[f * df + i] (deleted docs left gaps). */
+  end(): void {
+    const { df, stride } = this;
+    if (df < stride) for (let f = 1; f < NUM_FIELDS; f++) this.tfs.copyWithin(f * df, f * stride, f * stride + df);
+  }
+}
+
+const dfState = { off: 0 };
+const walk = new SequentialPostings();
+const posState = { off: 0, k: 0 };
+const docsBuf = new Int32Array(BLOCK_SIZE);
+const tfsBuf = new Int32Array(BLOCK_SIZE * NUM_FIELDS);
+/** One block's position deltas (grown as needed). */
+let blockDeltas: Int32Array = new Int32Array(1024);
+
+/** Decode one source term's postings and positions, appending its live docs under their new numbers. */
+function appendPostings(c: SegmentTermCursor, map: Int32Array, out: MergedTerm): void {
+  walk.start(c.postings, c.postingsFrom);
+  const pos = c.positions;
+  posState.off = c.positionsFrom;
+  const stride = out.stride;
+  for (let b = 0; b < walk.blockCount; b++) {
+    const n = walk.nextBlock(docsBuf, tfsBuf);
     let blockCount = 0;
     for (let f = 0; f < NUM_FIELDS; f++) for (let i = 0; i < n; i++) blockCount += tfsBuf[f * BLOCK_SIZE + i]!;
     if (blockDeltas.length < blockCount) blockDeltas = new Int32Array(blockCount * 2);
-    const read = { off, k: 0 };
-    readPositionDeltas(pos, read, blockCount, 0, blockCount, blockDeltas);
-    off = read.off;
+    posState.k = 0;
+    readPositionDeltas(pos, posState, blockCount, 0, blockCount, blockDeltas);
+    out.ensurePositions(blockCount);
+    const { docs, tfs, positions } = out;
+    let np = out.positionCount;
+    let d = out.df;
     let k = 0;
     for (let i = 0; i < n; i++) {
-      let count = 0;
-      for (let f = 0; f < NUM_FIELDS; f++) count += tfsBuf[f * BLOCK_SIZE + i]!;
-      if (oneDoc.length < count) oneDoc = new Int32Array(count * 2);
-      k = docPositions(blockDeltas, k, tfsBuf, i, oneDoc);
       const target = map[docsBuf[i]!]!;
-      if (target < 0) continue;
-      for (let c = 0; c < count; c++) positions.push(oneDoc[c]!);
-      docs.push(target);
-      for (let f = 0; f < NUM_FIELDS; f++) tfsDocMajor.push(tfsBuf[f * BLOCK_SIZE + i]!);
+      if (target < 0) {
+        for (let f = 0; f < NUM_FIELDS; f++) k += tfsBuf[f * BLOCK_SIZE + i]!;
+        continue;
+      }
+      docs[d] = target;
+      for (let f = 0; f < NUM_FIELDS; f++) {
+        const tf = tfsBuf[f * BLOCK_SIZE + i]!;
+        tfs[f * stride + d] = tf;
+        let p = f * FIELD_POSITION_SHIFT;
+        for (let t = tf; t > 0; t--) {
+          p += blockDeltas[k++]!;
+          positions[np++] = p;
+        }
+      }
+      d++;
     }
+    out.df = d;
+    out.positionCount = np;
   }
 }
 
