@@ -13,7 +13,8 @@ import { Corpus } from '../../native-bench/harness/data.js';
 import type { IndexDoc } from '../../src/index/analyse-document.js';
 import type { AnalyserLanguage } from '../../src/index/analyser.js';
 import { IndexStore, type Key, RANGE_END, type SealedDb, type SegmentMeta, toBuffer } from '../../src/index/index-store.js';
-import { NUM_FIELDS } from '../../src/index/postings-codec.js';
+import { BLOCK_SIZE, NUM_FIELDS } from '../../src/index/postings-codec.js';
+import { LARGE_BYTES, lookupTerm } from '../../src/index/segment-format.js';
 import { listSegments, mergeSegments } from '../../src/index/segment-merger.js';
 import { putSegmentValues } from '../../src/index/segment-values.js';
 import { finishSegment, SegmentBuilder, writeBuiltSegment } from '../../src/index/segment-writer.js';
@@ -64,26 +65,26 @@ function corpusDocs(from: number, n: number): IndexDoc[] {
 }
 
 /**
- * Short documents sharing the word "ledger" at random frequencies in random fields: its postings in these
- * segments and in the merged one exceed LARGE_BYTES (values of their own in index-large).
+ * Short documents sharing `word` at random frequencies in random fields: in a few thousand of them its
+ * postings exceed LARGE_BYTES (a value of their own in index-large).
  */
-function ledgerDocs(seed: number, n: number): IndexDoc[] {
+function ledgerDocs(seed: number, n: number, word = 'ledger'): IndexDoc[] {
   let x = seed;
   const rnd = (k: number) => {
     x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0;
     return (x >>> 8) % k;
   };
-  const filler = ['alpha', 'beta', 'gamma', 'delta', 'konto', 'buchung', 'saldo', 'ledger'];
+  const filler = ['alpha', 'beta', 'gamma', 'delta', 'konto', 'buchung', 'saldo', word];
   const words = (k: number) => Array.from({ length: k }, () => filler[rnd(filler.length)]!).join(' ');
   return Array.from({ length: n }, (_, i) => ({
-    docId: `ledger-${seed}-${i}`,
+    docId: `${word}-${seed}-${i}`,
     language: 'eng' as AnalyserLanguage,
     fields: {
-      title: `${words(1 + rnd(4))}${rnd(3) === 0 ? ' ledger' : ''}`,
-      body: [`${words(rnd(40))} ${'ledger '.repeat(rnd(30))}${words(rnd(200))}`],
-      ...(rnd(4) === 0 ? { subject: `${'ledger '.repeat(rnd(3))}${words(3)}` } : {}),
-      ...(rnd(5) === 0 ? { fileName: `ledger-${i}.pdf` } : {}),
-      ...(rnd(6) === 0 ? { sender: `${words(2)} ledger` } : {}),
+      title: `${words(1 + rnd(4))}${rnd(3) === 0 ? ` ${word}` : ''}`,
+      body: [`${words(rnd(40))} ${`${word} `.repeat(rnd(30))}${words(rnd(200))}`],
+      ...(rnd(4) === 0 ? { subject: `${`${word} `.repeat(rnd(3))}${words(3)}` } : {}),
+      ...(rnd(5) === 0 ? { fileName: `${word}-${i}.pdf` } : {}),
+      ...(rnd(6) === 0 ? { sender: `${words(2)} ${word}` } : {}),
     },
   }));
 }
@@ -100,6 +101,7 @@ beforeAll(async () => {
   dir = tempDir('archivar-merge-identity-');
   root = open({ path: dir.path });
   await testCipher.ready('t');
+  await testCipher.ready('u');
 });
 afterAll(async () => {
   await root.close();
@@ -107,55 +109,55 @@ afterAll(async () => {
 });
 
 /** Writes one segment of `docs` (with values for every other document) and lists it. */
-async function addSegment(store: IndexStore, id: number, docs: readonly IndexDoc[]): Promise<void> {
+async function addSegment(store: IndexStore, id: number, docs: readonly IndexDoc[], t = 't'): Promise<void> {
   const builder = new SegmentBuilder();
   for (const d of docs) builder.addDocument(d, 'deu+eng');
   const built = finishSegment(builder);
   await root.transaction(() => {
-    writeBuiltSegment(store, 't', id, built);
+    writeBuiltSegment(store, t, id, built);
     putSegmentValues(
       store,
-      't',
+      t,
       id,
       docs.map((d) => d.docId),
       docs.map((d, i) => (i % 2 === 0 ? { tags: [`tag-${i % 7}`], n: i, id: d.docId } : null)),
     );
-    store.meta.put(['t', 'seg', id], { id, uid: `uid-${id}`, docs: docs.length, deleted: 0 });
+    store.meta.put([t, 'seg', id], { id, uid: `uid-${id}`, docs: docs.length, deleted: 0 });
   });
 }
 
 /** Tombstones local docs of a segment, as a delete does (its id entry goes). */
-async function deleteDocs(store: IndexStore, id: number, locals: readonly number[]): Promise<void> {
+async function deleteDocs(store: IndexStore, id: number, locals: readonly number[], t = 't'): Promise<void> {
   await root.transaction(() => {
-    const meta = store.meta.get(['t', 'seg', id]) as SegmentMeta;
+    const meta = store.meta.get([t, 'seg', id]) as SegmentMeta;
     const bits = new Uint8Array(Math.ceil(meta.docs / 8));
     for (const local of locals) {
       bits[local >>> 3]! |= 1 << (local & 7);
-      const rec = store.doc('t', id, local)!;
-      store.ids.remove(['t', rec.id]);
+      const rec = store.doc(t, id, local)!;
+      store.ids.remove([t, rec.id]);
     }
-    store.deletes.put(['t', id], toBuffer(bits));
-    store.meta.put(['t', 'seg', id], { ...meta, deleted: locals.length });
+    store.deletes.put([t, id], toBuffer(bits));
+    store.meta.put([t, 'seg', id], { ...meta, deleted: locals.length });
   });
 }
 
 /** Everything of segment `id` and the tenant's ids, as plaintext. */
-function segmentDigest(store: IndexStore, id: number): { digest: string; counts: Record<string, number> } {
+function segmentDigest(store: IndexStore, id: number, t = 't'): { digest: string; counts: Record<string, number> } {
   const h = createHash('sha256');
   const counts: Record<string, number> = {};
   const sealed: SealedDb[] = ['dirs', 'terms', 'positions', 'large', 'docs', 'values'];
   for (const db of sealed) {
     counts[db] = 0;
-    for (const { key, value } of store[db].getRange({ start: ['t', id], end: ['t', id, RANGE_END] })) {
+    for (const { key, value } of store[db].getRange({ start: [t, id], end: [t, id, RANGE_END] })) {
       hashOf(h, [db, key, store.open(db, key as Key, value).toString('base64')]);
       counts[db]++;
     }
   }
   for (const db of ['norms', 'deletes'] as const) {
-    const v = store[db].getBinary(['t', id]);
+    const v = store[db].getBinary([t, id]);
     hashOf(h, [db, v === undefined ? null : Buffer.from(v).toString('base64')]);
   }
-  for (const { key, value } of store.ids.getRange({ start: ['t'], end: ['t', RANGE_END] })) hashOf(h, ['ids', key, value]);
+  for (const { key, value } of store.ids.getRange({ start: [t], end: [t, RANGE_END] })) hashOf(h, ['ids', key, value]);
   return { digest: h.digest('hex'), counts };
 }
 
@@ -198,5 +200,31 @@ describe('merge identity', () => {
     const { digest, counts } = segmentDigest(store, 9);
     expect(counts).toEqual({ dirs: 1, terms: 525, positions: 88, large: 8, docs: 11671, values: 92 });
     expect(digest).toBe('d857ba51fc6508502cdcda6c8b19f95fee06a03c9766a926cb207207c945a4a8');
+  }, 120_000);
+
+  it('merges a term of one source, many blocks long, with and without deletes, as before', async () => {
+    const store = new IndexStore(root, testCipher);
+    // "ledger" only in segment 2 (no deletes, large), "journal" only in segment 3 (with deletes).
+    await addSegment(store, 1, HAND_DOCS, 'u');
+    await addSegment(store, 2, ledgerDocs(3, 5000), 'u');
+    await addSegment(store, 3, ledgerDocs(4, 1500, 'journal'), 'u');
+    await root.transaction(() =>
+      store.meta.put(['u', 'stats'], { docs: 0, lengthSum: new Array<number>(NUM_FIELDS).fill(0), nextSegmentId: 4 }),
+    );
+    await deleteDocs(store, 1, [3], 'u');
+    await deleteDocs(
+      store,
+      3,
+      Array.from({ length: 1500 }, (_, i) => i).filter((i) => i % 13 === 1),
+      'u',
+    );
+    const merged = await mergeSegments(store, 'u', listSegments(store, 'u'));
+    const seg = merged as SegmentMeta;
+    expect({ id: seg.id, docs: seg.docs, deleted: seg.deleted }).toEqual({ id: 4, docs: 6394, deleted: 0 });
+    expect(lookupTerm(store, 'u', 4, 'ledger')!.postings.length).toBeGreaterThan(LARGE_BYTES);
+    expect(lookupTerm(store, 'u', 4, 'journal')!.postings.length).toBeGreaterThan(BLOCK_SIZE);
+    const { digest, counts } = segmentDigest(store, 4, 'u');
+    expect(counts).toEqual({ dirs: 1, terms: 31, positions: 41, large: 8, docs: 6394, values: 50 });
+    expect(digest).toBe('ad924dcfd7233774b9ac98df3bc5cfbd782d45363d5b5fe3702b181f43716a00');
   }, 120_000);
 });
