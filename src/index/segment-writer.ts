@@ -83,20 +83,6 @@ for (const [c, folded] of Object.entries(TRANSLIT))
         UMLAUT_FOLD[form.charCodeAt(0)] = folded.charCodeAt(0) * 256 + folded.charCodeAt(1);
     }
 
-/** Growable Int32Array. */
-export class IntList {
-  data = new Int32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-}
-
 /**
  * Tokens are appended to flat typed arrays (term id, field-based position; a document is a range of them)
  * rather than per-term arrays: no per-posting objects and little garbage at build rates. Finishing sorts
