@@ -14,11 +14,12 @@ import { open, type RootDatabase } from 'lmdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Corpus } from '../../native-bench/harness/data.js';
 import { analyseDocument, type IndexDoc } from '../../src/index/analyse-document.js';
-import { type AnalyserLanguage, analyseToTokens } from '../../src/index/analyser.js';
+import { analyseToTokens } from '../../src/index/analyser.js';
 import { IndexStore, type Key, RANGE_END, type SealedDb } from '../../src/index/index-store.js';
 import { type BuiltSegment, finishSegment, SegmentBuilder, writeBuiltSegment } from '../../src/index/segment-writer.js';
 import { Slicer } from '../../src/index/warm-up.js';
 import { WordList } from '../../src/index/word-list.js';
+import { handDocs } from '../helpers/hand-docs.js';
 import { testCipher } from '../helpers/index-cipher.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -38,19 +39,7 @@ const HAND = [
   'consign consigned consigning consignment; knack knackered knackeries; kneel kneeled kneeling; ebenso abenddämmerung.',
 ];
 
-const HAND_DOCS: IndexDoc[] = HAND.map((text, i) => ({
-  docId: `hand-${i}`,
-  ...(i % 3 === 2 ? {} : { language: (i % 3 === 0 ? 'deu' : 'eng') as AnalyserLanguage }),
-  fields: {
-    title: text.slice(0, 40),
-    body: [text, text.split(' ').reverse().join(' ')],
-    subject: i % 2 === 0 ? `Betreff: ${text.slice(10, 60)}` : undefined,
-    fileName: `Rechnung_${2020 + i}_Müller-GmbH.pdf`,
-    sender: i % 2 === 0 ? 'Müller GmbH <info@mueller-gmbh.de>' : "O'Brien & Sons Ltd.",
-  },
-  createdMs: 1_700_000_000_000 + i,
-  mediaType: 'application/pdf',
-}));
+const HAND_DOCS = handDocs(HAND);
 
 function corpusDocs(n: number): IndexDoc[] {
   const corpus = new Corpus(1);

@@ -18,6 +18,7 @@ import { LARGE_BYTES, lookupTerm } from '../../src/index/segment-format.js';
 import { listSegments, mergeSegments } from '../../src/index/segment-merger.js';
 import { putSegmentValues } from '../../src/index/segment-values.js';
 import { finishSegment, SegmentBuilder, writeBuiltSegment } from '../../src/index/segment-writer.js';
+import { handDocs } from '../helpers/hand-docs.js';
 import { testCipher } from '../helpers/index-cipher.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -36,19 +37,7 @@ const HAND = [
   'consign consigned consigning consignment; knack knackered knackeries; kneel kneeled kneeling; 𠀋 Rechnung.',
 ];
 
-const HAND_DOCS: IndexDoc[] = HAND.map((text, i) => ({
-  docId: `hand-${i}`,
-  ...(i % 3 === 2 ? {} : { language: (i % 3 === 0 ? 'deu' : 'eng') as AnalyserLanguage }),
-  fields: {
-    title: text.slice(0, 40),
-    body: [text, text.split(' ').reverse().join(' ')],
-    subject: i % 2 === 0 ? `Betreff: ${text.slice(10, 60)}` : undefined,
-    fileName: `Rechnung_${2020 + i}_Müller-GmbH.pdf`,
-    sender: i % 2 === 0 ? 'Müller GmbH <info@mueller-gmbh.de>' : "O'Brien & Sons Ltd.",
-  },
-  createdMs: 1_700_000_000_000 + i,
-  mediaType: 'application/pdf',
-}));
+const HAND_DOCS = handDocs(HAND);
 
 function corpusDocs(from: number, n: number): IndexDoc[] {
   const corpus = new Corpus(1);
