@@ -34,6 +34,7 @@ export function openBenchEngine(
   const engine = new SearchEngine(store.root, {
     cipher: recordCipherFromSecret(options.secret),
     analyser: poolAnalyser(pool, createLogger('warn')),
+    buildsAtOnce: pool.threads,
     autoMerge: options.autoMerge,
     onBackgroundError: (err) => {
       failed = err;

@@ -71,7 +71,7 @@ import {
 } from './scorers.js';
 import { positionsChunk, prefixTerms, segmentHasTerm, termPositionsReader, termPostings } from './segment-format.js';
 import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMerges } from './segment-merger.js';
-import { buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
+import { type BuiltSegment, buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
 import { makeSnippets, openingSnippet, type Snippet, type ValuePlaces, withValuePlaces } from './snippets.js';
 import { type PageHits, spansAt } from './spans.js';
 import type { TextStore } from './text-store.js';
@@ -85,6 +85,13 @@ export interface SearchIndexOptions {
   cipher: RecordCipher;
   /** Where documents are analysed and their segment built (default: in this thread); the server uses the worker pool. */
   analyser?: SegmentBuild;
+  /**
+   * Segment builds run at once (default: no bound); the server gives its pool's threads. An add asked for
+   * while they are all busy waits for one, and adds asked for after it, with no other write between, join it
+   * (up to COALESCE_CHARS of text): one segment instead of several, less CPU per document (each segment
+   * pays for its terms once) and fewer segments to merge. They then commit together, or fail together.
+   */
+  buildsAtOnce?: number;
   /** Snippet text source; without one, hits carry no snippets. */
   textStore?: TextStore;
   /** Language for documents that do not name one. */
@@ -154,6 +161,34 @@ export interface IndexWriteHooks {
  */
 export interface MatchVisitor {
   segment(tenantId: string, segment: SegmentMeta, transaction: Transaction): (docs: Int32Array, n: number) => void;
+}
+
+/**
+ * Text of the adds that join one waiting add at most (SearchIndexOptions.buildsAtOnce): what one pool task
+ * builds into a segment (search-adapters.ts SEGMENT_TASK_CHARS).
+ */
+const COALESCE_CHARS = 8 << 20;
+
+/** An add whose segment build has not started (SearchIndex.addDocuments). */
+interface WaitingAdd {
+  tenantId: string;
+  /** Its documents by id, the last asked for winning; adds joining it add theirs. */
+  byId: Map<string, IndexDoc>;
+  chars: number;
+  /** Starts its build (once). */
+  start: () => void;
+  /** Its write: the segment id, 0 when nothing was written. */
+  done: Promise<{ segmentId: number }>;
+}
+
+/** UTF-16 code units of a document's text (its fields' strings). */
+function docChars(d: IndexDoc): number {
+  let n = 0;
+  for (const v of Object.values(d.fields)) {
+    if (typeof v === 'string') n += v.length;
+    else if (Array.isArray(v)) for (const page of v) if (typeof page === 'string') n += page.length;
+  }
+  return n;
 }
 
 /** Matches handed to a MatchVisitor per call at most. */
@@ -241,6 +276,7 @@ export class SearchIndex {
       SearchIndexOptions,
       | 'cipher'
       | 'analyser'
+      | 'buildsAtOnce'
       | 'textStore'
       | 'onBackgroundError'
       | 'fieldWeights'
@@ -268,6 +304,12 @@ export class SearchIndex {
   #closed = false;
   readonly #dirtyTenants = new Set<string>();
   readonly #buildSegment: SegmentBuild;
+  readonly #buildsAtOnce: number;
+  #building = 0;
+  /** Adds whose build waits for a free slot, oldest first. */
+  readonly #waitingAdds: WaitingAdd[] = [];
+  /** The add last in the write queue, its build not started yet: adds asked for meanwhile join it. */
+  #joinable: WaitingAdd | undefined;
   /** Norms by segment uid: segments are immutable, so cached norms never go stale. */
   readonly #normsCache = new Map<string, Uint8Array>();
   /** `${segment uid}/${local doc}` → document id, for hits (#docId). */
@@ -290,6 +332,7 @@ export class SearchIndex {
   constructor(root: RootDatabase, options: SearchIndexOptions) {
     this.store = new IndexStore(root, options.cipher);
     this.#buildSegment = options.analyser ?? buildInThread;
+    this.#buildsAtOnce = options.buildsAtOnce ?? Number.POSITIVE_INFINITY;
     this.#textStore = options.textStore;
     this.#onError = options.onBackgroundError ?? (() => {});
     this.#hooks = options.hooks;
@@ -319,8 +362,10 @@ export class SearchIndex {
   /** Run `fn` after every earlier write: one writer. */
   #enqueue<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('SearchIndex is closed'));
-    // A write queued behind the pending tombstone batch: a delete joining the batch now would jump it.
+    // A write queued behind the pending tombstone batch (or add): a delete joining the batch now would jump
+    // it, as would an add joining the add.
     this.#pendingDeletes = undefined;
+    this.#joinable = undefined;
     const run = this.#queue.then(fn, fn);
     this.#queue = run.catch(() => {});
     return run;
@@ -331,42 +376,82 @@ export class SearchIndex {
     return this.#enqueue(async () => fn());
   }
 
-  /** Index documents as one new segment; a document whose id exists replaces it (delete + add). */
+  /**
+   * Index documents as one new segment (or with the add before them, see `buildsAtOnce`); a document whose
+   * id exists replaces it (delete + add). Resolves when they are searchable, with their segment and how many
+   * of these documents it took.
+   */
   addDocuments(tenantId: string, docs: readonly IndexDoc[]): Promise<{ segmentId: number; docs: number }> {
     checkTenant(tenantId);
     // Last one wins within a batch.
     const byId = new Map<string, IndexDoc>();
+    let chars = 0;
     for (const d of docs) {
       if (typeof d.docId !== 'string' || d.docId.length === 0) throw new Error('every document needs a docId');
       byId.delete(d.docId);
       byId.set(d.docId, d);
+      chars += docChars(d);
     }
-    // Analysis, the segment's layout and its sealing start now, beside the writer (in the pool when the
-    // server gives an analyser), for a segment id taken now; the write keeps its place in the queue, so a
+    // This add's own count: a later add joining it adds to its map.
+    const count = byId.size;
+    const own = (r: { segmentId: number }) => ({ segmentId: r.segmentId, docs: r.segmentId === 0 ? 0 : count });
+    const joined = this.#joinable;
+    if (joined !== undefined && joined.tenantId === tenantId && joined.chars + chars <= COALESCE_CHARS) {
+      // After the documents already there: the last one wins across the adds as within one.
+      for (const [id, d] of byId) {
+        joined.byId.delete(id);
+        joined.byId.set(id, d);
+      }
+      joined.chars += chars;
+      return joined.done.then(own);
+    }
+    const add: WaitingAdd = {
+      tenantId,
+      byId,
+      chars,
+      start: () => {},
+      done: Promise.resolve({ segmentId: 0 }),
+    };
+    // Analysis, the segment's layout and its sealing run beside the writer (in the pool when the server gives
+    // an analyser), for a segment id taken when they start; the write keeps its place in the queue, so a
     // later delete of the same document still comes after it.
-    const segmentId = reserveSegmentId(this.store.root, tenantId, this.#stats(tenantId).nextSegmentId);
-    let key: Uint8Array | undefined;
-    const building = this.store.cipher.ready(tenantId).then(() => {
-      key = this.store.cipher.recordKey(tenantId, 'index-block');
-      return this.#buildSegment([...byId.values()], this.#opts.defaultLanguage, { tenantId, segmentId, key });
+    let segmentId = 0;
+    const built = new Promise<BuiltSegment>((resolve, reject) => {
+      add.start = () => {
+        this.#building++;
+        segmentId = reserveSegmentId(this.store.root, tenantId, this.#stats(tenantId).nextSegmentId);
+        let key: Uint8Array | undefined;
+        this.store.cipher
+          .ready(tenantId)
+          .then(() => {
+            key = this.store.cipher.recordKey(tenantId, 'index-block');
+            return this.#buildSegment([...add.byId.values()], this.#opts.defaultLanguage, { tenantId, segmentId, key });
+          })
+          .finally(() => {
+            // The key's copy is not needed once the segment is built (or failed); the slot is free.
+            key?.fill(0);
+            this.#building--;
+            this.#startWaitingAdd();
+          })
+          .then(resolve, reject);
+      };
     });
-    // The key's copy is not needed once the segment is built (or failed).
-    const built = building.finally(() => key?.fill(0));
     built.catch(() => {}); // awaited below; not an unhandled rejection while the queue is busy
-    return this.#enqueue(async () => {
+    add.done = this.#enqueue(async () => {
       await this.store.cipher.ready(tenantId);
       const segment = await built;
       const numDocs = segment.records.length;
-      if (this.#textStore?.put) for (const d of byId.values()) await this.#textStore.put(tenantId, d.docId, d.fields.body ?? []);
-      if (numDocs === 0) return { segmentId: 0, docs: 0 };
+      if (this.#textStore?.put)
+        for (const d of add.byId.values()) await this.#textStore.put(tenantId, d.docId, d.fields.body ?? []);
+      if (numDocs === 0) return { segmentId: 0 };
       await this.store.root.childTransaction(() => {
         const stats = this.#stats(tenantId);
-        for (const id of byId.keys()) this.#tombstone(tenantId, id, stats);
+        for (const id of add.byId.keys()) this.#tombstone(tenantId, id, stats);
         if (this.store.meta.get([tenantId, 'seg', segmentId]) !== undefined)
           throw new Error(`segment ${segmentId} of tenant ${tenantId} exists already`);
         stats.nextSegmentId = Math.max(stats.nextSegmentId, segmentId + 1);
         const written = writeBuiltSegment(this.store, tenantId, segmentId, segment);
-        this.#hooks?.added?.(tenantId, segmentId, [...byId.values()], written.newWords);
+        this.#hooks?.added?.(tenantId, segmentId, [...add.byId.values()], written.newWords);
         const meta: SegmentMeta = { id: segmentId, uid: newSegmentUid(), docs: numDocs, deleted: 0 };
         this.store.meta.put([tenantId, 'seg', segmentId], meta);
         stats.docs += numDocs;
@@ -374,8 +459,22 @@ export class SearchIndex {
         this.store.meta.put([tenantId, 'stats'], stats);
       });
       this.#afterWrite(tenantId);
-      return { segmentId, docs: numDocs };
+      return { segmentId };
     });
+    if (this.#building < this.#buildsAtOnce) add.start();
+    else {
+      this.#waitingAdds.push(add);
+      this.#joinable = add;
+    }
+    return add.done.then(own);
+  }
+
+  /** A build slot is free: the oldest waiting add starts (and takes no more documents). */
+  #startWaitingAdd(): void {
+    const next = this.#waitingAdds.shift();
+    if (next === undefined) return;
+    if (this.#joinable === next) this.#joinable = undefined;
+    next.start();
   }
 
   /** Delete a document; it disappears from results when this resolves. Returns false if unknown. */

@@ -135,6 +135,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     compoundPartWeight,
     cipher: keyring.records,
     analyser: poolAnalyser(pool, log),
+    // Adds waiting for a thread join into one segment (SearchIndexOptions.buildsAtOnce).
+    buildsAtOnce: pool.threads,
     textStore: sealedTextStore(documents, textCache),
     // A hit of `amount:>100` shows where its amount is written.
     findValues: placedValues,

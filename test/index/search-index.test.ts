@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { analyse } from '../../src/index/analyser.js';
 import { type IndexDoc, InMemoryTextStore, SearchIndex, type SearchIndexOptions } from '../../src/index/index.js';
 import type { HighlightQuery } from '../../src/index/query-plan.js';
 import type { MatchVisitor } from '../../src/index/search-index.js';
 import { listSegments } from '../../src/index/segment-merger.js';
+import { buildInThread, type SegmentBuild } from '../../src/index/segment-writer.js';
 import type { PageHits } from '../../src/index/spans.js';
 import { testCipher } from '../helpers/index-cipher.js';
 import { rng } from '../helpers/rng.js';
@@ -498,6 +499,48 @@ describe('SearchIndex deletes in batches', () => {
     const writes = [idx.deleteDocument('t1', 'en-fox'), idx.addDocuments('t1', [fox]), idx.deleteDocument('t1', 'en-fox')];
     expect(await Promise.all(writes)).toEqual([false, { segmentId: expect.any(Number), docs: 1 }, true]);
     expect(await ids(idx, 'fox')).toEqual([]);
+  });
+});
+
+describe('SearchIndex adds waiting for a build slot', () => {
+  it('join the add before them into one segment, but never across another write, and the last document wins', async () => {
+    // One build at a time, held until released: the adds after the first wait for the slot.
+    const held: (() => void)[] = [];
+    const builds: number[] = [];
+    const analyser: SegmentBuild = async (docs, language, sealing) => {
+      builds.push(docs.length);
+      await new Promise<void>((release) => held.push(release));
+      return buildInThread(docs, language, sealing);
+    };
+    const idx = newIndex({ analyser, buildsAtOnce: 1 });
+    const doc = (docId: string, body: string): IndexDoc => ({ docId, fields: { body: [body] } });
+    const a = idx.addDocuments('t1', [doc('a', 'Angebot Alpha')]); // builds at once
+    const b = idx.addDocuments('t1', [doc('b', 'Bescheid Beta'), doc('x', 'Xaver Mahnung')]); // waits
+    const c = idx.addDocuments('t1', [doc('c', 'Coupon Gamma'), doc('b', 'Bescheid Beta zweite Fassung')]); // joins b
+    const del = idx.deleteDocument('t1', 'x'); // after b's write
+    const d = idx.addDocuments('t1', [doc('x', 'Xaver Quittung')]); // after the delete: waits anew
+    const other = idx.addDocuments('t2', [doc('y', 'Yacht')]); // another tenant: waits on its own
+    for (let n = 1; n <= 4; n++) {
+      await vi.waitFor(() => expect(held.length).toBe(n));
+      held[n - 1]!();
+    }
+    expect(await a).toEqual({ segmentId: expect.any(Number), docs: 1 });
+    const [rb, rc] = await Promise.all([b, c]);
+    expect(rc.segmentId).toBe(rb.segmentId);
+    expect([rb.docs, rc.docs]).toEqual([2, 2]);
+    expect(await del).toBe(true);
+    expect((await d).segmentId).not.toBe(rb.segmentId);
+    await other;
+    // a; b, x and c (b's second version) together; x again; the other tenant's y.
+    expect(builds).toEqual([1, 3, 1, 1]);
+    expect(listSegments(idx.store, 't1')).toHaveLength(3);
+    expect(await ids(idx, 'Fassung')).toEqual(['b']);
+    expect(await ids(idx, 'Bescheid')).toEqual(['b']);
+    expect(await ids(idx, 'Mahnung')).toEqual([]);
+    expect(await ids(idx, 'Quittung')).toEqual(['x']);
+    expect(await ids(idx, 'Coupon')).toEqual(['c']);
+    expect(await ids(idx, 'Yacht', 't2')).toEqual(['y']);
+    expect((await idx.search('t1', 'Alpha OR Bescheid OR Coupon OR Xaver')).total).toBe(4);
   });
 });
 
