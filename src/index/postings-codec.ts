@@ -650,22 +650,8 @@ export class SequentialPostings {
     let off = this.st.off;
     const bits = src[off++]!;
     off = unpack(src, off, n, bits, docs);
-    let prev = this.lastDoc;
-    for (let i = 0; i < n; i++) {
-      prev += docs[i]! + 1;
-      docs[i] = prev;
-    }
-    this.lastDoc = prev;
-    const mask = this.fieldMask[b]!;
-    for (let f = 0; f < NUM_FIELDS; f++) {
-      if (!(mask & (1 << f))) {
-        tfs.fill(0, f * BLOCK_SIZE, f * BLOCK_SIZE + n);
-        continue;
-      }
-      const tbits = src[off++]!;
-      off = unpack(src, off, n, tbits, tfs, f * BLOCK_SIZE);
-    }
-    this.st.off = off;
+    this.lastDoc = gapsToIds(docs, n, this.lastDoc);
+    this.st.off = unpackTfs(src, off, n, this.fieldMask[b]!, tfs);
     return n;
   }
 }
@@ -690,12 +676,17 @@ export function blockLength(skip: SkipTable, b: number): number {
 export function decodeBlockDocs(postings: Uint8Array, skip: SkipTable, b: number, docs: Int32Array): number {
   const n = blockLength(skip, b);
   const off = decodeBlockGaps(postings, skip, b, docs);
-  let prev = b === 0 ? -1 : skip.lastDoc[b - 1]!;
+  gapsToIds(docs, n, b === 0 ? -1 : skip.lastDoc[b - 1]!);
+  return off;
+}
+
+/** docs[0..n) from gaps (id − previous id − 1) to ids, the first after `prev`; returns the last id. */
+function gapsToIds(docs: Int32Array, n: number, prev: number): number {
   for (let i = 0; i < n; i++) {
     prev += docs[i]! + 1;
     docs[i] = prev;
   }
-  return off;
+  return prev;
 }
 
 /**
@@ -710,15 +701,23 @@ export function decodeBlockGaps(postings: Uint8Array, skip: SkipTable, b: number
 
 /** Decode the frequencies of block b (n docs), which start at `off`, into tfs[f * BLOCK_SIZE + i]. */
 export function decodeBlockTfs(postings: Uint8Array, skip: SkipTable, b: number, off: number, n: number, tfs: Int32Array): void {
-  const mask = skip.fieldMask[b]!;
+  unpackTfs(postings, off, n, skip.fieldMask[b]!, tfs);
+}
+
+/**
+ * The frequencies of a block of n docs with field `mask`, packed from `off`, into tfs[f * BLOCK_SIZE + i]
+ * (0 for fields outside the mask); returns where they end.
+ */
+function unpackTfs(src: Uint8Array, off: number, n: number, mask: number, tfs: Int32Array): number {
   for (let f = 0; f < NUM_FIELDS; f++) {
     if (!(mask & (1 << f))) {
       tfs.fill(0, f * BLOCK_SIZE, f * BLOCK_SIZE + n);
       continue;
     }
-    const tbits = postings[off++]!;
-    off = unpack(postings, off, n, tbits, tfs, f * BLOCK_SIZE);
+    const tbits = src[off++]!;
+    off = unpack(src, off, n, tbits, tfs, f * BLOCK_SIZE);
   }
+  return off;
 }
 
 /**
