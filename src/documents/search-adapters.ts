@@ -2,7 +2,14 @@ import { analyseInThread } from '../index/analyse-document.js';
 import type { DocValues, ValuedIndexDoc } from '../index/doc-values.js';
 import type { AnalyserLanguage, IndexDoc, SearchIndex, TextStore } from '../index/index.js';
 import { RANGE_END } from '../index/index-store.js';
-import { buildSegment, finishSegment, type SegmentBuild, SegmentBuilder, sealedIf } from '../index/segment-writer.js';
+import {
+  buildSegment,
+  finishSegment,
+  SEGMENT_TASK_CHARS,
+  type SegmentBuild,
+  SegmentBuilder,
+  sealedIf,
+} from '../index/segment-writer.js';
 import { code, writtenAmount, writtenDay } from '../index/value-fields.js';
 import { type RecognizedValue, recognizeValues } from '../pipeline/recognize.js';
 import type { Logger } from '../server/logger.js';
@@ -91,9 +98,6 @@ export function poolAnalyser(pool: Pick<WorkerPool, 'run'>, log: Logger, segment
     return sealedIf(finishSegment(builder), sealing);
   };
 }
-
-/** Text of a batch that one pool task builds into a segment (beyond: analysis spread over the threads). */
-const SEGMENT_TASK_CHARS = 8 << 20;
 
 function textChars(docs: readonly IndexDoc[]): number {
   let n = 0;

@@ -71,7 +71,14 @@ import {
 } from './scorers.js';
 import { positionsChunk, prefixTerms, segmentHasTerm, termPositionsReader, termPostings } from './segment-format.js';
 import { DEFAULT_MERGE_POLICY, isDeleted, type MergePolicy, newSegmentUid, runMerges } from './segment-merger.js';
-import { type BuiltSegment, buildInThread, type IndexDoc, type SegmentBuild, writeBuiltSegment } from './segment-writer.js';
+import {
+  type BuiltSegment,
+  buildInThread,
+  type IndexDoc,
+  SEGMENT_TASK_CHARS,
+  type SegmentBuild,
+  writeBuiltSegment,
+} from './segment-writer.js';
 import { makeSnippets, openingSnippet, type Snippet, type ValuePlaces, withValuePlaces } from './snippets.js';
 import { type PageHits, spansAt } from './spans.js';
 import type { TextStore } from './text-store.js';
@@ -88,7 +95,7 @@ export interface SearchIndexOptions {
   /**
    * Segment builds run at once (default: no bound); the server gives its pool's threads. An add asked for
    * while they are all busy waits for one, and adds asked for after it, with no other write between, join it
-   * (up to COALESCE_CHARS of text): one segment instead of several, less CPU per document (each segment
+   * (up to SEGMENT_TASK_CHARS of text): one segment instead of several, less CPU per document (each segment
    * pays for its terms once) and fewer segments to merge. They then commit together, or fail together.
    */
   buildsAtOnce?: number;
@@ -162,12 +169,6 @@ export interface IndexWriteHooks {
 export interface MatchVisitor {
   segment(tenantId: string, segment: SegmentMeta, transaction: Transaction): (docs: Int32Array, n: number) => void;
 }
-
-/**
- * Text of the adds that join one waiting add at most (SearchIndexOptions.buildsAtOnce): what one pool task
- * builds into a segment (search-adapters.ts SEGMENT_TASK_CHARS).
- */
-const COALESCE_CHARS = 8 << 20;
 
 /** An add whose segment build has not started (SearchIndex.addDocuments). */
 interface WaitingAdd {
@@ -396,7 +397,7 @@ export class SearchIndex {
     const count = byId.size;
     const own = (r: { segmentId: number }) => ({ segmentId: r.segmentId, docs: r.segmentId === 0 ? 0 : count });
     const joined = this.#joinable;
-    if (joined !== undefined && joined.tenantId === tenantId && joined.chars + chars <= COALESCE_CHARS) {
+    if (joined !== undefined && joined.tenantId === tenantId && joined.chars + chars <= SEGMENT_TASK_CHARS) {
       // After the documents already there: the last one wins across the adds as within one.
       for (const [id, d] of byId) {
         joined.byId.delete(id);

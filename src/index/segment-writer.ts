@@ -807,6 +807,13 @@ export function finishSegment(builder: SegmentBuilder): BuiltSegment {
   };
 }
 
+/**
+ * Text (body characters) of a batch that one pool task builds into a segment (search-adapters.ts
+ * poolAnalyser; beyond, its analysis is spread over the threads), and the most adds joined into one segment
+ * take (SearchIndex.addDocuments, which counts every field).
+ */
+export const SEGMENT_TASK_CHARS = 8 << 20;
+
 /** Analyses documents and builds their segment, all in this thread. */
 export function buildSegment(docs: readonly IndexDoc[], defaultLanguage: AnalyserLanguage): BuiltSegment {
   const builder = new SegmentBuilder();
