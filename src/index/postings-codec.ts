@@ -235,10 +235,10 @@ export function readPositionDeltas(
 
 /**
  * The field-based positions, ascending, of doc i of a block (frequencies tfs[f * BLOCK_SIZE + i]) from its
- * deltas, which start at deltas[k], into out[0..Σtf); returns where the next doc's deltas start.
+ * deltas, which start at deltas[k], into out[at..at + Σtf); returns where the next doc's deltas start.
  */
-export function docPositions(deltas: Int32Array, k: number, tfs: Int32Array, i: number, out: Int32Array): number {
-  let o = 0;
+export function docPositions(deltas: Int32Array, k: number, tfs: Int32Array, i: number, out: Int32Array, at = 0): number {
+  let o = at;
   for (let f = 0; f < NUM_FIELDS; f++) {
     let p = f * FIELD_POSITION_SHIFT;
     for (let c = tfs[f * BLOCK_SIZE + i]!; c > 0; c--) {

@@ -34,14 +34,7 @@ import {
   type TenantStats,
   toBuffer,
 } from './index-store.js';
-import {
-  BLOCK_SIZE,
-  FIELD_POSITION_SHIFT,
-  NUM_FIELDS,
-  readPositionDeltas,
-  readVarint,
-  SequentialPostings,
-} from './postings-codec.js';
+import { BLOCK_SIZE, docPositions, NUM_FIELDS, readPositionDeltas, readVarint, SequentialPostings } from './postings-codec.js';
 import { type PutFn, SegmentTermCursor } from './segment-format.js';
 import {
   decodeValuesBlock,
@@ -554,15 +547,14 @@ function appendPostings(c: SegmentTermCursor, map: Int32Array, out: MergedTerm):
         continue;
       }
       docs[d] = target;
+      let count = 0;
       for (let f = 0; f < NUM_FIELDS; f++) {
         const tf = tfsBuf[f * BLOCK_SIZE + i]!;
         tfs[f * stride + d] = tf;
-        let p = f * FIELD_POSITION_SHIFT;
-        for (let t = tf; t > 0; t--) {
-          p += blockDeltas[k++]!;
-          positions[np++] = p;
-        }
+        count += tf;
       }
+      k = docPositions(blockDeltas, k, tfsBuf, i, positions, np);
+      np += count;
       d++;
     }
     out.df = d;
