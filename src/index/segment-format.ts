@@ -550,16 +550,13 @@ function entryOf(
   return { term, postings, positions };
 }
 
-/** What segmentTerms yields for positions: it reads no postings. */
-const NO_POSITIONS = () => undefined;
-
-/** The entries of one (opened) block, terms only. */
-function decodeDictionaryBlock(block: Uint8Array): TermEntry[] {
-  const out: TermEntry[] = [];
+/** The terms of one (opened) block. */
+function decodeDictionaryBlock(block: Uint8Array): string[] {
+  const out: string[] = [];
   const e = new BlockEntries(block, new Uint8Array(256));
   for (let i = 0; i < e.n; i++) {
     e.next();
-    out.push({ term: decoder.decode(e.bytes.subarray(0, e.len)), postings: EMPTY, positions: NO_POSITIONS });
+    out.push(decoder.decode(e.bytes.subarray(0, e.len)));
   }
   return out;
 }
@@ -573,7 +570,7 @@ export function* segmentTerms(
   tenantId: string,
   segmentId: number,
   options: { from?: string; to?: string; limit?: number; transaction?: Transaction } = {},
-): Generator<TermEntry> {
+): Generator<string> {
   const opt: Opt = options.transaction ? { transaction: options.transaction } : {};
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const dir = blockDirectory(store, tenantId, segmentId, opt);
@@ -582,10 +579,10 @@ export function* segmentTerms(
     if (options.to !== undefined && compareTerms(dir[b]!, options.to) >= 0) return;
     const block = store.get('terms', [tenantId, segmentId, b], options.transaction);
     if (block === undefined) return;
-    for (const e of decodeDictionaryBlock(block)) {
-      if (options.from !== undefined && compareTerms(e.term, options.from) < 0) continue;
-      if (options.to !== undefined && compareTerms(e.term, options.to) >= 0) return;
-      yield e;
+    for (const term of decodeDictionaryBlock(block)) {
+      if (options.from !== undefined && compareTerms(term, options.from) < 0) continue;
+      if (options.to !== undefined && compareTerms(term, options.to) >= 0) return;
+      yield term;
       if (++count >= limit) return;
     }
   }

@@ -62,9 +62,9 @@ export class TermDictionary {
     const delta = t?.delta ?? this.#loading.get(tenantId)?.delta;
     const parts = t?.parts ?? this.#loading.get(tenantId)?.parts;
     if (delta === undefined || parts === undefined) return;
-    for (const entry of segmentTerms(this.store, tenantId, segmentId, transaction ? { transaction } : {})) {
-      const term = wordOfTerm(entry.term);
-      if (isPartTerm(entry.term) && !parts.has(term)) {
+    for (const stored of segmentTerms(this.store, tenantId, segmentId, transaction ? { transaction } : {})) {
+      const term = wordOfTerm(stored);
+      if (isPartTerm(stored) && !parts.has(term)) {
         parts.add(term);
         if (t !== undefined) t.partsSorted = undefined;
       }
@@ -113,7 +113,7 @@ export class TermDictionary {
       ];
       for (const key of segments) {
         let n = 0;
-        for (const { term } of segmentTerms(this.store, tenantId, (key as Key)[2] as number, { transaction: txn })) {
+        for (const term of segmentTerms(this.store, tenantId, (key as Key)[2] as number, { transaction: txn })) {
           const word = wordOfTerm(term);
           seen.add(word);
           if (word !== term) loading.parts.add(word);
